@@ -1,0 +1,3 @@
+from buildcache.cli import main
+
+main()

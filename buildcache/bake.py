@@ -1,0 +1,66 @@
+"""Pure: a BuildPlan -> the bake file that `docker buildx bake` runs, and that command's text.
+
+One bake run builds every selected variant, so BuildKit shares the common layers between them and
+runs them in parallel. The bake file is JSON (bake reads JSON, HCL or compose): nothing to escape
+by hand, and `--dry-run` prints exactly what runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from buildcache.plan import BuildPlan, VariantPlan
+
+GROUP = "default"
+
+
+def output_of(plan: BuildPlan) -> str:
+    if plan.push:
+        return "type=image,push=true"
+    if plan.load:
+        return "type=docker"
+    # Without --push or --load the result stays in the build cache: nothing is exported.
+    return "type=cacheonly"
+
+
+def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
+    target: dict[str, Any] = {
+        "context": str(variant.context),
+        "dockerfile": str(variant.dockerfile),
+        "platforms": list(variant.platforms),
+        "args": dict(variant.build_args),
+        # Tags only where they are pushed or loaded; a cache-only build names none.
+        "tags": list(variant.tags) if plan.push or plan.load else [],
+        "cache-from": list(variant.cache_from),
+        "cache-to": list(variant.cache_to),
+        "output": [output_of(plan)],
+    }
+    if variant.target:
+        target["target"] = variant.target
+    return target
+
+
+def bake_definition(plan: BuildPlan) -> dict[str, Any]:
+    return {
+        "group": {GROUP: {"targets": [v.name for v in plan.variants]}},
+        "target": {v.name: bake_target(v, plan) for v in plan.variants},
+    }
+
+
+def bake_file_text(plan: BuildPlan) -> str:
+    return json.dumps(bake_definition(plan), indent=2) + "\n"
+
+
+def bake_command(bake_file: Path, metadata_file: Path | None, progress: str) -> list[str]:
+    """The `docker buildx bake` command line; engine.py runs the same through python-on-whales."""
+    command = ["docker", "buildx", "bake", "--file", str(bake_file), "--progress", progress]
+    if metadata_file is not None:
+        command += ["--metadata-file", str(metadata_file)]
+    return [*command, GROUP]
+
+
+def command_text(command: list[str]) -> str:
+    return shlex.join(command)

@@ -1,0 +1,129 @@
+"""`buildcache build`: plan -> bake file -> one `docker buildx bake` -> the cache report.
+
+Kept apart from cli.py so the build is a plain function of its inputs; the engine calls are in
+engine.py, imported here only, because python-on-whales is slow to import.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from buildcache import engine
+from buildcache.bake import bake_file_text
+from buildcache.errors import BuildFailed
+from buildcache.output import ProgressMode, cache_table, cache_warnings, progress_view
+from buildcache.plan import BuildPlan
+from buildcache.progress import BuildTracker, CacheReport, Vertex, cache_report
+
+
+@dataclass(kw_only=True)
+class BuildResult:
+    plan: BuildPlan
+    reports: dict[str, CacheReport]
+    metadata: dict[str, Any]
+    failed: list[Vertex] = field(default_factory=list)
+    error: BuildFailed | None = None
+
+    def digest(self, variant: str) -> str | None:
+        value = self.metadata.get(variant, {}).get("containerimage.digest")
+        return str(value) if value else None
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.plan.to_json()
+        for variant in data["variants"]:
+            name = variant["name"]
+            variant["digest"] = self.digest(name)
+            variant["pushed"] = variant["tags"] if self.plan.push and self.error is None else []
+            report = self.reports.get(name)
+            variant["cache"] = report.to_json() if report else None
+        data["ok"] = self.error is None
+        data["error"] = self.error.message if self.error else None
+        return data
+
+
+def run_build(
+    plan: BuildPlan,
+    *,
+    console: Console,
+    progress: ProgressMode,
+    docker_host: str | None = None,
+    on_tracker: Callable[[BuildTracker], None] | None = None,
+) -> BuildResult:
+    client = engine.make_client(docker_host)
+    engine.require_engine(
+        client,
+        needs_cache_export=any(v.cache_to for v in plan.variants),
+        platforms={p for v in plan.variants for p in v.platforms},
+    )
+    tracker = BuildTracker(
+        [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
+    )
+    if on_tracker:
+        on_tracker(tracker)
+    error: BuildFailed | None = None
+    metadata: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="buildcache-") as tmp:
+        bake_file = Path(tmp) / "docker-bake.json"
+        bake_file.write_text(bake_file_text(plan))
+        metadata_file = Path(tmp) / "metadata.json"
+        with progress_view(progress, console) as view:
+            try:
+                metadata = engine.run_bake(
+                    client,
+                    bake_file=bake_file,
+                    metadata_file=metadata_file,
+                    on_line=lambda line: view.handle(tracker.feed_line(line)),
+                )
+            except BuildFailed as failure:
+                error = failure
+                metadata = engine.read_metadata(metadata_file)
+        tracker.decoder.close()
+    reports = {
+        v.name: cache_report(
+            tracker,
+            variant=v.name,
+            cache_from=[s.split("ref=", 1)[1].split(",", 1)[0] for s in v.cache_from],
+            cache_to=v.cache_ref if v.cache_to else None,
+            cache_to_mode=_option(v.cache_to[0], "mode") if v.cache_to else None,
+            export_skipped_reason="not pushing (--cache-write writes it anyway)",
+            metadata=metadata.get(v.name),
+            build_failed=error is not None,
+        )
+        for v in plan.variants
+    }
+    failed = tracker.failed_steps()
+    if error is not None:
+        error = BuildFailed(_failure_message(failed, tracker) or error.message)
+    return BuildResult(plan=plan, reports=reports, metadata=metadata, failed=failed, error=error)
+
+
+def _option(cache_string: str, key: str) -> str | None:
+    for part in cache_string.split(","):
+        name, _, value = part.partition("=")
+        if name == key:
+            return value
+    return None
+
+
+def _failure_message(failed: list[Vertex], tracker: BuildTracker) -> str | None:
+    if failed:
+        vertex = failed[0]
+        where = " ".join(p for p in (vertex.variant, vertex.platform) if p)
+        step = vertex.step_name if vertex.is_step else vertex.text
+        return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"
+    other = [line for line in tracker.decoder.other_lines if "ERROR" in line or "error" in line]
+    return other[-1] if other else None
+
+
+def print_report(console: Console, result: BuildResult) -> None:
+    if result.reports:
+        console.print(cache_table(list(result.reports.values())))
+    for warning in cache_warnings(list(result.reports.values())):
+        console.print(Text.assemble(("warning: ", "yellow"), warning))

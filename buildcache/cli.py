@@ -1,0 +1,244 @@
+"""The command line: parse options, then config -> plan -> run -> report; errors -> exit codes.
+
+Every command is a thin typer function that hands off to plain functions. Errors are caught once,
+in `main`, and printed as sentences with their exit code (errors.py); a traceback only with
+--debug.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from buildcache import __version__
+from buildcache.config import Config, load_config
+from buildcache.errors import BuildcacheError, BuildFailed, ExitCode, UsageError
+from buildcache.output import ProgressMode, make_console, print_plan
+from buildcache.plan import BuildPlan, make_plan, resolve_version
+
+app = typer.Typer(
+    name="buildcache",
+    help="Multi-architecture docker buildx builds of image variants, with a registry cache per variant, "
+    "pushed to every registry.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state: dict[str, Any] = {"debug": False}
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: ./buildcache.toml, else [tool.buildcache] in ./pyproject.toml)."),
+]
+VariantsArgument = Annotated[
+    list[str] | None, typer.Argument(metavar="[VARIANT]...", help="Variants to build (default: all).", show_default=False)
+]
+VersionOption = Annotated[
+    str | None,
+    typer.Option("--version", "-V", help="Version tag (default: BUILDCACHE_VERSION, the CI tag, the git tag at HEAD)."),
+]
+NoLatestOption = Annotated[
+    bool, typer.Option("--no-latest", help="Leave out the moving tags: 'latest' and each variant's bare name.")
+]
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="Another tag (T, and T-x for variant x); repeatable.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"buildcache {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
+    _version: Annotated[
+        bool, typer.Option("--tool-version", callback=_version_callback, is_eager=True, help="Print buildcache's version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _load(config_path: Path | None) -> Config:
+    return load_config(Path.cwd(), os.environ, config_path)
+
+
+def _plan(
+    config: Config,
+    *,
+    variants: list[str] | None,
+    version: str | None,
+    no_latest: bool,
+    tags: list[str] | None,
+    **options: Any,
+) -> BuildPlan:
+    from buildcache import git  # only when no version is given does git run
+
+    git_tag = None if version or os.environ.get("BUILDCACHE_VERSION") else git.exact_tag(Path.cwd())
+    resolved, source = resolve_version(flag=version, env=os.environ, git_tag=git_tag)
+    return make_plan(
+        config,
+        selected=variants or [],
+        version=resolved,
+        version_source=source,
+        latest=not no_latest,
+        extra_tags=tags or [],
+        **options,
+    )
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def plan(
+    variants: VariantsArgument = None,
+    version: VersionOption = None,
+    no_latest: NoLatestOption = False,
+    tag: TagOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show where each setting came from.")] = False,
+) -> None:
+    """Resolve the variants into a build plan and show it, without running anything."""
+    loaded = _load(config)
+    resolved = _plan(loaded, variants=variants, version=version, no_latest=no_latest, tags=tag)
+    if as_json:
+        _print_json(resolved.to_json())
+        return
+    print_plan(make_console(), resolved, sources=loaded.sources if verbose else None)
+
+
+@app.command()
+def build(
+    variants: VariantsArgument = None,
+    version: VersionOption = None,
+    no_latest: NoLatestOption = False,
+    tag: TagOption = None,
+    push: Annotated[bool, typer.Option("--push", help="Push every tag to every registry, and write the cache.")] = False,
+    load: Annotated[bool, typer.Option("--load", help="Load a single-platform build into the local image store.")] = False,
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", help="Build only these of the configured platforms; repeatable.")
+    ] = None,
+    cache_write: Annotated[
+        bool | None,
+        typer.Option("--cache-write/--no-cache-write", help="Write the registry cache (default: only with --push).", show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the bake file and the docker buildx bake command; run nothing.")
+    ] = False,
+    progress: Annotated[
+        str, typer.Option("--progress", help="auto (live on a terminal, plain otherwise), tty, plain or quiet.")
+    ] = "auto",
+    min_cache_hit: Annotated[
+        float | None,
+        typer.Option("--min-cache-hit", min=0.0, max=1.0, help="Exit 1 when fewer than this share of steps came from the cache."),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the variants in one docker buildx bake, with a registry cache per variant."""
+    if progress not in ("auto", "tty", "plain", "quiet"):
+        raise UsageError(f"--progress must be auto, tty, plain or quiet, not {progress!r}")
+    loaded = _load(config)
+    resolved = _plan(
+        loaded,
+        variants=variants,
+        version=version,
+        no_latest=no_latest,
+        tags=tag,
+        platforms=platform or [],
+        push=push,
+        load=load,
+        cache_write=cache_write,
+    )
+    if dry_run:
+        _dry_run(resolved)
+        return
+    from buildcache.build import print_report, run_build
+
+    mode: ProgressMode = progress  # type: ignore[assignment]
+    console = make_console(plain=mode == "plain" or (mode == "auto" and not Console(stderr=True).is_terminal))
+    for note in resolved.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    result = run_build(resolved, console=console, progress=mode)
+    print_report(console, result)
+    if as_json:
+        _print_json(result.to_json())
+    if result.error is not None:
+        raise result.error
+    if min_cache_hit is not None:
+        low = [r for r in result.reports.values() if r.hit_ratio < min_cache_hit]
+        if low:
+            raise BuildFailed(
+                "too few steps came from the cache: "
+                + "; ".join(f"{r.variant} {r.cached}/{r.total} ({r.hit_ratio:.0%})" for r in low)
+                + f", below --min-cache-hit {min_cache_hit:g}"
+            )
+    pushed = sum(len(v.tags) for v in resolved.variants) if resolved.push else 0
+    summary = f"built {len(resolved.variants)} variant(s)" + (f", pushed {pushed} tag(s)" if pushed else "")
+    console.print(Text(summary, style="bold green"))
+
+
+def _dry_run(plan: BuildPlan) -> None:
+    from buildcache.bake import bake_command, bake_file_text, command_text
+
+    path = Path("docker-bake.json")
+    sys.stdout.write(f"# {path} (buildcache writes it to a temporary folder)\n")
+    sys.stdout.write(bake_file_text(plan))
+    sys.stdout.write("# the command\n")
+    sys.stdout.write(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
+
+
+def _report_error(console: Console, error: BuildcacheError) -> None:
+    console.print(Text.assemble(("error: ", "bold red"), error.message))
+    if error.hint:
+        console.print(Text.assemble(("hint: ", "cyan"), error.hint))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: run the app, turn every error into a sentence and an exit code."""
+    console = make_console()
+    try:
+        app(args=argv, standalone_mode=False, prog_name="buildcache")
+    except BuildcacheError as error:
+        if _state["debug"]:
+            console.print_exception()
+        _report_error(console, error)
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.TyperException as error:
+        # typer's own usage errors (unknown option, bad value)
+        console.print(Text.assemble(("error: ", "bold red"), error.format_message()))
+        sys.exit(ExitCode.USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        console.print(Text("interrupted", style="yellow"))
+        sys.exit(ExitCode.INTERRUPTED)
+    except Exception as error:
+        if _state["debug"]:
+            console.print_exception()
+        else:
+            console.print(
+                Text.assemble(
+                    ("internal error: ", "bold red"),
+                    f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",
+                )
+            )
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(ExitCode.OK)

@@ -1,0 +1,160 @@
+"""The one module that talks to Docker, through python-on-whales.
+
+Every docker call goes through a `DockerClient` passed in (so tests and CI can point it at another
+daemon with DOCKER_HOST or `host=`), and every DockerException becomes one of our errors here and
+nowhere else. python-on-whales (and pydantic under it) is slow to import, so cli.py imports this
+module only in the commands that run docker.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+
+from buildcache.bake import GROUP
+from buildcache.errors import BuildFailed, EnvironmentProblem
+
+CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineInfo:
+    server_version: str
+    buildx_version: str
+    builder: str
+    driver: str
+    containerd_store: bool
+    platforms: tuple[str, ...]
+
+    @property
+    def can_export_cache(self) -> bool:
+        # The plain docker driver exports a registry cache only on the containerd image store.
+        return self.driver != "docker" or self.containerd_store
+
+
+def make_client(host: str | None = None) -> DockerClient:
+    return DockerClient(host=host) if host else DockerClient()
+
+
+def _stderr(error: DockerException) -> str:
+    return (error.stderr or "").strip()
+
+
+def inspect_engine(client: DockerClient) -> EngineInfo:
+    """What the engine can do; raises EnvironmentProblem naming what is missing and the fix."""
+    if shutil.which(str(client.client_config.client_call[0])) is None:
+        raise EnvironmentProblem(
+            "the docker command is not installed",
+            hint="install Docker (https://docs.docker.com/engine/install/), or run scripts/engine.sh on Debian",
+        )
+    try:
+        buildx_version = client.buildx.version()
+    except DockerException:
+        raise EnvironmentProblem(
+            "docker buildx is not installed",
+            hint="install the buildx plugin (Debian: docker-buildx; https://github.com/docker/buildx#installing)",
+        ) from None
+    try:
+        info = client.info()
+    except DockerException as error:
+        raise EnvironmentProblem(
+            f"cannot reach the Docker daemon ({_first_line(_stderr(error))})",
+            hint="start it (systemctl start docker, Docker Desktop, or scripts/engine.sh), or set DOCKER_HOST",
+        ) from None
+    try:
+        builder = client.buildx.inspect()
+    except DockerException as error:
+        raise EnvironmentProblem(f"cannot inspect the buildx builder ({_first_line(_stderr(error))})") from None
+    driver_status = info.driver_status or []
+    containerd_store = any(CONTAINERD_SNAPSHOTTER in str(value) for pair in driver_status for value in pair)
+    platforms = tuple(str(p) for node in builder.nodes for p in (node.platforms or []))
+    return EngineInfo(
+        server_version=str(info.server_version),
+        buildx_version=str(buildx_version.get("version", "")) if isinstance(buildx_version, dict) else str(buildx_version),
+        builder=builder.name,
+        driver=builder.driver,
+        containerd_store=containerd_store,
+        platforms=platforms,
+    )
+
+
+def require_engine(client: DockerClient, *, needs_cache_export: bool, platforms: set[str]) -> EngineInfo:
+    engine = inspect_engine(client)
+    if needs_cache_export and not engine.can_export_cache:
+        raise EnvironmentProblem(
+            f"the builder '{engine.builder}' uses the plain docker driver without the containerd image "
+            "store, which cannot export a registry cache",
+            hint="run 'docker buildx create --use', or turn on the containerd image store "
+            '({"features": {"containerd-snapshotter": true}} in /etc/docker/daemon.json) and restart dockerd',
+        )
+    missing = sorted(p for p in platforms if not _supported(p, engine.platforms))
+    if missing:
+        raise EnvironmentProblem(
+            f"the builder '{engine.builder}' cannot build {', '.join(missing)} "
+            f"(it builds {', '.join(engine.platforms) or 'nothing it reports'})",
+            hint="register QEMU (docker run --privileged --rm tonistiigi/binfmt --install all, or Debian's "
+            "qemu-user-static), or add a native node to the builder",
+        )
+    return engine
+
+
+def _supported(platform: str, available: tuple[str, ...]) -> bool:
+    # "linux/arm/v7" is listed as such; "linux/amd64" may be listed with or without a variant.
+    return any(p == platform or p.startswith(platform + "/") for p in available)
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no message"
+
+
+@contextmanager
+def _converted_errors() -> Iterator[None]:
+    try:
+        yield
+    except DockerException as error:
+        raise BuildFailed(f"docker failed: {_first_line(_stderr(error))}") from None
+
+
+def run_bake(
+    client: DockerClient,
+    *,
+    bake_file: Path,
+    metadata_file: Path,
+    on_line: Callable[[str], None],
+) -> dict[str, Any]:
+    """Run `docker buildx bake` on the bake file, streaming BuildKit's rawjson progress lines.
+
+    Returns the metadata buildx wrote per target (digest, cache manifest). A failed build raises
+    BuildFailed; the caller has seen every progress line by then, which says what failed.
+    """
+    try:
+        # python-on-whales types `progress` as auto/plain/tty, but passes the value to buildx as is.
+        lines = client.buildx.bake(
+            targets=[GROUP],
+            files=[bake_file],
+            progress=cast(Any, "rawjson"),
+            metadata_file=metadata_file,
+            stream_logs=True,
+        )
+        for line in cast(Iterator[str], lines):
+            on_line(line)
+    except DockerException as error:
+        raise BuildFailed(f"docker buildx bake exited with code {error.return_code}") from None
+    return read_metadata(metadata_file)
+
+
+def read_metadata(metadata_file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(metadata_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,56 @@
+"""The errors buildcache reports, each with its exit code.
+
+They are raised anywhere and caught once, in cli.py, which prints the message (never a traceback
+unless --debug) and exits with the code. The codes are part of the interface: CI scripts branch
+on them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    BUILD_FAILED = 1  # the build, a push or a cache gate failed
+    USAGE = 2  # bad command line or config
+    ENVIRONMENT = 3  # no docker, no buildx, no daemon, or a builder that cannot do the job
+    INTERNAL = 4  # a bug in buildcache: rerun with --debug and report it
+    INTERRUPTED = 130
+
+
+class BuildcacheError(Exception):
+    """An error with a message meant for the user."""
+
+    exit_code: ExitCode = ExitCode.BUILD_FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(BuildcacheError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """A config file or environment value that is wrong; names the file and the key."""
+
+    def __init__(
+        self, message: str, *, source: str | None = None, key: str | None = None, hint: str | None = None
+    ) -> None:
+        where = ": ".join(part for part in (source, key) if part)
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.source = source
+        self.key = key
+
+
+class EnvironmentProblem(BuildcacheError):
+    """Docker, buildx, the daemon or the builder is missing or cannot do what is asked."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class BuildFailed(BuildcacheError):
+    exit_code = ExitCode.BUILD_FAILED

@@ -1,0 +1,246 @@
+"""What the user sees: the console (stderr), build progress, the plan and the cache report.
+
+stdout carries only machine-readable output (`--json`); everything for people goes to stderr, so
+`buildcache build --json > result.json` works with a live view on the terminal. rich honours
+NO_COLOR; in plain mode (CI logs, `--progress plain`) nothing but plain text is written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal, Protocol
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from buildcache.plan import BuildPlan
+from buildcache.progress import CacheReport, Event, LogLine, StepFinished, StepStarted, Vertex
+
+ProgressMode = Literal["auto", "tty", "plain", "quiet"]
+
+
+def make_console(*, plain: bool = False, width: int | None = None) -> Console:
+    if plain:
+        # No colour, no cursor moves, no wrapping: one line per event in a CI log.
+        return Console(stderr=True, force_terminal=False, no_color=True, highlight=False, width=width or 10_000, soft_wrap=True)
+    return Console(stderr=True, highlight=False, width=width)
+
+
+def _step_label(vertex: Vertex) -> str:
+    text = vertex.text if len(vertex.text) <= 70 else vertex.text[:67] + "..."
+    return f"{vertex.index}/{vertex.count} {text}"
+
+
+def _where(vertex: Vertex) -> str:
+    return " ".join(part for part in (vertex.variant, vertex.platform) if part)
+
+
+class ProgressView(Protocol):
+    def __enter__(self) -> ProgressView: ...
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    def handle(self, events: Sequence[Event]) -> None: ...
+
+
+class QuietView:
+    def __enter__(self) -> QuietView:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def handle(self, events: Sequence[Event]) -> None:
+        return None
+
+
+class PlainView(QuietView):
+    """One line per finished step: variant, platform, step, CACHED or its seconds."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def handle(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, StepFinished):
+                vertex = event.vertex
+                if vertex.error:
+                    self.console.print(f"{_where(vertex)} {_step_label(vertex)} ERROR: {vertex.error}", markup=False)
+                    for line in vertex.logs:
+                        self.console.print(f"  | {line}", markup=False)
+                else:
+                    outcome = "CACHED" if vertex.cached else f"{vertex.seconds or 0:.1f}s"
+                    self.console.print(f"{_where(vertex)} {_step_label(vertex)} {outcome}", markup=False)
+
+
+@dataclass
+class _Row:
+    started: float
+    current: str = ""
+    done: int = 0
+    cached: int = 0
+    total: int = 0
+    failed: bool = False
+
+
+class LiveView(QuietView):
+    """A line per variant x platform that updates as BuildKit reports; finished steps scroll above."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.rows: dict[str, _Row] = {}
+        self.live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self._render)
+
+    def __enter__(self) -> LiveView:
+        self.live.__enter__()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.live.__exit__(kind, value, tb)
+        if self.rows:
+            self.console.print(self._table(final=True))
+
+    def handle(self, events: Sequence[Event]) -> None:
+        for event in events:
+            vertex = event.vertex
+            row = self.rows.setdefault(_where(vertex) or "build", _Row(started=time.monotonic()))
+            row.total = max(row.total, vertex.count or 0)
+            if isinstance(event, StepStarted):
+                row.current = _step_label(vertex)
+            elif isinstance(event, StepFinished):
+                row.done += 1
+                row.cached += 1 if vertex.cached else 0
+                if vertex.error:
+                    row.failed = True
+                    self.console.print(Text(f"✗ {_where(vertex)} {_step_label(vertex)}: {vertex.error}", style="bold red"))
+                    for line in vertex.logs:
+                        self.console.print(Text(f"  │ {line}", style="dim"))
+                else:
+                    outcome = Text("CACHED", style="green") if vertex.cached else Text(f"{vertex.seconds or 0:.1f}s", style="yellow")
+                    self.console.print(Text.assemble(("✓ ", "green"), f"{_where(vertex)} {_step_label(vertex)} ", outcome))
+            elif isinstance(event, LogLine) and not vertex.done:
+                row.current = f"{_step_label(vertex)}  [dim]{event.line[-60:]}[/]"
+        self.live.refresh()
+
+    def _render(self) -> Table:
+        return self._table(final=False)
+
+    def _table(self, *, final: bool) -> Table:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        table.add_column("variant / platform")
+        table.add_column("steps", justify="right")
+        table.add_column("cached", justify="right")
+        table.add_column("time", justify="right")
+        if not final:
+            table.add_column("now")
+        for where, row in self.rows.items():
+            cells = [
+                Text(where, style="red" if row.failed else ""),
+                f"{row.done}/{row.total or '?'}",
+                str(row.cached),
+                f"{time.monotonic() - row.started:.0f}s",
+            ]
+            if not final:
+                cells.append(row.current)
+            table.add_row(*cells)
+        return table
+
+
+def progress_view(mode: ProgressMode, console: Console) -> ProgressView:
+    if mode == "quiet":
+        return QuietView()
+    if mode == "plain" or (mode == "auto" and not console.is_terminal):
+        return PlainView(console)
+    return LiveView(console)
+
+
+def print_plan(console: Console, plan: BuildPlan, *, sources: Mapping[str, str] | None = None) -> None:
+    console.print(f"[bold]version[/] {plan.version}  [dim](from {plan.version_source})[/]")
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    for variant in plan.variants:
+        title = f"[bold]{variant.name}[/]" + (" [dim](default)[/]" if variant.default else "")
+        table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+        table.add_column(style="cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        table.add_row("tags", "\n".join(variant.tags))
+        table.add_row("platforms", ", ".join(variant.platforms))
+        table.add_row("build args", ", ".join(f"{k}={v}" for k, v in variant.build_args.items()) or "-")
+        table.add_row("target", variant.target or "-")
+        table.add_row("dockerfile", str(variant.dockerfile))
+        table.add_row("context", str(variant.context))
+        table.add_row("cache from", "\n".join(variant.cache_from))
+        table.add_row("cache to", "\n".join(variant.cache_to) or "[dim]not written (no --push; --cache-write writes it)[/]")
+        console.print(table)
+    if sources:
+        console.print("[dim]settings from: " + ", ".join(f"{k} ({v})" for k, v in sources.items()) + "[/]")
+
+
+def cache_table(reports: Sequence[CacheReport]) -> Table:
+    table = Table(title="cache report", title_justify="left", header_style="bold")
+    table.add_column("variant")
+    table.add_column("platform")
+    table.add_column("cache import")
+    table.add_column("steps cached", justify="right")
+    table.add_column("executed (slowest first)")
+    table.add_column("cache export")
+    for report in reports:
+        imported = "\n".join(
+            f"{i.status}: {i.ref}" + (f" ({i.reason})" if i.reason else "") for i in report.imported
+        ) or "-"
+        exported = report.exported
+        export_text = {
+            "written": f"written ({exported.mode}): {exported.ref}",
+            "skipped": f"skipped: {exported.reason}",
+            "failed": f"NOT SAVED: {exported.reason}",
+        }[exported.status]
+        platforms = list(report.per_platform.items())
+        same = len({(s.total, s.cached) for _, s in platforms}) <= 1
+        rows = [("all", report.total, report.cached)] if same or len(platforms) < 2 else [
+            (p, s.total, s.cached) for p, s in platforms
+        ]
+        slowest = sorted(report.executed_steps, key=lambda s: -(s.seconds or 0))[:5]
+        executed = "\n".join(
+            f"{s.seconds or 0:.1f}s {s.platform or ''} {s.name[:60]}" for s in slowest
+        ) or "none"
+        for n, (platform, total, cached) in enumerate(rows):
+            label = ", ".join(report.per_platform) if platform == "all" else platform
+            style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
+            table.add_row(
+                report.variant if n == 0 else "",
+                label,
+                imported if n == 0 else "",
+                Text(f"{cached}/{total}", style=style),
+                executed if n == 0 else "",
+                Text(export_text, style="red" if exported.status == "failed" else "") if n == 0 else "",
+            )
+    return table
+
+
+def cache_warnings(reports: Sequence[CacheReport]) -> list[str]:
+    warnings = []
+    for report in reports:
+        if report.reuse_broken:
+            warnings.append(
+                f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
+                f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
+            )
+        if report.exported.status == "failed":
+            warnings.append(
+                f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"
+            )
+        for imported in report.imported:
+            if imported.status == "failed":
+                warnings.append(f"{report.variant}: the cache {imported.ref} could not be read: {imported.reason}")
+    return warnings
+
+
+def render_all(console: Console, *parts: Table | Text | str) -> None:
+    console.print(Group(*parts))

@@ -1,0 +1,193 @@
+"""Pure: a Config, the variant selection and the version -> a BuildPlan.
+
+Nothing here touches the engine, the network, git or os.environ; every input is an argument, so
+every tag and cache rule is tested without docker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildcache.config import TAG, Config, VariantConfig
+from buildcache.errors import ConfigError, UsageError
+
+LATEST = "latest"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantPlan:
+    name: str
+    default: bool
+    tags: tuple[str, ...]  # full references, image:tag, on every registry
+    platforms: tuple[str, ...]
+    build_args: Mapping[str, str]
+    target: str | None
+    dockerfile: Path
+    context: Path
+    cache_ref: str
+    cache_from: tuple[str, ...]
+    cache_to: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "default": self.default,
+            "tags": list(self.tags),
+            "platforms": list(self.platforms),
+            "build_args": dict(self.build_args),
+            "target": self.target,
+            "dockerfile": str(self.dockerfile),
+            "context": str(self.context),
+            "cache_from": list(self.cache_from),
+            "cache_to": list(self.cache_to),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildPlan:
+    version: str
+    version_source: str
+    variants: tuple[VariantPlan, ...]
+    push: bool = False
+    load: bool = False
+    cache_write: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "variants": [v.to_json() for v in self.variants]}
+
+
+def resolve_version(
+    *, flag: str | None, env: Mapping[str, str], git_tag: str | None
+) -> tuple[str, str]:
+    """The version and where it came from: --version, BUILDCACHE_VERSION, the CI's tag, git."""
+    candidates = [
+        (flag, "--version"),
+        (env.get("BUILDCACHE_VERSION"), "BUILDCACHE_VERSION"),
+        (env.get("GITHUB_REF_NAME") if env.get("GITHUB_REF_TYPE") == "tag" else None, "GITHUB_REF_NAME (a tag build)"),
+        (env.get("CI_COMMIT_TAG"), "CI_COMMIT_TAG"),
+        (git_tag, "the git tag at HEAD"),
+    ]
+    for value, source in candidates:
+        if value and value.strip():
+            return value.strip(), source
+    raise UsageError(
+        "no version to tag the images with: HEAD has no git tag",
+        hint="give one with --version V (e.g. --version test --no-latest) or BUILDCACHE_VERSION",
+    )
+
+
+def variant_tags(
+    variant: VariantConfig, *, version: str, latest: bool, extra: Sequence[str]
+) -> list[str]:
+    """The tags of one variant: `V` and `latest` for the default, `V-x` and `x` for variant x."""
+    names = [version, *extra]
+    if variant.default:
+        return [*names, LATEST] if latest else names
+    tags = [f"{name}-{variant.name}" for name in names]
+    return [*tags, variant.name] if latest else tags
+
+
+def cache_strings(
+    config: Config, ref: str, *, write: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    cache_from = (f"type=registry,ref={ref}",)
+    if not write:
+        return cache_from, ()
+    # ignore-error: a cache registry that refuses the write must not fail a build whose image
+    # was built and pushed; the cache report says the cache was not saved.
+    options = {"mode": config.cache.mode, **config.cache.options, "ignore-error": "true"}
+    cache_to = "type=registry,ref=" + ref + "".join(f",{k}={v}" for k, v in options.items())
+    return cache_from, (cache_to,)
+
+
+def make_plan(
+    config: Config,
+    *,
+    selected: Sequence[str] = (),
+    version: str,
+    version_source: str = "--version",
+    latest: bool = True,
+    extra_tags: Sequence[str] = (),
+    platforms: Sequence[str] = (),
+    push: bool = False,
+    load: bool = False,
+    cache_write: bool | None = None,
+) -> BuildPlan:
+    known = [v.name for v in config.variants]
+    unknown = [name for name in selected if name not in known]
+    if unknown:
+        raise UsageError(f"unknown variant {', '.join(map(repr, unknown))}; the config has {', '.join(known)}")
+    if push and load:
+        raise UsageError("--push and --load cannot be combined: push to the registries, or load locally")
+    chosen = [v for v in config.variants if not selected or v.name in selected]
+    for platform in platforms:
+        if not any(platform in (v.platforms or config.platforms) for v in chosen):
+            raise UsageError(f"--platform {platform} is not one of the configured platforms")
+
+    for tag in (version, *extra_tags):
+        if not TAG.match(tag):
+            raise UsageError(
+                f"{tag!r} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', "
+                "not starting with '.' or '-')"
+            )
+    write = push if cache_write is None else cache_write
+    cache_image = config.cache_image
+    variants: list[VariantPlan] = []
+    notes: list[str] = []
+    for variant in chosen:
+        variant_platforms = variant.platforms or config.platforms
+        if platforms:
+            narrowed = tuple(p for p in variant_platforms if p in platforms)
+            if not narrowed:
+                notes.append(f"variant {variant.name} is left out: it is not built for {', '.join(platforms)}")
+                continue
+            variant_platforms = narrowed
+        tags = variant_tags(variant, version=version, latest=latest, extra=extra_tags)
+        for tag in tags:
+            if not TAG.match(tag):
+                raise ConfigError(f"{tag!r} (variant {variant.name}) is not a valid Docker tag")
+        cache_ref = f"{cache_image}:{config.cache.tag_prefix}{variant.name}"
+        cache_from, cache_to = cache_strings(config, cache_ref, write=write)
+        variants.append(
+            VariantPlan(
+                name=variant.name,
+                default=variant.default,
+                tags=tuple(f"{image}:{tag}" for tag in tags for image in config.images),
+                platforms=variant_platforms,
+                build_args={**config.build_args, **variant.build_args},
+                target=variant.target or config.target,
+                dockerfile=variant.dockerfile or config.dockerfile,
+                context=config.context,
+                cache_ref=cache_ref,
+                cache_from=cache_from,
+                cache_to=cache_to,
+            )
+        )
+    if not variants:
+        raise UsageError(f"nothing to build for {', '.join(platforms)}")
+    if load and any(len(v.platforms) > 1 for v in variants):
+        raise UsageError(
+            "--load loads one platform into the local image store",
+            hint="pick one with --platform, e.g. --platform linux/amd64",
+        )
+    all_tags = {tag for v in variants for tag in v.tags}
+    for v in variants:
+        if v.cache_ref in all_tags:
+            raise ConfigError(
+                f"the cache ref {v.cache_ref} is also an image tag, so a release would overwrite the cache",
+                key="cache.tag-prefix",
+                hint="use a different cache.image or cache.tag-prefix",
+            )
+    return BuildPlan(
+        version=version,
+        version_source=version_source,
+        variants=tuple(variants),
+        push=push,
+        load=load,
+        cache_write=write,
+        notes=tuple(notes),
+    )
