@@ -27,13 +27,21 @@ ProgressMode = Literal["auto", "tty", "plain", "quiet"]
 def make_console(*, plain: bool = False, width: int | None = None) -> Console:
     if plain:
         # No colour, no cursor moves, no wrapping: one line per event in a CI log.
-        return Console(stderr=True, force_terminal=False, no_color=True, highlight=False, width=width or 10_000, soft_wrap=True)
+        return Console(stderr=True, force_terminal=False, no_color=True, highlight=False, width=width or 160, soft_wrap=True)
     return Console(stderr=True, highlight=False, width=width)
 
 
 def _step_label(vertex: Vertex) -> str:
     text = vertex.text if len(vertex.text) <= 70 else vertex.text[:67] + "..."
     return f"{vertex.index}/{vertex.count} {text}"
+
+
+def _outcome(vertex: Vertex) -> str:
+    if vertex.cached:
+        return "CACHED"
+    if vertex.canceled:
+        return "SHARED"  # computed once for an identical step of another variant
+    return f"{vertex.seconds or 0:.1f}s"
 
 
 def _where(vertex: Vertex) -> str:
@@ -74,7 +82,7 @@ class PlainView(QuietView):
                     for line in vertex.logs:
                         self.console.print(f"  | {line}", markup=False)
                 else:
-                    outcome = "CACHED" if vertex.cached else f"{vertex.seconds or 0:.1f}s"
+                    outcome = _outcome(vertex)
                     self.console.print(f"{_where(vertex)} {_step_label(vertex)} {outcome}", markup=False)
 
 
@@ -116,14 +124,14 @@ class LiveView(QuietView):
                 row.current = _step_label(vertex)
             elif isinstance(event, StepFinished):
                 row.done += 1
-                row.cached += 1 if vertex.cached else 0
+                row.cached += 1 if vertex.reused else 0
                 if vertex.error:
                     row.failed = True
                     self.console.print(Text(f"✗ {_where(vertex)} {_step_label(vertex)}: {vertex.error}", style="bold red"))
                     for line in vertex.logs:
                         self.console.print(Text(f"  │ {line}", style="dim"))
                 else:
-                    outcome = Text("CACHED", style="green") if vertex.cached else Text(f"{vertex.seconds or 0:.1f}s", style="yellow")
+                    outcome = Text(_outcome(vertex), style="green" if vertex.reused else "yellow")
                     self.console.print(Text.assemble(("✓ ", "green"), f"{_where(vertex)} {_step_label(vertex)} ", outcome))
             elif isinstance(event, LogLine) and not vertex.done:
                 row.current = f"{_step_label(vertex)}  [dim]{event.line[-60:]}[/]"

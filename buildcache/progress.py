@@ -121,6 +121,9 @@ class Vertex:
     started: datetime | None = None
     completed: datetime | None = None
     cached: bool = False
+    # BuildKit cancels a vertex that an identical one (another variant's same step) already
+    # computes; in a build that succeeds, its result came from that one.
+    canceled: bool = False
     error: str | None = None
     logs: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL_LINES))
 
@@ -130,7 +133,18 @@ class Vertex:
 
     @property
     def done(self) -> bool:
-        return self.completed is not None or self.cached
+        return self.completed is not None or self.cached or self.canceled
+
+    @property
+    def reused(self) -> bool:
+        """Not executed here: cached, or shared with an identical step."""
+        return self.cached or self.canceled
+
+    @property
+    def is_from(self) -> bool:
+        # A FROM step is fetched, never run: on a fresh runner BuildKit resolves the base again
+        # and does not call it cached, but that breaks no chain of reuse after it.
+        return self.is_step and self.text.startswith("FROM ")
 
     @property
     def seconds(self) -> float | None:
@@ -253,8 +267,11 @@ class BuildTracker:
             vertex.completed = completed
         if raw.get("cached"):
             vertex.cached = True
-        if raw.get("error"):
-            vertex.error = str(raw["error"])
+        error = raw.get("error")
+        if error and str(error).strip().endswith("context canceled"):
+            vertex.canceled = True
+        elif error:
+            vertex.error = str(error)
         if not vertex.is_step:
             return []
         events: list[Event] = []
@@ -319,7 +336,9 @@ class CacheReport:
     cached: int
     executed_steps: tuple[ExecutedStep, ...]
     per_platform: Mapping[str, PlatformSteps]
-    first_executed: str | None  # where the chain of reuse broke
+    first_executed: str | None  # where the chain of reuse broke (FROM steps aside)
+    executed_runs: int = 0  # executed steps other than FROM
+    runs: int = 0  # steps other than FROM
 
     @property
     def executed(self) -> int:
@@ -336,7 +355,7 @@ class CacheReport:
     @property
     def reuse_broken(self) -> bool:
         """The failure this tool exists to catch: the cache was there, yet most steps ran."""
-        return self.cache_found and self.total > 0 and self.executed > self.total / 2
+        return self.cache_found and self.runs > 0 and self.executed_runs > self.runs / 2
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -409,10 +428,10 @@ def cache_report(
     for step in steps:
         key = step.platform or "-"
         before = per_platform.get(key, PlatformSteps(0, 0))
-        per_platform[key] = PlatformSteps(before.total + 1, before.cached + (1 if step.cached else 0))
-    executed = [s for s in steps if not s.cached]
+        per_platform[key] = PlatformSteps(before.total + 1, before.cached + (1 if step.reused else 0))
+    executed = [s for s in steps if not s.reused]
     ordered = sorted(executed, key=lambda s: (s.index or 0, s.platform or ""))
-    first = ordered[0] if ordered else None
+    first = next((s for s in ordered if not s.is_from), None)
     return CacheReport(
         variant=variant,
         imported=imported,
@@ -421,6 +440,8 @@ def cache_report(
         cached=len(steps) - len(executed),
         executed_steps=tuple(ExecutedStep(s.step_name, s.platform, s.seconds) for s in ordered),
         per_platform=per_platform,
+        runs=sum(1 for s in steps if not s.is_from),
+        executed_runs=sum(1 for s in executed if not s.is_from),
         first_executed=(f"[{first.platform}] {first.step_name}" if first and first.platform else first.step_name)
         if first
         else None,

@@ -1,0 +1,225 @@
+"""The real stack for the integration tests: the engine, the compose registries, a base image.
+
+Nothing here is mocked. The engine comes from scripts/engine.sh (which `make test` runs first);
+the registries are docker-compose.test.yml, started and stopped by pytest-docker on free ports;
+the two-platform base image is built offline by scripts/test-images.sh and pushed to the first
+registry. Where no engine can be had the integration tests are skipped with one reason, unless
+BUILDCACHE_REQUIRE_ENGINE=1 (set by `make test` and CI), where that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+
+from tests.conftest import ROOT
+
+REGISTRY_USER = "buildcache"
+REGISTRY_PASSWORD = "test-only-password"  # tests/registry/htpasswd holds its bcrypt hash
+INDEX_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def docker() -> DockerClient:
+    client = DockerClient()
+    problem = None
+    if shutil.which("docker") is None:
+        problem = "no docker command"
+    else:
+        try:
+            client.buildx.version()
+            client.info()
+        except DockerException as error:
+            problem = f"no Docker engine with buildx ({(error.stderr or '').strip().splitlines()[-1:]})"
+    if problem:
+        reason = f"{problem}: run scripts/engine.sh (make test does) to get one"
+        if os.environ.get("BUILDCACHE_REQUIRE_ENGINE") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return client
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file(docker: DockerClient) -> str:
+    # registry:2, pulled or built as a stand-in where nothing can be pulled.
+    subprocess.run([ROOT / "scripts" / "test-images.sh", "prepare"], check=True)
+    return str(ROOT / "docker-compose.test.yml")
+
+
+@pytest.fixture(scope="session")
+def docker_compose_project_name() -> str:
+    return f"buildcache-test-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def docker_setup() -> list[str]:
+    # The compose file takes fixed ports from BUILDCACHE_*_PORT (make demo); the tests want free ones.
+    for name in ("BUILDCACHE_GHCR_PORT", "BUILDCACHE_HUB_PORT", "BUILDCACHE_PRIVATE_PORT"):
+        os.environ.pop(name, None)
+    return ["up --wait"]
+
+
+@dataclass(frozen=True)
+class Registries:
+    ghcr: str  # 127.0.0.1:PORT, stands for ghcr.io
+    hub: str  # stands for docker.io
+    private: str  # requires a login
+    services: Any
+
+    def port_of(self, service: str) -> int:
+        return int(getattr(self, service).rsplit(":", 1)[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code in (200, 401)
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def registries(docker_services: Any) -> Registries:
+    addresses = {}
+    for service in ("ghcr", "hub", "private"):
+        address = f"127.0.0.1:{docker_services.port_for(service, 5000)}"
+        docker_services.wait_until_responsive(
+            check=lambda a=address: _answers(f"http://{a}/v2/"), timeout=30, pause=0.2
+        )
+        addresses[service] = address
+    return Registries(services=docker_services, **addresses)
+
+
+@pytest.fixture(scope="session")
+def base_image(registries: Registries) -> str:
+    ref = f"{registries.ghcr}/base/busybox:1"
+    subprocess.run([ROOT / "scripts" / "test-images.sh", "push-base", ref], check=True)
+    return ref
+
+
+def registry_get(address: str, path: str, *, auth: tuple[str, str] | None = None, accept: tuple[str, ...] = INDEX_TYPES) -> httpx.Response:
+    return httpx.get(f"http://{address}/v2/{path}", headers={"Accept": ", ".join(accept)}, auth=auth, timeout=10)
+
+
+def manifest(reference: str, *, auth: tuple[str, str] | None = None) -> dict[str, Any] | None:
+    """The manifest (or index) of 127.0.0.1:PORT/repo:tag, read from the registry's HTTP API."""
+    address, rest = reference.split("/", 1)
+    repo, _, tag = rest.rpartition(":")
+    response = registry_get(address, f"{repo}/manifests/{tag}", auth=auth)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    data["_digest"] = response.headers.get("Docker-Content-Digest")
+    return data
+
+
+def image_platforms(reference: str, *, auth: tuple[str, str] | None = None) -> set[str]:
+    """The platforms of an image index, leaving out BuildKit's attestation manifests."""
+    data = manifest(reference, auth=auth)
+    assert data is not None, f"{reference} is not in the registry"
+    return {
+        f"{m['platform']['os']}/{m['platform']['architecture']}"
+        for m in data.get("manifests", [])
+        if m.get("platform", {}).get("os") not in (None, "unknown")
+    }
+
+
+def fresh_runner(docker: DockerClient) -> None:
+    """What a new CI runner has: no build cache and no local images of the test's own."""
+    docker.buildx.prune(all=True)
+    for image in docker.image.list():
+        for tag in image.repo_tags:
+            if tag.startswith("127.0.0.1:") and "/base/" not in tag:
+                docker.image.remove(tag, force=True)
+
+
+@dataclass
+class Project:
+    """A copy of the bundled example in a temporary folder, with its own repositories."""
+
+    path: Path
+    registries: Registries
+    name: str
+
+    def write_config(self, text: str) -> None:
+        (self.path / "buildcache.toml").write_text(text)
+
+    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_", "CI_"))}
+        base.update({"NO_COLOR": "1", "COLUMNS": "200"})
+        base.update(env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "buildcache", *args],
+            cwd=self.path,
+            env=base,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def run_json(self, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+        result = self.run(*args, "--json", env=env)
+        try:
+            data = json.loads(result.stdout)
+        except ValueError:
+            raise AssertionError(f"no JSON on stdout (exit {result.returncode}):\n{result.stdout}\n{result.stderr}") from None
+        return result, data
+
+
+def example_config(*, images: list[str], cache_image: str, base_image: str, extra: str = "") -> str:
+    return (
+        f"images = {json.dumps(images)}\n"
+        'platforms = ["linux/amd64", "linux/arm64"]\n'
+        'dockerfile = "Dockerfile.example"\n'
+        f'build-args = {{ BASE_IMAGE = "{base_image}", DEPS_SECONDS = "1" }}\n'
+        f"{extra}\n"
+        "[cache]\n"
+        f'image = "{cache_image}"\n\n'
+        "[variants.slim]\n"
+        "default = true\n"
+        'build-args = { VARIANT = "slim" }\n\n'
+        "[variants.full]\n"
+        'build-args = { VARIANT = "full" }\n'
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, registries: Registries, base_image: str) -> Iterator[Project]:
+    shutil.copy(ROOT / "Dockerfile.example", tmp_path / "Dockerfile.example")
+    shutil.copytree(ROOT / "example", tmp_path / "example")
+    name = f"acme/widget-{uuid.uuid4().hex[:8]}"
+    project = Project(path=tmp_path, registries=registries, name=name)
+    project.write_config(
+        example_config(
+            images=[f"{registries.ghcr}/{name}", f"{registries.hub}/{name}"],
+            cache_image=f"{registries.ghcr}/{name}-cache",
+            base_image=base_image,
+        )
+    )
+    yield project

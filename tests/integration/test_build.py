@@ -1,0 +1,99 @@
+"""`buildcache build` on the real engine and the compose registries: the main job end to end."""
+
+from __future__ import annotations
+
+from python_on_whales import DockerClient
+
+from tests.integration.conftest import Project, fresh_runner, image_platforms, manifest
+
+BOTH = {"linux/amd64", "linux/arm64"}
+
+
+def _steps_by_kind(data: dict, variant: str) -> dict:
+    return next(v for v in data["variants"] if v["name"] == variant)["cache"]
+
+
+def test_two_variants_two_platforms_pushed_to_two_registries_then_reused_on_a_fresh_runner(
+    project: Project, docker: DockerClient
+) -> None:
+    ghcr, hub = project.registries.ghcr, project.registries.hub
+    result, data = project.run_json("build", "--push", "--version", "1.0.0")
+    assert result.returncode == 0, result.stderr
+
+    # every tag of both variants on both registries, each with both platforms
+    expected = {"1.0.0", "latest", "1.0.0-full", "full"}
+    for registry in (ghcr, hub):
+        for tag in expected:
+            assert image_platforms(f"{registry}/{project.name}:{tag}") == BOTH, tag
+    pushed = {t for v in data["variants"] for t in v["pushed"]}
+    assert pushed == {f"{r}/{project.name}:{t}" for r in (ghcr, hub) for t in expected}
+    # the same digest on both registries, and the one buildx reported
+    for variant in data["variants"]:
+        digests = {manifest(t)["_digest"] for t in variant["tags"]}
+        assert digests == {variant["digest"]}
+    # one cache tag per variant, in the cache image, reported as written
+    for name in ("slim", "full"):
+        assert manifest(f"{ghcr}/{project.name}-cache:buildcache-{name}") is not None
+        cache = _steps_by_kind(data, name)
+        assert cache["exported"] == {
+            "ref": f"{ghcr}/{project.name}-cache:buildcache-{name}",
+            "status": "written",
+            "reason": None,
+        }
+        assert cache["imported"][0]["status"] == "missing"  # the first build: normal
+    assert "warning" not in result.stderr
+
+    # a new release on a fresh runner after a source-only change
+    fresh_runner(docker)
+    (project.path / "example" / "src" / "VERSION").write_text("1.0.1\n")
+    result, data = project.run_json("build", "--push", "--version", "1.0.1")
+    assert result.returncode == 0, result.stderr
+    for name in ("slim", "full"):
+        cache = _steps_by_kind(data, name)
+        assert cache["imported"][0]["status"] == "found"
+        # only the source install ran, on each platform; every dependency step came from the cache
+        # (the FROM steps fetch the base again on a fresh runner: that is not a cache miss)
+        executed = [s for s in cache["executed_steps"] if " FROM " not in s["name"]]
+        assert sorted(s["platform"] for s in executed) == sorted(BOTH), executed
+        assert all("install.sh /opt/app" in s["name"] for s in executed), executed
+        assert cache["steps"]["total"] == 10
+        assert cache["first_executed_step"].endswith("RUN --mount=type=bind,source=example/src,target=/src sh /src/install.sh /opt/app")
+        assert cache["steps"]["cached"] + cache["steps"]["executed"] == 10
+    for registry in (ghcr, hub):
+        assert image_platforms(f"{registry}/{project.name}:1.0.1-full") == BOTH
+
+
+def test_an_unreachable_cache_registry_does_not_fail_the_build(project: Project) -> None:
+    # Port 9 (discard) on loopback: nothing listens, every cache write is refused.
+    project.write_config(
+        (project.path / "buildcache.toml")
+        .read_text()
+        .replace(f'image = "{project.registries.ghcr}/{project.name}-cache"', f'image = "127.0.0.1:9/{project.name}-cache"')
+    )
+    result, data = project.run_json("build", "full", "--push", "--version", "2.0.0", "--no-latest")
+    assert result.returncode == 0, result.stderr
+    assert image_platforms(f"{project.registries.hub}/{project.name}:2.0.0-full") == BOTH
+    cache = data["variants"][0]["cache"]
+    assert cache["exported"]["status"] == "failed"
+    assert cache["exported"]["reason"]
+    assert cache["imported"][0]["status"] == "failed"
+    assert "the cache was not saved" in result.stderr
+    # --no-latest kept the moving tag out
+    assert manifest(f"{project.registries.ghcr}/{project.name}:full") is None
+
+
+def test_a_failing_step_exits_1_and_names_the_step(project: Project) -> None:
+    dockerfile = project.path / "Dockerfile.example"
+    dockerfile.write_text(dockerfile.read_text().replace('sh /opt/deps/install.sh "$VARIANT"', "sh -c 'echo broken >&2; exit 3'"))
+    result = project.run("build", "slim", "--platform", "linux/amd64", "--version", "3.0.0", "--progress", "plain")
+    assert result.returncode == 1
+    assert "the build failed at slim linux/amd64" in result.stderr
+    assert "broken" in result.stderr  # the failing step's log tail
+    assert "Traceback" not in result.stderr
+
+
+def test_load_puts_a_single_platform_image_in_the_local_store(project: Project, docker: DockerClient) -> None:
+    result = project.run("build", "slim", "--load", "--platform", "linux/arm64", "--version", "4.0.0", "--no-latest")
+    assert result.returncode == 0, result.stderr
+    image = docker.image.inspect(f"{project.registries.ghcr}/{project.name}:4.0.0")
+    assert image.architecture == "arm64"
