@@ -38,20 +38,35 @@ _state: dict[str, Any] = {"debug": False}
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: ./buildcache.toml, else [tool.buildcache] in ./pyproject.toml)."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: ./buildcache.toml, else [tool.buildcache] in ./pyproject.toml).",
+    ),
 ]
 VariantsArgument = Annotated[
-    list[str] | None, typer.Argument(metavar="[VARIANT]...", help="Variants to build (default: all).", show_default=False)
+    list[str] | None,
+    typer.Argument(
+        metavar="[VARIANT]...", help="Variants to build (default: all).", show_default=False
+    ),
 ]
 VersionOption = Annotated[
     str | None,
-    typer.Option("--version", "-V", help="Version tag (default: BUILDCACHE_VERSION, the CI tag, the git tag at HEAD)."),
+    typer.Option(
+        "--version",
+        "-V",
+        help="Version tag (default: BUILDCACHE_VERSION, the CI tag, the git tag at HEAD).",
+    ),
 ]
 NoLatestOption = Annotated[
-    bool, typer.Option("--no-latest", help="Leave out the moving tags: 'latest' and each variant's bare name.")
+    bool,
+    typer.Option(
+        "--no-latest", help="Leave out the moving tags: 'latest' and each variant's bare name."
+    ),
 ]
 TagOption = Annotated[
-    list[str] | None, typer.Option("--tag", "-t", help="Another tag (T, and T-x for variant x); repeatable.")
+    list[str] | None,
+    typer.Option("--tag", "-t", help="Another tag (T, and T-x for variant x); repeatable."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 
@@ -66,7 +81,13 @@ def _version_callback(value: bool) -> None:
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
     _version: Annotated[
-        bool, typer.Option("--tool-version", callback=_version_callback, is_eager=True, help="Print buildcache's version.")
+        bool,
+        typer.Option(
+            "--tool-version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print buildcache's version.",
+        ),
     ] = False,
 ) -> None:
     _state["debug"] = debug
@@ -113,7 +134,9 @@ def plan(
     tag: TagOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show where each setting came from.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show where each setting came from.")
+    ] = False,
 ) -> None:
     """Resolve the variants into a build plan and show it, without running anything."""
     loaded = _load(config)
@@ -130,24 +153,47 @@ def build(
     version: VersionOption = None,
     no_latest: NoLatestOption = False,
     tag: TagOption = None,
-    push: Annotated[bool, typer.Option("--push", help="Push every tag to every registry, and write the cache.")] = False,
-    load: Annotated[bool, typer.Option("--load", help="Load a single-platform build into the local image store.")] = False,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push every tag to every registry, and write the cache.")
+    ] = False,
+    load: Annotated[
+        bool,
+        typer.Option("--load", help="Load a single-platform build into the local image store."),
+    ] = False,
     platform: Annotated[
-        list[str] | None, typer.Option("--platform", help="Build only these of the configured platforms; repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--platform", help="Build only these of the configured platforms; repeatable."
+        ),
     ] = None,
     cache_write: Annotated[
         bool | None,
-        typer.Option("--cache-write/--no-cache-write", help="Write the registry cache (default: only with --push).", show_default=False),
+        typer.Option(
+            "--cache-write/--no-cache-write",
+            help="Write the registry cache (default: only with --push).",
+            show_default=False,
+        ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the bake file and the docker buildx bake command; run nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the bake file and the docker buildx bake command; run nothing."
+        ),
     ] = False,
     progress: Annotated[
-        str, typer.Option("--progress", help="auto (live on a terminal, plain otherwise), tty, plain or quiet.")
+        str,
+        typer.Option(
+            "--progress", help="auto (live on a terminal, plain otherwise), tty, plain or quiet."
+        ),
     ] = "auto",
     min_cache_hit: Annotated[
         float | None,
-        typer.Option("--min-cache-hit", min=0.0, max=1.0, help="Exit 1 when fewer than this share of steps came from the cache."),
+        typer.Option(
+            "--min-cache-hit",
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when fewer than this share of steps came from the cache.",
+        ),
     ] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -173,7 +219,9 @@ def build(
     from buildcache.build import print_report, run_build
 
     mode: ProgressMode = progress  # type: ignore[assignment]
-    console = make_console(plain=mode == "plain" or (mode == "auto" and not Console(stderr=True).is_terminal))
+    console = make_console(
+        plain=mode == "plain" or (mode == "auto" and not Console(stderr=True).is_terminal)
+    )
     for note in resolved.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     result = run_build(resolved, console=console, progress=mode)
@@ -191,7 +239,9 @@ def build(
                 + f", below --min-cache-hit {min_cache_hit:g}"
             )
     pushed = sum(len(v.tags) for v in resolved.variants) if resolved.push else 0
-    summary = f"built {len(resolved.variants)} variant(s)" + (f", pushed {pushed} tag(s)" if pushed else "")
+    summary = f"built {len(resolved.variants)} variant(s)" + (
+        f", pushed {pushed} tag(s)" if pushed else ""
+    )
     console.print(Text(summary, style="bold green"))
 
 

@@ -21,7 +21,16 @@ from buildcache.errors import ConfigError
 CONFIG_FILE = "buildcache.toml"
 PYPROJECT = "pyproject.toml"
 
-TOP_KEYS = ("images", "platforms", "context", "dockerfile", "target", "build-args", "cache", "variants")
+TOP_KEYS = (
+    "images",
+    "platforms",
+    "context",
+    "dockerfile",
+    "target",
+    "build-args",
+    "cache",
+    "variants",
+)
 CACHE_KEYS = ("image", "tag-prefix", "mode", "options")
 VARIANT_KEYS = ("default", "build-args", "target", "platforms", "dockerfile")
 
@@ -160,15 +169,19 @@ def parse_config(
 
     if "BUILDCACHE_PLATFORMS" in env:
         platforms = tuple(
-            reader.platform(p, "BUILDCACHE_PLATFORMS") for p in _split_env(env["BUILDCACHE_PLATFORMS"])
+            reader.platform(p, "BUILDCACHE_PLATFORMS")
+            for p in _split_env(env["BUILDCACHE_PLATFORMS"])
         )
     else:
         platforms = tuple(
-            reader.platform(p, "platforms") for p in reader.string_list(table, "platforms") or DEFAULT_PLATFORMS
+            reader.platform(p, "platforms")
+            for p in reader.string_list(table, "platforms") or DEFAULT_PLATFORMS
         )
     origin("platforms", "BUILDCACHE_PLATFORMS")
     if not platforms:
-        raise ConfigError("must name at least one platform", source=source, key=prefix + "platforms")
+        raise ConfigError(
+            "must name at least one platform", source=source, key=prefix + "platforms"
+        )
 
     context = root / reader.string(table, "context", default=".")
     origin("context")
@@ -196,7 +209,9 @@ def parse_config(
         )
     mode = reader.string(cache_table, "mode", "cache.", default="max")
     if mode not in ("max", "min"):
-        raise ConfigError(f"must be 'max' or 'min', not {mode!r}", source=source, key=prefix + "cache.mode")
+        raise ConfigError(
+            f"must be 'max' or 'min', not {mode!r}", source=source, key=prefix + "cache.mode"
+        )
     options = reader.options(cache_table, "options", "cache.")
     cache = CacheConfig(image=cache_image, tag_prefix=tag_prefix, mode=mode, options=options)  # type: ignore[arg-type]
 
@@ -252,7 +267,11 @@ class _Reader:
         for key in table:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
-                hint = f"perhaps you meant '{where}{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+                hint = (
+                    f"perhaps you meant '{where}{close[0]}'?"
+                    if close
+                    else f"known keys: {', '.join(known)}"
+                )
                 raise self.error(where + key, "is not a known setting", hint=hint)
 
     def table(self, table: Mapping[str, Any], key: str, where: str = "") -> Mapping[str, Any]:
@@ -278,7 +297,9 @@ class _Reader:
     ) -> list[str]:
         if key not in table:
             if required:
-                raise self.error(where + key, "is required", hint='e.g. images = ["ghcr.io/acme/widget"]')
+                raise self.error(
+                    where + key, "is required", hint='e.g. images = ["ghcr.io/acme/widget"]'
+                )
             return []
         value = table[key]
         if isinstance(value, str):
@@ -290,7 +311,11 @@ class _Reader:
     def image(self, value: str, key: str) -> str:
         raw = value.strip()
         if "@" in raw or ":" in raw.rsplit("/", 1)[-1]:
-            raise self.error(key, f"{raw!r} must be an image name without a tag or digest", hint="buildcache makes the tags")
+            raise self.error(
+                key,
+                f"{raw!r} must be an image name without a tag or digest",
+                hint="buildcache makes the tags",
+            )
         image = normalize_image(raw)
         if not IMAGE_NAME.match(image):
             raise self.error(key, f"{raw!r} is not a valid image name")
@@ -298,7 +323,9 @@ class _Reader:
 
     def platform(self, value: str, key: str) -> str:
         if not PLATFORM.match(value.strip()):
-            raise self.error(key, f"{value!r} is not a platform like 'linux/amd64' or 'linux/arm/v7'")
+            raise self.error(
+                key, f"{value!r} is not a platform like 'linux/amd64' or 'linux/arm/v7'"
+            )
         return value.strip()
 
     def build_args(self, table: Mapping[str, Any], key: str, where: str = "") -> dict[str, str]:
@@ -306,9 +333,13 @@ class _Reader:
         for name, value in self.table(table, key, where).items():
             if not BUILD_ARG_NAME.match(name):
                 raise self.error(f"{where}{key}.{name}", "is not a valid build argument name")
-            if isinstance(value, bool) or isinstance(value, float):
+            if isinstance(value, bool | float):
                 # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
-                raise self.error(f"{where}{key}.{name}", f"must be a string, not {_kind(value)}", hint=f'quote it: {name} = "{value}"')
+                raise self.error(
+                    f"{where}{key}.{name}",
+                    f"must be a string, not {_kind(value)}",
+                    hint=f'quote it: {name} = "{value}"',
+                )
             if not isinstance(value, str | int):
                 raise self.error(f"{where}{key}.{name}", f"must be a string, not {_kind(value)}")
             args[name] = str(value)
@@ -318,7 +349,11 @@ class _Reader:
         options: dict[str, str] = {}
         for name, value in self.table(table, key, where).items():
             if name in ("type", "ref", "mode"):
-                raise self.error(f"{where}{key}.{name}", "is set by buildcache itself", hint="use cache.image, cache.tag-prefix and cache.mode")
+                raise self.error(
+                    f"{where}{key}.{name}",
+                    "is set by buildcache itself",
+                    hint="use cache.image, cache.tag-prefix and cache.mode",
+                )
             if isinstance(value, bool):
                 value = "true" if value else "false"
             if not isinstance(value, str | int) or "," in str(value):
@@ -353,13 +388,16 @@ class _Reader:
                     default=default,
                     build_args=self.build_args(body, "build-args", where),
                     target=self.optional_string(body, "target", where),
-                    platforms=tuple(self.platform(p, where + "platforms") for p in platforms) or None,
+                    platforms=tuple(self.platform(p, where + "platforms") for p in platforms)
+                    or None,
                     dockerfile=root / dockerfile if dockerfile else None,
                 )
             )
         defaults = [v.name for v in variants if v.default]
         if len(defaults) > 1:
-            raise self.error("variants", f"only one variant may say default = true, not {', '.join(defaults)}")
+            raise self.error(
+                "variants", f"only one variant may say default = true, not {', '.join(defaults)}"
+            )
         if not defaults:
             # With none marked, the first one listed is the default (TOML keeps the file's order).
             first = variants[0]

@@ -72,21 +72,27 @@ def inspect_engine(client: DockerClient) -> EngineInfo:
     try:
         builder = client.buildx.inspect()
     except DockerException as error:
-        raise EnvironmentProblem(f"cannot inspect the buildx builder ({_first_line(_stderr(error))})") from None
+        raise EnvironmentProblem(
+            f"cannot inspect the buildx builder ({_first_line(_stderr(error))})"
+        ) from None
     driver_status = info.driver_status or []
-    containerd_store = any(CONTAINERD_SNAPSHOTTER in str(value) for pair in driver_status for value in pair)
-    platforms = tuple(str(p) for node in builder.nodes for p in (node.platforms or []))
+    containerd_store = any(
+        CONTAINERD_SNAPSHOTTER in str(value) for pair in driver_status for value in pair
+    )
+    platforms = tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or []))
     return EngineInfo(
         server_version=str(info.server_version),
-        buildx_version=str(buildx_version.get("version", "")) if isinstance(buildx_version, dict) else str(buildx_version),
-        builder=builder.name,
-        driver=builder.driver,
+        buildx_version=str(buildx_version),
+        builder=builder.name or "default",
+        driver=builder.driver or "docker",
         containerd_store=containerd_store,
         platforms=platforms,
     )
 
 
-def require_engine(client: DockerClient, *, needs_cache_export: bool, platforms: set[str]) -> EngineInfo:
+def require_engine(
+    client: DockerClient, *, needs_cache_export: bool, platforms: set[str]
+) -> EngineInfo:
     engine = inspect_engine(client)
     if needs_cache_export and not engine.can_export_cache:
         raise EnvironmentProblem(

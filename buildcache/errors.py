@@ -38,7 +38,12 @@ class ConfigError(UsageError):
     """A config file or environment value that is wrong; names the file and the key."""
 
     def __init__(
-        self, message: str, *, source: str | None = None, key: str | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
     ) -> None:
         where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message, hint=hint)

@@ -27,7 +27,14 @@ ProgressMode = Literal["auto", "tty", "plain", "quiet"]
 def make_console(*, plain: bool = False, width: int | None = None) -> Console:
     if plain:
         # No colour, no cursor moves, no wrapping: one line per event in a CI log.
-        return Console(stderr=True, force_terminal=False, no_color=True, highlight=False, width=width or 160, soft_wrap=True)
+        return Console(
+            stderr=True,
+            force_terminal=False,
+            no_color=True,
+            highlight=False,
+            width=width or 160,
+            soft_wrap=True,
+        )
     return Console(stderr=True, highlight=False, width=width)
 
 
@@ -51,7 +58,10 @@ def _where(vertex: Vertex) -> str:
 class ProgressView(Protocol):
     def __enter__(self) -> ProgressView: ...
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
     ) -> None: ...
     def handle(self, events: Sequence[Event]) -> None: ...
 
@@ -60,7 +70,12 @@ class QuietView:
     def __enter__(self) -> QuietView:
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         return None
 
     def handle(self, events: Sequence[Event]) -> None:
@@ -78,18 +93,23 @@ class PlainView(QuietView):
             if isinstance(event, StepFinished):
                 vertex = event.vertex
                 if vertex.error:
-                    self.console.print(f"{_where(vertex)} {_step_label(vertex)} ERROR: {vertex.error}", markup=False)
+                    self.console.print(
+                        f"{_where(vertex)} {_step_label(vertex)} ERROR: {vertex.error}",
+                        markup=False,
+                    )
                     for line in vertex.logs:
                         self.console.print(f"  | {line}", markup=False)
                 else:
                     outcome = _outcome(vertex)
-                    self.console.print(f"{_where(vertex)} {_step_label(vertex)} {outcome}", markup=False)
+                    self.console.print(
+                        f"{_where(vertex)} {_step_label(vertex)} {outcome}", markup=False
+                    )
 
 
 @dataclass
 class _Row:
     started: float
-    current: str = ""
+    current: Text | str = ""
     done: int = 0
     cached: int = 0
     total: int = 0
@@ -102,14 +122,19 @@ class LiveView(QuietView):
     def __init__(self, console: Console) -> None:
         self.console = console
         self.rows: dict[str, _Row] = {}
-        self.live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self._render)
+        self.live = Live(
+            console=console, refresh_per_second=8, transient=True, get_renderable=self._render
+        )
 
     def __enter__(self) -> LiveView:
         self.live.__enter__()
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.live.__exit__(kind, value, tb)
         if self.rows:
@@ -127,14 +152,23 @@ class LiveView(QuietView):
                 row.cached += 1 if vertex.reused else 0
                 if vertex.error:
                     row.failed = True
-                    self.console.print(Text(f"✗ {_where(vertex)} {_step_label(vertex)}: {vertex.error}", style="bold red"))
+                    self.console.print(
+                        Text(
+                            f"✗ {_where(vertex)} {_step_label(vertex)}: {vertex.error}",
+                            style="bold red",
+                        )
+                    )
                     for line in vertex.logs:
                         self.console.print(Text(f"  │ {line}", style="dim"))
                 else:
                     outcome = Text(_outcome(vertex), style="green" if vertex.reused else "yellow")
-                    self.console.print(Text.assemble(("✓ ", "green"), f"{_where(vertex)} {_step_label(vertex)} ", outcome))
+                    self.console.print(
+                        Text.assemble(
+                            ("✓ ", "green"), f"{_where(vertex)} {_step_label(vertex)} ", outcome
+                        )
+                    )
             elif isinstance(event, LogLine) and not vertex.done:
-                row.current = f"{_step_label(vertex)}  [dim]{event.line[-60:]}[/]"
+                row.current = Text.assemble(f"{_step_label(vertex)}  ", (event.line[-60:], "dim"))
         self.live.refresh()
 
     def _render(self) -> Table:
@@ -149,7 +183,7 @@ class LiveView(QuietView):
         if not final:
             table.add_column("now")
         for where, row in self.rows.items():
-            cells = [
+            cells: list[Text | str] = [
                 Text(where, style="red" if row.failed else ""),
                 f"{row.done}/{row.total or '?'}",
                 str(row.cached),
@@ -169,26 +203,38 @@ def progress_view(mode: ProgressMode, console: Console) -> ProgressView:
     return LiveView(console)
 
 
-def print_plan(console: Console, plan: BuildPlan, *, sources: Mapping[str, str] | None = None) -> None:
+def print_plan(
+    console: Console, plan: BuildPlan, *, sources: Mapping[str, str] | None = None
+) -> None:
     console.print(f"[bold]version[/] {plan.version}  [dim](from {plan.version_source})[/]")
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {note}")
     for variant in plan.variants:
         title = f"[bold]{variant.name}[/]" + (" [dim](default)[/]" if variant.default else "")
-        table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+        table = Table(
+            title=title, title_justify="left", show_header=False, box=None, pad_edge=False
+        )
         table.add_column(style="cyan", no_wrap=True)
         table.add_column(overflow="fold")
         table.add_row("tags", "\n".join(variant.tags))
         table.add_row("platforms", ", ".join(variant.platforms))
-        table.add_row("build args", ", ".join(f"{k}={v}" for k, v in variant.build_args.items()) or "-")
+        table.add_row(
+            "build args", ", ".join(f"{k}={v}" for k, v in variant.build_args.items()) or "-"
+        )
         table.add_row("target", variant.target or "-")
         table.add_row("dockerfile", str(variant.dockerfile))
         table.add_row("context", str(variant.context))
         table.add_row("cache from", "\n".join(variant.cache_from))
-        table.add_row("cache to", "\n".join(variant.cache_to) or "[dim]not written (no --push; --cache-write writes it)[/]")
+        table.add_row(
+            "cache to",
+            "\n".join(variant.cache_to)
+            or "[dim]not written (no --push; --cache-write writes it)[/]",
+        )
         console.print(table)
     if sources:
-        console.print("[dim]settings from: " + ", ".join(f"{k} ({v})" for k, v in sources.items()) + "[/]")
+        console.print(
+            "[dim]settings from: " + ", ".join(f"{k} ({v})" for k, v in sources.items()) + "[/]"
+        )
 
 
 def cache_table(reports: Sequence[CacheReport]) -> Table:
@@ -200,9 +246,13 @@ def cache_table(reports: Sequence[CacheReport]) -> Table:
     table.add_column("executed (slowest first)")
     table.add_column("cache export")
     for report in reports:
-        imported = "\n".join(
-            f"{i.status}: {i.ref}" + (f" ({i.reason})" if i.reason else "") for i in report.imported
-        ) or "-"
+        imported = (
+            "\n".join(
+                f"{i.status}: {i.ref}" + (f" ({i.reason})" if i.reason else "")
+                for i in report.imported
+            )
+            or "-"
+        )
         exported = report.exported
         export_text = {
             "written": f"written ({exported.mode}): {exported.ref}",
@@ -211,13 +261,16 @@ def cache_table(reports: Sequence[CacheReport]) -> Table:
         }[exported.status]
         platforms = list(report.per_platform.items())
         same = len({(s.total, s.cached) for _, s in platforms}) <= 1
-        rows = [("all", report.total, report.cached)] if same or len(platforms) < 2 else [
-            (p, s.total, s.cached) for p, s in platforms
-        ]
+        rows = (
+            [("all", report.total, report.cached)]
+            if same or len(platforms) < 2
+            else [(p, s.total, s.cached) for p, s in platforms]
+        )
         slowest = sorted(report.executed_steps, key=lambda s: -(s.seconds or 0))[:5]
-        executed = "\n".join(
-            f"{s.seconds or 0:.1f}s {s.platform or ''} {s.name[:60]}" for s in slowest
-        ) or "none"
+        executed = (
+            "\n".join(f"{s.seconds or 0:.1f}s {s.platform or ''} {s.name[:60]}" for s in slowest)
+            or "none"
+        )
         for n, (platform, total, cached) in enumerate(rows):
             label = ", ".join(report.per_platform) if platform == "all" else platform
             style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
@@ -227,7 +280,9 @@ def cache_table(reports: Sequence[CacheReport]) -> Table:
                 imported if n == 0 else "",
                 Text(f"{cached}/{total}", style=style),
                 executed if n == 0 else "",
-                Text(export_text, style="red" if exported.status == "failed" else "") if n == 0 else "",
+                Text(export_text, style="red" if exported.status == "failed" else "")
+                if n == 0
+                else "",
             )
     return table
 
@@ -246,7 +301,9 @@ def cache_warnings(reports: Sequence[CacheReport]) -> list[str]:
             )
         for imported in report.imported:
             if imported.status == "failed":
-                warnings.append(f"{report.variant}: the cache {imported.ref} could not be read: {imported.reason}")
+                warnings.append(
+                    f"{report.variant}: the cache {imported.ref} could not be read: {imported.reason}"
+                )
     return warnings
 
 

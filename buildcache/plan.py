@@ -67,7 +67,10 @@ def resolve_version(
     candidates = [
         (flag, "--version"),
         (env.get("BUILDCACHE_VERSION"), "BUILDCACHE_VERSION"),
-        (env.get("GITHUB_REF_NAME") if env.get("GITHUB_REF_TYPE") == "tag" else None, "GITHUB_REF_NAME (a tag build)"),
+        (
+            env.get("GITHUB_REF_NAME") if env.get("GITHUB_REF_TYPE") == "tag" else None,
+            "GITHUB_REF_NAME (a tag build)",
+        ),
         (env.get("CI_COMMIT_TAG"), "CI_COMMIT_TAG"),
         (git_tag, "the git tag at HEAD"),
     ]
@@ -120,9 +123,13 @@ def make_plan(
     known = [v.name for v in config.variants]
     unknown = [name for name in selected if name not in known]
     if unknown:
-        raise UsageError(f"unknown variant {', '.join(map(repr, unknown))}; the config has {', '.join(known)}")
+        raise UsageError(
+            f"unknown variant {', '.join(map(repr, unknown))}; the config has {', '.join(known)}"
+        )
     if push and load:
-        raise UsageError("--push and --load cannot be combined: push to the registries, or load locally")
+        raise UsageError(
+            "--push and --load cannot be combined: push to the registries, or load locally"
+        )
     chosen = [v for v in config.variants if not selected or v.name in selected]
     for platform in platforms:
         if not any(platform in (v.platforms or config.platforms) for v in chosen):
@@ -143,7 +150,9 @@ def make_plan(
         if platforms:
             narrowed = tuple(p for p in variant_platforms if p in platforms)
             if not narrowed:
-                notes.append(f"variant {variant.name} is left out: it is not built for {', '.join(platforms)}")
+                notes.append(
+                    f"variant {variant.name} is left out: it is not built for {', '.join(platforms)}"
+                )
                 continue
             variant_platforms = narrowed
         tags = variant_tags(variant, version=version, latest=latest, extra=extra_tags)

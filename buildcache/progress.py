@@ -27,7 +27,7 @@ LOG_TAIL_LINES = 20
 
 _PREFIXED = re.compile(r"^\[(?P<prefix>[^\]]*)\]\s*(?P<rest>.*)$", re.DOTALL)
 _STEP_COUNTER = re.compile(r"^(?P<index>\d+)/(?P<count>\d+)$")
-_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+_PLATFORM = re.compile(r"^[a-z][a-z0-9]*/[a-z0-9_]+(?:/[a-z0-9]+)?$")
 _IMPORT = re.compile(r"^importing cache manifest from (?P<ref>\S+)")
 _EXPORT = re.compile(r"^exporting cache to (?P<where>\S+)")
 
@@ -166,7 +166,13 @@ def parse_vertex_name(
     `variants` are the bake targets; with one variant buildx may leave its name out, and with
     one platform BuildKit leaves the platform out, so both fall back to the only one there is.
     """
-    parts: dict[str, Any] = {"variant": None, "platform": None, "stage": None, "index": None, "count": None}
+    parts: dict[str, Any] = {
+        "variant": None,
+        "platform": None,
+        "stage": None,
+        "index": None,
+        "count": None,
+    }
     match = _PREFIXED.match(name)
     rest = name
     tokens: list[str] = []
@@ -256,7 +262,9 @@ class BuildTracker:
         vertex = self.vertexes.get(digest)
         if vertex is None:
             name = str(raw.get("name", ""))
-            vertex = Vertex(digest=digest, name=name, **parse_vertex_name(name, self.variants, self.platforms))
+            vertex = Vertex(
+                digest=digest, name=name, **parse_vertex_name(name, self.variants, self.platforms)
+            )
             self.vertexes[digest] = vertex
         was_started, was_done = vertex.started is not None, vertex.done
         started = _time(raw.get("started"))
@@ -285,7 +293,9 @@ class BuildTracker:
         return [v for v in self.vertexes.values() if v.is_step]
 
     def failed_steps(self) -> list[Vertex]:
-        return [v for v in self.vertexes.values() if v.error and (v.is_step or "internal" in v.name)]
+        return [
+            v for v in self.vertexes.values() if v.error and (v.is_step or "internal" in v.name)
+        ]
 
 
 # The cache report
@@ -359,15 +369,26 @@ class CacheReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "imported": [{"ref": i.ref, "status": i.status, "reason": i.reason} for i in self.imported],
+            "imported": [
+                {"ref": i.ref, "status": i.status, "reason": i.reason} for i in self.imported
+            ],
             "steps": {"total": self.total, "cached": self.cached, "executed": self.executed},
             "executed_steps": [
-                {"name": s.name, "platform": s.platform, "seconds": None if s.seconds is None else round(s.seconds, 3)}
+                {
+                    "name": s.name,
+                    "platform": s.platform,
+                    "seconds": None if s.seconds is None else round(s.seconds, 3),
+                }
                 for s in self.executed_steps
             ],
-            "exported": {"ref": self.exported.ref, "status": self.exported.status, "reason": self.exported.reason},
+            "exported": {
+                "ref": self.exported.ref,
+                "status": self.exported.status,
+                "reason": self.exported.reason,
+            },
             "per_platform": {
-                p: {"total": s.total, "cached": s.cached, "executed": s.executed} for p, s in self.per_platform.items()
+                p: {"total": s.total, "cached": s.cached, "executed": s.executed}
+                for p, s in self.per_platform.items()
             },
             "first_executed_step": self.first_executed,
         }
@@ -414,21 +435,31 @@ def cache_report(
     else:
         export_vertex = next((v for v in own if _EXPORT.match(v.text)), None)
         if export_vertex is not None and export_vertex.error:
-            exported = CacheExport(cache_to, "failed", _short_reason(export_vertex.error), cache_to_mode)
+            exported = CacheExport(
+                cache_to, "failed", _short_reason(export_vertex.error), cache_to_mode
+            )
         elif (metadata and "cache.manifest" in metadata) or (
             export_vertex is not None and export_vertex.completed is not None
         ):
             exported = CacheExport(cache_to, "written", None, cache_to_mode)
         else:
-            why = "the build failed before the cache was exported" if build_failed else "BuildKit did not export it"
-            exported = CacheExport(cache_to, "failed" if not build_failed else "skipped", why, cache_to_mode)
+            why = (
+                "the build failed before the cache was exported"
+                if build_failed
+                else "BuildKit did not export it"
+            )
+            exported = CacheExport(
+                cache_to, "failed" if not build_failed else "skipped", why, cache_to_mode
+            )
 
     steps = _variant_steps(tracker, variant)
     per_platform: dict[str, PlatformSteps] = {}
     for step in steps:
         key = step.platform or "-"
         before = per_platform.get(key, PlatformSteps(0, 0))
-        per_platform[key] = PlatformSteps(before.total + 1, before.cached + (1 if step.reused else 0))
+        per_platform[key] = PlatformSteps(
+            before.total + 1, before.cached + (1 if step.reused else 0)
+        )
     executed = [s for s in steps if not s.reused]
     ordered = sorted(executed, key=lambda s: (s.index or 0, s.platform or ""))
     first = next((s for s in ordered if not s.is_from), None)
@@ -442,7 +473,9 @@ def cache_report(
         per_platform=per_platform,
         runs=sum(1 for s in steps if not s.is_from),
         executed_runs=sum(1 for s in executed if not s.is_from),
-        first_executed=(f"[{first.platform}] {first.step_name}" if first and first.platform else first.step_name)
+        first_executed=(
+            f"[{first.platform}] {first.step_name}" if first and first.platform else first.step_name
+        )
         if first
         else None,
     )

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,9 @@ def docker() -> DockerClient:
             client.buildx.version()
             client.info()
         except DockerException as error:
-            problem = f"no Docker engine with buildx ({(error.stderr or '').strip().splitlines()[-1:]})"
+            problem = (
+                f"no Docker engine with buildx ({(error.stderr or '').strip().splitlines()[-1:]})"
+            )
     if problem:
         reason = f"{problem}: run scripts/engine.sh (make test does) to get one"
         if os.environ.get("BUILDCACHE_REQUIRE_ENGINE") == "1":
@@ -121,8 +122,16 @@ def base_image(registries: Registries) -> str:
     return ref
 
 
-def registry_get(address: str, path: str, *, auth: tuple[str, str] | None = None, accept: tuple[str, ...] = INDEX_TYPES) -> httpx.Response:
-    return httpx.get(f"http://{address}/v2/{path}", headers={"Accept": ", ".join(accept)}, auth=auth, timeout=10)
+def registry_get(
+    address: str,
+    path: str,
+    *,
+    auth: tuple[str, str] | None = None,
+    accept: tuple[str, ...] = INDEX_TYPES,
+) -> httpx.Response:
+    return httpx.get(
+        f"http://{address}/v2/{path}", headers={"Accept": ", ".join(accept)}, auth=auth, timeout=10
+    )
 
 
 def manifest(reference: str, *, auth: tuple[str, str] | None = None) -> dict[str, Any] | None:
@@ -169,8 +178,14 @@ class Project:
     def write_config(self, text: str) -> None:
         (self.path / "buildcache.toml").write_text(text)
 
-    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_", "CI_"))}
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BUILDCACHE_", "GITHUB_", "CI_"))
+        }
         base.update({"NO_COLOR": "1", "COLUMNS": "200"})
         base.update(env or {})
         return subprocess.run(
@@ -183,12 +198,16 @@ class Project:
             check=False,
         )
 
-    def run_json(self, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    def run_json(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
         result = self.run(*args, "--json", env=env)
         try:
             data = json.loads(result.stdout)
         except ValueError:
-            raise AssertionError(f"no JSON on stdout (exit {result.returncode}):\n{result.stdout}\n{result.stderr}") from None
+            raise AssertionError(
+                f"no JSON on stdout (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+            ) from None
         return result, data
 
 
@@ -210,7 +229,7 @@ def example_config(*, images: list[str], cache_image: str, base_image: str, extr
 
 
 @pytest.fixture
-def project(tmp_path: Path, registries: Registries, base_image: str) -> Iterator[Project]:
+def project(tmp_path: Path, registries: Registries, base_image: str) -> Project:
     shutil.copy(ROOT / "Dockerfile.example", tmp_path / "Dockerfile.example")
     shutil.copytree(ROOT / "example", tmp_path / "example")
     name = f"acme/widget-{uuid.uuid4().hex[:8]}"
@@ -222,4 +241,4 @@ def project(tmp_path: Path, registries: Registries, base_image: str) -> Iterator
             base_image=base_image,
         )
     )
-    yield project
+    return project

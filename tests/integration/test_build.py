@@ -57,7 +57,9 @@ def test_two_variants_two_platforms_pushed_to_two_registries_then_reused_on_a_fr
         assert sorted(s["platform"] for s in executed) == sorted(BOTH), executed
         assert all("install.sh /opt/app" in s["name"] for s in executed), executed
         assert cache["steps"]["total"] == 10
-        assert cache["first_executed_step"].endswith("RUN --mount=type=bind,source=example/src,target=/src sh /src/install.sh /opt/app")
+        assert cache["first_executed_step"].endswith(
+            "RUN --mount=type=bind,source=example/src,target=/src sh /src/install.sh /opt/app"
+        )
         assert cache["steps"]["cached"] + cache["steps"]["executed"] == 10
     for registry in (ghcr, hub):
         assert image_platforms(f"{registry}/{project.name}:1.0.1-full") == BOTH
@@ -68,7 +70,10 @@ def test_an_unreachable_cache_registry_does_not_fail_the_build(project: Project)
     project.write_config(
         (project.path / "buildcache.toml")
         .read_text()
-        .replace(f'image = "{project.registries.ghcr}/{project.name}-cache"', f'image = "127.0.0.1:9/{project.name}-cache"')
+        .replace(
+            f'image = "{project.registries.ghcr}/{project.name}-cache"',
+            f'image = "127.0.0.1:9/{project.name}-cache"',
+        )
     )
     result, data = project.run_json("build", "full", "--push", "--version", "2.0.0", "--no-latest")
     assert result.returncode == 0, result.stderr
@@ -84,16 +89,26 @@ def test_an_unreachable_cache_registry_does_not_fail_the_build(project: Project)
 
 def test_a_failing_step_exits_1_and_names_the_step(project: Project) -> None:
     dockerfile = project.path / "Dockerfile.example"
-    dockerfile.write_text(dockerfile.read_text().replace('sh /opt/deps/install.sh "$VARIANT"', "sh -c 'echo broken >&2; exit 3'"))
-    result = project.run("build", "slim", "--platform", "linux/amd64", "--version", "3.0.0", "--progress", "plain")
+    dockerfile.write_text(
+        dockerfile.read_text().replace(
+            'sh /opt/deps/install.sh "$VARIANT"', "sh -c 'echo broken >&2; exit 3'"
+        )
+    )
+    result = project.run(
+        "build", "slim", "--platform", "linux/amd64", "--version", "3.0.0", "--progress", "plain"
+    )
     assert result.returncode == 1
     assert "the build failed at slim linux/amd64" in result.stderr
     assert "broken" in result.stderr  # the failing step's log tail
     assert "Traceback" not in result.stderr
 
 
-def test_load_puts_a_single_platform_image_in_the_local_store(project: Project, docker: DockerClient) -> None:
-    result = project.run("build", "slim", "--load", "--platform", "linux/arm64", "--version", "4.0.0", "--no-latest")
+def test_load_puts_a_single_platform_image_in_the_local_store(
+    project: Project, docker: DockerClient
+) -> None:
+    result = project.run(
+        "build", "slim", "--load", "--platform", "linux/arm64", "--version", "4.0.0", "--no-latest"
+    )
     assert result.returncode == 0, result.stderr
     image = docker.image.inspect(f"{project.registries.ghcr}/{project.name}:4.0.0")
     assert image.architecture == "arm64"

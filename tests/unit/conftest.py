@@ -17,7 +17,10 @@ def _no_docker(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(python_on_whales.utils, "run", _never)
     monkeypatch.setattr(python_on_whales.utils, "stream_stdout_and_stderr", _never)
-    for module in ("python_on_whales.components.buildx.cli_wrapper", "python_on_whales.components.system.cli_wrapper"):
+    for module in (
+        "python_on_whales.components.buildx.cli_wrapper",
+        "python_on_whales.components.system.cli_wrapper",
+    ):
         mod = __import__(module, fromlist=["_"])
         for name in ("run", "stream_stdout_and_stderr"):
             if hasattr(mod, name):

@@ -1,0 +1,74 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   the main job on the bundled example and the local registries
+#   make test   the whole test suite: engine, registries, lint, types, unit and integration tests
+#
+# The real components and how they start:
+#   Docker Engine + BuildKit + buildx + compose v2 + QEMU   scripts/engine.sh (installs on Debian
+#                                                           as root, else checks and reports)
+#   registry:2 and the offline two-platform base image      scripts/test-images.sh
+#   the registries (ghcr, hub, private)                     docker-compose.test.yml: pytest-docker
+#                                                           for the tests, `make registries` here
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_COMPOSE := docker compose -f docker-compose.test.yml -p buildcache-demo
+DEMO_PORTS := BUILDCACHE_GHCR_PORT=5000 BUILDCACHE_HUB_PORT=5001 BUILDCACHE_PRIVATE_PORT=5002
+DEMO_BASE := 127.0.0.1:5000/base/busybox:1
+
+.PHONY: help install engine lint unit integration test demo registries registries-down bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(BIN)/buildcache: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/buildcache ## a virtualenv in .venv with buildcache and the test tools
+
+engine: ## make sure a Docker engine with buildx, compose, QEMU and the test images is there
+	scripts/engine.sh
+	scripts/test-images.sh prepare
+
+lint: install ## ruff (lint and format) and mypy
+	$(BIN)/ruff check buildcache tests bench
+	$(BIN)/ruff format --check buildcache tests bench
+	$(BIN)/mypy
+
+unit: install ## the unit tests (no engine needed)
+	$(BIN)/pytest tests/unit -q
+
+integration: install engine ## the integration tests on the real engine and registries
+	BUILDCACHE_REQUIRE_ENGINE=1 $(BIN)/pytest tests/integration -q
+
+test: install engine lint ## everything: lint, types, unit and integration tests
+	BUILDCACHE_REQUIRE_ENGINE=1 $(BIN)/pytest -q
+
+registries: engine ## start the local registries on 127.0.0.1:5000 (ghcr), :5001 (hub), :5002 (login)
+	$(DEMO_PORTS) $(DEMO_COMPOSE) up -d --wait
+	scripts/test-images.sh push-base $(DEMO_BASE)
+
+registries-down: ## stop the local registries and drop their data
+	$(DEMO_PORTS) $(DEMO_COMPOSE) down -v
+
+demo: install registries ## build the example's two variants for amd64+arm64, push, then reuse the cache
+	@echo "== the plan for the bundled example (buildcache.toml)"
+	$(BIN)/buildcache plan --version 1.0.0
+	@echo "== first release: two variants x two platforms, pushed to two registries, cache written"
+	$(BIN)/buildcache build --push --version 1.0.0
+	@echo "== a fresh runner (no local build cache), the next release: dependency layers come from the registry cache"
+	docker buildx prune -af >/dev/null
+	$(BIN)/buildcache build --push --version 1.0.1 --min-cache-hit 0.5
+	@echo "== in the registries now:"
+	@for r in 5000 5001; do curl -fsS http://127.0.0.1:$$r/v2/acme/widget/tags/list; echo; done
+	@curl -fsS http://127.0.0.1:5000/v2/acme/widget-cache/tags/list; echo
+	@echo "(make registries-down stops the registries)"
+
+bench: install registries ## the benchmark: buildcache against plain docker buildx, side by side
+	$(BIN)/python -m bench
+
+clean: registries-down
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache
