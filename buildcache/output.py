@@ -239,12 +239,13 @@ def print_plan(
 
 def cache_table(reports: Sequence[CacheReport]) -> Table:
     table = Table(title="cache report", title_justify="left", header_style="bold")
-    table.add_column("variant")
-    table.add_column("platform")
-    table.add_column("cache import")
+    # fold, never cut: a cache ref with an ellipsis in a CI log is useless
+    table.add_column("variant", overflow="fold")
+    table.add_column("platform", overflow="fold")
+    table.add_column("cache import", overflow="fold")
     table.add_column("steps cached", justify="right")
-    table.add_column("executed (slowest first)")
-    table.add_column("cache export")
+    table.add_column("executed (slowest first)", overflow="fold")
+    table.add_column("cache export", overflow="fold")
     for report in reports:
         imported = (
             "\n".join(

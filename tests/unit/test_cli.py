@@ -38,7 +38,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return int(done.value.code or 0), out, err
 
 
-def test_plan_json_is_exactly_one_object_on_stdout(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_json_is_exactly_one_object_on_stdout(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "plan", "--version", "1.0.0", "--json")
     assert code == 0, err
     data = json.loads(out)
@@ -90,7 +92,9 @@ def test_no_version_is_a_usage_error_that_says_how_to_give_one(
     assert "--version" in err
 
 
-def test_a_config_error_names_the_file_and_key_and_suggests(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_config_error_names_the_file_and_key_and_suggests(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (repo / "buildcache.toml").write_text(CONFIG + "\n[cache]\nmdoe = 'max'\n")
     code, _, err = run(capsys, "plan", "--version", "1")
     assert code == 2

@@ -31,7 +31,9 @@ platforms = ["linux/amd64"]
 """
 
 
-def _parse(text: str, env: dict[str, str] | None = None, path: Path = Path("/repo/buildcache.toml")):
+def _parse(
+    text: str, env: dict[str, str] | None = None, path: Path = Path("/repo/buildcache.toml")
+):
     import tomllib
 
     return parse_config(tomllib.loads(text), env or {}, path=path, root=path.parent)
@@ -77,7 +79,9 @@ def test_without_a_default_the_first_variant_listed_is_it() -> None:
         ("127.0.0.1:5000/acme/app", "127.0.0.1:5000/acme/app"),
     ],
 )
-def test_image_names_are_lowercased_and_short_hub_names_spelled_out(image: str, expected: str) -> None:
+def test_image_names_are_lowercased_and_short_hub_names_spelled_out(
+    image: str, expected: str
+) -> None:
     assert normalize_image(image) == expected
 
 
@@ -102,9 +106,21 @@ def test_the_environment_is_above_the_file() -> None:
 @pytest.mark.parametrize(
     ("text", "key", "words"),
     [
-        ('images = ["a/b"]\nplatfroms = ["linux/amd64"]', "platfroms", "perhaps you meant 'platforms'"),
-        ('images = ["a/b"]\n[cache]\ntag_prefix = "x"', "cache.tag_prefix", "perhaps you meant 'cache.tag-prefix'"),
-        ('images = ["a/b"]\n[variants.slim]\nbuild_args = {}', "variants.slim.build_args", "perhaps you meant"),
+        (
+            'images = ["a/b"]\nplatfroms = ["linux/amd64"]',
+            "platfroms",
+            "perhaps you meant 'platforms'",
+        ),
+        (
+            'images = ["a/b"]\n[cache]\ntag_prefix = "x"',
+            "cache.tag_prefix",
+            "perhaps you meant 'cache.tag-prefix'",
+        ),
+        (
+            'images = ["a/b"]\n[variants.slim]\nbuild_args = {}',
+            "variants.slim.build_args",
+            "perhaps you meant",
+        ),
         ("platforms = []", "images", "is required"),
         ("images = []", "images", "at least one image"),
         ('images = ["a/b:1.0"]', "images", "without a tag or digest"),
@@ -113,10 +129,22 @@ def test_the_environment_is_above_the_file() -> None:
         ('images = ["a/b"]\nplatforms = ["amd64"]', "platforms", "is not a platform"),
         ('images = ["a/b"]\nbuild-args = { V = 3.10 }', "build-args.V", 'quote it: V = "3.1"'),
         ('images = ["a/b"]\n[cache]\nmode = "all"', "cache.mode", "'max' or 'min'"),
-        ('images = ["a/b"]\n[cache]\ntag-prefix = "-x"', "cache.tag-prefix", "cannot start a Docker tag"),
-        ('images = ["a/b"]\n[cache]\noptions = { ref = "x" }', "cache.options.ref", "set by buildcache"),
+        (
+            'images = ["a/b"]\n[cache]\ntag-prefix = "-x"',
+            "cache.tag-prefix",
+            "cannot start a Docker tag",
+        ),
+        (
+            'images = ["a/b"]\n[cache]\noptions = { ref = "x" }',
+            "cache.options.ref",
+            "set by buildcache",
+        ),
         ('images = ["a/b"]\n[variants.Slim]\n', "variants.Slim", "not a valid variant name"),
-        ('images = ["a/b"]\n[variants.a]\ndefault = true\n[variants.b]\ndefault = true', "variants", "only one variant"),
+        (
+            'images = ["a/b"]\n[variants.a]\ndefault = true\n[variants.b]\ndefault = true',
+            "variants",
+            "only one variant",
+        ),
         ('images = ["a/b"]\n[variants.a]\ndefault = "yes"', "variants.a.default", "true or false"),
         ('images = "a/b"\ncontext = 1', "context", "must be a string"),
     ],
@@ -142,7 +170,9 @@ def test_discovery_order_flag_then_buildcache_toml_then_pyproject(tmp_path: Path
 
 def test_pyproject_errors_name_the_tool_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.buildcache]\nimages = ["a/b"]\nimage = "x"\n')
-    with pytest.raises(ConfigError, match=r"pyproject.toml: tool.buildcache.image: is not a known setting"):
+    with pytest.raises(
+        ConfigError, match=r"pyproject.toml: tool.buildcache.image: is not a known setting"
+    ):
         load_config(tmp_path, {})
 
 

@@ -54,10 +54,17 @@ def test_default_variant_gets_version_and_latest_others_get_suffixes() -> None:
     ]
 
 
-def test_no_latest_stays_out_of_the_release_namespace_and_extra_tags_follow_the_suffix_rule() -> None:
+def test_no_latest_stays_out_of_the_release_namespace_and_extra_tags_follow_the_suffix_rule() -> (
+    None
+):
     plan = make_plan(_config(), version="test", latest=False, extra_tags=["edge"])
     assert [t.split(":")[-1] for t in _tags(plan, "slim")] == ["test", "test", "edge", "edge"]
-    assert [t.split(":")[-1] for t in _tags(plan, "full")] == ["test-full", "test-full", "edge-full", "edge-full"]
+    assert [t.split(":")[-1] for t in _tags(plan, "full")] == [
+        "test-full",
+        "test-full",
+        "edge-full",
+        "edge-full",
+    ]
 
 
 def test_variant_settings_merge_over_the_shared_ones() -> None:
@@ -81,7 +88,9 @@ def test_cache_refs_are_stable_per_variant_and_written_only_when_pushing() -> No
     assert pushed.variants[0].cache_to == (
         "type=registry,ref=ghcr.io/acme/widget:buildcache-slim,mode=max,image-manifest=true,ignore-error=true",
     )
-    assert make_plan(_config(), version="1", push=True, cache_write=False).variants[0].cache_to == ()
+    assert (
+        make_plan(_config(), version="1", push=True, cache_write=False).variants[0].cache_to == ()
+    )
     assert make_plan(_config(), version="1", cache_write=True).variants[0].cache_to != ()
 
 
@@ -122,7 +131,10 @@ def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
 
 
 def test_version_comes_from_flag_env_ci_tag_then_git() -> None:
-    assert resolve_version(flag="1", env={"BUILDCACHE_VERSION": "2"}, git_tag="v3") == ("1", "--version")
+    assert resolve_version(flag="1", env={"BUILDCACHE_VERSION": "2"}, git_tag="v3") == (
+        "1",
+        "--version",
+    )
     assert resolve_version(flag=None, env={"BUILDCACHE_VERSION": "2"}, git_tag="v3")[0] == "2"
     github = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v4"}
     assert resolve_version(flag=None, env=github, git_tag="v3")[0] == "v4"
@@ -176,7 +188,9 @@ def test_without_push_or_load_nothing_is_exported_or_tagged() -> None:
     bake = bake_definition(make_plan(_config(), version="1"))
     assert bake["target"]["slim"]["output"] == ["type=cacheonly"]
     assert bake["target"]["slim"]["tags"] == []
-    loaded = bake_definition(make_plan(_config(), version="1", load=True, platforms=["linux/arm64"]))
+    loaded = bake_definition(
+        make_plan(_config(), version="1", load=True, platforms=["linux/arm64"])
+    )
     assert loaded["target"]["slim"]["output"] == ["type=docker"]
 
 

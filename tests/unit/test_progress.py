@@ -35,15 +35,27 @@ def _recorded() -> BuildTracker:
     [
         (
             "[slim linux/arm64 runtime 3/5] RUN sh /opt/deps/install.sh common",
-            {"variant": "slim", "platform": "linux/arm64", "stage": "runtime", "index": 3, "count": 5},
+            {
+                "variant": "slim",
+                "platform": "linux/arm64",
+                "stage": "runtime",
+                "index": 3,
+                "count": 5,
+            },
         ),
         (
             "[full linux/amd64 internal] load metadata for base",
             {"variant": "full", "platform": "linux/amd64", "stage": None, "index": None},
         ),
-        ("[slim] importing cache manifest from r:buildcache-slim", {"variant": "slim", "index": None}),
+        (
+            "[slim] importing cache manifest from r:buildcache-slim",
+            {"variant": "slim", "index": None},
+        ),
         # a single-platform build leaves the platform out; it is the variant's only one
-        ("[slim 2/4] COPY . /src", {"variant": "slim", "platform": "linux/amd64", "stage": None, "index": 2}),
+        (
+            "[slim 2/4] COPY . /src",
+            {"variant": "slim", "platform": "linux/amd64", "stage": None, "index": 2},
+        ),
         # a plain build (no bake prefix) with one variant belongs to it
         (
             "[linux/arm64 builder 1/3] FROM base",
@@ -54,7 +66,9 @@ def _recorded() -> BuildTracker:
 )
 def test_vertex_names_are_split_into_variant_platform_and_step(name: str, expected: dict) -> None:
     variants = ["only"] if "only" in expected.values() else ["slim", "full"]
-    parts = parse_vertex_name(name, variants, {"slim": ["linux/amd64"], "only": ["linux/amd64", "linux/arm64"]})
+    parts = parse_vertex_name(
+        name, variants, {"slim": ["linux/amd64"], "only": ["linux/amd64", "linux/arm64"]}
+    )
     for key, value in expected.items():
         assert parts[key] == value, key
 
@@ -88,7 +102,9 @@ def test_updates_merge_into_one_vertex_with_started_finished_and_log_events() ->
     name = "[app 2/3] RUN make"
     events = tracker.update({"vertexes": [{"digest": "d", "name": name}]})
     assert events == []
-    events = tracker.update({"vertexes": [{"digest": "d", "name": name, "started": "2026-01-01T00:00:00.5Z"}]})
+    events = tracker.update(
+        {"vertexes": [{"digest": "d", "name": name, "started": "2026-01-01T00:00:00.5Z"}]}
+    )
     assert [type(e) for e in events] == [StepStarted]
     log = base64.b64encode(b"compiling\nlinking\n").decode()
     events = tracker.update({"logs": [{"vertex": "d", "data": log}]})
@@ -114,7 +130,17 @@ def test_updates_merge_into_one_vertex_with_started_finished_and_log_events() ->
 
 def test_a_canceled_duplicate_is_shared_not_failed() -> None:
     tracker = BuildTracker(["a", "b"], {"a": ["linux/amd64"], "b": ["linux/amd64"]})
-    tracker.update({"vertexes": [{"digest": "x", "name": "[b 2/2] COPY . /", "error": "context canceled: context canceled"}]})
+    tracker.update(
+        {
+            "vertexes": [
+                {
+                    "digest": "x",
+                    "name": "[b 2/2] COPY . /",
+                    "error": "context canceled: context canceled",
+                }
+            ]
+        }
+    )
     vertex = tracker.vertexes["x"]
     assert vertex.canceled
     assert vertex.error is None
@@ -158,7 +184,9 @@ def test_report_of_a_recorded_bake_run_matches_what_buildkit_reported() -> None:
     # steps 1 and 2 are the same vertexes as full's (BuildKit ran them once for both)
     assert slim.total == 10
     assert slim.per_platform["linux/amd64"].total == 5
-    executed_runs = sorted((s.platform, s.name.split(" RUN")[0]) for s in slim.executed_steps if " RUN " in s.name)
+    executed_runs = sorted(
+        (s.platform, s.name.split(" RUN")[0]) for s in slim.executed_steps if " RUN " in s.name
+    )
     assert executed_runs == [
         (p, f"runtime {n}/5") for p in ("linux/amd64", "linux/arm64") for n in (3, 4, 5)
     ]
@@ -173,11 +201,38 @@ def test_found_cache_with_most_steps_executed_is_a_broken_chain() -> None:
     tracker.update(
         {
             "vertexes": [
-                {"digest": "i", "name": "[app] importing cache manifest from r:c", "started": t0, "completed": t0},
-                {"digest": "1", "name": "[app 1/4] FROM base", "started": t0, "completed": t0, "cached": True},
-                {"digest": "2", "name": "[app 2/4] ARG STAMP", "started": t0, "completed": t0, "cached": True},
-                {"digest": "3", "name": "[app 3/4] RUN apt-get install", "started": t0, "completed": t1},
-                {"digest": "4", "name": "[app 4/4] RUN pip install", "started": t0, "completed": t1},
+                {
+                    "digest": "i",
+                    "name": "[app] importing cache manifest from r:c",
+                    "started": t0,
+                    "completed": t0,
+                },
+                {
+                    "digest": "1",
+                    "name": "[app 1/4] FROM base",
+                    "started": t0,
+                    "completed": t0,
+                    "cached": True,
+                },
+                {
+                    "digest": "2",
+                    "name": "[app 2/4] ARG STAMP",
+                    "started": t0,
+                    "completed": t0,
+                    "cached": True,
+                },
+                {
+                    "digest": "3",
+                    "name": "[app 3/4] RUN apt-get install",
+                    "started": t0,
+                    "completed": t1,
+                },
+                {
+                    "digest": "4",
+                    "name": "[app 4/4] RUN pip install",
+                    "started": t0,
+                    "completed": t1,
+                },
                 {"digest": "5", "name": "[app 5/5] COPY . /", "started": t0, "completed": t1},
             ]
         }
