@@ -112,8 +112,18 @@ EOF
 push_base() {
     local ref=$1
     base_context
-    docker buildx build --quiet --platform linux/amd64,linux/arm64 -t "$ref" --push "$BASE_CONTEXT" >/dev/null
-    log "pushed the two-platform base image $ref"
+    # A registry that has just started has been seen to answer its first HEAD with a 500
+    # (in a first run after the engine was installed): try again before giving up.
+    local attempt
+    for attempt in 1 2 3; do
+        if docker buildx build --quiet --platform linux/amd64,linux/arm64 -t "$ref" --push "$BASE_CONTEXT" >/dev/null; then
+            log "pushed the two-platform base image $ref"
+            return 0
+        fi
+        log "pushing $ref failed (attempt $attempt of 3)"
+        sleep $((attempt * 2))
+    done
+    die "could not push the base image to $ref"
 }
 
 case "${1:-prepare}" in
