@@ -39,7 +39,7 @@ def make_console(*, plain: bool = False, width: int | None = None) -> Console:
 
 
 def _step_label(vertex: Vertex) -> str:
-    text = vertex.text if len(vertex.text) <= 70 else vertex.text[:67] + "..."
+    text = vertex.text if len(vertex.text) <= 100 else vertex.text[:97] + "..."
     return f"{vertex.index}/{vertex.count} {text}"
 
 
@@ -267,7 +267,9 @@ def cache_table(reports: Sequence[CacheReport]) -> Table:
             if same or len(platforms) < 2
             else [(p, s.total, s.cached) for p, s in platforms]
         )
-        slowest = sorted(report.executed_steps, key=lambda s: -(s.seconds or 0))[:5]
+        # FROM steps only fetch the base on a fresh runner; the JSON keeps them, the table not
+        ran = [s for s in report.executed_steps if not s.is_from]
+        slowest = sorted(ran, key=lambda s: -(s.seconds or 0))[:5]
         executed = (
             "\n".join(f"{s.seconds or 0:.1f}s {s.platform or ''} {s.name[:60]}" for s in slowest)
             or "none"

@@ -28,6 +28,7 @@ LOG_TAIL_LINES = 20
 _PREFIXED = re.compile(r"^\[(?P<prefix>[^\]]*)\]\s*(?P<rest>.*)$", re.DOTALL)
 _STEP_COUNTER = re.compile(r"^(?P<index>\d+)/(?P<count>\d+)$")
 _PLATFORM = re.compile(r"^[a-z][a-z0-9]*/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+_LONG_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _IMPORT = re.compile(r"^importing cache manifest from (?P<ref>\S+)")
 _EXPORT = re.compile(r"^exporting cache to (?P<where>\S+)")
 
@@ -194,7 +195,8 @@ def parse_vertex_name(
         variant_platforms = platforms.get(parts["variant"] or "", ())
         if parts["platform"] is None and len(variant_platforms) == 1:
             parts["platform"] = variant_platforms[0]
-    parts["text"] = " ".join(rest.split())
+    # a FROM resolved to its digest: 12 hex digits identify it, 64 only widen every table
+    parts["text"] = _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(rest.split()))
     return parts
 
 
@@ -325,6 +327,7 @@ class ExecutedStep:
     name: str
     platform: str | None
     seconds: float | None
+    is_from: bool = False
 
 
 @dataclass(frozen=True)
@@ -469,7 +472,9 @@ def cache_report(
         exported=exported,
         total=len(steps),
         cached=len(steps) - len(executed),
-        executed_steps=tuple(ExecutedStep(s.step_name, s.platform, s.seconds) for s in ordered),
+        executed_steps=tuple(
+            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from) for s in ordered
+        ),
         per_platform=per_platform,
         runs=sum(1 for s in steps if not s.is_from),
         executed_runs=sum(1 for s in executed if not s.is_from),

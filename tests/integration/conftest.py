@@ -54,9 +54,8 @@ def docker() -> DockerClient:
             client.buildx.version()
             client.info()
         except DockerException as error:
-            problem = (
-                f"no Docker engine with buildx ({(error.stderr or '').strip().splitlines()[-1:]})"
-            )
+            last = (error.stderr or "").strip().splitlines()[-1:] or ["no message"]
+            problem = f"no Docker engine with buildx ({last[0]})"
     if problem:
         reason = f"{problem}: run scripts/engine.sh (make test does) to get one"
         if os.environ.get("BUILDCACHE_REQUIRE_ENGINE") == "1":
