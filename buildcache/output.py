@@ -237,57 +237,53 @@ def print_plan(
         )
 
 
-def cache_table(reports: Sequence[CacheReport]) -> Table:
-    table = Table(title="cache report", title_justify="left", header_style="bold")
-    # fold, never cut: a cache ref with an ellipsis in a CI log is useless
-    table.add_column("variant", overflow="fold")
-    table.add_column("platform", overflow="fold")
-    table.add_column("cache import", overflow="fold")
-    table.add_column("steps cached", justify="right")
-    table.add_column("executed (slowest first)", overflow="fold")
-    table.add_column("cache export", overflow="fold")
+def cache_table(reports: Sequence[CacheReport]) -> Group:
+    """Per variant: what was read, what came from the cache and what ran, what was written."""
+    parts: list[Table | Text] = [Text("cache report", style="bold")]
     for report in reports:
-        imported = (
-            "\n".join(
-                f"{i.status}: {i.ref}" + (f" ({i.reason})" if i.reason else "")
-                for i in report.imported
+        table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1))
+        table.add_column(style="cyan", no_wrap=True)
+        # fold, never cut: a cache ref with an ellipsis in a CI log is useless
+        table.add_column(overflow="fold")
+        for imported in report.imported:
+            style = {"found": "green", "missing": "", "failed": "red"}[imported.status]
+            reason = f" ({imported.reason})" if imported.reason else ""
+            table.add_row(
+                "cache from", Text.assemble((imported.status, style), f" {imported.ref}{reason}")
             )
-            or "-"
-        )
-        exported = report.exported
-        export_text = {
-            "written": f"written ({exported.mode}): {exported.ref}",
-            "skipped": f"skipped: {exported.reason}",
-            "failed": f"NOT SAVED: {exported.reason}",
-        }[exported.status]
         platforms = list(report.per_platform.items())
-        same = len({(s.total, s.cached) for _, s in platforms}) <= 1
+        differ = len({(s.total, s.cached) for _, s in platforms}) > 1
         rows = (
-            [("all", report.total, report.cached)]
-            if same or len(platforms) < 2
-            else [(p, s.total, s.cached) for p, s in platforms]
+            [(p, s.total, s.cached) for p, s in platforms]
+            if differ
+            else [(", ".join(report.per_platform) or "-", report.total, report.cached)]
         )
-        # FROM steps only fetch the base on a fresh runner; the JSON keeps them, the table not
-        ran = [s for s in report.executed_steps if not s.is_from]
-        slowest = sorted(ran, key=lambda s: -(s.seconds or 0))[:5]
-        executed = (
-            "\n".join(f"{s.seconds or 0:.1f}s {s.platform or ''} {s.name[:60]}" for s in slowest)
-            or "none"
-        )
-        for n, (platform, total, cached) in enumerate(rows):
-            label = ", ".join(report.per_platform) if platform == "all" else platform
+        for label, total, cached in rows:
             style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
             table.add_row(
-                report.variant if n == 0 else "",
-                label,
-                imported if n == 0 else "",
-                Text(f"{cached}/{total}", style=style),
-                executed if n == 0 else "",
-                Text(export_text, style="red" if exported.status == "failed" else "")
-                if n == 0
-                else "",
+                "steps", Text.assemble((f"{cached}/{total} from the cache", style), f"  {label}")
             )
-    return table
+        # FROM steps only fetch the base on a fresh runner; the JSON keeps them, the table not
+        ran = sorted(
+            (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
+        )
+        for step in ran[:5]:
+            table.add_row("ran", f"{step.seconds or 0:5.1f}s {step.platform or ''} {step.name}")
+        if len(ran) > 5:
+            table.add_row("", f"... and {len(ran) - 5} more (--json lists them all)")
+        exported = report.exported
+        export = {
+            "written": Text.assemble(
+                ("written", "green"), f" {exported.ref} (mode={exported.mode})"
+            ),
+            "skipped": Text(f"skipped: {exported.reason}", style="dim"),
+            "failed": Text.assemble(
+                ("NOT SAVED", "bold red"), f" {exported.ref}: {exported.reason}"
+            ),
+        }[exported.status]
+        table.add_row("cache to", export)
+        parts += [Text(report.variant, style="bold"), table]
+    return Group(*parts)
 
 
 def cache_warnings(reports: Sequence[CacheReport]) -> list[str]:
