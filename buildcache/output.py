@@ -258,11 +258,12 @@ def cache_table(reports: Sequence[CacheReport]) -> Group:
             if differ
             else [(", ".join(report.per_platform) or "-", report.total, report.cached)]
         )
-        for label, total, cached in rows:
+        fetched = sum(1 for s in report.executed_steps if s.is_from)
+        note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
+        for n, (label, total, cached) in enumerate(rows):
             style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
-            table.add_row(
-                "steps", Text.assemble((f"{cached}/{total} from the cache", style), f"  {label}")
-            )
+            summary = f"{cached}/{total} from the cache"
+            table.add_row("steps", Text.assemble((summary, style), f"  {label}{'' if n else note}"))
         # FROM steps only fetch the base on a fresh runner; the JSON keeps them, the table not
         ran = sorted(
             (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
