@@ -7,10 +7,11 @@ engine.py, imported here only, because python-on-whales is slow to import.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -54,7 +55,7 @@ def run_build(
     console: Console,
     progress: ProgressMode,
     docker_host: str | None = None,
-    on_tracker: Callable[[BuildTracker], None] | None = None,
+    raw_log: Path | None = None,
 ) -> BuildResult:
     client = engine.make_client(docker_host)
     engine.require_engine(
@@ -65,21 +66,22 @@ def run_build(
     tracker = BuildTracker(
         [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
     )
-    if on_tracker:
-        on_tracker(tracker)
     error: BuildFailed | None = None
     metadata: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="buildcache-") as tmp:
         bake_file = Path(tmp) / "docker-bake.json"
         bake_file.write_text(bake_file_text(plan))
         metadata_file = Path(tmp) / "metadata.json"
-        with progress_view(progress, console) as view:
+        with progress_view(progress, console) as view, _raw_log(raw_log) as raw:
+
+            def on_line(line: str) -> None:
+                if raw is not None:
+                    raw.write(line)
+                view.handle(tracker.feed_line(line))
+
             try:
                 metadata = engine.run_bake(
-                    client,
-                    bake_file=bake_file,
-                    metadata_file=metadata_file,
-                    on_line=lambda line: view.handle(tracker.feed_line(line)),
+                    client, bake_file=bake_file, metadata_file=metadata_file, on_line=on_line
                 )
             except BuildFailed as failure:
                 error = failure
@@ -102,6 +104,15 @@ def run_build(
     if error is not None:
         error = BuildFailed(_failure_message(failed, tracker) or error.message)
     return BuildResult(plan=plan, reports=reports, metadata=metadata, failed=failed, error=error)
+
+
+@contextmanager
+def _raw_log(path: Path | None) -> Iterator[TextIO | None]:
+    if path is None:
+        yield None
+        return
+    with path.open("w", encoding="utf-8") as stream:
+        yield stream
 
 
 def _option(cache_string: str, key: str) -> str | None:

@@ -195,6 +195,13 @@ def build(
             help="Exit 1 when fewer than this share of steps came from the cache.",
         ),
     ] = None,
+    raw_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw-log",
+            help="Also write BuildKit's raw progress (rawjson) to this file, for a bug report.",
+        ),
+    ] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -224,7 +231,7 @@ def build(
     )
     for note in resolved.notes:
         console.print(Text(f"note: {note}", style="yellow"))
-    result = run_build(resolved, console=console, progress=mode)
+    result = run_build(resolved, console=console, progress=mode, raw_log=raw_log)
     print_report(console, result)
     if as_json:
         _print_json(result.to_json())
@@ -243,6 +250,91 @@ def build(
         f", pushed {pushed} tag(s)" if pushed else ""
     )
     console.print(Text(summary, style="bold green"))
+
+
+cache_app = typer.Typer(
+    help="Inspect and clean up the registry cache between builds.", no_args_is_help=True
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("ls")
+def cache_ls(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Every variant's cache ref: present or not, platforms, size, when it was written."""
+    from buildcache import engine
+    from buildcache.cache import list_cache
+    from buildcache.output import cache_entries_table
+
+    loaded = _load(config)
+    client = engine.make_client()
+    entries, orphans = list_cache(
+        loaded, platform_layers=lambda ref: engine.platform_top_layers(client, ref)
+    )
+    if as_json:
+        _print_json(
+            {
+                "cache_image": loaded.cache_image,
+                "refs": [e.to_json() for e in entries],
+                "orphans": [e.to_json() for e in orphans],
+            }
+        )
+        return
+    console = make_console()
+    console.print(cache_entries_table(entries, orphans))
+    if orphans:
+        console.print(
+            Text(
+                f"{len(orphans)} cache tag(s) belong to no variant of the config; "
+                "'buildcache cache prune' deletes them",
+                style="yellow",
+            )
+        )
+
+
+@cache_app.command("prune")
+def cache_prune(
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking (for CI).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete the cache tags of variants that are no longer in the config."""
+    from buildcache.cache import delete_tags, list_cache, prune_targets
+
+    loaded = _load(config)
+    console = make_console()
+    entries, orphans = list_cache(loaded, platform_layers=lambda ref: None)
+    targets = prune_targets(orphans, entries)
+    if not targets:
+        console.print(
+            f"nothing to prune: every cache tag in {loaded.cache_image} belongs to a variant"
+        )
+        return
+    for target in targets:
+        if target.skipped:
+            console.print(
+                Text(f"keep   {loaded.cache_image}:{target.tag} ({target.skipped})", style="dim")
+            )
+        else:
+            console.print(f"delete {loaded.cache_image}:{target.tag}")
+    doomed = [t for t in targets if t.skipped is None]
+    if dry_run or not doomed:
+        console.print("(dry run: nothing deleted)" if dry_run else "nothing to delete")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "not deleting without a terminal to ask on",
+                hint="add --yes to delete without asking",
+            )
+        if not typer.confirm(f"Delete {len(doomed)} cache tag(s)?", default=False, err=True):
+            console.print("nothing deleted")
+            return
+    deleted = delete_tags(loaded, targets)
+    console.print(Text(f"deleted {len(deleted)} cache tag(s)", style="green"))
 
 
 def _dry_run(plan: BuildPlan) -> None:

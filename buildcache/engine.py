@@ -164,3 +164,27 @@ def read_metadata(metadata_file: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def platform_top_layers(client: DockerClient, reference: str) -> dict[str, str] | None:
+    """{platform: digest of its top layer} of a multi-platform image, None where it is not there."""
+    try:
+        index = client.buildx.imagetools.inspect(reference)
+    except DockerException:
+        return None
+    name = reference.rsplit(":", 1)[0]
+    tops: dict[str, str] = {}
+    for entry in index.manifests or []:
+        platform = entry.platform
+        if platform is None or not platform.os or platform.os == "unknown":
+            continue  # BuildKit's attestation manifests
+        try:
+            image = client.buildx.imagetools.inspect(f"{name}@{entry.digest}")
+        except DockerException:
+            continue
+        if image.layers:
+            key = f"{platform.os}/{platform.architecture}" + (
+                f"/{platform.variant}" if platform.variant else ""
+            )
+            tops[key] = str(image.layers[-1].digest)
+    return tops

@@ -7,6 +7,7 @@ NO_COLOR; in plain mode (CI logs, `--progress plain`) nothing but plain text is 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from buildcache.cache import CacheEntry
 from buildcache.plan import BuildPlan
 from buildcache.progress import CacheReport, Event, LogLine, StepFinished, StepStarted, Vertex
 
@@ -35,7 +37,10 @@ def make_console(*, plain: bool = False, width: int | None = None) -> Console:
             width=width or 160,
             soft_wrap=True,
         )
-    return Console(stderr=True, highlight=False, width=width)
+    console = Console(stderr=True, highlight=False, width=width)
+    if width is None and not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 120  # a log or a pipe: rich's 80 columns fold every cache ref
+    return console
 
 
 def _step_label(vertex: Vertex) -> str:
@@ -309,3 +314,35 @@ def cache_warnings(reports: Sequence[CacheReport]) -> list[str]:
 
 def render_all(console: Console, *parts: Table | Text | str) -> None:
     console.print(Group(*parts))
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover
+
+
+def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEntry]) -> Table:
+    table = Table(title="registry cache", title_justify="left", header_style="bold")
+    table.add_column("variant")
+    table.add_column("ref", overflow="fold")
+    table.add_column("present")
+    table.add_column("platforms", overflow="fold")
+    table.add_column("size", justify="right")
+    table.add_column("written")
+    for entry in [*entries, *orphans]:
+        platforms = "?" if entry.platforms is None else ", ".join(entry.platforms) or "none found"
+        table.add_row(
+            entry.variant or Text("(orphan)", style="yellow"),
+            entry.ref,
+            Text("yes", style="green") if entry.present else Text("no", style="yellow"),
+            platforms if entry.present else "-",
+            human_size(entry.size),
+            entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-",
+        )
+    return table

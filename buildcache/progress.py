@@ -97,7 +97,7 @@ def _loads(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _time(value: object) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     # BuildKit writes nanoseconds; Python's parser takes at most microseconds.
@@ -269,10 +269,10 @@ class BuildTracker:
             )
             self.vertexes[digest] = vertex
         was_started, was_done = vertex.started is not None, vertex.done
-        started = _time(raw.get("started"))
+        started = parse_time(raw.get("started"))
         if started is not None and (vertex.started is None or vertex.completed is not None):
             vertex.started = started
-        completed = _time(raw.get("completed"))
+        completed = parse_time(raw.get("completed"))
         if completed is not None:
             vertex.completed = completed
         if raw.get("cached"):

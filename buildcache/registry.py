@@ -1,0 +1,261 @@
+"""The registry HTTP API, for what `docker buildx imagetools` cannot do: list tags, read a
+manifest's annotations, delete a manifest.
+
+Credentials are the ones docker already has: `~/.docker/config.json` (or $DOCKER_CONFIG), its
+`auths`, and its credential helpers (`credsStore`, `credHelpers`). They are never asked for, never
+printed, and never put on a command line (a helper gets the host on stdin).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from buildcache.errors import BuildcacheError
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+DOCKER_HUB_AUTH_KEYS = (
+    "https://index.docker.io/v1/",
+    "index.docker.io",
+    "docker.io",
+    "registry-1.docker.io",
+)
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class RegistryError(BuildcacheError):
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+def is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    return name in ("localhost", "[::1]") or name.startswith("127.")
+
+
+def api_host(registry: str) -> str:
+    return DOCKER_HUB_API if registry == DOCKER_HUB else registry
+
+
+def split_reference(reference: str) -> tuple[str, str, str]:
+    """`host/repo:tag` -> (host, repo, tag); references here are always normalized (config.py)."""
+    host, rest = reference.split("/", 1)
+    repo, _, tag = rest.rpartition(":")
+    return host, repo, tag
+
+
+def docker_config_path(env: Mapping[str, str]) -> Path:
+    return Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+
+
+def credentials_for(registry: str, env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """(username, secret) for the registry from docker's config, or None."""
+    path = docker_config_path(os.environ if env is None else env)
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    keys = (
+        DOCKER_HUB_AUTH_KEYS
+        if registry == DOCKER_HUB
+        else (registry, f"https://{registry}", f"http://{registry}")
+    )
+    helper = next(
+        (config.get("credHelpers", {}).get(k) for k in keys if k in config.get("credHelpers", {})),
+        None,
+    )
+    helper = helper or config.get("credsStore")
+    for key in keys:
+        auth = config.get("auths", {}).get(key, {})
+        if auth.get("auth"):
+            user, _, secret = base64.b64decode(auth["auth"]).decode(errors="replace").partition(":")
+            return user, secret
+    if helper:
+        for key in keys:
+            found = _from_helper(helper, key)
+            if found:
+                return found
+    return None
+
+
+def has_credentials(registry: str, env: Mapping[str, str] | None = None) -> bool:
+    return credentials_for(registry, env) is not None
+
+
+def _from_helper(helper: str, server: str) -> tuple[str, str] | None:
+    try:
+        result = subprocess.run(
+            [f"docker-credential-{helper}", "get"],
+            input=server,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    try:
+        data = json.loads(result.stdout)
+    except ValueError:
+        return None
+    if not data.get("Secret"):
+        return None
+    return str(data.get("Username", "")), str(data["Secret"])
+
+
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+class _RegistryAuth(httpx.Auth):
+    """Basic or bearer-token auth, as the registry's WWW-Authenticate challenge asks."""
+
+    requires_response_body = True
+
+    def __init__(self, credentials: tuple[str, str] | None) -> None:
+        self.credentials = credentials
+        self.token: str | None = None
+
+    def _basic(self) -> str | None:
+        if not self.credentials:
+            return None
+        user, secret = self.credentials
+        return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.token:
+            request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenge = response.headers.get("WWW-Authenticate", "")
+        scheme = challenge.split(" ", 1)[0].lower()
+        params = dict(_CHALLENGE_PARAM.findall(challenge))
+        if scheme == "basic":
+            basic = self._basic()
+            if basic:
+                request.headers["Authorization"] = basic
+                yield request
+            return
+        if scheme == "bearer" and params.get("realm"):
+            query = {k: v for k, v in params.items() if k in ("service", "scope")}
+            token_request = httpx.Request("GET", params["realm"], params=query)
+            basic = self._basic()
+            if basic:
+                token_request.headers["Authorization"] = basic
+            token_response = yield token_request
+            if token_response.status_code != 200:
+                return
+            body = token_response.json()
+            self.token = body.get("token") or body.get("access_token")
+            if self.token:
+                request.headers["Authorization"] = f"Bearer {self.token}"
+                yield request
+
+
+@dataclass(frozen=True)
+class ManifestInfo:
+    digest: str
+    media_type: str
+    body: dict[str, Any]
+
+
+class RegistryClient:
+    """One registry host. Loopback registries speak plain HTTP, as docker treats them as insecure."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        env: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.registry = registry
+        host = api_host(registry)
+        scheme = "http" if is_loopback(host) else "https"
+        self.http = httpx.Client(
+            base_url=f"{scheme}://{host}/v2/",
+            auth=_RegistryAuth(credentials_for(registry, env)),
+            timeout=TIMEOUT,
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise RegistryError(f"cannot reach {self.registry}: {error}") from None
+
+    def _fail(self, response: httpx.Response, what: str) -> RegistryError:
+        reason = response.reason_phrase
+        try:
+            errors = response.json().get("errors") or []
+            if errors:
+                reason = errors[0].get("message") or errors[0].get("code") or reason
+        except ValueError:
+            pass
+        hint = None
+        if response.status_code in (401, 403):
+            hint = f"log in to {self.registry} (docker login {self.registry}) with an account that may do this"
+        return RegistryError(
+            f"{self.registry} refused to {what}: {response.status_code} {reason}",
+            status=response.status_code,
+            hint=hint,
+        )
+
+    def tags(self, repo: str) -> list[str]:
+        tags: list[str] = []
+        path: str | None = f"{repo}/tags/list?n=1000"
+        while path:
+            response = self._request("GET", path)
+            if response.status_code == 404:
+                return tags
+            if response.status_code != 200:
+                raise self._fail(response, f"list the tags of {repo}")
+            tags += response.json().get("tags") or []
+            link = response.headers.get("Link", "")
+            match = re.match(r"<([^>]+)>", link)
+            path = match.group(1).removeprefix("/v2/") if match else None
+        return tags
+
+    def manifest(self, repo: str, reference: str) -> ManifestInfo | None:
+        response = self._request(
+            "GET", f"{repo}/manifests/{reference}", headers={"Accept": ", ".join(MANIFEST_TYPES)}
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"read {repo}:{reference}")
+        body = response.json()
+        digest = response.headers.get("Docker-Content-Digest", "")
+        return ManifestInfo(digest=digest, media_type=body.get("mediaType", ""), body=body)
+
+    def delete_manifest(self, repo: str, digest: str) -> None:
+        response = self._request("DELETE", f"{repo}/manifests/{digest}")
+        if response.status_code not in (200, 202):
+            raise self._fail(response, f"delete {repo}@{digest[:19]}")

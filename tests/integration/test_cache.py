@@ -1,0 +1,182 @@
+"""The cache made visible: the report against BuildKit's own figures, `cache ls`, `cache prune`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from python_on_whales import DockerClient
+
+from tests.integration.conftest import Project, fresh_runner, manifest, registry_get
+
+
+def _buildkit_steps(raw_log: Path) -> dict[tuple[str, str, int], bool]:
+    """(variant, platform, step) -> cached, straight from BuildKit's rawjson, read independently
+    of buildcache's parser: every object whose vertex names a Dockerfile step."""
+    steps: dict[tuple[str, str, int], bool] = {}
+    decoder = json.JSONDecoder()
+    text = raw_log.read_text()
+    position = 0
+    while (start := text.find("{", position)) != -1:
+        obj, position = decoder.raw_decode(text, start)
+        for vertex in obj.get("vertexes") or []:
+            # bake names the target only when it builds more than one
+            match = re.match(r"^\[(?:(\w+) )?(linux/\w+) \w+ (\d+)/\d+\]", vertex.get("name", ""))
+            if match:
+                key = (match.group(1) or "", match.group(2), int(match.group(3)))
+                steps[key] = steps.get(key, False) or bool(vertex.get("cached"))
+    return steps
+
+
+def _cache(data: dict[str, Any], variant: str) -> dict[str, Any]:
+    return next(v for v in data["variants"] if v["name"] == variant)["cache"]
+
+
+def test_the_report_matches_buildkit_step_by_step_on_a_warm_cache(
+    project: Project, docker: DockerClient
+) -> None:
+    result = project.run("build", "full", "--push", "--version", "1", "--no-latest")
+    assert result.returncode == 0, result.stderr
+    fresh_runner(docker)
+    raw = project.path / "raw.json"
+    result, data = project.run_json(
+        "build",
+        "full",
+        "--push",
+        "--version",
+        "2",
+        "--no-latest",
+        "--raw-log",
+        str(raw),
+        "--min-cache-hit",
+        "0.7",
+    )
+    assert result.returncode == 0, result.stderr
+    buildkit = _buildkit_steps(raw)
+    assert len(buildkit) == 10  # five steps on two platforms, each seen by BuildKit
+    cache = _cache(data, "full")
+    executed = {
+        (s["platform"], int(s["name"].split()[1].split("/")[0])) for s in cache["executed_steps"]
+    }
+    for (_, platform, step), cached in buildkit.items():
+        assert ((platform, step) not in executed) == cached, (platform, step)
+    assert cache["steps"]["cached"] == sum(buildkit.values())
+    assert cache["steps"]["total"] == len(buildkit)
+    assert cache["per_platform"]["linux/arm64"]["cached"] == sum(
+        c for (_, p, _), c in buildkit.items() if p == "linux/arm64"
+    )
+    # the plain log has a line per finished step, with CACHED where BuildKit said so
+    lines = [line for line in result.stderr.splitlines() if line.startswith("full linux/")]
+    assert len(lines) == 10
+    assert sum(line.endswith("CACHED") for line in lines) == cache["steps"]["cached"]
+
+
+def test_min_cache_hit_fails_a_cold_build(project: Project) -> None:
+    result = project.run(
+        "build", "slim", "--platform", "linux/amd64", "--version", "1", "--min-cache-hit", "0.9"
+    )
+    assert result.returncode == 1
+    assert "too few steps came from the cache" in result.stderr
+    assert "slim 0/5" in result.stderr or "slim 1/5" in result.stderr
+
+
+def test_cache_ls_shows_every_variant_present_or_not(project: Project) -> None:
+    result, data = project.run_json("cache", "ls")
+    assert result.returncode == 0, result.stderr
+    assert [(r["variant"], r["present"]) for r in data["refs"]] == [
+        ("slim", False),
+        ("full", False),
+    ]
+
+    result = project.run("build", "full", "--push", "--version", "1")
+    assert result.returncode == 0, result.stderr
+    result, data = project.run_json("cache", "ls")
+    slim, full = data["refs"]
+    assert slim["present"] is False
+    assert full["present"] is True
+    assert full["ref"].endswith(f"{project.name}-cache:buildcache-full")
+    assert full["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert full["size"] > 1_000_000  # the dependency layers, several hundred kB each
+    assert full["written"]
+    assert full["digest"] == manifest(full["ref"])["_digest"]
+
+
+def test_prune_deletes_a_renamed_variants_cache_and_keeps_the_others(project: Project) -> None:
+    config = project.path / "buildcache.toml"
+    result = project.run("build", "--push", "--version", "1")
+    assert result.returncode == 0, result.stderr
+    # rename `full` to `fat`: its old cache tag is now an orphan
+    config.write_text(config.read_text().replace("[variants.full]", "[variants.fat]"))
+
+    result, data = project.run_json("cache", "ls")
+    assert [o["ref"].rsplit(":", 1)[1] for o in data["orphans"]] == ["buildcache-full"]
+
+    dry = project.run("cache", "prune", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "delete" in dry.stderr
+    assert "buildcache-full" in dry.stderr
+    assert "nothing deleted" in dry.stderr
+    assert manifest(data["orphans"][0]["ref"]) is not None
+
+    refused = project.run("cache", "prune")  # no terminal to ask on, no --yes
+    assert refused.returncode == 2
+    assert "--yes" in refused.stderr
+
+    result = project.run("cache", "prune", "--yes")
+    assert result.returncode == 0, result.stderr
+    cache_repo = f"{project.name}-cache"
+    tags = registry_get(project.registries.ghcr, f"{cache_repo}/tags/list").json()["tags"] or []
+    assert "buildcache-full" not in tags
+    assert "buildcache-slim" in tags
+    assert manifest(f"{project.registries.ghcr}/{cache_repo}:buildcache-slim") is not None
+
+    again = project.run("cache", "prune", "--yes")
+    assert again.returncode == 0
+    assert "nothing to prune" in again.stderr
+
+
+def test_prune_on_a_registry_that_refuses_deletes_says_so_and_deletes_nothing(
+    project: Project, docker: DockerClient, tmp_path: Path
+) -> None:
+    # A registry with deletes turned off, as Docker Hub's and ghcr.io's registry APIs are.
+    name = f"nodelete-{tmp_path.name[-8:]}"
+    container = docker.run(
+        "registry:2",
+        detach=True,
+        remove=True,
+        name=name,
+        publish=[("127.0.0.1:0", 5000)],
+        envs={"REGISTRY_STORAGE_DELETE_ENABLED": "false"},
+    )
+    try:
+        port = docker.container.inspect(container.id).network_settings.ports["5000/tcp"][0][
+            "HostPort"
+        ]
+        address = f"127.0.0.1:{port}"
+        config = project.path / "buildcache.toml"
+        text = config.read_text().replace(
+            f'image = "{project.registries.ghcr}/{project.name}-cache"',
+            f'image = "{address}/{project.name}-cache"',
+        )
+        config.write_text(text)
+        for _ in range(50):
+            try:
+                if registry_get(address, "").status_code == 200:
+                    break
+            except Exception:
+                pass
+        result = project.run(
+            "build", "full", "--platform", "linux/amd64", "--cache-write", "--version", "1"
+        )
+        assert result.returncode == 0, result.stderr
+        config.write_text(text.replace("[variants.full]", "[variants.fat]"))
+        result = project.run("cache", "prune", "--yes")
+        assert result.returncode == 1
+        assert "nothing was deleted" in result.stderr
+        assert "does not allow deleting" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert manifest(f"{address}/{project.name}-cache:buildcache-full") is not None
+    finally:
+        docker.container.stop(container)
