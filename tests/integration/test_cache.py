@@ -148,7 +148,7 @@ def test_prune_on_a_registry_that_refuses_deletes_says_so_and_deletes_nothing(
         remove=True,
         name=name,
         publish=[("127.0.0.1:0", 5000)],
-        envs={"REGISTRY_STORAGE_DELETE_ENABLED": "false"},
+        envs={"REGISTRY_STORAGE": "inmemory", "REGISTRY_STORAGE_DELETE_ENABLED": "false"},
     )
     try:
         port = docker.container.inspect(container.id).network_settings.ports["5000/tcp"][0][
