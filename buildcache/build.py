@@ -58,11 +58,9 @@ def run_build(
     raw_log: Path | None = None,
 ) -> BuildResult:
     client = engine.make_client(docker_host)
-    engine.require_engine(
-        client,
-        needs_cache_export=any(v.cache_to for v in plan.variants),
-        platforms={p for v in plan.variants for p in v.platforms},
-    )
+    # Checking the engine first costs four docker calls on every build; a build that fails before
+    # its first step is asked why instead (below), which names what is missing and the fix.
+    engine.require_docker_command(client)
     tracker = BuildTracker(
         [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
     )
@@ -84,6 +82,12 @@ def run_build(
                     client, bake_file=bake_file, metadata_file=metadata_file, on_line=on_line
                 )
             except BuildFailed as failure:
+                if not tracker.steps():
+                    engine.require_engine(
+                        client,
+                        needs_cache_export=any(v.cache_to for v in plan.variants),
+                        platforms={p for v in plan.variants for p in v.platforms},
+                    )
                 error = failure
                 metadata = engine.read_metadata(metadata_file)
         tracker.decoder.close()

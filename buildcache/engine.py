@@ -48,13 +48,17 @@ def _stderr(error: DockerException) -> str:
     return (error.stderr or "").strip()
 
 
-def inspect_engine(client: DockerClient) -> EngineInfo:
-    """What the engine can do; raises EnvironmentProblem naming what is missing and the fix."""
+def require_docker_command(client: DockerClient) -> None:
     if shutil.which(str(client.client_config.client_call[0])) is None:
         raise EnvironmentProblem(
             "the docker command is not installed",
             hint="install Docker (https://docs.docker.com/engine/install/), or run scripts/engine.sh on Debian",
         )
+
+
+def inspect_engine(client: DockerClient) -> EngineInfo:
+    """What the engine can do; raises EnvironmentProblem naming what is missing and the fix."""
+    require_docker_command(client)
     try:
         buildx_version = client.buildx.version()
     except DockerException:

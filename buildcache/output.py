@@ -12,16 +12,18 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from buildcache.cache import CacheEntry
 from buildcache.plan import BuildPlan
 from buildcache.progress import CacheReport, Event, LogLine, StepFinished, StepStarted, Vertex
+
+if TYPE_CHECKING:  # cache.py brings httpx, which `plan` need not load
+    from buildcache.cache import CacheEntry
 
 ProgressMode = Literal["auto", "tty", "plain", "quiet"]
 
