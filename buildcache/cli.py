@@ -7,6 +7,7 @@ in `main`, and printed as sentences with their exit code (errors.py); a tracebac
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from buildcache import __version__
 from buildcache.config import Config, load_config
 from buildcache.errors import BuildcacheError, BuildFailed, ExitCode, UsageError
 from buildcache.output import ProgressMode, make_console, print_plan
-from buildcache.plan import BuildPlan, make_plan, resolve_version
+from buildcache.plan import TAG_SOURCES, BuildPlan, make_plan, resolve_version
 
 app = typer.Typer(
     name="buildcache",
@@ -69,6 +70,14 @@ TagOption = Annotated[
     typer.Option("--tag", "-t", help="Another tag (T, and T-x for variant x); repeatable."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
+CacheOption = Annotated[
+    str,
+    typer.Option(
+        "--cache",
+        help="Registry cache: rw, ro (read only), off, or auto (write from the default branch, "
+        "release tags and local --push runs; read elsewhere).",
+    ),
+]
 
 
 def _version_callback(value: bool) -> None:
@@ -104,21 +113,50 @@ def _plan(
     version: str | None,
     no_latest: bool,
     tags: list[str] | None,
+    cache: str = "auto",
+    cache_write: bool | None = None,
+    push: bool = False,
     **options: Any,
 ) -> BuildPlan:
-    from buildcache import git  # only when no version is given does git run
+    from buildcache import git
+    from buildcache.ci import cache_policy, run_context
 
-    git_tag = None if version or os.environ.get("BUILDCACHE_VERSION") else git.exact_tag(Path.cwd())
+    if cache not in ("auto", "rw", "ro", "off"):
+        raise UsageError(f"--cache must be auto, rw, ro or off, not {cache!r}")
+    if cache_write is not None:
+        if cache != "auto":
+            raise UsageError("give --cache or --cache-write/--no-cache-write, not both")
+        cache = "rw" if cache_write else "ro"
+    cwd = Path.cwd()
+    context = run_context(os.environ, git.facts(cwd))
+    git_tag = None if version or os.environ.get("BUILDCACHE_VERSION") else git.exact_tag(cwd)
     resolved, source = resolve_version(flag=version, env=os.environ, git_tag=git_tag)
-    return make_plan(
+    policy = cache_policy(
+        cache,  # type: ignore[arg-type]
+        push=push,
+        context=context,
+        release=source in TAG_SOURCES,
+    )
+    notes = []
+    if context.fork and push:
+        # Say so, rather than fail on the registry's permission error.
+        push = False
+        notes.append(
+            "a pull request from a fork has no token to push with: building without pushing"
+        )
+    built = make_plan(
         config,
         selected=variants or [],
         version=resolved,
         version_source=source,
         latest=not no_latest,
         extra_tags=tags or [],
+        push=push,
+        cache_policy=policy,
+        sha=context.sha,
         **options,
     )
+    return dataclasses.replace(built, notes=(*notes, *built.notes))
 
 
 def _print_json(data: dict[str, Any]) -> None:
@@ -132,6 +170,10 @@ def plan(
     version: VersionOption = None,
     no_latest: NoLatestOption = False,
     tag: TagOption = None,
+    cache: CacheOption = "auto",
+    push: Annotated[
+        bool, typer.Option("--push", help="Plan a build that pushes (as build --push).")
+    ] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
     verbose: Annotated[
@@ -140,7 +182,15 @@ def plan(
 ) -> None:
     """Resolve the variants into a build plan and show it, without running anything."""
     loaded = _load(config)
-    resolved = _plan(loaded, variants=variants, version=version, no_latest=no_latest, tags=tag)
+    resolved = _plan(
+        loaded,
+        variants=variants,
+        version=version,
+        no_latest=no_latest,
+        tags=tag,
+        cache=cache,
+        push=push,
+    )
     if as_json:
         _print_json(resolved.to_json())
         return
@@ -174,6 +224,7 @@ def build(
             show_default=False,
         ),
     ] = None,
+    cache: CacheOption = "auto",
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -218,6 +269,7 @@ def build(
         platforms=platform or [],
         push=push,
         load=load,
+        cache=cache,
         cache_write=cache_write,
     )
     if dry_run:

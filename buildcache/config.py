@@ -29,8 +29,10 @@ TOP_KEYS = (
     "target",
     "build-args",
     "cache",
+    "tags",
     "variants",
 )
+TAGS_KEYS = ("semver", "sha")
 CACHE_KEYS = ("image", "tag-prefix", "mode", "options")
 VARIANT_KEYS = ("default", "build-args", "target", "platforms", "dockerfile")
 
@@ -57,6 +59,12 @@ class CacheConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TagsConfig:
+    semver: bool = False  # v1.2.3 -> 1.2.3, 1.2, 1
+    sha: bool = False  # also sha-<7 hex of HEAD>
+
+
+@dataclass(frozen=True, kw_only=True)
 class VariantConfig:
     name: str
     default: bool = False
@@ -76,6 +84,7 @@ class Config:
     target: str | None = None
     build_args: Mapping[str, str] = field(default_factory=dict)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    tags: TagsConfig = field(default_factory=TagsConfig)
     variants: tuple[VariantConfig, ...]
     version: str | None = None  # BUILDCACHE_VERSION
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
@@ -215,6 +224,13 @@ def parse_config(
     options = reader.options(cache_table, "options", "cache.")
     cache = CacheConfig(image=cache_image, tag_prefix=tag_prefix, mode=mode, options=options)  # type: ignore[arg-type]
 
+    tags_table = reader.table(table, "tags")
+    reader.check_keys(tags_table, TAGS_KEYS, "tags.")
+    tags = TagsConfig(
+        semver=reader.boolean(tags_table, "semver", "tags."),
+        sha=reader.boolean(tags_table, "sha", "tags."),
+    )
+
     variants = reader.variants(reader.table(table, "variants"), root)
     version = env.get("BUILDCACHE_VERSION", "").strip() or None
     if version:
@@ -228,6 +244,7 @@ def parse_config(
         target=target,
         build_args=build_args,
         cache=cache,
+        tags=tags,
         variants=variants,
         version=version,
         sources=sources,
@@ -284,6 +301,12 @@ class _Reader:
         value = table.get(key, default)
         if not isinstance(value, str):
             raise self.error(where + key, f"must be a string, not {_kind(value)}")
+        return value
+
+    def boolean(self, table: Mapping[str, Any], key: str, where: str = "") -> bool:
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            raise self.error(where + key, f"must be true or false, not {_kind(value)}")
         return value
 
     def optional_string(self, table: Mapping[str, Any], key: str, where: str = "") -> str | None:

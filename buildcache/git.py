@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from buildcache.ci import GitFacts
+
 
 def _git(cwd: Path, *args: str) -> str | None:
     try:
@@ -22,3 +24,19 @@ def exact_tag(cwd: Path) -> str | None:
 
 def head_sha(cwd: Path) -> str | None:
     return _git(cwd, "rev-parse", "HEAD")
+
+
+def branch(cwd: Path) -> str | None:
+    name = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
+    return None if name in (None, "HEAD") else name  # HEAD: detached, no branch
+
+
+def remote_default_branch(cwd: Path) -> str | None:
+    ref = _git(cwd, "symbolic-ref", "--short", "refs/remotes/origin/HEAD")
+    return ref.split("/", 1)[1] if ref and "/" in ref else None
+
+
+def facts(cwd: Path) -> GitFacts:
+    return GitFacts(
+        branch=branch(cwd), default_branch=remote_default_branch(cwd), sha=head_sha(cwd)
+    )

@@ -214,6 +214,10 @@ def print_plan(
     console: Console, plan: BuildPlan, *, sources: Mapping[str, str] | None = None
 ) -> None:
     console.print(f"[bold]version[/] {plan.version}  [dim](from {plan.version_source})[/]")
+    if plan.cache_policy is not None:
+        policy = plan.cache_policy
+        mode = {"rw": "read and write", "ro": "read only", "off": "off"}[policy.mode]
+        console.print(f"[bold]cache[/] {mode}  [dim]({policy.reason})[/]")
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {note}")
     for variant in plan.variants:

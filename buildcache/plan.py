@@ -6,15 +6,21 @@ every tag and cache rule is tested without docker.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from buildcache.ci import MAX_TAG, CachePolicy, branch_slug
 from buildcache.config import TAG, Config, VariantConfig
 from buildcache.errors import ConfigError, UsageError
 
 LATEST = "latest"
+SEMVER = re.compile(
+    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,10 +60,25 @@ class BuildPlan:
     push: bool = False
     load: bool = False
     cache_write: bool = False
+    cache_policy: CachePolicy | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "variants": [v.to_json() for v in self.variants]}
+        data: dict[str, Any] = {
+            "version": self.version,
+            "variants": [v.to_json() for v in self.variants],
+        }
+        data["version_source"] = self.version_source
+        if self.cache_policy is not None:
+            data["cache_policy"] = {
+                "mode": self.cache_policy.mode,
+                "reason": self.cache_policy.reason,
+            }
+        return data
+
+
+# versions that come from a tag: a release, which writes the cache under --cache auto
+TAG_SOURCES = ("GITHUB_REF_NAME (a tag build)", "CI_COMMIT_TAG", "the git tag at HEAD")
 
 
 def resolve_version(
@@ -83,21 +104,61 @@ def resolve_version(
     )
 
 
+def version_names(version: str, *, semver: bool, sha: str | None = None) -> tuple[list[str], bool]:
+    """The version's tag names, and whether it is a release that may move `latest`.
+
+    With semver, v1.2.3 gives 1.2.3, 1.2 and 1; a pre-release (1.3.0-rc.1) gives only itself and
+    never moves 1.3, 1 or latest. `sha` adds sha-<7 hex>, which never moves anything.
+    """
+    names = [version]
+    release = True
+    if semver:
+        match = SEMVER.match(version)
+        if not match:
+            raise UsageError(
+                f"{version!r} is not a semantic version (like 1.2.3 or v1.2.3-rc.1), and tags.semver is on",
+                hint="give --version X.Y.Z, or turn tags.semver off",
+            )
+        core = f"{match['major']}.{match['minor']}.{match['patch']}"
+        if match["pre"]:
+            release = False
+            full = f"{core}-{match['pre']}"
+            names = [full + (f"_{match['build']}" if match["build"] else "")]
+        else:
+            # Docker tags cannot hold '+': build metadata is kept after '_'
+            names = [core + (f"_{match['build']}" if match["build"] else "")]
+            names += [f"{match['major']}.{match['minor']}", match["major"]]
+    if sha:
+        names.append(f"sha-{sha[:7]}")
+    return names, release
+
+
 def variant_tags(
-    variant: VariantConfig, *, version: str, latest: bool, extra: Sequence[str]
+    variant: VariantConfig, *, version: str | Sequence[str], latest: bool, extra: Sequence[str]
 ) -> list[str]:
     """The tags of one variant: `V` and `latest` for the default, `V-x` and `x` for variant x."""
-    names = [version, *extra]
+    names = [version] if isinstance(version, str) else list(version)
+    names = list(dict.fromkeys([*names, *extra]))
     if variant.default:
         return [*names, LATEST] if latest else names
     tags = [f"{name}-{variant.name}" for name in names]
     return [*tags, variant.name] if latest else tags
 
 
+def cache_refs(config: Config, variant: str, policy: CachePolicy | None) -> tuple[str, str | None]:
+    """The variant's main cache ref, and its branch ref where the branch keeps one."""
+    main = f"{config.cache_image}:{config.cache.tag_prefix}{variant}"
+    if policy is None or policy.branch_slug is None:
+        return main, None
+    stem = f"{config.cache.tag_prefix}{variant}-"
+    slug = branch_slug(policy.branch_slug, MAX_TAG - len(stem))
+    return main, f"{config.cache_image}:{stem}{slug}"
+
+
 def cache_strings(
-    config: Config, ref: str, *, write: bool
+    config: Config, ref: str, *, write: bool, read: Sequence[str] | None = None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    cache_from = (f"type=registry,ref={ref}",)
+    cache_from = tuple(f"type=registry,ref={r}" for r in (read if read is not None else [ref]))
     if not write:
         return cache_from, ()
     # ignore-error: a cache registry that refuses the write must not fail a build whose image
@@ -119,6 +180,8 @@ def make_plan(
     push: bool = False,
     load: bool = False,
     cache_write: bool | None = None,
+    cache_policy: CachePolicy | None = None,
+    sha: str | None = None,
 ) -> BuildPlan:
     known = [v.name for v in config.variants]
     unknown = [name for name in selected if name not in known]
@@ -135,14 +198,24 @@ def make_plan(
         if not any(platform in (v.platforms or config.platforms) for v in chosen):
             raise UsageError(f"--platform {platform} is not one of the configured platforms")
 
-    for tag in (version, *extra_tags):
+    # with semver the version is checked as one, and '+' becomes '_' in its tags
+    for tag in (*([] if config.tags.semver else [version]), *extra_tags):
         if not TAG.match(tag):
             raise UsageError(
                 f"{tag!r} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', "
                 "not starting with '.' or '-')"
             )
-    write = push if cache_write is None else cache_write
-    cache_image = config.cache_image
+    if config.tags.sha and not sha:
+        raise UsageError(
+            "tags.sha is on, but the commit is unknown (no git repository, no GITHUB_SHA)"
+        )
+    names, release = version_names(
+        version, semver=config.tags.semver, sha=sha if config.tags.sha else None
+    )
+    if cache_policy is not None:
+        write = cache_policy.mode == "rw"
+    else:
+        write = push if cache_write is None else cache_write
     variants: list[VariantPlan] = []
     notes: list[str] = []
     for variant in chosen:
@@ -155,12 +228,17 @@ def make_plan(
                 )
                 continue
             variant_platforms = narrowed
-        tags = variant_tags(variant, version=version, latest=latest, extra=extra_tags)
+        tags = variant_tags(variant, version=names, latest=latest and release, extra=extra_tags)
         for tag in tags:
             if not TAG.match(tag):
                 raise ConfigError(f"{tag!r} (variant {variant.name}) is not a valid Docker tag")
-        cache_ref = f"{cache_image}:{config.cache.tag_prefix}{variant.name}"
-        cache_from, cache_to = cache_strings(config, cache_ref, write=write)
+        main_ref, branch_ref = cache_refs(config, variant.name, cache_policy)
+        cache_ref = branch_ref or main_ref
+        # a branch reads its own ref first, then the variant's main one; --cache off reads none
+        read = [branch_ref, main_ref] if branch_ref else [main_ref]
+        if cache_policy is not None and cache_policy.mode == "off":
+            read = []
+        cache_from, cache_to = cache_strings(config, cache_ref, write=write, read=read)
         variants.append(
             VariantPlan(
                 name=variant.name,
@@ -198,5 +276,6 @@ def make_plan(
         push=push,
         load=load,
         cache_write=write,
+        cache_policy=cache_policy,
         notes=tuple(notes),
     )

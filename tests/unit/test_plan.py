@@ -148,7 +148,7 @@ def test_version_comes_from_flag_env_ci_tag_then_git() -> None:
 
 def test_plan_json_has_the_documented_shape() -> None:
     data = json.loads(json.dumps(make_plan(_config(), version="1.0").to_json()))
-    assert set(data) == {"version", "variants"}
+    assert set(data) == {"version", "version_source", "variants"}
     assert set(data["variants"][0]) == {
         "name",
         "default",
