@@ -30,6 +30,7 @@ class BuildResult:
     reports: dict[str, CacheReport]
     metadata: dict[str, Any]
     failed: list[Vertex] = field(default_factory=list)
+    steps: list[Vertex] = field(default_factory=list)
     error: BuildFailed | None = None
 
     def digest(self, variant: str) -> str | None:
@@ -107,7 +108,14 @@ def run_build(
     failed = tracker.failed_steps()
     if error is not None:
         error = BuildFailed(_failure_message(failed, tracker) or error.message)
-    return BuildResult(plan=plan, reports=reports, metadata=metadata, failed=failed, error=error)
+    return BuildResult(
+        plan=plan,
+        reports=reports,
+        metadata=metadata,
+        failed=failed,
+        steps=tracker.steps(),
+        error=error,
+    )
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from buildcache import __version__
+from buildcache import __version__, github
 from buildcache.config import Config, load_config
 from buildcache.errors import BuildcacheError, BuildFailed, ExitCode, UsageError
 from buildcache.output import ProgressMode, make_console, print_plan
@@ -283,10 +283,26 @@ def build(
     )
     for note in resolved.notes:
         console.print(Text(f"note: {note}", style="yellow"))
-    result = run_build(resolved, console=console, progress=mode, raw_log=raw_log)
+    in_actions = github.active(os.environ)
+    names = ", ".join(v.name for v in resolved.variants)
+    if in_actions:
+        _workflow(github.group(f"docker buildx bake: {names}", [])[:1])
+    try:
+        result = run_build(resolved, console=console, progress=mode, raw_log=raw_log)
+    finally:
+        if in_actions:
+            _workflow(["::endgroup::"])
+    if in_actions:
+        _workflow(github.variant_groups(result.steps, [v.name for v in resolved.variants]))
     print_report(console, result)
+    data = result.to_json()
     if as_json:
-        _print_json(result.to_json())
+        _print_json(data)
+    if in_actions:
+        if os.environ.get("GITHUB_OUTPUT"):
+            github.write_outputs(Path(os.environ["GITHUB_OUTPUT"]), data)
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            github.write_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), data)
     if result.error is not None:
         raise result.error
     if min_cache_hit is not None:
@@ -302,6 +318,105 @@ def build(
         f", pushed {pushed} tag(s)" if pushed else ""
     )
     console.print(Text(summary, style="bold green"))
+
+
+@app.command()
+def login(config: ConfigOption = None) -> None:
+    """Log in to every registry of the config, with credentials from the environment."""
+    from buildcache import engine
+    from buildcache.errors import BuildFailed
+    from buildcache.login import login_targets
+
+    loaded = _load(config)
+    console = make_console()
+    client = engine.make_client()
+    engine.require_docker_command(client)
+    rejected = []
+    for target in login_targets(loaded, os.environ):
+        credentials = target.credentials()
+        if credentials is None:
+            console.print(
+                Text(
+                    f"skip   {target.registry}: no credentials; set {target.missing}",
+                    style="yellow",
+                )
+            )
+            continue
+        reason = engine.login(client, target.registry, *credentials)
+        if reason is None:
+            console.print(
+                Text(
+                    f"login  {target.registry} as {target.username} (from {target.source})",
+                    style="green",
+                )
+            )
+        else:
+            console.print(Text(f"failed {target.registry}: {reason}", style="red"))
+            rejected.append(target.registry)
+    if rejected:
+        raise BuildFailed(
+            f"the login to {', '.join(rejected)} was rejected",
+            hint="check the username and that the token may push there",
+        )
+
+
+@app.command()
+def init(
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image",
+            "-i",
+            help="An image to publish, one per registry; repeatable (asked for when absent).",
+        ),
+    ] = None,
+    dockerfile: Annotated[
+        Path, typer.Option("--dockerfile", "-f", help="The Dockerfile to read.")
+    ] = Path("Dockerfile"),
+    platform: Annotated[
+        list[str] | None,
+        typer.Option("--platform", help="Platforms (default: linux/amd64 and linux/arm64)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing buildcache.toml.")
+    ] = False,
+) -> None:
+    """Write a starter buildcache.toml for the repository here, from its Dockerfile."""
+    from buildcache.config import CONFIG_FILE, parse_config
+    from buildcache.init import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
+
+    console = make_console()
+    target = Path.cwd() / CONFIG_FILE
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists", hint="add --force to overwrite it")
+    if not dockerfile.is_file():
+        raise UsageError(
+            f"there is no {dockerfile} here", hint="give the Dockerfile with --dockerfile PATH"
+        )
+    images = list(image or [])
+    if not images:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "no image names", hint="give them with --image, e.g. --image ghcr.io/acme/widget"
+            )
+        answer = typer.prompt("Images to publish, one per registry (comma-separated)", err=True)
+        images = [part.strip() for part in answer.split(",") if part.strip()]
+    text = starter_config(
+        images=images,
+        dockerfile_name=str(dockerfile),
+        dockerfile=read_dockerfile(dockerfile.read_text(encoding="utf-8")),
+        platforms=list(platform or ["linux/amd64", "linux/arm64"]),
+    )
+    import tomllib
+
+    # the config written must be one buildcache accepts: check it as `build` would
+    parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
+    target.write_text(text, encoding="utf-8")
+    console.print(Text(f"wrote {target}", style="green"))
+    console.print("\nAdd to your Makefile:\n")
+    console.print(MAKE_TARGET, markup=False, highlight=False)
+    console.print("Add to your release workflow (GitHub Actions):\n")
+    console.print(CI_STEP, markup=False, highlight=False)
 
 
 cache_app = typer.Typer(
@@ -389,6 +504,12 @@ def cache_prune(
     console.print(Text(f"deleted {len(deleted)} cache tag(s)", style="green"))
 
 
+def _workflow(lines: list[str]) -> None:
+    """GitHub workflow commands, unwrapped, on stderr (stdout is for --json)."""
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    sys.stderr.flush()
+
+
 def _dry_run(plan: BuildPlan) -> None:
     from buildcache.bake import bake_command, bake_file_text, command_text
 
@@ -400,6 +521,8 @@ def _dry_run(plan: BuildPlan) -> None:
 
 
 def _report_error(console: Console, error: BuildcacheError) -> None:
+    if github.active(os.environ):
+        _workflow([github.error_command(error.message)])
     console.print(Text.assemble(("error: ", "bold red"), error.message))
     if error.hint:
         console.print(Text.assemble(("hint: ", "cyan"), error.hint))

@@ -192,3 +192,14 @@ def platform_top_layers(client: DockerClient, reference: str) -> dict[str, str] 
             )
             tops[key] = str(image.layers[-1].digest)
     return tops
+
+
+def login(client: DockerClient, registry: str, username: str, password: str) -> str | None:
+    """`docker login --password-stdin`; None when accepted, else docker's reason (no secret)."""
+    server = None if registry == "docker.io" else registry
+    try:
+        # python-on-whales passes the password on standard input, never on the command line
+        client.login(server=server, username=username, password=password)
+    except DockerException as error:
+        return _first_line(_stderr(error)).replace(password, "***")
+    return None

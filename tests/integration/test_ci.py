@@ -1,0 +1,193 @@
+"""At home in CI: logins from the environment, a branch's own cache, GitHub outputs and summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.integration.conftest import (
+    REGISTRY_PASSWORD,
+    REGISTRY_USER,
+    Project,
+    image_platforms,
+    manifest,
+)
+
+
+def _git(project: Project, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=project.path, check=True, capture_output=True)
+
+
+def test_login_from_the_environment_then_push_to_a_registry_that_needs_it(
+    project: Project, tmp_path: Path
+) -> None:
+    private = project.registries.private
+    config = project.path / "buildcache.toml"
+    config.write_text(
+        config.read_text().replace(
+            f'images = ["{project.registries.ghcr}/{project.name}", "{project.registries.hub}/{project.name}"]',
+            f'images = ["{private}/{project.name}"]',
+        )
+    )
+    docker_config = tmp_path / "docker-config"
+    docker_config.mkdir()
+    env = {"DOCKER_CONFIG": str(docker_config)}
+
+    # without credentials: skipped with the variable that would give them, and the push fails
+    result = project.run("login", env=env)
+    assert result.returncode == 0, result.stderr
+    variable = "BUILDCACHE_LOGIN_" + private.replace(".", "_").replace(":", "_")
+    assert (
+        f"skip   {private}: no credentials; set {variable}_USERNAME and {variable}_PASSWORD"
+        in result.stderr
+    )
+
+    # a wrong password is an error that names the registry
+    result = project.run(
+        "login",
+        env={
+            **env,
+            f"{variable}_USERNAME": REGISTRY_USER,
+            f"{variable}_PASSWORD": "wrong-password",
+        },
+    )
+    assert result.returncode == 1
+    assert f"the login to {private} was rejected" in result.stderr
+    assert "wrong-password" not in result.stdout + result.stderr
+
+    env.update({f"{variable}_USERNAME": REGISTRY_USER, f"{variable}_PASSWORD": REGISTRY_PASSWORD})
+    result = project.run("login", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"login  {private} as {REGISTRY_USER}" in result.stderr
+    assert REGISTRY_PASSWORD not in result.stdout + result.stderr
+
+    result, data = project.run_json("build", "slim", "--push", "--version", "1.0.0", env=env)
+    assert result.returncode == 0, result.stderr
+    assert REGISTRY_PASSWORD not in result.stdout + result.stderr + json.dumps(data)
+    auth = (REGISTRY_USER, REGISTRY_PASSWORD)
+    assert image_platforms(f"{private}/{project.name}:1.0.0", auth=auth) == {
+        "linux/amd64",
+        "linux/arm64",
+    }
+    assert manifest(f"{project.registries.ghcr}/{project.name}-cache:buildcache-slim") is not None
+
+
+def test_a_branch_reads_the_main_cache_and_writes_its_own(project: Project) -> None:
+    _git(project, "init", "-q", "-b", "main")
+    _git(
+        project,
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    cache = f"{project.registries.ghcr}/{project.name}-cache"
+
+    result = project.run("build", "full", "--push", "--version", "1", "--platform", "linux/amd64")
+    assert result.returncode == 0, result.stderr
+    assert manifest(f"{cache}:buildcache-full") is not None
+
+    _git(project, "checkout", "-q", "-b", "Feature/Login")
+    plan = project.run("plan", "full", "--version", "2", "--push")
+    assert "cache read and write  (a local run with --push)" in plan.stderr
+    result, data = project.run_json(
+        "build", "full", "--push", "--version", "2", "--platform", "linux/amd64"
+    )
+    assert result.returncode == 0, result.stderr
+    variant = data["variants"][0]
+    assert variant["cache_from"] == [
+        f"type=registry,ref={cache}:buildcache-full-feature-login",
+        f"type=registry,ref={cache}:buildcache-full",
+    ]
+    assert [(i["ref"], i["status"]) for i in variant["cache"]["imported"]] == [
+        (f"{cache}:buildcache-full-feature-login", "missing"),
+        (f"{cache}:buildcache-full", "found"),
+    ]
+    assert variant["cache"]["exported"]["ref"] == f"{cache}:buildcache-full-feature-login"
+    assert variant["cache"]["steps"]["cached"] >= 3  # the dependency steps came from main's cache
+    assert manifest(f"{cache}:buildcache-full-feature-login") is not None
+
+    # in CI the same branch only reads: nothing more is written
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REF_NAME": "Feature/Login",
+    }
+    result, data = project.run_json(
+        "build", "full", "--push", "--version", "3", "--platform", "linux/amd64", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert data["cache_policy"]["mode"] == "ro"
+    assert data["variants"][0]["cache_to"] == []
+    assert data["variants"][0]["cache"]["exported"]["status"] == "skipped"
+
+
+def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: Path) -> None:
+    output, summary = tmp_path / "output", tmp_path / "summary.md"
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_REF_TYPE": "tag",
+        "GITHUB_REF_NAME": "v1.4.0",
+        "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+        "GITHUB_EVENT_NAME": "push",
+    }
+    config = project.path / "buildcache.toml"
+    config.write_text(
+        config.read_text().replace("[cache]", "[tags]\nsemver = true\nsha = true\n\n[cache]")
+    )
+    result, data = project.run_json("build", "--push", env=env)
+    assert result.returncode == 0, result.stderr
+    assert data["version"] == "v1.4.0"
+    assert data["cache_policy"] == {"mode": "rw", "reason": "a release tag"}
+
+    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert set(values) == {
+        "slim-digest",
+        "slim-tags",
+        "slim-cache-hit",
+        "full-digest",
+        "full-tags",
+        "full-cache-hit",
+        "metadata",
+    }
+    ghcr, hub = project.registries.ghcr, project.registries.hub
+    for variant, suffix in (("slim", ""), ("full", "-full")):
+        tags = values[f"{variant}-tags"].split(",")
+        expected = {"1.4.0", "1.4", "1", "sha-0123456"}
+        moving = "latest" if variant == "slim" else "full"
+        assert {t.rsplit(":", 1)[1] for t in tags} == {f"{v}{suffix}" for v in expected} | {moving}
+        assert {t.rsplit(":", 1)[0] for t in tags} == {
+            f"{ghcr}/{project.name}",
+            f"{hub}/{project.name}",
+        }
+        digest = values[f"{variant}-digest"]
+        assert digest.startswith("sha256:")
+        assert manifest(f"{hub}/{project.name}:1.4{suffix}")["_digest"] == digest
+        assert 0.0 <= float(values[f"{variant}-cache-hit"]) <= 1.0
+    assert json.loads(values["metadata"]) == data
+
+    text = summary.read_text()
+    assert "## buildcache: v1.4.0 built" in text
+    assert "### slim (default)" in text
+    assert f"| `{hub}/{project.name}` |" in text
+    assert values["full-digest"] in text
+    assert "steps from the cache" in text
+
+    assert "::group::docker buildx bake: slim, full" in result.stderr
+    assert "::group::slim:" in result.stderr
+    assert "::group::full:" in result.stderr
+    assert result.stderr.count("::endgroup::") == 3
+
+
+def test_an_error_in_actions_is_an_annotation(project: Project) -> None:
+    result = project.run("build", "nonexistent", "--version", "1", env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 2
+    assert "::error title=buildcache::unknown variant 'nonexistent'" in result.stderr
