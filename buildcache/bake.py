@@ -32,8 +32,9 @@ def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
         "dockerfile": str(variant.dockerfile),
         "platforms": list(variant.platforms),
         "args": dict(variant.build_args),
-        # Tags only where they are pushed or loaded; a cache-only build names none.
-        "tags": list(variant.tags) if plan.push or plan.load else [],
+        # A push names only the version tags of the first image (publish.py copies the rest by
+        # digest); a load names them all; a cache-only build names none.
+        "tags": list(variant.push_tags if plan.push else variant.tags if plan.load else ()),
         "cache-from": list(variant.cache_from),
         "cache-to": list(variant.cache_to),
         "output": [output_of(plan)],

@@ -7,11 +7,12 @@ engine.py, imported here only, because python-on-whales is slow to import.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -19,9 +20,19 @@ from rich.text import Text
 from buildcache import engine
 from buildcache.bake import bake_file_text
 from buildcache.errors import BuildFailed
-from buildcache.output import ProgressMode, cache_table, cache_warnings, progress_view
+from buildcache.output import (
+    ProgressMode,
+    cache_table,
+    cache_warnings,
+    progress_view,
+    publish_table,
+)
 from buildcache.plan import BuildPlan
 from buildcache.progress import BuildTracker, CacheReport, Vertex, cache_report
+from buildcache.publish import Publisher, RetryPolicy, TagResult, publish_steps
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
 
 
 @dataclass(kw_only=True)
@@ -31,6 +42,7 @@ class BuildResult:
     metadata: dict[str, Any]
     failed: list[Vertex] = field(default_factory=list)
     steps: list[Vertex] = field(default_factory=list)
+    published: list[TagResult] = field(default_factory=list)
     error: BuildFailed | None = None
 
     def digest(self, variant: str) -> str | None:
@@ -42,7 +54,9 @@ class BuildResult:
         for variant in data["variants"]:
             name = variant["name"]
             variant["digest"] = self.digest(name)
-            variant["pushed"] = variant["tags"] if self.plan.push and self.error is None else []
+            own = [r for r in self.published if r.variant == name]
+            variant["pushed"] = [f"{r.image}:{r.tag}" for r in own if r.status == "done"]
+            variant["publish"] = [r.to_json() for r in own]
             report = self.reports.get(name)
             variant["cache"] = report.to_json() if report else None
         data["ok"] = self.error is None
@@ -57,7 +71,9 @@ def run_build(
     progress: ProgressMode,
     docker_host: str | None = None,
     raw_log: Path | None = None,
+    policy: RetryPolicy | None = None,
 ) -> BuildResult:
+    policy = policy or RetryPolicy()
     client = engine.make_client(docker_host)
     # Checking the engine first costs four docker calls on every build; a build that fails before
     # its first step is asked why instead (below), which names what is missing and the fix.
@@ -106,16 +122,61 @@ def run_build(
         for v in plan.variants
     }
     failed = tracker.failed_steps()
+    published: list[TagResult] = []
     if error is not None:
         error = BuildFailed(_failure_message(failed, tracker) or error.message)
+    elif plan.push:
+        published = publish(plan, metadata, client=client, console=console, policy=policy)
+        if any(r.status != "done" for r in published):
+            error = BuildFailed(
+                "the images were built, but not every tag was published (the table above says which)",
+                hint="run the same command again: it builds from the cache and copies by digest what is missing",
+            )
     return BuildResult(
         plan=plan,
         reports=reports,
         metadata=metadata,
         failed=failed,
         steps=tracker.steps(),
+        published=published,
         error=error,
     )
+
+
+def publish(
+    plan: BuildPlan,
+    metadata: dict[str, Any],
+    *,
+    client: DockerClient,
+    console: Console,
+    policy: RetryPolicy,
+    sources: dict[str, list[str]] | None = None,
+) -> list[TagResult]:
+    """After the build's push to the first image: copy by digest to the others, moving tags last."""
+    first_done = sources is None
+    if sources is None:
+        sources = {}
+        for variant in plan.variants:
+            digest = (metadata.get(variant.name) or {}).get("containerimage.digest")
+            if not digest:
+                raise BuildFailed(
+                    f"buildx reported no digest for {variant.name}; nothing was copied"
+                )
+            sources[variant.name] = [f"{variant.push_tags[0].rpartition(':')[0]}@{digest}"]
+    results = [
+        TagResult(v.name, ref.rpartition(":")[0], ref.rpartition(":")[2], "done", None, 1)
+        for v in plan.variants
+        for ref in (v.push_tags if first_done else ())
+    ]
+    steps = publish_steps(plan, sources, first_done=first_done)
+    publisher = Publisher(
+        copy=lambda src, targets: engine.copy_image(client, list(src), list(targets)),
+        policy=policy,
+        sleep=time.sleep,
+        on_event=lambda message: console.print(Text(f"retry: {message}", style="yellow")),
+    )
+    results += publisher.run(steps)
+    return results
 
 
 @contextmanager
@@ -148,5 +209,7 @@ def _failure_message(failed: list[Vertex], tracker: BuildTracker) -> str | None:
 def print_report(console: Console, result: BuildResult) -> None:
     if result.reports:
         console.print(cache_table(list(result.reports.values())))
+    if result.published:
+        console.print(publish_table(result.published))
     for warning in cache_warnings(list(result.reports.values())):
         console.print(Text.assemble(("warning: ", "yellow"), warning))

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from buildcache import __version__, github
 from buildcache.config import Config, load_config
 from buildcache.errors import BuildcacheError, BuildFailed, ExitCode, UsageError
 from buildcache.output import ProgressMode, make_console, print_plan
+
+if TYPE_CHECKING:
+    from buildcache.publish import RetryPolicy
 from buildcache.plan import TAG_SOURCES, BuildPlan, make_plan, resolve_version
 
 app = typer.Typer(
@@ -288,7 +291,9 @@ def build(
     if in_actions:
         _workflow(github.group(f"docker buildx bake: {names}", [])[:1])
     try:
-        result = run_build(resolved, console=console, progress=mode, raw_log=raw_log)
+        result = run_build(
+            resolved, console=console, progress=mode, raw_log=raw_log, policy=_retry_policy(loaded)
+        )
     finally:
         if in_actions:
             _workflow(["::endgroup::"])
@@ -518,6 +523,25 @@ def _dry_run(plan: BuildPlan) -> None:
     sys.stdout.write(bake_file_text(plan))
     sys.stdout.write("# the command\n")
     sys.stdout.write(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
+    if plan.push:
+        from buildcache.publish import publish_steps
+
+        sources = {
+            v.name: [f"{v.push_tags[0].rpartition(':')[0]}@<digest of {v.name}>"]
+            for v in plan.variants
+        }
+        sys.stdout.write("# then, by digest, version tags before moving ones\n")
+        for step in publish_steps(plan, sources, first_done=True):
+            targets = [f"{step.image}:{tag}" for tag in step.tags]
+            command = ["docker", "buildx", "imagetools", "create"]
+            command += [arg for target in targets for arg in ("--tag", target)] + list(step.sources)
+            sys.stdout.write(command_text(command) + "\n")
+
+
+def _retry_policy(config: Config) -> RetryPolicy:
+    from buildcache.publish import RetryPolicy
+
+    return RetryPolicy(attempts=config.publish.retries + 1, backoff=config.publish.backoff)
 
 
 def _report_error(console: Console, error: BuildcacheError) -> None:

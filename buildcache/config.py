@@ -30,9 +30,15 @@ TOP_KEYS = (
     "build-args",
     "cache",
     "tags",
+    "publish",
+    "builder",
     "variants",
 )
 TAGS_KEYS = ("semver", "sha")
+PUBLISH_KEYS = ("retries", "backoff")
+BUILDER_KEYS = ("name", "driver", "driver-opts", "nodes")
+NODE_KEYS = ("endpoint", "platforms", "name", "driver-opts")
+DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
 CACHE_KEYS = ("image", "tag-prefix", "mode", "options")
 VARIANT_KEYS = ("default", "build-args", "target", "platforms", "dockerfile")
 
@@ -65,6 +71,28 @@ class TagsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PublishConfig:
+    retries: int = 3  # tries after the first, for transient registry failures
+    backoff: float = 2.0  # seconds before the first retry; doubled each time
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeConfig:
+    endpoint: str
+    platforms: tuple[str, ...] = ()
+    name: str | None = None
+    driver_opts: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuilderConfig:
+    name: str
+    driver: str = "docker-container"
+    driver_opts: Mapping[str, str] = field(default_factory=dict)
+    nodes: tuple[NodeConfig, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class VariantConfig:
     name: str
     default: bool = False
@@ -85,6 +113,8 @@ class Config:
     build_args: Mapping[str, str] = field(default_factory=dict)
     cache: CacheConfig = field(default_factory=CacheConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
+    builder: BuilderConfig | None = None
     variants: tuple[VariantConfig, ...]
     version: str | None = None  # BUILDCACHE_VERSION
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
@@ -231,6 +261,16 @@ def parse_config(
         sha=reader.boolean(tags_table, "sha", "tags."),
     )
 
+    publish_table = reader.table(table, "publish")
+    reader.check_keys(publish_table, PUBLISH_KEYS, "publish.")
+    publish = PublishConfig(
+        retries=reader.number(
+            publish_table, "retries", "publish.", default=3, integer=True, high=20
+        ),
+        backoff=reader.number(publish_table, "backoff", "publish.", default=2.0, high=300),
+    )
+    builder = reader.builder(reader.table(table, "builder"))
+
     variants = reader.variants(reader.table(table, "variants"), root)
     version = env.get("BUILDCACHE_VERSION", "").strip() or None
     if version:
@@ -245,6 +285,8 @@ def parse_config(
         build_args=build_args,
         cache=cache,
         tags=tags,
+        publish=publish,
+        builder=builder,
         variants=variants,
         version=version,
         sources=sources,
@@ -308,6 +350,79 @@ class _Reader:
         if not isinstance(value, bool):
             raise self.error(where + key, f"must be true or false, not {_kind(value)}")
         return value
+
+    def number(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        *,
+        default: float,
+        high: float,
+        integer: bool = False,
+    ) -> Any:
+        value = table.get(key, default)
+        kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not kind_ok or not 0 <= value <= high:
+            kind = "a whole number" if integer else "a number"
+            raise self.error(where + key, f"must be {kind} from 0 to {high:g}, not {value!r}")
+        return value
+
+    def builder(self, table: Mapping[str, Any]) -> BuilderConfig | None:
+        if not table:
+            return None
+        self.check_keys(table, BUILDER_KEYS, "builder.")
+        name = self.optional_string(table, "name", "builder.") or "buildcache"
+        if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
+            raise self.error("builder.name", f"{name!r} is not a valid builder name")
+        driver = self.string(table, "driver", "builder.", default="docker-container")
+        if driver not in DRIVERS:
+            close = difflib.get_close_matches(driver, DRIVERS, n=1)
+            raise self.error(
+                "builder.driver",
+                f"{driver!r} is not a buildx driver ({', '.join(DRIVERS)})",
+                hint=f"perhaps you meant '{close[0]}'?" if close else None,
+            )
+        nodes_raw = table.get("nodes", [])
+        if not isinstance(nodes_raw, list) or not all(isinstance(n, dict) for n in nodes_raw):
+            raise self.error("builder.nodes", "must be a list of tables ([[builder.nodes]])")
+        nodes = []
+        for n, node in enumerate(nodes_raw):
+            where = f"builder.nodes[{n}]."
+            self.check_keys(node, NODE_KEYS, where)
+            endpoint = self.optional_string(node, "endpoint", where)
+            if endpoint is None:
+                raise self.error(
+                    where + "endpoint",
+                    "is required (e.g. ssh://user@arm64-host or tcp://host:1234)",
+                )
+            nodes.append(
+                NodeConfig(
+                    endpoint=endpoint,
+                    platforms=tuple(
+                        self.platform(p, where + "platforms")
+                        for p in self.string_list(node, "platforms", where)
+                    ),
+                    name=self.optional_string(node, "name", where),
+                    driver_opts=self.options_table(node, "driver-opts", where),
+                )
+            )
+        return BuilderConfig(
+            name=name,
+            driver=driver,
+            driver_opts=self.options_table(table, "driver-opts", "builder."),
+            nodes=tuple(nodes),
+        )
+
+    def options_table(self, table: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, value in self.table(table, key, where).items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if not isinstance(value, str | int):
+                raise self.error(f"{where}{key}.{name}", "must be a string")
+            values[name] = str(value)
+        return values
 
     def optional_string(self, table: Mapping[str, Any], key: str, where: str = "") -> str | None:
         value = table.get(key)

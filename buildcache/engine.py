@@ -203,3 +203,16 @@ def login(client: DockerClient, registry: str, username: str, password: str) -> 
     except DockerException as error:
         return _first_line(_stderr(error)).replace(password, "***")
     return None
+
+
+def copy_image(client: DockerClient, sources: list[str], targets: list[str]) -> None:
+    """`buildx imagetools create`: an index from `sources` (by digest) under every target tag.
+
+    The registry copies blobs it does not have from the source registry; nothing is rebuilt.
+    """
+    from buildcache.publish import CopyError
+
+    try:
+        client.buildx.imagetools.create(sources=list(sources), tags=list(targets))
+    except DockerException as error:
+        raise CopyError(_first_line(_stderr(error))) from None

@@ -24,6 +24,7 @@ from buildcache.progress import CacheReport, Event, LogLine, StepFinished, StepS
 
 if TYPE_CHECKING:  # cache.py brings httpx, which `plan` need not load
     from buildcache.cache import CacheEntry
+    from buildcache.publish import TagResult
 
 ProgressMode = Literal["auto", "tty", "plain", "quiet"]
 
@@ -350,5 +351,23 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
             platforms if entry.present else "-",
             human_size(entry.size),
             entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-",
+        )
+    return table
+
+
+def publish_table(results: Sequence[TagResult]) -> Table:
+    """Registry x tag: done, failed (reason) or skipped (why)."""
+    table = Table(title="published", title_justify="left", header_style="bold")
+    table.add_column("image", overflow="fold")
+    table.add_column("tag", overflow="fold")
+    table.add_column("status")
+    table.add_column("reason", overflow="fold")
+    style = {"done": "green", "failed": "bold red", "skipped": "yellow"}
+    for result in results:
+        table.add_row(
+            result.image,
+            result.tag,
+            Text(result.status, style=style[result.status]),
+            result.reason or "",
         )
     return table

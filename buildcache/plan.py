@@ -36,6 +36,9 @@ class VariantPlan:
     cache_ref: str
     cache_from: tuple[str, ...]
     cache_to: tuple[str, ...]
+    # what the build itself pushes: the version tags on the first image; the rest is copied by
+    # digest afterwards, the moving tag last (publish.py)
+    push_tags: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -244,6 +247,11 @@ def make_plan(
                 name=variant.name,
                 default=variant.default,
                 tags=tuple(f"{image}:{tag}" for tag in tags for image in config.images),
+                push_tags=tuple(
+                    f"{config.images[0]}:{tag}"
+                    for tag in tags
+                    if tag != (LATEST if variant.default else variant.name)
+                ),
                 platforms=variant_platforms,
                 build_args={**config.build_args, **variant.build_args},
                 target=variant.target or config.target,
