@@ -17,7 +17,11 @@ from buildcache.plan import BuildPlan, VariantPlan
 GROUP = "default"
 
 
-def output_of(plan: BuildPlan) -> str:
+def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
+    if plan.push_by_digest:
+        # untagged in the first image; `buildcache merge` makes the tagged index from all runners
+        image = variant.push_tags[0].rpartition(":")[0]
+        return f"type=image,name={image},push-by-digest=true,name-canonical=true,push=true"
     if plan.push:
         return "type=image,push=true"
     if plan.load:
@@ -34,10 +38,12 @@ def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
         "args": dict(variant.build_args),
         # A push names only the version tags of the first image (publish.py copies the rest by
         # digest); a load names them all; a cache-only build names none.
-        "tags": list(variant.push_tags if plan.push else variant.tags if plan.load else ()),
+        "tags": []
+        if plan.push_by_digest
+        else list(variant.push_tags if plan.push else variant.tags if plan.load else ()),
         "cache-from": list(variant.cache_from),
         "cache-to": list(variant.cache_to),
-        "output": [output_of(plan)],
+        "output": [output_of(plan, variant)],
     }
     if variant.target:
         target["target"] = variant.target

@@ -72,6 +72,7 @@ def run_build(
     docker_host: str | None = None,
     raw_log: Path | None = None,
     policy: RetryPolicy | None = None,
+    builder: str | None = None,
 ) -> BuildResult:
     policy = policy or RetryPolicy()
     client = engine.make_client(docker_host)
@@ -96,7 +97,11 @@ def run_build(
 
             try:
                 metadata = engine.run_bake(
-                    client, bake_file=bake_file, metadata_file=metadata_file, on_line=on_line
+                    client,
+                    bake_file=bake_file,
+                    metadata_file=metadata_file,
+                    on_line=on_line,
+                    builder=builder,
                 )
             except BuildFailed as failure:
                 if not tracker.steps():
@@ -104,6 +109,7 @@ def run_build(
                         client,
                         needs_cache_export=any(v.cache_to for v in plan.variants),
                         platforms={p for v in plan.variants for p in v.platforms},
+                        builder=builder,
                     )
                 error = failure
                 metadata = engine.read_metadata(metadata_file)
@@ -168,7 +174,7 @@ def publish(
         for v in plan.variants
         for ref in (v.push_tags if first_done else ())
     ]
-    steps = publish_steps(plan, sources, first_done=first_done)
+    steps = publish_steps(plan.variants, sources, first_done=first_done)
     publisher = Publisher(
         copy=lambda src, targets: engine.copy_image(client, list(src), list(targets)),
         policy=policy,
@@ -209,7 +215,11 @@ def _failure_message(failed: list[Vertex], tracker: BuildTracker) -> str | None:
 def print_report(console: Console, result: BuildResult) -> None:
     if result.reports:
         console.print(cache_table(list(result.reports.values())))
-    if result.published:
-        console.print(publish_table(result.published))
+    print_publish(console, result.published)
     for warning in cache_warnings(list(result.reports.values())):
         console.print(Text.assemble(("warning: ", "yellow"), warning))
+
+
+def print_publish(console: Console, published: list[TagResult]) -> None:
+    if published:
+        console.print(publish_table(published))

@@ -11,16 +11,18 @@ import dataclasses
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from buildcache import __version__, github
 from buildcache.config import Config, load_config
-from buildcache.errors import BuildcacheError, BuildFailed, ExitCode, UsageError
+from buildcache.errors import BuildcacheError, BuildFailed, EnvironmentProblem, ExitCode, UsageError
 from buildcache.output import ProgressMode, make_console, print_plan
 
 if TYPE_CHECKING:
@@ -136,7 +138,7 @@ def _plan(
     resolved, source = resolve_version(flag=version, env=os.environ, git_tag=git_tag)
     policy = cache_policy(
         cache,  # type: ignore[arg-type]
-        push=push,
+        push=push or bool(options.get("push_by_digest")),
         context=context,
         release=source in TAG_SOURCES,
     )
@@ -228,6 +230,13 @@ def build(
         ),
     ] = None,
     cache: CacheOption = "auto",
+    push_by_digest: Annotated[
+        bool,
+        typer.Option(
+            "--push-by-digest",
+            help="Push this platform's image untagged, by digest, for `buildcache merge` (one platform per runner).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -274,6 +283,7 @@ def build(
         load=load,
         cache=cache,
         cache_write=cache_write,
+        push_by_digest=push_by_digest,
     )
     if dry_run:
         _dry_run(resolved)
@@ -292,7 +302,14 @@ def build(
         _workflow(github.group(f"docker buildx bake: {names}", [])[:1])
     try:
         result = run_build(
-            resolved, console=console, progress=mode, raw_log=raw_log, policy=_retry_policy(loaded)
+            resolved,
+            console=console,
+            progress=mode,
+            raw_log=raw_log,
+            policy=_retry_policy(loaded),
+            builder=loaded.builder.name
+            if loaded.builder and loaded.builder.driver != "docker"
+            else None,
         )
     finally:
         if in_actions:
@@ -424,6 +441,194 @@ def init(
     console.print(CI_STEP, markup=False, highlight=False)
 
 
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check the docker client, daemon, buildx, builder, platforms, credentials and config."""
+    from buildcache.doctor import healthy, run_checks
+
+    checks = run_checks(lambda: _load(config))
+    console = make_console()
+    table = Table(title="buildcache doctor", title_justify="left", header_style="bold")
+    table.add_column("check")
+    table.add_column("", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    style = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    for check in checks:
+        table.add_row(
+            check.name, Text(check.status, style=style[check.status]), check.detail, check.fix or ""
+        )
+    console.print(table)
+    if not healthy(checks):
+        raise BuildFailed(
+            "something here would make the build fail (the rows marked fail say what, and the fix)"
+        )
+
+
+builder_app = typer.Typer(
+    help="Create or remove the buildx builder that builds run on.", no_args_is_help=True
+)
+app.add_typer(builder_app, name="builder")
+
+
+@builder_app.command("up")
+def builder_up(config: ConfigOption = None) -> None:
+    """Create (or re-create) the [builder] of the config, with a node per machine, and boot it.
+
+    Without [builder], where the engine's own builder cannot export a registry cache (the docker
+    driver without the containerd image store), create a docker-container builder and use it.
+    """
+    from buildcache import engine
+    from buildcache.builder import auto_builder, buildkit_image, create_calls
+
+    loaded = _load(config)
+    console = make_console()
+    client = engine.make_client()
+    engine.require_docker_command(client)
+    target, use = loaded.builder, False
+    if target is None or target.driver == "docker":
+        info = engine.inspect_engine(client)
+        if info.can_export_cache:
+            console.print(
+                f"the builder '{info.builder}' (driver {info.driver}) can already export a registry cache; "
+                "nothing to create"
+            )
+            _warn_platforms(console, loaded, info.platforms)
+            return
+        if target is not None:
+            raise EnvironmentProblem(
+                "[builder] asks for the docker driver, but this engine has no containerd image store, "
+                "so it cannot export a registry cache",
+                hint='use driver = "docker-container", or turn on the containerd image store',
+            )
+        target, use = auto_builder(), True
+        console.print(
+            f"the builder '{info.builder}' cannot export a registry cache (docker driver without the "
+            f"containerd image store): creating the docker-container builder '{target.name}' and using it"
+        )
+    if engine.builder_exists(client, target.name):
+        console.print(f"re-creating the builder '{target.name}' from the config")
+        engine.remove_builder(client, target.name)
+    info = engine.create_builder(
+        client, create_calls(target, use=use), image=buildkit_image(target)
+    )
+    console.print(
+        Text(
+            f"the builder '{info.builder}' is up: driver {info.driver}, platforms {', '.join(info.platforms)}",
+            style="green",
+        )
+    )
+    _warn_platforms(console, loaded, info.platforms)
+
+
+def _warn_platforms(console: Console, config: Config, available: tuple[str, ...]) -> None:
+    wanted = {p for v in config.variants for p in (v.platforms or config.platforms)}
+    missing = sorted(
+        p for p in wanted if not any(a == p or a.startswith(p + "/") for a in available)
+    )
+    if missing:
+        console.print(
+            Text(
+                f"warning: it cannot build {', '.join(missing)}, which the config asks for",
+                style="yellow",
+            )
+        )
+
+
+@builder_app.command("down")
+def builder_down(config: ConfigOption = None) -> None:
+    """Remove the builder that `builder up` created."""
+    from buildcache import engine
+    from buildcache.builder import AUTO_BUILDER
+
+    loaded = _load(config)
+    name = loaded.builder.name if loaded.builder else AUTO_BUILDER
+    client = engine.make_client()
+    engine.require_docker_command(client)
+    console = make_console()
+    if engine.remove_builder(client, name):
+        console.print(f"removed the builder '{name}'")
+    else:
+        console.print(f"there is no builder '{name}'; nothing to remove")
+
+
+@app.command()
+def merge(
+    results: Annotated[
+        list[Path],
+        typer.Argument(help="The --json results of `build --push-by-digest`, one per runner."),
+    ],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Merge per-platform builds into one tagged multi-platform index on every registry."""
+    from buildcache import engine
+    from buildcache.build import print_publish
+    from buildcache.merge import merge as merge_results
+    from buildcache.merge import read_results
+    from buildcache.publish import Publisher, RetryPolicy
+    from buildcache.registry import RegistryClient
+
+    merged = read_results(results)
+    loaded = _load_optional(config)
+    console = make_console()
+    client = engine.make_client()
+    engine.require_docker_command(client)
+
+    def digest_of(image: str, tag: str) -> str:
+        host, repo = image.split("/", 1)
+        with RegistryClient(host) as registry:
+            manifest = registry.manifest(repo, tag)
+        if manifest is None or not manifest.digest:
+            raise BuildFailed(f"{image}:{tag} was made but cannot be read back")
+        return manifest.digest
+
+    publisher = Publisher(
+        copy=lambda sources, targets: engine.copy_image(client, list(sources), list(targets)),
+        policy=_retry_policy(loaded) if loaded else RetryPolicy(),
+        sleep=time.sleep,
+        on_event=lambda message: console.print(Text(f"retry: {message}", style="yellow")),
+    )
+    published = merge_results(merged, publisher, digest_of)
+    print_publish(console, published)
+    if as_json:
+        _print_json(
+            {
+                "version": merged.version,
+                "variants": [
+                    {
+                        "name": v.name,
+                        "platforms": merged.platforms[v.name],
+                        "sources": merged.sources[v.name],
+                        "publish": [r.to_json() for r in published if r.variant == v.name],
+                    }
+                    for v in merged.variants
+                ],
+            }
+        )
+    if any(r.status != "done" for r in published):
+        raise BuildFailed(
+            "not every tag was published (the table above says which)",
+            hint="run the same merge again: it copies by digest what is missing",
+        )
+    console.print(
+        Text(
+            f"merged {len(merged.variants)} variant(s) for {', '.join(sorted({p for ps in merged.platforms.values() for p in ps}))}",
+            style="bold green",
+        )
+    )
+
+
+def _load_optional(config_path: Path | None) -> Config | None:
+    """The config where there is one: merge needs only its [publish] settings."""
+    try:
+        return _load(config_path)
+    except BuildcacheError:
+        if config_path is not None:
+            raise
+        return None
+
+
 cache_app = typer.Typer(
     help="Inspect and clean up the registry cache between builds.", no_args_is_help=True
 )
@@ -531,7 +736,7 @@ def _dry_run(plan: BuildPlan) -> None:
             for v in plan.variants
         }
         sys.stdout.write("# then, by digest, version tags before moving ones\n")
-        for step in publish_steps(plan, sources, first_done=True):
+        for step in publish_steps(plan.variants, sources, first_done=True):
             targets = [f"{step.image}:{tag}" for tag in step.tags]
             command = ["docker", "buildx", "imagetools", "create"]
             command += [arg for target in targets for arg in ("--tag", target)] + list(step.sources)

@@ -20,6 +20,7 @@ from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
 from buildcache.bake import GROUP
+from buildcache.builder import CreateCall
 from buildcache.errors import BuildFailed, EnvironmentProblem
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
@@ -95,9 +96,13 @@ def inspect_engine(client: DockerClient) -> EngineInfo:
 
 
 def require_engine(
-    client: DockerClient, *, needs_cache_export: bool, platforms: set[str]
+    client: DockerClient,
+    *,
+    needs_cache_export: bool,
+    platforms: set[str],
+    builder: str | None = None,
 ) -> EngineInfo:
-    engine = inspect_engine(client)
+    engine = inspect_builder(client, builder) if builder else inspect_engine(client)
     if needs_cache_export and not engine.can_export_cache:
         raise EnvironmentProblem(
             f"the builder '{engine.builder}' uses the plain docker driver without the containerd image "
@@ -105,7 +110,7 @@ def require_engine(
             hint="run 'docker buildx create --use', or turn on the containerd image store "
             '({"features": {"containerd-snapshotter": true}} in /etc/docker/daemon.json) and restart dockerd',
         )
-    missing = sorted(p for p in platforms if not _supported(p, engine.platforms))
+    missing = sorted(p for p in platforms if not supports_platform(p, engine.platforms))
     if missing:
         raise EnvironmentProblem(
             f"the builder '{engine.builder}' cannot build {', '.join(missing)} "
@@ -116,7 +121,7 @@ def require_engine(
     return engine
 
 
-def _supported(platform: str, available: tuple[str, ...]) -> bool:
+def supports_platform(platform: str, available: tuple[str, ...]) -> bool:
     # "linux/arm/v7" is listed as such; "linux/amd64" may be listed with or without a variant.
     return any(p == platform or p.startswith(platform + "/") for p in available)
 
@@ -140,6 +145,7 @@ def run_bake(
     bake_file: Path,
     metadata_file: Path,
     on_line: Callable[[str], None],
+    builder: str | None = None,
 ) -> dict[str, Any]:
     """Run `docker buildx bake` on the bake file, streaming BuildKit's rawjson progress lines.
 
@@ -150,6 +156,7 @@ def run_bake(
         # python-on-whales types `progress` as auto/plain/tty, but passes the value to buildx as is.
         lines = client.buildx.bake(
             targets=[GROUP],
+            builder=builder,
             files=[bake_file],
             progress=cast(Any, "rawjson"),
             metadata_file=metadata_file,
@@ -216,3 +223,68 @@ def copy_image(client: DockerClient, sources: list[str], targets: list[str]) -> 
         client.buildx.imagetools.create(sources=list(sources), tags=list(targets))
     except DockerException as error:
         raise CopyError(_first_line(_stderr(error))) from None
+
+
+def builder_exists(client: DockerClient, name: str) -> bool:
+    try:
+        client.buildx.inspect(name)
+    except DockerException:
+        return False
+    return True
+
+
+def remove_builder(client: DockerClient, name: str) -> bool:
+    """Remove a builder; False where there was none."""
+    if not builder_exists(client, name):
+        return False
+    try:
+        client.buildx.remove(name)
+    except DockerException as error:
+        raise EnvironmentProblem(
+            f"cannot remove the builder '{name}': {_first_line(_stderr(error))}"
+        ) from None
+    return True
+
+
+def create_builder(
+    client: DockerClient, calls: list[CreateCall], *, image: str | None
+) -> EngineInfo:
+    """Run the `buildx create` calls, then boot the builder; a builder that cannot boot is removed
+    again, and the error says why (the BuildKit image it needs, typically)."""
+    name = calls[0].name
+    try:
+        for call in calls:
+            client.buildx.create(**call.kwargs())  # type: ignore[arg-type]
+        client.buildx.inspect(name, bootstrap=True)
+    except DockerException as error:
+        reason = _first_line(_stderr(error))
+        removed = remove_builder(client, name)
+        left = "it was removed again" if removed else "nothing was left behind"
+        if image is not None:
+            raise EnvironmentProblem(
+                f"the builder '{name}' could not start: it runs BuildKit from the image {image}, "
+                f"which this engine could not get ({reason}); {left}",
+                hint=f"pull or load {image} on that engine (docker pull {image}, or docker load -i "
+                "buildkit.tar where nothing can be pulled), or name a reachable image with "
+                'driver-opts = { image = "..." } in [builder]',
+            ) from None
+        raise EnvironmentProblem(
+            f"the builder '{name}' could not start: {reason}; {left}"
+        ) from None
+    return inspect_builder(client, name)
+
+
+def inspect_builder(client: DockerClient, name: str | None) -> EngineInfo:
+    info = inspect_engine(client)
+    if name is None:
+        return info
+    builder = client.buildx.inspect(name)
+    platforms = tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or []))
+    return EngineInfo(
+        server_version=info.server_version,
+        buildx_version=info.buildx_version,
+        builder=builder.name or name,
+        driver=builder.driver or "",
+        containerd_store=info.containerd_store,
+        platforms=platforms,
+    )

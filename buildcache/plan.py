@@ -62,6 +62,7 @@ class BuildPlan:
     variants: tuple[VariantPlan, ...]
     push: bool = False
     load: bool = False
+    push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
     cache_write: bool = False
     cache_policy: CachePolicy | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -72,6 +73,8 @@ class BuildPlan:
             "variants": [v.to_json() for v in self.variants],
         }
         data["version_source"] = self.version_source
+        if self.push_by_digest:
+            data["push_by_digest"] = True
         if self.cache_policy is not None:
             data["cache_policy"] = {
                 "mode": self.cache_policy.mode,
@@ -148,14 +151,24 @@ def variant_tags(
     return [*tags, variant.name] if latest else tags
 
 
-def cache_refs(config: Config, variant: str, policy: CachePolicy | None) -> tuple[str, str | None]:
-    """The variant's main cache ref, and its branch ref where the branch keeps one."""
+def cache_refs(
+    config: Config, variant: str, policy: CachePolicy | None, platform: str | None = None
+) -> tuple[str, str | None]:
+    """The variant's main cache ref, and its own ref where a branch, or a runner building one
+    platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
     main = f"{config.cache_image}:{config.cache.tag_prefix}{variant}"
-    if policy is None or policy.branch_slug is None:
+    platform_part = "-" + platform.replace("/", "-") if platform else ""
+    if (policy is None or policy.branch_slug is None) and not platform:
         return main, None
     stem = f"{config.cache.tag_prefix}{variant}-"
-    slug = branch_slug(policy.branch_slug, MAX_TAG - len(stem))
-    return main, f"{config.cache_image}:{stem}{slug}"
+    if policy is not None and policy.branch_slug is not None:
+        stem += (
+            branch_slug(policy.branch_slug, MAX_TAG - len(stem) - len(platform_part))
+            + platform_part
+        )
+    else:
+        stem += platform_part[1:]
+    return main, f"{config.cache_image}:{stem}"
 
 
 def cache_strings(
@@ -185,6 +198,7 @@ def make_plan(
     cache_write: bool | None = None,
     cache_policy: CachePolicy | None = None,
     sha: str | None = None,
+    push_by_digest: bool = False,
 ) -> BuildPlan:
     known = [v.name for v in config.variants]
     unknown = [name for name in selected if name not in known]
@@ -235,7 +249,13 @@ def make_plan(
         for tag in tags:
             if not TAG.match(tag):
                 raise ConfigError(f"{tag!r} (variant {variant.name}) is not a valid Docker tag")
-        main_ref, branch_ref = cache_refs(config, variant.name, cache_policy)
+        if push_by_digest and len(variant_platforms) != 1:
+            raise UsageError(
+                f"--push-by-digest builds one platform per run, and {variant.name} has {len(variant_platforms)}",
+                hint="add --platform, e.g. --platform linux/arm64",
+            )
+        own_platform = variant_platforms[0] if push_by_digest else None
+        main_ref, branch_ref = cache_refs(config, variant.name, cache_policy, own_platform)
         cache_ref = branch_ref or main_ref
         # a branch reads its own ref first, then the variant's main one; --cache off reads none
         read = [branch_ref, main_ref] if branch_ref else [main_ref]
@@ -281,8 +301,9 @@ def make_plan(
         version=version,
         version_source=version_source,
         variants=tuple(variants),
-        push=push,
+        push=push or push_by_digest,
         load=load,
+        push_by_digest=push_by_digest,
         cache_write=write,
         cache_policy=cache_policy,
         notes=tuple(notes),

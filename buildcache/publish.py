@@ -17,9 +17,9 @@ import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from buildcache.plan import LATEST, BuildPlan
+from buildcache.plan import LATEST
 
 Status = Literal["done", "failed", "skipped"]
 
@@ -94,10 +94,27 @@ class TagResult:
         }
 
 
-def split_tags(plan: BuildPlan, variant: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+class Tagged(Protocol):
+    """A variant's name and every tag it gets (a VariantPlan, or a variant read back from JSON)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def default(self) -> bool: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class VariantTags:
+    name: str
+    default: bool
+    tags: tuple[str, ...]
+
+
+def split_tags(chosen: Tagged) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Per image, in the config's order: the version tags and the moving tag (`latest` for the
     default variant, the variant's own name for the others)."""
-    chosen = next(v for v in plan.variants if v.name == variant)
     moving_name = LATEST if chosen.default else chosen.name
     version: dict[str, list[str]] = {}
     moving: dict[str, list[str]] = {}
@@ -109,22 +126,15 @@ def split_tags(plan: BuildPlan, variant: str) -> tuple[dict[str, list[str]], dic
     return version, moving
 
 
-def build_tags(plan: BuildPlan, variant: str) -> list[str]:
-    """What the build itself pushes: the version tags on the first image."""
-    version, _ = split_tags(plan, variant)
-    first = next(iter(version))
-    return [f"{first}:{tag}" for tag in version[first]]
-
-
 def publish_steps(
-    plan: BuildPlan, sources: Mapping[str, Sequence[str]], *, first_done: bool
+    variants: Sequence[Tagged], sources: Mapping[str, Sequence[str]], *, first_done: bool
 ) -> list[PublishStep]:
     """Everything after the build's own push, in order: the version tags on every other image
     (or on every image, where the first has not got them: a merge), then every moving tag."""
     steps: list[PublishStep] = []
     moving_steps: list[PublishStep] = []
-    for variant in plan.variants:
-        version, moving = split_tags(plan, variant.name)
+    for variant in variants:
+        version, moving = split_tags(variant)
         images = list(version)
         source = tuple(sources[variant.name])
         for n, image in enumerate(images):
@@ -159,13 +169,17 @@ class Publisher:
     on_event: Callable[[str], None] = field(default=lambda message: None)
     rng: random.Random = field(default_factory=random.Random)
 
-    def run(self, steps: Sequence[PublishStep]) -> list[TagResult]:
+    def run(
+        self, steps: Sequence[PublishStep], previous: Sequence[TagResult] = ()
+    ) -> list[TagResult]:
+        """Run the steps in order; `previous` are the results of an earlier phase, which count
+        when deciding whether a moving tag may move."""
         results: list[TagResult] = []
         for step in steps:
             failed = sorted(
                 {
                     f"{r.image}:{r.tag}"
-                    for r in results
+                    for r in (*previous, *results)
                     if r.variant == step.variant and r.status != "done"
                 }
             )

@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,10 +81,18 @@ def docker_compose_project_name() -> str:
 
 @pytest.fixture(scope="session")
 def docker_setup() -> list[str]:
-    # The compose file takes fixed ports from BUILDCACHE_*_PORT (make demo); the tests want free ones.
+    # The compose file takes fixed ports from BUILDCACHE_*_PORT (make demo); the tests want free
+    # ones, except for the spare registry, which must come back on its port after a restart.
     for name in ("BUILDCACHE_GHCR_PORT", "BUILDCACHE_HUB_PORT", "BUILDCACHE_PRIVATE_PORT"):
         os.environ.pop(name, None)
+    os.environ["BUILDCACHE_SPARE_PORT"] = str(free_port())
     return ["up --wait"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -89,10 +100,21 @@ class Registries:
     ghcr: str  # 127.0.0.1:PORT, stands for ghcr.io
     hub: str  # stands for docker.io
     private: str  # requires a login
+    spare: str  # tests stop and start it
     services: Any
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, service).rsplit(":", 1)[1])
+
+    def stop(self, service: str) -> None:
+        self.services._docker_compose.execute(f"stop {service}")
+
+    def start(self, service: str) -> None:
+        self.services._docker_compose.execute(f"start {service}")
+        address = getattr(self, service)
+        self.services.wait_until_responsive(
+            check=lambda: _answers(f"http://{address}/v2/"), timeout=30, pause=0.2
+        )
 
 
 def _answers(url: str) -> bool:
@@ -105,7 +127,7 @@ def _answers(url: str) -> bool:
 @pytest.fixture(scope="session")
 def registries(docker_services: Any) -> Registries:
     addresses = {}
-    for service in ("ghcr", "hub", "private"):
+    for service in ("ghcr", "hub", "private", "spare"):
         address = f"127.0.0.1:{docker_services.port_for(service, 5000)}"
         docker_services.wait_until_responsive(
             check=lambda a=address: _answers(f"http://{a}/v2/"), timeout=30, pause=0.2
@@ -243,3 +265,17 @@ def project(tmp_path: Path, registries: Registries, base_image: str) -> Project:
         )
     )
     return project
+
+
+@contextmanager
+def second_daemon(name: str, *, classic_store: bool = False) -> Iterator[str]:
+    """Another Docker daemon on this machine (scripts/second-daemon.sh): its DOCKER_HOST."""
+    script = ROOT / "scripts" / "second-daemon.sh"
+    args = [str(script), "start", name, *(["--classic-store"] if classic_store else [])]
+    started = subprocess.run(args, capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        pytest.fail(f"the second daemon did not start: {started.stderr}")
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run([str(script), "stop", name], capture_output=True, check=False)

@@ -26,10 +26,14 @@ COMMANDS = list(_commands(typer.main.get_command(app)))
 def test_the_commands_are_the_documented_ones() -> None:
     assert sorted(" ".join(path) for path, _ in COMMANDS) == [
         "build",
+        "builder down",
+        "builder up",
         "cache ls",
         "cache prune",
+        "doctor",
         "init",
         "login",
+        "merge",
         "plan",
     ]
 

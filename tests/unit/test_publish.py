@@ -89,7 +89,7 @@ def test_the_build_pushes_version_tags_to_the_first_image_only() -> None:
 
 
 def test_version_tags_go_everywhere_by_digest_before_any_moving_tag() -> None:
-    steps = publish_steps(_plan(), SOURCES, first_done=True)
+    steps = publish_steps(_plan().variants, SOURCES, first_done=True)
     described = [(s.variant, s.image, s.tags, s.moving) for s in steps]
     assert described == [
         ("slim", "docker.io/acme/widget", ("1.2", "edge"), False),
@@ -128,7 +128,7 @@ def test_transient_failures_are_retried_until_they_pass() -> None:
     slept: list[float] = []
     results = Publisher(
         copy=registry.copy, policy=RetryPolicy(attempts=4, backoff=1), sleep=slept.append
-    ).run(publish_steps(_plan(), SOURCES, first_done=True))
+    ).run(publish_steps(_plan().variants, SOURCES, first_done=True))
     assert all(r.status == "done" for r in results)
     assert len(slept) == 2
     hub = [r for r in results if r.image == "docker.io/acme/widget" and r.tag == "1.2"]
@@ -139,7 +139,7 @@ def test_a_registry_that_stays_down_fails_its_tags_and_no_moving_tag_moves() -> 
     down = ["dial tcp: connection refused"] * 10
     registry = FakeRegistry({"docker.io/acme/widget": list(down)})
     results = Publisher(copy=registry.copy, policy=RetryPolicy(attempts=3, backoff=0)).run(
-        publish_steps(_plan(), SOURCES, first_done=True)
+        publish_steps(_plan().variants, SOURCES, first_done=True)
     )
     by_key = {(r.image, r.tag): r for r in results}
     assert by_key[("quay.io/acme/widget", "1.2")].status == "done"
@@ -160,7 +160,7 @@ def test_an_auth_error_is_not_retried() -> None:
     registry = FakeRegistry({"quay.io/acme/widget": ["401 Unauthorized"] * 5})
     slept: list[float] = []
     results = Publisher(copy=registry.copy, policy=RetryPolicy(attempts=4), sleep=slept.append).run(
-        publish_steps(_plan(), SOURCES, first_done=True)
+        publish_steps(_plan().variants, SOURCES, first_done=True)
     )
     quay = [
         r

@@ -1,0 +1,120 @@
+"""An HTTP proxy in front of a test registry that answers with faults before it lets requests
+through: what a registry under load (429 with Retry-After, 503) looks like to a client."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+}
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, faults: list[int], when: str = "/manifests/") -> None:
+        self.upstream = upstream  # 127.0.0.1:PORT
+        self.faults = list(
+            faults
+        )  # statuses to answer, in order, to requests whose path has `when`
+        self.when = when
+        self.answered: list[tuple[str, str, int]] = []
+        self.lock = threading.Lock()
+        self.client = httpx.Client(base_url=f"http://{upstream}", timeout=60)
+
+    def next_fault(self, path: str) -> int | None:
+        with self.lock:
+            if self.when in path and self.faults:
+                return self.faults.pop(0)
+        return None
+
+
+def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:  # quiet
+            return
+
+        def _body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        break
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                return b"".join(chunks)
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _handle(self) -> None:
+            body = self._body()
+            fault = proxy.next_fault(self.path)
+            if fault is not None:
+                proxy.answered.append((self.command, self.path, fault))
+                payload = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
+                self.send_response(fault)
+                if fault == 429:
+                    self.send_header("Retry-After", "1")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+                return
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() not in HOP_BY_HOP | {"content-length"}
+            }
+            # the Host the client used, so the registry's Location headers point back at the proxy
+            response = proxy.client.request(self.command, self.path, content=body, headers=headers)
+            proxy.answered.append((self.command, self.path, response.status_code))
+            self.send_response(response.status_code)
+            for key, value in response.headers.items():
+                if key.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}:
+                    self.send_header(key, value)
+            content = response.content
+            # a HEAD answer's length is the manifest's size, which clients read as such
+            length = (
+                response.headers.get("Content-Length", "0")
+                if self.command == "HEAD"
+                else len(content)
+            )
+            self.send_header("Content-Length", str(length))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(content)
+
+        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
+
+    return Handler
+
+
+@contextmanager
+def fault_proxy(
+    upstream: str, faults: list[int], when: str = "/manifests/"
+) -> Iterator[tuple[str, FaultProxy]]:
+    proxy = FaultProxy(upstream, faults, when)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", proxy
+    finally:
+        server.shutdown()
+        server.server_close()
+        proxy.client.close()

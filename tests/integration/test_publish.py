@@ -1,0 +1,183 @@
+"""Publishing that survives faults, builds spread over two engines, the doctor and the builder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from python_on_whales import DockerClient
+
+from tests.integration.conftest import (
+    Project,
+    fresh_runner,
+    image_platforms,
+    manifest,
+    second_daemon,
+)
+from tests.integration.faultproxy import fault_proxy
+
+BOTH = {"linux/amd64", "linux/arm64"}
+
+
+def _with_images(project: Project, images: list[str], extra: str = "") -> None:
+    config = project.path / "buildcache.toml"
+    text = config.read_text()
+    first_line = text.splitlines()[0]
+    config.write_text(text.replace(first_line, f"images = {json.dumps(images)}\n{extra}"))
+
+
+def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
+    project: Project,
+) -> None:
+    registries = project.registries
+    ghcr, spare = f"{registries.ghcr}/{project.name}", f"{registries.spare}/{project.name}"
+    _with_images(project, [ghcr, spare], "[publish]\nretries = 1\nbackoff = 0.2\n")
+    registries.stop("spare")
+    try:
+        result, data = project.run_json(
+            "build", "--push", "--version", "1.0.0", "--progress", "plain"
+        )
+    finally:
+        registries.start("spare")
+    assert result.returncode == 1
+    assert "re-running" in result.stderr or "run the same command again" in result.stderr
+    publish = {(r["image"], r["tag"]): r for v in data["variants"] for r in v["publish"]}
+    # the registry that was up has every tag
+    for tag in ("1.0.0", "1.0.0-full"):
+        assert publish[(ghcr, tag)]["status"] == "done"
+        assert image_platforms(f"{ghcr}:{tag}") == BOTH
+    # the one that was down failed, and no moving tag moved anywhere
+    assert publish[(spare, "1.0.0")]["status"] == "failed"
+    assert publish[(spare, "1.0.0")]["attempts"] == 2
+    for image in (ghcr, spare):
+        assert publish[(image, "latest")]["status"] == "skipped"
+        assert publish[(image, "full")]["status"] == "skipped"
+    assert manifest(f"{ghcr}:latest") is None
+    assert "failed" in result.stderr  # the table
+    assert spare in result.stderr
+
+    # the registry is back: the same command completes the publish, from the cache, by digest
+    result, data = project.run_json("build", "--push", "--version", "1.0.0")
+    assert result.returncode == 0, result.stderr
+    for variant in data["variants"]:
+        assert variant["cache"]["steps"]["executed"] == 0, variant["cache"]["executed_steps"]
+        assert {r["status"] for r in variant["publish"]} == {"done"}
+        digests = {manifest(t)["_digest"] for t in variant["tags"]}
+        assert digests == {variant["digest"]}  # byte-identical on every registry, every tag
+    assert image_platforms(f"{spare}:latest") == BOTH
+    assert image_platforms(f"{spare}:full") == BOTH
+
+
+def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) -> None:
+    registries = project.registries
+    with fault_proxy(registries.hub, [503, 429, 503]) as (address, proxy):
+        flaky = f"{address}/{project.name}"
+        _with_images(
+            project,
+            [f"{registries.ghcr}/{project.name}", flaky],
+            "[publish]\nretries = 5\nbackoff = 0.2\n",
+        )
+        result, data = project.run_json(
+            "build", "full", "--push", "--version", "2.0.0", "--platform", "linux/amd64"
+        )
+        faults = [a for a in proxy.answered if a[2] in (429, 503)]
+    assert result.returncode == 0, result.stderr
+    assert [f[2] for f in faults] == [503, 429, 503]
+    assert result.stderr.count("retry:") >= 1
+    publish = data["variants"][0]["publish"]
+    assert {r["status"] for r in publish} == {"done"}
+    assert max(r["attempts"] for r in publish) >= 2
+    digest = data["variants"][0]["digest"]
+    assert manifest(f"{registries.hub}/{project.name}:2.0.0-full")["_digest"] == digest
+    assert manifest(f"{registries.hub}/{project.name}:full")["_digest"] == digest
+
+
+def test_two_engines_build_a_platform_each_and_merge_one_index(
+    project: Project, docker: DockerClient, tmp_path: Path
+) -> None:
+    registries = project.registries
+    _with_images(project, [f"{registries.ghcr}/{project.name}", f"{registries.hub}/{project.name}"])
+    fresh_runner(docker)
+    amd64 = project.run(
+        "build", "--platform", "linux/amd64", "--push-by-digest", "--version", "3.0.0", "--json"
+    )
+    assert amd64.returncode == 0, amd64.stderr
+    with second_daemon("fan") as host:
+        arm64 = project.run(
+            "build",
+            "--platform",
+            "linux/arm64",
+            "--push-by-digest",
+            "--version",
+            "3.0.0",
+            "--json",
+            env={"DOCKER_HOST": host},
+        )
+    assert arm64.returncode == 0, arm64.stderr
+    (tmp_path / "amd64.json").write_text(amd64.stdout)
+    (tmp_path / "arm64.json").write_text(arm64.stdout)
+    # each runner wrote a cache ref of its own, and no tag
+    cache = f"{registries.ghcr}/{project.name}-cache"
+    for platform in ("linux-amd64", "linux-arm64"):
+        assert manifest(f"{cache}:buildcache-slim-{platform}") is not None
+    assert manifest(f"{registries.ghcr}/{project.name}:3.0.0") is None
+
+    result, data = project.run_json(
+        "merge", str(tmp_path / "amd64.json"), str(tmp_path / "arm64.json")
+    )
+    assert result.returncode == 0, result.stderr
+    assert {v["name"]: sorted(v["platforms"]) for v in data["variants"]} == {
+        "slim": sorted(BOTH),
+        "full": sorted(BOTH),
+    }
+    for registry in (registries.ghcr, registries.hub):
+        for tag in ("3.0.0", "latest", "3.0.0-full", "full"):
+            assert image_platforms(f"{registry}/{project.name}:{tag}") == BOTH, (registry, tag)
+    for tag in ("3.0.0", "3.0.0-full"):
+        assert (
+            manifest(f"{registries.ghcr}/{project.name}:{tag}")["_digest"]
+            == manifest(f"{registries.hub}/{project.name}:{tag}")["_digest"]
+        )
+
+    mixed = project.run("merge", str(tmp_path / "amd64.json"), str(tmp_path / "amd64.json"))
+    assert mixed.returncode == 2
+    assert "is in two results" in mixed.stderr
+
+
+def test_doctor_on_the_test_engine_is_healthy(project: Project) -> None:
+    result = project.run("doctor")
+    assert result.returncode == 0, result.stderr
+    assert "exports a registry cache" in result.stderr
+    assert "platform linux/arm64" in result.stderr
+
+
+def test_doctor_on_a_plain_engine_says_it_cannot_export_a_cache(project: Project) -> None:
+    with second_daemon("plain", classic_store=True) as host:
+        result = project.run("doctor", env={"DOCKER_HOST": host})
+        build = project.run(
+            "build", "slim", "--version", "1", "--cache", "rw", env={"DOCKER_HOST": host}
+        )
+    assert result.returncode == 1
+    assert "cannot export a registry cache" in result.stderr
+    assert "buildcache builder up" in result.stderr
+    assert build.returncode == 3
+    assert "cannot export a registry cache" in build.stderr
+    assert "Traceback" not in build.stderr
+
+
+def test_builder_up_offline_names_the_buildkit_image_it_cannot_get(
+    project: Project, docker: DockerClient
+) -> None:
+    config = project.path / "buildcache.toml"
+    config.write_text(
+        config.read_text() + '\n[builder]\nname = "bc-offline"\ndriver = "docker-container"\n'
+    )
+    result = project.run("builder", "up")
+    assert result.returncode == 3, result.stderr
+    assert "moby/buildkit:buildx-stable-1" in result.stderr
+    assert "docker load" in result.stderr
+    assert "it was removed again" in result.stderr or "nothing was left behind" in result.stderr
+    assert not any(b.name == "bc-offline" for b in docker.buildx.list())
+    down = project.run("builder", "down")
+    assert down.returncode == 0
+    assert "nothing to remove" in down.stderr
