@@ -174,7 +174,12 @@ def publish(
         for v in plan.variants
         for ref in (v.push_tags if first_done else ())
     ]
-    steps = publish_steps(plan.variants, sources, first_done=first_done)
+    pushed = {ref for v in plan.variants for ref in (v.push_tags if first_done else ())}
+    steps = [
+        step
+        for step in publish_steps(plan.variants, sources, first_done=first_done)
+        if not {f"{step.image}:{tag}" for tag in step.tags} <= pushed
+    ]
     publisher = Publisher(
         copy=lambda src, targets: engine.copy_image(client, list(src), list(targets)),
         policy=policy,

@@ -267,10 +267,12 @@ def make_plan(
                 name=variant.name,
                 default=variant.default,
                 tags=tuple(f"{image}:{tag}" for tag in tags for image in config.images),
+                # with one registry there is nothing to be missing from: the build pushes it all
                 push_tags=tuple(
                     f"{config.images[0]}:{tag}"
                     for tag in tags
-                    if tag != (LATEST if variant.default else variant.name)
+                    if len(config.images) == 1
+                    or tag != (LATEST if variant.default else variant.name)
                 ),
                 platforms=variant_platforms,
                 build_args={**config.build_args, **variant.build_args},

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -172,10 +173,13 @@ class Publisher:
     def run(
         self, steps: Sequence[PublishStep], previous: Sequence[TagResult] = ()
     ) -> list[TagResult]:
-        """Run the steps in order; `previous` are the results of an earlier phase, which count
-        when deciding whether a moving tag may move."""
-        results: list[TagResult] = []
-        for step in steps:
+        """Run the version-tag steps, all at once, then the moving-tag steps of the variants
+        whose version tags are everywhere, all at once. `previous` are the results of an earlier
+        phase, which count too. Results come back in the order of the steps."""
+        version = [s for s in steps if not s.moving]
+        done = self._run_all(version)
+        results = [r for step in version for r in done[id(step)]]
+        for step in (s for s in steps if s.moving):
             failed = sorted(
                 {
                     f"{r.image}:{r.tag}"
@@ -183,18 +187,27 @@ class Publisher:
                     if r.variant == step.variant and r.status != "done"
                 }
             )
-            if step.moving and failed:
+            if failed:
                 reason = (
                     "a version tag is missing on "
                     + ", ".join(failed[:3])
                     + (" ..." if len(failed) > 3 else "")
                 )
-                results += [
+                done[id(step)] = [
                     TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags
                 ]
-                continue
-            results += self._run_step(step)
-        return results
+        moving = [s for s in steps if s.moving and id(s) not in done]
+        done.update(self._run_all(moving))
+        return [r for step in steps for r in done[id(step)]]
+
+    def _run_all(self, steps: Sequence[PublishStep]) -> dict[int, list[TagResult]]:
+        # Registries are independent of each other: copying to them one after the other would
+        # only add up their round trips.
+        if len(steps) <= 1:
+            return {id(step): self._run_step(step) for step in steps}
+        with ThreadPoolExecutor(max_workers=min(8, len(steps))) as pool:
+            futures = {id(step): pool.submit(self._run_step, step) for step in steps}
+            return {key: future.result() for key, future in futures.items()}
 
     def _run_step(self, step: PublishStep) -> list[TagResult]:
         targets = [f"{step.image}:{tag}" for tag in step.tags]

@@ -110,12 +110,14 @@ class FakeRegistry:
     """Fails copies to some images a number of times, with a given error text."""
 
     def __init__(self, failures: dict[str, list[str]]) -> None:
-        self.failures = failures
+        self.failures = failures  # image -> the errors each copy to it meets before it passes
+        self.pending: dict[str, list[str]] = {}
         self.copies: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
 
     def copy(self, sources: Sequence[str], targets: Sequence[str]) -> None:
         image = targets[0].rsplit(":", 1)[0]
-        pending = self.failures.get(image, [])
+        # each copy meets the errors on its own: copies run in parallel
+        pending = self.pending.setdefault(targets[0], list(self.failures.get(image, [])))
         if pending:
             raise CopyError(pending.pop(0))
         self.copies.append((tuple(sources), tuple(targets)))
@@ -130,7 +132,7 @@ def test_transient_failures_are_retried_until_they_pass() -> None:
         copy=registry.copy, policy=RetryPolicy(attempts=4, backoff=1), sleep=slept.append
     ).run(publish_steps(_plan().variants, SOURCES, first_done=True))
     assert all(r.status == "done" for r in results)
-    assert len(slept) == 2
+    assert len(slept) == 8  # four copies to docker.io (version and moving tags), two errors each
     hub = [r for r in results if r.image == "docker.io/acme/widget" and r.tag == "1.2"]
     assert hub[0].attempts == 3
 
