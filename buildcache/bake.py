@@ -18,6 +18,10 @@ GROUP = "default"
 
 
 def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
+    if plan.push_by_digest and variant.staging_tag:
+        return (
+            "type=image,push=true"  # under the staging tag, for a driver that cannot push untagged
+        )
     if plan.push_by_digest:
         # untagged in the first image; `buildcache merge` makes the tagged index from all runners
         image = variant.push_tags[0].rpartition(":")[0]
@@ -38,7 +42,7 @@ def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
         "args": dict(variant.build_args),
         # A push names only the version tags of the first image (publish.py copies the rest by
         # digest); a load names them all; a cache-only build names none.
-        "tags": []
+        "tags": ([variant.staging_tag] if variant.staging_tag else [])
         if plan.push_by_digest
         else list(variant.push_tags if plan.push else variant.tags if plan.load else ()),
         "cache-from": list(variant.cache_from),

@@ -54,6 +54,11 @@ class BuildResult:
         for variant in data["variants"]:
             name = variant["name"]
             variant["digest"] = self.digest(name)
+            if self.plan.push_by_digest and variant["digest"]:
+                # where `buildcache merge` finds this platform's image
+                chosen = next(v for v in self.plan.variants if v.name == name)
+                image = (chosen.staging_tag or chosen.push_tags[0]).rpartition(":")[0]
+                variant["digest_ref"] = f"{image}@{variant['digest']}"
             own = [r for r in self.published if r.variant == name]
             variant["pushed"] = [f"{r.image}:{r.tag}" for r in own if r.status == "done"]
             variant["publish"] = [r.to_json() for r in own]
@@ -131,7 +136,7 @@ def run_build(
     published: list[TagResult] = []
     if error is not None:
         error = BuildFailed(_failure_message(failed, tracker) or error.message)
-    elif plan.push:
+    elif plan.push and not plan.push_by_digest:
         published = publish(plan, metadata, client=client, console=console, policy=policy)
         if any(r.status != "done" for r in published):
             error = BuildFailed(

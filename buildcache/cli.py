@@ -284,6 +284,7 @@ def build(
         cache=cache,
         cache_write=cache_write,
         push_by_digest=push_by_digest,
+        staging=push_by_digest and _cannot_push_untagged(loaded),
     )
     if dry_run:
         _dry_run(resolved)
@@ -442,11 +443,13 @@ def init(
 
 
 @app.command()
-def doctor(config: ConfigOption = None) -> None:
+def doctor(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Check the docker client, daemon, buildx, builder, platforms, credentials and config."""
     from buildcache.doctor import healthy, run_checks
 
     checks = run_checks(lambda: _load(config))
+    if as_json:
+        _print_json({"healthy": healthy(checks), "checks": [dataclasses.asdict(c) for c in checks]})
     console = make_console()
     table = Table(title="buildcache doctor", title_justify="left", header_style="bold")
     table.add_column("check")
@@ -617,6 +620,16 @@ def merge(
             style="bold green",
         )
     )
+
+
+def _cannot_push_untagged(config: Config) -> bool:
+    """buildx's docker driver refuses push-by-digest ("not implemented for docker driver")."""
+    from buildcache import engine
+
+    client = engine.make_client()
+    engine.require_docker_command(client)
+    builder = config.builder.name if config.builder and config.builder.driver != "docker" else None
+    return engine.inspect_builder(client, builder).driver == "docker"
 
 
 def _load_optional(config_path: Path | None) -> Config | None:

@@ -39,6 +39,9 @@ class VariantPlan:
     # what the build itself pushes: the version tags on the first image; the rest is copied by
     # digest afterwards, the moving tag last (publish.py)
     push_tags: tuple[str, ...] = ()
+    # --push-by-digest on a builder that cannot push untagged (buildx's docker driver): the
+    # platform's image goes under this tag of the cache image instead, for `merge` to use
+    staging_tag: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,6 +202,7 @@ def make_plan(
     cache_policy: CachePolicy | None = None,
     sha: str | None = None,
     push_by_digest: bool = False,
+    staging: bool = False,
 ) -> BuildPlan:
     known = [v.name for v in config.variants]
     unknown = [name for name in selected if name not in known]
@@ -267,6 +271,10 @@ def make_plan(
                 name=variant.name,
                 default=variant.default,
                 tags=tuple(f"{image}:{tag}" for tag in tags for image in config.images),
+                staging_tag=f"{config.cache_image}:{config.cache.tag_prefix}{variant.name}-"
+                f"{own_platform.replace('/', '-')}-image"
+                if own_platform and staging
+                else None,
                 # with one registry there is nothing to be missing from: the build pushes it all
                 push_tags=tuple(
                     f"{config.images[0]}:{tag}"
@@ -286,6 +294,11 @@ def make_plan(
         )
     if not variants:
         raise UsageError(f"nothing to build for {', '.join(platforms)}")
+    if staging and push_by_digest:
+        notes.append(
+            "this builder (docker driver) cannot push an image untagged: each platform's image goes "
+            f"under a staging tag of {config.cache_image} for `buildcache merge`"
+        )
     if load and any(len(v.platforms) > 1 for v in variants):
         raise UsageError(
             "--load loads one platform into the local image store",

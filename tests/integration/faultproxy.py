@@ -22,19 +22,22 @@ HOP_BY_HOP = {
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, faults: list[int], when: str = "/manifests/") -> None:
+    def __init__(
+        self, upstream: str, faults: list[int], when: str = "/manifests/", method: str = "PUT"
+    ) -> None:
         self.upstream = upstream  # 127.0.0.1:PORT
-        self.faults = list(
-            faults
-        )  # statuses to answer, in order, to requests whose path has `when`
+        # statuses to answer, in order, to `method` requests whose path has `when` (by default the
+        # manifest writes, which a client cannot step around as it can a failed HEAD)
+        self.faults = list(faults)
         self.when = when
+        self.method = method
         self.answered: list[tuple[str, str, int]] = []
         self.lock = threading.Lock()
         self.client = httpx.Client(base_url=f"http://{upstream}", timeout=60)
 
-    def next_fault(self, path: str) -> int | None:
+    def next_fault(self, method: str, path: str) -> int | None:
         with self.lock:
-            if self.when in path and self.faults:
+            if method == self.method and self.when in path and self.faults:
                 return self.faults.pop(0)
         return None
 
@@ -62,7 +65,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             body = self._body()
-            fault = proxy.next_fault(self.path)
+            fault = proxy.next_fault(self.command, self.path)
             if fault is not None:
                 proxy.answered.append((self.command, self.path, fault))
                 payload = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'

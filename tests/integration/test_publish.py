@@ -23,7 +23,7 @@ def _with_images(project: Project, images: list[str], extra: str = "") -> None:
     config = project.path / "buildcache.toml"
     text = config.read_text()
     first_line = text.splitlines()[0]
-    config.write_text(text.replace(first_line, f"images = {json.dumps(images)}\n{extra}"))
+    config.write_text(text.replace(first_line, f"images = {json.dumps(images)}") + f"\n{extra}")
 
 
 def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
@@ -60,7 +60,9 @@ def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
     result, data = project.run_json("build", "--push", "--version", "1.0.0")
     assert result.returncode == 0, result.stderr
     for variant in data["variants"]:
-        assert variant["cache"]["steps"]["executed"] == 0, variant["cache"]["executed_steps"]
+        # no layer rebuilt: only FROM, which resolves the base again, is not reported cached
+        rebuilt = [s for s in variant["cache"]["executed_steps"] if " FROM " not in s["name"]]
+        assert rebuilt == []
         assert {r["status"] for r in variant["publish"]} == {"done"}
         digests = {manifest(t)["_digest"] for t in variant["tags"]}
         assert digests == {variant["digest"]}  # byte-identical on every registry, every tag
@@ -70,7 +72,7 @@ def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
 
 def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) -> None:
     registries = project.registries
-    with fault_proxy(registries.hub, [503, 429, 503]) as (address, proxy):
+    with fault_proxy(registries.hub, [503, 429] * 6) as (address, proxy):
         flaky = f"{address}/{project.name}"
         _with_images(
             project,
@@ -82,8 +84,10 @@ def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) ->
         )
         faults = [a for a in proxy.answered if a[2] in (429, 503)]
     assert result.returncode == 0, result.stderr
-    assert [f[2] for f in faults] == [503, 429, 503]
-    assert result.stderr.count("retry:") >= 1
+    assert [f[2] for f in faults] == [503, 429] * 6  # every fault was met
+    assert result.stderr.count("retry:") >= 1, "\n".join(
+        f"{m} {p[-60:]} {c}" for m, p, c in proxy.answered if "manifests" in p
+    )
     publish = data["variants"][0]["publish"]
     assert {r["status"] for r in publish} == {"done"}
     assert max(r["attempts"] for r in publish) >= 2
@@ -145,23 +149,30 @@ def test_two_engines_build_a_platform_each_and_merge_one_index(
 
 
 def test_doctor_on_the_test_engine_is_healthy(project: Project) -> None:
-    result = project.run("doctor")
+    result, data = project.run_json("doctor")
     assert result.returncode == 0, result.stderr
-    assert "exports a registry cache" in result.stderr
-    assert "platform linux/arm64" in result.stderr
+    checks = {c["name"]: c for c in data["checks"]}
+    assert data["healthy"] is True
+    assert checks["builder"]["status"] == "ok"
+    assert "exports a registry cache" in checks["builder"]["detail"]
+    assert checks["platform linux/arm64"]["status"] == "ok"
+    assert checks["config"]["status"] == "ok"
+    assert {c["status"] for c in data["checks"]} <= {"ok", "warn"}
 
 
 def test_doctor_on_a_plain_engine_says_it_cannot_export_a_cache(project: Project) -> None:
     with second_daemon("plain", classic_store=True) as host:
-        result = project.run("doctor", env={"DOCKER_HOST": host})
+        result, data = project.run_json("doctor", env={"DOCKER_HOST": host})
         build = project.run(
             "build", "slim", "--version", "1", "--cache", "rw", env={"DOCKER_HOST": host}
         )
     assert result.returncode == 1
-    assert "cannot export a registry cache" in result.stderr
-    assert "buildcache builder up" in result.stderr
+    builder = next(c for c in data["checks"] if c["name"] == "builder")
+    assert builder["status"] == "fail"
+    assert "cannot export a registry cache" in builder["detail"]
+    assert "buildcache builder up" in builder["fix"]
     assert build.returncode == 3
-    assert "cannot export a registry cache" in build.stderr
+    assert "cannot export a registry cache" in " ".join(build.stderr.split())
     assert "Traceback" not in build.stderr
 
 
