@@ -121,7 +121,18 @@ class Project:
         return [sys.executable, "-m", "buildcache", *args]
 
     def bake_file(self, version: str) -> Path:
-        """The bake file buildcache would run, written by its own --dry-run."""
+        """The plain `docker buildx bake` equivalent: buildcache's own bake file (its --dry-run),
+        with every tag on every registry in the one push, as a hand-written bake file has it
+        (buildcache pushes the first registry and copies the rest by digest)."""
+        plan = json.loads(
+            subprocess.run(
+                self.buildcache("plan", "--push", "--version", version, "--json"),
+                cwd=self.dir,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         result = subprocess.run(
             self.buildcache("build", "--push", "--version", version, "--dry-run"),
             cwd=self.dir,
@@ -129,9 +140,11 @@ class Project:
             text=True,
             check=True,
         )
-        text = result.stdout.split("# the command\n")[0].split("\n", 1)[1]
+        bake = json.loads(result.stdout.split("# the command\n")[0].split("\n", 1)[1])
+        for variant in plan["variants"]:
+            bake["target"][variant["name"]]["tags"] = variant["tags"]
         path = self.dir / f"bake-{version}.json"
-        path.write_text(text)
+        path.write_text(json.dumps(bake, indent=2))
         return path
 
     def cleanup(self) -> None:

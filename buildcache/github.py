@@ -87,6 +87,19 @@ def summary(result: Mapping[str, Any]) -> str:
         pushed = variant.get("pushed") or []
         lines += ["- pushed:" if pushed else "- not pushed; its tags would be:", ""]
         lines += [*_registry_table(pushed or variant["tags"]), ""]
+        problems = [r for r in variant.get("publish") or [] if r["status"] != "done"]
+        if problems:
+            lines += [
+                "**not published:**",
+                "",
+                "| image | tag | status | reason |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| `{r['image']}` | `{r['tag']}` | {r['status']} | {r.get('reason') or ''} |"
+                for r in problems
+            ]
+            lines.append("")
         cache = variant.get("cache")
         if cache:
             steps = cache["steps"]

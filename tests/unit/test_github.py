@@ -114,3 +114,31 @@ def test_variant_groups_list_steps_and_the_output_of_those_that_ran() -> None:
         "  | compiling",
         "::endgroup::",
     ]
+
+
+def test_summary_lists_what_was_not_published() -> None:
+    failed = json.loads(json.dumps(RESULT))
+    failed["ok"] = False
+    failed["error"] = "not every tag was published"
+    failed["variants"][0]["publish"] = [
+        {"image": "ghcr.io/a/w", "tag": "1.2.3", "status": "done", "reason": None, "attempts": 1},
+        {
+            "image": "docker.io/a/w",
+            "tag": "1.2.3",
+            "status": "failed",
+            "reason": "429 Too Many Requests",
+            "attempts": 4,
+        },
+        {
+            "image": "ghcr.io/a/w",
+            "tag": "latest",
+            "status": "skipped",
+            "reason": "a version tag is missing",
+            "attempts": 0,
+        },
+    ]
+    text = github.summary(failed)
+    assert "## buildcache: 1.2.3 FAILED" in text
+    assert "| `docker.io/a/w` | `1.2.3` | failed | 429 Too Many Requests |" in text
+    assert "| `ghcr.io/a/w` | `latest` | skipped | a version tag is missing |" in text
+    assert "| `ghcr.io/a/w` | `1.2.3` | done" not in text
