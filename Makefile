@@ -59,9 +59,11 @@ demo: install registries ## build the example's two variants for amd64+arm64, pu
 	$(BIN)/buildcache plan --version 1.0.0
 	@echo "== first release: two variants x two platforms, pushed to two registries, cache written"
 	$(BIN)/buildcache build --push --version 1.0.0
-	@echo "== a fresh runner (no local build cache), the next release: dependency layers come from the registry cache"
+	@echo "== a source-only change, then the next release on a fresh runner (no local build cache):"
+	@echo "== the dependency layers come from the registry cache, only the source step runs"
+	date > example/src/DEMO_CHANGE
 	docker buildx prune -af >/dev/null
-	$(BIN)/buildcache build --push --version 1.0.1 --min-cache-hit 0.5
+	$(BIN)/buildcache build --push --version 1.0.1 --min-cache-hit 0.5; status=$$?; rm -f example/src/DEMO_CHANGE; exit $$status
 	@echo "== in the registries now:"
 	@for r in 5000 5001; do curl -fsS http://127.0.0.1:$$r/v2/acme/widget/tags/list; echo; done
 	@curl -fsS http://127.0.0.1:5000/v2/acme/widget-cache/tags/list; echo

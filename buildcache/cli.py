@@ -300,7 +300,7 @@ def build(
     in_actions = github.active(os.environ)
     names = ", ".join(v.name for v in resolved.variants)
     if in_actions:
-        _workflow(github.group(f"docker buildx bake: {names}", [])[:1])
+        _workflow([github.group_start(f"docker buildx bake: {names}")])
     try:
         result = run_build(
             resolved,
@@ -308,13 +308,11 @@ def build(
             progress=mode,
             raw_log=raw_log,
             policy=_retry_policy(loaded),
-            builder=loaded.builder.name
-            if loaded.builder and loaded.builder.driver != "docker"
-            else None,
+            builder=loaded.builder_name,
         )
     finally:
         if in_actions:
-            _workflow(["::endgroup::"])
+            _workflow([github.GROUP_END])
     if in_actions:
         _workflow(github.variant_groups(result.steps, [v.name for v in resolved.variants]))
     print_report(console, result)
@@ -336,10 +334,12 @@ def build(
                 + "; ".join(f"{r.variant} {r.cached}/{r.total} ({r.hit_ratio:.0%})" for r in low)
                 + f", below --min-cache-hit {min_cache_hit:g}"
             )
-    pushed = sum(len(v.tags) for v in resolved.variants) if resolved.push else 0
-    summary = f"built {len(resolved.variants)} variant(s)" + (
-        f", pushed {pushed} tag(s)" if pushed else ""
-    )
+    pushed = sum(1 for r in result.published if r.status == "done")
+    summary = f"built {len(resolved.variants)} variant(s)"
+    if pushed:
+        summary += f", pushed {pushed} tag(s)"
+    elif resolved.push_by_digest:
+        summary += ", pushed by digest (buildcache merge tags them)"
     console.print(Text(summary, style="bold green"))
 
 
@@ -628,8 +628,7 @@ def _cannot_push_untagged(config: Config) -> bool:
 
     client = engine.make_client()
     engine.require_docker_command(client)
-    builder = config.builder.name if config.builder and config.builder.driver != "docker" else None
-    return engine.inspect_builder(client, builder).driver == "docker"
+    return engine.inspect_builder(client, config.builder_name).driver == "docker"
 
 
 def _load_optional(config_path: Path | None) -> Config | None:

@@ -127,6 +127,11 @@ class Config:
     def cache_image(self) -> str:
         return self.cache.image or self.images[0]
 
+    @property
+    def builder_name(self) -> str | None:
+        """The buildx builder builds run on; None: the engine's own (the docker driver)."""
+        return self.builder.name if self.builder and self.builder.driver != "docker" else None
+
 
 def find_config(cwd: Path, explicit: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
     """The config file and its buildcache table: --config, buildcache.toml, pyproject.toml."""

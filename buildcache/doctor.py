@@ -94,11 +94,7 @@ def run_checks(load_config: Callable[[], Config], docker_host: str | None = None
         return checks
     checks.append(Check("buildx", "ok", str(version)))
 
-    builder_name = (
-        config.builder.name
-        if config and config.builder and config.builder.driver != "docker"
-        else None
-    )
+    builder_name = config.builder_name if config else None
     try:
         probe = engine.inspect_builder(client, builder_name)
     except (DockerException, BuildcacheError):

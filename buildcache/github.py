@@ -29,8 +29,15 @@ def error_command(message: str) -> str:
     return f"::error title=buildcache::{escape(message)}"
 
 
+GROUP_END = "::endgroup::"
+
+
+def group_start(title: str) -> str:
+    return f"::group::{escape(title)}"
+
+
 def group(title: str, lines: Iterable[str]) -> list[str]:
-    return [f"::group::{escape(title)}", *lines, "::endgroup::"]
+    return [group_start(title), *lines, GROUP_END]
 
 
 def _output_lines(name: str, value: str) -> list[str]:
