@@ -393,7 +393,7 @@ def main() -> None:
             f"{per_release.median('buildcache') / cold_bc:.2f} of cold; steps cached {per_release.runs['buildcache'][0].cached}/{per_release.runs['buildcache'][0].total}",
         ),
         (
-            "4. fully cached, same bake file",
+            "4. fully cached, every tag pushed again",
             f"{wrapper.median('buildcache'):.2f}s",
             f"{wrapper.median('docker buildx'):.2f}s",
             f"{wrapper.median('buildcache') / wrapper.median('docker buildx'):.2f}",
