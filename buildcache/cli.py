@@ -773,7 +773,13 @@ def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, turn every error into a sentence and an exit code."""
     console = make_console()
     try:
-        app(args=argv, standalone_mode=False, prog_name="buildcache")
+        # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
+        # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
+        code = app(args=argv, standalone_mode=False, prog_name="buildcache")
+        if code == ExitCode.INTERRUPTED:
+            console.print(Text("interrupted", style="yellow"))
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except BuildcacheError as error:
         if _state["debug"]:
             console.print_exception()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 from python_on_whales import DockerClient
 
 from tests.integration.conftest import Project, fresh_runner, image_platforms, manifest
@@ -113,3 +119,42 @@ def test_load_puts_a_single_platform_image_in_the_local_store(
     assert result.returncode == 0, result.stderr
     image = docker.image.inspect(f"{project.registries.ghcr}/{project.name}:4.0.0")
     assert image.architecture == "arm64"
+
+
+def test_ctrl_c_stops_the_build_and_exits_130(project: Project, docker: DockerClient) -> None:
+    config = project.path / "buildcache.toml"
+    config.write_text(config.read_text().replace('DEPS_SECONDS = "1"', 'DEPS_SECONDS = "120"'))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_"))}
+    # a terminal's Ctrl-C reaches the whole process group: buildcache and the docker it runs
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "buildcache",
+            "build",
+            "slim",
+            "--platform",
+            "linux/amd64",
+            "--version",
+            "1",
+            "--progress",
+            "plain",
+        ],
+        cwd=project.path,
+        env={**env, "NO_COLOR": "1"},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # plain progress: wait for the step before the slow ones
+        if "2/5 COPY" in line:
+            break
+    time.sleep(2)  # in the slow dependency step now
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert manifest(f"{project.registries.ghcr}/{project.name}:1") is None
