@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -769,9 +770,15 @@ def _report_error(console: Console, error: BuildcacheError) -> None:
         console.print(Text.assemble(("hint: ", "cyan"), error.hint))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, turn every error into a sentence and an exit code."""
     console = make_console()
+    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C, with a word and exit code 130.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
         # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
