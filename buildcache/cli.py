@@ -8,26 +8,20 @@ in `main`, and printed as sentences with their exit code (errors.py); a tracebac
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from buildcache import __version__, github
 from buildcache.config import Config, load_config
-from buildcache.errors import BuildcacheError, BuildFailed, EnvironmentProblem, ExitCode, UsageError
-from buildcache.output import ProgressMode, make_console, print_plan
-
-if TYPE_CHECKING:
-    from buildcache.publish import RetryPolicy
+from buildcache.errors import BuildcacheError, ExitCode, UsageError
+from buildcache.output import make_console, print_json, print_plan, workflow
 from buildcache.plan import TAG_SOURCES, BuildPlan, make_plan, resolve_version
 
 app = typer.Typer(
@@ -165,11 +159,6 @@ def _plan(
     return dataclasses.replace(built, notes=(*notes, *built.notes))
 
 
-def _print_json(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    sys.stdout.flush()
-
-
 @app.command()
 def plan(
     variants: VariantsArgument = None,
@@ -198,7 +187,7 @@ def plan(
         push=push,
     )
     if as_json:
-        _print_json(resolved.to_json())
+        print_json(resolved.to_json())
         return
     print_plan(make_console(), resolved, sources=loaded.sources if verbose else None)
 
@@ -270,6 +259,8 @@ def build(
     as_json: JsonOption = False,
 ) -> None:
     """Build the variants in one docker buildx bake, with a registry cache per variant."""
+    from buildcache.commands import build as command
+
     if progress not in ("auto", "tty", "plain", "quiet"):
         raise UsageError(f"--progress must be auto, tty, plain or quiet, not {progress!r}")
     loaded = _load(config)
@@ -285,103 +276,27 @@ def build(
         cache=cache,
         cache_write=cache_write,
         push_by_digest=push_by_digest,
-        staging=push_by_digest and _cannot_push_untagged(loaded),
+        staging=push_by_digest and not dry_run and command.cannot_push_untagged(loaded),
     )
     if dry_run:
-        _dry_run(resolved)
+        command.dry_run(resolved)
         return
-    from buildcache.build import print_report, run_build
-
-    mode: ProgressMode = progress  # type: ignore[assignment]
-    console = make_console(
-        plain=mode == "plain" or (mode == "auto" and not Console(stderr=True).is_terminal)
+    command.build(
+        loaded,
+        resolved,
+        progress=progress,  # type: ignore[arg-type]
+        raw_log=raw_log,
+        min_cache_hit=min_cache_hit,
+        as_json=as_json,
     )
-    for note in resolved.notes:
-        console.print(Text(f"note: {note}", style="yellow"))
-    in_actions = github.active(os.environ)
-    names = ", ".join(v.name for v in resolved.variants)
-    if in_actions:
-        _workflow([github.group_start(f"docker buildx bake: {names}")])
-    try:
-        result = run_build(
-            resolved,
-            console=console,
-            progress=mode,
-            raw_log=raw_log,
-            policy=_retry_policy(loaded),
-            builder=loaded.builder_name,
-        )
-    finally:
-        if in_actions:
-            _workflow([github.GROUP_END])
-    if in_actions:
-        _workflow(github.variant_groups(result.steps, [v.name for v in resolved.variants]))
-    print_report(console, result)
-    data = result.to_json()
-    if as_json:
-        _print_json(data)
-    if in_actions:
-        if os.environ.get("GITHUB_OUTPUT"):
-            github.write_outputs(Path(os.environ["GITHUB_OUTPUT"]), data)
-        if os.environ.get("GITHUB_STEP_SUMMARY"):
-            github.write_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), data)
-    if result.error is not None:
-        raise result.error
-    if min_cache_hit is not None:
-        low = [r for r in result.reports.values() if r.hit_ratio < min_cache_hit]
-        if low:
-            raise BuildFailed(
-                "too few steps came from the cache: "
-                + "; ".join(f"{r.variant} {r.cached}/{r.total} ({r.hit_ratio:.0%})" for r in low)
-                + f", below --min-cache-hit {min_cache_hit:g}"
-            )
-    pushed = sum(1 for r in result.published if r.status == "done")
-    summary = f"built {len(resolved.variants)} variant(s)"
-    if pushed:
-        summary += f", pushed {pushed} tag(s)"
-    elif resolved.push_by_digest:
-        summary += ", pushed by digest (buildcache merge tags them)"
-    console.print(Text(summary, style="bold green"))
 
 
 @app.command()
 def login(config: ConfigOption = None) -> None:
     """Log in to every registry of the config, with credentials from the environment."""
-    from buildcache import engine
-    from buildcache.errors import BuildFailed
-    from buildcache.login import login_targets
+    from buildcache.commands.login import login as command
 
-    loaded = _load(config)
-    console = make_console()
-    client = engine.make_client()
-    engine.require_docker_command(client)
-    rejected = []
-    for target in login_targets(loaded, os.environ):
-        credentials = target.credentials()
-        if credentials is None:
-            console.print(
-                Text(
-                    f"skip   {target.registry}: no credentials; set {target.missing}",
-                    style="yellow",
-                )
-            )
-            continue
-        reason = engine.login(client, target.registry, *credentials)
-        if reason is None:
-            console.print(
-                Text(
-                    f"login  {target.registry} as {target.username} (from {target.source})",
-                    style="green",
-                )
-            )
-        else:
-            console.print(Text(f"failed {target.registry}: {reason}", style="red"))
-            rejected.append(target.registry)
-    if rejected:
-        raise BuildFailed(
-            f"the login to {', '.join(rejected)} was rejected",
-            hint="check the username and that the token may push there",
-        )
+    command(_load(config), os.environ, make_console())
 
 
 @app.command()
@@ -406,67 +321,23 @@ def init(
     ] = False,
 ) -> None:
     """Write a starter buildcache.toml for the repository here, from its Dockerfile."""
-    from buildcache.config import CONFIG_FILE, parse_config
-    from buildcache.init import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
+    from buildcache.commands.init import init as command
 
-    console = make_console()
-    target = Path.cwd() / CONFIG_FILE
-    if target.exists() and not force:
-        raise UsageError(f"{target} already exists", hint="add --force to overwrite it")
-    if not dockerfile.is_file():
-        raise UsageError(
-            f"there is no {dockerfile} here", hint="give the Dockerfile with --dockerfile PATH"
-        )
-    images = list(image or [])
-    if not images:
-        if not sys.stdin.isatty():
-            raise UsageError(
-                "no image names", hint="give them with --image, e.g. --image ghcr.io/acme/widget"
-            )
-        answer = typer.prompt("Images to publish, one per registry (comma-separated)", err=True)
-        images = [part.strip() for part in answer.split(",") if part.strip()]
-    text = starter_config(
-        images=images,
-        dockerfile_name=str(dockerfile),
-        dockerfile=read_dockerfile(dockerfile.read_text(encoding="utf-8")),
+    command(
+        images=list(image or []),
+        dockerfile=dockerfile,
         platforms=list(platform or ["linux/amd64", "linux/arm64"]),
+        force=force,
+        console=make_console(),
     )
-    import tomllib
-
-    # the config written must be one buildcache accepts: check it as `build` would
-    parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
-    target.write_text(text, encoding="utf-8")
-    console.print(Text(f"wrote {target}", style="green"))
-    console.print("\nAdd to your Makefile:\n")
-    console.print(MAKE_TARGET, markup=False, highlight=False)
-    console.print("Add to your release workflow (GitHub Actions):\n")
-    console.print(CI_STEP, markup=False, highlight=False)
 
 
 @app.command()
 def doctor(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Check the docker client, daemon, buildx, builder, platforms, credentials and config."""
-    from buildcache.doctor import healthy, run_checks
+    from buildcache.commands.doctor import doctor as command
 
-    checks = run_checks(lambda: _load(config))
-    if as_json:
-        _print_json({"healthy": healthy(checks), "checks": [dataclasses.asdict(c) for c in checks]})
-    console = make_console()
-    table = Table(title="buildcache doctor", title_justify="left", header_style="bold")
-    table.add_column("check")
-    table.add_column("", no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    table.add_column("fix", overflow="fold")
-    style = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
-    for check in checks:
-        table.add_row(
-            check.name, Text(check.status, style=style[check.status]), check.detail, check.fix or ""
-        )
-    console.print(table)
-    if not healthy(checks):
-        raise BuildFailed(
-            "something here would make the build fail (the rows marked fail say what, and the fix)"
-        )
+    command(lambda: _load(config), as_json=as_json, console=make_console())
 
 
 builder_app = typer.Typer(
@@ -482,78 +353,17 @@ def builder_up(config: ConfigOption = None) -> None:
     Without [builder], where the engine's own builder cannot export a registry cache (the docker
     driver without the containerd image store), create a docker-container builder and use it.
     """
-    from buildcache import engine
-    from buildcache.builder import auto_builder, buildkit_image, create_calls
+    from buildcache.commands import builder
 
-    loaded = _load(config)
-    console = make_console()
-    client = engine.make_client()
-    engine.require_docker_command(client)
-    target, use = loaded.builder, False
-    if target is None or target.driver == "docker":
-        info = engine.inspect_engine(client)
-        if info.can_export_cache:
-            console.print(
-                f"the builder '{info.builder}' (driver {info.driver}) can already export a registry cache; "
-                "nothing to create"
-            )
-            _warn_platforms(console, loaded, info.platforms)
-            return
-        if target is not None:
-            raise EnvironmentProblem(
-                "[builder] asks for the docker driver, but this engine has no containerd image store, "
-                "so it cannot export a registry cache",
-                hint='use driver = "docker-container", or turn on the containerd image store',
-            )
-        target, use = auto_builder(), True
-        console.print(
-            f"the builder '{info.builder}' cannot export a registry cache (docker driver without the "
-            f"containerd image store): creating the docker-container builder '{target.name}' and using it"
-        )
-    if engine.builder_exists(client, target.name):
-        console.print(f"re-creating the builder '{target.name}' from the config")
-        engine.remove_builder(client, target.name)
-    info = engine.create_builder(
-        client, create_calls(target, use=use), image=buildkit_image(target)
-    )
-    console.print(
-        Text(
-            f"the builder '{info.builder}' is up: driver {info.driver}, platforms {', '.join(info.platforms)}",
-            style="green",
-        )
-    )
-    _warn_platforms(console, loaded, info.platforms)
-
-
-def _warn_platforms(console: Console, config: Config, available: tuple[str, ...]) -> None:
-    wanted = {p for v in config.variants for p in (v.platforms or config.platforms)}
-    missing = sorted(
-        p for p in wanted if not any(a == p or a.startswith(p + "/") for a in available)
-    )
-    if missing:
-        console.print(
-            Text(
-                f"warning: it cannot build {', '.join(missing)}, which the config asks for",
-                style="yellow",
-            )
-        )
+    builder.up(_load(config), make_console())
 
 
 @builder_app.command("down")
 def builder_down(config: ConfigOption = None) -> None:
     """Remove the builder that `builder up` created."""
-    from buildcache import engine
-    from buildcache.builder import AUTO_BUILDER
+    from buildcache.commands import builder
 
-    loaded = _load(config)
-    name = loaded.builder.name if loaded.builder else AUTO_BUILDER
-    client = engine.make_client()
-    engine.require_docker_command(client)
-    console = make_console()
-    if engine.remove_builder(client, name):
-        console.print(f"removed the builder '{name}'")
-    else:
-        console.print(f"there is no builder '{name}'; nothing to remove")
+    builder.down(_load(config), make_console())
 
 
 @app.command()
@@ -566,70 +376,9 @@ def merge(
     as_json: JsonOption = False,
 ) -> None:
     """Merge per-platform builds into one tagged multi-platform index on every registry."""
-    from buildcache import engine
-    from buildcache.build import print_publish
-    from buildcache.merge import merge as merge_results
-    from buildcache.merge import read_results
-    from buildcache.publish import Publisher, RetryPolicy
-    from buildcache.registry import RegistryClient
+    from buildcache.commands.merge import merge as command
 
-    merged = read_results(results)
-    loaded = _load_optional(config)
-    console = make_console()
-    client = engine.make_client()
-    engine.require_docker_command(client)
-
-    def digest_of(image: str, tag: str) -> str:
-        host, repo = image.split("/", 1)
-        with RegistryClient(host) as registry:
-            manifest = registry.manifest(repo, tag)
-        if manifest is None or not manifest.digest:
-            raise BuildFailed(f"{image}:{tag} was made but cannot be read back")
-        return manifest.digest
-
-    publisher = Publisher(
-        copy=lambda sources, targets: engine.copy_image(client, list(sources), list(targets)),
-        policy=_retry_policy(loaded) if loaded else RetryPolicy(),
-        sleep=time.sleep,
-        on_event=lambda message: console.print(Text(f"retry: {message}", style="yellow")),
-    )
-    published = merge_results(merged, publisher, digest_of)
-    print_publish(console, published)
-    if as_json:
-        _print_json(
-            {
-                "version": merged.version,
-                "variants": [
-                    {
-                        "name": v.name,
-                        "platforms": merged.platforms[v.name],
-                        "sources": merged.sources[v.name],
-                        "publish": [r.to_json() for r in published if r.variant == v.name],
-                    }
-                    for v in merged.variants
-                ],
-            }
-        )
-    if any(r.status != "done" for r in published):
-        raise BuildFailed(
-            "not every tag was published (the table above says which)",
-            hint="run the same merge again: it copies by digest what is missing",
-        )
-    console.print(
-        Text(
-            f"merged {len(merged.variants)} variant(s) for {', '.join(sorted({p for ps in merged.platforms.values() for p in ps}))}",
-            style="bold green",
-        )
-    )
-
-
-def _cannot_push_untagged(config: Config) -> bool:
-    """buildx's docker driver refuses push-by-digest ("not implemented for docker driver")."""
-    from buildcache import engine
-
-    client = engine.make_client()
-    engine.require_docker_command(client)
-    return engine.inspect_builder(client, config.builder_name).driver == "docker"
+    command(results, _load_optional(config), as_json=as_json, console=make_console())
 
 
 def _load_optional(config_path: Path | None) -> Config | None:
@@ -651,34 +400,9 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("ls")
 def cache_ls(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Every variant's cache ref: present or not, platforms, size, when it was written."""
-    from buildcache import engine
-    from buildcache.cache import list_cache
-    from buildcache.output import cache_entries_table
+    from buildcache.commands import cache
 
-    loaded = _load(config)
-    client = engine.make_client()
-    entries, orphans = list_cache(
-        loaded, platform_layers=lambda ref: engine.platform_top_layers(client, ref)
-    )
-    if as_json:
-        _print_json(
-            {
-                "cache_image": loaded.cache_image,
-                "refs": [e.to_json() for e in entries],
-                "orphans": [e.to_json() for e in orphans],
-            }
-        )
-        return
-    console = make_console()
-    console.print(cache_entries_table(entries, orphans))
-    if orphans:
-        console.print(
-            Text(
-                f"{len(orphans)} cache tag(s) belong to no variant of the config; "
-                "'buildcache cache prune' deletes them",
-                style="yellow",
-            )
-        )
+    cache.ls(_load(config), as_json=as_json, console=make_console())
 
 
 @cache_app.command("prune")
@@ -692,79 +416,14 @@ def cache_prune(
     config: ConfigOption = None,
 ) -> None:
     """Delete the cache tags of variants that are no longer in the config."""
-    from buildcache.cache import delete_tags, list_cache, prune_targets
+    from buildcache.commands import cache
 
-    loaded = _load(config)
-    console = make_console()
-    entries, orphans = list_cache(loaded, platform_layers=lambda ref: None)
-    targets = prune_targets(orphans, entries)
-    if not targets:
-        console.print(
-            f"nothing to prune: every cache tag in {loaded.cache_image} belongs to a variant"
-        )
-        return
-    for target in targets:
-        if target.skipped:
-            console.print(
-                Text(f"keep   {loaded.cache_image}:{target.tag} ({target.skipped})", style="dim")
-            )
-        else:
-            console.print(f"delete {loaded.cache_image}:{target.tag}")
-    doomed = [t for t in targets if t.skipped is None]
-    if dry_run or not doomed:
-        console.print("(dry run: nothing deleted)" if dry_run else "nothing to delete")
-        return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError(
-                "not deleting without a terminal to ask on",
-                hint="add --yes to delete without asking",
-            )
-        if not typer.confirm(f"Delete {len(doomed)} cache tag(s)?", default=False, err=True):
-            console.print("nothing deleted")
-            return
-    deleted = delete_tags(loaded, targets)
-    console.print(Text(f"deleted {len(deleted)} cache tag(s)", style="green"))
-
-
-def _workflow(lines: list[str]) -> None:
-    """GitHub workflow commands, unwrapped, on stderr (stdout is for --json)."""
-    sys.stderr.write("".join(f"{line}\n" for line in lines))
-    sys.stderr.flush()
-
-
-def _dry_run(plan: BuildPlan) -> None:
-    from buildcache.bake import bake_command, bake_file_text, command_text
-
-    path = Path("docker-bake.json")
-    sys.stdout.write(f"# {path} (buildcache writes it to a temporary folder)\n")
-    sys.stdout.write(bake_file_text(plan))
-    sys.stdout.write("# the command\n")
-    sys.stdout.write(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
-    if plan.push:
-        from buildcache.publish import publish_steps
-
-        sources = {
-            v.name: [f"{v.push_tags[0].rpartition(':')[0]}@<digest of {v.name}>"]
-            for v in plan.variants
-        }
-        sys.stdout.write("# then, by digest, version tags before moving ones\n")
-        for step in publish_steps(plan.variants, sources, first_done=True):
-            targets = [f"{step.image}:{tag}" for tag in step.tags]
-            command = ["docker", "buildx", "imagetools", "create"]
-            command += [arg for target in targets for arg in ("--tag", target)] + list(step.sources)
-            sys.stdout.write(command_text(command) + "\n")
-
-
-def _retry_policy(config: Config) -> RetryPolicy:
-    from buildcache.publish import RetryPolicy
-
-    return RetryPolicy(attempts=config.publish.retries + 1, backoff=config.publish.backoff)
+    cache.prune(_load(config), yes=yes, dry_run=dry_run, console=make_console())
 
 
 def _report_error(console: Console, error: BuildcacheError) -> None:
     if github.active(os.environ):
-        _workflow([github.error_command(error.message)])
+        workflow([github.error_command(error.message)])
     console.print(Text.assemble(("error: ", "bold red"), error.message))
     if error.hint:
         console.print(Text.assemble(("hint: ", "cyan"), error.hint))

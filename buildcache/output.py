@@ -7,7 +7,9 @@ NO_COLOR; in plain mode (CI logs, `--progress plain`) nothing but plain text is 
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -371,3 +373,15 @@ def publish_table(results: Sequence[TagResult]) -> Table:
             result.reason or "",
         )
     return table
+
+
+def print_json(data: Mapping[str, object]) -> None:
+    """stdout's one JSON object (`--json`)."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def workflow(lines: Sequence[str]) -> None:
+    """GitHub workflow commands, unwrapped, on stderr (stdout is for --json)."""
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    sys.stderr.flush()
