@@ -96,7 +96,7 @@ def run_checks(load_config: Callable[[], Config], docker_host: str | None = None
 
     builder_name = config.builder_name if config else None
     try:
-        probe = engine.inspect_builder(client, builder_name)
+        probe = engine.inspect_engine(client, builder_name)
     except (DockerException, BuildcacheError):
         checks.append(
             Check("builder", "fail", f"no builder '{builder_name}'", "run 'buildcache builder up'")

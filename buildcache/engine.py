@@ -57,8 +57,9 @@ def require_docker_command(client: DockerClient) -> None:
         )
 
 
-def inspect_engine(client: DockerClient) -> EngineInfo:
-    """What the engine can do; raises EnvironmentProblem naming what is missing and the fix."""
+def inspect_engine(client: DockerClient, builder_name: str | None = None) -> EngineInfo:
+    """What the engine and a builder (the one in use, or `builder_name`) can do; raises
+    EnvironmentProblem naming what is missing and the fix."""
     require_docker_command(client)
     try:
         buildx_version = client.buildx.version()
@@ -75,10 +76,12 @@ def inspect_engine(client: DockerClient) -> EngineInfo:
             hint="start it (systemctl start docker, Docker Desktop, or scripts/engine.sh), or set DOCKER_HOST",
         ) from None
     try:
-        builder = client.buildx.inspect()
+        builder = client.buildx.inspect(builder_name)
     except DockerException as error:
         raise EnvironmentProblem(
-            f"cannot inspect the buildx builder ({_first_line(_stderr(error))})"
+            f"cannot inspect the buildx builder{f' {builder_name!r}' if builder_name else ''} "
+            f"({_first_line(_stderr(error))})",
+            hint="run 'buildcache builder up'" if builder_name else None,
         ) from None
     driver_status = info.driver_status or []
     containerd_store = any(
@@ -88,7 +91,7 @@ def inspect_engine(client: DockerClient) -> EngineInfo:
     return EngineInfo(
         server_version=str(info.server_version),
         buildx_version=str(buildx_version),
-        builder=builder.name or "default",
+        builder=builder.name or builder_name or "default",
         driver=builder.driver or "docker",
         containerd_store=containerd_store,
         platforms=platforms,
@@ -102,7 +105,7 @@ def require_engine(
     platforms: set[str],
     builder: str | None = None,
 ) -> EngineInfo:
-    engine = inspect_builder(client, builder) if builder else inspect_engine(client)
+    engine = inspect_engine(client, builder)
     if needs_cache_export and not engine.can_export_cache:
         raise EnvironmentProblem(
             f"the builder '{engine.builder}' uses the plain docker driver without the containerd image "
@@ -271,20 +274,4 @@ def create_builder(
         raise EnvironmentProblem(
             f"the builder '{name}' could not start: {reason}; {left}"
         ) from None
-    return inspect_builder(client, name)
-
-
-def inspect_builder(client: DockerClient, name: str | None) -> EngineInfo:
-    info = inspect_engine(client)
-    if name is None:
-        return info
-    builder = client.buildx.inspect(name)
-    platforms = tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or []))
-    return EngineInfo(
-        server_version=info.server_version,
-        buildx_version=info.buildx_version,
-        builder=builder.name or name,
-        driver=builder.driver or "",
-        containerd_store=info.containerd_store,
-        platforms=platforms,
-    )
+    return inspect_engine(client, name)

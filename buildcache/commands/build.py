@@ -113,4 +113,4 @@ def cannot_push_untagged(config: Config) -> bool:
     """buildx's docker driver refuses push-by-digest ("not implemented for docker driver")."""
     client = engine.make_client()
     engine.require_docker_command(client)
-    return engine.inspect_builder(client, config.builder_name).driver == "docker"
+    return engine.inspect_engine(client, config.builder_name).driver == "docker"
