@@ -29,7 +29,7 @@ from buildcache.output import (
 )
 from buildcache.plan import BuildPlan
 from buildcache.progress import BuildTracker, CacheReport, Vertex, cache_report
-from buildcache.publish import Publisher, RetryPolicy, TagResult, publish_steps
+from buildcache.publish import Publisher, PublishStep, RetryPolicy, TagResult, publish_steps
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -154,6 +154,17 @@ def run_build(
     )
 
 
+def steps_after_push(plan: BuildPlan, sources: dict[str, list[str]]) -> list[PublishStep]:
+    """What publishing copies by digest after the build's own push: every step but those whose
+    tags that push already wrote (all of them, where there is only one image)."""
+    pushed = {ref for v in plan.variants for ref in v.push_tags}
+    return [
+        step
+        for step in publish_steps(plan.variants, sources, first_done=True)
+        if not {f"{step.image}:{tag}" for tag in step.tags} <= pushed
+    ]
+
+
 def publish(
     plan: BuildPlan,
     metadata: dict[str, Any],
@@ -161,29 +172,18 @@ def publish(
     client: DockerClient,
     console: Console,
     policy: RetryPolicy,
-    sources: dict[str, list[str]] | None = None,
 ) -> list[TagResult]:
     """After the build's push to the first image: copy by digest to the others, moving tags last."""
-    first_done = sources is None
-    if sources is None:
-        sources = {}
-        for variant in plan.variants:
-            digest = (metadata.get(variant.name) or {}).get("containerimage.digest")
-            if not digest:
-                raise BuildFailed(
-                    f"buildx reported no digest for {variant.name}; nothing was copied"
-                )
-            sources[variant.name] = [f"{variant.push_tags[0].rpartition(':')[0]}@{digest}"]
+    sources = {}
+    for variant in plan.variants:
+        digest = (metadata.get(variant.name) or {}).get("containerimage.digest")
+        if not digest:
+            raise BuildFailed(f"buildx reported no digest for {variant.name}; nothing was copied")
+        sources[variant.name] = [f"{variant.push_tags[0].rpartition(':')[0]}@{digest}"]
     results = [
         TagResult(v.name, ref.rpartition(":")[0], ref.rpartition(":")[2], "done", None, 1)
         for v in plan.variants
-        for ref in (v.push_tags if first_done else ())
-    ]
-    pushed = {ref for v in plan.variants for ref in (v.push_tags if first_done else ())}
-    steps = [
-        step
-        for step in publish_steps(plan.variants, sources, first_done=first_done)
-        if not {f"{step.image}:{tag}" for tag in step.tags} <= pushed
+        for ref in v.push_tags
     ]
     publisher = Publisher(
         copy=lambda src, targets: engine.copy_image(client, list(src), list(targets)),
@@ -191,8 +191,7 @@ def publish(
         sleep=time.sleep,
         on_event=lambda message: console.print(Text(f"retry: {message}", style="yellow")),
     )
-    results += publisher.run(steps)
-    return results
+    return results + publisher.run(steps_after_push(plan, sources))
 
 
 @contextmanager

@@ -12,12 +12,12 @@ from rich.text import Text
 
 from buildcache import engine, github
 from buildcache.bake import bake_command, bake_file_text, command_text
-from buildcache.build import print_report, run_build
+from buildcache.build import print_report, run_build, steps_after_push
 from buildcache.config import Config
 from buildcache.errors import BuildFailed
 from buildcache.output import ProgressMode, make_console, print_json, workflow
 from buildcache.plan import BuildPlan
-from buildcache.publish import RetryPolicy, publish_steps
+from buildcache.publish import RetryPolicy
 
 
 def build(
@@ -94,12 +94,9 @@ def dry_run(plan: BuildPlan) -> None:
             v.name: [f"{v.push_tags[0].rpartition(':')[0]}@<digest of {v.name}>"]
             for v in plan.variants
         }
-        pushed = {ref for v in plan.variants for ref in v.push_tags}
         sys.stdout.write("# then, by digest, version tags before moving ones\n")
-        for step in publish_steps(plan.variants, sources, first_done=True):
+        for step in steps_after_push(plan, sources):
             targets = [f"{step.image}:{tag}" for tag in step.tags]
-            if set(targets) <= pushed:
-                continue
             command = ["docker", "buildx", "imagetools", "create"]
             command += [arg for target in targets for arg in ("--tag", target)] + list(step.sources)
             sys.stdout.write(command_text(command) + "\n")
