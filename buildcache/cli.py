@@ -1,28 +1,29 @@
-"""The command line: parse options, then config -> plan -> run -> report; errors -> exit codes.
+"""The command line: parse the options, load the config, plan, hand off; errors -> exit codes.
 
-Every command is a thin typer function that hands off to plain functions. Errors are caught once,
-in `main`, and printed as sentences with their exit code (errors.py); a traceback only with
---debug.
+Every command is a thin typer function that hands off to a plain function in commands/ (the rules
+of a plan are core/plan.py's). Errors are caught once, in `main`, and printed as sentences with
+their exit code (errors.py); a traceback only with --debug.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
-from buildcache import __version__, github
-from buildcache.config import Config, load_config
-from buildcache.errors import BuildcacheError, ExitCode, UsageError
-from buildcache.output import make_console, print_json, print_plan, workflow
-from buildcache.plan import TAG_SOURCES, BuildPlan, make_plan, resolve_version
+from buildcache import __version__
+from buildcache.core.config import Config, load_config
+from buildcache.core.plan import BuildPlan, plan_run
+from buildcache.errors import BuildcacheError, ExitCode
+from buildcache.ui.ci_sink import ci_sink
+from buildcache.ui.console import labelled, make_console, print_json, say
+from buildcache.ui.tables import print_plan
 
 app = typer.Typer(
     name="buildcache",
@@ -37,18 +38,33 @@ app = typer.Typer(
 _state: dict[str, Any] = {"debug": False}
 
 
+class CacheChoice(StrEnum):
+    auto = "auto"
+    rw = "rw"
+    ro = "ro"
+    off = "off"
+
+
+class ProgressChoice(StrEnum):
+    auto = "auto"
+    tty = "tty"
+    plain = "plain"
+    quiet = "quiet"
+
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
         "-c",
+        metavar="PATH",
         help="Config file (default: ./buildcache.toml, else [tool.buildcache] in ./pyproject.toml).",
     ),
 ]
 VariantsArgument = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[VARIANT]...", help="Variants to build (default: all).", show_default=False
+        metavar="VARIANT...", help="Variants to build (default: all).", show_default=False
     ),
 ]
 VersionOption = Annotated[
@@ -56,6 +72,7 @@ VersionOption = Annotated[
     typer.Option(
         "--version",
         "-V",
+        metavar="VERSION",
         help="Version tag (default: BUILDCACHE_VERSION, the CI tag, the git tag at HEAD).",
     ),
 ]
@@ -67,11 +84,13 @@ NoLatestOption = Annotated[
 ]
 TagOption = Annotated[
     list[str] | None,
-    typer.Option("--tag", "-t", help="Another tag (T, and T-x for variant x); repeatable."),
+    typer.Option(
+        "--tag", "-t", metavar="TAG", help="Another tag (T, and T-x for variant x); repeatable."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 CacheOption = Annotated[
-    str,
+    CacheChoice,
     typer.Option(
         "--cache",
         help="Registry cache: rw, ro (read only), off, or auto (write from the default branch, "
@@ -106,57 +125,17 @@ def _load(config_path: Path | None) -> Config:
     return load_config(Path.cwd(), os.environ, config_path)
 
 
-def _plan(
-    config: Config,
-    *,
-    variants: list[str] | None,
-    version: str | None,
-    no_latest: bool,
-    tags: list[str] | None,
-    cache: str = "auto",
-    cache_write: bool | None = None,
-    push: bool = False,
-    **options: Any,
-) -> BuildPlan:
+def _plan(config: Config, **options: Any) -> BuildPlan:
     from buildcache import git
-    from buildcache.ci import cache_policy, run_context
 
-    if cache not in ("auto", "rw", "ro", "off"):
-        raise UsageError(f"--cache must be auto, rw, ro or off, not {cache!r}")
-    if cache_write is not None:
-        if cache != "auto":
-            raise UsageError("give --cache or --cache-write/--no-cache-write, not both")
-        cache = "rw" if cache_write else "ro"
     cwd = Path.cwd()
-    context = run_context(os.environ, git.facts(cwd))
-    git_tag = None if version or os.environ.get("BUILDCACHE_VERSION") else git.exact_tag(cwd)
-    resolved, source = resolve_version(flag=version, env=os.environ, git_tag=git_tag)
-    policy = cache_policy(
-        cache,  # type: ignore[arg-type]
-        push=push or bool(options.get("push_by_digest")),
-        context=context,
-        release=source in TAG_SOURCES,
-    )
-    notes = []
-    if context.fork and push:
-        # Say so, rather than fail on the registry's permission error.
-        push = False
-        notes.append(
-            "a pull request from a fork has no token to push with: building without pushing"
-        )
-    built = make_plan(
+    return plan_run(
         config,
-        selected=variants or [],
-        version=resolved,
-        version_source=source,
-        latest=not no_latest,
-        extra_tags=tags or [],
-        push=push,
-        cache_policy=policy,
-        sha=context.sha,
+        env=os.environ,
+        git=git.facts(cwd),
+        git_tag=lambda: git.exact_tag(cwd),
         **options,
     )
-    return dataclasses.replace(built, notes=(*notes, *built.notes))
 
 
 @app.command()
@@ -165,7 +144,7 @@ def plan(
     version: VersionOption = None,
     no_latest: NoLatestOption = False,
     tag: TagOption = None,
-    cache: CacheOption = "auto",
+    cache: CacheOption = CacheChoice.auto,
     push: Annotated[
         bool, typer.Option("--push", help="Plan a build that pushes (as build --push).")
     ] = False,
@@ -179,11 +158,11 @@ def plan(
     loaded = _load(config)
     resolved = _plan(
         loaded,
-        variants=variants,
+        variants=variants or (),
         version=version,
         no_latest=no_latest,
-        tags=tag,
-        cache=cache,
+        tags=tag or (),
+        cache=cache.value,
         push=push,
     )
     if as_json:
@@ -208,7 +187,9 @@ def build(
     platform: Annotated[
         list[str] | None,
         typer.Option(
-            "--platform", help="Build only these of the configured platforms; repeatable."
+            "--platform",
+            metavar="PLATFORM",
+            help="Build only these of the configured platforms; repeatable.",
         ),
     ] = None,
     cache_write: Annotated[
@@ -219,7 +200,7 @@ def build(
             show_default=False,
         ),
     ] = None,
-    cache: CacheOption = "auto",
+    cache: CacheOption = CacheChoice.auto,
     push_by_digest: Annotated[
         bool,
         typer.Option(
@@ -234,15 +215,16 @@ def build(
         ),
     ] = False,
     progress: Annotated[
-        str,
+        ProgressChoice,
         typer.Option(
             "--progress", help="auto (live on a terminal, plain otherwise), tty, plain or quiet."
         ),
-    ] = "auto",
+    ] = ProgressChoice.auto,
     min_cache_hit: Annotated[
         float | None,
         typer.Option(
             "--min-cache-hit",
+            metavar="RATIO",
             min=0.0,
             max=1.0,
             help="Exit 1 when fewer than this share of steps came from the cache.",
@@ -252,6 +234,7 @@ def build(
         Path | None,
         typer.Option(
             "--raw-log",
+            metavar="FILE",
             help="Also write BuildKit's raw progress (rawjson) to this file, for a bug report.",
         ),
     ] = None,
@@ -261,19 +244,17 @@ def build(
     """Build the variants in one docker buildx bake, with a registry cache per variant."""
     from buildcache.commands import build as command
 
-    if progress not in ("auto", "tty", "plain", "quiet"):
-        raise UsageError(f"--progress must be auto, tty, plain or quiet, not {progress!r}")
     loaded = _load(config)
     resolved = _plan(
         loaded,
-        variants=variants,
+        variants=variants or (),
         version=version,
         no_latest=no_latest,
-        tags=tag,
-        platforms=platform or [],
+        tags=tag or (),
+        platforms=platform or (),
         push=push,
         load=load,
-        cache=cache,
+        cache=cache.value,
         cache_write=cache_write,
         push_by_digest=push_by_digest,
         staging=push_by_digest and not dry_run and command.cannot_push_untagged(loaded),
@@ -284,10 +265,11 @@ def build(
     command.build(
         loaded,
         resolved,
-        progress=progress,  # type: ignore[arg-type]
+        progress=progress.value,
         raw_log=raw_log,
         min_cache_hit=min_cache_hit,
         as_json=as_json,
+        sink=ci_sink(os.environ),
     )
 
 
@@ -306,15 +288,20 @@ def init(
         typer.Option(
             "--image",
             "-i",
+            metavar="NAME",
             help="An image to publish, one per registry; repeatable (asked for when absent).",
         ),
     ] = None,
     dockerfile: Annotated[
-        Path, typer.Option("--dockerfile", "-f", help="The Dockerfile to read.")
+        Path, typer.Option("--dockerfile", "-f", metavar="PATH", help="The Dockerfile to read.")
     ] = Path("Dockerfile"),
     platform: Annotated[
         list[str] | None,
-        typer.Option("--platform", help="Platforms (default: linux/amd64 and linux/arm64)."),
+        typer.Option(
+            "--platform",
+            metavar="PLATFORM",
+            help="Platforms (default: linux/amd64 and linux/arm64); repeatable.",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing buildcache.toml.")
@@ -370,7 +357,10 @@ def builder_down(config: ConfigOption = None) -> None:
 def merge(
     results: Annotated[
         list[Path],
-        typer.Argument(help="The --json results of `build --push-by-digest`, one per runner."),
+        typer.Argument(
+            metavar="RESULT.json...",
+            help="The --json results of `build --push-by-digest`, one per runner.",
+        ),
     ],
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -422,11 +412,10 @@ def cache_prune(
 
 
 def _report_error(console: Console, error: BuildcacheError) -> None:
-    if github.active(os.environ):
-        workflow([github.error_command(error.message)])
-    console.print(Text.assemble(("error: ", "bold red"), error.message))
+    ci_sink(os.environ).error(error.message)
+    labelled(console, "error", "bold red", error.message)
     if error.hint:
-        console.print(Text.assemble(("hint: ", "cyan"), error.hint))
+        labelled(console, "hint", "cyan", error.hint)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -443,7 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
         code = app(args=argv, standalone_mode=False, prog_name="buildcache")
         if code == ExitCode.INTERRUPTED:
-            console.print(Text("interrupted", style="yellow"))
+            say(console, "interrupted", "yellow")
         if isinstance(code, int) and code:
             sys.exit(code)
     except BuildcacheError as error:
@@ -455,20 +444,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(done.exit_code)
     except typer.TyperException as error:
         # typer's own usage errors (unknown option, bad value)
-        console.print(Text.assemble(("error: ", "bold red"), error.format_message()))
+        labelled(console, "error", "bold red", error.format_message())
         sys.exit(ExitCode.USAGE)
     except (KeyboardInterrupt, typer.Abort):
-        console.print(Text("interrupted", style="yellow"))
+        say(console, "interrupted", "yellow")
         sys.exit(ExitCode.INTERRUPTED)
     except Exception as error:
         if _state["debug"]:
             console.print_exception()
         else:
-            console.print(
-                Text.assemble(
-                    ("internal error: ", "bold red"),
-                    f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",
-                )
+            labelled(
+                console,
+                "internal error",
+                "bold red",
+                f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",
             )
         sys.exit(ExitCode.INTERNAL)
     sys.exit(ExitCode.OK)

@@ -1,17 +1,19 @@
 """The one module that talks to Docker, through python-on-whales.
 
 Every docker call goes through a `DockerClient` passed in (so tests and CI can point it at another
-daemon with DOCKER_HOST or `host=`), and every DockerException becomes one of our errors here and
-nowhere else. python-on-whales (and pydantic under it) is slow to import, so cli.py imports this
-module only in the commands that run docker.
+daemon with DOCKER_HOST or `host=`), and every DockerException becomes one of buildcache's errors
+(errors.py) here and nowhere else. python-on-whales (and pydantic under it) is slow to import, so
+only the commands that run docker import this module.
+
+What the engine can do is asked in one list of probes (`probe`): `doctor` shows them all, and a
+build that fails before its first step runs them to say why.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -19,9 +21,12 @@ from typing import Any, cast
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
-from buildcache.bake import GROUP
-from buildcache.builder import CreateCall
-from buildcache.errors import BuildFailed, EnvironmentProblem
+from buildcache.core import checks as fixes
+from buildcache.core.bake import GROUP
+from buildcache.core.builder_calls import CreateCall
+from buildcache.core.checks import Check
+from buildcache.core.reference import ImageRef
+from buildcache.errors import BuildFailed, CopyError, EnvironmentProblem
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
 
@@ -45,101 +50,148 @@ def make_client(host: str | None = None) -> DockerClient:
     return DockerClient(host=host) if host else DockerClient()
 
 
-def _stderr(error: DockerException) -> str:
-    return (error.stderr or "").strip()
+def _reason(error: DockerException) -> str:
+    """docker's own last line of complaint, for a message."""
+    lines = [line for line in (error.stderr or "").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else f"exit code {error.return_code}, no message"
+
+
+def has_docker_command(client: DockerClient) -> bool:
+    return shutil.which(str(client.client_config.client_call[0])) is not None
 
 
 def require_docker_command(client: DockerClient) -> None:
-    if shutil.which(str(client.client_config.client_call[0])) is None:
-        raise EnvironmentProblem(
-            "the docker command is not installed",
-            hint="install Docker (https://docs.docker.com/engine/install/), or run scripts/engine.sh on Debian",
+    if not has_docker_command(client):
+        raise EnvironmentProblem("the docker command is not installed", hint=fixes.INSTALL_DOCKER)
+
+
+def probe(
+    client: DockerClient,
+    *,
+    builder_name: str | None = None,
+    platforms: Sequence[str] = (),
+    needs_cache_export: bool = True,
+    where: str = "the default socket",
+) -> tuple[list[Check], EngineInfo | None]:
+    """Every check of the engine in order: the client, the daemon, buildx, the builder, its cache
+    export, each platform. Once one of the first four fails, the others cannot be asked."""
+    found: list[Check] = []
+    docker = shutil.which(str(client.client_config.client_call[0]))
+    if docker is None:
+        return [Check("docker client", "fail", "not installed", fixes.INSTALL_DOCKER)], None
+    found.append(Check("docker client", "ok", docker))
+    try:
+        info = client.info()
+    except DockerException as error:
+        found.append(
+            Check(
+                "daemon",
+                "fail",
+                f"cannot reach it at {where}: {_reason(error)}",
+                fixes.START_DAEMON,
+            )
         )
+        return found, None
+    containerd_store = any(
+        CONTAINERD_SNAPSHOTTER in str(value) for pair in info.driver_status or [] for value in pair
+    )
+    store = "containerd image store" if containerd_store else "classic image store"
+    found.append(Check("daemon", "ok", f"Docker Engine {info.server_version} at {where}, {store}"))
+    try:
+        buildx_version = str(client.buildx.version())
+    except DockerException:
+        found.append(Check("buildx", "fail", "not installed", fixes.INSTALL_BUILDX))
+        return found, None
+    found.append(Check("buildx", "ok", buildx_version))
+    try:
+        builder = client.buildx.inspect(builder_name)
+    except DockerException as error:
+        found.append(
+            Check(
+                "builder",
+                "fail",
+                f"cannot inspect the builder{f' {builder_name!r}' if builder_name else ''}: {_reason(error)}",
+                "run 'buildcache builder up'" if builder_name else None,
+            )
+        )
+        return found, None
+    engine = EngineInfo(
+        server_version=str(info.server_version),
+        buildx_version=buildx_version,
+        builder=builder.name or builder_name or "default",
+        driver=builder.driver or "docker",
+        containerd_store=containerd_store,
+        platforms=tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or [])),
+    )
+    found.append(Check("builder", "ok", f"'{engine.builder}', driver {engine.driver}"))
+    if engine.can_export_cache:
+        found.append(Check("cache export", "ok", "it can export a registry cache"))
+    else:
+        found.append(
+            Check(
+                "cache export",
+                "fail" if needs_cache_export else "warn",
+                f"the builder '{engine.builder}' uses the plain docker driver without the containerd "
+                "image store, which cannot export a registry cache",
+                fixes.CACHE_EXPORT,
+            )
+        )
+    for platform in platforms:
+        if supports_platform(platform, engine.platforms):
+            found.append(Check(f"platform {platform}", "ok", "the builder builds it"))
+        else:
+            found.append(
+                Check(
+                    f"platform {platform}",
+                    "fail",
+                    f"the builder '{engine.builder}' cannot build {platform} (it builds "
+                    f"{', '.join(engine.platforms) or 'nothing it reports'})",
+                    fixes.QEMU,
+                )
+            )
+    return found, engine
 
 
 def inspect_engine(client: DockerClient, builder_name: str | None = None) -> EngineInfo:
     """What the engine and a builder (the one in use, or `builder_name`) can do; raises
     EnvironmentProblem naming what is missing and the fix."""
-    require_docker_command(client)
-    try:
-        buildx_version = client.buildx.version()
-    except DockerException:
-        raise EnvironmentProblem(
-            "docker buildx is not installed",
-            hint="install the buildx plugin (Debian: docker-buildx; https://github.com/docker/buildx#installing)",
-        ) from None
-    try:
-        info = client.info()
-    except DockerException as error:
-        raise EnvironmentProblem(
-            f"cannot reach the Docker daemon ({_first_line(_stderr(error))})",
-            hint="start it (systemctl start docker, Docker Desktop, or scripts/engine.sh), or set DOCKER_HOST",
-        ) from None
-    try:
-        builder = client.buildx.inspect(builder_name)
-    except DockerException as error:
-        raise EnvironmentProblem(
-            f"cannot inspect the buildx builder{f' {builder_name!r}' if builder_name else ''} "
-            f"({_first_line(_stderr(error))})",
-            hint="run 'buildcache builder up'" if builder_name else None,
-        ) from None
-    driver_status = info.driver_status or []
-    containerd_store = any(
-        CONTAINERD_SNAPSHOTTER in str(value) for pair in driver_status for value in pair
-    )
-    platforms = tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or []))
-    return EngineInfo(
-        server_version=str(info.server_version),
-        buildx_version=str(buildx_version),
-        builder=builder.name or builder_name or "default",
-        driver=builder.driver or "docker",
-        containerd_store=containerd_store,
-        platforms=platforms,
-    )
-
-
-def require_engine(
-    client: DockerClient,
-    *,
-    needs_cache_export: bool,
-    platforms: set[str],
-    builder: str | None = None,
-) -> EngineInfo:
-    engine = inspect_engine(client, builder)
-    if needs_cache_export and not engine.can_export_cache:
-        raise EnvironmentProblem(
-            f"the builder '{engine.builder}' uses the plain docker driver without the containerd image "
-            "store, which cannot export a registry cache",
-            hint="run 'docker buildx create --use', or turn on the containerd image store "
-            '({"features": {"containerd-snapshotter": true}} in /etc/docker/daemon.json) and restart dockerd',
-        )
-    missing = sorted(p for p in platforms if not supports_platform(p, engine.platforms))
-    if missing:
-        raise EnvironmentProblem(
-            f"the builder '{engine.builder}' cannot build {', '.join(missing)} "
-            f"(it builds {', '.join(engine.platforms) or 'nothing it reports'})",
-            hint="register QEMU (docker run --privileged --rm tonistiigi/binfmt --install all, or Debian's "
-            "qemu-user-static), or add a native node to the builder",
-        )
+    found, engine = probe(client, builder_name=builder_name, needs_cache_export=False)
+    _raise_first_failure(found)
+    assert engine is not None
     return engine
 
 
-def supports_platform(platform: str, available: tuple[str, ...]) -> bool:
+def explain_failure(
+    client: DockerClient,
+    *,
+    builder_name: str | None,
+    platforms: Sequence[str],
+    needs_cache_export: bool,
+) -> None:
+    """A build failed before its first step: raise what the engine lacks, if it lacks anything."""
+    found, _ = probe(
+        client,
+        builder_name=builder_name,
+        platforms=platforms,
+        needs_cache_export=needs_cache_export,
+    )
+    _raise_first_failure(found)
+
+
+def _raise_first_failure(found: Sequence[Check]) -> None:
+    failed = next((c for c in found if c.status == "fail"), None)
+    if failed is not None:
+        detail = (
+            failed.detail
+            if failed.name.startswith(("platform", "cache"))
+            else (f"{failed.name}: {failed.detail}")
+        )
+        raise EnvironmentProblem(detail, hint=failed.fix)
+
+
+def supports_platform(platform: str, available: Sequence[str]) -> bool:
     # "linux/arm/v7" is listed as such; "linux/amd64" may be listed with or without a variant.
     return any(p == platform or p.startswith(platform + "/") for p in available)
-
-
-def _first_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no message"
-
-
-@contextmanager
-def _converted_errors() -> Iterator[None]:
-    try:
-        yield
-    except DockerException as error:
-        raise BuildFailed(f"docker failed: {_first_line(_stderr(error))}") from None
 
 
 def run_bake(
@@ -180,20 +232,19 @@ def read_metadata(metadata_file: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def platform_top_layers(client: DockerClient, reference: str) -> dict[str, str] | None:
+def platform_top_layers(client: DockerClient, reference: ImageRef) -> dict[str, str] | None:
     """{platform: digest of its top layer} of a multi-platform image, None where it is not there."""
     try:
-        index = client.buildx.imagetools.inspect(reference)
+        index = client.buildx.imagetools.inspect(str(reference))
     except DockerException:
         return None
-    name = reference.rsplit(":", 1)[0]
     tops: dict[str, str] = {}
     for entry in index.manifests or []:
         platform = entry.platform
-        if platform is None or not platform.os or platform.os == "unknown":
+        if platform is None or not platform.os or platform.os == "unknown" or not entry.digest:
             continue  # BuildKit's attestation manifests
         try:
-            image = client.buildx.imagetools.inspect(f"{name}@{entry.digest}")
+            image = client.buildx.imagetools.inspect(str(reference.with_digest(entry.digest)))
         except DockerException:
             continue
         if image.layers:
@@ -211,21 +262,23 @@ def login(client: DockerClient, registry: str, username: str, password: str) -> 
         # python-on-whales passes the password on standard input, never on the command line
         client.login(server=server, username=username, password=password)
     except DockerException as error:
-        return _first_line(_stderr(error)).replace(password, "***")
+        return _reason(error).replace(password, "***")
     return None
 
 
-def copy_image(client: DockerClient, sources: list[str], targets: list[str]) -> None:
+def copy_image(
+    client: DockerClient, sources: Sequence[ImageRef], targets: Sequence[ImageRef]
+) -> None:
     """`buildx imagetools create`: an index from `sources` (by digest) under every target tag.
 
     The registry copies blobs it does not have from the source registry; nothing is rebuilt.
     """
-    from buildcache.publish import CopyError
-
     try:
-        client.buildx.imagetools.create(sources=list(sources), tags=list(targets))
+        client.buildx.imagetools.create(
+            sources=[str(s) for s in sources], tags=[str(t) for t in targets]
+        )
     except DockerException as error:
-        raise CopyError(_first_line(_stderr(error))) from None
+        raise CopyError(_reason(error)) from None
 
 
 def builder_exists(client: DockerClient, name: str) -> bool:
@@ -243,9 +296,7 @@ def remove_builder(client: DockerClient, name: str) -> bool:
     try:
         client.buildx.remove(name)
     except DockerException as error:
-        raise EnvironmentProblem(
-            f"cannot remove the builder '{name}': {_first_line(_stderr(error))}"
-        ) from None
+        raise EnvironmentProblem(f"cannot remove the builder '{name}': {_reason(error)}") from None
     return True
 
 
@@ -260,7 +311,7 @@ def create_builder(
             client.buildx.create(**call.kwargs())  # type: ignore[arg-type]
         client.buildx.inspect(name, bootstrap=True)
     except DockerException as error:
-        reason = _first_line(_stderr(error))
+        reason = _reason(error)
         removed = remove_builder(client, name)
         left = "it was removed again" if removed else "nothing was left behind"
         if image is not None:

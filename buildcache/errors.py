@@ -2,7 +2,7 @@
 
 They are raised anywhere and caught once, in cli.py, which prints the message (never a traceback
 unless --debug) and exits with the code. The codes are part of the interface: CI scripts branch
-on them.
+on them. A docker failure becomes one of these in engine.py, and nowhere else.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class ConfigError(UsageError):
     ) -> None:
         where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.reason = message  # without the file and key
         self.source = source
         self.key = key
 
@@ -59,3 +60,19 @@ class EnvironmentProblem(BuildcacheError):
 
 class BuildFailed(BuildcacheError):
     exit_code = ExitCode.BUILD_FAILED
+
+
+class RegistryError(BuildcacheError):
+    """A registry's HTTP API refused or could not be reached; `status` is its HTTP status."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class CopyError(Exception):
+    """One `imagetools create` copy failed; the publisher decides whether to try again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from buildcache.errors import BuildcacheError
+from buildcache.core.reference import DOCKER_HUB
+from buildcache.errors import RegistryError
 
-DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_AUTH_KEYS = (
     "https://index.docker.io/v1/",
@@ -39,12 +39,6 @@ MANIFEST_TYPES = (
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-class RegistryError(BuildcacheError):
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-
-
 def is_loopback(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
     return name in ("localhost", "[::1]") or name.startswith("127.")
@@ -52,13 +46,6 @@ def is_loopback(host: str) -> bool:
 
 def api_host(registry: str) -> str:
     return DOCKER_HUB_API if registry == DOCKER_HUB else registry
-
-
-def split_reference(reference: str) -> tuple[str, str, str]:
-    """`host/repo:tag` -> (host, repo, tag); references here are always normalized (config.py)."""
-    host, rest = reference.split("/", 1)
-    repo, _, tag = rest.rpartition(":")
-    return host, repo, tag
 
 
 def docker_config_path(env: Mapping[str, str]) -> Path:

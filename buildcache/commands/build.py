@@ -1,23 +1,73 @@
-"""`buildcache build`, once the plan is made: run it, report, and tell CI."""
+"""`buildcache build`: plan -> bake file -> one `docker buildx bake` -> cache report -> publish.
+
+The build pushes the version tags of the first image; publishing then copies by digest to every
+other registry, the moving tags last (core/publish.py). Every path after the first push ends in
+the publish table, and a state that re-running the same command completes.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 from rich.console import Console
-from rich.text import Text
 
-from buildcache import engine, github
-from buildcache.bake import bake_command, bake_file_text, command_text
-from buildcache.build import print_report, run_build, steps_after_push
-from buildcache.config import Config
-from buildcache.errors import BuildFailed
-from buildcache.output import ProgressMode, make_console, print_json, workflow
-from buildcache.plan import BuildPlan
-from buildcache.publish import RetryPolicy
+from buildcache.buildkit.report import CacheReport, cache_report
+from buildcache.buildkit.tracker import BuildTracker, Vertex
+from buildcache.core.bake import bake_command, bake_file_text, command_text
+from buildcache.core.config import Config
+from buildcache.core.plan import BuildPlan
+from buildcache.core.publish import (
+    Copy,
+    Publisher,
+    RetryPolicy,
+    TagResult,
+    pushed_results,
+    steps_after_push,
+)
+from buildcache.core.reference import ImageRef
+from buildcache.errors import BuildFailed, UsageError
+from buildcache.ui.ci_sink import CISink
+from buildcache.ui.console import labelled, make_console, print_json, say
+from buildcache.ui.live import ProgressMode, progress_view
+from buildcache.ui.tables import cache_table, cache_warnings, publish_table
+
+
+@dataclass(kw_only=True)
+class BuildResult:
+    plan: BuildPlan
+    reports: dict[str, CacheReport]
+    metadata: dict[str, Any]
+    failed: list[Vertex] = field(default_factory=list)
+    steps: list[Vertex] = field(default_factory=list)
+    published: list[TagResult] = field(default_factory=list)
+    error: BuildFailed | None = None
+
+    def digest(self, variant: str) -> str | None:
+        value = self.metadata.get(variant, {}).get("containerimage.digest")
+        return str(value) if value else None
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.plan.to_json()
+        for variant, chosen in zip(data["variants"], self.plan.variants, strict=True):
+            variant["digest"] = self.digest(chosen.name)
+            if self.plan.push_by_digest and variant["digest"]:
+                # where `buildcache merge` finds this platform's image
+                variant["digest_ref"] = str(chosen.pushed_image.with_digest(variant["digest"]))
+            own = [r for r in self.published if r.variant == chosen.name]
+            variant["pushed"] = [str(r.ref) for r in own if r.status == "done"]
+            variant["publish"] = [r.to_json() for r in own]
+            report = self.reports.get(chosen.name)
+            variant["cache"] = report.to_json() if report else None
+        data["ok"] = self.error is None
+        data["error"] = self.error.message if self.error else None
+        return data
 
 
 def build(
@@ -28,19 +78,17 @@ def build(
     raw_log: Path | None,
     min_cache_hit: float | None,
     as_json: bool,
-    env: Mapping[str, str] = os.environ,
+    sink: CISink,
 ) -> None:
+    """Run the plan, show the report, tell CI; raise what failed (after the report)."""
+    if raw_log is not None and not raw_log.parent.is_dir():
+        raise UsageError(f"--raw-log {raw_log}: the folder {raw_log.parent} does not exist")
     console = make_console(
-        plain=progress == "plain" or (progress == "auto" and not Console(stderr=True).is_terminal)
+        plain=progress == "plain" or (progress == "auto" and not make_console().is_terminal)
     )
     for note in plan.notes:
-        console.print(Text(f"note: {note}", style="yellow"))
-    in_actions = github.active(env)
-    if in_actions:
-        workflow(
-            [github.group_start(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}")]
-        )
-    try:
+        labelled(console, "note", "yellow", note)
+    with sink.group(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}"):
         result = run_build(
             plan,
             console=console,
@@ -49,20 +97,12 @@ def build(
             policy=retry_policy(config),
             builder=config.builder_name,
         )
-    finally:
-        if in_actions:
-            workflow([github.GROUP_END])
-    if in_actions:
-        workflow(github.variant_groups(result.steps, [v.name for v in plan.variants]))
+    sink.step_groups(result.steps, [v.name for v in plan.variants])
     print_report(console, result)
     data = result.to_json()
     if as_json:
         print_json(data)
-    if in_actions:
-        if env.get("GITHUB_OUTPUT"):
-            github.write_outputs(Path(env["GITHUB_OUTPUT"]), data)
-        if env.get("GITHUB_STEP_SUMMARY"):
-            github.write_summary(Path(env["GITHUB_STEP_SUMMARY"]), data)
+    sink.results(data)
     if result.error is not None:
         raise result.error
     if min_cache_hit is not None:
@@ -79,7 +119,162 @@ def build(
         summary += f", pushed {pushed} tag(s)"
     elif plan.push_by_digest:
         summary += ", pushed by digest (buildcache merge tags them)"
-    console.print(Text(summary, style="bold green"))
+    say(console, summary, "bold green")
+
+
+def run_build(
+    plan: BuildPlan,
+    *,
+    console: Console,
+    progress: ProgressMode,
+    docker_host: str | None = None,
+    raw_log: Path | None = None,
+    policy: RetryPolicy | None = None,
+    builder: str | None = None,
+) -> BuildResult:
+    from buildcache import engine  # python-on-whales: only for a build that runs
+
+    policy = policy or RetryPolicy()
+    client = engine.make_client(docker_host)
+    # Checking the engine first costs four docker calls on every build; a build that fails before
+    # its first step is asked why instead (below), which names what is missing and the fix.
+    engine.require_docker_command(client)
+    tracker = BuildTracker(
+        [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
+    )
+    error: BuildFailed | None = None
+    metadata: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="buildcache-") as tmp:
+        bake_file = Path(tmp) / "docker-bake.json"
+        bake_file.write_text(bake_file_text(plan))
+        metadata_file = Path(tmp) / "metadata.json"
+        with progress_view(progress, console) as view, _raw_log(raw_log) as raw:
+
+            def on_line(line: str) -> None:
+                if raw is not None:
+                    raw.write(line)
+                view.handle(tracker.feed_line(line))
+
+            try:
+                metadata = engine.run_bake(
+                    client,
+                    bake_file=bake_file,
+                    metadata_file=metadata_file,
+                    on_line=on_line,
+                    builder=builder,
+                )
+            except BuildFailed as failure:
+                if not tracker.steps():
+                    engine.explain_failure(
+                        client,
+                        builder_name=builder,
+                        platforms=sorted({p for v in plan.variants for p in v.platforms}),
+                        needs_cache_export=any(v.cache_to for v in plan.variants),
+                    )
+                error = failure
+                metadata = engine.read_metadata(metadata_file)
+        tracker.close()
+    reports = {
+        v.name: cache_report(
+            tracker,
+            variant=v.name,
+            cache_from=[str(ref) for ref in v.cache_from],
+            cache_to=str(v.cache_to.ref) if v.cache_to else None,
+            cache_to_mode=v.cache_to.mode if v.cache_to else None,
+            export_skipped_reason="not pushing (--cache-write writes it anyway)",
+            metadata=metadata.get(v.name),
+            build_failed=error is not None,
+        )
+        for v in plan.variants
+    }
+    failed = tracker.failed_steps()
+    published: list[TagResult] = []
+    if error is not None:
+        error = BuildFailed(_failure_message(failed, tracker) or error.message)
+    elif plan.push and not plan.push_by_digest:
+
+        def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
+            engine.copy_image(client, sources, targets)
+
+        published = publish(plan, metadata, copy=copy, console=console, policy=policy)
+        if any(r.status != "done" for r in published):
+            error = BuildFailed(
+                "the images were built, but not every tag was published (the table above says which)",
+                hint="run the same command again: it builds from the cache and copies by digest what is missing",
+            )
+    return BuildResult(
+        plan=plan,
+        reports=reports,
+        metadata=metadata,
+        failed=failed,
+        steps=tracker.steps(),
+        published=published,
+        error=error,
+    )
+
+
+def copy_sources(plan: BuildPlan, digests: Mapping[str, str | None]) -> dict[str, list[ImageRef]]:
+    """Each variant's pushed image by digest: what the copies are made from."""
+    sources = {}
+    for variant in plan.variants:
+        digest = digests.get(variant.name)
+        if not digest:
+            raise BuildFailed(f"buildx reported no digest for {variant.name}; nothing was copied")
+        sources[variant.name] = [variant.pushed_image.with_digest(digest)]
+    return sources
+
+
+def publish(
+    plan: BuildPlan,
+    metadata: Mapping[str, Any],
+    *,
+    copy: Copy,
+    console: Console,
+    policy: RetryPolicy,
+) -> list[TagResult]:
+    """After the build's push to the first image: copy by digest to the others, moving tags last."""
+    digests = {
+        v.name: (metadata.get(v.name) or {}).get("containerimage.digest") for v in plan.variants
+    }
+    publisher = Publisher(
+        copy=copy,
+        policy=policy,
+        sleep=time.sleep,
+        on_event=lambda message: say(console, f"retry: {message}", "yellow"),
+    )
+    return pushed_results(plan) + publisher.run(steps_after_push(plan, copy_sources(plan, digests)))
+
+
+@contextmanager
+def _raw_log(path: Path | None) -> Iterator[TextIO | None]:
+    if path is None:
+        yield None
+        return
+    with path.open("w", encoding="utf-8") as stream:
+        yield stream
+
+
+def _failure_message(failed: list[Vertex], tracker: BuildTracker) -> str | None:
+    if failed:
+        vertex = failed[0]
+        where = " ".join(p for p in (vertex.variant, vertex.platform) if p)
+        step = vertex.step_name if vertex.is_step else vertex.text
+        return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"
+    other = [line for line in tracker.other_lines if "ERROR" in line or "error" in line]
+    return other[-1] if other else None
+
+
+def print_report(console: Console, result: BuildResult) -> None:
+    if result.reports:
+        console.print(cache_table(list(result.reports.values())))
+    print_publish(console, result.published)
+    for warning in cache_warnings(list(result.reports.values())):
+        labelled(console, "warning", "yellow", warning)
+
+
+def print_publish(console: Console, published: list[TagResult]) -> None:
+    if published:
+        console.print(publish_table(published))
 
 
 def dry_run(plan: BuildPlan) -> None:
@@ -91,14 +286,15 @@ def dry_run(plan: BuildPlan) -> None:
     sys.stdout.write(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
     if plan.push and not plan.push_by_digest:
         sources = {
-            v.name: [f"{v.push_tags[0].rpartition(':')[0]}@<digest of {v.name}>"]
-            for v in plan.variants
+            v.name: [v.pushed_image.with_digest(f"sha256:{'0' * 64}")] for v in plan.variants
         }
         sys.stdout.write("# then, by digest, version tags before moving ones\n")
         for step in steps_after_push(plan, sources):
-            targets = [f"{step.image}:{tag}" for tag in step.tags]
             command = ["docker", "buildx", "imagetools", "create"]
-            command += [arg for target in targets for arg in ("--tag", target)] + list(step.sources)
+            command += [arg for target in step.targets for arg in ("--tag", str(target))]
+            command += [
+                str(s).replace("0" * 64, f"<digest of {step.variant}>") for s in step.sources
+            ]
             sys.stdout.write(command_text(command) + "\n")
 
 
@@ -108,6 +304,8 @@ def retry_policy(config: Config) -> RetryPolicy:
 
 def cannot_push_untagged(config: Config) -> bool:
     """buildx's docker driver refuses push-by-digest ("not implemented for docker driver")."""
+    from buildcache import engine
+
     client = engine.make_client()
     engine.require_docker_command(client)
     return engine.inspect_engine(client, config.builder_name).driver == "docker"

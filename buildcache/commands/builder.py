@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.text import Text
 
 from buildcache import engine
-from buildcache.builder import AUTO_BUILDER, auto_builder, buildkit_image, create_calls
-from buildcache.config import Config
+from buildcache.core.builder_calls import AUTO_BUILDER, auto_builder, buildkit_image, create_calls
+from buildcache.core.config import Config
 from buildcache.errors import EnvironmentProblem
+from buildcache.ui.console import say
 
 
 def up(config: Config, console: Console) -> None:
@@ -21,9 +21,10 @@ def up(config: Config, console: Console) -> None:
     if target is None or target.driver == "docker":
         info = engine.inspect_engine(client)
         if info.can_export_cache:
-            console.print(
+            say(
+                console,
                 f"the builder '{info.builder}' (driver {info.driver}) can already export a registry cache; "
-                "nothing to create"
+                "nothing to create",
             )
             _warn_platforms(console, config, info.platforms)
             return
@@ -34,21 +35,21 @@ def up(config: Config, console: Console) -> None:
                 hint='use driver = "docker-container", or turn on the containerd image store',
             )
         target, use = auto_builder(), True
-        console.print(
+        say(
+            console,
             f"the builder '{info.builder}' cannot export a registry cache (docker driver without the "
-            f"containerd image store): creating the docker-container builder '{target.name}' and using it"
+            f"containerd image store): creating the docker-container builder '{target.name}' and using it",
         )
     if engine.builder_exists(client, target.name):
-        console.print(f"re-creating the builder '{target.name}' from the config")
+        say(console, f"re-creating the builder '{target.name}' from the config")
         engine.remove_builder(client, target.name)
     info = engine.create_builder(
         client, create_calls(target, use=use), image=buildkit_image(target)
     )
-    console.print(
-        Text(
-            f"the builder '{info.builder}' is up: driver {info.driver}, platforms {', '.join(info.platforms)}",
-            style="green",
-        )
+    say(
+        console,
+        f"the builder '{info.builder}' is up: driver {info.driver}, platforms {', '.join(info.platforms)}",
+        "green",
     )
     _warn_platforms(console, config, info.platforms)
 
@@ -58,18 +59,16 @@ def down(config: Config, console: Console) -> None:
     client = engine.make_client()
     engine.require_docker_command(client)
     if engine.remove_builder(client, name):
-        console.print(f"removed the builder '{name}'")
+        say(console, f"removed the builder '{name}'")
     else:
-        console.print(f"there is no builder '{name}'; nothing to remove")
+        say(console, f"there is no builder '{name}'; nothing to remove")
 
 
 def _warn_platforms(console: Console, config: Config, available: tuple[str, ...]) -> None:
-    wanted = {p for v in config.variants for p in (v.platforms or config.platforms)}
-    missing = sorted(p for p in wanted if not engine.supports_platform(p, available))
+    missing = [p for p in config.wanted_platforms() if not engine.supports_platform(p, available)]
     if missing:
-        console.print(
-            Text(
-                f"warning: it cannot build {', '.join(missing)}, which the config asks for",
-                style="yellow",
-            )
+        say(
+            console,
+            f"warning: it cannot build {', '.join(missing)}, which the config asks for",
+            "yellow",
         )

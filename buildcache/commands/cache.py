@@ -1,21 +1,40 @@
-"""`buildcache cache ls|prune`: the cache tags between builds."""
+"""`buildcache cache ls|prune`: the cache tags between builds.
+
+Tags, annotations and deletes go through the registry's HTTP API (registry.py), the images'
+platforms through `imagetools inspect` (engine.py); which tag belongs to which variant, and what
+prune may delete, is core/cache_tags.py's.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping, Sequence
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
-from buildcache import engine
-from buildcache.cache import delete_tags, list_cache, prune_targets
-from buildcache.config import Config
-from buildcache.errors import UsageError
-from buildcache.output import cache_entries_table, print_json
+from buildcache.core.cache_tags import (
+    CacheEntry,
+    PruneTarget,
+    cache_summary,
+    orphan_tags,
+    prune_targets,
+    variant_of,
+)
+from buildcache.core.config import Config
+from buildcache.core.reference import ImageRef
+from buildcache.core.tags import moving_tag
+from buildcache.errors import BuildFailed, RegistryError, UsageError
+from buildcache.registry import RegistryClient
+from buildcache.ui.console import print_json, say
+from buildcache.ui.tables import cache_entries_table
+
+PlatformLayers = Callable[[ImageRef], Mapping[str, str] | None]  # image -> {platform: top layer}
 
 
 def ls(config: Config, *, as_json: bool, console: Console) -> None:
+    from buildcache import engine
+
     client = engine.make_client()
     entries, orphans = list_cache(
         config, platform_layers=lambda ref: engine.platform_top_layers(client, ref)
@@ -23,7 +42,7 @@ def ls(config: Config, *, as_json: bool, console: Console) -> None:
     if as_json:
         print_json(
             {
-                "cache_image": config.cache_image,
+                "cache_image": str(config.cache_image),
                 "refs": [e.to_json() for e in entries],
                 "orphans": [e.to_json() for e in orphans],
             }
@@ -31,11 +50,10 @@ def ls(config: Config, *, as_json: bool, console: Console) -> None:
         return
     console.print(cache_entries_table(entries, orphans))
     if orphans:
-        console.print(
-            Text(
-                f"{len(orphans)} cache tag(s) belong to no variant of the config; 'buildcache cache prune' deletes them",
-                style="yellow",
-            )
+        say(
+            console,
+            f"{len(orphans)} cache tag(s) belong to no variant of the config; 'buildcache cache prune' deletes them",
+            "yellow",
         )
 
 
@@ -43,20 +61,20 @@ def prune(config: Config, *, yes: bool, dry_run: bool, console: Console) -> None
     entries, orphans = list_cache(config, platform_layers=lambda ref: None)
     targets = prune_targets(orphans, entries)
     if not targets:
-        console.print(
-            f"nothing to prune: every cache tag in {config.cache_image} belongs to a variant"
+        say(
+            console,
+            f"nothing to prune: every cache tag in {config.cache_image} belongs to a variant",
         )
         return
     for target in targets:
+        ref = config.cache_image.with_tag(target.tag)
         if target.skipped:
-            console.print(
-                Text(f"keep   {config.cache_image}:{target.tag} ({target.skipped})", style="dim")
-            )
+            say(console, f"keep   {ref} ({target.skipped})", "dim")
         else:
-            console.print(f"delete {config.cache_image}:{target.tag}")
+            say(console, f"delete {ref}")
     doomed = [t for t in targets if t.skipped is None]
     if dry_run or not doomed:
-        console.print("(dry run: nothing deleted)" if dry_run else "nothing to delete")
+        say(console, "(dry run: nothing deleted)" if dry_run else "nothing to delete")
         return
     if not yes:
         if not sys.stdin.isatty():
@@ -65,7 +83,93 @@ def prune(config: Config, *, yes: bool, dry_run: bool, console: Console) -> None
                 hint="add --yes to delete without asking",
             )
         if not typer.confirm(f"Delete {len(doomed)} cache tag(s)?", default=False, err=True):
-            console.print("nothing deleted")
+            say(console, "nothing deleted")
             return
     deleted = delete_tags(config, targets)
-    console.print(Text(f"deleted {len(deleted)} cache tag(s)", style="green"))
+    say(console, f"deleted {len(deleted)} cache tag(s)", "green")
+
+
+def list_cache(
+    config: Config, *, platform_layers: PlatformLayers, env: Mapping[str, str] | None = None
+) -> tuple[list[CacheEntry], list[CacheEntry]]:
+    """Every variant's cache ref (present or not), and the orphans in the cache image."""
+    image = config.cache_image
+    variants = [v.name for v in config.variants]
+    prefix = config.cache.tag_prefix
+    with RegistryClient(image.registry, env=env) as registry:
+        tags = registry.tags(image.repository)
+        owned = [t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants)]
+        wanted = [f"{prefix}{v}" for v in variants]
+        entries = [
+            _entry(config, registry, tag, variant_of(tag, prefix, variants), platform_layers)
+            for tag in [*wanted, *sorted(set(owned) - set(wanted))]
+        ]
+        orphans = [
+            _entry(config, registry, tag, None, platform_layers)
+            for tag in orphan_tags(tags, prefix, variants)
+        ]
+    return entries, orphans
+
+
+def _entry(
+    config: Config,
+    registry: RegistryClient,
+    tag: str,
+    variant: str | None,
+    platform_layers: PlatformLayers,
+) -> CacheEntry:
+    ref = config.cache_image.with_tag(tag)
+    manifest = registry.manifest(ref.repository, tag)
+    if manifest is None:
+        return CacheEntry(variant=variant, ref=ref, present=False)
+    layers, size, written = cache_summary(manifest.body)
+    platforms: tuple[str, ...] | None = None
+    owner = next((v for v in config.variants if v.name == variant), None)
+    if owner is not None:
+        # The cache does not record platforms; the variant's image does. A platform is in the
+        # cache when its image's top layer is one of the cache's layers (mode=max keeps it).
+        tops = platform_layers(config.images[0].with_tag(moving_tag(owner)))
+        if tops is not None:
+            platforms = tuple(sorted(p for p, top in tops.items() if top in layers))
+    return CacheEntry(
+        variant=variant,
+        ref=ref,
+        present=True,
+        digest=manifest.digest,
+        platforms=platforms,
+        size=size,
+        written=written,
+    )
+
+
+def delete_tags(
+    config: Config, targets: Sequence[PruneTarget], *, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Delete the targets; all or, where the registry fails midway, a clear account of what is left."""
+    image = config.cache_image
+    deleted: list[str] = []
+    to_delete = [t for t in targets if t.skipped is None]
+    with RegistryClient(image.registry, env=env) as registry:
+        for target in to_delete:
+            try:
+                registry.delete_manifest(image.repository, target.digest)
+            except RegistryError as error:
+                if not deleted:
+                    unsupported = error.status in (400, 401, 403, 404, 405)
+                    raise RegistryError(
+                        f"{error.message}; nothing was deleted",
+                        status=error.status,
+                        hint=(
+                            f"{image.registry} does not allow deleting through the registry API (Docker Hub and "
+                            "ghcr.io delete through their own web API or UI); or log in with a token that may delete"
+                        )
+                        if unsupported
+                        else error.hint,
+                    ) from None
+                left = [t.tag for t in to_delete if t.tag not in deleted]
+                raise BuildFailed(
+                    f"deleted {', '.join(deleted)}, then {error.message}; still there: {', '.join(left)}",
+                    hint="run the same command again to delete the rest",
+                ) from None
+            deleted.append(target.tag)
+    return deleted

@@ -1,37 +1,69 @@
-"""`buildcache doctor`: the checks as a table, or JSON; exit 1 when one would fail the build."""
+"""`buildcache doctor`: is everything there that a build needs? One row per check, with the fix.
+
+The engine's checks are engine.py's probes (the same a failing build runs to explain itself);
+this adds the config and the registry credentials. A `fail` row would make the build fail (exit
+1), a `warn` row may (a registry with no credentials: a push fails unless it needs none).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from buildcache.config import Config
-from buildcache.doctor import healthy, run_checks
-from buildcache.errors import BuildFailed
-from buildcache.output import print_json
-
-STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+from buildcache.core.checks import Check, healthy
+from buildcache.core.config import Config
+from buildcache.errors import BuildcacheError, BuildFailed
+from buildcache.registry import has_credentials
+from buildcache.ui.console import print_json
+from buildcache.ui.tables import checks_table
 
 
 def doctor(load_config: Callable[[], Config], *, as_json: bool, console: Console) -> None:
-    checks = run_checks(load_config)
+    found = run_checks(load_config)
     if as_json:
-        print_json({"healthy": healthy(checks), "checks": [dataclasses.asdict(c) for c in checks]})
-    table = Table(title="buildcache doctor", title_justify="left", header_style="bold")
-    table.add_column("check")
-    table.add_column("", no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    table.add_column("fix", overflow="fold")
-    for check in checks:
-        table.add_row(
-            check.name, Text(check.status, style=STYLE[check.status]), check.detail, check.fix or ""
-        )
-    console.print(table)
-    if not healthy(checks):
+        # stdout is the JSON and nothing else; the table is for people, who did not ask for JSON
+        print_json({"healthy": healthy(found), "checks": [dataclasses.asdict(c) for c in found]})
+    else:
+        console.print(checks_table(found))
+    if not healthy(found):
         raise BuildFailed(
-            "something here would make the build fail (the rows marked fail say what, and the fix)"
+            "something here would make the build fail (the checks marked fail say what, and the fix)"
         )
+
+
+def run_checks(load_config: Callable[[], Config], docker_host: str | None = None) -> list[Check]:
+    from buildcache import engine
+
+    found: list[Check] = []
+    config: Config | None = None
+    try:
+        config = load_config()
+        variants = ", ".join(v.name for v in config.variants)
+        found.append(
+            Check("config", "ok", f"{config.path or 'the environment'}: variants {variants}")
+        )
+    except BuildcacheError as error:
+        found.append(Check("config", "fail", error.message, error.hint))
+    probes, _ = engine.probe(
+        engine.make_client(docker_host),
+        builder_name=config.builder_name if config else None,
+        platforms=config.wanted_platforms() if config else (),
+        where=docker_host or os.environ.get("DOCKER_HOST") or "the default socket",
+    )
+    found += probes
+    for registry in config.registries if config else []:
+        if has_credentials(registry):
+            found.append(Check(f"registry {registry}", "ok", "credentials in the docker config"))
+        else:
+            found.append(
+                Check(
+                    f"registry {registry}",
+                    "warn",
+                    "no credentials in the docker config: a push fails unless it needs none",
+                    f"buildcache login (or docker login {registry})",
+                )
+            )
+    return found

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
-from buildcache.config import CONFIG_FILE, parse_config
+from buildcache.core.config import CONFIG_FILE, parse_config
+from buildcache.core.starter import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
 from buildcache.errors import UsageError
-from buildcache.init import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
+from buildcache.ui.console import say
 
 
 def init(
@@ -41,8 +41,8 @@ def init(
     # the config written must be one buildcache accepts: check it as `build` would
     parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
     target.write_text(text, encoding="utf-8")
-    console.print(Text(f"wrote {target}", style="green"))
-    console.print("\nAdd to your Makefile:\n")
-    console.print(MAKE_TARGET, markup=False, highlight=False)
-    console.print("Add to your release workflow (GitHub Actions):\n")
-    console.print(CI_STEP, markup=False, highlight=False)
+    say(console, f"wrote {target}", "green")
+    say(console, "\nAdd to your Makefile:\n")
+    say(console, MAKE_TARGET)
+    say(console, "Add to your release workflow (GitHub Actions):\n")
+    say(console, CI_STEP)

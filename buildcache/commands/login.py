@@ -5,38 +5,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.console import Console
-from rich.text import Text
 
-from buildcache import engine
-from buildcache.config import Config
+from buildcache.core.config import Config
+from buildcache.core.login_targets import login_targets
 from buildcache.errors import BuildFailed
-from buildcache.login import login_targets
+from buildcache.ui.console import say
 
 
 def login(config: Config, env: Mapping[str, str], console: Console) -> None:
+    from buildcache import engine
+
     client = engine.make_client()
     engine.require_docker_command(client)
     rejected = []
     for target in login_targets(config, env):
         credentials = target.credentials()
         if credentials is None:
-            console.print(
-                Text(
-                    f"skip   {target.registry}: no credentials; set {target.missing}",
-                    style="yellow",
-                )
+            say(
+                console, f"skip   {target.registry}: no credentials; set {target.missing}", "yellow"
             )
             continue
         reason = engine.login(client, target.registry, *credentials)
         if reason is None:
-            console.print(
-                Text(
-                    f"login  {target.registry} as {target.username} (from {target.source})",
-                    style="green",
-                )
+            say(
+                console,
+                f"login  {target.registry} as {target.username} (from {target.source})",
+                "green",
             )
         else:
-            console.print(Text(f"failed {target.registry}: {reason}", style="red"))
+            say(console, f"failed {target.registry}: {reason}", "red")
             rejected.append(target.registry)
     if rejected:
         raise BuildFailed(

@@ -3,41 +3,44 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.text import Text
 
-from buildcache import engine
-from buildcache.build import print_publish
-from buildcache.commands.build import retry_policy
-from buildcache.config import Config
+from buildcache.commands.build import print_publish, retry_policy
+from buildcache.core.config import Config
+from buildcache.core.fanout import merge as merge_results
+from buildcache.core.fanout import read_results
+from buildcache.core.publish import Publisher, RetryPolicy
+from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildFailed
-from buildcache.merge import merge as merge_results
-from buildcache.merge import read_results
-from buildcache.output import print_json
-from buildcache.publish import Publisher, RetryPolicy
 from buildcache.registry import RegistryClient
+from buildcache.ui.console import print_json, say
 
 
 def merge(results: list[Path], config: Config | None, *, as_json: bool, console: Console) -> None:
+    from buildcache import engine
+
     merged = read_results(results)
     client = engine.make_client()
     engine.require_docker_command(client)
 
-    def digest_of(image: str, tag: str) -> str:
-        host, repo = image.split("/", 1)
-        with RegistryClient(host) as registry:
-            manifest = registry.manifest(repo, tag)
+    def digest_of(ref: ImageRef) -> str:
+        with RegistryClient(ref.registry) as registry:
+            manifest = registry.manifest(ref.repository, ref.tag or "")
         if manifest is None or not manifest.digest:
-            raise BuildFailed(f"{image}:{tag} was made but cannot be read back")
+            raise BuildFailed(f"{ref} was made but cannot be read back")
         return manifest.digest
 
+    def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
+        engine.copy_image(client, sources, targets)
+
     publisher = Publisher(
-        copy=lambda sources, targets: engine.copy_image(client, list(sources), list(targets)),
+        copy=copy,
         policy=retry_policy(config) if config else RetryPolicy(),
         sleep=time.sleep,
-        on_event=lambda message: console.print(Text(f"retry: {message}", style="yellow")),
+        on_event=lambda message: say(console, f"retry: {message}", "yellow"),
     )
     published = merge_results(merged, publisher, digest_of)
     print_publish(console, published)
@@ -49,7 +52,7 @@ def merge(results: list[Path], config: Config | None, *, as_json: bool, console:
                     {
                         "name": v.name,
                         "platforms": merged.platforms[v.name],
-                        "sources": merged.sources[v.name],
+                        "sources": [str(s) for s in merged.sources[v.name]],
                         "publish": [r.to_json() for r in published if r.variant == v.name],
                     }
                     for v in merged.variants
@@ -62,9 +65,8 @@ def merge(results: list[Path], config: Config | None, *, as_json: bool, console:
             hint="run the same merge again: it copies by digest what is missing",
         )
     platforms = sorted({p for ps in merged.platforms.values() for p in ps})
-    console.print(
-        Text(
-            f"merged {len(merged.variants)} variant(s) for {', '.join(platforms)}",
-            style="bold green",
-        )
+    say(
+        console,
+        f"merged {len(merged.variants)} variant(s) for {', '.join(platforms)}",
+        "bold green",
     )

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from python_on_whales import DockerClient
 
-from buildcache.progress import BuildTracker
+from buildcache.buildkit.tracker import BuildTracker
 from tests.integration.conftest import Registries, fresh_runner, image_platforms, manifest
 
 DOCKERFILE = """\

@@ -1,0 +1,229 @@
+"""Pure: the tracked vertexes -> the cache report of each variant.
+
+Per variant: the cache refs read (found, missing, failed), the steps that came from the cache and
+those that ran, and the cache export (written, skipped, failed). The figures are BuildKit's own
+(each step's `cached`, `started`, `completed`, `error`), never guesses from timing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from buildcache.buildkit.tracker import BuildTracker, Vertex
+
+_IMPORT = re.compile(r"^importing cache manifest from (?P<ref>\S+)")
+_EXPORT = re.compile(r"^exporting cache to (?P<where>\S+)")
+
+
+ImportStatus = Literal["found", "missing", "failed"]
+ExportStatus = Literal["written", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class CacheImport:
+    ref: str
+    status: ImportStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheExport:
+    ref: str | None
+    status: ExportStatus
+    reason: str | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutedStep:
+    name: str
+    platform: str | None
+    seconds: float | None
+    is_from: bool = False
+
+
+@dataclass(frozen=True)
+class PlatformSteps:
+    total: int
+    cached: int
+
+    @property
+    def executed(self) -> int:
+        return self.total - self.cached
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheReport:
+    variant: str
+    imported: tuple[CacheImport, ...]
+    exported: CacheExport
+    total: int
+    cached: int
+    executed_steps: tuple[ExecutedStep, ...]
+    per_platform: Mapping[str, PlatformSteps]
+    first_executed: str | None  # where the chain of reuse broke (FROM steps aside)
+    executed_runs: int = 0  # executed steps other than FROM
+    runs: int = 0  # steps other than FROM
+
+    @property
+    def executed(self) -> int:
+        return self.total - self.cached
+
+    @property
+    def hit_ratio(self) -> float:
+        return self.cached / self.total if self.total else 1.0
+
+    @property
+    def cache_found(self) -> bool:
+        return any(i.status == "found" for i in self.imported)
+
+    @property
+    def reuse_broken(self) -> bool:
+        """The failure this tool exists to catch: the cache was there, yet most steps ran."""
+        return self.cache_found and self.runs > 0 and self.executed_runs > self.runs / 2
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "imported": [
+                {"ref": i.ref, "status": i.status, "reason": i.reason} for i in self.imported
+            ],
+            "steps": {"total": self.total, "cached": self.cached, "executed": self.executed},
+            "executed_steps": [
+                {
+                    "name": s.name,
+                    "platform": s.platform,
+                    "seconds": None if s.seconds is None else round(s.seconds, 3),
+                }
+                for s in self.executed_steps
+            ],
+            "exported": {
+                "ref": self.exported.ref,
+                "status": self.exported.status,
+                "reason": self.exported.reason,
+            },
+            "per_platform": {
+                p: {"total": s.total, "cached": s.cached, "executed": s.executed}
+                for p, s in self.per_platform.items()
+            },
+            "first_executed_step": self.first_executed,
+        }
+
+
+def _import_status(vertex: Vertex) -> CacheImport:
+    ref = _IMPORT.match(vertex.text)
+    name = ref.group("ref") if ref else vertex.text
+    if not vertex.error:
+        return CacheImport(name, "found")
+    error = vertex.error
+    # The first build of a variant has no cache yet: normal, not a failure.
+    if error.rstrip().endswith("not found") or "manifest unknown" in error:
+        return CacheImport(name, "missing", None)
+    return CacheImport(name, "failed", _short_reason(error, name))
+
+
+def _short_reason(error: str, ref: str | None = None) -> str:
+    # "failed to configure registry cache importer: <ref>: <reason>" -> "<reason>"
+    reason = error
+    if ref and f"{ref}: " in reason:
+        reason = reason.split(f"{ref}: ", 1)[1]
+    return " ".join(reason.split())[:300]
+
+
+def cache_report(
+    tracker: BuildTracker,
+    *,
+    variant: str,
+    cache_from: Sequence[str],
+    cache_to: str | None,
+    cache_to_mode: str | None,
+    export_skipped_reason: str,
+    metadata: Mapping[str, Any] | None,
+    build_failed: bool,
+) -> CacheReport:
+    vertexes = list(tracker.vertexes.values())
+    own = [v for v in vertexes if v.variant == variant]
+    imports = {i.ref: i for i in (_import_status(v) for v in own if _IMPORT.match(v.text))}
+    imported = tuple(imports.get(ref, CacheImport(ref, "missing")) for ref in cache_from)
+
+    if cache_to is None:
+        exported = CacheExport(None, "skipped", export_skipped_reason)
+    else:
+        export_vertex = next((v for v in own if _EXPORT.match(v.text)), None)
+        if export_vertex is not None and export_vertex.error:
+            exported = CacheExport(
+                cache_to, "failed", _short_reason(export_vertex.error), cache_to_mode
+            )
+        elif (metadata and "cache.manifest" in metadata) or (
+            export_vertex is not None and export_vertex.completed is not None
+        ):
+            exported = CacheExport(cache_to, "written", None, cache_to_mode)
+        else:
+            why = (
+                "the build failed before the cache was exported"
+                if build_failed
+                else "BuildKit did not export it"
+            )
+            exported = CacheExport(
+                cache_to, "failed" if not build_failed else "skipped", why, cache_to_mode
+            )
+
+    steps = _variant_steps(tracker, variant)
+    per_platform: dict[str, PlatformSteps] = {}
+    for step in steps:
+        key = step.platform or "-"
+        before = per_platform.get(key, PlatformSteps(0, 0))
+        per_platform[key] = PlatformSteps(
+            before.total + 1, before.cached + (1 if step.reused else 0)
+        )
+    executed = [s for s in steps if not s.reused]
+    ordered = sorted(executed, key=lambda s: (s.index or 0, s.platform or ""))
+    first = next((s for s in ordered if not s.is_from), None)
+    return CacheReport(
+        variant=variant,
+        imported=imported,
+        exported=exported,
+        total=len(steps),
+        cached=len(steps) - len(executed),
+        executed_steps=tuple(
+            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from) for s in ordered
+        ),
+        per_platform=per_platform,
+        runs=sum(1 for s in steps if not s.is_from),
+        executed_runs=sum(1 for s in executed if not s.is_from),
+        first_executed=(
+            f"[{first.platform}] {first.step_name}" if first and first.platform else first.step_name
+        )
+        if first
+        else None,
+    )
+
+
+def _variant_steps(tracker: BuildTracker, variant: str) -> list[Vertex]:
+    """The variant's steps, with the ones BuildKit shared with another variant credited to it too.
+
+    In one bake run, a step that is identical in two variants (same instruction, same inputs) is
+    one vertex, reported once under whichever variant reached it first. Its number, platform and
+    text are the same in both, which is how it is found again here.
+    """
+    steps = tracker.steps()
+    own = [s for s in steps if s.variant == variant]
+    seen = {(s.platform, s.index) for s in own}
+    counts = {(s.platform, s.count) for s in own}
+    for step in steps:
+        if step.variant == variant or (step.platform, step.index) in seen:
+            continue
+        if (step.platform, step.count) in counts and _shared_with(step, own):
+            own.append(step)
+            seen.add((step.platform, step.index))
+    return sorted(own, key=lambda s: (s.platform or "", s.index or 0))
+
+
+def _shared_with(step: Vertex, own: Sequence[Vertex]) -> bool:
+    # The shared vertex's inputs are the earlier steps: it is the variant's if every step before it
+    # that the variant has on that platform is either its own or shared (same text).
+    return not any(
+        s.platform == step.platform and s.index == step.index and s.text != step.text for s in own
+    )

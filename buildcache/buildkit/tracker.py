@@ -1,0 +1,229 @@
+"""Pure: BuildKit's solve status -> vertexes merged by digest -> step events.
+
+A vertex is reported again each time it changes, so the tracker merges updates by digest. Vertex
+names carry where they belong: in a bake run `[slim linux/arm64 runtime 3/5] RUN ...` is variant
+`slim`, platform linux/arm64, stage `runtime`, Dockerfile step 3 of 5. Steps are those Dockerfile
+instructions (FROM included); `[slim internal] load ...`, cache import and export and push
+vertexes are not steps, but the cache import and export ones feed the cache report (report.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from buildcache.buildkit.rawjson import RawJsonDecoder, parse_time
+
+LOG_TAIL_LINES = 20
+
+_PREFIXED = re.compile(r"^\[(?P<prefix>[^\]]*)\]\s*(?P<rest>.*)$", re.DOTALL)
+_STEP_COUNTER = re.compile(r"^(?P<index>\d+)/(?P<count>\d+)$")
+_PLATFORM = re.compile(r"^[a-z][a-z0-9]*/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+_LONG_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass
+class Vertex:
+    digest: str
+    name: str
+    variant: str | None = None
+    platform: str | None = None
+    stage: str | None = None
+    index: int | None = None  # Dockerfile step number, for steps
+    count: int | None = None  # number of steps, for steps
+    text: str = ""  # the instruction, for steps
+    started: datetime | None = None
+    completed: datetime | None = None
+    cached: bool = False
+    # BuildKit cancels a vertex that an identical one (another variant's same step) already
+    # computes; in a build that succeeds, its result came from that one.
+    canceled: bool = False
+    error: str | None = None
+    logs: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL_LINES))
+
+    @property
+    def is_step(self) -> bool:
+        return self.index is not None
+
+    @property
+    def done(self) -> bool:
+        return self.completed is not None or self.cached or self.canceled
+
+    @property
+    def reused(self) -> bool:
+        """Not executed here: cached, or shared with an identical step."""
+        return self.cached or self.canceled
+
+    @property
+    def is_from(self) -> bool:
+        # A FROM step is fetched, never run: on a fresh runner BuildKit resolves the base again
+        # and does not call it cached, but that breaks no chain of reuse after it.
+        return self.is_step and self.text.startswith("FROM ")
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started is None or self.completed is None:
+            return None
+        return max(0.0, (self.completed - self.started).total_seconds())
+
+    @property
+    def step_name(self) -> str:
+        where = f"{self.stage} " if self.stage else ""
+        return f"{where}{self.index}/{self.count} {self.text}"
+
+
+def parse_vertex_name(
+    name: str, variants: Sequence[str], platforms: Mapping[str, Sequence[str]]
+) -> dict[str, Any]:
+    """Split `[slim linux/arm64 runtime 3/5] RUN ...` into its parts.
+
+    `variants` are the bake targets; with one variant buildx may leave its name out, and with
+    one platform BuildKit leaves the platform out, so both fall back to the only one there is.
+    """
+    parts: dict[str, Any] = {
+        "variant": None,
+        "platform": None,
+        "stage": None,
+        "index": None,
+        "count": None,
+    }
+    match = _PREFIXED.match(name)
+    rest = name
+    tokens: list[str] = []
+    if match:
+        tokens = match.group("prefix").split()
+        rest = match.group("rest")
+    if tokens and tokens[0] in variants:
+        parts["variant"] = tokens.pop(0)
+    elif len(variants) == 1:
+        parts["variant"] = variants[0]
+    if tokens and _PLATFORM.match(tokens[0]):
+        parts["platform"] = tokens.pop(0)
+    counter = _STEP_COUNTER.match(tokens[-1]) if tokens else None
+    if counter and "internal" not in tokens:
+        tokens.pop()
+        parts["index"] = int(counter.group("index"))
+        parts["count"] = int(counter.group("count"))
+        parts["stage"] = " ".join(tokens) or None
+        variant_platforms = platforms.get(parts["variant"] or "", ())
+        if parts["platform"] is None and len(variant_platforms) == 1:
+            parts["platform"] = variant_platforms[0]
+    # a FROM resolved to its digest: 12 hex digits identify it, 64 only widen every table
+    parts["text"] = _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(rest.split()))
+    return parts
+
+
+# Events the renderers in output.py show as the build streams.
+@dataclass(frozen=True)
+class StepStarted:
+    vertex: Vertex
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    vertex: Vertex
+
+
+@dataclass(frozen=True)
+class LogLine:
+    vertex: Vertex
+    line: str
+
+
+Event = StepStarted | StepFinished | LogLine
+
+
+class BuildTracker:
+    """Merges rawjson updates into vertexes and tells what changed, as events."""
+
+    def __init__(self, variants: Sequence[str], platforms: Mapping[str, Sequence[str]]) -> None:
+        self.variants = list(variants)
+        self.platforms = platforms
+        self.vertexes: dict[str, Vertex] = {}
+        self._decoder = RawJsonDecoder()
+
+    def feed_line(self, line: str) -> list[Event]:
+        events: list[Event] = []
+        for obj in self._decoder.feed(line):
+            events.extend(self.update(obj))
+        return events
+
+    def close(self) -> None:
+        """The stream ended: an object still open was cut short."""
+        self._decoder.close()
+
+    @property
+    def other_lines(self) -> Sequence[str]:
+        """The last lines of the stream that were not rawjson (buildx's own messages)."""
+        return tuple(self._decoder.other_lines)
+
+    @property
+    def dropped(self) -> int:
+        """Objects that were cut short or did not parse."""
+        return self._decoder.dropped
+
+    def update(self, obj: Mapping[str, Any]) -> list[Event]:
+        events: list[Event] = []
+        for raw in obj.get("vertexes") or ():
+            if not isinstance(raw, dict) or not isinstance(raw.get("digest"), str):
+                continue
+            events.extend(self._update_vertex(raw))
+        for raw in obj.get("logs") or ():
+            vertex = self.vertexes.get(raw.get("vertex", "")) if isinstance(raw, dict) else None
+            if vertex is None:
+                continue
+            try:
+                data = base64.b64decode(raw.get("data") or "").decode(errors="replace")
+            except ValueError:
+                continue
+            for text in data.splitlines():
+                if text.strip():
+                    vertex.logs.append(text)
+                    if vertex.is_step:
+                        events.append(LogLine(vertex, text))
+        return events
+
+    def _update_vertex(self, raw: Mapping[str, Any]) -> list[Event]:
+        digest = raw["digest"]
+        vertex = self.vertexes.get(digest)
+        if vertex is None:
+            name = str(raw.get("name", ""))
+            vertex = Vertex(
+                digest=digest, name=name, **parse_vertex_name(name, self.variants, self.platforms)
+            )
+            self.vertexes[digest] = vertex
+        was_started, was_done = vertex.started is not None, vertex.done
+        started = parse_time(raw.get("started"))
+        if started is not None and (vertex.started is None or vertex.completed is not None):
+            vertex.started = started
+        completed = parse_time(raw.get("completed"))
+        if completed is not None:
+            vertex.completed = completed
+        if raw.get("cached"):
+            vertex.cached = True
+        error = raw.get("error")
+        if error and str(error).strip().endswith("context canceled"):
+            vertex.canceled = True
+        elif error:
+            vertex.error = str(error)
+        if not vertex.is_step:
+            return []
+        events: list[Event] = []
+        if vertex.started is not None and not was_started:
+            events.append(StepStarted(vertex))
+        if vertex.done and not was_done:
+            events.append(StepFinished(vertex))
+        return events
+
+    def steps(self) -> list[Vertex]:
+        return [v for v in self.vertexes.values() if v.is_step]
+
+    def failed_steps(self) -> list[Vertex]:
+        return [
+            v for v in self.vertexes.values() if v.error and (v.is_step or "internal" in v.name)
+        ]

@@ -1,0 +1,85 @@
+"""Pure: a BuildPlan -> the bake file that `docker buildx bake` runs, and that command's text.
+
+One bake run builds every selected variant, so BuildKit shares the common layers between them and
+runs them in parallel. The bake file is JSON (bake reads JSON, HCL or compose): nothing to escape
+by hand, and `--dry-run` prints exactly what runs. This is where the plan's typed references
+become the strings buildx reads.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.plan import BuildPlan, VariantPlan
+from buildcache.core.reference import cache_source
+
+GROUP = "default"
+
+
+def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
+    if plan.push_by_digest and variant.staging_tag:
+        # under the staging tag, for a driver that cannot push untagged
+        return "type=image,push=true"
+    if plan.push_by_digest:
+        # untagged in the first image; `buildcache merge` makes the tagged index from all runners
+        return f"type=image,name={variant.pushed_image},push-by-digest=true,name-canonical=true,push=true"
+    if plan.push:
+        return "type=image,push=true"
+    if plan.load:
+        return "type=docker"
+    # Without --push or --load the result stays in the build cache: nothing is exported.
+    return "type=cacheonly"
+
+
+def target_tags(plan: BuildPlan, variant: VariantPlan) -> list[str]:
+    """A push names only the version tags of the first image (core/publish.py copies the rest by
+    digest); a load names them all; a cache-only build names none."""
+    if plan.push_by_digest:
+        return [str(variant.staging_tag)] if variant.staging_tag else []
+    if plan.push:
+        return [str(t) for t in variant.push_tags]
+    if plan.load:
+        return [str(t) for t in variant.tags]
+    return []
+
+
+def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
+    target: dict[str, Any] = {
+        "context": str(variant.context),
+        "dockerfile": str(variant.dockerfile),
+        "platforms": list(variant.platforms),
+        "args": dict(variant.build_args),
+        "tags": target_tags(plan, variant),
+        "cache-from": [cache_source(ref) for ref in variant.cache_from],
+        "cache-to": [variant.cache_to.to_option()] if variant.cache_to else [],
+        "output": [output_of(plan, variant)],
+    }
+    if variant.target:
+        target["target"] = variant.target
+    return target
+
+
+def bake_definition(plan: BuildPlan) -> dict[str, Any]:
+    return {
+        "group": {GROUP: {"targets": [v.name for v in plan.variants]}},
+        "target": {v.name: bake_target(v, plan) for v in plan.variants},
+    }
+
+
+def bake_file_text(plan: BuildPlan) -> str:
+    return json.dumps(bake_definition(plan), indent=2) + "\n"
+
+
+def bake_command(bake_file: Path, metadata_file: Path | None, progress: str) -> list[str]:
+    """The `docker buildx bake` command line; engine.py runs the same through python-on-whales."""
+    command = ["docker", "buildx", "bake", "--file", str(bake_file), "--progress", progress]
+    if metadata_file is not None:
+        command += ["--metadata-file", str(metadata_file)]
+    return [*command, GROUP]
+
+
+def command_text(command: list[str]) -> str:
+    return shlex.join(command)

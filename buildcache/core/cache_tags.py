@@ -1,0 +1,101 @@
+"""Pure: which cache tag belongs to which variant, what a cache manifest holds, what prune deletes.
+
+Reading the registry and deleting are commands/cache.py's (through registry.py); everything here
+is a function of tag lists and manifests, tested without a registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from buildcache.buildkit.rawjson import parse_time
+from buildcache.core.reference import ImageRef
+
+CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheEntry:
+    variant: str | None  # None: an orphan, no variant of the config owns it
+    ref: ImageRef
+    present: bool
+    digest: str | None = None
+    platforms: tuple[str, ...] | None = None  # None: could not be told
+    size: int | None = None
+    written: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "ref": str(self.ref),
+            "present": self.present,
+            "digest": self.digest,
+            "platforms": list(self.platforms) if self.platforms is not None else None,
+            "size": self.size,
+            "written": self.written.isoformat() if self.written else None,
+        }
+
+
+def variant_of(tag: str, prefix: str, variants: Sequence[str]) -> str | None:
+    """The variant a cache tag belongs to: `buildcache-slim`, or a ref derived from it
+    (`buildcache-slim-<branch>`, `buildcache-slim-linux-arm64`); the longest name wins."""
+    if not tag.startswith(prefix):
+        return None
+    rest = tag[len(prefix) :]
+    owners = [v for v in variants if rest == v or rest.startswith(v + "-")]
+    return max(owners, key=len) if owners else None
+
+
+def orphan_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> list[str]:
+    return sorted(
+        t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants) is None
+    )
+
+
+def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | None]:
+    """Layer digests, total size and the newest `buildkit/createdat` of a cache manifest.
+
+    A registry cache is an index of layer blobs plus a cache config (the default), or an image
+    manifest with the same layers (`image-manifest=true`, for registries such as ECR).
+    """
+    descriptors = list(body.get("manifests") or body.get("layers") or [])
+    if body.get("config"):
+        descriptors.append(body["config"])
+    seen: dict[str, int] = {}
+    written: datetime | None = None
+    for descriptor in descriptors:
+        digest = descriptor.get("digest")
+        if digest:
+            seen[digest] = int(descriptor.get("size") or 0)
+        created = parse_time((descriptor.get("annotations") or {}).get("buildkit/createdat"))
+        if created and (written is None or created > written):
+            written = created
+    return set(seen), sum(seen.values()), written
+
+
+@dataclass(frozen=True)
+class PruneTarget:
+    tag: str
+    digest: str
+    skipped: str | None = None  # why it is kept although no variant owns it
+
+
+def prune_targets(orphans: Sequence[CacheEntry], kept: Sequence[CacheEntry]) -> list[PruneTarget]:
+    """What prune deletes. A registry deletes a manifest by digest, taking every tag that points
+    at it; an orphan that shares its digest with a kept tag is left alone."""
+    kept_digests = {e.digest for e in kept if e.digest}
+    targets = []
+    for orphan in orphans:
+        if not orphan.digest:
+            continue
+        tag = orphan.ref.tag or ""
+        if orphan.digest in kept_digests:
+            targets.append(
+                PruneTarget(tag, orphan.digest, "it is the same manifest as a cache tag in use")
+            )
+        else:
+            targets.append(PruneTarget(tag, orphan.digest))
+    return targets

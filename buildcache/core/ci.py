@@ -1,0 +1,177 @@
+"""Pure: what the CI environment (or a laptop) says about this run, and the cache policy it implies.
+
+Facts come from the environment mapping (GitHub Actions, GitLab CI) and from a few git facts the
+caller reads (buildcache/git.py); nothing here reads os.environ or runs a process, so every rule is tested
+with a dict.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from buildcache.core.reference import MAX_TAG
+
+CacheFlag = Literal["auto", "rw", "ro", "off"]
+CacheMode = Literal["rw", "ro", "off"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitFacts:
+    """What git says, read by the caller: the branch at HEAD, the remote's default, HEAD's sha."""
+
+    branch: str | None = None
+    default_branch: str | None = None  # from `git symbolic-ref refs/remotes/origin/HEAD`
+    sha: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunContext:
+    ci: str | None  # "github", "gitlab", "ci" (another CI) or None (a laptop)
+    branch: str | None
+    default_branch: str
+    default_branch_source: str
+    tag_build: bool  # the CI built a tag (a release)
+    pull_request: bool
+    fork: bool  # a pull request from a fork: no write token
+    sha: str | None
+
+    @property
+    def on_default_branch(self) -> bool:
+        return self.branch is None or self.branch == self.default_branch
+
+
+def _github_event(env: Mapping[str, str]) -> dict[str, object]:
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _get(data: object, *keys: str) -> object:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
+    if env.get("GITHUB_ACTIONS") == "true":
+        event = _github_event(env)
+        pull_request = env.get("GITHUB_EVENT_NAME", "").startswith("pull_request")
+        tag_build = env.get("GITHUB_REF_TYPE") == "tag"
+        branch = env.get("GITHUB_HEAD_REF") or (None if tag_build else env.get("GITHUB_REF_NAME"))
+        head_repo = _get(event, "pull_request", "head", "repo", "full_name")
+        fork = pull_request and (
+            _get(event, "pull_request", "head", "repo", "fork") is True
+            or (isinstance(head_repo, str) and head_repo != env.get("GITHUB_REPOSITORY"))
+        )
+        default = _get(event, "repository", "default_branch")
+        if isinstance(default, str) and default:
+            default_branch, source = default, "the repository settings (GitHub event)"
+        elif env.get("GITHUB_BASE_REF"):
+            default_branch, source = env["GITHUB_BASE_REF"], "GITHUB_BASE_REF"
+        else:
+            default_branch, source = _git_default(git)
+        return RunContext(
+            ci="github",
+            branch=branch,
+            default_branch=default_branch,
+            default_branch_source=source,
+            tag_build=tag_build,
+            pull_request=pull_request,
+            fork=fork,
+            sha=env.get("GITHUB_SHA") or git.sha,
+        )
+    if env.get("GITLAB_CI") == "true":
+        tag_build = bool(env.get("CI_COMMIT_TAG"))
+        merge_request = bool(env.get("CI_MERGE_REQUEST_IID"))
+        source_project = env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
+        fork = (
+            merge_request
+            and bool(source_project)
+            and source_project != env.get("CI_MERGE_REQUEST_PROJECT_ID")
+        )
+        if env.get("CI_DEFAULT_BRANCH"):
+            default_branch, source = env["CI_DEFAULT_BRANCH"], "CI_DEFAULT_BRANCH"
+        else:
+            default_branch, source = _git_default(git)
+        return RunContext(
+            ci="gitlab",
+            branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_BRANCH"),
+            default_branch=default_branch,
+            default_branch_source=source,
+            tag_build=tag_build,
+            pull_request=merge_request,
+            fork=fork,
+            sha=env.get("CI_COMMIT_SHA") or git.sha,
+        )
+    default_branch, source = _git_default(git)
+    return RunContext(
+        ci="ci" if env.get("CI", "").lower() in ("true", "1") else None,
+        branch=git.branch,
+        default_branch=default_branch,
+        default_branch_source=source,
+        tag_build=False,
+        pull_request=False,
+        fork=False,
+        sha=git.sha,
+    )
+
+
+def _git_default(git: GitFacts) -> tuple[str, str]:
+    if git.default_branch:
+        return git.default_branch, "git (refs/remotes/origin/HEAD)"
+    return "main", "the default, main"
+
+
+def branch_slug(branch: str, room: int = MAX_TAG) -> str:
+    """A branch name made safe as part of a Docker tag: lowercase, [a-z0-9._-], bounded."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", branch.lower())
+    slug = re.sub(r"-{2,}", "-", slug).strip(".-")
+    return slug[: max(room, 1)].rstrip(".-") or "branch"
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    mode: CacheMode
+    reason: str
+    branch_slug: str | None = None  # set where the branch keeps a cache ref of its own
+
+
+def cache_policy(flag: CacheFlag, *, push: bool, context: RunContext, release: bool) -> CachePolicy:
+    """Who writes the cache: the default branch, release tags and local pushes; others read.
+
+    `release` is true when the version came from a tag (the CI's, or git's at HEAD).
+    """
+    slug = None if context.on_default_branch or release else branch_slug(context.branch or "")
+    if context.fork:
+        return CachePolicy(
+            "ro" if flag != "off" else "off",
+            "a pull request from a fork has no token to write with",
+            slug,
+        )
+    if flag != "auto":
+        return CachePolicy(flag, f"--cache {flag}", slug)
+    if context.tag_build or release:
+        return CachePolicy("rw", "a release tag", None)
+    if context.ci is None:
+        if push:
+            return CachePolicy("rw", "a local run with --push", slug)
+        return CachePolicy("ro", "a local run without --push", slug)
+    if context.pull_request:
+        return CachePolicy("ro", "a pull request reads the cache and does not write it", slug)
+    if context.on_default_branch:
+        return CachePolicy("rw", f"the default branch ({context.default_branch})", None)
+    return CachePolicy(
+        "ro", f"branch {context.branch}, not the default ({context.default_branch})", slug
+    )

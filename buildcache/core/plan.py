@@ -1,0 +1,317 @@
+"""Pure: a Config, the variant selection and the version -> a BuildPlan.
+
+Nothing here touches the engine, the network, git or os.environ; every input is an argument (the
+environment as a mapping, git's facts as values), so every tag and cache rule is tested without
+docker. `plan_run` holds the rules of a run (where the version comes from, the cache policy, a
+fork that cannot push); `make_plan` turns them into variants, tags and cache refs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.ci import (
+    CacheFlag,
+    CachePolicy,
+    GitFacts,
+    branch_slug,
+    cache_policy,
+    run_context,
+)
+from buildcache.core.config import Config
+from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
+from buildcache.core.tags import (
+    TAG_SOURCES,
+    moving_tag,
+    resolve_version,
+    variant_tags,
+    version_names,
+)
+from buildcache.errors import ConfigError, UsageError
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantPlan:
+    name: str
+    default: bool
+    tags: tuple[ImageRef, ...]  # every tag on every registry
+    platforms: tuple[str, ...]
+    build_args: Mapping[str, str]
+    target: str | None
+    dockerfile: Path
+    context: Path
+    cache_ref: ImageRef  # the ref this run writes (the variant's own, or its branch's)
+    cache_from: tuple[ImageRef, ...]  # read in this order
+    cache_to: CacheSpec | None  # None: the cache is read, not written
+    # what the build itself pushes: the version tags on the first image; the rest is copied by
+    # digest afterwards, the moving tag last (core/publish.py)
+    push_tags: tuple[ImageRef, ...] = ()
+    # --push-by-digest on a builder that cannot push untagged (buildx's docker driver): the
+    # platform's image goes under this tag of the cache image instead, for `merge` to use
+    staging_tag: ImageRef | None = None
+
+    @property
+    def pushed_image(self) -> ImageRef:
+        """The image (no tag) that the build's own push goes to."""
+        if self.staging_tag is not None:
+            return self.staging_tag.bare()
+        return (self.push_tags or self.tags)[0].bare()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "default": self.default,
+            "tags": [str(t) for t in self.tags],
+            "platforms": list(self.platforms),
+            "build_args": dict(self.build_args),
+            "target": self.target,
+            "dockerfile": str(self.dockerfile),
+            "context": str(self.context),
+            "cache_from": [cache_source(r) for r in self.cache_from],
+            "cache_to": [self.cache_to.to_option()] if self.cache_to else [],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildPlan:
+    version: str
+    version_source: str
+    variants: tuple[VariantPlan, ...]
+    push: bool = False
+    load: bool = False
+    push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
+    cache_policy: CachePolicy | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "version": self.version,
+            "variants": [v.to_json() for v in self.variants],
+            "version_source": self.version_source,
+        }
+        if self.push_by_digest:
+            data["push_by_digest"] = True
+        if self.cache_policy is not None:
+            data["cache_policy"] = {
+                "mode": self.cache_policy.mode,
+                "reason": self.cache_policy.reason,
+            }
+        return data
+
+
+def plan_run(
+    config: Config,
+    *,
+    env: Mapping[str, str],
+    git: GitFacts,
+    git_tag: Callable[[], str | None],
+    variants: Sequence[str] = (),
+    version: str | None = None,
+    no_latest: bool = False,
+    tags: Sequence[str] = (),
+    cache: CacheFlag = "auto",
+    cache_write: bool | None = None,
+    push: bool = False,
+    load: bool = False,
+    platforms: Sequence[str] = (),
+    push_by_digest: bool = False,
+    staging: bool = False,
+) -> BuildPlan:
+    """The plan of one run: the version and its source, the cache policy of this CI event (or
+    laptop), and what a fork may not do. `git_tag` is asked only when no version is given."""
+    if cache_write is not None:
+        if cache != "auto":
+            raise UsageError("give --cache or --cache-write/--no-cache-write, not both")
+        cache = "rw" if cache_write else "ro"
+    context = run_context(env, git)
+    tag = None if version or env.get("BUILDCACHE_VERSION") else git_tag()
+    resolved, source = resolve_version(flag=version, env=env, git_tag=tag)
+    policy = cache_policy(
+        cache, push=push or push_by_digest, context=context, release=source in TAG_SOURCES
+    )
+    notes = []
+    if context.fork and push:
+        # Say so, rather than fail on the registry's permission error.
+        push = False
+        notes.append(
+            "a pull request from a fork has no token to push with: building without pushing"
+        )
+    built = make_plan(
+        config,
+        selected=variants,
+        version=resolved,
+        version_source=source,
+        latest=not no_latest,
+        extra_tags=tags,
+        platforms=platforms,
+        push=push,
+        load=load,
+        cache_policy=policy,
+        sha=context.sha,
+        push_by_digest=push_by_digest,
+        staging=staging,
+    )
+    return dataclasses.replace(built, notes=(*notes, *built.notes))
+
+
+def cache_refs(
+    config: Config, variant: str, policy: CachePolicy | None, platform: str | None = None
+) -> tuple[ImageRef, ImageRef | None]:
+    """The variant's main cache ref, and its own ref where a branch, or a runner building one
+    platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
+    main = config.cache_image.with_tag(f"{config.cache.tag_prefix}{variant}")
+    platform_part = "-" + platform.replace("/", "-") if platform else ""
+    if (policy is None or policy.branch_slug is None) and not platform:
+        return main, None
+    stem = f"{config.cache.tag_prefix}{variant}-"
+    if policy is not None and policy.branch_slug is not None:
+        stem += (
+            branch_slug(policy.branch_slug, MAX_TAG - len(stem) - len(platform_part))
+            + platform_part
+        )
+    else:
+        stem += platform_part[1:]
+    return main, config.cache_image.with_tag(stem)
+
+
+def make_plan(
+    config: Config,
+    *,
+    selected: Sequence[str] = (),
+    version: str,
+    version_source: str = "--version",
+    latest: bool = True,
+    extra_tags: Sequence[str] = (),
+    platforms: Sequence[str] = (),
+    push: bool = False,
+    load: bool = False,
+    cache_write: bool | None = None,
+    cache_policy: CachePolicy | None = None,
+    sha: str | None = None,
+    push_by_digest: bool = False,
+    staging: bool = False,
+) -> BuildPlan:
+    known = [v.name for v in config.variants]
+    unknown = [name for name in selected if name not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown variant {', '.join(map(repr, unknown))}; the config has {', '.join(known)}"
+        )
+    if push and load:
+        raise UsageError(
+            "--push and --load cannot be combined: push to the registries, or load locally"
+        )
+    chosen = [v for v in config.variants if not selected or v.name in selected]
+    for platform in platforms:
+        if not any(platform in (v.platforms or config.platforms) for v in chosen):
+            raise UsageError(f"--platform {platform} is not one of the configured platforms")
+
+    # with semver the version is checked as one, and '+' becomes '_' in its tags
+    for tag in (*([] if config.tags.semver else [version]), *extra_tags):
+        if not TAG.match(tag):
+            raise UsageError(
+                f"{tag!r} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', "
+                "not starting with '.' or '-')"
+            )
+    if config.tags.sha and not sha:
+        raise UsageError(
+            "tags.sha is on, but the commit is unknown (no git repository, no GITHUB_SHA)"
+        )
+    names, release = version_names(
+        version, semver=config.tags.semver, sha=sha if config.tags.sha else None
+    )
+    if cache_policy is not None:
+        write = cache_policy.mode == "rw"
+    else:
+        write = push if cache_write is None else cache_write
+    variants: list[VariantPlan] = []
+    notes: list[str] = []
+    for variant in chosen:
+        variant_platforms = variant.platforms or config.platforms
+        if platforms:
+            narrowed = tuple(p for p in variant_platforms if p in platforms)
+            if not narrowed:
+                notes.append(
+                    f"variant {variant.name} is left out: it is not built for {', '.join(platforms)}"
+                )
+                continue
+            variant_platforms = narrowed
+        tags = variant_tags(variant, version=names, latest=latest and release, extra=extra_tags)
+        for tag in tags:
+            if not TAG.match(tag):
+                raise ConfigError(f"{tag!r} (variant {variant.name}) is not a valid Docker tag")
+        if push_by_digest and len(variant_platforms) != 1:
+            raise UsageError(
+                f"--push-by-digest builds one platform per run, and {variant.name} has {len(variant_platforms)}",
+                hint="add --platform, e.g. --platform linux/arm64",
+            )
+        own_platform = variant_platforms[0] if push_by_digest else None
+        main_ref, branch_ref = cache_refs(config, variant.name, cache_policy, own_platform)
+        cache_ref = branch_ref or main_ref
+        # a branch reads its own ref first, then the variant's main one; --cache off reads none
+        read: tuple[ImageRef, ...] = (branch_ref, main_ref) if branch_ref else (main_ref,)
+        if cache_policy is not None and cache_policy.mode == "off":
+            read = ()
+        moving = moving_tag(variant)
+        variants.append(
+            VariantPlan(
+                name=variant.name,
+                default=variant.default,
+                tags=tuple(image.with_tag(tag) for tag in tags for image in config.images),
+                staging_tag=config.cache_image.with_tag(
+                    f"{config.cache.tag_prefix}{variant.name}-{own_platform.replace('/', '-')}-image"
+                )
+                if own_platform and staging
+                else None,
+                # with one registry there is nothing to be missing from: the build pushes it all
+                push_tags=tuple(
+                    config.images[0].with_tag(tag)
+                    for tag in tags
+                    if len(config.images) == 1 or tag != moving
+                ),
+                platforms=variant_platforms,
+                build_args={**config.build_args, **variant.build_args},
+                target=variant.target or config.target,
+                dockerfile=variant.dockerfile or config.dockerfile,
+                context=config.context,
+                cache_ref=cache_ref,
+                cache_from=read,
+                cache_to=CacheSpec(cache_ref, config.cache.mode, config.cache.options)
+                if write
+                else None,
+            )
+        )
+    if not variants:
+        raise UsageError(f"nothing to build for {', '.join(platforms)}")
+    if staging and push_by_digest:
+        notes.append(
+            "this builder (docker driver) cannot push an image untagged: each platform's image goes "
+            f"under a staging tag of {config.cache_image} for `buildcache merge`"
+        )
+    if load and any(len(v.platforms) > 1 for v in variants):
+        raise UsageError(
+            "--load loads one platform into the local image store",
+            hint="pick one with --platform, e.g. --platform linux/amd64",
+        )
+    all_tags = {tag for v in variants for tag in v.tags}
+    for v in variants:
+        if v.cache_ref in all_tags:
+            raise ConfigError(
+                f"the cache ref {v.cache_ref} is also an image tag, so a release would overwrite the cache",
+                key="cache.tag-prefix",
+                hint="use a different cache.image or cache.tag-prefix",
+            )
+    return BuildPlan(
+        version=version,
+        version_source=version_source,
+        variants=tuple(variants),
+        push=push or push_by_digest,
+        load=load,
+        push_by_digest=push_by_digest,
+        cache_policy=cache_policy,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,262 @@
+"""Publishing to several registries, so that a fault leaves a clear state and a re-run finishes.
+
+The build pushes once, to the first image of `images`, with the version tags only. Then, by
+digest, every other registry gets the same multi-platform index (`buildx imagetools create`), so
+every registry serves byte-identical digests. The moving tags (`latest`, a variant's alias) come
+last, and only once every registry has every version tag: `latest` never points at an image that
+is missing somewhere.
+
+Transient registry failures are retried with exponential backoff and jitter; authentication and
+permission errors are not. What to run is pure (`publish_steps`); running it takes the copy and
+the sleep as functions, so every ordering and retry rule is tested without a registry.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from buildcache.core.plan import BuildPlan
+from buildcache.core.reference import ImageRef
+from buildcache.core.tags import LATEST
+from buildcache.errors import CopyError
+
+Status = Literal["done", "failed", "skipped"]
+
+# Words registries and buildx use for failures worth another try (rate limits, overload, network).
+_TRANSIENT = re.compile(
+    r"\b(429|500|502|503|504)\b|too ?many ?requests|toomanyrequests|rate limit|service unavailable|"
+    r"bad gateway|gateway time-?out|internal server error|connection reset|connection refused|"
+    r"broken pipe|unexpected eof|\beof\b|i/o timeout|timed? ?out|deadline exceeded|temporar",
+    re.IGNORECASE,
+)
+# ...and those that another try cannot fix.
+_PERMANENT = re.compile(
+    r"\b(401|403)\b|unauthori[sz]ed|authentication required|denied|forbidden|insufficient_scope|"
+    r"no basic auth credentials|invalid username/password",
+    re.IGNORECASE,
+)
+_RETRY_AFTER = re.compile(r"retry[- ]after[:= ]+(\d+)", re.IGNORECASE)
+
+
+def is_transient(error: str) -> bool:
+    """Whether a registry error is worth another try: never an auth or permission error."""
+    if _PERMANENT.search(error):
+        return False
+    return bool(_TRANSIENT.search(error))
+
+
+def retry_after(error: str) -> float | None:
+    match = _RETRY_AFTER.search(error)
+    return float(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # tries in all, the first included
+    backoff: float = 2.0  # seconds before the second try; doubled each time, with jitter
+    max_wait: float = 60.0
+
+    def wait(self, attempt: int, error: str, rng: random.Random) -> float:
+        """Seconds to wait after failed try number `attempt` (1-based)."""
+        base: float = self.backoff * 2.0 ** (attempt - 1)
+        # jitter spreads runners that failed together apart; a Retry-After, where given, is a floor
+        jittered = base * (0.5 + rng.random())
+        asked = retry_after(error)
+        return min(self.max_wait, max(jittered, asked or 0.0))
+
+
+@dataclass(frozen=True)
+class PublishStep:
+    variant: str
+    image: ImageRef  # registry/repository that gets the tags
+    tags: tuple[str, ...]
+    sources: tuple[ImageRef, ...]  # image@digest references the index is made from
+    moving: bool
+
+    @property
+    def targets(self) -> list[ImageRef]:
+        return [self.image.with_tag(tag) for tag in self.tags]
+
+
+@dataclass
+class TagResult:
+    variant: str
+    image: ImageRef
+    tag: str
+    status: Status
+    reason: str | None = None
+    attempts: int = 0
+
+    @property
+    def ref(self) -> ImageRef:
+        return self.image.with_tag(self.tag)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "image": str(self.image),
+            "tag": self.tag,
+            "status": self.status,
+            "reason": self.reason,
+            "attempts": self.attempts,
+        }
+
+
+class Tagged(Protocol):
+    """A variant's name and every tag it gets (a VariantPlan, or a variant read back from JSON)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def default(self) -> bool: ...
+    @property
+    def tags(self) -> tuple[ImageRef, ...]: ...
+
+
+@dataclass(frozen=True)
+class VariantTags:
+    name: str
+    default: bool
+    tags: tuple[ImageRef, ...]
+
+
+def split_tags(chosen: Tagged) -> tuple[dict[ImageRef, list[str]], dict[ImageRef, list[str]]]:
+    """Per image, in the config's order: the version tags and the moving tag (`latest` for the
+    default variant, the variant's own name for the others)."""
+    moving_name = LATEST if chosen.default else chosen.name
+    version: dict[ImageRef, list[str]] = {}
+    moving: dict[ImageRef, list[str]] = {}
+    for reference in chosen.tags:
+        image, tag = reference.bare(), reference.tag or ""
+        version.setdefault(image, [])
+        moving.setdefault(image, [])
+        (moving if tag == moving_name else version)[image].append(tag)
+    return version, moving
+
+
+def publish_steps(
+    variants: Sequence[Tagged], sources: Mapping[str, Sequence[ImageRef]], *, first_done: bool
+) -> list[PublishStep]:
+    """Everything after the build's own push, in order: the version tags on every other image
+    (or on every image, where the first has not got them: a merge), then every moving tag."""
+    steps: list[PublishStep] = []
+    moving_steps: list[PublishStep] = []
+    for variant in variants:
+        version, moving = split_tags(variant)
+        images = list(version)
+        source = tuple(sources[variant.name])
+        for n, image in enumerate(images):
+            if n == 0 and first_done:
+                continue
+            if version[image]:
+                steps.append(
+                    PublishStep(variant.name, image, tuple(version[image]), source, moving=False)
+                )
+        for image in images:
+            if moving[image]:
+                moving_steps.append(
+                    PublishStep(variant.name, image, tuple(moving[image]), source, moving=True)
+                )
+    return steps + moving_steps
+
+
+def steps_after_push(
+    plan: BuildPlan, sources: Mapping[str, Sequence[ImageRef]]
+) -> list[PublishStep]:
+    """What publishing copies by digest after the build's own push: every step but those whose
+    tags that push already wrote (all of them, where there is only one image)."""
+    pushed = {ref for v in plan.variants for ref in v.push_tags}
+    return [
+        step
+        for step in publish_steps(plan.variants, sources, first_done=True)
+        if not set(step.targets) <= pushed
+    ]
+
+
+def pushed_results(plan: BuildPlan) -> list[TagResult]:
+    """The tags the build's own push wrote, as results."""
+    return [
+        TagResult(v.name, ref.bare(), ref.tag or "", "done", None, 1)
+        for v in plan.variants
+        for ref in v.push_tags
+    ]
+
+
+# (sources, target refs); raises CopyError
+Copy = Callable[[Sequence[ImageRef], Sequence[ImageRef]], None]
+
+
+@dataclass
+class Publisher:
+    copy: Copy
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = field(default=lambda seconds: None)
+    on_event: Callable[[str], None] = field(default=lambda message: None)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def run(
+        self, steps: Sequence[PublishStep], previous: Sequence[TagResult] = ()
+    ) -> list[TagResult]:
+        """Run the version-tag steps, all at once, then the moving-tag steps of the variants
+        whose version tags are everywhere, all at once. `previous` are the results of an earlier
+        phase, which count too. Results come back in the order of the steps."""
+        version = [s for s in steps if not s.moving]
+        done = self._run_all(version)
+        results = [r for step in version for r in done[id(step)]]
+        for step in (s for s in steps if s.moving):
+            failed = sorted(
+                {
+                    str(r.ref)
+                    for r in (*previous, *results)
+                    if r.variant == step.variant and r.status != "done"
+                }
+            )
+            if failed:
+                reason = (
+                    "a version tag is missing on "
+                    + ", ".join(failed[:3])
+                    + (" ..." if len(failed) > 3 else "")
+                )
+                done[id(step)] = [
+                    TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags
+                ]
+        moving = [s for s in steps if s.moving and id(s) not in done]
+        done.update(self._run_all(moving))
+        return [r for step in steps for r in done[id(step)]]
+
+    def _run_all(self, steps: Sequence[PublishStep]) -> dict[int, list[TagResult]]:
+        # Registries are independent of each other: copying to them one after the other would
+        # only add up their round trips.
+        if len(steps) <= 1:
+            return {id(step): self._run_step(step) for step in steps}
+        with ThreadPoolExecutor(max_workers=min(8, len(steps))) as pool:
+            futures = {id(step): pool.submit(self._run_step, step) for step in steps}
+            return {key: future.result() for key, future in futures.items()}
+
+    def _run_step(self, step: PublishStep) -> list[TagResult]:
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                self.copy(step.sources, step.targets)
+            except CopyError as error:
+                if not is_transient(error.reason) or attempt == self.policy.attempts:
+                    why = (
+                        error.reason if attempt == 1 else f"{error.reason} (after {attempt} tries)"
+                    )
+                    return [
+                        TagResult(step.variant, step.image, tag, "failed", why, attempt)
+                        for tag in step.tags
+                    ]
+                wait = self.policy.wait(attempt, error.reason, self.rng)
+                self.on_event(
+                    f"{step.image}: {error.reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
+                )
+                self.sleep(wait)
+                continue
+            return [
+                TagResult(step.variant, step.image, tag, "done", None, attempt) for tag in step.tags
+            ]
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,143 @@
+"""Pure: image references as objects, parsed in one place by distribution's reference grammar.
+
+A reference travels through the plan as an `ImageRef` (registry, repository, tag or digest) and a
+cache destination as a `CacheSpec`; they become strings only where a string leaves buildcache (the
+bake file, a command line, JSON, a table). Nothing re-parses a string that buildcache made.
+
+Grammar and limits: github.com/distribution/reference (reference.go, normalize.go): a name of at
+most 255 characters, lowercase path components, a tag of at most 128 characters, Docker Hub's
+short names (`acme/widget` is `docker.io/acme/widget`, `python` is `docker.io/library/python`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+DOCKER_HUB = "docker.io"
+MAX_NAME = 255
+MAX_TAG = 128
+
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+DOMAIN = re.compile(
+    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$"
+)
+PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+
+
+class ReferenceError(ValueError):
+    """A string that is not an image reference; the message says what is wrong with it."""
+
+
+@dataclass(frozen=True, order=True)
+class ImageRef:
+    registry: str  # docker.io, ghcr.io, 127.0.0.1:5000
+    repository: str  # acme/widget (library/python on Docker Hub)
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """registry/repository: the image without its tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    def with_tag(self, tag: str) -> ImageRef:
+        return replace(self, tag=tag, digest=None)
+
+    def with_digest(self, digest: str) -> ImageRef:
+        return replace(self, tag=None, digest=digest)
+
+    def bare(self) -> ImageRef:
+        return replace(self, tag=None, digest=None)
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    @classmethod
+    def parse(cls, text: str) -> ImageRef:
+        """`[registry/]repository[:tag][@digest]`, normalized as docker does; raises
+        ReferenceError with the reason."""
+        raw = text
+        if not raw or any(c.isspace() for c in raw):
+            raise ReferenceError(f"{text!r} is not a valid image name (it is empty or has spaces)")
+        rest, _, digest = raw.partition("@")
+        if digest and not DIGEST.match(digest):
+            raise ReferenceError(f"{digest!r} is not a digest (like sha256:<64 hex>)")
+        name, tag = rest, None
+        slash = rest.rfind("/")
+        colon = rest.rfind(":")
+        if colon > slash:
+            name, tag = rest[:colon], rest[colon + 1 :]
+            if not TAG.match(tag):
+                raise ReferenceError(
+                    f"{tag!r} is not a valid tag (up to {MAX_TAG} letters, digits, '_', '.' and '-', "
+                    "not starting with '.' or '-')"
+                )
+        registry, repository = split_name(name)
+        return cls(registry, repository, tag, digest or None)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """An image name without tag -> (registry, repository), with Docker Hub's defaults."""
+    first, sep, rest = name.partition("/")
+    # docker's rule: the first component is a registry when it has a '.' or ':' or is localhost
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first.lower(), rest
+        if not DOMAIN.match(first):
+            raise ReferenceError(f"{first!r} is not a registry host name")
+    else:
+        registry, repository = DOCKER_HUB, name
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    # upper case is not allowed in a repository; buildcache has always lowered it for the user
+    repository = repository.lower()
+    for component in repository.split("/"):
+        if not PATH_COMPONENT.match(component):
+            raise ReferenceError(
+                f"{name!r} is not a valid image name: {component!r} must be lowercase letters and "
+                "digits, separated by '.', '_', '__' or '-'"
+            )
+    if len(f"{registry}/{repository}") > MAX_NAME:
+        raise ReferenceError(f"{name!r} is longer than the {MAX_NAME} characters a name may have")
+    return registry, repository
+
+
+def parse_image_name(text: str) -> ImageRef:
+    """An image name that must carry neither a tag nor a digest (buildcache makes the tags)."""
+    ref = ImageRef.parse(text)
+    if ref.tag or ref.digest:
+        raise ReferenceError(f"{text!r} must be an image name without a tag or digest")
+    return ref
+
+
+CacheMode = Literal["max", "min"]
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """Where a variant writes its registry cache, and how."""
+
+    ref: ImageRef
+    mode: CacheMode = "max"
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def to_option(self) -> str:
+        """buildx's --cache-to value."""
+        # ignore-error: a cache registry that refuses the write must not fail a build whose
+        # image was built and pushed; the cache report says the cache was not saved.
+        options = {"mode": self.mode, **self.options, "ignore-error": "true"}
+        return f"type=registry,ref={self.ref}" + "".join(f",{k}={v}" for k, v in options.items())
+
+
+def cache_source(ref: ImageRef) -> str:
+    """buildx's --cache-from value for a registry cache ref."""
+    return f"type=registry,ref={ref}"

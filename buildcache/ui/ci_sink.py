@@ -1,0 +1,266 @@
+"""The one place that speaks to a CI: log groups, error annotations, step outputs, the job summary.
+
+Commands talk to a `CISink` and never ask which CI they run in; `ci_sink(env)` picks GitHub
+Actions, GitLab CI, or a sink that does nothing (a laptop, another CI).
+
+GitHub: workflow commands (`::group::`, `::error::`) go to stderr, which the runner reads as well
+as stdout, so stdout stays the one JSON object of `--json`; outputs and the summary are appended
+to the files named in GITHUB_OUTPUT and GITHUB_STEP_SUMMARY. GitLab: collapsible sections.
+What users wrote reaches the summary as Markdown text or code, escaped, never as Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from buildcache.buildkit.tracker import Vertex
+from buildcache.core.reference import ImageRef, ReferenceError
+
+
+class CISink(Protocol):
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]: ...
+    def step_groups(self, steps: Sequence[Vertex], variants: Sequence[str]) -> None: ...
+    def error(self, message: str) -> None: ...
+    def results(self, result: Mapping[str, Any]) -> None: ...
+
+
+class NoCI:
+    """A laptop, or a CI buildcache has nothing special to say to."""
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        yield
+
+    def step_groups(self, steps: Sequence[Vertex], variants: Sequence[str]) -> None:
+        return None
+
+    def error(self, message: str) -> None:
+        return None
+
+    def results(self, result: Mapping[str, Any]) -> None:
+        return None
+
+
+def _write(lines: Sequence[str]) -> None:
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    sys.stderr.flush()
+
+
+class GitHubActions(NoCI):
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.output = env.get("GITHUB_OUTPUT")
+        self.summary = env.get("GITHUB_STEP_SUMMARY")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        _write([f"::group::{escape(title)}"])
+        try:
+            yield
+        finally:
+            _write([GROUP_END])
+
+    def step_groups(self, steps: Sequence[Vertex], variants: Sequence[str]) -> None:
+        _write(variant_groups(steps, variants))
+
+    def error(self, message: str) -> None:
+        _write([error_command(message)])
+
+    def results(self, result: Mapping[str, Any]) -> None:
+        if self.output:
+            write_outputs(Path(self.output), result)
+        if self.summary:
+            with Path(self.summary).open("a", encoding="utf-8") as stream:
+                stream.write(summary(result))
+
+
+class GitLabCI(NoCI):
+    """Collapsible sections (docs.gitlab.com/ci/jobs/job_logs: custom collapsible sections)."""
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        name = f"buildcache_{uuid.uuid4().hex[:8]}"
+        _write([f"\x1b[0Ksection_start:{int(time.time())}:{name}[collapsed=true]\r\x1b[0K{title}"])
+        try:
+            yield
+        finally:
+            _write([f"\x1b[0Ksection_end:{int(time.time())}:{name}\r\x1b[0K"])
+
+
+def ci_sink(env: Mapping[str, str]) -> CISink:
+    if env.get("GITHUB_ACTIONS") == "true":
+        return GitHubActions(env)
+    if env.get("GITLAB_CI") == "true":
+        return GitLabCI()
+    return NoCI()
+
+
+# GitHub workflow commands
+
+
+GROUP_END = "::endgroup::"
+
+
+def escape(text: str) -> str:
+    """A workflow command's message: %, CR and LF would end or corrupt it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def error_command(message: str) -> str:
+    return f"::error title=buildcache::{escape(message)}"
+
+
+def group(title: str, lines: Sequence[str]) -> list[str]:
+    return [f"::group::{escape(title)}", *lines, GROUP_END]
+
+
+def variant_groups(steps: Sequence[Vertex], variants: Sequence[str]) -> list[str]:
+    """A folded log section per variant: each step with CACHED or its seconds, and the output
+    of the steps that ran."""
+    lines: list[str] = []
+    for variant in variants:
+        own = sorted(
+            (s for s in steps if s.variant == variant),
+            key=lambda s: (s.platform or "", s.index or 0),
+        )
+        cached = sum(1 for s in own if s.reused)
+        body: list[str] = []
+        for step in own:
+            outcome = "CACHED" if step.reused else f"{step.seconds or 0:.1f}s"
+            body.append(f"{step.platform or ''} {step.step_name} {outcome}".strip())
+            if not step.reused:
+                body += [f"  | {line}" for line in step.logs]
+        # a line of the build's own output must not end the group or start a command
+        body = [line.replace("::", ": :") if line.startswith("::") else line for line in body]
+        lines += group(f"{variant}: {cached}/{len(own)} steps from the cache", body)
+    return lines
+
+
+# Step outputs
+
+
+def _output_lines(name: str, value: str) -> list[str]:
+    if "\n" not in value:
+        return [f"{name}={value}"]
+    delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+    return [f"{name}<<{delimiter}", value, delimiter]
+
+
+def outputs(result: Mapping[str, Any]) -> dict[str, str]:
+    """Per variant: <variant>-digest, <variant>-tags (comma-separated), <variant>-cache-hit
+    (the share of steps from the cache, 0.00-1.00); and metadata, the whole result as one line."""
+    values: dict[str, str] = {}
+    for variant in result["variants"]:
+        name = variant["name"]
+        values[f"{name}-digest"] = variant.get("digest") or ""
+        values[f"{name}-tags"] = ",".join(variant.get("pushed") or variant["tags"])
+        steps = (variant.get("cache") or {}).get("steps") or {}
+        total = steps.get("total") or 0
+        values[f"{name}-cache-hit"] = f"{(steps.get('cached', 0) / total) if total else 0:.2f}"
+    values["metadata"] = json.dumps(result, separators=(",", ":"))
+    return values
+
+
+def write_outputs(path: Path, result: Mapping[str, Any]) -> None:
+    lines = [line for name, value in outputs(result).items() for line in _output_lines(name, value)]
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+
+
+# The job summary (GitHub-flavoured Markdown)
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(text: str) -> str:
+    """User text as Markdown text: every character that Markdown would read, escaped; HTML too."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace("\n", " ")
+
+
+def md_code(text: str) -> str:
+    """User text as inline code, in a table cell: a fence longer than any run of backticks in
+    it, and `|` escaped (GFM splits table cells on it even inside code)."""
+    text = text.replace("\n", " ").replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _registry_table(tags: Sequence[str]) -> list[str]:
+    by_image: dict[str, list[str]] = {}
+    for reference in tags:
+        try:
+            ref = ImageRef.parse(reference)
+            image, tag = ref.name, ref.tag or ""
+        except ReferenceError:
+            image, tag = reference, ""
+        by_image.setdefault(image, []).append(md_code(tag))
+    rows = ["| image | tags |", "|---|---|"]
+    rows += [f"| {md_code(image)} | {' '.join(names)} |" for image, names in by_image.items()]
+    return rows
+
+
+def summary(result: Mapping[str, Any]) -> str:
+    """The job summary: per variant its tags on every registry, digest, platforms, cache report."""
+    state = "built" if result.get("ok", True) else "FAILED"
+    lines = [f"## buildcache: {md_text(result['version'])} {state}", ""]
+    if result.get("error"):
+        lines += [f"> **error:** {md_text(result['error'])}", ""]
+    for variant in result["variants"]:
+        title = md_text(variant["name"]) + (" (default)" if variant.get("default") else "")
+        lines += [f"### {title}", ""]
+        lines += [
+            f"- digest: {md_code(variant.get('digest') or '-')}",
+            f"- platforms: {md_text(', '.join(variant['platforms']))}",
+        ]
+        pushed = variant.get("pushed") or []
+        lines += ["- pushed:" if pushed else "- not pushed; its tags would be:", ""]
+        lines += [*_registry_table(pushed or variant["tags"]), ""]
+        problems = [r for r in variant.get("publish") or [] if r["status"] != "done"]
+        if problems:
+            lines += [
+                "**not published:**",
+                "",
+                "| image | tag | status | reason |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| {md_code(r['image'])} | {md_code(r['tag'])} | {r['status']} | {md_text(r.get('reason') or '')} |"
+                for r in problems
+            ]
+            lines.append("")
+        cache = variant.get("cache")
+        if cache:
+            steps = cache["steps"]
+            lines += [f"**cache:** {steps['cached']}/{steps['total']} steps from the cache", ""]
+            lines += ["| | ref | status |", "|---|---|---|"]
+            for imported in cache["imported"]:
+                reason = f" ({md_text(imported['reason'])})" if imported.get("reason") else ""
+                lines.append(
+                    f"| read | {md_code(imported['ref'])} | {imported['status']}{reason} |"
+                )
+            exported = cache["exported"]
+            reason = f" ({md_text(exported['reason'])})" if exported.get("reason") else ""
+            lines.append(
+                f"| write | {md_code(exported.get('ref') or '-')} | {exported['status']}{reason} |"
+            )
+            ran = [s for s in cache["executed_steps"] if s.get("seconds") is not None]
+            if ran:
+                lines += ["", "<details><summary>steps that ran</summary>", ""]
+                lines += [
+                    f"- {s['seconds']:.1f}s {md_code(s['platform'] or '')} {md_text(s['name'])}"
+                    for s in ran
+                ]
+                lines += ["", "</details>"]
+            lines.append("")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,222 @@
+"""What people read after (or instead of) a build: the plan, the cache report, the publish table,
+`cache ls` and `doctor`.
+
+Every cell that holds what users wrote or what a registry said is `Text`, never markup (and the
+consoles have markup off: ui/console.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from buildcache.buildkit.report import CacheReport
+from buildcache.core.checks import Check
+from buildcache.core.plan import BuildPlan
+from buildcache.core.reference import cache_source
+
+if TYPE_CHECKING:
+    from buildcache.core.cache_tags import CacheEntry
+    from buildcache.core.publish import TagResult
+
+POLICY_WORDS = {"rw": "read and write", "ro": "read only", "off": "off"}
+CHECK_STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+
+
+def _key_table(title: Text | None = None) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="cyan", no_wrap=True)
+    # fold, never cut: a cache ref with an ellipsis in a CI log is useless
+    table.add_column(overflow="fold")
+    return table
+
+
+def print_plan(
+    console: Console, plan: BuildPlan, *, sources: Mapping[str, str] | None = None
+) -> None:
+    console.print(
+        Text.assemble(
+            ("version ", "bold"), plan.version, (f"  (from {plan.version_source})", "dim")
+        )
+    )
+    if plan.cache_policy is not None:
+        policy = plan.cache_policy
+        console.print(
+            Text.assemble(
+                ("cache ", "bold"), POLICY_WORDS[policy.mode], (f"  ({policy.reason})", "dim")
+            )
+        )
+    for note in plan.notes:
+        console.print(Text.assemble(("note: ", "yellow"), note))
+    for variant in plan.variants:
+        title = Text.assemble(
+            (variant.name, "bold"), (" (default)", "dim") if variant.default else ""
+        )
+        table = _key_table(title)
+        rows = {
+            "tags": "\n".join(str(t) for t in variant.tags),
+            "platforms": ", ".join(variant.platforms),
+            "build args": ", ".join(f"{k}={v}" for k, v in variant.build_args.items()) or "-",
+            "target": variant.target or "-",
+            "dockerfile": str(variant.dockerfile),
+            "context": str(variant.context),
+            "cache from": "\n".join(cache_source(r) for r in variant.cache_from) or "-",
+        }
+        for key, value in rows.items():
+            table.add_row(Text(key), Text(value))
+        table.add_row(
+            Text("cache to"),
+            Text(variant.cache_to.to_option())
+            if variant.cache_to
+            else Text("not written (no --push; --cache-write writes it)", style="dim"),
+        )
+        console.print(table)
+    if sources:
+        table = _key_table(Text("settings from", style="bold"))
+        for key, origin in sources.items():
+            table.add_row(Text(key), Text(origin, style="dim" if origin == "default" else ""))
+        console.print(table)
+
+
+def cache_table(reports: Sequence[CacheReport]) -> Group:
+    """Per variant: what was read, what came from the cache and what ran, what was written."""
+    parts: list[Table | Text] = [Text("cache report", style="bold")]
+    for report in reports:
+        table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1))
+        table.add_column(style="cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        for imported in report.imported:
+            style = {"found": "green", "missing": "", "failed": "red"}[imported.status]
+            reason = f" ({imported.reason})" if imported.reason else ""
+            table.add_row(
+                Text("cache from"),
+                Text.assemble((imported.status, style), f" {imported.ref}{reason}"),
+            )
+        platforms = list(report.per_platform.items())
+        differ = len({(s.total, s.cached) for _, s in platforms}) > 1
+        rows = (
+            [(p, s.total, s.cached) for p, s in platforms]
+            if differ
+            else [(", ".join(report.per_platform) or "-", report.total, report.cached)]
+        )
+        fetched = sum(1 for s in report.executed_steps if s.is_from)
+        note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
+        for n, (label, total, cached) in enumerate(rows):
+            style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
+            summary = f"{cached}/{total} from the cache"
+            table.add_row(
+                Text("steps"), Text.assemble((summary, style), f"  {label}{'' if n else note}")
+            )
+        # FROM steps only fetch the base on a fresh runner; the JSON keeps them, the table not
+        ran = sorted(
+            (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
+        )
+        for step in ran[:5]:
+            table.add_row(
+                Text("ran"), Text(f"{step.seconds or 0:5.1f}s {step.platform or ''} {step.name}")
+            )
+        if len(ran) > 5:
+            table.add_row(Text(""), Text(f"... and {len(ran) - 5} more (--json lists them all)"))
+        exported = report.exported
+        export = {
+            "written": Text.assemble(
+                ("written", "green"), f" {exported.ref} (mode={exported.mode})"
+            ),
+            "skipped": Text(f"skipped: {exported.reason}", style="dim"),
+            "failed": Text.assemble(
+                ("NOT SAVED", "bold red"), f" {exported.ref}: {exported.reason}"
+            ),
+        }[exported.status]
+        table.add_row(Text("cache to"), export)
+        parts += [Text(report.variant, style="bold"), table]
+    return Group(*parts)
+
+
+def cache_warnings(reports: Sequence[CacheReport]) -> list[str]:
+    warnings = []
+    for report in reports:
+        if report.reuse_broken:
+            warnings.append(
+                f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
+                f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
+            )
+        if report.exported.status == "failed":
+            warnings.append(
+                f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"
+            )
+        for imported in report.imported:
+            if imported.status == "failed":
+                warnings.append(
+                    f"{report.variant}: the cache {imported.ref} could not be read: {imported.reason}"
+                )
+    return warnings
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover
+
+
+def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEntry]) -> Table:
+    table = Table(title="registry cache", title_justify="left", header_style="bold")
+    table.add_column("variant")
+    table.add_column("ref", overflow="fold")
+    table.add_column("present")
+    table.add_column("platforms", overflow="fold")
+    table.add_column("size", justify="right")
+    table.add_column("written")
+    for entry in [*entries, *orphans]:
+        platforms = "?" if entry.platforms is None else ", ".join(entry.platforms) or "none found"
+        table.add_row(
+            Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow"),
+            Text(str(entry.ref)),
+            Text("yes", style="green") if entry.present else Text("no", style="yellow"),
+            Text(platforms if entry.present else "-"),
+            Text(human_size(entry.size)),
+            Text(entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"),
+        )
+    return table
+
+
+def publish_table(results: Sequence[TagResult]) -> Table:
+    """Registry x tag: done, failed (reason) or skipped (why)."""
+    table = Table(title="published", title_justify="left", header_style="bold")
+    table.add_column("image", overflow="fold")
+    table.add_column("tag", overflow="fold")
+    table.add_column("status")
+    table.add_column("reason", overflow="fold")
+    style = {"done": "green", "failed": "bold red", "skipped": "yellow"}
+    for result in results:
+        table.add_row(
+            Text(str(result.image)),
+            Text(result.tag),
+            Text(result.status, style=style[result.status]),
+            Text(result.reason or ""),
+        )
+    return table
+
+
+def checks_table(checks: Sequence[Check]) -> Table:
+    table = Table(title="buildcache doctor", title_justify="left", header_style="bold")
+    table.add_column("check")
+    table.add_column("", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    for check in checks:
+        table.add_row(
+            Text(check.name),
+            Text(check.status, style=CHECK_STYLES[check.status]),
+            Text(check.detail),
+            Text(check.fix or ""),
+        )
+    return table

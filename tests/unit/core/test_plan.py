@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from buildcache.core.bake import bake_command, bake_definition
+from buildcache.core.config import Config, parse_config
+from buildcache.core.plan import make_plan
+from buildcache.core.tags import resolve_version
+from buildcache.errors import ConfigError, UsageError
+
+CONFIG = """\
+images = ["ghcr.io/acme/widget", "acme/widget"]
+platforms = ["linux/amd64", "linux/arm64"]
+build-args = { PYTHON_VERSION = "3.12", VARIANT = "none" }
+
+[cache]
+options = { image-manifest = "true" }
+
+[variants.slim]
+default = true
+build-args = { VARIANT = "slim" }
+
+[variants.full]
+build-args = { VARIANT = "full" }
+target = "full"
+dockerfile = "Dockerfile.full"
+"""
+
+
+def _config(text: str = CONFIG) -> Config:
+    return parse_config(tomllib.loads(text), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+
+
+def _tags(plan, variant: str) -> list[str]:
+    return [str(t) for t in next(v for v in plan.variants if v.name == variant).tags]
+
+
+def test_default_variant_gets_version_and_latest_others_get_suffixes() -> None:
+    plan = make_plan(_config(), version="1.2.3")
+    assert _tags(plan, "slim") == [
+        "ghcr.io/acme/widget:1.2.3",
+        "docker.io/acme/widget:1.2.3",
+        "ghcr.io/acme/widget:latest",
+        "docker.io/acme/widget:latest",
+    ]
+    assert _tags(plan, "full") == [
+        "ghcr.io/acme/widget:1.2.3-full",
+        "docker.io/acme/widget:1.2.3-full",
+        "ghcr.io/acme/widget:full",
+        "docker.io/acme/widget:full",
+    ]
+
+
+def test_no_latest_stays_out_of_the_release_namespace_and_extra_tags_follow_the_suffix_rule() -> (
+    None
+):
+    plan = make_plan(_config(), version="test", latest=False, extra_tags=["edge"])
+    assert [t.split(":")[-1] for t in _tags(plan, "slim")] == ["test", "test", "edge", "edge"]
+    assert [t.split(":")[-1] for t in _tags(plan, "full")] == [
+        "test-full",
+        "test-full",
+        "edge-full",
+        "edge-full",
+    ]
+
+
+def test_variant_settings_merge_over_the_shared_ones() -> None:
+    plan = make_plan(_config(), version="1")
+    slim, full = plan.variants
+    assert slim.build_args == {"PYTHON_VERSION": "3.12", "VARIANT": "slim"}
+    assert full.build_args == {"PYTHON_VERSION": "3.12", "VARIANT": "full"}
+    assert (slim.target, full.target) == (None, "full")
+    assert (slim.dockerfile, full.dockerfile) == (Path("/r/Dockerfile"), Path("/r/Dockerfile.full"))
+
+
+def test_cache_refs_are_stable_per_variant_and_written_only_when_pushing() -> None:
+    for version in ("1.0.0", "2.0.0"):
+        plan = make_plan(_config(), version=version)
+        assert [v["cache_from"] for v in plan.to_json()["variants"]] == [
+            ["type=registry,ref=ghcr.io/acme/widget:buildcache-slim"],
+            ["type=registry,ref=ghcr.io/acme/widget:buildcache-full"],
+        ]
+        assert all(v.cache_to is None for v in plan.variants)
+    pushed = make_plan(_config(), version="1", push=True)
+    assert pushed.to_json()["variants"][0]["cache_to"] == [
+        "type=registry,ref=ghcr.io/acme/widget:buildcache-slim,mode=max,image-manifest=true,ignore-error=true",
+    ]
+    assert (
+        make_plan(_config(), version="1", push=True, cache_write=False).variants[0].cache_to is None
+    )
+    assert make_plan(_config(), version="1", cache_write=True).variants[0].cache_to is not None
+
+
+def test_selection_and_platform_narrowing() -> None:
+    plan = make_plan(_config(), version="1", selected=["full"], platforms=["linux/arm64"])
+    assert [(v.name, v.platforms) for v in plan.variants] == [("full", ("linux/arm64",))]
+    with pytest.raises(UsageError, match="unknown variant 'fat'; the config has slim, full"):
+        make_plan(_config(), version="1", selected=["fat"])
+    with pytest.raises(UsageError, match="not one of the configured platforms"):
+        make_plan(_config(), version="1", platforms=["linux/s390x"])
+
+
+def test_a_variant_not_built_for_the_asked_platform_is_left_out_with_a_note() -> None:
+    config = _config(CONFIG + 'platforms = ["linux/amd64"]\n')  # full: amd64 only
+    plan = make_plan(config, version="1", platforms=["linux/arm64"])
+    assert [v.name for v in plan.variants] == ["slim"]
+    assert plan.notes == ("variant full is left out: it is not built for linux/arm64",)
+
+
+@pytest.mark.parametrize("bad", ["feature/x", ".hidden", "-x", "a" * 129, "sp ace"])
+def test_a_version_that_is_not_a_docker_tag_is_refused(bad: str) -> None:
+    with pytest.raises(UsageError, match="not a valid Docker tag"):
+        make_plan(_config(), version=bad)
+
+
+def test_load_takes_one_platform_and_not_push() -> None:
+    with pytest.raises(UsageError, match="--load loads one platform"):
+        make_plan(_config(), version="1", load=True)
+    with pytest.raises(UsageError, match="cannot be combined"):
+        make_plan(_config(), version="1", load=True, push=True, platforms=["linux/amd64"])
+    assert make_plan(_config(), version="1", load=True, platforms=["linux/amd64"]).load
+
+
+def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
+    text = CONFIG.replace("[cache]\n", '[cache]\ntag-prefix = ""\n')
+    with pytest.raises(ConfigError, match="is also an image tag"):
+        make_plan(_config(text), version="1")  # cache ref ...:full == the tag ...:full
+
+
+def test_version_comes_from_flag_env_ci_tag_then_git() -> None:
+    assert resolve_version(flag="1", env={"BUILDCACHE_VERSION": "2"}, git_tag="v3") == (
+        "1",
+        "--version",
+    )
+    assert resolve_version(flag=None, env={"BUILDCACHE_VERSION": "2"}, git_tag="v3")[0] == "2"
+    github = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v4"}
+    assert resolve_version(flag=None, env=github, git_tag="v3")[0] == "v4"
+    branch = {"GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "main"}
+    assert resolve_version(flag=None, env=branch, git_tag="v3") == ("v3", "the git tag at HEAD")
+    assert resolve_version(flag=None, env={"CI_COMMIT_TAG": "v5"}, git_tag=None)[0] == "v5"
+    with pytest.raises(UsageError, match="no version") as caught:
+        resolve_version(flag=None, env={}, git_tag=None)
+    assert "--version" in (caught.value.hint or "")
+
+
+def test_plan_json_has_the_documented_shape() -> None:
+    data = json.loads(json.dumps(make_plan(_config(), version="1.0").to_json()))
+    assert set(data) == {"version", "version_source", "variants"}
+    assert set(data["variants"][0]) == {
+        "name",
+        "default",
+        "tags",
+        "platforms",
+        "build_args",
+        "target",
+        "dockerfile",
+        "context",
+        "cache_from",
+        "cache_to",
+    }
+
+
+def test_the_bake_file_has_one_target_per_variant_in_one_group() -> None:
+    plan = make_plan(_config(), version="1", push=True)
+    bake = bake_definition(plan)
+    assert bake["group"] == {"default": {"targets": ["slim", "full"]}}
+    full = bake["target"]["full"]
+    assert full == {
+        "context": "/r",
+        "dockerfile": "/r/Dockerfile.full",
+        "platforms": ["linux/amd64", "linux/arm64"],
+        "args": {"PYTHON_VERSION": "3.12", "VARIANT": "full"},
+        "tags": ["ghcr.io/acme/widget:1-full"],  # version tags, first image: the rest by digest
+        "cache-from": ["type=registry,ref=ghcr.io/acme/widget:buildcache-full"],
+        "cache-to": [
+            "type=registry,ref=ghcr.io/acme/widget:buildcache-full,mode=max,image-manifest=true,ignore-error=true"
+        ],
+        "output": ["type=image,push=true"],
+        "target": "full",
+    }
+    assert "target" not in bake["target"]["slim"]
+
+
+def test_without_push_or_load_nothing_is_exported_or_tagged() -> None:
+    bake = bake_definition(make_plan(_config(), version="1"))
+    assert bake["target"]["slim"]["output"] == ["type=cacheonly"]
+    assert bake["target"]["slim"]["tags"] == []
+    loaded = bake_definition(
+        make_plan(_config(), version="1", load=True, platforms=["linux/arm64"])
+    )
+    assert loaded["target"]["slim"]["output"] == ["type=docker"]
+
+
+def test_the_bake_command() -> None:
+    assert bake_command(Path("b.json"), Path("m.json"), "rawjson") == [
+        "docker",
+        "buildx",
+        "bake",
+        "--file",
+        "b.json",
+        "--progress",
+        "rawjson",
+        "--metadata-file",
+        "m.json",
+        "default",
+    ]
