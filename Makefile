@@ -8,6 +8,11 @@
 #   registry:2 and the offline two-platform base image      scripts/test-images.sh
 #   the registries (ghcr, hub, private)                     docker-compose.test.yml: pytest-docker
 #                                                           for the tests, `make registries` here
+#   a fresh runner (a throwaway second daemon)              scripts/fresh-runner.sh, through
+#                                                           scripts/second-daemon.sh (as root)
+#
+# Nothing here prunes or removes what it did not create: `make demo` adds the example's layers to
+# this engine's build cache, and its fresh runner is a daemon of its own, removed afterwards.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -59,11 +64,10 @@ demo: install registries ## build the example's two variants for amd64+arm64, pu
 	$(BIN)/buildcache plan --version 1.0.0
 	@echo "== first release: two variants x two platforms, pushed to two registries, cache written"
 	$(BIN)/buildcache build --push --version 1.0.0
-	@echo "== a source-only change, then the next release on a fresh runner (no local build cache):"
-	@echo "== the dependency layers come from the registry cache, only the source step runs"
+	@echo "== a source-only change, then the next release on a fresh runner (a throwaway daemon with"
+	@echo "== no build cache): the dependency layers come from the registry cache, only the source step runs"
 	date > example/src/DEMO_CHANGE
-	docker buildx prune -af >/dev/null
-	$(BIN)/buildcache build --push --version 1.0.1 --min-cache-hit 0.5; status=$$?; rm -f example/src/DEMO_CHANGE; exit $$status
+	scripts/fresh-runner.sh $(BIN)/buildcache build --push --version 1.0.1 --min-cache-hit 0.5; status=$$?; rm -f example/src/DEMO_CHANGE; exit $$status
 	@echo "== in the registries now:"
 	@for r in 5000 5001; do curl -fsS http://127.0.0.1:$$r/v2/acme/widget/tags/list; echo; done
 	@curl -fsS http://127.0.0.1:5000/v2/acme/widget-cache/tags/list; echo

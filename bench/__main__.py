@@ -6,13 +6,16 @@ bundled example whose two dependency steps each take --deps-seconds. Every figur
 equivalent in the same run:
 
   1. cold build: two variants x two platforms, no cache anywhere;
-  2. the next release on a fresh runner (build cache pruned) after a source-only change, from the
+  2. the next release on a fresh runner (a throwaway daemon) after a source-only change, from the
      stable per-variant registry cache;
   3. the same with the cache scoped per release (a new cache ref per version, what a per-ref CI
      cache does): every release starts cold;
   4. the wrapper's own cost: `buildcache build` against `docker buildx bake` on the same bake
      file, fully cached; and the start-up time of `buildcache plan`;
   5. all variants in one bake against one build per variant in sequence (cold).
+
+A fresh runner is a throwaway Docker daemon (scripts/second-daemon.sh, removed after each use):
+the machine's own engine and its build cache are never pruned.
 
 Prints a table and writes bench/results/latest.json. Usage: python -m bench [--runs 3]
 """
@@ -30,6 +33,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,8 +156,19 @@ class Project:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def fresh_runner() -> None:
-    subprocess.run(["docker", "buildx", "prune", "-af"], capture_output=True, check=True)
+@contextmanager
+def fresh_runner() -> Iterator[dict[str, str]]:
+    """A new CI runner: a throwaway daemon with no build cache and no images, removed after.
+    Yields the environment that points docker (and buildcache) at it."""
+    script = str(ROOT / "scripts" / "second-daemon.sh")
+    name = f"b{uuid.uuid4().hex[:7]}"
+    started = subprocess.run([script, "start", name], capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        raise SystemExit(f"a fresh runner did not start: {started.stderr}")
+    try:
+        yield {**os.environ, "DOCKER_HOST": started.stdout.strip()}
+    finally:
+        subprocess.run([script, "stop", name, "--purge"], capture_output=True, check=False)
 
 
 def steps(stdout: str) -> tuple[int, int]:
@@ -176,30 +192,32 @@ def scenario_cold_and_release(runs: int, deps: int) -> tuple[Scenario, Scenario]
         for n in range(runs):
             project = Project(deps)
             try:
-                fresh_runner()
-                if tool == "buildcache":
-                    run, out, _ = timed(
-                        project.buildcache(
-                            "build", "--push", "--version", "1", "--json", "--progress", "plain"
-                        ),
-                        project.dir,
-                    )
-                    run.cached, run.total = steps(out)
-                else:
-                    run, _, _ = timed(bake_cmd(project.bake_file("1")), project.dir)
+                with fresh_runner() as env:
+                    if tool == "buildcache":
+                        run, out, _ = timed(
+                            project.buildcache(
+                                "build", "--push", "--version", "1", "--json", "--progress", "plain"
+                            ),
+                            project.dir,
+                            env,
+                        )
+                        run.cached, run.total = steps(out)
+                    else:
+                        run, _, _ = timed(bake_cmd(project.bake_file("1")), project.dir, env)
                 cold.runs[tool].append(run)
-                fresh_runner()
                 project.change_source()
-                if tool == "buildcache":
-                    run, out, _ = timed(
-                        project.buildcache(
-                            "build", "--push", "--version", "2", "--json", "--progress", "plain"
-                        ),
-                        project.dir,
-                    )
-                    run.cached, run.total = steps(out)
-                else:
-                    run, _, _ = timed(bake_cmd(project.bake_file("2")), project.dir)
+                with fresh_runner() as env:
+                    if tool == "buildcache":
+                        run, out, _ = timed(
+                            project.buildcache(
+                                "build", "--push", "--version", "2", "--json", "--progress", "plain"
+                            ),
+                            project.dir,
+                            env,
+                        )
+                        run.cached, run.total = steps(out)
+                    else:
+                        run, _, _ = timed(bake_cmd(project.bake_file("2")), project.dir, env)
                 release.runs[tool].append(run)
                 print(
                     f"  {tool} run {n + 1}: cold {cold.runs[tool][-1].seconds:.1f}s, release {run.seconds:.1f}s",
@@ -217,23 +235,25 @@ def scenario_per_release_cache(runs: int, deps: int) -> Scenario:
     for n in range(runs):
         project = Project(deps)
         try:
-            fresh_runner()
             project.write_config(cache_image=f"{GHCR}/{project.name}-cache-v1")
-            subprocess.run(
-                project.buildcache("build", "--push", "--version", "1", "--progress", "quiet"),
-                cwd=project.dir,
-                check=True,
-                capture_output=True,
-            )
-            fresh_runner()
+            with fresh_runner() as env:
+                subprocess.run(
+                    project.buildcache("build", "--push", "--version", "1", "--progress", "quiet"),
+                    cwd=project.dir,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
             project.change_source()
             project.write_config(cache_image=f"{GHCR}/{project.name}-cache-v2")
-            run, out, _ = timed(
-                project.buildcache(
-                    "build", "--push", "--version", "2", "--json", "--progress", "plain"
-                ),
-                project.dir,
-            )
+            with fresh_runner() as env:
+                run, out, _ = timed(
+                    project.buildcache(
+                        "build", "--push", "--version", "2", "--json", "--progress", "plain"
+                    ),
+                    project.dir,
+                    env,
+                )
             run.cached, run.total = steps(out)
             scenario.runs["buildcache"].append(run)
             print(f"  per-release cache run {n + 1}: {run.seconds:.1f}s", file=sys.stderr)
@@ -289,25 +309,26 @@ def scenario_one_bake(runs: int, deps: int) -> Scenario:
     for _ in range(runs):
         project = Project(deps)
         try:
-            fresh_runner()
-            run, _, _ = timed(
-                project.buildcache("build", "--push", "--version", "1", "--progress", "plain"),
-                project.dir,
-            )
+            with fresh_runner() as env:
+                run, _, _ = timed(
+                    project.buildcache("build", "--push", "--version", "1", "--progress", "plain"),
+                    project.dir,
+                    env,
+                )
             scenario.runs["buildcache (one bake)"].append(run)
         finally:
             project.cleanup()
         # its own repositories and cache refs, so it starts as cold as the one-bake run did
         project = Project(deps)
         try:
-            fresh_runner()
             bake = project.bake_file("1")
-            start = time.perf_counter()
-            for variant in ("slim", "full"):
-                timed(bake_cmd(bake, variant), project.dir)
-            scenario.runs["docker buildx (per variant, in sequence)"].append(
-                Run(time.perf_counter() - start, float("nan"))
-            )
+            with fresh_runner() as env:
+                start = time.perf_counter()
+                for variant in ("slim", "full"):
+                    timed(bake_cmd(bake, variant), project.dir, env)
+                scenario.runs["docker buildx (per variant, in sequence)"].append(
+                    Run(time.perf_counter() - start, float("nan"))
+                )
         finally:
             project.cleanup()
     return scenario

@@ -1,3 +1,3 @@
-from buildcache.cli import main
+from buildcache.main import main
 
 main()

@@ -8,22 +8,21 @@ their exit code (errors.py); a traceback only with --debug.
 from __future__ import annotations
 
 import os
-import signal
-import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
 from buildcache import __version__
 from buildcache.core.config import Config, load_config
 from buildcache.core.plan import BuildPlan, plan_run
-from buildcache.errors import BuildcacheError, ExitCode
 from buildcache.ui.ci_sink import ci_sink
-from buildcache.ui.console import labelled, make_console, print_json, say
+from buildcache.ui.console import make_console, print_json
 from buildcache.ui.tables import print_plan
+
+if TYPE_CHECKING:
+    from buildcache.ui.live import ProgressMode
 
 app = typer.Typer(
     name="buildcache",
@@ -35,21 +34,13 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_state: dict[str, Any] = {"debug": False}
+# --debug, read by main.py's error handler
+state: dict[str, Any] = {"debug": False}
 
 
-class CacheChoice(StrEnum):
-    auto = "auto"
-    rw = "rw"
-    ro = "ro"
-    off = "off"
-
-
-class ProgressChoice(StrEnum):
-    auto = "auto"
-    tty = "tty"
-    plain = "plain"
-    quiet = "quiet"
+# choices as enums: typer lists them in --help and refuses anything else
+CacheChoice = StrEnum("CacheChoice", ["auto", "rw", "ro", "off"])
+ProgressChoice = StrEnum("ProgressChoice", ["auto", "tty", "plain", "quiet"])
 
 
 ConfigOption = Annotated[
@@ -118,7 +109,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    _state["debug"] = debug
+    state["debug"] = debug
 
 
 def _load(config_path: Path | None) -> Config:
@@ -265,7 +256,7 @@ def build(
     command.build(
         loaded,
         resolved,
-        progress=progress.value,
+        progress=cast("ProgressMode", progress.value),
         raw_log=raw_log,
         min_cache_hit=min_cache_hit,
         as_json=as_json,
@@ -368,17 +359,14 @@ def merge(
     """Merge per-platform builds into one tagged multi-platform index on every registry."""
     from buildcache.commands.merge import merge as command
 
-    command(results, _load_optional(config), as_json=as_json, console=make_console())
-
-
-def _load_optional(config_path: Path | None) -> Config | None:
-    """The config where there is one: merge needs only its [publish] settings."""
-    try:
-        return _load(config_path)
-    except BuildcacheError:
-        if config_path is not None:
-            raise
-        return None
+    # merge needs only the config's [publish] settings: without a config, their defaults
+    command(
+        results,
+        lambda: _load(config),
+        as_json=as_json,
+        console=make_console(),
+        explicit_config=config is not None,
+    )
 
 
 cache_app = typer.Typer(
@@ -409,55 +397,3 @@ def cache_prune(
     from buildcache.commands import cache
 
     cache.prune(_load(config), yes=yes, dry_run=dry_run, console=make_console())
-
-
-def _report_error(console: Console, error: BuildcacheError) -> None:
-    ci_sink(os.environ).error(error.message)
-    labelled(console, "error", "bold red", error.message)
-    if error.hint:
-        labelled(console, "hint", "cyan", error.hint)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The console script: run the app, turn every error into a sentence and an exit code."""
-    console = make_console()
-    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C, with a word and exit code 130.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
-        # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
-        code = app(args=argv, standalone_mode=False, prog_name="buildcache")
-        if code == ExitCode.INTERRUPTED:
-            say(console, "interrupted", "yellow")
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except BuildcacheError as error:
-        if _state["debug"]:
-            console.print_exception()
-        _report_error(console, error)
-        sys.exit(error.exit_code)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.TyperException as error:
-        # typer's own usage errors (unknown option, bad value)
-        labelled(console, "error", "bold red", error.format_message())
-        sys.exit(ExitCode.USAGE)
-    except (KeyboardInterrupt, typer.Abort):
-        say(console, "interrupted", "yellow")
-        sys.exit(ExitCode.INTERRUPTED)
-    except Exception as error:
-        if _state["debug"]:
-            console.print_exception()
-        else:
-            labelled(
-                console,
-                "internal error",
-                "bold red",
-                f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",
-            )
-        sys.exit(ExitCode.INTERNAL)
-    sys.exit(ExitCode.OK)

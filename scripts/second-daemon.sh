@@ -3,12 +3,16 @@
 # registries (../shared/ENGINE.md, section 7), or an engine without the containerd image store.
 #
 #   scripts/second-daemon.sh start NAME [--classic-store]   prints its DOCKER_HOST
-#   scripts/second-daemon.sh stop NAME
+#   scripts/second-daemon.sh stop NAME [--purge]            --purge also removes its data root
 #
 # It has its own data root, exec root, socket, pid file, containerd namespace and bridge (RUN
 # steps need a bridge: with --bridge=none they fail with "network bridge not found"), all under
 # /tmp/buildcache-daemons/NAME. With --classic-store it runs without the containerd image store, as
 # a plain Docker install does, so its docker driver cannot export a registry cache. Needs root.
+#
+# It is the "fresh runner" of the tests, the demo and the benchmark: an engine with no build cache
+# and no images, thrown away after (stop --purge). Nothing here touches the machine's own daemon,
+# its images or its build cache.
 set -euo pipefail
 
 die() {
@@ -37,6 +41,16 @@ stop() {
         rm -f "$root/docker.pid"
     fi
     ip link del "$bridge" 2>/dev/null || true
+}
+
+purge() {
+    # what the daemon left mounted under its root (overlay snapshots) goes first
+    if [[ -d "$root" ]]; then
+        { grep -o " $root/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do
+            umount -l "$mount" 2>/dev/null || true
+        done
+        rm -rf "$root"
+    fi
 }
 
 case "$command" in
@@ -68,6 +82,9 @@ start)
     stop
     die "the daemon '$name' did not answer within 20 s (log: $root/dockerd.log)"
     ;;
-stop) stop ;;
+stop)
+    stop
+    if [[ "${3:-}" == "--purge" ]]; then purge; fi
+    ;;
 *) die "unknown command '$command' (start, stop)" ;;
 esac

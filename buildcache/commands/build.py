@@ -97,9 +97,14 @@ def build(
             policy=retry_policy(config),
             builder=config.builder_name,
         )
-    sink.step_groups(result.steps, [v.name for v in plan.variants])
-    print_report(console, result)
     data = result.to_json()
+    # The images are built and published by now: a report that fails to show must not turn that
+    # into a failed run, nor keep the JSON, the step outputs and the summary from being written.
+    try:
+        sink.step_groups(result.steps, [v.name for v in plan.variants])
+        print_report(console, result)
+    except Exception as error:  # any failure of a view: said, and the run goes on
+        labelled(console, "warning", "yellow", f"the report could not be shown ({error!r})")
     if as_json:
         print_json(data)
     sink.results(data)

@@ -30,15 +30,26 @@ from buildcache.ui.console import print_json, say
 from buildcache.ui.tables import cache_entries_table
 
 PlatformLayers = Callable[[ImageRef], Mapping[str, str] | None]  # image -> {platform: top layer}
+Connect = Callable[[str], RegistryClient]  # a registry host -> a client for its HTTP API
 
 
-def ls(config: Config, *, as_json: bool, console: Console) -> None:
-    from buildcache import engine
+def ls(
+    config: Config,
+    *,
+    as_json: bool,
+    console: Console,
+    connect: Connect = RegistryClient,
+    platform_layers: PlatformLayers | None = None,
+) -> None:
+    if platform_layers is None:
+        from buildcache import engine
 
-    client = engine.make_client()
-    entries, orphans = list_cache(
-        config, platform_layers=lambda ref: engine.platform_top_layers(client, ref)
-    )
+        client = engine.make_client()
+
+        def platform_layers(ref: ImageRef) -> Mapping[str, str] | None:
+            return engine.platform_top_layers(client, ref)
+
+    entries, orphans = list_cache(config, platform_layers=platform_layers, connect=connect)
     if as_json:
         print_json(
             {
@@ -57,8 +68,10 @@ def ls(config: Config, *, as_json: bool, console: Console) -> None:
         )
 
 
-def prune(config: Config, *, yes: bool, dry_run: bool, console: Console) -> None:
-    entries, orphans = list_cache(config, platform_layers=lambda ref: None)
+def prune(
+    config: Config, *, yes: bool, dry_run: bool, console: Console, connect: Connect = RegistryClient
+) -> None:
+    entries, orphans = list_cache(config, platform_layers=lambda ref: None, connect=connect)
     targets = prune_targets(orphans, entries)
     if not targets:
         say(
@@ -85,18 +98,18 @@ def prune(config: Config, *, yes: bool, dry_run: bool, console: Console) -> None
         if not typer.confirm(f"Delete {len(doomed)} cache tag(s)?", default=False, err=True):
             say(console, "nothing deleted")
             return
-    deleted = delete_tags(config, targets)
+    deleted = delete_tags(config, targets, connect=connect)
     say(console, f"deleted {len(deleted)} cache tag(s)", "green")
 
 
 def list_cache(
-    config: Config, *, platform_layers: PlatformLayers, env: Mapping[str, str] | None = None
+    config: Config, *, platform_layers: PlatformLayers, connect: Connect = RegistryClient
 ) -> tuple[list[CacheEntry], list[CacheEntry]]:
     """Every variant's cache ref (present or not), and the orphans in the cache image."""
     image = config.cache_image
     variants = [v.name for v in config.variants]
     prefix = config.cache.tag_prefix
-    with RegistryClient(image.registry, env=env) as registry:
+    with connect(image.registry) as registry:
         tags = registry.tags(image.repository)
         owned = [t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants)]
         wanted = [f"{prefix}{v}" for v in variants]
@@ -143,13 +156,13 @@ def _entry(
 
 
 def delete_tags(
-    config: Config, targets: Sequence[PruneTarget], *, env: Mapping[str, str] | None = None
+    config: Config, targets: Sequence[PruneTarget], *, connect: Connect = RegistryClient
 ) -> list[str]:
     """Delete the targets; all or, where the registry fails midway, a clear account of what is left."""
     image = config.cache_image
     deleted: list[str] = []
     to_delete = [t for t in targets if t.skipped is None]
-    with RegistryClient(image.registry, env=env) as registry:
+    with connect(image.registry) as registry:
         for target in to_delete:
             try:
                 registry.delete_manifest(image.repository, target.digest)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -14,15 +14,28 @@ from buildcache.core.fanout import merge as merge_results
 from buildcache.core.fanout import read_results
 from buildcache.core.publish import Publisher, RetryPolicy
 from buildcache.core.reference import ImageRef
-from buildcache.errors import BuildFailed
+from buildcache.errors import BuildcacheError, BuildFailed
 from buildcache.registry import RegistryClient
 from buildcache.ui.console import print_json, say
 
 
-def merge(results: list[Path], config: Config | None, *, as_json: bool, console: Console) -> None:
+def merge(
+    results: list[Path],
+    load_config: Callable[[], Config],
+    *,
+    as_json: bool,
+    console: Console,
+    explicit_config: bool = False,
+) -> None:
     from buildcache import engine
 
     merged = read_results(results)
+    try:
+        config: Config | None = load_config()
+    except BuildcacheError:
+        if explicit_config:
+            raise
+        config = None
     client = engine.make_client()
     engine.require_docker_command(client)
 

@@ -1,7 +1,7 @@
 """Find, read and validate the config, and apply the environment over it.
 
-The settings are described once, in `SCHEMA` (key, kind, default, environment variable), as
-cibuildwheel's defaults and pre-commit's cfgv do. The cascade, each layer over the one before:
+The settings are described once, in core/schema.py (key, kind, default, environment variable).
+The cascade, each layer over the one before:
 defaults < the config file < environment (`BUILDCACHE_*`) < command line (core/plan.py). The
 environment is passed in as a mapping, never read from os.environ here, so tests pass their own.
 Every key records where its value came from, for `plan --verbose` and for errors that name the
@@ -10,27 +10,30 @@ file and the key.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
+from buildcache.core.reference import ImageRef
+from buildcache.core.schema import (
+    BUILDER_SCHEMA,
+    NODE_SCHEMA,
+    PYPROJECT,
+    SCHEMA,
+    TOP_KEYS,
+    VARIANT_SCHEMA,
+    Reader,
+    kind_of,
+)
 from buildcache.errors import ConfigError
 
 CONFIG_FILE = "buildcache.toml"
-PYPROJECT = "pyproject.toml"
 DEFAULT_VARIANT = "default"
-DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
-
-TAG_CHARS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
 # A variant name becomes a bake target name and part of Docker tags: keep it safe for both.
 VARIANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BUILDER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
@@ -123,64 +126,6 @@ class Config:
         return sorted({p for v in self.variants for p in (v.platforms or self.platforms)})
 
 
-# The schema: each key once, with its kind, default and environment variable
-
-
-Kind = Literal[
-    "images", "platforms", "path", "name", "args", "image", "tag-prefix", "choice", "bool",
-    "int", "number", "cache-options", "options",
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Setting:
-    key: str  # as written in the file, dotted for tables: "cache.mode"
-    kind: Kind
-    default: Any = None
-    env: str | None = None  # the BUILDCACHE_* variable that overrides the file
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    high: float = 0  # the largest number allowed, for int and number
-
-
-SCHEMA = (
-    Setting("images", "images", required=True, env="BUILDCACHE_IMAGES"),
-    Setting("platforms", "platforms", ("linux/amd64",), env="BUILDCACHE_PLATFORMS"),
-    Setting("context", "path", "."),
-    Setting("dockerfile", "path", "Dockerfile"),
-    Setting("target", "name"),
-    Setting("build-args", "args", {}),
-    Setting("cache.image", "image", env="BUILDCACHE_CACHE_IMAGE"),
-    Setting("cache.tag-prefix", "tag-prefix", "buildcache-"),
-    Setting("cache.mode", "choice", "max", choices=("max", "min")),
-    Setting("cache.options", "cache-options", {}),
-    Setting("tags.semver", "bool", False),
-    Setting("tags.sha", "bool", False),
-    Setting("publish.retries", "int", 3, high=20),
-    Setting("publish.backoff", "number", 2.0, high=300),
-)
-VARIANT_SCHEMA = (
-    Setting("default", "bool", False),
-    Setting("build-args", "args", {}),
-    Setting("target", "name"),
-    Setting("platforms", "platforms"),
-    Setting("dockerfile", "path"),
-)
-BUILDER_SCHEMA = (
-    Setting("name", "name", "buildcache"),
-    Setting("driver", "choice", "docker-container", choices=DRIVERS),
-    Setting("driver-opts", "options", {}),
-)
-NODE_SCHEMA = (
-    Setting("endpoint", "name", required=True),
-    Setting("platforms", "platforms", ()),
-    Setting("name", "name"),
-    Setting("driver-opts", "options", {}),
-)
-TABLES = ("builder", "variants")  # sections with a structure of their own, read below
-TOP_KEYS = tuple(dict.fromkeys([s.key.split(".")[0] for s in SCHEMA] + list(TABLES)))
-
-
 # Finding and reading the file
 
 
@@ -233,243 +178,10 @@ def load_config(cwd: Path, env: Mapping[str, str], explicit: Path | None = None)
     return parse_config(table, env, path=path, root=path.parent if path else cwd)
 
 
-# Resolving the schema
-
-
-class _Reader:
-    """Reads schema settings from a TOML table; errors name the file (or variable) and the key."""
-
-    def __init__(self, path: Path | None, root: Path, env: Mapping[str, str]) -> None:
-        self.source = str(path) if path else "the environment"
-        self.file = path.name if path else None
-        self.prefix = "tool.buildcache." if path and path.name == PYPROJECT else ""
-        self.root = root
-        self.env = env
-        self.sources: dict[str, str] = {}
-
-    def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, source=self.source, key=self.prefix + key, hint=hint)
-
-    def check_keys(self, table: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
-        for key in table:
-            if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = (
-                    f"perhaps you meant '{where}{close[0]}'?"
-                    if close
-                    else f"known keys: {', '.join(known)}"
-                )
-                raise self.error(where + key, "is not a known setting", hint=hint)
-
-    def table(self, table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        value = table.get(key, {})
-        if not isinstance(value, dict):
-            raise self.error(key, f"must be a table, not {_kind(value)}")
-        return value
-
-    def section(
-        self,
-        table: Mapping[str, Any],
-        schema: tuple[Setting, ...],
-        where: str,
-        *,
-        known: tuple[str, ...] = (),
-    ) -> dict[str, Any]:
-        """Every setting of `schema` from `table` (its keys prefixed by `where` in messages and
-        in `sources`), the environment over the file; keys checked against the schema and
-        `known` (the keys read elsewhere)."""
-        self.check_keys(table, (*(s.key.rsplit(".", 1)[-1] for s in schema), *known), where)
-        values: dict[str, Any] = {}
-        for setting in schema:
-            name = setting.key.rsplit(".", 1)[-1]
-            key = where + name
-            if setting.env and setting.env in self.env:
-                self.sources[key] = f"env {setting.env}"
-                values[name] = self._from_env(setting, key)
-            elif name in table:
-                self.sources[key] = f"file {self.file}"
-                values[name] = self._convert(setting, key, table[name])
-            elif setting.required:
-                raise self.error(key, "is required", hint='e.g. images = ["ghcr.io/acme/widget"]')
-            else:
-                self.sources[key] = "default"
-                values[name] = self._convert(setting, key, setting.default)
-        return values
-
-    def _from_env(self, setting: Setting, key: str) -> Any:
-        assert setting.env is not None
-        raw = self.env[setting.env]
-        try:
-            if setting.kind in ("images", "platforms"):
-                return self._convert(setting, key, [p.strip() for p in raw.split(",") if p.strip()])
-            return self._convert(setting, key, raw.strip() or None)
-        except ConfigError as error:
-            # blame the variable, not the file
-            raise ConfigError(
-                error.reason, source=f"environment {setting.env}", hint=error.hint
-            ) from None
-
-    def _convert(self, setting: Setting, key: str, value: Any) -> Any:
-        return _CONVERTERS[setting.kind](self, setting, key, value)
-
-    # converters, one per kind
-
-    def _images(self, setting: Setting, key: str, value: Any) -> tuple[ImageRef, ...]:
-        names = self._string_list(key, value)
-        if not names:
-            raise self.error(key, "must name at least one image")
-        images = tuple(self._image_ref(key, name) for name in names)
-        if len(set(images)) != len(images):
-            raise self.error(key, "names the same image twice")
-        return images
-
-    def _image(self, setting: Setting, key: str, value: Any) -> ImageRef | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {_kind(value)}")
-        return self._image_ref(key, value)
-
-    def _image_ref(self, key: str, value: str) -> ImageRef:
-        try:
-            return parse_image_name(value.strip())
-        except ReferenceError as error:
-            raise self.error(key, str(error), hint="buildcache makes the tags") from None
-
-    def _platforms(self, setting: Setting, key: str, value: Any) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        platforms = tuple(self._string_list(key, value))
-        for platform in platforms:
-            if not PLATFORM.match(platform):
-                raise self.error(
-                    key, f"{platform!r} is not a platform like 'linux/amd64' or 'linux/arm/v7'"
-                )
-        if not platforms and setting.default:
-            raise self.error(key, "must name at least one platform")
-        return platforms
-
-    def _path(self, setting: Setting, key: str, value: Any) -> Path | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {_kind(value)}")
-        if not value.strip():
-            raise self.error(key, "must not be empty")
-        return self.root / value
-
-    def _name(self, setting: Setting, key: str, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip() or value != value.strip():
-            raise self.error(
-                key, f"must be a non-empty string without surrounding spaces, not {value!r}"
-            )
-        return value
-
-    def _args(self, setting: Setting, key: str, value: Any) -> dict[str, str]:
-        args: dict[str, str] = {}
-        for name, arg in self._mapping(key, value).items():
-            if not BUILD_ARG_NAME.match(name):
-                raise self.error(f"{key}.{name}", "is not a valid build argument name")
-            if isinstance(arg, bool | float):
-                # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
-                raise self.error(
-                    f"{key}.{name}",
-                    f"must be a string, not {_kind(arg)}",
-                    hint=f'quote it: {name} = "{arg}"',
-                )
-            if not isinstance(arg, str | int):
-                raise self.error(f"{key}.{name}", f"must be a string, not {_kind(arg)}")
-            args[name] = str(arg)
-        return args
-
-    def _tag_prefix(self, setting: Setting, key: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {_kind(value)}")
-        if value and not TAG_CHARS.match(value + "x"):
-            raise self.error(
-                key, f"{value!r} cannot start a Docker tag (letters, digits, '_', '.', '-')"
-            )
-        return value
-
-    def _choice(self, setting: Setting, key: str, value: Any) -> str:
-        if value not in setting.choices:
-            close = difflib.get_close_matches(str(value), setting.choices, n=1)
-            raise self.error(
-                key,
-                f"must be {' or '.join(repr(c) for c in setting.choices)}, not {value!r}",
-                hint=f"perhaps you meant '{close[0]}'?" if close else None,
-            )
-        return str(value)
-
-    def _bool(self, setting: Setting, key: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {_kind(value)}")
-        return value
-
-    def _number(self, setting: Setting, key: str, value: Any) -> float:
-        integer = setting.kind == "int"
-        kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not kind_ok or not 0 <= value <= setting.high:
-            kind = "a whole number" if integer else "a number"
-            raise self.error(key, f"must be {kind} from 0 to {setting.high:g}, not {value!r}")
-        return value  # type: ignore[no-any-return]
-
-    def _options(self, setting: Setting, key: str, value: Any) -> dict[str, str]:
-        options: dict[str, str] = {}
-        for name, option in self._mapping(key, value).items():
-            if setting.kind == "cache-options" and name in ("type", "ref", "mode"):
-                raise self.error(
-                    f"{key}.{name}",
-                    "is set by buildcache itself",
-                    hint="use cache.image, cache.tag-prefix and cache.mode",
-                )
-            if isinstance(option, bool):
-                option = "true" if option else "false"
-            if not isinstance(option, str | int) or "," in str(option):
-                raise self.error(f"{key}.{name}", "must be a string without commas")
-            options[name] = str(option)
-        return options
-
-    # shapes
-
-    def _mapping(self, key: str, value: Any) -> Mapping[str, Any]:
-        if not isinstance(value, dict):
-            raise self.error(key, f"must be a table, not {_kind(value)}")
-        return value
-
-    def _string_list(self, key: str, value: Any) -> list[str]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list | tuple) or not all(
-            isinstance(v, str) and v.strip() for v in value
-        ):
-            raise self.error(key, f"must be a list of strings, not {_kind(value)}")
-        return [v.strip() for v in value]
-
-
-_CONVERTERS: dict[str, Callable[[_Reader, Setting, str, Any], Any]] = {
-    "images": _Reader._images,
-    "image": _Reader._image,
-    "platforms": _Reader._platforms,
-    "path": _Reader._path,
-    "name": _Reader._name,
-    "args": _Reader._args,
-    "tag-prefix": _Reader._tag_prefix,
-    "choice": _Reader._choice,
-    "bool": _Reader._bool,
-    "int": _Reader._number,
-    "number": _Reader._number,
-    "options": _Reader._options,
-    "cache-options": _Reader._options,
-}
-
-
 def parse_config(
     table: Mapping[str, Any], env: Mapping[str, str], *, path: Path | None, root: Path
 ) -> Config:
-    reader = _Reader(path, root, env)
+    reader = Reader(path, root, env)
     top = reader.section(table, tuple(s for s in SCHEMA if "." not in s.key), "", known=TOP_KEYS)
     sections = {
         name: reader.section(
@@ -504,7 +216,7 @@ def parse_config(
     )
 
 
-def _builder(reader: _Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
+def _builder(reader: Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
     if not table:
         return None
     values = reader.section(
@@ -538,7 +250,7 @@ def _builder(reader: _Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
     )
 
 
-def _variants(reader: _Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, ...]:
+def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, ...]:
     if not table:
         return (VariantConfig(name=DEFAULT_VARIANT, default=True),)
     variants = []
@@ -549,7 +261,7 @@ def _variants(reader: _Reader, table: Mapping[str, Any]) -> tuple[VariantConfig,
                 "is not a valid variant name (lowercase letters, digits, '_' and '-', starting with a letter or digit)",
             )
         if not isinstance(body, dict):
-            raise reader.error(f"variants.{name}", f"must be a table, not {_kind(body)}")
+            raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
         values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")
         variants.append(
             VariantConfig(
@@ -570,14 +282,3 @@ def _variants(reader: _Reader, table: Mapping[str, Any]) -> tuple[VariantConfig,
         # With none marked, the first one listed is the default (TOML keeps the file's order).
         variants[0] = replace(variants[0], default=True)
     return tuple(variants)
-
-
-def _kind(value: object) -> str:
-    return {
-        str: "a string",
-        int: "a number",
-        float: "a number",
-        bool: "a boolean",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)

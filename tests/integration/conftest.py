@@ -102,15 +102,16 @@ class Registries:
     private: str  # requires a login
     spare: str  # tests stop and start it
     services: Any
+    compose: list[str]  # `docker compose -f FILE -p PROJECT`, from pytest-docker's fixtures
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, service).rsplit(":", 1)[1])
 
     def stop(self, service: str) -> None:
-        self.services._docker_compose.execute(f"stop {service}")
+        subprocess.run([*self.compose, "stop", service], check=True, capture_output=True)
 
     def start(self, service: str) -> None:
-        self.services._docker_compose.execute(f"start {service}")
+        subprocess.run([*self.compose, "start", service], check=True, capture_output=True)
         address = getattr(self, service)
         self.services.wait_until_responsive(
             check=lambda: _answers(f"http://{address}/v2/"), timeout=30, pause=0.2
@@ -125,7 +126,12 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def registries(docker_services: Any) -> Registries:
+def registries(
+    docker_services: Any,
+    docker_compose_command: str,
+    docker_compose_file: str,
+    docker_compose_project_name: str,
+) -> Registries:
     addresses = {}
     for service in ("ghcr", "hub", "private", "spare"):
         address = f"127.0.0.1:{docker_services.port_for(service, 5000)}"
@@ -133,7 +139,14 @@ def registries(docker_services: Any) -> Registries:
             check=lambda a=address: _answers(f"http://{a}/v2/"), timeout=30, pause=0.2
         )
         addresses[service] = address
-    return Registries(services=docker_services, **addresses)
+    compose = [
+        *docker_compose_command.split(),
+        "-f",
+        docker_compose_file,
+        "-p",
+        docker_compose_project_name,
+    ]
+    return Registries(services=docker_services, compose=compose, **addresses)
 
 
 @pytest.fixture(scope="session")
@@ -179,13 +192,13 @@ def image_platforms(reference: str, *, auth: tuple[str, str] | None = None) -> s
     }
 
 
-def fresh_runner(docker: DockerClient) -> None:
-    """What a new CI runner has: no build cache and no local images of the test's own."""
-    docker.buildx.prune(all=True)
-    for image in docker.image.list():
-        for tag in image.repo_tags:
-            if tag.startswith("127.0.0.1:") and "/base/" not in tag:
-                docker.image.remove(tag, force=True)
+@contextmanager
+def fresh_runner() -> Iterator[str]:
+    """What a new CI runner has: an engine with no build cache and no images. A throwaway daemon
+    (scripts/second-daemon.sh) with its own data root, removed afterwards: the engine the tests
+    run on, and the build cache of whoever owns it, are never pruned. Yields its DOCKER_HOST."""
+    with second_daemon(f"fr{uuid.uuid4().hex[:6]}") as host:
+        yield host
 
 
 @dataclass
@@ -278,4 +291,5 @@ def second_daemon(name: str, *, classic_store: bool = False) -> Iterator[str]:
     try:
         yield started.stdout.strip()
     finally:
-        subprocess.run([str(script), "stop", name], capture_output=True, check=False)
+        # stop, and remove its data root: everything in it was made by this test
+        subprocess.run([str(script), "stop", name, "--purge"], capture_output=True, check=False)

@@ -50,10 +50,12 @@ def test_two_variants_two_platforms_pushed_to_two_registries_then_reused_on_a_fr
     assert "warning" not in result.stderr
 
     # a new release on a fresh runner after a source-only change
-    fresh_runner(docker)
     version_file = project.path / "example" / "src" / "VERSION"
     version_file.write_text(version_file.read_text() + "and a change\n")
-    result, data = project.run_json("build", "--push", "--version", "1.0.1")
+    with fresh_runner() as host:
+        result, data = project.run_json(
+            "build", "--push", "--version", "1.0.1", env={"DOCKER_HOST": host}
+        )
     assert result.returncode == 0, result.stderr
     for name in ("slim", "full"):
         cache = _steps_by_kind(data, name)

@@ -39,20 +39,21 @@ def test_the_report_matches_buildkit_step_by_step_on_a_warm_cache(
 ) -> None:
     result = project.run("build", "full", "--push", "--version", "1", "--no-latest")
     assert result.returncode == 0, result.stderr
-    fresh_runner(docker)
     raw = project.path / "raw.json"
-    result, data = project.run_json(
-        "build",
-        "full",
-        "--push",
-        "--version",
-        "2",
-        "--no-latest",
-        "--raw-log",
-        str(raw),
-        "--min-cache-hit",
-        "0.7",
-    )
+    with fresh_runner() as host:
+        result, data = project.run_json(
+            "build",
+            "full",
+            "--push",
+            "--version",
+            "2",
+            "--no-latest",
+            "--raw-log",
+            str(raw),
+            "--min-cache-hit",
+            "0.7",
+            env={"DOCKER_HOST": host},
+        )
     assert result.returncode == 0, result.stderr
     buildkit = _buildkit_steps(raw)
     assert len(buildkit) == 10  # five steps on two platforms, each seen by BuildKit
@@ -74,9 +75,18 @@ def test_the_report_matches_buildkit_step_by_step_on_a_warm_cache(
 
 
 def test_min_cache_hit_fails_a_cold_build(project: Project) -> None:
-    result = project.run(
-        "build", "slim", "--platform", "linux/amd64", "--version", "1", "--min-cache-hit", "0.9"
-    )
+    with fresh_runner() as host:  # cold: no build cache of earlier tests' builds
+        result = project.run(
+            "build",
+            "slim",
+            "--platform",
+            "linux/amd64",
+            "--version",
+            "1",
+            "--min-cache-hit",
+            "0.9",
+            env={"DOCKER_HOST": host},
+        )
     assert result.returncode == 1
     assert "too few steps came from the cache" in result.stderr
     assert "slim 0/5" in result.stderr or "slim 1/5" in result.stderr

@@ -60,16 +60,16 @@ def test_two_platform_build_with_registry_cache_survives_a_fresh_runner(
         assert image_platforms(tag) == {"linux/amd64", "linux/arm64"}
     assert manifest(cache_ref) is not None
 
-    fresh_runner(docker)
     (tmp_path / "app.txt").write_text("two\n")
-    second = _build(
-        docker,
-        tmp_path,
-        build_args={"BASE_IMAGE": base_image},
-        tags=tags,
-        push=True,
-        cache_from=f"type=registry,ref={cache_ref}",
-    )
+    with fresh_runner() as host:
+        second = _build(
+            DockerClient(host=host),
+            tmp_path,
+            build_args={"BASE_IMAGE": base_image},
+            tags=tags,
+            push=True,
+            cache_from=f"type=registry,ref={cache_ref}",
+        )
     steps = {(s.platform, s.text.split()[0], s.index): s for s in second.steps()}
     runs = [s for key, s in steps.items() if key[1] == "RUN"]
     assert len(runs) == 4

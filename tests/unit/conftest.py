@@ -20,11 +20,19 @@ import pytest
 
 FAKE_DOCKER = """\
 #!{python}
-import json, sys
+import json, os, sys
 args = sys.argv[1:]
 stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+# a file it is handed (a bake file) is gone once the command returns: keep its text
+files = {{a: open(a).read() for a in args if os.path.isfile(a) and a.endswith(".json")}}
 with open({log!r}, "a") as log:
-    log.write(json.dumps({{"args": args, "stdin": stdin}}) + "\\n")
+    log.write(json.dumps({{"args": args, "stdin": stdin, "files": files}}) + "\\n")
+answers = json.load(open({answers!r})) if os.path.exists({answers!r}) else {{}}
+for prefix, answer in answers.items():
+    if " ".join(args).startswith(prefix):
+        sys.stdout.write(answer.get("stdout", ""))
+        sys.stderr.write(answer.get("stderr", ""))
+        sys.exit(answer.get("code", 0))
 if args[:2] == ["buildx", "create"]:
     print(args[args.index("--name") + 1] if "--name" in args else "bc")
 elif args[:2] == ["buildx", "ls"]:
@@ -42,7 +50,14 @@ class DockerCalls:
 
     def __init__(self, log: Path) -> None:
         self.log = log
+        self.answers = log.with_name("answers.json")
         self.expected = False
+
+    def answer(self, prefix: str, *, stdout: str = "", stderr: str = "", code: int = 0) -> None:
+        """Make the stand-in answer calls whose arguments start with `prefix` this way."""
+        answers = json.loads(self.answers.read_text()) if self.answers.exists() else {}
+        answers[prefix] = {"stdout": stdout, "stderr": stderr, "code": code}
+        self.answers.write_text(json.dumps(answers))
 
     @property
     def calls(self) -> list[dict[str, Any]]:
@@ -56,7 +71,11 @@ def _stand_in_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docke
     folder = tmp_path_factory.mktemp("bin")
     recorder = DockerCalls(folder / "calls.jsonl")
     script = folder / "docker"
-    script.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(recorder.log)))
+    script.write_text(
+        FAKE_DOCKER.format(
+            python=sys.executable, log=str(recorder.log), answers=str(recorder.answers)
+        )
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     path = os.environ.get("PATH", "")
     os.environ["PATH"] = f"{folder}{os.pathsep}{path}"

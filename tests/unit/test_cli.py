@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.cli import main
+from buildcache.main import main
 
 CONFIG = """\
 images = ["ghcr.io/acme/widget", "acme/widget"]
@@ -125,5 +125,44 @@ def test_no_docker_is_an_environment_error(
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for command in ("plan", "build"):
-        assert command in out
+    for command in ("plan", "build", "login", "init", "doctor", "merge", "builder", "cache"):
+        assert f"  {command} " in out, command
+
+
+def test_build_help_lists_the_choices_and_reads_as_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "build", "--help")
+    assert code == 0
+    assert "--cache <auto|rw|ro|off>" in out
+    assert "--progress <auto|tty|plain|quiet>" in out
+    assert "--min-cache-hit RATIO" in out
+    assert "<str>" not in out
+    assert "float range" not in out
+
+
+def test_verbose_plan_names_the_file_for_every_key_set_in_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "buildcache.toml").write_text(CONFIG + '\n[cache]\nimage = "ghcr.io/acme/cache"\n')
+    code, _, err = run(capsys, "plan", "--version", "1", "--verbose")
+    assert code == 0
+    lines = err.split("settings from", 1)[1].strip().splitlines()
+    origins = {key: origin.strip() for key, origin in (line.split(None, 1) for line in lines)}
+    assert origins["cache.image"] == "file buildcache.toml"
+    assert origins["images"] == "file buildcache.toml"
+    assert origins["variants.full.build-args"] == "file buildcache.toml"
+    assert origins["cache.mode"] == "default"
+
+
+def test_user_text_is_shown_as_text_never_as_markup(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "buildcache.toml").write_text(
+        CONFIG.replace(
+            'VARIANT = "full"', 'VARIANT = "full", SPEC = "/src[full] [bold red]x[/] :+1:"'
+        )
+    )
+    code, _, err = run(capsys, "plan", "full", "--version", "1")
+    assert code == 0, err
+    assert "SPEC=/src[full] [bold red]x[/] :+1:" in err

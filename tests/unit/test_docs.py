@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import typer.main
 
-from buildcache.cli import app, main
+from buildcache.cli import app
+from buildcache.main import main
 from tests.conftest import ROOT
 
 

@@ -3,9 +3,6 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
-
-from buildcache.cli import main
 from buildcache.core.config import parse_config
 from buildcache.core.starter import read_dockerfile, starter_config
 
@@ -74,27 +71,3 @@ def test_a_plain_dockerfile_gives_one_variant() -> None:
     config = _parsed(text)
     assert [v.name for v in config.variants] == ["default"]
     assert config.platforms == ("linux/amd64", "linux/arm64")
-
-
-def test_init_writes_refuses_to_overwrite_and_needs_images(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-
-    def run(*args: str) -> int:
-        with pytest.raises(SystemExit) as done:
-            main(["init", *args])
-        return int(done.value.code or 0)
-
-    assert run() == 2
-    assert "--image" in capsys.readouterr().err
-    assert run("--image", "ghcr.io/acme/widget") == 0
-    err = capsys.readouterr().err
-    assert "buildcache build --push" in err  # the make target and the CI step
-    assert (tmp_path / "buildcache.toml").read_text().startswith("# buildcache")
-    assert run("--image", "ghcr.io/acme/other") == 2
-    assert "already exists" in capsys.readouterr().err
-    assert run("--image", "ghcr.io/acme/other", "--force") == 0
-    assert "acme/other" in (tmp_path / "buildcache.toml").read_text()

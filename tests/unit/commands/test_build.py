@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.unit.commands.conftest import Run
+from tests.unit.conftest import DockerCalls
+
+
+def test_build_hands_one_bake_file_with_every_variant_to_buildx_bake(
+    repo: Path, cli: Run, docker_calls: DockerCalls
+) -> None:
+    code, out, err = cli("build", "--version", "1.0", "--progress", "plain", "--json")
+    assert code == 0, err
+    [bake] = [c for c in docker_calls.calls if c["args"][:2] == ["buildx", "bake"]]
+    assert "--progress" in bake["args"]
+    assert "rawjson" in bake["args"]
+    [text] = bake["files"].values()
+    definition = json.loads(text)
+    assert definition["group"]["default"]["targets"] == ["slim", "full"]
+    # without --push nothing is exported and the cache is read, not written
+    assert definition["target"]["full"]["output"] == ["type=cacheonly"]
+    assert definition["target"]["full"]["cache-from"] == [
+        "type=registry,ref=ghcr.io/acme/widget:buildcache-full"
+    ]
+    assert definition["target"]["full"]["cache-to"] == []
+    data = json.loads(out)
+    assert data["ok"] is True
+    assert "built 2 variant(s)" in err
+
+
+def test_a_bake_that_fails_before_any_step_asks_the_engine_why(
+    repo: Path, cli: Run, docker_calls: DockerCalls
+) -> None:
+    docker_calls.answer("buildx bake", stderr="ERROR: something broke\n", code=1)
+    docker_calls.answer("system info", stderr="Cannot connect to the Docker daemon\n", code=1)
+    code, _, err = cli("build", "--version", "1.0", "--progress", "plain")
+    assert code == 3, err
+    assert "daemon: cannot reach it" in err
+    assert "Cannot connect to the Docker daemon" in err
+    assert "hint: start it" in err
+
+
+def test_a_raw_log_in_a_missing_folder_is_a_usage_error(repo: Path, cli: Run) -> None:
+    code, _, err = cli("build", "--version", "1", "--raw-log", "nowhere/raw.json")
+    assert code == 2
+    assert "the folder nowhere does not exist" in err
+    assert "Traceback" not in err
+
+
+def test_dry_run_lists_the_copies_by_digest_and_runs_nothing(repo: Path, cli: Run) -> None:
+    code, out, _ = cli("build", "--push", "--version", "1", "--dry-run")
+    assert code == 0
+    copies = [line for line in out.splitlines() if "imagetools create" in line]
+    # docker.io gets the version tags by digest first, then every registry its moving tag
+    assert copies[0].startswith("docker buildx imagetools create --tag docker.io/acme/widget:1 ")
+    assert copies[0].endswith("'ghcr.io/acme/widget@sha256:<digest of slim>'")
+    assert any("--tag ghcr.io/acme/widget:latest" in line for line in copies[2:])

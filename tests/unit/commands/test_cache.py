@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import io
+import json
+import tomllib
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from buildcache.commands import cache
+from buildcache.core.config import parse_config
+from buildcache.registry import RegistryClient
+
+CONFIG = """\
+images = ["ghcr.io/acme/widget"]
+[cache]
+image = "ghcr.io/acme/widget-cache"
+[variants.slim]
+[variants.full]
+"""
+
+
+class Registry:
+    """A registry's HTTP API in memory: tags -> manifest digests; deletes recorded."""
+
+    def __init__(self, tags: dict[str, str]) -> None:
+        self.tags = dict(tags)
+        self.deleted: list[str] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/tags/list"):
+            return httpx.Response(200, json={"tags": sorted(self.tags)})
+        reference = path.rsplit("/", 1)[1]
+        if request.method == "DELETE":
+            self.deleted.append(reference)
+            self.tags = {t: d for t, d in self.tags.items() if d != reference}
+            return httpx.Response(202)
+        digest = self.tags.get(reference)
+        if digest is None:
+            return httpx.Response(404)
+        body = {"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
+        return httpx.Response(200, json=body, headers={"Docker-Content-Digest": digest})
+
+    def connect(self, host: str) -> RegistryClient:
+        return RegistryClient(host, transport=httpx.MockTransport(self.handle))
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    stream = io.StringIO()
+    return Console(file=stream, width=200, markup=False, no_color=True), stream
+
+
+def _config():
+    return parse_config(tomllib.loads(CONFIG), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+
+
+def test_prune_deletes_the_orphan_and_keeps_what_shares_a_manifest_in_use() -> None:
+    registry = Registry(
+        {
+            "buildcache-slim": "sha256:1",
+            "buildcache-full-feature-x": "sha256:2",  # a branch ref of a variant: kept
+            "buildcache-old": "sha256:3",  # a renamed variant's cache: an orphan
+            "buildcache-alias": "sha256:1",  # an orphan, but the same manifest as slim's
+        }
+    )
+    console, stream = _console()
+    cache.prune(_config(), yes=True, dry_run=False, console=console, connect=registry.connect)
+    assert registry.deleted == ["sha256:3"]
+    text = stream.getvalue()
+    assert "delete ghcr.io/acme/widget-cache:buildcache-old" in text
+    assert "keep   ghcr.io/acme/widget-cache:buildcache-alias" in text
+    assert "deleted 1 cache tag(s)" in text
+
+
+def test_prune_dry_run_deletes_nothing() -> None:
+    registry = Registry({"buildcache-old": "sha256:3"})
+    console, stream = _console()
+    cache.prune(_config(), yes=False, dry_run=True, console=console, connect=registry.connect)
+    assert registry.deleted == []
+    assert "(dry run: nothing deleted)" in stream.getvalue()
+
+
+def test_ls_json_lists_every_variant_present_or_not_and_the_orphans(
+    capsys: object,
+) -> None:
+    registry = Registry({"buildcache-slim": "sha256:1", "buildcache-old": "sha256:3"})
+    console, _ = _console()
+    cache.ls(
+        _config(),
+        as_json=True,
+        console=console,
+        connect=registry.connect,
+        platform_layers=lambda ref: None,
+    )
+    data = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert data["cache_image"] == "ghcr.io/acme/widget-cache"
+    assert [(r["variant"], r["present"]) for r in data["refs"]] == [
+        ("slim", True),
+        ("full", False),
+    ]
+    assert [o["ref"] for o in data["orphans"]] == ["ghcr.io/acme/widget-cache:buildcache-old"]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buildcache.main import main
+
+MULTI_STAGE = """\
+# syntax comment
+ARG PYTHON=3.12
+FROM python:${PYTHON} AS base
+ARG VARIANT=slim
+RUN pip install \\
+      numpy
+FROM base AS builder
+RUN make
+FROM base AS slim
+COPY --from=builder /out /app
+FROM slim AS full
+RUN apt-get install -y extras
+FROM base AS gpu
+"""
+
+
+def test_init_writes_refuses_to_overwrite_and_needs_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+
+    def run(*args: str) -> int:
+        with pytest.raises(SystemExit) as done:
+            main(["init", *args])
+        return int(done.value.code or 0)
+
+    assert run() == 2
+    assert "--image" in capsys.readouterr().err
+    assert run("--image", "ghcr.io/acme/widget") == 0
+    err = capsys.readouterr().err
+    assert "buildcache build --push" in err  # the make target and the CI step
+    assert (tmp_path / "buildcache.toml").read_text().startswith("# buildcache")
+    assert run("--image", "ghcr.io/acme/other") == 2
+    assert "already exists" in capsys.readouterr().err
+    assert run("--image", "ghcr.io/acme/other", "--force") == 0
+    assert "acme/other" in (tmp_path / "buildcache.toml").read_text()
