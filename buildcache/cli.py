@@ -64,7 +64,8 @@ VersionOption = Annotated[
         "--version",
         "-V",
         metavar="VERSION",
-        help="Version tag (default: BUILDCACHE_VERSION, the CI tag, the git tag at HEAD).",
+        help="Release version (default: BUILDCACHE_VERSION, the tag of a tag build; else the run is "
+        "tagged by its branch, pull request or schedule).",
     ),
 ]
 NoLatestOption = Annotated[
@@ -124,7 +125,7 @@ def _plan(config: Config, **options: Any) -> BuildPlan:
         config,
         env=os.environ,
         git=git.facts(cwd),
-        git_tag=lambda: git.exact_tag(cwd),
+        known_versions=lambda: git.tags(cwd),
         **options,
     )
 

@@ -18,8 +18,9 @@ def _git(cwd: Path, *args: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def exact_tag(cwd: Path) -> str | None:
-    return _git(cwd, "describe", "--tags", "--exact-match", "HEAD")
+def tags(cwd: Path) -> list[str]:
+    """Every tag of the repository: the releases there have been."""
+    return (_git(cwd, "tag", "--list") or "").split()
 
 
 def head_sha(cwd: Path) -> str | None:

@@ -16,6 +16,9 @@ from typing import Literal
 
 from buildcache.core.reference import MAX_TAG
 
+# what started the run: a release tag, a pull/merge request, a schedule, a person (a manual CI run),
+# a push to a branch, or a laptop
+Event = Literal["tag", "pull_request", "schedule", "manual", "branch", "local"]
 CacheFlag = Literal["auto", "rw", "ro", "off"]
 CacheMode = Literal["rw", "ro", "off"]
 
@@ -39,6 +42,9 @@ class RunContext:
     pull_request: bool
     fork: bool  # a pull request from a fork: no write token
     sha: str | None
+    event: Event = "local"
+    tag: str | None = None  # the tag a tag build built
+    pr_number: str | None = None
 
     @property
     def on_default_branch(self) -> bool:
@@ -62,6 +68,25 @@ def _get(data: object, *keys: str) -> object:
             return None
         data = data.get(key)
     return data
+
+
+def _github_kind(env: Mapping[str, str], tag_build: bool, pull_request: bool) -> Event:
+    if tag_build:
+        return "tag"
+    if pull_request:
+        return "pull_request"
+    name = env.get("GITHUB_EVENT_NAME", "")
+    return (
+        "schedule" if name == "schedule" else "manual" if name == "workflow_dispatch" else "branch"
+    )
+
+
+def _pr_number(env: Mapping[str, str], event: Mapping[str, object]) -> str | None:
+    match = re.match(r"^refs/pull/(\d+)/", env.get("GITHUB_REF", ""))
+    if match:
+        return match.group(1)
+    number = _get(event, "pull_request", "number") or _get(event, "number")
+    return str(number) if isinstance(number, int) else None
 
 
 def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
@@ -91,6 +116,9 @@ def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
             pull_request=pull_request,
             fork=fork,
             sha=env.get("GITHUB_SHA") or git.sha,
+            event=_github_kind(env, tag_build, pull_request),
+            tag=env.get("GITHUB_REF_NAME") if tag_build else None,
+            pr_number=_pr_number(env, event) if pull_request else None,
         )
     if env.get("GITLAB_CI") == "true":
         tag_build = bool(env.get("CI_COMMIT_TAG"))
@@ -114,6 +142,9 @@ def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
             pull_request=merge_request,
             fork=fork,
             sha=env.get("CI_COMMIT_SHA") or git.sha,
+            event=_gitlab_kind(env, tag_build, merge_request),
+            tag=env.get("CI_COMMIT_TAG") or None,
+            pr_number=env.get("CI_MERGE_REQUEST_IID") if merge_request else None,
         )
     default_branch, source = _git_default(git)
     return RunContext(
@@ -126,6 +157,17 @@ def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
         fork=False,
         sha=git.sha,
     )
+
+
+def _gitlab_kind(env: Mapping[str, str], tag_build: bool, merge_request: bool) -> Event:
+    if tag_build:
+        return "tag"
+    if merge_request:
+        return "pull_request"
+    source = env.get("CI_PIPELINE_SOURCE", "")
+    if source == "schedule":
+        return "schedule"
+    return "manual" if source in ("web", "api", "trigger") else "branch"
 
 
 def _git_default(git: GitFacts) -> tuple[str, str]:

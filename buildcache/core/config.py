@@ -50,8 +50,20 @@ class CacheConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class TagsConfig:
-    semver: bool = False  # v1.2.3 -> 1.2.3, 1.2, 1
-    sha: bool = False  # also sha-<7 hex of HEAD>
+    """Which tags a run gets, by its event (docker/metadata-action's rules are the model)."""
+
+    semver: bool = False  # a release v1.2.3 -> 1.2.3, 1.2, 1
+    pep440: bool = False  # a release 1.2.3 -> 1.2.3, 1.2, 1; 1.3.0rc1 is a pre-release
+    sha: bool = False  # also sha-<7 hex of HEAD> (sha-format = "long": all 40)
+    sha_format: Literal["short", "long"] = "short"
+    branch: bool = True  # a branch run (push, manual, laptop): <branch slug>
+    pr: bool = True  # a pull/merge request: pr-<number>
+    schedule: str = "nightly"  # a scheduled run; {{date 'YYYYMMDD'}} is today's date
+    edge: bool = False  # a run on the default branch also tags edge
+    raw: tuple[str, ...] = ()  # tags every run gets
+    latest: Literal["auto", "true", "false"] = "auto"  # auto: on the highest final release
+    prefix: str = ""  # before every tag but latest and the variant's alias
+    suffix: str = ""  # after every tag but latest and the variant's alias
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,7 +219,7 @@ def parse_config(
             mode=cache["mode"],
             options=cache["options"],
         ),
-        tags=TagsConfig(**sections["tags"]),
+        tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
         publish=PublishConfig(**sections["publish"]),
         builder=_builder(reader, reader.table(table, "builder")),
         variants=_variants(reader, reader.table(table, "variants")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +19,14 @@ from buildcache.core.ci import (
     CacheFlag,
     CachePolicy,
     GitFacts,
+    RunContext,
     branch_slug,
     cache_policy,
     run_context,
 )
 from buildcache.core.config import Config
 from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
-from buildcache.core.tags import (
-    TAG_SOURCES,
-    moving_tag,
-    resolve_version,
-    variant_tags,
-    version_names,
-)
+from buildcache.core.tags import RunTags, moving_tag, run_tags, variant_tags
 from buildcache.errors import ConfigError, UsageError
 
 
@@ -39,6 +35,7 @@ class VariantPlan:
     name: str
     default: bool
     tags: tuple[ImageRef, ...]  # every tag on every registry
+    tag_rules: Mapping[str, str] = field(default_factory=dict)  # tag name -> the rule that made it
     platforms: tuple[str, ...]
     build_args: Mapping[str, str]
     target: str | None
@@ -66,6 +63,7 @@ class VariantPlan:
             "name": self.name,
             "default": self.default,
             "tags": [str(t) for t in self.tags],
+            "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
             "platforms": list(self.platforms),
             "build_args": dict(self.build_args),
             "target": self.target,
@@ -81,6 +79,8 @@ class BuildPlan:
     version: str
     version_source: str
     variants: tuple[VariantPlan, ...]
+    latest: bool = False  # latest (and each variant's alias) moves to this run's images
+    latest_reason: str = ""
     push: bool = False
     load: bool = False
     push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
@@ -92,6 +92,7 @@ class BuildPlan:
             "version": self.version,
             "variants": [v.to_json() for v in self.variants],
             "version_source": self.version_source,
+            "latest": {"moves": self.latest, "reason": self.latest_reason},
         }
         if self.push_by_digest:
             data["push_by_digest"] = True
@@ -108,7 +109,8 @@ def plan_run(
     *,
     env: Mapping[str, str],
     git: GitFacts,
-    git_tag: Callable[[], str | None],
+    known_versions: Callable[[], Sequence[str]] = tuple,
+    now: datetime | None = None,
     variants: Sequence[str] = (),
     version: str | None = None,
     no_latest: bool = False,
@@ -121,17 +123,30 @@ def plan_run(
     push_by_digest: bool = False,
     staging: bool = False,
 ) -> BuildPlan:
-    """The plan of one run: the version and its source, the cache policy of this CI event (or
-    laptop), and what a fork may not do. `git_tag` is asked only when no version is given."""
+    """The plan of one run: its tags and where they came from (core/tags.py), the cache policy of
+    this CI event (or laptop), and what a fork may not do. `known_versions` (the repository's git
+    tags) is asked only for a release, to keep an older one from moving latest."""
     if cache_write is not None:
         if cache != "auto":
             raise UsageError("give --cache or --cache-write/--no-cache-write, not both")
         cache = "rw" if cache_write else "ro"
     context = run_context(env, git)
-    tag = None if version or env.get("BUILDCACHE_VERSION") else git_tag()
-    resolved, source = resolve_version(flag=version, env=env, git_tag=tag)
+    source = "--version"
+    if version is None and env.get("BUILDCACHE_VERSION", "").strip():
+        version, source = env["BUILDCACHE_VERSION"].strip(), "BUILDCACHE_VERSION"
+    release = version is not None or context.event == "tag"
+    run = run_tags(
+        config.tags,
+        context=context,
+        version=version,
+        version_source=source,
+        extra=tags,
+        no_latest=no_latest,
+        known_versions=known_versions() if release else (),
+        now=now or datetime.now(UTC),
+    )
     policy = cache_policy(
-        cache, push=push or push_by_digest, context=context, release=source in TAG_SOURCES
+        cache, push=push or push_by_digest, context=context, release=context.event == "tag"
     )
     notes = []
     if context.fork and push:
@@ -142,16 +157,12 @@ def plan_run(
         )
     built = make_plan(
         config,
+        run=run,
         selected=variants,
-        version=resolved,
-        version_source=source,
-        latest=not no_latest,
-        extra_tags=tags,
         platforms=platforms,
         push=push,
         load=load,
         cache_policy=policy,
-        sha=context.sha,
         push_by_digest=push_by_digest,
         staging=staging,
     )
@@ -181,8 +192,9 @@ def cache_refs(
 def make_plan(
     config: Config,
     *,
+    run: RunTags | None = None,
     selected: Sequence[str] = (),
-    version: str,
+    version: str | None = None,
     version_source: str = "--version",
     latest: bool = True,
     extra_tags: Sequence[str] = (),
@@ -210,20 +222,27 @@ def make_plan(
         if not any(platform in (v.platforms or config.platforms) for v in chosen):
             raise UsageError(f"--platform {platform} is not one of the configured platforms")
 
-    # with semver the version is checked as one, and '+' becomes '_' in its tags
-    for tag in (*([] if config.tags.semver else [version]), *extra_tags):
-        if not TAG.match(tag):
-            raise UsageError(
-                f"{tag!r} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', "
-                "not starting with '.' or '-')"
-            )
-    if config.tags.sha and not sha:
-        raise UsageError(
-            "tags.sha is on, but the commit is unknown (no git repository, no GITHUB_SHA)"
+    if run is None:
+        # a version given outright, as on a laptop (tests and `plan_run` say more)
+        local = RunContext(
+            ci=None,
+            branch=None,
+            default_branch="main",
+            default_branch_source="the default, main",
+            tag_build=False,
+            pull_request=False,
+            fork=False,
+            sha=sha,
         )
-    names, release = version_names(
-        version, semver=config.tags.semver, sha=sha if config.tags.sha else None
-    )
+        run = run_tags(
+            config.tags,
+            context=local,
+            version=version,
+            version_source=version_source,
+            extra=extra_tags,
+            no_latest=not latest,
+            now=datetime.now(UTC),
+        )
     if cache_policy is not None:
         write = cache_policy.mode == "rw"
     else:
@@ -240,7 +259,8 @@ def make_plan(
                 )
                 continue
             variant_platforms = narrowed
-        tags = variant_tags(variant, version=names, latest=latest and release, extra=extra_tags)
+        named = variant_tags(variant, run)
+        tags = [n.name for n in named]
         for tag in tags:
             if not TAG.match(tag):
                 raise ConfigError(f"{tag!r} (variant {variant.name}) is not a valid Docker tag")
@@ -262,6 +282,7 @@ def make_plan(
                 name=variant.name,
                 default=variant.default,
                 tags=tuple(image.with_tag(tag) for tag in tags for image in config.images),
+                tag_rules={n.name: n.rule for n in named},
                 staging_tag=config.cache_image.with_tag(
                     f"{config.cache.tag_prefix}{variant.name}-{own_platform.replace('/', '-')}-image"
                 )
@@ -306,8 +327,10 @@ def make_plan(
                 hint="use a different cache.image or cache.tag-prefix",
             )
     return BuildPlan(
-        version=version,
-        version_source=version_source,
+        version=run.version,
+        version_source=run.source,
+        latest=run.latest,
+        latest_reason=run.latest_reason,
         variants=tuple(variants),
         push=push or push_by_digest,
         load=load,

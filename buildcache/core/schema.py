@@ -27,8 +27,8 @@ BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 Kind = Literal[
-    "images", "platforms", "path", "name", "args", "image", "tag-prefix", "choice", "bool",
-    "int", "number", "cache-options", "options",
+    "images", "platforms", "path", "name", "args", "image", "tag-prefix", "tag-suffix",
+    "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options",
 ]  # fmt: skip
 
 
@@ -55,7 +55,17 @@ SCHEMA = (
     Setting("cache.mode", "choice", "max", choices=("max", "min")),
     Setting("cache.options", "cache-options", {}),
     Setting("tags.semver", "bool", False),
+    Setting("tags.pep440", "bool", False),
     Setting("tags.sha", "bool", False),
+    Setting("tags.sha-format", "choice", "short", choices=("short", "long")),
+    Setting("tags.branch", "bool", True),
+    Setting("tags.pr", "bool", True),
+    Setting("tags.schedule", "tag-pattern", "nightly"),
+    Setting("tags.edge", "bool", False),
+    Setting("tags.raw", "tags", ()),
+    Setting("tags.latest", "latest", "auto"),
+    Setting("tags.prefix", "tag-prefix", ""),
+    Setting("tags.suffix", "tag-suffix", ""),
     Setting("publish.retries", "int", 3, high=20),
     Setting("publish.backoff", "number", 2.0, high=300),
 )
@@ -238,6 +248,39 @@ class Reader:
             )
         return value
 
+    def _tag_suffix(self, setting: Setting, key: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {kind_of(value)}")
+        if value and not TAG_CHARS.match("x" + value):
+            raise self.error(
+                key, f"{value!r} cannot end a Docker tag (letters, digits, '_', '.', '-')"
+            )
+        return value
+
+    def _tag_pattern(self, setting: Setting, key: str, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"must be a non-empty string, not {value!r}")
+        if not TAG_CHARS.match(re.sub(r"\{\{\s*date\s+'[^']*'\s*\}\}", "0", value)):
+            raise self.error(
+                key,
+                f"{value!r} is not a Docker tag pattern (letters, digits, '_', '.', '-', and {{{{date 'YYYYMMDD'}}}})",
+            )
+        return value
+
+    def _tags(self, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+        tags = tuple(self._string_list(key, value))
+        for tag in tags:
+            if not TAG_CHARS.match(tag) or len(tag) > 128:
+                raise self.error(key, f"{tag!r} is not a valid Docker tag")
+        return tags
+
+    def _latest(self, setting: Setting, key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value != "auto":
+            raise self.error(key, f'must be "auto", true or false, not {value!r}')
+        return "auto"
+
     def _choice(self, setting: Setting, key: str, value: Any) -> str:
         if value not in setting.choices:
             close = difflib.get_close_matches(str(value), setting.choices, n=1)
@@ -302,6 +345,10 @@ _CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
     "name": Reader._name,
     "args": Reader._args,
     "tag-prefix": Reader._tag_prefix,
+    "tag-suffix": Reader._tag_suffix,
+    "tag-pattern": Reader._tag_pattern,
+    "tags": Reader._tags,
+    "latest": Reader._latest,
     "choice": Reader._choice,
     "bool": Reader._bool,
     "int": Reader._number,

@@ -50,6 +50,13 @@ def print_plan(
                 ("cache ", "bold"), POLICY_WORDS[policy.mode], (f"  ({policy.reason})", "dim")
             )
         )
+    console.print(
+        Text.assemble(
+            ("latest ", "bold"),
+            "moves" if plan.latest else "stays",
+            (f"  ({plan.latest_reason})", "dim"),
+        )
+    )
     for note in plan.notes:
         console.print(Text.assemble(("note: ", "yellow"), note))
     for variant in plan.variants:
@@ -57,8 +64,13 @@ def print_plan(
             (variant.name, "bold"), (" (default)", "dim") if variant.default else ""
         )
         table = _key_table(title)
+        tags = Text()
+        for n, tag in enumerate(variant.tags):
+            tags.append("\n" if n else "")
+            tags.append(str(tag))
+            tags.append(f"  ({variant.tag_rules.get(tag.tag or '', '')})", style="dim")
+        table.add_row(Text("tags"), tags)
         rows = {
-            "tags": "\n".join(str(t) for t in variant.tags),
             "platforms": ", ".join(variant.platforms),
             "build args": ", ".join(f"{k}={v}" for k, v in variant.build_args.items()) or "-",
             "target": variant.target or "-",

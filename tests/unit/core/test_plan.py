@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.bake import bake_command, bake_definition
+from buildcache.core.ci import GitFacts
 from buildcache.core.config import Config, parse_config
-from buildcache.core.plan import make_plan
-from buildcache.core.tags import resolve_version
+from buildcache.core.plan import make_plan, plan_run
 from buildcache.errors import ConfigError, UsageError
 
 CONFIG = """\
@@ -131,29 +131,38 @@ def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
         make_plan(_config(text), version="1")  # cache ref ...:full == the tag ...:full
 
 
-def test_version_comes_from_flag_env_ci_tag_then_git() -> None:
-    assert resolve_version(flag="1", env={"BUILDCACHE_VERSION": "2"}, git_tag="v3") == (
-        "1",
-        "--version",
-    )
-    assert resolve_version(flag=None, env={"BUILDCACHE_VERSION": "2"}, git_tag="v3")[0] == "2"
-    github = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v4"}
-    assert resolve_version(flag=None, env=github, git_tag="v3")[0] == "v4"
-    branch = {"GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "main"}
-    assert resolve_version(flag=None, env=branch, git_tag="v3") == ("v3", "the git tag at HEAD")
-    assert resolve_version(flag=None, env={"CI_COMMIT_TAG": "v5"}, git_tag=None)[0] == "v5"
+def _run(env: dict[str, str], version: str | None = None, **git: str | None) -> tuple[str, str]:
+    plan = plan_run(_config(), env=env, git=GitFacts(**git), version=version)
+    return plan.version, plan.version_source
+
+
+def test_version_comes_from_flag_env_then_the_ci_tag_and_never_from_a_git_tag_at_head() -> None:
+    assert _run({"BUILDCACHE_VERSION": "2"}, version="1") == ("1", "--version")
+    assert _run({"BUILDCACHE_VERSION": "2"})[0] == "2"
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v4"}
+    assert _run(github)[0] == "v4"
+    assert _run({"GITLAB_CI": "true", "CI_COMMIT_TAG": "v5"})[0] == "v5"
+    # a branch run (here a manual one) is tagged by its branch, not by a git tag at HEAD
+    branch = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "workflow_dispatch",
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REF_NAME": "main",
+    }
+    assert _run(branch) == ("main", "the branch main")
     with pytest.raises(UsageError, match="no version") as caught:
-        resolve_version(flag=None, env={}, git_tag=None)
+        _run({})  # a laptop on a detached HEAD: nothing to name the images after
     assert "--version" in (caught.value.hint or "")
 
 
 def test_plan_json_has_the_documented_shape() -> None:
     data = json.loads(json.dumps(make_plan(_config(), version="1.0").to_json()))
-    assert set(data) == {"version", "version_source", "variants"}
+    assert set(data) == {"version", "version_source", "variants", "latest"}
     assert set(data["variants"][0]) == {
         "name",
         "default",
         "tags",
+        "tag_rules",
         "platforms",
         "build_args",
         "target",
