@@ -285,8 +285,9 @@ def init(
         ),
     ] = None,
     dockerfile: Annotated[
-        Path, typer.Option("--dockerfile", "-f", metavar="PATH", help="The Dockerfile to read.")
-    ] = Path("Dockerfile"),
+        Path | None,
+        typer.Option("--dockerfile", "-f", metavar="PATH", help="The Dockerfile (default: found)."),
+    ] = None,
     platform: Annotated[
         list[str] | None,
         typer.Option(
@@ -302,13 +303,8 @@ def init(
     """Write a starter buildcache.toml for the repository here, from its Dockerfile."""
     from buildcache.commands.init import init as command
 
-    command(
-        images=list(image or []),
-        dockerfile=dockerfile,
-        platforms=list(platform or ["linux/amd64", "linux/arm64"]),
-        force=force,
-        console=make_console(),
-    )
+    platforms = list(platform or ["linux/amd64", "linux/arm64"])
+    command(images=list(image or []), dockerfile=dockerfile, platforms=platforms, force=force)
 
 
 @app.command()

@@ -86,6 +86,20 @@ def has_credentials(registry: str, env: Mapping[str, str] | None = None) -> bool
     return credentials_for(registry, env) is not None
 
 
+def needs_login(registry: str) -> bool | None:
+    """Whether the registry's API asks who is calling (401 at /v2/); None where it cannot be
+    reached. Docker Hub and ghcr.io always ask: anonymous pushes are refused."""
+    if registry in (DOCKER_HUB, "ghcr.io"):
+        return True
+    host = api_host(registry)
+    scheme = "http" if is_loopback(host) else "https"
+    try:
+        response = httpx.get(f"{scheme}://{host}/v2/", timeout=TIMEOUT, follow_redirects=True)
+    except httpx.HTTPError:
+        return None
+    return response.status_code in (401, 403)
+
+
 def _from_helper(helper: str, server: str) -> tuple[str, str] | None:
     try:
         result = subprocess.run(

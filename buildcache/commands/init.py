@@ -1,4 +1,9 @@
-"""`buildcache init`: a starter buildcache.toml from the Dockerfile here."""
+"""`buildcache init`: a starter buildcache.toml from the repository's Dockerfile.
+
+It looks for `Dockerfile`, `docker/Dockerfile` and `*/Dockerfile`, and asks which when there are
+several. Whatever it writes is checked as `build` would read it before it is written. The make
+targets are written raw (rich would turn their tabs into spaces, and make wants tabs).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +17,34 @@ from rich.console import Console
 from buildcache.core.config import CONFIG_FILE, parse_config
 from buildcache.core.starter import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
 from buildcache.errors import UsageError
-from buildcache.ui.console import say
+from buildcache.ui.console import make_console, say
+
+
+def find_dockerfiles(root: Path) -> list[Path]:
+    """Dockerfile, docker/Dockerfile, */Dockerfile: the places a repository keeps one."""
+    found = [
+        root / "Dockerfile",
+        root / "docker" / "Dockerfile",
+        *sorted(root.glob("*/Dockerfile")),
+    ]
+    return list(dict.fromkeys(p.relative_to(root) for p in found if p.is_file()))
 
 
 def init(
-    *, images: list[str], dockerfile: Path, platforms: list[str], force: bool, console: Console
+    *,
+    images: list[str],
+    dockerfile: Path | None,
+    platforms: list[str],
+    force: bool,
+    console: Console | None = None,
 ) -> None:
-    target = Path.cwd() / CONFIG_FILE
+    console = console or make_console()
+    root = Path.cwd()
+    target = root / CONFIG_FILE
     if target.exists() and not force:
         raise UsageError(f"{target} already exists", hint="add --force to overwrite it")
-    if not dockerfile.is_file():
+    dockerfile = dockerfile or _choose(find_dockerfiles(root))
+    if not (root / dockerfile).is_file():
         raise UsageError(
             f"there is no {dockerfile} here", hint="give the Dockerfile with --dockerfile PATH"
         )
@@ -34,15 +57,36 @@ def init(
         images = [part.strip() for part in answer.split(",") if part.strip()]
     text = starter_config(
         images=images,
-        dockerfile_name=str(dockerfile),
-        dockerfile=read_dockerfile(dockerfile.read_text(encoding="utf-8")),
+        dockerfile_name=dockerfile.as_posix(),
+        dockerfile=read_dockerfile((root / dockerfile).read_text(encoding="utf-8")),
         platforms=platforms,
     )
     # the config written must be one buildcache accepts: check it as `build` would
     parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
     target.write_text(text, encoding="utf-8")
     say(console, f"wrote {target}", "green")
-    say(console, "\nAdd to your Makefile:\n")
-    say(console, MAKE_TARGET)
-    say(console, "Add to your release workflow (GitHub Actions):\n")
-    say(console, CI_STEP)
+    console.file.flush()
+    sys.stderr.write("\nAdd to your Makefile:\n\n" + MAKE_TARGET + "\n")
+    sys.stderr.write("Add to your workflow (GitHub Actions):\n\n" + CI_STEP)
+    sys.stderr.flush()
+
+
+def _choose(found: list[Path]) -> Path:
+    if not found:
+        raise UsageError(
+            "found no Dockerfile here, in docker/ or in a folder below",
+            hint="give the Dockerfile with --dockerfile PATH",
+        )
+    if len(found) == 1:
+        return found[0]
+    listed = ", ".join(p.as_posix() for p in found)
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"found several Dockerfiles ({listed})", hint="choose one with --dockerfile PATH"
+        )
+    for n, path in enumerate(found, 1):
+        sys.stderr.write(f"  {n}. {path.as_posix()}\n")
+    while True:
+        choice = str(typer.prompt("Which Dockerfile (its number)", err=True)).strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(found):
+            return found[int(choice) - 1]

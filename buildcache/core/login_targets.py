@@ -47,6 +47,16 @@ def login_target(registry: str, env: Mapping[str, str]) -> LoginTarget:
         return LoginTarget(
             registry, missing=f"GITHUB_TOKEN (or GHCR_TOKEN) and GITHUB_ACTOR, or {generic_hint}"
         )
+    if env.get("GITLAB_CI") == "true" and registry == env.get("CI_REGISTRY"):
+        # GitLab's own registry: the job's registry user and password (docs: CI/CD variables)
+        user, password = env.get("CI_REGISTRY_USER"), env.get("CI_REGISTRY_PASSWORD")
+        if user and password:
+            return LoginTarget(
+                registry, user, password, "CI_REGISTRY_USER and CI_REGISTRY_PASSWORD"
+            )
+        return LoginTarget(
+            registry, missing=f"CI_REGISTRY_USER and CI_REGISTRY_PASSWORD, or {generic_hint}"
+        )
     if registry == DOCKER_HUB:
         user, token = env.get("DOCKERHUB_USERNAME"), env.get("DOCKERHUB_TOKEN")
         if user and token:

@@ -1,120 +1,162 @@
-"""Pure: a starter config for `buildcache init`, written from what the Dockerfile says.
+"""Pure: a starter config for `buildcache init`, from what the Dockerfile says.
 
-It reads the Dockerfile's stages and build arguments: several final stages (stages no other
-stage builds on) become variants by target; an argument named like a variant switch (VARIANT,
-FLAVOR, EDITION) becomes variants by build argument; otherwise there is one variant.
+The Dockerfile is read with BuildKit's own parser (the `dockerfile` package wraps it), so line
+continuations, heredocs, several ARGs on one line, quoted defaults and parser directives read as
+docker reads them. Variants are found three ways, the first that finds any wins:
+
+1. several final stages (named stages no other stage builds on) become variants by target;
+2. a build argument that a RUN step compares with string literals (`if [ "$X" = "full" ]`,
+   `case "$X" in full) ...`) becomes variants by build argument, one per literal and its default;
+   so does an argument named like a switch (`*VARIANT*`, `*FLAVOR*`, `*EDITION*`);
+3. otherwise there is one variant.
+
+Another argument whose default holds the default variant's name (`/src[slim]`) is given per
+variant with that name replaced (`/src[full]`). The config is written with a TOML writer, so no
+value can break its quoting.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-VARIANT_ARGS = ("VARIANT", "FLAVOR", "FLAVOUR", "EDITION", "TIER")
+import tomli_w
 
-_FROM = re.compile(
-    r"^FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<name>\S+))?\s*$", re.IGNORECASE
-)
-_ARG = re.compile(r"^ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=(?P<default>\S*))?", re.IGNORECASE)
-_COPY_FROM = re.compile(r"--from=(?P<stage>\S+)", re.IGNORECASE)
+from buildcache.errors import UsageError
+
+SWITCH_NAME = re.compile(r"VARIANT|FLAVOU?R|EDITION", re.IGNORECASE)
+_LITERAL = r"""["']?(?P<literal>[A-Za-z0-9][A-Za-z0-9_.-]*)["']?"""
 
 
 @dataclass
 class Dockerfile:
     stages: list[str] = field(default_factory=list)  # names, or their index for unnamed ones
-    args: dict[str, str | None] = field(default_factory=dict)  # name -> default
+    args: dict[str, str | None] = field(default_factory=dict)  # name -> default, first wins
     used_stages: set[str] = field(default_factory=set)  # stages another stage builds on
+    compared: dict[str, list[str]] = field(default_factory=dict)  # ARG -> literals it is tested on
 
     @property
     def final_stages(self) -> list[str]:
         named = [s for s in self.stages if not s.isdigit()]
         return [s for s in named if s not in self.used_stages]
 
-
-def _logical_lines(text: str) -> list[str]:
-    lines, current = [], ""
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        lines.append((current + stripped).strip())
-        current = ""
-    if current:
-        lines.append(current.strip())
-    return lines
+    def variant_switch(self) -> str | None:
+        """The build argument that selects the variant, if one does."""
+        compared = [a for a in self.args if self.compared.get(a)]
+        named = [a for a in self.args if SWITCH_NAME.search(a)]
+        for candidates in ([a for a in compared if a in named], compared, named):
+            if candidates:
+                return candidates[0]
+        return None
 
 
 def read_dockerfile(text: str) -> Dockerfile:
+    import dockerfile  # BuildKit's parser, compiled: only `init` needs it
+
+    try:
+        commands = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as error:
+        raise UsageError(f"the Dockerfile cannot be parsed: {error}") from None
     result = Dockerfile()
-    for line in _logical_lines(text):
-        from_match = _FROM.match(line)
-        if from_match:
-            image = from_match["image"].lower()
-            if image in (s.lower() for s in result.stages):
-                result.used_stages.add(next(s for s in result.stages if s.lower() == image))
-            result.stages.append(from_match["name"] or str(len(result.stages)))
-            continue
-        arg = _ARG.match(line)
-        if arg:
-            result.args.setdefault(arg["name"], arg["default"])
-            continue
-        for stage in _COPY_FROM.findall(line):
-            if stage in result.stages:
-                result.used_stages.add(stage)
+    for command in commands:
+        if command.cmd == "FROM":
+            base = command.value[0].lower() if command.value else ""
+            for stage in result.stages:
+                if stage.lower() == base:
+                    result.used_stages.add(stage)
+            named = len(command.value) >= 3 and command.value[1].upper() == "AS"
+            result.stages.append(command.value[2] if named else str(len(result.stages)))
+        elif command.cmd == "ARG":
+            for token in command.value:
+                name, _, default = token.partition("=")
+                value = " ".join(shlex.split(default)) if "=" in token else None
+                result.args.setdefault(name, value)
+        else:
+            for flag in command.flags:
+                for stage in re.findall(r"(?:--from=|\bfrom=)([^,\s]+)", flag):
+                    if stage in result.stages:
+                        result.used_stages.add(stage)
+            if command.cmd == "RUN":
+                script = " ".join([*command.value, *(h.content for h in command.heredocs)])
+                for name in result.args:
+                    literals = _compared_literals(script, name)
+                    if literals:
+                        known = result.compared.setdefault(name, [])
+                        known += [lit for lit in literals if lit not in known]
     return result
 
 
-def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+def _compared_literals(script: str, name: str) -> list[str]:
+    """String literals that a shell script compares the variable `name` with."""
+    variable = rf"""["']?\$\{{?{re.escape(name)}\}}?["']?"""
+    found = [
+        m.group("literal") for m in re.finditer(rf"{variable}\s*(?:==?|!=)\s*{_LITERAL}", script)
+    ]
+    found += [
+        m.group("literal") for m in re.finditer(rf"{_LITERAL}\s*(?:==?|!=)\s*{variable}", script)
+    ]
+    for case in re.finditer(rf"case\s+{variable}\s+in\b(?P<body>.*?)\besac\b", script, re.DOTALL):
+        for patterns in re.findall(r"(?:^|;;|\bin\b)\s*\(?([^()*;]+?)\)", case.group("body")):
+            found += [p.strip().strip("\"'") for p in patterns.split("|") if p.strip()]
+    return [f for f in dict.fromkeys(found) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", f)]
+
+
+def variant_name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    return name[:63] or "default"
+
+
+def _variants(dockerfile: Dockerfile) -> tuple[dict[str, Any], str]:
+    """The [variants] table, and a sentence on where it came from."""
+    finals = dockerfile.final_stages
+    table: dict[str, dict[str, Any]]
+    if len(finals) > 1:
+        table = {variant_name(stage): {"target": stage} for stage in finals}
+        table[variant_name(finals[-1])]["default"] = True
+        return table, f"one variant per final stage ({', '.join(finals)})"
+    switch = dockerfile.variant_switch()
+    if switch is None:
+        return {}, "one image (add [variants.<name>] tables with build-args or target for more)"
+    default = dockerfile.args.get(switch) or None
+    values = list(dict.fromkeys([v for v in [default, *dockerfile.compared.get(switch, [])] if v]))
+    if not values:
+        values = ["default"]
+    others = {
+        arg: value
+        for arg, value in dockerfile.args.items()
+        if arg != switch and value and default and len(default) >= 3 and default in value
+    }
+    table = {}
+    for n, value in enumerate(values):
+        args = {switch: value} | {
+            arg: text.replace(default or "", value) for arg, text in others.items()
+        }
+        table[variant_name(value)] = {"build-args": args} | ({"default": True} if n == 0 else {})
+    how = "its values" if dockerfile.compared.get(switch) else "its default (add the others)"
+    return table, f"one variant per value of the build argument {switch}, from {how}"
 
 
 def starter_config(
-    *, images: list[str], dockerfile_name: str, dockerfile: Dockerfile, platforms: list[str]
+    *, images: Sequence[str], dockerfile_name: str, dockerfile: Dockerfile, platforms: Sequence[str]
 ) -> str:
-    lines = [
-        "# buildcache: multi-platform builds with a registry cache per variant (see its README).",
-        "# Written by `buildcache init`; check the variants it guessed from "
-        + dockerfile_name
-        + ".",
-        f"images = {_toml_list(images)}",
-        f"platforms = {_toml_list(platforms)}",
-    ]
+    """The text of a starter buildcache.toml."""
+    config: dict[str, Any] = {"images": list(images), "platforms": list(platforms)}
     if dockerfile_name != "Dockerfile":
-        lines.append(f'dockerfile = "{dockerfile_name}"')
-    lines += ["", "[cache]", 'mode = "max"  # keep every intermediate layer', ""]
-    switch = next((a for a in VARIANT_ARGS if a in dockerfile.args), None)
-    finals = dockerfile.final_stages
-    if len(finals) > 1:
-        lines.append(f"# one variant per final stage of {dockerfile_name}")
-        for n, stage in enumerate(finals):
-            lines += [f"[variants.{_variant_name(stage)}]"]
-            if n == len(finals) - 1:
-                lines.append("default = true")
-            lines += [f'target = "{stage}"', ""]
-    elif switch:
-        default = dockerfile.args[switch] or "default"
-        lines.append(f"# one variant per value of the {switch} build argument; add the others")
-        lines += [
-            f"[variants.{_variant_name(default)}]",
-            "default = true",
-            f'build-args = {{ {switch} = "{default}" }}',
-            "",
-        ]
-        lines += ["# [variants.full]", f'# build-args = {{ {switch} = "full" }}', ""]
-    else:
-        lines += [
-            "# one image; add [variants.<name>] tables with build-args or target for more",
-            "",
-        ]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _variant_name(text: str) -> str:
-    name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
-    return name or "default"
+        config["dockerfile"] = dockerfile_name
+    # ghcr.io keeps cache tags with no extra setting, and has no pull limits: the natural home
+    ghcr = [image for image in images if image.lower().startswith("ghcr.io/")]
+    config["cache"] = {"image": (ghcr or list(images))[0], "mode": "max"}
+    variants, how = _variants(dockerfile)
+    if variants:
+        config["variants"] = variants
+    header = (
+        "# buildcache: multi-platform builds with a registry cache per variant (see its README).\n"
+        f"# Written by `buildcache init` from {dockerfile_name}: {how}.\n"
+    )
+    return header + tomli_w.dumps(config)
 
 
 MAKE_TARGET = """\
@@ -128,8 +170,9 @@ release:  ## build and push every variant to every registry
 CI_STEP = """\
       - uses: docker/setup-qemu-action@v3      # arm64 under emulation
       - uses: docker/setup-buildx-action@v3    # a builder that can export a registry cache
-      - run: pip install buildcache
-      - run: buildcache login && buildcache build --push
+      - uses: OWNER/buildcache@v1              # installs buildcache, logs in, builds and pushes
+        with:
+          push: ${{ github.event_name != 'pull_request' }}
         env:
           GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}
           GITHUB_ACTOR: ${{ github.actor }}

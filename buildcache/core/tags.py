@@ -46,7 +46,9 @@ class TagName:
 
 @dataclass(frozen=True)
 class RunTags:
-    version: str  # the run's first tag: the release version, pr-12, nightly, a branch slug
+    version: (
+        str  # the release version as given (v1.2.3), or the event's tag: pr-12, nightly, a branch
+    )
     source: str  # where it came from
     names: tuple[TagName, ...]  # every tag but latest
     latest: bool  # latest (and each variant's alias) moves to this run's image
@@ -75,7 +77,7 @@ def run_tags(
     if version is not None:
         names, final = _version_names(version, tags)
         latest, reason = _latest(version, final, tags, no_latest, known_versions)
-        primary = names[0].name
+        primary = version  # as given (v1.2.3): the tags say how it was spelled out
     else:
         primary, version_source, names = _event_names(tags, context, now)
     if tags.sha:
@@ -97,7 +99,7 @@ def run_tags(
                 "'_', '.' and '-', not starting with '.' or '-')"
             )
     return RunTags(
-        version=f"{tags.prefix}{primary}{tags.suffix}" if tags.prefix or tags.suffix else primary,
+        version=primary,
         source=version_source,
         names=unique,
         latest=latest,

@@ -156,15 +156,26 @@ def _output_lines(name: str, value: str) -> list[str]:
 
 def outputs(result: Mapping[str, Any]) -> dict[str, str]:
     """Per variant: <variant>-digest, <variant>-tags (comma-separated), <variant>-cache-hit
-    (the share of steps from the cache, 0.00-1.00); and metadata, the whole result as one line."""
+    (the share of steps from the cache, 0.00-1.00); the same for all variants as JSON objects
+    (digests, tags, cache-hits: the Action's outputs, whose names cannot depend on the config);
+    and metadata, the whole result as one line."""
     values: dict[str, str] = {}
+    digests: dict[str, str | None] = {}
+    tags: dict[str, list[str]] = {}
+    hits: dict[str, float] = {}
     for variant in result["variants"]:
         name = variant["name"]
-        values[f"{name}-digest"] = variant.get("digest") or ""
-        values[f"{name}-tags"] = ",".join(variant.get("pushed") or variant["tags"])
+        digests[name] = variant.get("digest")
+        tags[name] = list(variant.get("pushed") or variant["tags"])
         steps = (variant.get("cache") or {}).get("steps") or {}
         total = steps.get("total") or 0
-        values[f"{name}-cache-hit"] = f"{(steps.get('cached', 0) / total) if total else 0:.2f}"
+        hits[name] = round(steps.get("cached", 0) / total, 2) if total else 0.0
+        values[f"{name}-digest"] = digests[name] or ""
+        values[f"{name}-tags"] = ",".join(tags[name])
+        values[f"{name}-cache-hit"] = f"{hits[name]:.2f}"
+    values["digests"] = json.dumps(digests, separators=(",", ":"))
+    values["tags"] = json.dumps(tags, separators=(",", ":"))
+    values["cache-hits"] = json.dumps(hits, separators=(",", ":"))
     values["metadata"] = json.dumps(result, separators=(",", ":"))
     return values
 

@@ -156,8 +156,16 @@ def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: P
         "full-digest",
         "full-tags",
         "full-cache-hit",
+        "digests",
+        "tags",
+        "cache-hits",
         "metadata",
     }
+    assert json.loads(values["digests"]) == {
+        "slim": values["slim-digest"],
+        "full": values["full-digest"],
+    }
+    assert set(json.loads(values["tags"])["full"]) == set(values["full-tags"].split(","))
     ghcr, hub = project.registries.ghcr, project.registries.hub
     for variant, suffix in (("slim", ""), ("full", "-full")):
         tags = values[f"{variant}-tags"].split(",")

@@ -18,6 +18,7 @@ def test_login_puts_the_password_on_stdin_only_and_never_in_output(
 ) -> None:
     (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no docker login of the machine's
     monkeypatch.setenv("GITHUB_TOKEN", SECRET)
     monkeypatch.setenv("GITHUB_ACTOR", "octocat")
     monkeypatch.delenv("DOCKERHUB_TOKEN", raising=False)
@@ -33,3 +34,52 @@ def test_login_puts_the_password_on_stdin_only_and_never_in_output(
     assert SECRET not in out + err
     assert "login  ghcr.io as octocat (from GITHUB_ACTOR and GITHUB_TOKEN)" in err
     assert "skip   docker.io: no credentials; set DOCKERHUB_USERNAME and DOCKERHUB_TOKEN" in err
+    # on a laptop a registry without credentials is a warning; the login itself went through
+    assert "warning: a push will fail without credentials (docker.io: set DOCKERHUB_USERNAME" in err
+
+
+def test_in_ci_a_registry_without_credentials_fails_the_login_naming_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "buildcache.toml").write_text('images = ["registry.gitlab.com/acme/widget"]\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no docker login of the machine's
+    monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.setenv("CI_REGISTRY", "registry.gitlab.com")
+    monkeypatch.delenv("CI_REGISTRY_PASSWORD", raising=False)
+    import buildcache.registry
+
+    monkeypatch.setattr(buildcache.registry, "needs_login", lambda registry: True)
+    with pytest.raises(SystemExit) as done:
+        main(["login"])
+    err = capsys.readouterr().err
+    assert done.value.code == 1
+    assert "no credentials for registry.gitlab.com" in err
+    assert "CI_REGISTRY_USER and CI_REGISTRY_PASSWORD" in err
+
+
+def test_gitlab_ci_logs_in_to_its_own_registry(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    docker_calls: DockerCalls,
+) -> None:
+    (tmp_path / "buildcache.toml").write_text('images = ["registry.gitlab.com/acme/widget"]\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    env = {
+        "GITLAB_CI": "true",
+        "CI_REGISTRY": "registry.gitlab.com",
+        "CI_REGISTRY_USER": "gitlab-ci-token",
+        "CI_REGISTRY_PASSWORD": SECRET,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as done:
+        main(["login"])
+    err = capsys.readouterr().err
+    assert done.value.code == 0, err
+    [call] = docker_calls.calls
+    assert call["args"][-3:] == ["--username", "gitlab-ci-token", "registry.gitlab.com"]
+    assert call["stdin"] == SECRET
+    assert SECRET not in err

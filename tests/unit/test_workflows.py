@@ -1,0 +1,52 @@
+"""action.yml and the example workflows are valid for GitHub, and ask buildcache only for what it
+has. check-jsonschema carries GitHub's schemas, so this runs offline."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import typer.main
+
+from buildcache.cli import app
+from tests.conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / "examples").glob("*.yml"))
+
+
+def _check(schema: str, *paths: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_action_is_a_valid_action() -> None:
+    result = _check("vendor.github-actions", str(ROOT / "action.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
+def test_the_example_workflows_are_valid_workflows_that_use_the_action(workflow) -> None:
+    result = _check("vendor.github-workflows", str(workflow))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = workflow.read_text()
+    assert "uses: ./" in text
+    assert "pip install buildcache" not in text  # that name on PyPI is someone else's
+
+
+def test_the_action_passes_only_options_buildcache_has() -> None:
+    command = typer.main.get_command(app)
+    known = {
+        option
+        for sub in ("build", "login", "merge")
+        for param in command.commands[sub].params  # type: ignore[attr-defined]
+        for option in param.opts
+    }
+    used = set(re.findall(r"args\+=\((--[a-z-]+)", (ROOT / "action.yml").read_text()))
+    assert used
+    assert used <= known, used - known
