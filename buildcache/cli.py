@@ -194,11 +194,7 @@ def build(
     ] = None,
     cache: CacheOption = CacheChoice.auto,
     push_by_digest: Annotated[
-        bool,
-        typer.Option(
-            "--push-by-digest",
-            help="Push this platform's image untagged, by digest, for `buildcache merge` (one platform per runner).",
-        ),
+        bool, typer.Option("--push-by-digest", help="Push one platform by digest, for merge.")
     ] = False,
     dry_run: Annotated[
         bool,
@@ -220,6 +216,14 @@ def build(
             min=0.0,
             max=1.0,
             help="Exit 1 when fewer than this share of steps came from the cache.",
+        ),
+    ] = None,
+    keep_going: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-going/--no-keep-going",
+            help="When a variant fails, publish the others (and exit 1). Default: [build] keep-going.",
+            show_default=False,
         ),
     ] = None,
     raw_log: Annotated[
@@ -262,6 +266,7 @@ def build(
         min_cache_hit=min_cache_hit,
         as_json=as_json,
         sink=ci_sink(os.environ),
+        keep_going=keep_going,
     )
 
 
@@ -323,11 +328,7 @@ app.add_typer(builder_app, name="builder")
 
 @builder_app.command("up")
 def builder_up(config: ConfigOption = None) -> None:
-    """Create (or re-create) the [builder] of the config, with a node per machine, and boot it.
-
-    Without [builder], where the engine's own builder cannot export a registry cache (the docker
-    driver without the containerd image store), create a docker-container builder and use it.
-    """
+    """Create (or re-create) the [builder] of the config and boot it (README: builder up)."""
     from buildcache.commands import builder
 
     builder.up(_load(config), make_console())

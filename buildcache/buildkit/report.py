@@ -227,3 +227,32 @@ def _shared_with(step: Vertex, own: Sequence[Vertex]) -> bool:
     return not any(
         s.platform == step.platform and s.index == step.index and s.text != step.text for s in own
     )
+
+
+@dataclass(frozen=True)
+class VariantStatus:
+    """How a variant's build ended: built, failed (where, why, the step's last lines of output), or
+    cancelled (BuildKit stopped it when another variant failed)."""
+
+    state: Literal["built", "failed", "cancelled"]
+    step: str | None = None
+    error: str | None = None
+    log: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "step": self.step, "error": self.error, "log": list(self.log)}
+
+
+def variant_status(
+    variant: str, tracker: BuildTracker, metadata: Mapping[str, Any]
+) -> VariantStatus:
+    """How a variant of a bake that failed ended."""
+    failed = [v for v in tracker.failed_steps() if v.variant == variant]
+    if failed:
+        vertex = failed[0]
+        step = vertex.step_name if vertex.is_step else vertex.text
+        where = f"{vertex.platform} " if vertex.platform else ""
+        return VariantStatus("failed", f"{where}{step}", vertex.error, tuple(vertex.logs))
+    if (metadata.get(variant) or {}).get("containerimage.digest"):
+        return VariantStatus("built")  # it was done and exported before the failure stopped it
+    return VariantStatus("cancelled", error="another variant failed, and BuildKit stopped this one")

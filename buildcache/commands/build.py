@@ -7,6 +7,7 @@ the publish table, and a state that re-running the same command completes.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 import time
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
-from buildcache.buildkit.report import CacheReport, cache_report
+from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
 from buildcache.buildkit.tracker import BuildTracker, Vertex
 from buildcache.core.bake import bake_command, bake_file_text, command_text
 from buildcache.core.config import Config
@@ -28,6 +29,7 @@ from buildcache.core.publish import (
     Publisher,
     RetryPolicy,
     TagResult,
+    copy_sources,
     pushed_results,
     steps_after_push,
 )
@@ -44,6 +46,7 @@ class BuildResult:
     plan: BuildPlan
     reports: dict[str, CacheReport]
     metadata: dict[str, Any]
+    statuses: dict[str, VariantStatus] = field(default_factory=dict)
     failed: list[Vertex] = field(default_factory=list)
     steps: list[Vertex] = field(default_factory=list)
     published: list[TagResult] = field(default_factory=list)
@@ -65,6 +68,8 @@ class BuildResult:
             variant["publish"] = [r.to_json() for r in own]
             report = self.reports.get(chosen.name)
             variant["cache"] = report.to_json() if report else None
+            status = self.statuses.get(chosen.name)
+            variant["status"] = status.to_json() if status else None
         data["ok"] = self.error is None
         data["error"] = self.error.message if self.error else None
         return data
@@ -79,6 +84,7 @@ def build(
     min_cache_hit: float | None,
     as_json: bool,
     sink: CISink,
+    keep_going: bool | None = None,
 ) -> None:
     """Run the plan, show the report, tell CI; raise what failed (after the report)."""
     if raw_log is not None and not raw_log.parent.is_dir():
@@ -96,6 +102,7 @@ def build(
             raw_log=raw_log,
             policy=retry_policy(config),
             builder=config.builder_name,
+            keep_going=config.build.keep_going if keep_going is None else keep_going,
         )
     data = result.to_json()
     # The images are built and published by now: a report that fails to show must not turn that
@@ -136,7 +143,11 @@ def run_build(
     raw_log: Path | None = None,
     policy: RetryPolicy | None = None,
     builder: str | None = None,
+    keep_going: bool = False,
 ) -> BuildResult:
+    """One bake of every variant. With `keep_going`, when some variants fail, the others are
+    baked again on their own (from the build cache: what they had built is reused) and
+    published, and the run still fails."""
     from buildcache import engine  # python-on-whales: only for a build that runs
 
     policy = policy or RetryPolicy()
@@ -144,26 +155,31 @@ def run_build(
     # Checking the engine first costs four docker calls on every build; a build that fails before
     # its first step is asked why instead (below), which names what is missing and the fix.
     engine.require_docker_command(client)
-    tracker = BuildTracker(
-        [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
-    )
-    error: BuildFailed | None = None
-    metadata: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="buildcache-") as tmp:
-        bake_file = Path(tmp) / "docker-bake.json"
-        bake_file.write_text(bake_file_text(plan))
-        metadata_file = Path(tmp) / "metadata.json"
-        with progress_view(progress, console) as view, _raw_log(raw_log) as raw:
+    first = _tracker(plan)
+    second: BuildTracker | None = None
+    built_plan = plan  # the variants whose images exist at the end
+    with (
+        tempfile.TemporaryDirectory(prefix="buildcache-") as tmp,
+        progress_view(progress, console) as view,
+        _raw_log(raw_log) as raw,
+    ):
 
+        def bake(
+            part: BuildPlan, tracker: BuildTracker, name: str
+        ) -> tuple[dict[str, Any], BuildFailed | None]:
             def on_line(line: str) -> None:
                 if raw is not None:
                     raw.write(line)
                 view.handle(tracker.feed_line(line))
 
+            folder = Path(tmp) / name
+            folder.mkdir()
+            (folder / "docker-bake.json").write_text(bake_file_text(part))
+            metadata_file = folder / "metadata.json"
             try:
-                metadata = engine.run_bake(
+                found = engine.run_bake(
                     client,
-                    bake_file=bake_file,
+                    bake_file=folder / "docker-bake.json",
                     metadata_file=metadata_file,
                     on_line=on_line,
                     builder=builder,
@@ -173,60 +189,98 @@ def run_build(
                     engine.explain_failure(
                         client,
                         builder_name=builder,
-                        platforms=sorted({p for v in plan.variants for p in v.platforms}),
-                        needs_cache_export=any(v.cache_to for v in plan.variants),
+                        platforms=sorted({p for v in part.variants for p in v.platforms}),
+                        needs_cache_export=any(v.cache_to for v in part.variants),
                     )
-                error = failure
-                metadata = engine.read_metadata(metadata_file)
-        tracker.close()
+                return engine.read_metadata(metadata_file), failure
+            finally:
+                tracker.close()
+            return found, None
+
+        metadata, error = bake(plan, first, "all")
+        statuses = {v.name: VariantStatus("built") for v in plan.variants}
+        if error is not None:
+            statuses = {v.name: variant_status(v.name, first, metadata) for v in plan.variants}
+            built_plan = _only(plan, statuses)
+            failed_names = [n for n, status in statuses.items() if status.state == "failed"]
+            others = tuple(v for v in plan.variants if v.name not in failed_names)
+            if keep_going and failed_names and others:
+                labelled(
+                    console,
+                    "note",
+                    "yellow",
+                    f"{', '.join(failed_names)} failed; baking {', '.join(v.name for v in others)} "
+                    "again on their own, to publish them (--keep-going)",
+                )
+                retry = dataclasses.replace(plan, variants=others)
+                second = _tracker(retry)
+                metadata, second_error = bake(retry, second, "others")
+                for variant in others:
+                    statuses[variant.name] = (
+                        VariantStatus("built")
+                        if second_error is None
+                        else variant_status(variant.name, second, metadata)
+                    )
+                built_plan = _only(plan, statuses)
+    rebuilt = {v.name for v in built_plan.variants} if second is not None else set()
     reports = {
         v.name: cache_report(
-            tracker,
+            second if second is not None and v.name in rebuilt else first,
             variant=v.name,
             cache_from=[str(ref) for ref in v.cache_from],
             cache_to=str(v.cache_to.ref) if v.cache_to else None,
             cache_to_mode=v.cache_to.mode if v.cache_to else None,
             export_skipped_reason="not pushing (--cache-write writes it anyway)",
             metadata=metadata.get(v.name),
-            build_failed=error is not None,
+            build_failed=statuses[v.name].state != "built",
         )
         for v in plan.variants
     }
-    failed = tracker.failed_steps()
+    failed = first.failed_steps()
     published: list[TagResult] = []
     if error is not None:
-        error = BuildFailed(_failure_message(failed, tracker) or error.message)
-    elif plan.push and not plan.push_by_digest:
+        error = BuildFailed(_failure_message(failed, first) or error.message)
+    # a failed bake publishes nothing, unless --keep-going asked for the variants that built
+    publishing = error is None or keep_going
+    if publishing and built_plan.variants and built_plan.push and not built_plan.push_by_digest:
 
         def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
             engine.copy_image(client, sources, targets)
 
-        published = publish(plan, metadata, copy=copy, console=console, policy=policy)
-        if any(r.status != "done" for r in published):
+        published = publish(built_plan, metadata, copy=copy, console=console, policy=policy)
+        if error is None and any(r.status != "done" for r in published):
             error = BuildFailed(
                 "the images were built, but not every tag was published (the table above says which)",
                 hint="run the same command again: it builds from the cache and copies by digest what is missing",
             )
+    if error is not None and keep_going and built_plan.variants:
+        done = ", ".join(v.name for v in built_plan.variants)
+        error = BuildFailed(
+            f"{error.message} ({done} built{' and published' if published else ''})"
+        )
     return BuildResult(
         plan=plan,
         reports=reports,
+        statuses=statuses,
         metadata=metadata,
         failed=failed,
-        steps=tracker.steps(),
+        steps=first.steps() + (second.steps() if second is not None else []),
         published=published,
         error=error,
     )
 
 
-def copy_sources(plan: BuildPlan, digests: Mapping[str, str | None]) -> dict[str, list[ImageRef]]:
-    """Each variant's pushed image by digest: what the copies are made from."""
-    sources = {}
-    for variant in plan.variants:
-        digest = digests.get(variant.name)
-        if not digest:
-            raise BuildFailed(f"buildx reported no digest for {variant.name}; nothing was copied")
-        sources[variant.name] = [variant.pushed_image.with_digest(digest)]
-    return sources
+def _tracker(plan: BuildPlan) -> BuildTracker:
+    return BuildTracker(
+        [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
+    )
+
+
+def _only(plan: BuildPlan, statuses: Mapping[str, VariantStatus]) -> BuildPlan:
+    """The plan of the variants that were built."""
+    return dataclasses.replace(
+        plan, variants=tuple(v for v in plan.variants if statuses[v.name].state == "built")
+    )
 
 
 def publish(
@@ -271,7 +325,7 @@ def _failure_message(failed: list[Vertex], tracker: BuildTracker) -> str | None:
 
 def print_report(console: Console, result: BuildResult) -> None:
     if result.reports:
-        console.print(cache_table(list(result.reports.values())))
+        console.print(cache_table(list(result.reports.values()), result.statuses))
     print_publish(console, result.published)
     for warning in cache_warnings(list(result.reports.values())):
         labelled(console, "warning", "yellow", warning)

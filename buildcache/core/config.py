@@ -67,6 +67,11 @@ class TagsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BuildConfig:
+    keep_going: bool = False  # when a variant fails, publish the others (and still fail)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PublishConfig:
     retries: int = 3  # tries after the first, for transient registry failures
     backoff: float = 2.0  # seconds before the first retry; doubled each time
@@ -110,6 +115,7 @@ class Config:
     cache: CacheConfig = field(default_factory=CacheConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
+    build: BuildConfig = field(default_factory=BuildConfig)
     builder: BuilderConfig | None = None
     variants: tuple[VariantConfig, ...]
     version: str | None = None  # BUILDCACHE_VERSION
@@ -199,7 +205,7 @@ def parse_config(
         name: reader.section(
             reader.table(table, name), tuple(s for s in SCHEMA if s.key.startswith(name + ".")), name + "."
         )
-        for name in ("cache", "tags", "publish")
+        for name in ("cache", "tags", "build", "publish")
     }  # fmt: skip
     version = env.get("BUILDCACHE_VERSION", "").strip() or None
     if version:
@@ -221,6 +227,7 @@ def parse_config(
         ),
         tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
         publish=PublishConfig(**sections["publish"]),
+        build=BuildConfig(keep_going=sections["build"]["keep-going"]),
         builder=_builder(reader, reader.table(table, "builder")),
         variants=_variants(reader, reader.table(table, "variants")),
         version=version,

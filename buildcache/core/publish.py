@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 from buildcache.core.plan import BuildPlan
 from buildcache.core.reference import ImageRef
 from buildcache.core.tags import LATEST
-from buildcache.errors import CopyError
+from buildcache.errors import BuildFailed, CopyError
 
 Status = Literal["done", "failed", "skipped"]
 
@@ -175,6 +175,17 @@ def steps_after_push(
         for step in publish_steps(plan.variants, sources, first_done=True)
         if not set(step.targets) <= pushed
     ]
+
+
+def copy_sources(plan: BuildPlan, digests: Mapping[str, str | None]) -> dict[str, list[ImageRef]]:
+    """Each variant's pushed image by digest: what the copies are made from."""
+    sources = {}
+    for variant in plan.variants:
+        digest = digests.get(variant.name)
+        if not digest:
+            raise BuildFailed(f"buildx reported no digest for {variant.name}; nothing was copied")
+        sources[variant.name] = [variant.pushed_image.with_digest(digest)]
+    return sources
 
 
 def pushed_results(plan: BuildPlan) -> list[TagResult]:

@@ -66,6 +66,7 @@ SCHEMA = (
     Setting("tags.latest", "latest", "auto"),
     Setting("tags.prefix", "tag-prefix", ""),
     Setting("tags.suffix", "tag-suffix", ""),
+    Setting("build.keep-going", "bool", False),
     Setting("publish.retries", "int", 3, high=20),
     Setting("publish.backoff", "number", 2.0, high=300),
 )

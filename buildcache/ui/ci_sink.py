@@ -230,6 +230,15 @@ def summary(result: Mapping[str, Any]) -> str:
     for variant in result["variants"]:
         title = md_text(variant["name"]) + (" (default)" if variant.get("default") else "")
         lines += [f"### {title}", ""]
+        status = variant.get("status") or {}
+        if status.get("state") in ("failed", "cancelled"):
+            where = f" at {md_code(status['step'])}" if status.get("step") else ""
+            lines += [f"**{status['state']}**{where}: {md_text(status.get('error') or '')}", ""]
+            if status.get("log"):
+                # in an indented block nothing is Markdown, and no line can end it
+                lines += ["its last lines of output:", ""]
+                lines += [f"    {line}" for line in status["log"][-20:]]
+                lines.append("")
         lines += [
             f"- digest: {md_code(variant.get('digest') or '-')}",
             f"- platforms: {md_text(', '.join(variant['platforms']))}",

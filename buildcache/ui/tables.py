@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from buildcache.buildkit.report import CacheReport
+from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.core.checks import Check
 from buildcache.core.plan import BuildPlan
 from buildcache.core.reference import cache_source
@@ -94,13 +94,25 @@ def print_plan(
         console.print(table)
 
 
-def cache_table(reports: Sequence[CacheReport]) -> Group:
-    """Per variant: what was read, what came from the cache and what ran, what was written."""
+def cache_table(
+    reports: Sequence[CacheReport], statuses: Mapping[str, VariantStatus] | None = None
+) -> Group:
+    """Per variant: how it ended (where one failed), what was read, what came from the cache and
+    what ran, what was written."""
     parts: list[Table | Text] = [Text("cache report", style="bold")]
     for report in reports:
         table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1))
         table.add_column(style="cyan", no_wrap=True)
         table.add_column(overflow="fold")
+        status = (statuses or {}).get(report.variant)
+        if status is not None and status.state != "built":
+            where = f" at {status.step}" if status.step else ""
+            table.add_row(
+                Text("status"),
+                Text.assemble((status.state.upper(), "bold red"), f"{where}: {status.error}"),
+            )
+            for line in status.log[-10:]:
+                table.add_row(Text(""), Text(f"| {line}", style="dim"))
         for imported in report.imported:
             style = {"found": "green", "missing": "", "failed": "red"}[imported.status]
             reason = f" ({imported.reason})" if imported.reason else ""
