@@ -244,9 +244,11 @@ class VariantStatus:
 
 
 def variant_status(
-    variant: str, tracker: BuildTracker, metadata: Mapping[str, Any]
+    variant: str, tracker: BuildTracker, metadata: Mapping[str, Any], error: str
 ) -> VariantStatus:
-    """How a variant of a bake that failed ended."""
+    """How a variant of a bake that failed (with `error`) ended."""
+    if not tracker.failed_steps():
+        return VariantStatus("failed", error=error)  # the bake failed as a whole, before any step
     failed = [v for v in tracker.failed_steps() if v.variant == variant]
     if failed:
         vertex = failed[0]

@@ -200,7 +200,10 @@ def run_build(
         metadata, error = bake(plan, first, "all")
         statuses = {v.name: VariantStatus("built") for v in plan.variants}
         if error is not None:
-            statuses = {v.name: variant_status(v.name, first, metadata) for v in plan.variants}
+            statuses = {
+                v.name: variant_status(v.name, first, metadata, error.message)
+                for v in plan.variants
+            }
             built_plan = _only(plan, statuses)
             failed_names = [n for n, status in statuses.items() if status.state == "failed"]
             others = tuple(v for v in plan.variants if v.name not in failed_names)
@@ -219,7 +222,7 @@ def run_build(
                     statuses[variant.name] = (
                         VariantStatus("built")
                         if second_error is None
-                        else variant_status(variant.name, second, metadata)
+                        else variant_status(variant.name, second, metadata, second_error.message)
                     )
                 built_plan = _only(plan, statuses)
     rebuilt = {v.name for v in built_plan.variants} if second is not None else set()

@@ -6,18 +6,7 @@ from pathlib import Path
 import pytest
 
 from buildcache.main import main
-
-CONFIG = """\
-images = ["ghcr.io/acme/widget", "acme/widget"]
-platforms = ["linux/amd64", "linux/arm64"]
-
-[variants.slim]
-default = true
-build-args = { VARIANT = "slim" }
-
-[variants.full]
-build-args = { VARIANT = "full" }
-"""
+from tests.unit.commands.conftest import CONFIG
 
 
 @pytest.fixture

@@ -5,22 +5,7 @@ from pathlib import Path
 import pytest
 
 from buildcache.main import main
-
-MULTI_STAGE = """\
-# syntax comment
-ARG PYTHON=3.12
-FROM python:${PYTHON} AS base
-ARG VARIANT=slim
-RUN pip install \\
-      numpy
-FROM base AS builder
-RUN make
-FROM base AS slim
-COPY --from=builder /out /app
-FROM slim AS full
-RUN apt-get install -y extras
-FROM base AS gpu
-"""
+from tests.unit.core.test_starter import MULTI_STAGE
 
 
 def test_init_writes_refuses_to_overwrite_and_needs_images(
