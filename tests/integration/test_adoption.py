@@ -30,9 +30,7 @@ RUN echo "[bold red]x[/] `tick` | <script>alert(1)</script>" > /odd
 @pytest.fixture
 def app(tmp_path: Path, registries: Registries, base_image: str) -> Project:
     (tmp_path / "docker").mkdir()
-    (tmp_path / "docker" / "Dockerfile").write_text(
-        DOCKERFILE.format(base=base_image, broken="no")
-    )
+    (tmp_path / "docker" / "Dockerfile").write_text(DOCKERFILE.format(base=base_image, broken="no"))
     return Project(path=tmp_path, registries=registries, name=f"acme/app-{uuid.uuid4().hex[:8]}")
 
 
