@@ -136,3 +136,17 @@ RUN case "${TIER}" in free) echo f ;; pro|team) echo p ;; *) echo other ;; esac
 def test_a_dockerfile_that_does_not_parse_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="cannot be parsed"):
         read_dockerfile("FROM debian\nRUN <<EOF\nnever closed\n")
+
+
+def test_parser_directives_and_continuations_read_as_docker_reads_them() -> None:
+    text = (
+        "# escape=`\n"
+        "FROM mcr.microsoft.com/windows/servercore AS base\n"
+        'ARG EDITION="pro" `\n'
+        "    LANG=en\n"
+        'RUN if ($env:EDITION -eq "home") { echo home } `\n'
+        "    else { echo pro }\n"
+    )
+    dockerfile = read_dockerfile(text)
+    assert dockerfile.stages == ["base"]
+    assert dockerfile.args == {"EDITION": "pro", "LANG": "en"}
