@@ -126,6 +126,7 @@ def _plan(config: Config, **options: Any) -> BuildPlan:
         env=os.environ,
         git=git.facts(cwd),
         known_versions=lambda: git.tags(cwd),
+        exists=Path.exists,
         **options,
     )
 

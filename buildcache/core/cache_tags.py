@@ -42,7 +42,7 @@ class CacheEntry:
 def variant_of(tag: str, prefix: str, variants: Sequence[str]) -> str | None:
     """The variant a cache tag belongs to: `buildcache-slim`, or a ref derived from it
     (`buildcache-slim-<branch>`, `buildcache-slim-linux-arm64`); the longest name wins."""
-    if not tag.startswith(prefix):
+    if not prefix or not tag.startswith(prefix):
         return None
     rest = tag[len(prefix) :]
     owners = [v for v in variants if rest == v or rest.startswith(v + "-")]

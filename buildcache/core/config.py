@@ -211,6 +211,13 @@ def parse_config(
     if version:
         reader.sources["version"] = "env BUILDCACHE_VERSION"
     cache = sections["cache"]
+    if not cache["tag-prefix"]:
+        raise reader.error(
+            "cache.tag-prefix",
+            "must not be empty: every tag of the cache image would look like a cache tag, and "
+            "`cache prune` could take a release for one",
+            hint='keep the default, "buildcache-"',
+        )
     return Config(
         path=path,
         images=top["images"],
@@ -235,13 +242,22 @@ def parse_config(
     )
 
 
+def _reserved(name: str) -> str | None:
+    """Why a name cannot be a variant's: its alias tag would collide with a release's tags."""
+    if name == "latest":
+        return "'latest' is the default variant's moving tag"
+    if re.fullmatch(r"v?\d[\w.-]*", name):
+        return f"{name!r} reads as a version, and its alias tag would be taken for a release's"
+    return None
+
+
 def _builder(reader: Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
     if not table:
         return None
     values = reader.section(
         {k: v for k, v in table.items() if k != "nodes"}, BUILDER_SCHEMA, "builder."
     )
-    if not BUILDER_NAME.match(values["name"]):
+    if not BUILDER_NAME.fullmatch(values["name"]):
         raise reader.error("builder.name", f"{values['name']!r} is not a valid builder name")
     nodes_raw = table.get("nodes", [])
     if not isinstance(nodes_raw, list) or not all(isinstance(n, dict) for n in nodes_raw):
@@ -274,11 +290,14 @@ def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, 
         return (VariantConfig(name=DEFAULT_VARIANT, default=True),)
     variants = []
     for name, body in table.items():
-        if not VARIANT_NAME.match(name):
+        if not VARIANT_NAME.fullmatch(name):
             raise reader.error(
                 f"variants.{name}",
                 "is not a valid variant name (lowercase letters, digits, '_' and '-', starting with a letter or digit)",
             )
+        reserved = _reserved(name)
+        if reserved:
+            raise reader.error(f"variants.{name}", f"cannot name a variant: {reserved}")
         if not isinstance(body, dict):
             raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
         values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")

@@ -24,6 +24,7 @@ from buildcache.core.ci import (
     cache_policy,
     run_context,
 )
+from buildcache.core.cache_tags import variant_of
 from buildcache.core.config import Config
 from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
 from buildcache.core.tags import RunTags, moving_tag, run_tags, variant_tags
@@ -122,6 +123,7 @@ def plan_run(
     platforms: Sequence[str] = (),
     push_by_digest: bool = False,
     staging: bool = False,
+    exists: Callable[[Path], bool] | None = None,
 ) -> BuildPlan:
     """The plan of one run: its tags and where they came from (core/tags.py), the cache policy of
     this CI event (or laptop), and what a fork may not do. `known_versions` (the repository's git
@@ -166,7 +168,63 @@ def plan_run(
         push_by_digest=push_by_digest,
         staging=staging,
     )
+    if exists is not None:
+        # a Dockerfile or context that is not there fails a build late: say so at the plan
+        for variant in built.variants:
+            for what, path in (("context", variant.context), ("Dockerfile", variant.dockerfile)):
+                if not exists(path):
+                    raise UsageError(
+                        f"the {what} of {variant.name}, {path}, does not exist",
+                        hint="paths in the config are relative to the config file",
+                    )
     return dataclasses.replace(built, notes=(*notes, *built.notes))
+
+
+SECRET_LOOKING = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL")
+
+
+def secret_looking_args(config: Config) -> list[str]:
+    """Build arguments named like secrets: their values end up in the image's history and its
+    provenance, where anyone who can pull the image reads them."""
+    names = {*config.build_args, *(a for v in config.variants for a in v.build_args)}
+    return [
+        f"the build argument {name} looks like a secret: build arguments are kept in the image's "
+        "history; pass secrets with RUN --mount=type=secret instead"
+        for name in sorted(names)
+        if any(word in name.upper() for word in SECRET_LOOKING)
+    ]
+
+
+def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
+    """What must hold of every plan, or a release could overwrite what another one wrote:
+    each tag is written by one variant, no image tag is a cache tag, every cache ref is a valid
+    tag. Broken, it is a usage error naming the variants and the tag."""
+    writers: dict[ImageRef, str] = {}
+    for variant in variants:
+        for tag in variant.tags:
+            other = writers.setdefault(tag, variant.name)
+            if other != variant.name:
+                raise UsageError(
+                    f"the variants {other} and {variant.name} would both write {tag}: whichever "
+                    "ran last would win",
+                    hint="rename a variant, or drop the --tag or tags.raw that repeats a variant's name",
+                )
+    cache_repo = config.cache_image.bare()
+    names = [v.name for v in config.variants]
+    for tag in writers:
+        if tag.bare() == cache_repo and variant_of(tag.tag or "", config.cache.tag_prefix, names):
+            raise ConfigError(
+                f"the image tag {tag} is also a cache tag ({writers[tag]}), so publishing it would "
+                "overwrite a variant's cache",
+                key="cache.tag-prefix",
+                hint="use a cache.image of its own (e.g. <image>-cache), or a different cache.tag-prefix",
+            )
+    for variant in variants:
+        if not TAG.fullmatch(variant.cache_ref.tag or ""):
+            raise ConfigError(
+                f"the cache ref {variant.cache_ref} is not a valid Docker tag (over 128 characters?)",
+                key="cache.tag-prefix",
+            )
 
 
 def cache_refs(
@@ -247,8 +305,16 @@ def make_plan(
         write = cache_policy.mode == "rw"
     else:
         write = push if cache_write is None else cache_write
+    moving_names = {"latest", *(v.name for v in config.variants if not v.default)}
+    for name in run.names:
+        if name.name in moving_names:
+            raise UsageError(
+                f"{name.name!r} ({name.rule}) is a moving tag, which only a release moves: "
+                "latest, or a variant's own name",
+                hint="give a version, e.g. --version 1.2.3, and leave latest to the release rules",
+            )
     variants: list[VariantPlan] = []
-    notes: list[str] = []
+    notes: list[str] = secret_looking_args(config)
     for variant in chosen:
         variant_platforms = variant.platforms or config.platforms
         if platforms:
@@ -262,7 +328,7 @@ def make_plan(
         named = variant_tags(variant, run)
         tags = [n.name for n in named]
         for tag in tags:
-            if not TAG.match(tag):
+            if not TAG.fullmatch(tag):
                 raise ConfigError(f"{tag!r} (variant {variant.name}) is not a valid Docker tag")
         if push_by_digest and len(variant_platforms) != 1:
             raise UsageError(
@@ -318,14 +384,7 @@ def make_plan(
             "--load loads one platform into the local image store",
             hint="pick one with --platform, e.g. --platform linux/amd64",
         )
-    all_tags = {tag for v in variants for tag in v.tags}
-    for v in variants:
-        if v.cache_ref in all_tags:
-            raise ConfigError(
-                f"the cache ref {v.cache_ref} is also an image tag, so a release would overwrite the cache",
-                key="cache.tag-prefix",
-                hint="use a different cache.image or cache.tag-prefix",
-            )
+    check_invariants(config, variants)
     return BuildPlan(
         version=run.version,
         version_source=run.source,

@@ -70,14 +70,14 @@ class ImageRef:
         if not raw or any(c.isspace() for c in raw):
             raise ReferenceError(f"{text!r} is not a valid image name (it is empty or has spaces)")
         rest, _, digest = raw.partition("@")
-        if digest and not DIGEST.match(digest):
+        if digest and not DIGEST.fullmatch(digest):
             raise ReferenceError(f"{digest!r} is not a digest (like sha256:<64 hex>)")
         name, tag = rest, None
         slash = rest.rfind("/")
         colon = rest.rfind(":")
         if colon > slash:
             name, tag = rest[:colon], rest[colon + 1 :]
-            if not TAG.match(tag):
+            if not TAG.fullmatch(tag):
                 raise ReferenceError(
                     f"{tag!r} is not a valid tag (up to {MAX_TAG} letters, digits, '_', '.' and '-', "
                     "not starting with '.' or '-')"
@@ -92,7 +92,7 @@ def split_name(name: str) -> tuple[str, str]:
     # docker's rule: the first component is a registry when it has a '.' or ':' or is localhost
     if sep and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first.lower(), rest
-        if not DOMAIN.match(first):
+        if not DOMAIN.fullmatch(first):
             raise ReferenceError(f"{first!r} is not a registry host name")
     else:
         registry, repository = DOCKER_HUB, name
@@ -101,7 +101,7 @@ def split_name(name: str) -> tuple[str, str]:
     # upper case is not allowed in a repository; buildcache has always lowered it for the user
     repository = repository.lower()
     for component in repository.split("/"):
-        if not PATH_COMPONENT.match(component):
+        if not PATH_COMPONENT.fullmatch(component):
             raise ReferenceError(
                 f"{name!r} is not a valid image name: {component!r} must be lowercase letters and "
                 "digits, separated by '.', '_', '__' or '-'"

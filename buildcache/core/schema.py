@@ -197,7 +197,7 @@ class Reader:
             return None
         platforms = tuple(self._string_list(key, value))
         for platform in platforms:
-            if not PLATFORM.match(platform):
+            if not PLATFORM.fullmatch(platform):
                 raise self.error(
                     key, f"{platform!r} is not a platform like 'linux/amd64' or 'linux/arm/v7'"
                 )
@@ -226,7 +226,7 @@ class Reader:
     def _args(self, setting: Setting, key: str, value: Any) -> dict[str, str]:
         args: dict[str, str] = {}
         for name, arg in self._mapping(key, value).items():
-            if not BUILD_ARG_NAME.match(name):
+            if not BUILD_ARG_NAME.fullmatch(name):
                 raise self.error(f"{key}.{name}", "is not a valid build argument name")
             if isinstance(arg, bool | float):
                 # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
@@ -243,7 +243,7 @@ class Reader:
     def _tag_prefix(self, setting: Setting, key: str, value: Any) -> str:
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, not {kind_of(value)}")
-        if value and not TAG_CHARS.match(value + "x"):
+        if value and not TAG_CHARS.fullmatch(value + "x"):
             raise self.error(
                 key, f"{value!r} cannot start a Docker tag (letters, digits, '_', '.', '-')"
             )
@@ -252,7 +252,7 @@ class Reader:
     def _tag_suffix(self, setting: Setting, key: str, value: Any) -> str:
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, not {kind_of(value)}")
-        if value and not TAG_CHARS.match("x" + value):
+        if value and not TAG_CHARS.fullmatch("x" + value):
             raise self.error(
                 key, f"{value!r} cannot end a Docker tag (letters, digits, '_', '.', '-')"
             )
@@ -261,7 +261,7 @@ class Reader:
     def _tag_pattern(self, setting: Setting, key: str, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.error(key, f"must be a non-empty string, not {value!r}")
-        if not TAG_CHARS.match(re.sub(r"\{\{\s*date\s+'[^']*'\s*\}\}", "0", value)):
+        if not TAG_CHARS.fullmatch(re.sub(r"\{\{\s*date\s+'[^']*'\s*\}\}", "0", value)):
             raise self.error(
                 key,
                 f"{value!r} is not a Docker tag pattern (letters, digits, '_', '.', '-', and {{{{date 'YYYYMMDD'}}}})",
@@ -271,7 +271,7 @@ class Reader:
     def _tags(self, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
         tags = tuple(self._string_list(key, value))
         for tag in tags:
-            if not TAG_CHARS.match(tag) or len(tag) > 128:
+            if not TAG_CHARS.fullmatch(tag) or len(tag) > 128:
                 raise self.error(key, f"{tag!r} is not a valid Docker tag")
         return tags
 

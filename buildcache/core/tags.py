@@ -21,7 +21,7 @@ from datetime import datetime
 
 from buildcache.core.ci import RunContext, branch_slug
 from buildcache.core.config import TagsConfig, VariantConfig
-from buildcache.core.reference import MAX_TAG
+from buildcache.core.reference import MAX_TAG, TAG
 from buildcache.errors import UsageError
 
 LATEST = "latest"
@@ -93,7 +93,7 @@ def run_tags(
         names = [TagName(f"{tags.prefix}{n.name}{tags.suffix}", n.rule) for n in names]
     unique = tuple(_first_of_each(names))
     for name in unique:
-        if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", name.name):
+        if not TAG.fullmatch(name.name):
             raise UsageError(
                 f"{name.name!r} ({name.rule}) is not a valid Docker tag (up to 128 letters, digits, "
                 "'_', '.' and '-', not starting with '.' or '-')"

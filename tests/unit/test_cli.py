@@ -12,6 +12,7 @@ from tests.unit.commands.conftest import CONFIG
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "buildcache.toml").write_text(CONFIG)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     monkeypatch.chdir(tmp_path)
     for name in ("BUILDCACHE_VERSION", "BUILDCACHE_IMAGES", "GITHUB_REF_TYPE", "CI_COMMIT_TAG"):
         monkeypatch.delenv(name, raising=False)

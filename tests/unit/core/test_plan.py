@@ -126,9 +126,12 @@ def test_load_takes_one_platform_and_not_push() -> None:
 
 
 def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
-    text = CONFIG.replace("[cache]\n", '[cache]\ntag-prefix = ""\n')
-    with pytest.raises(ConfigError, match="is also an image tag"):
-        make_plan(_config(text), version="1")  # cache ref ...:full == the tag ...:full
+    # the alias of variant buildcache-full is the cache tag of variant full, in the same repository
+    text = CONFIG + "\n[variants.buildcache-full]\n"
+    with pytest.raises(ConfigError, match="is also a cache tag"):
+        make_plan(_config(text), version="1")
+    with pytest.raises(ConfigError, match="must not be empty"):
+        _config(CONFIG.replace("[cache]\n", '[cache]\ntag-prefix = ""\n'))
 
 
 def _run(env: dict[str, str], version: str | None = None, **git: str | None) -> tuple[str, str]:
@@ -217,3 +220,54 @@ def test_the_bake_command() -> None:
         "m.json",
         "default",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (CONFIG + "[variants.latest]\n", "'latest' is the default variant's moving tag"),
+        (CONFIG + "[variants.v2]\n", "reads as a version"),
+        (CONFIG + '[variants."slim\\n"]\n', "not a valid variant name"),
+        ('images = ["a/b"]\nbuild-args = { "FOO\\n" = "x" }\n', "not a valid build argument name"),
+    ],
+)
+def test_names_that_would_collide_or_break_are_refused(text: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        _config(text)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"version": "latest"}, "is a moving tag"),
+        ({"version": "1", "extra_tags": ["latest"], "latest": False}, "is a moving tag"),
+        ({"version": "1", "extra_tags": ["full"]}, "is a moving tag"),
+    ],
+)
+def test_a_tag_two_variants_would_write_is_refused(options: dict, words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        make_plan(_config(), **options)
+
+
+def test_two_variants_writing_one_tag_is_refused_naming_both() -> None:
+    # --tag 1-x on the default variant is version 1 of variant x
+    text = 'images = ["ghcr.io/acme/w"]\n[variants.main]\n[variants.x]\n'
+    with pytest.raises(UsageError, match="the variants main and x would both write"):
+        make_plan(_config(text), version="1", extra_tags=["1-x"])
+
+
+def test_a_build_arg_named_like_a_secret_is_a_note() -> None:
+    text = CONFIG.replace('VARIANT = "none" }', 'VARIANT = "none", NPM_TOKEN = "x" }')
+    plan = make_plan(_config(text), version="1")
+    assert any("NPM_TOKEN looks like a secret" in note for note in plan.notes)
+
+
+def test_a_dockerfile_that_is_not_there_fails_the_plan(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    config = parse_config(
+        tomllib.loads(CONFIG), {}, path=tmp_path / "buildcache.toml", root=tmp_path
+    )
+    with pytest.raises(
+        UsageError, match=r"the Dockerfile of full, .*Dockerfile.full, does not exist"
+    ):
+        plan_run(config, env={}, git=GitFacts(), version="1", exists=Path.exists)
