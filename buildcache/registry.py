@@ -256,6 +256,17 @@ class RegistryClient:
         digest = response.headers.get("Docker-Content-Digest", "")
         return ManifestInfo(digest=digest, media_type=body.get("mediaType", ""), body=body)
 
+    def digest(self, repo: str, reference: str) -> str | None:
+        """The digest a tag points at (a HEAD request: no body), None where there is none."""
+        response = self._request(
+            "HEAD", f"{repo}/manifests/{reference}", headers={"Accept": ", ".join(MANIFEST_TYPES)}
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"read {repo}:{reference}")
+        return response.headers.get("Docker-Content-Digest") or None
+
     def delete_manifest(self, repo: str, digest: str) -> None:
         response = self._request("DELETE", f"{repo}/manifests/{digest}")
         if response.status_code not in (200, 202):

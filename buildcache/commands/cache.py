@@ -17,6 +17,7 @@ from buildcache.core.cache_tags import (
     CacheEntry,
     PruneTarget,
     cache_summary,
+    is_cache_manifest,
     orphan_tags,
     prune_targets,
     variant_of,
@@ -72,7 +73,21 @@ def prune(
     config: Config, *, yes: bool, dry_run: bool, console: Console, connect: Connect = RegistryClient
 ) -> None:
     entries, orphans = list_cache(config, platform_layers=lambda ref: None, connect=connect)
-    targets = prune_targets(orphans, entries)
+    # any other tag of the repository (a release, where the cache shares the image's) that
+    # points at an orphan's manifest would go with it: those are kept
+    image = config.cache_image
+    listed = {e.ref.tag for e in (*entries, *orphans)}
+    with connect(image.registry) as registry:
+        others = (
+            [
+                registry.digest(image.repository, tag)
+                for tag in registry.tags(image.repository)
+                if tag not in listed
+            ]
+            if orphans
+            else []
+        )
+    targets = prune_targets(orphans, entries, [d for d in others if d])
     if not targets:
         say(
             console,
@@ -99,7 +114,8 @@ def prune(
             say(console, "nothing deleted")
             return
     deleted = delete_tags(config, targets, connect=connect)
-    say(console, f"deleted {len(deleted)} cache tag(s)", "green")
+    refs = ", ".join(str(config.cache_image.with_tag(tag)) for tag in deleted)
+    say(console, f"deleted {len(deleted)} cache tag(s): {refs}", "green")
 
 
 def list_cache(
@@ -136,6 +152,7 @@ def _entry(
     if manifest is None:
         return CacheEntry(variant=variant, ref=ref, present=False)
     layers, size, written = cache_summary(manifest.body)
+    is_cache = is_cache_manifest(manifest.body)
     platforms: tuple[str, ...] | None = None
     owner = next((v for v in config.variants if v.name == variant), None)
     if owner is not None:
@@ -152,6 +169,7 @@ def _entry(
         platforms=platforms,
         size=size,
         written=written,
+        is_cache=is_cache,
     )
 
 

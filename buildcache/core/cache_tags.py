@@ -6,6 +6,7 @@ is a function of tag lists and manifests, tested without a registry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ class CacheEntry:
     platforms: tuple[str, ...] | None = None  # None: could not be told
     size: int | None = None
     written: datetime | None = None
+    is_cache: bool = True  # the manifest is a BuildKit cache, not an image
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,9 +52,23 @@ def variant_of(tag: str, prefix: str, variants: Sequence[str]) -> str | None:
 
 
 def orphan_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> list[str]:
+    """Tags shaped like a cache tag, `<prefix><variant>[-<branch or platform>]`, of a variant that
+    is not in the config (any more). Nothing else is ever a candidate for deletion."""
     return sorted(
-        t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants) is None
+        t
+        for t in tags
+        if prefix
+        and t.startswith(prefix)
+        and re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", t[len(prefix) :])
+        and variant_of(t, prefix, variants) is None
     )
+
+
+def is_cache_manifest(body: Mapping[str, Any]) -> bool:
+    """BuildKit's registry cache: an index that lists a cache config, or (image-manifest=true)
+    an image manifest whose config is one. An image's index or manifest is neither."""
+    descriptors = [*(body.get("manifests") or []), body.get("config") or {}]
+    return any(d.get("mediaType") == CACHE_CONFIG_TYPE for d in descriptors)
 
 
 def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | None]:
@@ -83,16 +99,24 @@ class PruneTarget:
     skipped: str | None = None  # why it is kept although no variant owns it
 
 
-def prune_targets(orphans: Sequence[CacheEntry], kept: Sequence[CacheEntry]) -> list[PruneTarget]:
+def prune_targets(
+    orphans: Sequence[CacheEntry], kept: Sequence[CacheEntry], other_digests: Sequence[str] = ()
+) -> list[PruneTarget]:
     """What prune deletes. A registry deletes a manifest by digest, taking every tag that points
-    at it; an orphan that shares its digest with a kept tag is left alone."""
-    kept_digests = {e.digest for e in kept if e.digest}
+    at it: an orphan whose digest another tag (a cache tag in use, or any other tag of the
+    repository, `other_digests`) also points at is left alone, and so is one that is not a
+    cache manifest."""
+    kept_digests = {e.digest for e in kept if e.digest} | set(other_digests)
     targets = []
     for orphan in orphans:
         if not orphan.digest:
             continue
         tag = orphan.ref.tag or ""
-        if orphan.digest in kept_digests:
+        if not orphan.is_cache:
+            targets.append(
+                PruneTarget(tag, orphan.digest, "it is not a BuildKit cache (an image?)")
+            )
+        elif orphan.digest in kept_digests:
             targets.append(
                 PruneTarget(tag, orphan.digest, "it is the same manifest as a cache tag in use")
             )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.cache_tags import variant_of
 from buildcache.core.ci import (
     CacheFlag,
     CachePolicy,
@@ -24,7 +25,6 @@ from buildcache.core.ci import (
     cache_policy,
     run_context,
 )
-from buildcache.core.cache_tags import variant_of
 from buildcache.core.config import Config
 from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
 from buildcache.core.tags import RunTags, moving_tag, run_tags, variant_tags

@@ -40,7 +40,13 @@ class Registry:
         digest = self.tags.get(reference)
         if digest is None:
             return httpx.Response(404)
-        body = {"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
+        # a digest that starts with sha256:i is an image's index; any other a BuildKit cache
+        listed = (
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "platform": {"os": "linux"}}
+            if digest.startswith("sha256:i")
+            else {"mediaType": "application/vnd.buildkit.cacheconfig.v0"}
+        )
+        body = {"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [listed]}
         return httpx.Response(200, json=body, headers={"Docker-Content-Digest": digest})
 
     def connect(self, host: str) -> RegistryClient:
@@ -101,3 +107,33 @@ def test_ls_json_lists_every_variant_present_or_not_and_the_orphans(
         ("full", False),
     ]
     assert [o["ref"] for o in data["orphans"]] == ["ghcr.io/acme/widget-cache:buildcache-old"]
+
+
+def test_prune_never_touches_a_release_even_where_the_cache_shares_the_image_repository() -> None:
+    config = parse_config(
+        tomllib.loads('images = ["ghcr.io/acme/widget"]\n[variants.slim]\n'),
+        {},
+        path=Path("/r/buildcache.toml"),
+        root=Path("/r"),
+    )
+    registry = Registry(
+        {
+            "latest": "sha256:i1",  # releases, in the same repository as the cache
+            "v1": "sha256:i1",
+            "buildcache-slim": "sha256:1",
+            "buildcache-beta": "sha256:i2",  # shaped like a cache tag, but an image
+            "buildcache-old": "sha256:c9",  # a renamed variant's cache: an orphan
+            "buildcache-tmp": "sha256:c8",  # an orphan whose manifest a release tag also has
+            "release-candidate": "sha256:c8",
+        }
+    )
+    console, stream = _console()
+    cache.prune(config, yes=True, dry_run=False, console=console, connect=registry.connect)
+    assert registry.deleted == ["sha256:c9"]
+    assert {"latest", "v1", "buildcache-beta", "release-candidate"} <= set(registry.tags)
+    text = stream.getvalue()
+    assert (
+        "keep   ghcr.io/acme/widget:buildcache-beta (it is not a BuildKit cache (an image?))"
+        in text
+    )
+    assert "deleted 1 cache tag(s)" in text
