@@ -16,7 +16,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line or config
     ENVIRONMENT = 3  # no docker, no buildx, no daemon, or a builder that cannot do the job
     INTERNAL = 4  # a bug in buildcache: rerun with --debug and report it
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM: a cancelled CI job, `timeout` (128 + SIGTERM)
 
 
 class BuildcacheError(Exception):

@@ -27,21 +27,37 @@ def _report_error(console: Console, error: BuildcacheError) -> None:
         labelled(console, "hint", "cyan", error.hint)
 
 
+# the signal that stopped the run: SIGINT (Ctrl-C) exits 130, SIGTERM (a cancelled CI job,
+# `timeout`) 143, as shells and CI runners expect
+_stopped_by = {"signal": int(signal.SIGINT)}
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    _stopped_by["signal"] = signum
     raise KeyboardInterrupt
+
+
+def _stopped(console: Console) -> int:
+    name = signal.Signals(_stopped_by["signal"]).name
+    say(
+        console,
+        f"interrupted ({name}): any docker buildx bake it started was stopped too",
+        "yellow",
+    )
+    return 128 + _stopped_by["signal"]
 
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, turn every error into a sentence and an exit code."""
     console = make_console()
-    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C, with a word and exit code 130.
+    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (engine.run_bake passes it on to bake)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
         # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
         code = app(args=argv, standalone_mode=False, prog_name="buildcache")
         if code == ExitCode.INTERRUPTED:
-            say(console, "interrupted", "yellow")
+            code = _stopped(console)
         if isinstance(code, int) and code:
             sys.exit(code)
     except BuildcacheError as error:
@@ -56,8 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         labelled(console, "error", "bold red", error.format_message())
         sys.exit(ExitCode.USAGE)
     except (KeyboardInterrupt, typer.Abort):
-        say(console, "interrupted", "yellow")
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(_stopped(console))
     except Exception as error:
         if state["debug"]:
             console.print_exception()

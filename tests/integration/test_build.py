@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from python_on_whales import DockerClient
 
@@ -160,3 +162,53 @@ def test_ctrl_c_stops_the_build_and_exits_130(project: Project, docker: DockerCl
     assert "interrupted" in err
     assert "Traceback" not in err
     assert manifest(f"{project.registries.ghcr}/{project.name}:1") is None
+
+
+def test_sigterm_to_buildcache_alone_stops_bake_too_and_exits_143(project: Project) -> None:
+    """What `timeout` and a cancelled CI job do: signal buildcache, not the process group."""
+    config = project.path / "buildcache.toml"
+    config.write_text(config.read_text().replace('DEPS_SECONDS = "1"', 'DEPS_SECONDS = "120"'))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_"))}
+    before = set(Path(tempfile.gettempdir()).glob("buildcache-*"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "buildcache", "build", "full", "--platform", "linux/amd64",
+         "--version", "1", "--progress", "plain"],  # fmt: skip
+        cwd=project.path,
+        env={**env, "NO_COLOR": "1"},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "2/5 COPY" in line:
+            break
+    time.sleep(2)
+    bakes = _bakes_of(process.pid)
+    assert bakes, "no docker buildx bake under buildcache"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert "interrupted (SIGTERM)" in err
+    assert "Traceback" not in err
+    for pid in bakes:
+        assert not Path(f"/proc/{pid}").exists(), f"bake {pid} is still running"
+    assert set(Path(tempfile.gettempdir()).glob("buildcache-*")) <= before  # its bake file gone
+
+
+def _bakes_of(parent: int) -> list[int]:
+    """The processes whose parent is `parent` and whose command line runs buildx bake."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and "bake" in command:
+            found.append(int(entry.name))
+    return found
