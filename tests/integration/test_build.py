@@ -170,9 +170,18 @@ def test_sigterm_to_buildcache_alone_stops_bake_too_and_exits_143(project: Proje
     config.write_text(config.read_text().replace('DEPS_SECONDS = "1"', 'DEPS_SECONDS = "120"'))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_"))}
     before = set(Path(tempfile.gettempdir()).glob("buildcache-*"))
+    command = [
+        "build",
+        "full",
+        "--platform",
+        "linux/amd64",
+        "--version",
+        "1",
+        "--progress",
+        "plain",
+    ]
     process = subprocess.Popen(
-        [sys.executable, "-m", "buildcache", "build", "full", "--platform", "linux/amd64",
-         "--version", "1", "--progress", "plain"],  # fmt: skip
+        [sys.executable, "-m", "buildcache", *command],
         cwd=project.path,
         env={**env, "NO_COLOR": "1"},
         start_new_session=True,
