@@ -21,7 +21,7 @@ DEMO_COMPOSE := docker compose -f docker-compose.test.yml -p buildcache-demo
 DEMO_PORTS := BUILDCACHE_GHCR_PORT=5000 BUILDCACHE_HUB_PORT=5001 BUILDCACHE_PRIVATE_PORT=5002
 DEMO_BASE := 127.0.0.1:5000/base/busybox:1
 
-.PHONY: help install engine lint unit integration test demo registries registries-down bench clean
+.PHONY: help install engine lint unit integration test fuzz demo registries registries-down bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ integration: install engine ## the integration tests on the real engine and regi
 
 test: install engine lint ## everything: lint, types, unit and integration tests
 	BUILDCACHE_REQUIRE_ENGINE=1 $(BIN)/pytest -q
+
+fuzz: install ## the long mode of the fuzzing in tests/reliability (1000 inputs per property)
+	BUILDCACHE_FUZZ=1000 $(BIN)/pytest tests/reliability -q
 
 registries: engine ## start the local registries on 127.0.0.1:5000 (ghcr), :5001 (hub), :5002 (login)
 	$(DEMO_PORTS) $(DEMO_COMPOSE) up -d --wait

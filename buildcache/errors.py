@@ -7,6 +7,7 @@ on them. A docker failure becomes one of these in engine.py, and nowhere else.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -46,11 +47,17 @@ class ConfigError(UsageError):
         key: str | None = None,
         hint: str | None = None,
     ) -> None:
-        where = ": ".join(part for part in (source, key) if part)
+        where = ": ".join(_visible(part) for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
         self.reason = message  # without the file and key
         self.source = source
         self.key = key
+
+
+def _visible(text: str) -> str:
+    """A name as the user wrote it, but with newlines and other control characters escaped, so
+    that an error stays one line and shows what is wrong."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text)
 
 
 class EnvironmentProblem(BuildcacheError):

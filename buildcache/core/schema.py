@@ -334,7 +334,10 @@ class Reader:
         if not isinstance(value, list | tuple) or not all(
             isinstance(v, str) and v.strip() for v in value
         ):
-            raise self.error(key, f"must be a list of strings, not {kind_of(value)}")
+            shown = (
+                "a list with an empty string" if isinstance(value, list | tuple) else kind_of(value)
+            )
+            raise self.error(key, f"must be a list of non-empty strings, not {shown}")
         return [v.strip() for v in value]
 
 
