@@ -8,7 +8,6 @@ their exit code (errors.py); a traceback only with --debug.
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -17,6 +16,17 @@ import typer
 from buildcache import __version__
 from buildcache.core.config import Config, load_config
 from buildcache.core.plan import BuildPlan, plan_run
+from buildcache.options import (
+    CacheChoice,
+    CacheOption,
+    ConfigOption,
+    JsonOption,
+    NoLatestOption,
+    ProgressChoice,
+    TagOption,
+    VariantsArgument,
+    VersionOption,
+)
 from buildcache.ui.ci_sink import ci_sink
 from buildcache.ui.console import make_console, print_json
 from buildcache.ui.tables import print_plan
@@ -36,59 +46,6 @@ app = typer.Typer(
 
 # --debug, read by main.py's error handler
 state: dict[str, Any] = {"debug": False}
-
-
-# choices as enums: typer lists them in --help and refuses anything else
-CacheChoice = StrEnum("CacheChoice", ["auto", "rw", "ro", "off"])
-ProgressChoice = StrEnum("ProgressChoice", ["auto", "tty", "plain", "quiet"])
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        metavar="PATH",
-        help="Config file (default: ./buildcache.toml, else [tool.buildcache] in ./pyproject.toml).",
-    ),
-]
-VariantsArgument = Annotated[
-    list[str] | None,
-    typer.Argument(
-        metavar="VARIANT...", help="Variants to build (default: all).", show_default=False
-    ),
-]
-VersionOption = Annotated[
-    str | None,
-    typer.Option(
-        "--version",
-        "-V",
-        metavar="VERSION",
-        help="Release version (default: BUILDCACHE_VERSION, the tag of a tag build; else the run is "
-        "tagged by its branch, pull request or schedule).",
-    ),
-]
-NoLatestOption = Annotated[
-    bool,
-    typer.Option(
-        "--no-latest", help="Leave out the moving tags: 'latest' and each variant's bare name."
-    ),
-]
-TagOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag", "-t", metavar="TAG", help="Another tag (T, and T-x for variant x); repeatable."
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
-CacheOption = Annotated[
-    CacheChoice,
-    typer.Option(
-        "--cache",
-        help="Registry cache: rw, ro (read only), off, or auto (write from the default branch, "
-        "release tags and local --push runs; read elsewhere).",
-    ),
-]
 
 
 def _version_callback(value: bool) -> None:
@@ -277,6 +234,14 @@ def login(config: ConfigOption = None) -> None:
     from buildcache.commands.login import login as command
 
     command(_load(config), os.environ, make_console())
+
+
+@app.command()
+def logout(config: ConfigOption = None) -> None:
+    """Log out of every registry of the config: remove docker's stored credentials for them."""
+    from buildcache.commands.login import logout as command
+
+    command(_load(config), make_console())
 
 
 @app.command()

@@ -301,6 +301,14 @@ def login(client: DockerClient, registry: str, username: str, password: str) -> 
     return None
 
 
+def logout(client: DockerClient, registry: str) -> None:
+    """`docker logout`: docker's stored credentials for the registry are removed (none: a no-op)."""
+    try:
+        client.logout(None if registry == "docker.io" else registry)
+    except DockerException as error:
+        raise EnvironmentProblem(f"cannot log out of {registry}: {_reason(error)}") from None
+
+
 def copy_image(
     client: DockerClient, sources: Sequence[ImageRef], targets: Sequence[ImageRef]
 ) -> None:

@@ -66,6 +66,18 @@ def login(
         labelled(console, "warning", "yellow", f"a push will fail without credentials ({what})")
 
 
+def logout(config: Config, console: Console) -> None:
+    """`docker logout` of every registry of the config, as docker/login-action does at the end of
+    a job: the credentials a CI step stored do not outlive it on a shared runner."""
+    from buildcache import engine
+
+    client = engine.make_client()
+    engine.require_docker_command(client)
+    for name in config.registries:
+        engine.logout(client, name)
+        say(console, f"logout {name}")
+
+
 def _without_credentials(
     target: LoginTarget,
     env: Mapping[str, str],

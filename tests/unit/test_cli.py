@@ -115,7 +115,8 @@ def test_no_docker_is_an_environment_error(
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for command in ("plan", "build", "login", "init", "doctor", "merge", "builder", "cache"):
+    commands = ("plan", "build", "login", "logout", "init", "doctor", "merge", "builder", "cache")
+    for command in commands:
         assert f"  {command} " in out, command
 
 

@@ -83,3 +83,17 @@ def test_gitlab_ci_logs_in_to_its_own_registry(
     assert call["args"][-3:] == ["--username", "gitlab-ci-token", "registry.gitlab.com"]
     assert call["stdin"] == SECRET
     assert SECRET not in err
+
+
+def test_logout_removes_the_credentials_of_every_registry_of_the_config(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    docker_calls: DockerCalls,
+) -> None:
+    (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        main(["logout"])
+    assert done.value.code == 0
+    assert [c["args"] for c in docker_calls.calls] == [["logout", "ghcr.io"], ["logout"]]
