@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from buildcache.core.reference import DOCKER_HUB
+from buildcache.core.reference import DOCKER_HUB, ImageRef
 from buildcache.errors import RegistryError
 
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -271,3 +271,24 @@ class RegistryClient:
         response = self._request("DELETE", f"{repo}/manifests/{digest}")
         if response.status_code not in (200, 202):
             raise self._fail(response, f"delete {repo}@{digest[:19]}")
+
+
+def read_back(expected: Mapping[ImageRef, str]) -> list[str]:
+    """Each tag read back on its registry (a HEAD each): a sentence for every one that does not
+    resolve to the digest expected of it. Another run publishing at the same moment, or a
+    registry that lost a write, shows here instead of in someone's pull."""
+    wrong: list[str] = []
+    by_registry: dict[str, list[ImageRef]] = {}
+    for ref in expected:
+        by_registry.setdefault(ref.registry, []).append(ref)
+    for registry, refs in by_registry.items():
+        with RegistryClient(registry) as client:
+            for ref in refs:
+                try:
+                    found = client.digest(ref.repository, ref.tag or "")
+                except RegistryError as error:
+                    wrong.append(f"{ref} could not be read back ({error.message})")
+                    continue
+                if found != expected[ref]:
+                    wrong.append(f"{ref} resolves to {found or 'nothing'}, not {expected[ref]}")
+    return wrong

@@ -227,3 +227,14 @@ class BuildTracker:
         return [
             v for v in self.vertexes.values() if v.error and (v.is_step or "internal" in v.name)
         ]
+
+    def export_failure(self) -> str | None:
+        """Why the build failed after every step was done: the export or the push (a vertex
+        that is not a step, such as `exporting to image`), or buildx's own last error line.
+        None where a step failed or did not finish: the build itself failed."""
+        steps = self.steps()
+        if not steps or self.failed_steps() or not all(s.done for s in steps):
+            return None
+        errors = [v.error for v in self.vertexes.values() if v.error and not v.canceled]
+        errors += [line for line in self.other_lines if "ERROR" in line or "error" in line]
+        return errors[-1] if errors else None

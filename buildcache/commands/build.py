@@ -8,6 +8,7 @@ the publish table, and a state that re-running the same command completes.
 from __future__ import annotations
 
 import dataclasses
+import random
 import sys
 import tempfile
 import time
@@ -21,7 +22,7 @@ from rich.console import Console
 
 from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
 from buildcache.buildkit.tracker import BuildTracker, Vertex
-from buildcache.core.bake import bake_command, bake_file_text, command_text
+from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config import Config
 from buildcache.core.plan import BuildPlan
 from buildcache.core.publish import (
@@ -30,6 +31,7 @@ from buildcache.core.publish import (
     RetryPolicy,
     TagResult,
     copy_sources,
+    is_transient,
     pushed_results,
     steps_after_push,
 )
@@ -198,6 +200,22 @@ def run_build(
             return found, None
 
         metadata, error = bake(plan, first, "all")
+        # A push that failed on a registry's bad moment (429, 5xx, a reset) after every step was
+        # done is baked again: from the cache, no step runs twice. Never an auth error.
+        rng = random.Random()
+        for attempt in range(1, policy.attempts):
+            reason = first.export_failure() if error is not None else None
+            if reason is None or not is_transient(reason):
+                break
+            wait = policy.wait(attempt, reason, rng)
+            say(
+                console,
+                f"retry: the push failed after every step was done ({' '.join(reason.split())[:200]});"
+                f" baking again from the cache in {wait:.1f}s ({attempt + 1}/{policy.attempts})",
+                "yellow",
+            )
+            time.sleep(wait)
+            metadata, error = bake(plan, _tracker(plan), f"retry-{attempt}")
         statuses = {v.name: VariantStatus("built") for v in plan.variants}
         if error is not None:
             statuses = {
@@ -256,6 +274,8 @@ def run_build(
                 "the images were built, but not every tag was published (the table above says which)",
                 hint="run the same command again: it builds from the cache and copies by digest what is missing",
             )
+        elif error is None:
+            error = _read_back(published, metadata)
     if error is not None and keep_going and built_plan.variants:
         done = ", ".join(v.name for v in built_plan.variants)
         error = BuildFailed(
@@ -270,6 +290,20 @@ def run_build(
         steps=first.steps() + (second.steps() if second is not None else []),
         published=published,
         error=error,
+    )
+
+
+def _read_back(published: list[TagResult], metadata: Mapping[str, Any]) -> BuildFailed | None:
+    """Every tag published, read back: it must resolve to the digest this run built."""
+    from buildcache.registry import read_back
+
+    digests = {n: (m or {}).get("containerimage.digest") for n, m in metadata.items()}
+    wrong = read_back({r.ref: str(digests.get(r.variant)) for r in published})
+    if not wrong:
+        return None
+    return BuildFailed(
+        "a tag does not point at what this run published: " + "; ".join(wrong[:5]),
+        hint="another run may have published the same tags at the same moment: run again",
     )
 
 
@@ -341,23 +375,7 @@ def print_publish(console: Console, published: list[TagResult]) -> None:
 
 def dry_run(plan: BuildPlan) -> None:
     """The bake file and the exact commands, on stdout; nothing runs."""
-    path = Path("docker-bake.json")
-    sys.stdout.write(f"# {path} (buildcache writes it to a temporary folder)\n")
-    sys.stdout.write(bake_file_text(plan))
-    sys.stdout.write("# the command\n")
-    sys.stdout.write(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
-    if plan.push and not plan.push_by_digest:
-        sources = {
-            v.name: [v.pushed_image.with_digest(f"sha256:{'0' * 64}")] for v in plan.variants
-        }
-        sys.stdout.write("# then, by digest, version tags before moving ones\n")
-        for step in steps_after_push(plan, sources):
-            command = ["docker", "buildx", "imagetools", "create"]
-            command += [arg for target in step.targets for arg in ("--tag", str(target))]
-            command += [
-                str(s).replace("0" * 64, f"<digest of {step.variant}>") for s in step.sources
-            ]
-            sys.stdout.write(command_text(command) + "\n")
+    sys.stdout.write(dry_run_text(plan))
 
 
 def retry_policy(config: Config) -> RetryPolicy:

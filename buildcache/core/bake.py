@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.core.plan import BuildPlan, VariantPlan
+from buildcache.core.publish import steps_after_push
 from buildcache.core.reference import cache_source
 
 GROUP = "default"
@@ -83,3 +84,26 @@ def bake_command(bake_file: Path, metadata_file: Path | None, progress: str) -> 
 
 def command_text(command: list[str]) -> str:
     return shlex.join(command)
+
+
+def dry_run_text(plan: BuildPlan) -> str:
+    """What `build --dry-run` prints: the bake file, the bake command, and the copies by digest
+    that follow a push (the digest shown as a placeholder: it is known only once built)."""
+    path = Path("docker-bake.json")
+    lines = [f"# {path} (buildcache writes it to a temporary folder)\n", bake_file_text(plan)]
+    lines.append("# the command\n")
+    lines.append(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
+    if plan.push and not plan.push_by_digest:
+        placeholder = "0" * 64
+        sources = {
+            v.name: [v.pushed_image.with_digest(f"sha256:{placeholder}")] for v in plan.variants
+        }
+        lines.append("# then, by digest, version tags before moving ones\n")
+        for step in steps_after_push(plan, sources):
+            command = ["docker", "buildx", "imagetools", "create"]
+            command += [arg for target in step.targets for arg in ("--tag", str(target))]
+            command += [
+                str(s).replace(placeholder, f"<digest of {step.variant}>") for s in step.sources
+            ]
+            lines.append(command_text(command) + "\n")
+    return "".join(lines)

@@ -279,3 +279,24 @@ def test_an_import_that_fails_for_another_reason_keeps_the_registrys_words() -> 
     )
     assert report.imported[0].status == "failed"
     assert report.imported[0].reason == "unexpected status: 401 Unauthorized"
+
+
+def _pushed(error: str | None, step_error: str | None = None) -> BuildTracker:
+    tracker = BuildTracker(["slim"], {"slim": ["linux/amd64"]})
+    t0, t1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"
+    step = {"digest": "s", "name": "[slim 1/1] RUN make", "started": t0, "completed": t1}
+    if step_error:
+        step["error"] = step_error
+    push = {"digest": "p", "name": "exporting to image", "started": t0}
+    if error:
+        push["error"] = error
+    tracker.update({"vertexes": [step, push]})
+    return tracker
+
+
+def test_a_failure_after_every_step_is_an_export_failure_and_says_why() -> None:
+    reason = "failed to push ghcr.io/a/b:1: 503 Service Unavailable"
+    assert _pushed(reason).export_failure() == reason
+    assert _pushed(None).export_failure() is None  # nothing failed
+    # a step that failed is the build's failure, never one to bake again for
+    assert _pushed(reason, step_error="exit code: 1").export_failure() is None
