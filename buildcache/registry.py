@@ -13,15 +13,17 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from buildcache.core.publish import TagResult
 from buildcache.core.reference import DOCKER_HUB, ImageRef
-from buildcache.errors import RegistryError
+from buildcache.core.tags import release_key
+from buildcache.errors import BuildFailed, RegistryError
 
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_AUTH_KEYS = (
@@ -292,3 +294,47 @@ def read_back(expected: Mapping[ImageRef, str]) -> list[str]:
                 if found != expected[ref]:
                     wrong.append(f"{ref} resolves to {found or 'nothing'}, not {expected[ref]}")
     return wrong
+
+
+def higher_release_holds(
+    image: ImageRef,
+    tag: str,
+    version: str,
+    suffix: str = "",
+    connect: Callable[[str], RegistryClient] | None = None,
+) -> str | None:
+    """Why the moving `tag` (latest, a variant's alias) must stay where it is: it points at a
+    release higher than `version` (found among the repository's tags that end in `suffix`, the
+    variant's). None where it may move: no such tag yet, or `version` is not comparable."""
+    mine = release_key(version)
+    if mine is None:
+        return None
+    with (connect or RegistryClient)(image.registry) as client:
+        current = client.digest(image.repository, tag)
+        if current is None:
+            return None
+        higher: list[tuple[tuple[int, ...], str]] = []
+        for name in client.tags(image.repository):
+            if suffix and not name.endswith(suffix):
+                continue
+            key = release_key(name.removesuffix(suffix) if suffix else name)
+            if key is not None and key > mine:
+                higher.append((key, name))
+        for _, name in sorted(higher, reverse=True)[:20]:
+            if client.digest(image.repository, name) == current:
+                return f"it stays on {name}, a higher release than {version}"
+    return None
+
+
+def read_back_published(
+    published: Sequence[TagResult], metadata: Mapping[str, Any]
+) -> BuildFailed | None:
+    """Every tag a build published, read back: it must resolve to the digest the build made."""
+    digests = {n: (m or {}).get("containerimage.digest") for n, m in metadata.items()}
+    wrong = read_back({r.ref: str(digests.get(r.variant)) for r in published if r.status == "done"})
+    if not wrong:
+        return None
+    return BuildFailed(
+        "a tag does not point at what this run published: " + "; ".join(wrong[:5]),
+        hint="another run may have published the same tags at the same moment: run again",
+    )

@@ -27,7 +27,7 @@ from buildcache.core.ci import (
 )
 from buildcache.core.config import Config
 from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
-from buildcache.core.tags import RunTags, moving_tag, run_tags, variant_tags
+from buildcache.core.tags import RunTags, run_tags, variant_tags
 from buildcache.errors import ConfigError, UsageError
 
 
@@ -37,6 +37,7 @@ class VariantPlan:
     default: bool
     tags: tuple[ImageRef, ...]  # every tag on every registry
     tag_rules: Mapping[str, str] = field(default_factory=dict)  # tag name -> the rule that made it
+    floating: frozenset[str] = frozenset()  # tag names that only move forward (latest, 1.2, 1)
     platforms: tuple[str, ...]
     build_args: Mapping[str, str]
     target: str | None
@@ -342,24 +343,21 @@ def make_plan(
         read: tuple[ImageRef, ...] = (branch_ref, main_ref) if branch_ref else (main_ref,)
         if cache_policy is not None and cache_policy.mode == "off":
             read = ()
-        moving = moving_tag(variant)
         variants.append(
             VariantPlan(
                 name=variant.name,
                 default=variant.default,
                 tags=tuple(image.with_tag(tag) for tag in tags for image in config.images),
                 tag_rules={n.name: n.rule for n in named},
+                floating=frozenset(n.name for n in named if n.floating),
                 staging_tag=config.cache_image.with_tag(
                     f"{config.cache.tag_prefix}{variant.name}-{own_platform.replace('/', '-')}-image"
                 )
                 if own_platform and staging
                 else None,
-                # with one registry there is nothing to be missing from: the build pushes it all
-                push_tags=tuple(
-                    config.images[0].with_tag(tag)
-                    for tag in tags
-                    if len(config.images) == 1 or tag != moving
-                ),
+                # the moving tag is copied last, once the version tags are everywhere and no
+                # higher release holds it (core/publish.py), even with one registry
+                push_tags=tuple(config.images[0].with_tag(n.name) for n in named if not n.floating),
                 platforms=variant_platforms,
                 build_args={**config.build_args, **variant.build_args},
                 target=variant.target or config.target,

@@ -13,6 +13,7 @@ the sleep as functions, so every ordering and retry rule is tested without a reg
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +26,8 @@ from buildcache.core.reference import ImageRef
 from buildcache.core.tags import LATEST
 from buildcache.errors import BuildFailed, CopyError
 
-Status = Literal["done", "failed", "skipped"]
+# kept: a moving tag left where it is on purpose (a higher release holds it)
+Status = Literal["done", "failed", "skipped", "kept"]
 
 # Words registries and buildx use for failures worth another try (rate limits, overload, network).
 _TRANSIENT = re.compile(
@@ -125,16 +127,16 @@ class VariantTags:
 
 
 def split_tags(chosen: Tagged) -> tuple[dict[ImageRef, list[str]], dict[ImageRef, list[str]]]:
-    """Per image, in the config's order: the version tags and the moving tag (`latest` for the
-    default variant, the variant's own name for the others)."""
-    moving_name = LATEST if chosen.default else chosen.name
+    """Per image, in the config's order: the version tags and the moving ones (`latest` or the
+    variant's own name, and where the plan says so `1.2` and `1`: `floating`)."""
+    floating = getattr(chosen, "floating", None) or {LATEST if chosen.default else chosen.name}
     version: dict[ImageRef, list[str]] = {}
     moving: dict[ImageRef, list[str]] = {}
     for reference in chosen.tags:
         image, tag = reference.bare(), reference.tag or ""
         version.setdefault(image, [])
         moving.setdefault(image, [])
-        (moving if tag == moving_name else version)[image].append(tag)
+        (moving if tag in floating else version)[image].append(tag)
     return version, moving
 
 
@@ -208,6 +210,9 @@ class Publisher:
     sleep: Callable[[float], None] = field(default=lambda seconds: None)
     on_event: Callable[[str], None] = field(default=lambda message: None)
     rng: random.Random = field(default_factory=random.Random)
+    # the moving tags of a step that must stay where they are (a higher release holds them),
+    # with why
+    hold: Callable[[PublishStep], Mapping[str, str]] = field(default=lambda step: {})
 
     def run(
         self, steps: Sequence[PublishStep], previous: Sequence[TagResult] = ()
@@ -217,6 +222,8 @@ class Publisher:
         phase, which count too. Results come back in the order of the steps."""
         version = [s for s in steps if not s.moving]
         done = self._run_all(version)
+        kept: dict[int, list[TagResult]] = {}
+        narrowed: dict[int, PublishStep] = {}
         results = [r for step in version for r in done[id(step)]]
         for step in (s for s in steps if s.moving):
             failed = sorted(
@@ -235,9 +242,25 @@ class Publisher:
                 done[id(step)] = [
                     TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags
                 ]
-        moving = [s for s in steps if s.moving and id(s) not in done]
-        done.update(self._run_all(moving))
-        return [r for step in steps for r in done[id(step)]]
+                continue
+            held = self.hold(step)
+            if held:
+                kept[id(step)] = [
+                    TagResult(step.variant, step.image, tag, "kept", held[tag])
+                    for tag in step.tags
+                    if tag in held
+                ]
+                rest = tuple(t for t in step.tags if t not in held)
+                if not rest:
+                    done[id(step)] = []
+                else:
+                    narrowed[id(step)] = dataclasses.replace(step, tags=rest)
+        moving = [narrowed.get(id(s), s) for s in steps if s.moving and id(s) not in done]
+        ran = self._run_all(moving)
+        for step, original in ((narrowed.get(id(s), s), s) for s in steps if s.moving):
+            if id(step) in ran:
+                done[id(original)] = ran[id(step)]
+        return [r for step in steps for r in (*done[id(step)], *kept.get(id(step), []))]
 
     def _run_all(self, steps: Sequence[PublishStep]) -> dict[int, list[TagResult]]:
         # Registries are independent of each other: copying to them one after the other would

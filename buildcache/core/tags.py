@@ -43,6 +43,12 @@ class TagName:
     name: str
     rule: str  # what made it, shown by `plan` and in its JSON
 
+    @property
+    def floating(self) -> bool:
+        """A tag that follows the newest release (latest, 1.2, 1): it only ever moves forward,
+        so it is written last, and never over a higher release (core/publish.py)."""
+        return self.rule.startswith(("latest", "semver {{major}", "pep440 {{major}"))
+
 
 @dataclass(frozen=True)
 class RunTags:

@@ -219,7 +219,7 @@ def publish_table(results: Sequence[TagResult]) -> Table:
     table.add_column("tag", overflow="fold")
     table.add_column("status")
     table.add_column("reason", overflow="fold")
-    style = {"done": "green", "failed": "bold red", "skipped": "yellow"}
+    style = {"done": "green", "failed": "bold red", "skipped": "yellow", "kept": "cyan"}
     for result in results:
         table.add_row(
             Text(str(result.image)),

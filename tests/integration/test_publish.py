@@ -201,3 +201,31 @@ def test_builder_up_offline_names_the_buildkit_image_it_cannot_get(
     down = project.run("builder", "down")
     assert down.returncode == 0
     assert "nothing to remove" in down.stderr
+
+
+def test_an_older_release_after_a_newer_one_leaves_latest_on_the_newer(project: Project) -> None:
+    """What two releases published out of order (a hotfix, or a race) must not do: move latest
+    back. Each tag is then read back on every registry."""
+    config = project.path / "buildcache.toml"
+    config.write_text(config.read_text().replace("[cache]", "[tags]\nsemver = true\n\n[cache]"))
+    newer, newer_data = project.run_json("build", "--push", "--version", "1.3.0")
+    assert newer.returncode == 0, newer.stderr
+    older, older_data = project.run_json("build", "--push", "--version", "1.2.4")
+    assert older.returncode == 0, older.stderr
+    registries = project.registries
+    for variant, alias in (("slim", "latest"), ("full", "full")):
+        new = next(v for v in newer_data["variants"] if v["name"] == variant)["digest"]
+        old = next(v for v in older_data["variants"] if v["name"] == variant)
+        kept = [r for r in old["publish"] if r["tag"] == alias]
+        assert {r["status"] for r in kept} == {"kept"}, kept
+        for registry in (registries.ghcr, registries.hub):
+            assert manifest(f"{registry}/{project.name}:{alias}")["_digest"] == new
+            suffix = "" if variant == "slim" else "-full"
+            assert manifest(f"{registry}/{project.name}:1.2.4{suffix}")["_digest"] == old["digest"]
+    assert "kept" in older.stderr
+    # the semver tags follow the same rule: 1 stays on 1.3.0, 1.2 moves to 1.2.4
+    slim_new = newer_data["variants"][0]["digest"]
+    slim_old = older_data["variants"][0]["digest"]
+    for registry in (registries.ghcr, registries.hub):
+        assert manifest(f"{registry}/{project.name}:1")["_digest"] == slim_new
+        assert manifest(f"{registry}/{project.name}:1.2")["_digest"] == slim_old

@@ -186,3 +186,18 @@ def test_an_auth_error_is_not_retried() -> None:
     ]
     assert {(r.status, r.attempts) for r in quay} == {("failed", 1)}
     assert slept == []
+
+
+def test_a_moving_tag_a_higher_release_holds_is_kept_not_failed() -> None:
+    registry = FakeRegistry({})
+    steps = publish_steps(_plan().variants, SOURCES, first_done=True)
+    results = Publisher(
+        copy=registry.copy,
+        hold=lambda step: dict.fromkeys(step.tags, "it stays on 1.3, a higher release than 1.2"),
+    ).run(steps)
+    moving = [r for r in results if r.tag in ("latest", "full")]
+    assert {r.status for r in moving} == {"kept"}
+    assert all("higher release" in (r.reason or "") for r in moving)
+    assert not any(
+        t.endswith((":latest", ":full")) for _, targets in registry.copies for t in targets
+    )
