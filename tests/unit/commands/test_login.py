@@ -19,6 +19,8 @@ def test_login_puts_the_password_on_stdin_only_and_never_in_output(
     (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no docker login of the machine's
+    for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"):  # a laptop, even when the tests run in CI
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_TOKEN", SECRET)
     monkeypatch.setenv("GITHUB_ACTOR", "octocat")
     monkeypatch.delenv("DOCKERHUB_TOKEN", raising=False)
