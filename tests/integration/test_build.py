@@ -125,25 +125,14 @@ def test_load_puts_a_single_platform_image_in_the_local_store(
     assert image.architecture == "arm64"
 
 
-def test_ctrl_c_stops_the_build_and_exits_130(project: Project, docker: DockerClient) -> None:
+def _slow_build(project: Project, variant: str) -> subprocess.Popen[str]:
+    """`buildcache build` of one variant, in its own session, once it is in a 120 s step."""
     config = project.path / "buildcache.toml"
     config.write_text(config.read_text().replace('DEPS_SECONDS = "1"', 'DEPS_SECONDS = "120"'))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_"))}
-    # a terminal's Ctrl-C reaches the whole process group: buildcache and the docker it runs
+    command = ["build", variant, "--platform", "linux/amd64", "--version", "1"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "buildcache",
-            "build",
-            "slim",
-            "--platform",
-            "linux/amd64",
-            "--version",
-            "1",
-            "--progress",
-            "plain",
-        ],
+        [sys.executable, "-m", "buildcache", *command, "--progress", "plain"],
         cwd=project.path,
         env={**env, "NO_COLOR": "1"},
         start_new_session=True,
@@ -156,6 +145,12 @@ def test_ctrl_c_stops_the_build_and_exits_130(project: Project, docker: DockerCl
         if "2/5 COPY" in line:
             break
     time.sleep(2)  # in the slow dependency step now
+    return process
+
+
+def test_ctrl_c_stops_the_build_and_exits_130(project: Project, docker: DockerClient) -> None:
+    process = _slow_build(project, "slim")
+    # a terminal's Ctrl-C reaches the whole process group: buildcache and the docker it runs
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
@@ -166,34 +161,8 @@ def test_ctrl_c_stops_the_build_and_exits_130(project: Project, docker: DockerCl
 
 def test_sigterm_to_buildcache_alone_stops_bake_too_and_exits_143(project: Project) -> None:
     """What `timeout` and a cancelled CI job do: signal buildcache, not the process group."""
-    config = project.path / "buildcache.toml"
-    config.write_text(config.read_text().replace('DEPS_SECONDS = "1"', 'DEPS_SECONDS = "120"'))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_"))}
     before = set(Path(tempfile.gettempdir()).glob("buildcache-*"))
-    command = [
-        "build",
-        "full",
-        "--platform",
-        "linux/amd64",
-        "--version",
-        "1",
-        "--progress",
-        "plain",
-    ]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "buildcache", *command],
-        cwd=project.path,
-        env={**env, "NO_COLOR": "1"},
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "2/5 COPY" in line:
-            break
-    time.sleep(2)
+    process = _slow_build(project, "full")
     bakes = _bakes_of(process.pid)
     assert bakes, "no docker buildx bake under buildcache"
     process.send_signal(signal.SIGTERM)
