@@ -184,6 +184,10 @@ def build(
             show_default=False,
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rebuild and replace a release version published before."),
+    ] = False,
     raw_log: Annotated[
         Path | None,
         typer.Option(
@@ -225,6 +229,7 @@ def build(
         as_json=as_json,
         sink=ci_sink(os.environ),
         keep_going=keep_going,
+        force=force,
     )
 
 

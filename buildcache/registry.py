@@ -338,3 +338,18 @@ def read_back_published(
         "a tag does not point at what this run published: " + "; ".join(wrong[:5]),
         hint="another run may have published the same tags at the same moment: run again",
     )
+
+
+def digests_of(refs: Mapping[str, ImageRef]) -> dict[str, str]:
+    """The digest each reference resolves to, for those that exist (a HEAD each); one that cannot
+    be read counts as absent: the push that follows says what is wrong with its registry."""
+    found: dict[str, str] = {}
+    for key, ref in refs.items():
+        try:
+            with RegistryClient(ref.registry) as client:
+                digest = client.digest(ref.repository, ref.tag or "")
+        except RegistryError:
+            continue
+        if digest:
+            found[key] = digest
+    return found

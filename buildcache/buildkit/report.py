@@ -234,7 +234,7 @@ class VariantStatus:
     """How a variant's build ended: built, failed (where, why, the step's last lines of output), or
     cancelled (BuildKit stopped it when another variant failed)."""
 
-    state: Literal["built", "failed", "cancelled"]
+    state: Literal["built", "failed", "cancelled", "published before"]
     step: str | None = None
     error: str | None = None
     log: tuple[str, ...] = ()

@@ -14,13 +14,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
 
-from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
+from buildcache.buildkit.report import VariantStatus, cache_report, variant_status
 from buildcache.buildkit.tracker import BuildTracker, Vertex
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config import Config
@@ -35,47 +34,15 @@ from buildcache.core.publish import (
     is_transient,
     pushed_results,
     steps_after_push,
+    version_refs,
 )
 from buildcache.core.reference import ImageRef
+from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed, UsageError
 from buildcache.ui.ci_sink import CISink
 from buildcache.ui.console import labelled, make_console, print_json, say
 from buildcache.ui.live import ProgressMode, progress_view
 from buildcache.ui.tables import cache_table, cache_warnings, publish_table
-
-
-@dataclass(kw_only=True)
-class BuildResult:
-    plan: BuildPlan
-    reports: dict[str, CacheReport]
-    metadata: dict[str, Any]
-    statuses: dict[str, VariantStatus] = field(default_factory=dict)
-    failed: list[Vertex] = field(default_factory=list)
-    steps: list[Vertex] = field(default_factory=list)
-    published: list[TagResult] = field(default_factory=list)
-    error: BuildFailed | None = None
-
-    def digest(self, variant: str) -> str | None:
-        value = self.metadata.get(variant, {}).get("containerimage.digest")
-        return str(value) if value else None
-
-    def to_json(self) -> dict[str, Any]:
-        data = self.plan.to_json()
-        for variant, chosen in zip(data["variants"], self.plan.variants, strict=True):
-            variant["digest"] = self.digest(chosen.name)
-            if self.plan.push_by_digest and variant["digest"]:
-                # where `buildcache merge` finds this platform's image
-                variant["digest_ref"] = str(chosen.pushed_image.with_digest(variant["digest"]))
-            own = [r for r in self.published if r.variant == chosen.name]
-            variant["pushed"] = [str(r.ref) for r in own if r.status == "done"]
-            variant["publish"] = [r.to_json() for r in own]
-            report = self.reports.get(chosen.name)
-            variant["cache"] = report.to_json() if report else None
-            status = self.statuses.get(chosen.name)
-            variant["status"] = status.to_json() if status else None
-        data["ok"] = self.error is None
-        data["error"] = self.error.message if self.error else None
-        return data
 
 
 def build(
@@ -88,6 +55,7 @@ def build(
     as_json: bool,
     sink: CISink,
     keep_going: bool | None = None,
+    force: bool = False,
 ) -> None:
     """Run the plan, show the report, tell CI; raise what failed (after the report)."""
     if raw_log is not None and not raw_log.parent.is_dir():
@@ -97,6 +65,7 @@ def build(
     )
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
+    resumed = _published_before(plan, console) if plan.release and plan.push and not force else {}
     with sink.group(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}"):
         result = run_build(
             plan,
@@ -106,6 +75,7 @@ def build(
             policy=retry_policy(config),
             builder=config.builder_name,
             keep_going=config.build.keep_going if keep_going is None else keep_going,
+            resumed=resumed,
         )
     data = result.to_json()
     # The images are built and published by now: a report that fails to show must not turn that
@@ -147,6 +117,7 @@ def run_build(
     policy: RetryPolicy | None = None,
     builder: str | None = None,
     keep_going: bool = False,
+    resumed: Mapping[str, str] | None = None,
 ) -> BuildResult:
     """One bake of every variant. With `keep_going`, when some variants fail, the others are
     baked again on their own (from the build cache: what they had built is reused) and
@@ -158,7 +129,12 @@ def run_build(
     # Checking the engine first costs four docker calls on every build; a build that fails before
     # its first step is asked why instead (below), which names what is missing and the fix.
     engine.require_docker_command(client)
-    first = _tracker(plan)
+    # variants an earlier run of this release built and pushed: published from that image
+    resumed = dict(resumed or {})
+    to_build = dataclasses.replace(
+        plan, variants=tuple(v for v in plan.variants if v.name not in resumed)
+    )
+    first = _tracker(to_build)
     second: BuildTracker | None = None
     built_plan = plan  # the variants whose images exist at the end
     with (
@@ -200,7 +176,7 @@ def run_build(
                 tracker.close()
             return found, None
 
-        metadata, error = bake(plan, first, "all")
+        metadata, error = bake(to_build, first, "all") if to_build.variants else ({}, None)
         # A push that failed on a registry's bad moment (429, 5xx, a reset) after every step was
         # done is baked again: from the cache, no step runs twice. Never an auth error.
         rng = random.Random()
@@ -216,16 +192,20 @@ def run_build(
                 "yellow",
             )
             time.sleep(wait)
-            metadata, error = bake(plan, _tracker(plan), f"retry-{attempt}")
-        statuses = {v.name: VariantStatus("built") for v in plan.variants}
+            metadata, error = bake(to_build, _tracker(to_build), f"retry-{attempt}")
+        statuses = {v.name: VariantStatus("built") for v in to_build.variants}
         if error is not None:
             statuses = {
                 v.name: variant_status(v.name, first, metadata, error.message)
-                for v in plan.variants
+                for v in to_build.variants
             }
+        for name, digest in resumed.items():
+            statuses[name] = VariantStatus("published before", error=digest)
+            metadata[name] = {"containerimage.digest": digest}
+        if error is not None:
             built_plan = _only(plan, statuses)
             failed_names = [n for n, status in statuses.items() if status.state == "failed"]
-            others = tuple(v for v in plan.variants if v.name not in failed_names)
+            others = tuple(v for v in to_build.variants if v.name not in failed_names)
             if keep_going and failed_names and others:
                 labelled(
                     console,
@@ -244,6 +224,8 @@ def run_build(
                         else variant_status(variant.name, second, metadata, second_error.message)
                     )
                 built_plan = _only(plan, statuses)
+        for name, digest in resumed.items():  # a second bake's metadata knows only its own
+            metadata[name] = {"containerimage.digest": digest}
     rebuilt = {v.name for v in built_plan.variants} if second is not None else set()
     reports = {
         v.name: cache_report(
@@ -257,6 +239,7 @@ def run_build(
             build_failed=statuses[v.name].state != "built",
         )
         for v in plan.variants
+        if v.name not in resumed
     }
     failed = first.failed_steps()
     published: list[TagResult] = []
@@ -296,6 +279,26 @@ def run_build(
     )
 
 
+def _published_before(plan: BuildPlan, console: Console) -> dict[str, str]:
+    """The variants whose release tag an earlier run pushed already (variant -> digest). A
+    published version is never replaced: the run publishes that image where it is missing, so a
+    run that failed halfway is completed by running it again."""
+    if plan.push_by_digest:
+        return {}
+    from buildcache.registry import digests_of
+
+    found = digests_of(version_refs(plan))
+    for name, digest in found.items():
+        labelled(
+            console,
+            "note",
+            "yellow",
+            f"{name} {plan.version} is published already ({digest[:19]}): publishing that image "
+            "where it is missing, not building it again (--force rebuilds and replaces it)",
+        )
+    return found
+
+
 def _tracker(plan: BuildPlan) -> BuildTracker:
     return BuildTracker(
         [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
@@ -305,7 +308,10 @@ def _tracker(plan: BuildPlan) -> BuildTracker:
 def _only(plan: BuildPlan, statuses: Mapping[str, VariantStatus]) -> BuildPlan:
     """The plan of the variants that were built."""
     return dataclasses.replace(
-        plan, variants=tuple(v for v in plan.variants if statuses[v.name].state == "built")
+        plan,
+        variants=tuple(
+            v for v in plan.variants if statuses[v.name].state in ("built", "published before")
+        ),
     )
 
 

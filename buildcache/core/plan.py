@@ -83,6 +83,7 @@ class BuildPlan:
     variants: tuple[VariantPlan, ...]
     latest: bool = False  # latest (and each variant's alias) moves to this run's images
     latest_reason: str = ""
+    release: bool = False  # a release version: published once, never replaced (--force aside)
     push: bool = False
     load: bool = False
     push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
@@ -388,6 +389,7 @@ def make_plan(
         version_source=run.source,
         latest=run.latest,
         latest_reason=run.latest_reason,
+        release=run.release,
         variants=tuple(variants),
         push=push or push_by_digest,
         load=load,

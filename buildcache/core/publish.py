@@ -190,6 +190,22 @@ def copy_sources(plan: BuildPlan, digests: Mapping[str, str | None]) -> dict[str
     return sources
 
 
+VERSION_RULES = ("version", "semver {{version}}", "pep440 {{version}}")
+
+
+def version_refs(plan: BuildPlan) -> dict[str, ImageRef]:
+    """Each variant's exact release tag on the first image (1.2.3, 1.2.3-full): the tag an earlier
+    run of the same release has pushed, if one did."""
+    refs = {}
+    for variant in plan.variants:
+        exact = [
+            r for r in variant.push_tags if variant.tag_rules.get(r.tag or "") in VERSION_RULES
+        ]
+        if exact:
+            refs[variant.name] = exact[0]
+    return refs
+
+
 def pushed_results(plan: BuildPlan) -> list[TagResult]:
     """The tags the build's own push wrote, as results."""
     return [

@@ -123,7 +123,11 @@ def test_a_failing_variant_with_keep_going_leaves_the_other_published(app: Proje
     assert result.returncode == 1
     data = json.loads(result.stdout)
     statuses = {v["name"]: v["status"]["state"] for v in data["variants"]}
-    assert statuses == {"slim": "built", "full": "failed"}
+    # slim may have been pushed by the first, failed run: then it is published from that image
+    assert statuses in (
+        {"slim": "built", "full": "failed"},
+        {"slim": "published before", "full": "failed"},
+    )
     assert "FAILED at" in result.stderr
     assert "(slim built and published)" in result.stderr
     for registry in (app.registries.ghcr, app.registries.hub):
