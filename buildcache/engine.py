@@ -60,12 +60,13 @@ def _reason(error: DockerException) -> str:
     return lines[-1].strip()[:300] if lines else f"exit code {error.return_code}, no message"
 
 
-def has_docker_command(client: DockerClient) -> bool:
-    return shutil.which(str(client.client_config.client_call[0])) is not None
+def _docker_path(client: DockerClient) -> str | None:
+    """Where the docker command the client runs is, None where it is not installed."""
+    return shutil.which(str(client.client_config.client_call[0]))
 
 
 def require_docker_command(client: DockerClient) -> None:
-    if not has_docker_command(client):
+    if _docker_path(client) is None:
         raise EnvironmentProblem("the docker command is not installed", hint=fixes.INSTALL_DOCKER)
 
 
@@ -80,7 +81,7 @@ def probe(
     """Every check of the engine in order: the client, the daemon, buildx, the builder, its cache
     export, each platform. Once one of the first four fails, the others cannot be asked."""
     found: list[Check] = []
-    docker = shutil.which(str(client.client_config.client_call[0]))
+    docker = _docker_path(client)
     if docker is None:
         return [Check("docker client", "fail", "not installed", fixes.INSTALL_DOCKER)], None
     found.append(Check("docker client", "ok", docker))

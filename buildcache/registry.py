@@ -298,21 +298,30 @@ def read_back(expected: Mapping[ImageRef, str]) -> list[str]:
 
 def higher_release_holds(
     image: ImageRef,
-    tag: str,
+    tags: Sequence[str],
     version: str,
     suffix: str = "",
     connect: Callable[[str], RegistryClient] | None = None,
-) -> str | None:
-    """Why the moving `tag` (latest, a variant's alias) must stay where it is: it points at a
-    release higher than `version` (found among the repository's tags that end in `suffix`, the
-    variant's). None where it may move: no such tag yet, or `version` is not comparable."""
+) -> dict[str, str]:
+    """The floating `tags` (latest, a variant's alias, 1.2, 1) that must stay where they are, with
+    why: each points at a release higher than `version` (found among the repository's tags that
+    end in `suffix`, the variant's). The repository's tags are listed once, and each digest read
+    once, for all of them; none is held where `version` is not comparable."""
     mine = release_key(version)
     if mine is None:
-        return None
+        return {}
+    held: dict[str, str] = {}
     with (connect or RegistryClient)(image.registry) as client:
-        current = client.digest(image.repository, tag)
-        if current is None:
-            return None
+        digests: dict[str, str | None] = {}
+
+        def digest(name: str) -> str | None:
+            if name not in digests:
+                digests[name] = client.digest(image.repository, name)
+            return digests[name]
+
+        currents = {tag: digest(tag) for tag in tags}
+        if not any(currents.values()):
+            return {}
         higher: list[tuple[tuple[int, ...], str]] = []
         for name in client.tags(image.repository):
             if suffix and not name.endswith(suffix):
@@ -320,10 +329,12 @@ def higher_release_holds(
             key = release_key(name.removesuffix(suffix) if suffix else name)
             if key is not None and key > mine:
                 higher.append((key, name))
-        for _, name in sorted(higher, reverse=True)[:20]:
-            if client.digest(image.repository, name) == current:
-                return f"it stays on {name}, a higher release than {version}"
-    return None
+        newest_first = [name for _, name in sorted(higher, reverse=True)[:20]]
+        for tag, current in currents.items():
+            holder = next((n for n in newest_first if current and digest(n) == current), None)
+            if holder is not None:
+                held[tag] = f"it stays on {holder}, a higher release than {version}"
+    return held
 
 
 def read_back_published(
@@ -344,12 +355,15 @@ def digests_of(refs: Mapping[str, ImageRef]) -> dict[str, str]:
     """The digest each reference resolves to, for those that exist (a HEAD each); one that cannot
     be read counts as absent: the push that follows says what is wrong with its registry."""
     found: dict[str, str] = {}
-    for key, ref in refs.items():
-        try:
-            with RegistryClient(ref.registry) as client:
-                digest = client.digest(ref.repository, ref.tag or "")
-        except RegistryError:
-            continue
-        if digest:
-            found[key] = digest
+    for registry in {ref.registry for ref in refs.values()}:
+        with RegistryClient(registry) as client:
+            for key, ref in refs.items():
+                if ref.registry != registry:
+                    continue
+                try:
+                    digest = client.digest(ref.repository, ref.tag or "")
+                except RegistryError:
+                    continue
+                if digest:
+                    found[key] = digest
     return found

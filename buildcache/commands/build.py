@@ -333,8 +333,7 @@ def publish(
         # an older release (a hotfix, or one that lost a race) never takes latest, 1.2 or 1 back
         default = next(v.default for v in plan.variants if v.name == step.variant)
         suffix = "" if default else f"-{step.variant}"
-        held = {t: higher_release_holds(step.image, t, plan.version, suffix) for t in step.tags}
-        return {tag: reason for tag, reason in held.items() if reason}
+        return higher_release_holds(step.image, step.tags, plan.version, suffix)
 
     publisher = Publisher(
         copy=copy,

@@ -37,10 +37,6 @@ def make_console(*, plain: bool = False, width: int | None = None) -> Console:
     return console
 
 
-def stderr_is_terminal() -> bool:
-    return make_console().is_terminal
-
-
 def say(console: Console, message: str, style: str = "") -> None:
     """One line of text, styled as a whole."""
     console.print(Text(message, style=style))

@@ -13,14 +13,14 @@ def test_latest_on_a_higher_release_holds_and_an_older_release_cannot_take_it() 
     registry = Registry(
         {"latest": "sha256:c13", "1.3.0": "sha256:c13", "1.2.3": "sha256:c12", "full": "sha256:f"}
     )
-    held = higher_release_holds(IMAGE, "latest", "1.2.4", connect=registry.connect)
-    assert held == "it stays on 1.3.0, a higher release than 1.2.4"
-    assert higher_release_holds(IMAGE, "latest", "1.4.0", connect=registry.connect) is None
-    assert higher_release_holds(IMAGE, "latest", "test", connect=registry.connect) is None
+    held = higher_release_holds(IMAGE, ["latest"], "1.2.4", connect=registry.connect)
+    assert held["latest"] == "it stays on 1.3.0, a higher release than 1.2.4"
+    assert higher_release_holds(IMAGE, ["latest"], "1.4.0", connect=registry.connect) == {}
+    assert higher_release_holds(IMAGE, ["latest"], "test", connect=registry.connect) == {}
 
 
 def test_a_variant_alias_is_compared_with_that_variants_releases() -> None:
     registry = Registry({"full": "sha256:f2", "2.0.0-full": "sha256:f2", "2.0.0": "sha256:s2"})
-    holds = higher_release_holds(IMAGE, "full", "1.9.0", "-full", connect=registry.connect)
-    assert holds == "it stays on 2.0.0-full, a higher release than 1.9.0"
-    assert higher_release_holds(IMAGE, "nothing-yet", "1.0.0", connect=registry.connect) is None
+    holds = higher_release_holds(IMAGE, ["full"], "1.9.0", "-full", connect=registry.connect)
+    assert holds["full"] == "it stays on 2.0.0-full, a higher release than 1.9.0"
+    assert higher_release_holds(IMAGE, ["nothing-yet"], "1.0.0", connect=registry.connect) == {}
