@@ -8,6 +8,7 @@ their exit code (errors.py); a traceback only with --debug.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -22,7 +23,9 @@ from buildcache.options import (
     ConfigOption,
     JsonOption,
     NoLatestOption,
+    OfflineOption,
     ProgressChoice,
+    RefreshBaseOption,
     TagOption,
     VariantsArgument,
     VersionOption,
@@ -74,17 +77,28 @@ def _load(config_path: Path | None) -> Config:
     return load_config(Path.cwd(), os.environ, config_path)
 
 
-def _plan(config: Config, **options: Any) -> BuildPlan:
+def _plan(config: Config, *, offline: bool, refresh_base: bool, **options: Any) -> BuildPlan:
     from buildcache import git
 
     cwd = Path.cwd()
-    return plan_run(
+    planned = plan_run(
         config,
         env=os.environ,
         git=git.facts(cwd),
         known_versions=lambda: git.tags(cwd),
         exists=Path.exists,
         **options,
+    )
+    if offline:
+        return planned
+    from buildcache import bases
+
+    return bases.attach(
+        planned,
+        refresh=config.base.refresh,
+        max_age=config.base.max_age,
+        refresh_now=refresh_base,
+        now=datetime.now(UTC),
     )
 
 
@@ -103,6 +117,8 @@ def plan(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show where each setting came from.")
     ] = False,
+    refresh_base: RefreshBaseOption = False,
+    offline: OfflineOption = False,
 ) -> None:
     """Resolve the variants into a build plan and show it, without running anything."""
     loaded = _load(config)
@@ -114,6 +130,8 @@ def plan(
         tags=tag or (),
         cache=cache.value,
         push=push,
+        offline=offline,
+        refresh_base=refresh_base,
     )
     if as_json:
         print_json(resolved.to_json())
@@ -196,6 +214,8 @@ def build(
             help="Also write BuildKit's raw progress (rawjson) to this file, for a bug report.",
         ),
     ] = None,
+    refresh_base: RefreshBaseOption = False,
+    offline: OfflineOption = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -216,6 +236,8 @@ def build(
         cache_write=cache_write,
         push_by_digest=push_by_digest,
         staging=push_by_digest and not dry_run and command.cannot_push_untagged(loaded),
+        offline=offline,
+        refresh_base=refresh_base,
     )
     if dry_run:
         command.dry_run(resolved)

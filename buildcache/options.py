@@ -59,3 +59,20 @@ CacheOption = Annotated[
         "release tags and local --push runs; read elsewhere).",
     ),
 ]
+RefreshBaseOption = Annotated[
+    bool,
+    typer.Option(
+        "--refresh-base",
+        help='Build on what each base tag resolves to now, even where [base] refresh = "cache" '
+        "would keep the cache's base.",
+    ),
+]
+OfflineOption = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        envvar="BUILDCACHE_OFFLINE",
+        help="Ask no registry about the base images or the cache's record (nothing is pinned or "
+        "predicted).",
+    ),
+]

@@ -43,6 +43,8 @@ class ExecutedStep:
     platform: str | None
     seconds: float | None
     is_from: bool = False
+    stage: str | None = None
+    text: str = ""  # the instruction as BuildKit names it
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,8 @@ def cache_report(
         total=len(steps),
         cached=len(steps) - len(executed),
         executed_steps=tuple(
-            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from) for s in ordered
+            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text)
+            for s in ordered
         ),
         per_platform=per_platform,
         runs=sum(1 for s in steps if not s.is_from),

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,7 +43,7 @@ from buildcache.errors import BuildFailed, UsageError
 from buildcache.ui.ci_sink import CISink
 from buildcache.ui.console import labelled, make_console, print_json, say
 from buildcache.ui.live import ProgressMode, progress_view
-from buildcache.ui.tables import cache_table, cache_warnings, publish_table
+from buildcache.ui.tables import print_report
 
 
 def build(
@@ -77,6 +78,12 @@ def build(
             keep_going=config.build.keep_going if keep_going is None else keep_going,
             resumed=resumed,
         )
+    if any(v.upstream for v in plan.variants):
+        from buildcache import bases
+
+        result.causes, notes = bases.after_build(plan, result.reports, now=datetime.now(UTC))
+        for note in notes:
+            labelled(console, "warning", "yellow", note)
     data = result.to_json()
     # The images are built and published by now: a report that fails to show must not turn that
     # into a failed run, nor keep the JSON, the step outputs and the summary from being written.
@@ -259,7 +266,7 @@ def run_build(
                 hint="run the same command again: it builds from the cache and copies by digest what is missing",
             )
         elif error is None:
-            from buildcache.registry import read_back_published
+            from buildcache.readback import read_back_published
 
             error = read_back_published(published, metadata)
     if error is not None and keep_going and built_plan.variants:
@@ -285,7 +292,7 @@ def _published_before(plan: BuildPlan, console: Console) -> dict[str, str]:
     run that failed halfway is completed by running it again."""
     if plan.push_by_digest:
         return {}
-    from buildcache.registry import digests_of
+    from buildcache.readback import digests_of
 
     found = digests_of(version_refs(plan))
     for name, digest in found.items():
@@ -327,7 +334,7 @@ def publish(
     digests = {
         v.name: (metadata.get(v.name) or {}).get("containerimage.digest") for v in plan.variants
     }
-    from buildcache.registry import higher_release_holds
+    from buildcache.readback import higher_release_holds
 
     def hold(step: PublishStep) -> dict[str, str]:
         # an older release (a hotfix, or one that lost a race) never takes latest, 1.2 or 1 back
@@ -362,19 +369,6 @@ def _failure_message(failed: list[Vertex], tracker: BuildTracker) -> str | None:
         return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"
     other = [line for line in tracker.other_lines if "ERROR" in line or "error" in line]
     return other[-1] if other else None
-
-
-def print_report(console: Console, result: BuildResult) -> None:
-    if result.reports:
-        console.print(cache_table(list(result.reports.values()), result.statuses))
-    print_publish(console, result.published)
-    for warning in cache_warnings(list(result.reports.values())):
-        labelled(console, "warning", "yellow", warning)
-
-
-def print_publish(console: Console, published: list[TagResult]) -> None:
-    if published:
-        console.print(publish_table(published))
 
 
 def dry_run(plan: BuildPlan) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from buildcache.commands.build import print_publish, retry_policy
+from buildcache.commands.build import retry_policy
 from buildcache.core.config import Config
 from buildcache.core.fanout import merge as merge_results
 from buildcache.core.fanout import read_results
@@ -17,6 +17,7 @@ from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildcacheError, BuildFailed
 from buildcache.registry import RegistryClient
 from buildcache.ui.console import print_json, say
+from buildcache.ui.tables import publish_table
 
 
 def merge(
@@ -56,7 +57,8 @@ def merge(
         on_event=lambda message: say(console, f"retry: {message}", "yellow"),
     )
     published = merge_results(merged, publisher, digest_of)
-    print_publish(console, published)
+    if published:
+        console.print(publish_table(published))
     if as_json:
         print_json(
             {

@@ -18,6 +18,8 @@ from buildcache.core.publish import steps_after_push
 from buildcache.core.reference import cache_source
 
 GROUP = "default"
+BASE_NAME = "org.opencontainers.image.base.name"
+BASE_DIGEST = "org.opencontainers.image.base.digest"
 
 
 def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
@@ -28,11 +30,41 @@ def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
         # untagged in the first image; `buildcache merge` makes the tagged index from all runners
         return f"type=image,name={variant.pushed_image},push-by-digest=true,name-canonical=true,push=true"
     if plan.push:
-        return "type=image,push=true"
+        return "type=image,push=true" + base_annotations(variant)
     if plan.load:
         return "type=docker"
     # Without --push or --load the result stays in the build cache: nothing is exported.
     return "type=cacheonly"
+
+
+def base_annotations(variant: VariantPlan) -> str:
+    """The OCI base-image annotations (`org.opencontainers.image.base.name`/`.digest`) of the
+    target's own base: on the index with its index digest, on each platform's manifest with
+    that platform's digest. Written as exporter options, which every buildx driver honours."""
+    base = next((b for b in variant.upstream.bases if b.final), None) if variant.upstream else None
+    if base is None or base.use is None:
+        return ""
+    name = base.name.rsplit("@", 1)[0]
+    options = [f"annotation-index.{BASE_NAME}={name}", f"annotation-index.{BASE_DIGEST}={base.use}"]
+    for platform in variant.platforms:
+        options.append(f"annotation-manifest[{platform}].{BASE_NAME}={name}")
+        digest = base.current.platforms.get(platform) if not base.pinned else None
+        if digest:
+            options.append(f"annotation-manifest[{platform}].{BASE_DIGEST}={digest}")
+    return "," + ",".join(options)
+
+
+def base_contexts(variant: VariantPlan) -> dict[str, str]:
+    """Every base resolved by tag is built on the digest of this run (or the one the cache was
+    built on, when pinned): a named context overrides the FROM reference, so no platform or
+    variant resolves the tag again, and the Dockerfile is not touched."""
+    if variant.upstream is None:
+        return {}
+    return {
+        b.context_key: f"docker-image://{b.name}@{b.use}"
+        for b in variant.upstream.bases
+        if b.use and "@" not in b.name
+    }
 
 
 def target_tags(plan: BuildPlan, variant: VariantPlan) -> list[str]:
@@ -60,6 +92,9 @@ def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
     }
     if variant.target:
         target["target"] = variant.target
+    contexts = base_contexts(variant)
+    if contexts:
+        target["contexts"] = contexts
     return target
 
 

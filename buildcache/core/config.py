@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +73,14 @@ class BuildConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BaseConfig:
+    # "cache": while a base tag has moved since the cache was built, keep building on the
+    # cache's digest, for up to max_age; "always": take the tag's digest of the day
+    refresh: Literal["always", "cache"] = "always"
+    max_age: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PublishConfig:
     retries: int = 3  # tries after the first, for transient registry failures
     backoff: float = 2.0  # seconds before the first retry; doubled each time
@@ -116,6 +125,7 @@ class Config:
     tags: TagsConfig = field(default_factory=TagsConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     build: BuildConfig = field(default_factory=BuildConfig)
+    base: BaseConfig = field(default_factory=BaseConfig)
     builder: BuilderConfig | None = None
     variants: tuple[VariantConfig, ...]
     version: str | None = None  # BUILDCACHE_VERSION
@@ -205,7 +215,7 @@ def parse_config(
         name: reader.section(
             reader.table(table, name), tuple(s for s in SCHEMA if s.key.startswith(name + ".")), name + "."
         )
-        for name in ("cache", "tags", "build", "publish")
+        for name in ("cache", "tags", "build", "publish", "base")
     }  # fmt: skip
     version = env.get("BUILDCACHE_VERSION", "").strip() or None
     if version:
@@ -235,6 +245,7 @@ def parse_config(
         tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
         publish=PublishConfig(**sections["publish"]),
         build=BuildConfig(keep_going=sections["build"]["keep-going"]),
+        base=BaseConfig(refresh=sections["base"]["refresh"], max_age=sections["base"]["max-age"]),
         builder=_builder(reader, reader.table(table, "builder")),
         variants=_variants(reader, reader.table(table, "variants")),
         version=version,

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.cache_tags import variant_of
 from buildcache.core.ci import (
     CacheFlag,
     CachePolicy,
@@ -26,8 +25,10 @@ from buildcache.core.ci import (
     run_context,
 )
 from buildcache.core.config import Config
+from buildcache.core.invariants import check_invariants, secret_looking_args
 from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
 from buildcache.core.tags import RunTags, run_tags, variant_tags
+from buildcache.core.upstream import RECORD_SUFFIX, Upstream
 from buildcache.errors import ConfigError, UsageError
 
 
@@ -52,6 +53,8 @@ class VariantPlan:
     # --push-by-digest on a builder that cannot push untagged (buildx's docker driver): the
     # platform's image goes under this tag of the cache image instead, for `merge` to use
     staging_tag: ImageRef | None = None
+    # the bases it is built on and its cache's record (bases.py; None: not looked up)
+    upstream: Upstream | None = None
 
     @property
     def pushed_image(self) -> ImageRef:
@@ -73,6 +76,7 @@ class VariantPlan:
             "context": str(self.context),
             "cache_from": [cache_source(r) for r in self.cache_from],
             "cache_to": [self.cache_to.to_option()] if self.cache_to else [],
+            **(self.upstream.to_json() if self.upstream else {}),
         }
 
 
@@ -182,53 +186,6 @@ def plan_run(
     return dataclasses.replace(built, notes=(*notes, *built.notes))
 
 
-SECRET_LOOKING = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL")
-
-
-def secret_looking_args(config: Config) -> list[str]:
-    """Build arguments named like secrets: their values end up in the image's history and its
-    provenance, where anyone who can pull the image reads them."""
-    names = {*config.build_args, *(a for v in config.variants for a in v.build_args)}
-    return [
-        f"the build argument {name} looks like a secret: build arguments are kept in the image's "
-        "history; pass secrets with RUN --mount=type=secret instead"
-        for name in sorted(names)
-        if any(word in name.upper() for word in SECRET_LOOKING)
-    ]
-
-
-def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
-    """What must hold of every plan, or a release could overwrite what another one wrote:
-    each tag is written by one variant, no image tag is a cache tag, every cache ref is a valid
-    tag. Broken, it is a usage error naming the variants and the tag."""
-    writers: dict[ImageRef, str] = {}
-    for variant in variants:
-        for tag in variant.tags:
-            other = writers.setdefault(tag, variant.name)
-            if other != variant.name:
-                raise UsageError(
-                    f"the variants {other} and {variant.name} would both write {tag}: whichever "
-                    "ran last would win",
-                    hint="rename a variant, or drop the --tag or tags.raw that repeats a variant's name",
-                )
-    cache_repo = config.cache_image.bare()
-    names = [v.name for v in config.variants]
-    for tag in writers:
-        if tag.bare() == cache_repo and variant_of(tag.tag or "", config.cache.tag_prefix, names):
-            raise ConfigError(
-                f"the image tag {tag} is also a cache tag ({writers[tag]}), so publishing it would "
-                "overwrite a variant's cache",
-                key="cache.tag-prefix",
-                hint="use a cache.image of its own (e.g. <image>-cache), or a different cache.tag-prefix",
-            )
-    for variant in variants:
-        if not TAG.fullmatch(variant.cache_ref.tag or ""):
-            raise ConfigError(
-                f"the cache ref {variant.cache_ref} is not a valid Docker tag (over 128 characters?)",
-                key="cache.tag-prefix",
-            )
-
-
 def cache_refs(
     config: Config, variant: str, policy: CachePolicy | None, platform: str | None = None
 ) -> tuple[ImageRef, ImageRef | None]:
@@ -241,7 +198,10 @@ def cache_refs(
     stem = f"{config.cache.tag_prefix}{variant}-"
     if policy is not None and policy.branch_slug is not None:
         stem += (
-            branch_slug(policy.branch_slug, MAX_TAG - len(stem) - len(platform_part))
+            branch_slug(
+                policy.branch_slug,
+                MAX_TAG - len(stem) - len(platform_part) - len(RECORD_SUFFIX),
+            )
             + platform_part
         )
     else:

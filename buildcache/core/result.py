@@ -10,6 +10,7 @@ from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.plan import BuildPlan
 from buildcache.core.publish import TagResult
+from buildcache.core.upstream import MissCause
 from buildcache.errors import BuildFailed
 
 
@@ -23,6 +24,7 @@ class BuildResult:
     steps: list[Vertex] = field(default_factory=list)
     published: list[TagResult] = field(default_factory=list)
     error: BuildFailed | None = None
+    causes: dict[str, MissCause] = field(default_factory=dict)  # why a variant's steps ran
 
     def digest(self, variant: str) -> str | None:
         value = self.metadata.get(variant, {}).get("containerimage.digest")
@@ -40,6 +42,9 @@ class BuildResult:
             variant["publish"] = [r.to_json() for r in own]
             report = self.reports.get(chosen.name)
             variant["cache"] = report.to_json() if report else None
+            cause = self.causes.get(chosen.name)
+            if variant["cache"] is not None:
+                variant["cache"]["miss_cause"] = cause.to_json() if cause else None
             status = self.statuses.get(chosen.name)
             variant["status"] = status.to_json() if status else None
         data["ok"] = self.error is None

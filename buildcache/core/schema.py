@@ -13,6 +13,7 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,12 +24,13 @@ PYPROJECT = "pyproject.toml"
 DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
 TAG_CHARS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+DURATION = re.compile(r"(\d{1,4})([hdw])")
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 Kind = Literal[
     "images", "platforms", "path", "name", "args", "image", "tag-prefix", "tag-suffix",
-    "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options",
+    "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options", "duration",
 ]  # fmt: skip
 
 
@@ -69,6 +71,14 @@ SCHEMA = (
     Setting("build.keep-going", "bool", False),
     Setting("publish.retries", "int", 3, high=20),
     Setting("publish.backoff", "number", 2.0, high=300),
+    Setting(
+        "base.refresh",
+        "choice",
+        "always",
+        env="BUILDCACHE_BASE_REFRESH",
+        choices=("always", "cache"),
+    ),
+    Setting("base.max-age", "duration", "30d", env="BUILDCACHE_BASE_MAX_AGE"),
 )
 VARIANT_SCHEMA = (
     Setting("default", "bool", False),
@@ -321,6 +331,13 @@ class Reader:
             options[name] = str(option)
         return options
 
+    def _duration(self, setting: Setting, key: str, value: Any) -> timedelta:
+        match = DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+        if match is None:
+            raise self.error(key, f'must be a duration such as "30d", "2w" or "12h", not {value!r}')
+        hours = {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
+        return timedelta(hours=int(match.group(1)) * hours)
+
     # shapes
 
     def _mapping(self, key: str, value: Any) -> Mapping[str, Any]:
@@ -359,6 +376,7 @@ _CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
     "number": Reader._number,
     "options": Reader._options,
     "cache-options": Reader._options,
+    "duration": Reader._duration,
 }
 
 

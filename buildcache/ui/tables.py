@@ -18,10 +18,12 @@ from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.core.checks import Check
 from buildcache.core.plan import BuildPlan
 from buildcache.core.reference import cache_source
+from buildcache.core.upstream import MissCause, Upstream, short
 
 if TYPE_CHECKING:
     from buildcache.core.cache_tags import CacheEntry
     from buildcache.core.publish import TagResult
+    from buildcache.core.result import BuildResult
 
 POLICY_WORDS = {"rw": "read and write", "ro": "read only", "off": "off"}
 CHECK_STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
@@ -86,12 +88,41 @@ def print_plan(
             if variant.cache_to
             else Text("not written (no --push; --cache-write writes it)", style="dim"),
         )
+        if variant.upstream is not None:
+            table.add_row(Text("bases"), bases_text(variant.upstream))
         console.print(table)
     if sources:
         table = _key_table(Text("settings from", style="bold"))
         for key, origin in sources.items():
             table.add_row(Text(key), Text(origin, style="dim" if origin == "default" else ""))
         console.print(table)
+
+
+def bases_text(upstream: Upstream) -> Text:
+    """Each base with the digest built on, and what the cache's record says of it."""
+    text = Text()
+    for n, base in enumerate(upstream.bases):
+        text.append("\n" if n else "")
+        text.append(base.name)
+        if base.current.error:
+            text.append(f"  unresolved: {base.current.error}", style="yellow")
+            continue
+        text.append(f"@{short(base.use)}")
+        if base.pinned and base.refresh_on:
+            text.append(
+                f"  pinned: the cache's base since {base.since:%Y-%m-%d}; the tag is now "
+                f"{short(base.current.digest)}; refreshes on {base.refresh_on:%Y-%m-%d}",
+                style="yellow",
+            )
+        elif base.moved:
+            text.append(f"  moved since the cache was built on {short(base.recorded)}", "yellow")
+        elif base.recorded:
+            text.append(f"  the cache's base since {base.since:%Y-%m-%d}", style="dim")
+    if not upstream.bases:
+        text.append("none (FROM scratch, or stages only)", style="dim")
+    if upstream.record_note:
+        text.append(f"\n{upstream.record_note}", style="dim")
+    return text
 
 
 def cache_table(
@@ -160,14 +191,30 @@ def cache_table(
     return Group(*parts)
 
 
-def cache_warnings(reports: Sequence[CacheReport]) -> list[str]:
+def print_report(console: Console, result: BuildResult) -> None:
+    """After a build: the cache report, the publish table, and the warnings."""
+    if result.reports:
+        console.print(cache_table(list(result.reports.values()), result.statuses))
+    if result.published:
+        console.print(publish_table(result.published))
+    for warning in cache_warnings(list(result.reports.values()), result.causes):
+        console.print(Text.assemble(("warning: ", "yellow"), warning))
+
+
+def cache_warnings(
+    reports: Sequence[CacheReport], causes: Mapping[str, MissCause] | None = None
+) -> list[str]:
     warnings = []
     for report in reports:
+        cause = (causes or {}).get(report.variant)
         if report.reuse_broken:
             warnings.append(
                 f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
                 f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
+                + (f"; the likely cause: {cause.detail}" if cause else "")
             )
+        elif cause is not None and cause.kind != "unknown":
+            warnings.append(f"{report.variant}: {cause.step} ran again: {cause.detail}")
         if report.exported.status == "failed":
             warnings.append(
                 f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"

@@ -91,3 +91,10 @@ def _stand_in_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docke
 def docker_calls(_stand_in_docker: DockerCalls) -> DockerCalls:
     _stand_in_docker.expected = True
     return _stand_in_docker
+
+
+@pytest.fixture(autouse=True)
+def _no_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run by unit tests ask no registry about base images (as --offline); bases.py is
+    tested with a registry in memory."""
+    monkeypatch.setenv("BUILDCACHE_OFFLINE", "1")

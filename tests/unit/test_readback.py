@@ -1,9 +1,9 @@
-"""registry.py against a registry API in memory (httpx's MockTransport): no network."""
+"""readback.py against a registry API in memory (httpx's MockTransport): no network."""
 
 from __future__ import annotations
 
 from buildcache.core.reference import ImageRef
-from buildcache.registry import higher_release_holds
+from buildcache.readback import higher_release_holds
 from tests.unit.commands.test_cache import Registry
 
 IMAGE = ImageRef("ghcr.io", "acme/widget")

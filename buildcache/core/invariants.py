@@ -1,0 +1,62 @@
+"""Pure: what must hold of every plan (one writer per tag, no image tag on a cache tag, valid
+cache refs), and the build arguments that look like secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from buildcache.core.cache_tags import variant_of
+from buildcache.core.config import Config
+from buildcache.core.reference import TAG, ImageRef
+from buildcache.core.upstream import RECORD_SUFFIX, looks_secret
+from buildcache.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from buildcache.core.plan import VariantPlan
+
+
+def secret_looking_args(config: Config) -> list[str]:
+    """Build arguments named like secrets: their values end up in the image's history and its
+    provenance, where anyone who can pull the image reads them."""
+    names = {*config.build_args, *(a for v in config.variants for a in v.build_args)}
+    return [
+        f"the build argument {name} looks like a secret: build arguments are kept in the image's "
+        "history; pass secrets with RUN --mount=type=secret instead"
+        for name in sorted(names)
+        if looks_secret(name)
+    ]
+
+
+def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
+    """What must hold of every plan, or a release could overwrite what another one wrote:
+    each tag is written by one variant, no image tag is a cache tag, every cache ref is a valid
+    tag. Broken, it is a usage error naming the variants and the tag."""
+    writers: dict[ImageRef, str] = {}
+    for variant in variants:
+        for tag in variant.tags:
+            other = writers.setdefault(tag, variant.name)
+            if other != variant.name:
+                raise UsageError(
+                    f"the variants {other} and {variant.name} would both write {tag}: whichever "
+                    "ran last would win",
+                    hint="rename a variant, or drop the --tag or tags.raw that repeats a variant's name",
+                )
+    cache_repo = config.cache_image.bare()
+    names = [v.name for v in config.variants]
+    for tag in writers:
+        if tag.bare() == cache_repo and variant_of(tag.tag or "", config.cache.tag_prefix, names):
+            raise ConfigError(
+                f"the image tag {tag} is also a cache tag ({writers[tag]}), so publishing it would "
+                "overwrite a variant's cache",
+                key="cache.tag-prefix",
+                hint="use a cache.image of its own (e.g. <image>-cache), or a different cache.tag-prefix",
+            )
+    for variant in variants:
+        # the record beside the cache (core/upstream.py) takes a suffix of the same tag
+        if not TAG.fullmatch(f"{variant.cache_ref.tag}{RECORD_SUFFIX}"):
+            raise ConfigError(
+                f"the cache ref {variant.cache_ref} is not a valid Docker tag, or is too long to "
+                f"keep a record beside it (at most {128 - len(RECORD_SUFFIX)} characters)",
+                key="cache.tag-prefix",
+            )

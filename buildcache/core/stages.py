@@ -1,0 +1,350 @@
+"""Pure: a Dockerfile -> its stages, the external images a target is built on, and what each of
+its steps reads (build arguments, files of the context, other stages).
+
+Read with BuildKit's own parser (the `dockerfile` package wraps it), and interpreted as BuildKit
+does: only the global ARGs (before the first FROM) are seen by FROM; a stage's ARG is in scope from
+its declaration on; a target needs the stages it is FROM, COPY --from or RUN --mount from; a name
+that is neither a stage nor `scratch` is an image. A step's text is expanded with the arguments
+in scope, because that is how BuildKit names the step in its progress (`RUN install.sh "full"`),
+which is how a step of the report is found again here.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from buildcache.errors import ConfigError
+
+_VAR = re.compile(
+    r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}"
+    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
+)
+# instructions BuildKit turns into a step of its own (the ones numbered `[stage 3/7]`)
+STEP_INSTRUCTIONS = frozenset({"FROM", "RUN", "COPY", "ADD", "WORKDIR"})
+# BuildKit's built-in platform arguments: set by the builder, never by the config
+AUTOMATIC_ARGS = frozenset(
+    {
+        "TARGETPLATFORM",
+        "TARGETOS",
+        "TARGETARCH",
+        "TARGETVARIANT",
+        "BUILDPLATFORM",
+        "BUILDOS",
+        "BUILDARCH",
+        "BUILDVARIANT",
+    }
+)
+
+
+def expand(text: str, values: Mapping[str, str | None]) -> str:
+    """`$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME:+word}` (and without the colon), as the
+    Dockerfile's shell lexer substitutes them; an unset name is empty."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group("braced") or match.group("bare")
+        value = values.get(name)
+        op, word = match.group("op"), match.group("word") or ""
+        if op is None:
+            return value or ""
+        if op == ":-":
+            return value or word
+        if op == "-":
+            return word if value is None else value
+        if op == ":+":
+            return word if value else ""
+        return word if value is not None else ""  # "+"
+
+    return _VAR.sub(one, text)
+
+
+def names_used(text: str) -> set[str]:
+    return {m.group("braced") or m.group("bare") for m in _VAR.finditer(text)}
+
+
+@dataclass(frozen=True)
+class Step:
+    instruction: str  # RUN, COPY, ADD, WORKDIR, ARG, ...
+    text: str  # as written, whitespace collapsed
+    args: tuple[str, ...] = ()  # for ARG: the names it declares, with their defaults below
+    defaults: tuple[str | None, ...] = ()
+    sources: tuple[str, ...] = ()  # files of the build context it reads (COPY/ADD, bind mounts)
+    uses: tuple[str, ...] = ()  # stages or images it reads from (--from, mount from=)
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int
+    name: str | None
+    base: str  # the FROM reference as written, before substitution
+    steps: tuple[Step, ...]
+
+    @property
+    def label(self) -> str:
+        """How BuildKit names the stage in its progress: its name, or stage-<index>."""
+        return self.name or f"stage-{self.index}"
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    meta_args: Mapping[str, str | None]  # the global ARGs, before the first FROM
+    stages: tuple[Stage, ...]
+
+    def stage(self, name: str) -> Stage | None:
+        if name.isdigit():
+            index = int(name)
+            return self.stages[index] if index < len(self.stages) else None
+        return next((s for s in self.stages if s.name == name.lower()), None)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _flag(flags: Sequence[str], name: str) -> str | None:
+    prefix = f"--{name}="
+    return next((f[len(prefix) :] for f in flags if f.startswith(prefix)), None)
+
+
+def _mounts(flags: Sequence[str]) -> list[dict[str, str]]:
+    mounts = []
+    for flag in flags:
+        if flag.startswith("--mount="):
+            fields: dict[str, str] = {}
+            for part in flag[len("--mount=") :].split(","):
+                key, _, value = part.partition("=")
+                fields[key] = value
+            mounts.append(fields)
+    return mounts
+
+
+def _step(cmd: str, original: str, flags: Sequence[str], value: Sequence[str]) -> Step:
+    text = _collapse(original)
+    if cmd == "ARG":
+        names, defaults = [], []
+        for item in value:
+            name, sep, default = item.partition("=")
+            names.append(name)
+            defaults.append(_unquote(default) if sep else None)
+        return Step(cmd, text, args=tuple(names), defaults=tuple(defaults))
+    if cmd in ("COPY", "ADD"):
+        source = _flag(flags, "from")
+        if source is not None:
+            return Step(cmd, text, uses=(source,))
+        paths = [p for p in value[:-1] if not (cmd == "ADD" and re.match(r"^[a-z]+://|^git@", p))]
+        return Step(cmd, text, sources=tuple(paths))
+    if cmd == "RUN":
+        sources, uses = [], []
+        for mount in _mounts(flags):
+            if mount.get("from"):
+                uses.append(mount["from"])
+            elif mount.get("type", "bind") == "bind":
+                sources.append(mount.get("source") or mount.get("src") or ".")
+        return Step(cmd, text, sources=tuple(sources), uses=tuple(uses))
+    return Step(cmd, text)
+
+
+def _unquote(text: str) -> str:
+    try:
+        parts = shlex.split(text)
+    except ValueError:
+        return text
+    return parts[0] if len(parts) == 1 else text
+
+
+def read_dockerfile(text: str) -> Dockerfile:
+    """Raises ConfigError naming the parser's complaint."""
+    import dockerfile  # BuildKit's parser, compiled
+
+    try:
+        commands = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as error:
+        raise ConfigError(f"the Dockerfile cannot be read: {error}") from None
+    meta: dict[str, str | None] = {}
+    stages: list[Stage] = []
+    current: tuple[int, str | None, str] | None = None
+    steps: list[Step] = []
+    for command in commands:
+        cmd = command.cmd.upper()
+        if cmd == "FROM":
+            if current is not None:
+                stages.append(Stage(*current, steps=tuple(steps)))
+            words = list(command.value)
+            name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
+            current, steps = (len(stages), name, words[0] if words else ""), []
+            continue
+        step = _step(cmd, command.original, command.flags, command.value)
+        if current is None:
+            if cmd == "ARG":
+                for name, default in zip(step.args, step.defaults, strict=True):
+                    meta.setdefault(name, default)
+            continue
+        steps.append(step)
+    if current is not None:
+        stages.append(Stage(*current, steps=tuple(steps)))
+    return Dockerfile(meta_args=meta, stages=tuple(stages))
+
+
+@dataclass(frozen=True)
+class Needed:
+    """What a target is built from: its stages (in Dockerfile order), the external images, and
+    the base image of the target's own chain of FROMs."""
+
+    stages: tuple[Stage, ...]
+    images: tuple[str, ...]  # external images, ARGs substituted, in order of first use
+    final_base: str | None  # the image the target stage's FROM chain starts from
+
+
+def meta_values(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> dict[str, str | None]:
+    return {name: build_args.get(name, default) for name, default in dockerfile.meta_args.items()}
+
+
+def needed(dockerfile: Dockerfile, target: str | None, build_args: Mapping[str, str]) -> Needed:
+    if not dockerfile.stages:
+        return Needed((), (), None)
+    meta = meta_values(dockerfile, build_args)
+    last = dockerfile.stages[-1]
+    start = dockerfile.stage(target) if target else last
+    if start is None:
+        raise ConfigError(f"the Dockerfile has no stage named {target!r}", key="target")
+    seen: set[int] = set()
+    images: list[str] = []
+
+    def reference(name: str) -> Stage | None:
+        stage = dockerfile.stage(name)
+        return stage if stage is not None and stage.index not in seen else None
+
+    def visit(stage: Stage) -> None:
+        if stage.index in seen:
+            return
+        seen.add(stage.index)
+        base = expand(stage.base, meta)
+        for name in (base, *(expand(u, meta) for s in stage.steps for u in s.uses)):
+            if name.lower() == "scratch" or not name:
+                continue
+            inner = dockerfile.stage(name)
+            # only an earlier stage can be named (BuildKit's rule); otherwise it is an image
+            if inner is not None and inner.index < stage.index:
+                visit(inner)
+            elif inner is None and not name.isdigit() and name not in images:
+                images.append(name)
+
+    visit(start)
+    final_base = root_base(dockerfile, start, meta)
+    return Needed(
+        stages=tuple(s for s in dockerfile.stages if s.index in seen),
+        images=tuple(images),
+        final_base=None if final_base.lower() == "scratch" else final_base,
+    )
+
+
+def root_base(dockerfile: Dockerfile, stage: Stage, meta: Mapping[str, str | None]) -> str:
+    """The image a stage's chain of FROMs starts from (`FROM builder` -> builder's base...)."""
+    while True:
+        base = expand(stage.base, meta)
+        inner = dockerfile.stage(base)
+        if inner is None or inner.index >= stage.index:
+            return base
+        stage = inner
+
+
+def chain_bases(
+    dockerfile: Dockerfile, stages: Sequence[Stage], build_args: Mapping[str, str]
+) -> dict[str, str]:
+    """Each stage's label -> the image its chain of FROMs starts from."""
+    meta = meta_values(dockerfile, build_args)
+    return {stage.label: root_base(dockerfile, stage, meta) for stage in stages}
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A step as this build will run it: the text BuildKit shows, and the inputs that decide
+    whether the cache has it."""
+
+    stage: str  # the stage's label
+    instruction: str
+    text: str  # as written
+    shown: str  # as BuildKit names it: the arguments in scope substituted
+    args: Mapping[str, str | None]  # the arguments that enter its cache key, with their values
+    sources: tuple[str, ...]
+
+
+def step_views(
+    dockerfile: Dockerfile, stages: Sequence[Stage], build_args: Mapping[str, str]
+) -> list[StepView]:
+    """Every step of the stages, with the arguments in scope: a RUN sees all of them (they are its
+    environment); COPY, ADD and WORKDIR only those their text names."""
+    meta = meta_values(dockerfile, build_args)
+    views: list[StepView] = []
+    for stage in stages:
+        scope: dict[str, str | None] = {}
+        for step in stage.steps:
+            if step.instruction == "ARG":
+                for name, default in zip(step.args, step.defaults, strict=True):
+                    if name in AUTOMATIC_ARGS:
+                        continue
+                    # a global ARG redeclared without a default takes the global value
+                    fallback = meta.get(name) if default is None else default
+                    scope[name] = build_args.get(name, fallback)
+                continue
+            if step.instruction not in STEP_INSTRUCTIONS:
+                continue
+            if step.instruction == "RUN":
+                seen = dict(scope)
+            else:
+                seen = {n: scope[n] for n in sorted(names_used(step.text)) if n in scope}
+            views.append(
+                StepView(
+                    stage=stage.label,
+                    instruction=step.instruction,
+                    text=step.text,
+                    shown=_collapse(expand(step.text, scope)),
+                    args=seen,
+                    sources=tuple(expand(s, scope) for s in step.sources),
+                )
+            )
+    return views
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    parts = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+            if pattern.startswith("/", i):
+                parts[-1] = "(?:.*/)?"
+                i += 1
+            continue
+        char = pattern[i]
+        parts.append({"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char)))
+        i += 1
+    # a pattern that names a folder excludes everything under it
+    return re.compile("".join(parts) + "(?:/.*)?")
+
+
+def ignore_rules(text: str) -> list[tuple[bool, re.Pattern[str]]]:
+    """A .dockerignore as (is an exception `!`, pattern) pairs, in order: the last that matches
+    a path decides (docker's rule)."""
+    rules = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = line[1:].strip() if negate else line
+        pattern = "/".join(p for p in pattern.strip("/").split("/") if p not in ("", "."))
+        if pattern:
+            rules.append((negate, _pattern_regex(pattern)))
+    return rules
+
+
+def is_ignored(path: str, rules: Sequence[tuple[bool, re.Pattern[str]]]) -> bool:
+    ignored = False
+    for negate, pattern in rules:
+        if pattern.fullmatch(path):
+            ignored = not negate
+    return ignored
