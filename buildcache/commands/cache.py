@@ -7,12 +7,14 @@ prune may delete, is core/cache_tags.py's.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import typer
 from rich.console import Console
 
+from buildcache.bases import read_record
 from buildcache.core.cache_tags import (
     CacheEntry,
     PruneTarget,
@@ -25,6 +27,7 @@ from buildcache.core.cache_tags import (
 from buildcache.core.config import Config
 from buildcache.core.reference import ImageRef
 from buildcache.core.tags import moving_tag
+from buildcache.core.upstream import RECORD_SUFFIX
 from buildcache.errors import BuildFailed, RegistryError, UsageError
 from buildcache.registry import RegistryClient
 from buildcache.ui.console import print_json, say
@@ -78,16 +81,19 @@ def prune(
     image = config.cache_image
     listed = {e.ref.tag for e in (*entries, *orphans)}
     with connect(image.registry) as registry:
-        others = (
-            [
-                registry.digest(image.repository, tag)
-                for tag in registry.tags(image.repository)
-                if tag not in listed
-            ]
-            if orphans
-            else []
-        )
-    targets = prune_targets(orphans, entries, [d for d in others if d])
+        listed_all = registry.tags(image.repository) if orphans else []
+        others = [
+            registry.digest(image.repository, tag)
+            for tag in listed_all
+            if tag not in listed and not tag.endswith(RECORD_SUFFIX)
+        ]
+        targets = prune_targets(orphans, entries, [d for d in others if d])
+        # a deleted cache tag takes its record along
+        for target in [t for t in targets if t.skipped is None]:
+            record = f"{target.tag}{RECORD_SUFFIX}"
+            digest = registry.digest(image.repository, record) if record in listed_all else None
+            if digest:
+                targets.append(PruneTarget(record, digest))
     if not targets:
         say(
             console,
@@ -132,6 +138,13 @@ def list_cache(
         entries = [
             _entry(config, registry, tag, variant_of(tag, prefix, variants), platform_layers)
             for tag in [*wanted, *sorted(set(owned) - set(wanted))]
+        ]
+        # the record beside a cache ref says which bases it was built on, and when
+        entries = [
+            dataclasses.replace(e, record=read_record(e.ref, connect)[0])
+            if e.present and f"{e.ref.tag}{RECORD_SUFFIX}" in tags
+            else e
+            for e in entries
         ]
         orphans = [
             _entry(config, registry, tag, None, platform_layers)

@@ -14,6 +14,7 @@ from typing import Any
 
 from buildcache.buildkit.rawjson import parse_time
 from buildcache.core.reference import ImageRef
+from buildcache.core.upstream import RECORD_SUFFIX, CacheRecord
 
 CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
 
@@ -28,8 +29,10 @@ class CacheEntry:
     size: int | None = None
     written: datetime | None = None
     is_cache: bool = True  # the manifest is a BuildKit cache, not an image
+    record: CacheRecord | None = None  # what the last build that wrote it was built from
 
     def to_json(self) -> dict[str, Any]:
+        record = self.record
         return {
             "variant": self.variant,
             "ref": str(self.ref),
@@ -38,6 +41,15 @@ class CacheEntry:
             "platforms": list(self.platforms) if self.platforms is not None else None,
             "size": self.size,
             "written": self.written.isoformat() if self.written else None,
+            "record": {
+                "written": record.written.isoformat(),
+                "bases": [
+                    {"name": b.name, "digest": b.digest, "since": b.since.isoformat()}
+                    for b in record.bases
+                ],
+            }
+            if record
+            else None,
         }
 
 
@@ -59,6 +71,8 @@ def orphan_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> li
         for t in tags
         if prefix
         and t.startswith(prefix)
+        # a record goes with its cache tag (core/upstream.py), never on its own
+        and not t.endswith(RECORD_SUFFIX)
         and re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", t[len(prefix) :])
         and variant_of(t, prefix, variants) is None
     )

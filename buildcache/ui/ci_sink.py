@@ -221,6 +221,27 @@ def _registry_table(tags: Sequence[str]) -> list[str]:
     return rows
 
 
+def _bases_lines(bases: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each base image: the digest built on, and whether it moved or was kept (pinned)."""
+    lines = []
+    for base in bases:
+        line = f"- base: {md_code(base['name'])}"
+        if base.get("error"):
+            line += f" unresolved ({md_text(base['error'])})"
+        elif base.get("pinned"):
+            line += (
+                f" **pinned** to the cache's {md_code(base['used'])} since "
+                f"{base['since'][:10]} (the tag is now {md_code(base['digest'])}; refreshes on "
+                f"{(base.get('refresh_on') or '')[:10]})"
+            )
+        else:
+            line += f" {md_code(base.get('used') or '-')}"
+            if base.get("moved"):
+                line += f" (moved from {md_code(base['recorded'])})"
+        lines.append(line)
+    return [*lines, ""] if lines else []
+
+
 def summary(result: Mapping[str, Any]) -> str:
     """The job summary: per variant its tags on every registry, digest, platforms, cache report."""
     state = "built" if result.get("ok", True) else "FAILED"
@@ -259,10 +280,17 @@ def summary(result: Mapping[str, Any]) -> str:
                 for r in problems
             ]
             lines.append("")
+        lines += _bases_lines(variant.get("bases") or [])
         cache = variant.get("cache")
         if cache:
             steps = cache["steps"]
             lines += [f"**cache:** {steps['cached']}/{steps['total']} steps from the cache", ""]
+            cause = cache.get("miss_cause")
+            if cause:
+                lines += [
+                    f"**why steps ran:** {md_code(cause['step'])}: {md_text(cause['detail'])}",
+                    "",
+                ]
             lines += ["| | ref | status |", "|---|---|---|"]
             for imported in cache["imported"]:
                 reason = f" ({md_text(imported['reason'])})" if imported.get("reason") else ""

@@ -246,8 +246,17 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
     table.add_column("platforms", overflow="fold")
     table.add_column("size", justify="right")
     table.add_column("written")
+    table.add_column("built on", overflow="fold")
     for entry in [*entries, *orphans]:
         platforms = "?" if entry.platforms is None else ", ".join(entry.platforms) or "none found"
+        built_on = (
+            "\n".join(
+                f"{b.name}@{short(b.digest)} since {b.since:%Y-%m-%d}" for b in entry.record.bases
+            )
+            or "no base image"
+            if entry.record
+            else "- (no record)"
+        )
         table.add_row(
             Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow"),
             Text(str(entry.ref)),
@@ -255,6 +264,7 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
             Text(platforms if entry.present else "-"),
             Text(human_size(entry.size)),
             Text(entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"),
+            Text(built_on if entry.present else "-"),
         )
     return table
 
