@@ -12,7 +12,9 @@ equivalent in the same run:
      cache does): every release starts cold;
   4. the wrapper's own cost: `buildcache build` against `docker buildx bake` on the same bake
      file, fully cached; and the start-up time of `buildcache plan`;
-  5. all variants in one bake against one build per variant in sequence (cold).
+  5. all variants in one bake against one build per variant in sequence (cold);
+  6. the next release after the base tag moved upstream: a plain bake against buildcache with
+     `[base] refresh = "cache"` (bench/upstream.py).
 
 A fresh runner is a throwaway Docker daemon (scripts/second-daemon.sh, removed after each use):
 the machine's own engine and its build cache are never pruned.
@@ -378,7 +380,32 @@ def main() -> None:
         default=15,
         help="seconds each of the two dependency steps takes",
     )
+    parser.add_argument(
+        "--only",
+        choices=("upstream",),
+        help="run one scenario: upstream (6, the base tag moved)",
+    )
     args = parser.parse_args()
+    from bench.upstream import row, scenario_upstream_moved
+
+    if args.only == "upstream":
+        upstream = scenario_upstream_moved(args.runs, args.deps_seconds)
+        print(" | ".join(row(upstream)))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "upstream.json").write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "runs": args.runs,
+                    "deps_seconds": args.deps_seconds,
+                    "row": row(upstream),
+                    "scenario": {t: [r.__dict__ for r in rs] for t, rs in upstream.runs.items()},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return
 
     print(
         f"benchmark: {args.runs} runs per figure, dependency steps of {args.deps_seconds}s",
@@ -388,6 +415,7 @@ def main() -> None:
     per_release = scenario_per_release_cache(args.runs, args.deps_seconds)
     wrapper, startup = scenario_wrapper_cost(max(args.runs, 5), args.deps_seconds)
     one_bake = scenario_one_bake(args.runs, args.deps_seconds)
+    upstream = scenario_upstream_moved(args.runs, args.deps_seconds)
 
     cold_bc = cold.median("buildcache")
     release_bc = release.median("buildcache")
@@ -434,6 +462,7 @@ def main() -> None:
             f"{one_bake.median('buildcache (one bake)') / one_bake.median('docker buildx (per variant, in sequence)'):.2f}",
             "",
         ),
+        row(upstream),
     ]
     header = ("scenario", "buildcache", "docker buildx", "ratio", "notes")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -453,7 +482,7 @@ def main() -> None:
         "table": table,
         "scenarios": {
             s.name: {tool: [r.__dict__ for r in runs] for tool, runs in s.runs.items()}
-            for s in (cold, release, per_release, wrapper, one_bake)
+            for s in (cold, release, per_release, wrapper, one_bake, upstream)
         },
         "plan_startup_seconds": startup,
     }
