@@ -69,15 +69,17 @@ def test_prune_deletes_the_orphan_and_keeps_what_shares_a_manifest_in_use() -> N
             "buildcache-full-feature-x": "sha256:2",  # a branch ref of a variant: kept
             "buildcache-old": "sha256:3",  # a renamed variant's cache: an orphan
             "buildcache-alias": "sha256:1",  # an orphan, but the same manifest as slim's
+            "buildcache-old.record": "sha256:4",  # goes with its cache tag
+            "buildcache-slim.record": "sha256:5",  # stays with its cache tag
         }
     )
     console, stream = _console()
     cache.prune(_config(), yes=True, dry_run=False, console=console, connect=registry.connect)
-    assert registry.deleted == ["sha256:3"]
+    assert registry.deleted == ["sha256:3", "sha256:4"]
     text = stream.getvalue()
     assert "delete ghcr.io/acme/widget-cache:buildcache-old" in text
     assert "keep   ghcr.io/acme/widget-cache:buildcache-alias" in text
-    assert "deleted 1 cache tag(s)" in text
+    assert "deleted 2 cache tag(s)" in text
 
 
 def test_prune_dry_run_deletes_nothing() -> None:

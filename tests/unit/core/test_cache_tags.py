@@ -33,6 +33,8 @@ def test_orphans_are_prefixed_tags_no_variant_owns() -> None:
         "buildcache-fat",
         "buildcache-fat-main",
         "buildcache-full",
+        "buildcache-full.record",  # a record goes with its cache tag, never on its own
+        "buildcache-fat.record",
     ]
     assert orphan_tags(tags, "buildcache-", VARIANTS) == ["buildcache-fat", "buildcache-fat-main"]
 

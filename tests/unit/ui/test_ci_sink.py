@@ -142,3 +142,25 @@ def test_summary_lists_what_was_not_published() -> None:
     assert "| `docker.io/a/w` | `1.2.3` | failed | 429 Too Many Requests |" in text
     assert "| `ghcr.io/a/w` | `latest` | skipped | a version tag is missing |" in text
     assert "| `ghcr.io/a/w` | `1.2.3` | done" not in text
+
+
+def test_summary_says_which_base_was_pinned_and_why_steps_ran() -> None:
+    result = json.loads(json.dumps(RESULT))
+    slim = result["variants"][0]
+    slim["bases"] = [
+        {"name": "python:3.12-slim", "digest": "sha256:new", "used": "sha256:old", "pinned": True,
+         "since": "2026-11-01T00:00:00+00:00", "refresh_on": "2026-12-01T00:00:00+00:00",
+         "moved": True, "recorded": "sha256:old", "error": None},
+        {"name": "ghcr.io/a/tools:1", "error": "cannot reach ghcr.io"},
+    ]  # fmt: skip
+    slim["cache"]["miss_cause"] = {
+        "kind": "argument", "step": "RUN make", "detail": "a build argument changed: X 'a' -> 'b'",
+        "changes": [],
+    }  # fmt: skip
+    text = github.summary(result)
+    assert (
+        "- base: `python:3.12-slim` **pinned** to the cache's `sha256:old` since 2026-11-01 "
+        "(the tag is now `sha256:new`; refreshes on 2026-12-01)"
+    ) in text
+    assert "- base: `ghcr.io/a/tools:1` unresolved (cannot reach ghcr.io)" in text
+    assert "**why steps ran:** `RUN make`: a build argument changed: X 'a' -> 'b'" in text
