@@ -121,6 +121,18 @@ def read_record(
     return record, None
 
 
+def first_record(
+    refs: Sequence[ImageRef], connect: Connect = RegistryClient
+) -> tuple[CacheRecord | None, str | None]:
+    """The record of the first cache ref read (a branch's own, then the variant's) that has one."""
+    record, note = None, None
+    for ref in refs:
+        record, note = read_record(ref, connect)
+        if record is not None:
+            break
+    return record, note
+
+
 def write_record(
     cache_ref: ImageRef, record: CacheRecord, connect: Connect = RegistryClient
 ) -> CacheRecord:
@@ -212,18 +224,22 @@ def attach(
             notes.append(f"{variant.name}: its bases are not known ({reason})")
             continue
         wanted[variant.name] = (dockerfile, found.images, found.final_base)
-    resolved = resolve((n for _, names, _ in wanted.values() for n in names), connect)
+    # the bases and every variant's record, asked at the same time: a plan waits for the slowest
+    with ThreadPoolExecutor(max_workers=1 + len(wanted)) as pool:
+        bases = pool.submit(resolve, [n for _, names, _ in wanted.values() for n in names], connect)
+        records = {
+            v.name: pool.submit(first_record, v.cache_from, connect)
+            for v in plan.variants
+            if v.name in wanted
+        }
+        resolved = bases.result()
     variants = []
     for variant in plan.variants:
         if variant.name not in wanted:
             variants.append(variant)
             continue
         dockerfile, names, final_base = wanted[variant.name]
-        record, record_note = None, None
-        for ref in variant.cache_from:
-            record, record_note = read_record(ref, connect)
-            if record is not None:
-                break
+        record, record_note = records[variant.name].result()
         upstream = Upstream(
             bases=decide(
                 names,
