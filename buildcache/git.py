@@ -1,4 +1,4 @@
-"""The few facts buildcache reads from git: the exact tag at HEAD, HEAD's commit, the branch."""
+"""The few facts buildcache reads from git: the tags, HEAD's commit, the branch, the remote."""
 
 from __future__ import annotations
 
@@ -39,5 +39,8 @@ def remote_default_branch(cwd: Path) -> str | None:
 
 def facts(cwd: Path) -> GitFacts:
     return GitFacts(
-        branch=branch(cwd), default_branch=remote_default_branch(cwd), sha=head_sha(cwd)
+        branch=branch(cwd),
+        default_branch=remote_default_branch(cwd),
+        sha=head_sha(cwd),
+        remote_url=_git(cwd, "remote", "get-url", "origin"),
     )

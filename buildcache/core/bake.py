@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.metadata import csv_field
 from buildcache.core.plan import BuildPlan, VariantPlan
 from buildcache.core.publish import steps_after_push
 from buildcache.core.reference import cache_source
@@ -30,7 +31,7 @@ def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
         # untagged in the first image; `buildcache merge` makes the tagged index from all runners
         return f"type=image,name={variant.pushed_image},push-by-digest=true,name-canonical=true,push=true"
     if plan.push:
-        return "type=image,push=true" + base_annotations(variant)
+        return "type=image,push=true" + annotation_options(variant) + base_annotations(variant)
     if plan.load:
         return "type=docker"
     # Without --push or --load the result stays in the build cache: nothing is exported.
@@ -52,6 +53,17 @@ def base_annotations(variant: VariantPlan) -> str:
         if digest:
             options.append(f"annotation-manifest[{platform}].{BASE_DIGEST}={digest}")
     return "," + ",".join(options)
+
+
+def annotation_options(variant: VariantPlan) -> str:
+    """The variant's annotations, on the index and on each platform's manifest (ghcr.io shows a
+    multi-platform package's description from the index), quoted for buildx's CSV."""
+    options = [
+        csv_field(f"annotation-{level}.{key}={described.value}")
+        for key, described in variant.annotations.items()
+        for level in ("index", "manifest")
+    ]
+    return "".join("," + option for option in options)
 
 
 def base_contexts(variant: VariantPlan) -> dict[str, str]:
@@ -92,6 +104,8 @@ def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
     }
     if variant.target:
         target["target"] = variant.target
+    if variant.labels:
+        target["labels"] = {key: described.value for key, described in variant.labels.items()}
     contexts = base_contexts(variant)
     if contexts:
         target["contexts"] = contexts

@@ -30,6 +30,7 @@ class GitFacts:
     branch: str | None = None
     default_branch: str | None = None  # from `git symbolic-ref refs/remotes/origin/HEAD`
     sha: str | None = None
+    remote_url: str | None = None  # `git remote get-url origin`, for the image's source label
 
 
 @dataclass(frozen=True, kw_only=True)

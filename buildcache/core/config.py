@@ -107,6 +107,8 @@ class VariantConfig:
     name: str
     default: bool = False
     build_args: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
     platforms: tuple[str, ...] | None = None
     dockerfile: Path | None = None
@@ -121,6 +123,9 @@ class Config:
     dockerfile: Path
     target: str | None = None
     build_args: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)  # [labels]: over the OCI defaults
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    project: Mapping[str, Any] = field(default_factory=dict)  # pyproject.toml [project]
     cache: CacheConfig = field(default_factory=CacheConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
@@ -203,11 +208,28 @@ def load_config(cwd: Path, env: Mapping[str, str], explicit: Path | None = None)
             f"no config found: looked for {CONFIG_FILE} and [tool.buildcache] in {PYPROJECT} in {cwd}",
             hint="write one (see the README or `buildcache init`), give --config PATH, or set BUILDCACHE_IMAGES",
         )
-    return parse_config(table, env, path=path, root=path.parent if path else cwd)
+    root = path.parent if path else cwd
+    return parse_config(table, env, path=path, root=root, project=_project_table(root))
+
+
+def _project_table(root: Path) -> Mapping[str, Any]:
+    """pyproject.toml's [project] beside the config, for the image's title, description, licenses
+    and URL; nothing where there is none or it cannot be read."""
+    try:
+        data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    project = data.get("project")
+    return project if isinstance(project, dict) else {}
 
 
 def parse_config(
-    table: Mapping[str, Any], env: Mapping[str, str], *, path: Path | None, root: Path
+    table: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    path: Path | None,
+    root: Path,
+    project: Mapping[str, Any] | None = None,
 ) -> Config:
     reader = Reader(path, root, env)
     top = reader.section(table, tuple(s for s in SCHEMA if "." not in s.key), "", known=TOP_KEYS)
@@ -236,6 +258,9 @@ def parse_config(
         dockerfile=top["dockerfile"],
         target=top["target"],
         build_args=top["build-args"],
+        labels=top["labels"],
+        annotations=top["annotations"],
+        project=project or {},
         cache=CacheConfig(
             image=cache["image"],
             tag_prefix=cache["tag-prefix"],
@@ -317,6 +342,8 @@ def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, 
                 name=name,
                 default=values["default"],
                 build_args=values["build-args"],
+                labels=values["labels"],
+                annotations=values["annotations"],
                 target=values["target"],
                 platforms=values["platforms"] or None,
                 dockerfile=values["dockerfile"],

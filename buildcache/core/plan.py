@@ -26,6 +26,7 @@ from buildcache.core.ci import (
 )
 from buildcache.core.config import Config
 from buildcache.core.invariants import check_invariants, secret_looking_args
+from buildcache.core.metadata import Described, variant_metadata
 from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
 from buildcache.core.tags import RunTags, run_tags, variant_tags
 from buildcache.core.upstream import RECORD_SUFFIX, Upstream
@@ -53,6 +54,8 @@ class VariantPlan:
     # --push-by-digest on a builder that cannot push untagged (buildx's docker driver): the
     # platform's image goes under this tag of the cache image instead, for `merge` to use
     staging_tag: ImageRef | None = None
+    labels: Mapping[str, Described] = field(default_factory=dict)  # core/metadata.py
+    annotations: Mapping[str, Described] = field(default_factory=dict)
     # the bases it is built on and its cache's record (bases.py; None: not looked up)
     upstream: Upstream | None = None
 
@@ -76,6 +79,8 @@ class VariantPlan:
             "context": str(self.context),
             "cache_from": [cache_source(r) for r in self.cache_from],
             "cache_to": [self.cache_to.to_option()] if self.cache_to else [],
+            "labels": {k: v.value for k, v in self.labels.items()},
+            "annotations": {k: v.value for k, v in self.annotations.items()},
             **(self.upstream.to_json() if self.upstream else {}),
         }
 
@@ -139,6 +144,7 @@ def plan_run(
             raise UsageError("give --cache or --cache-write/--no-cache-write, not both")
         cache = "rw" if cache_write else "ro"
     context = run_context(env, git)
+    now = now or datetime.now(UTC)  # one time for the whole run (tags, the created label)
     source = "--version"
     if version is None and env.get("BUILDCACHE_VERSION", "").strip():
         version, source = env["BUILDCACHE_VERSION"].strip(), "BUILDCACHE_VERSION"
@@ -151,7 +157,7 @@ def plan_run(
         extra=tags,
         no_latest=no_latest,
         known_versions=known_versions() if release else (),
-        now=now or datetime.now(UTC),
+        now=now,
     )
     policy = cache_policy(
         cache, push=push or push_by_digest, context=context, release=context.event == "tag"
@@ -183,7 +189,14 @@ def plan_run(
                         f"the {what} of {variant.name}, {path}, does not exist",
                         hint="paths in the config are relative to the config file",
                     )
-    return dataclasses.replace(built, notes=(*notes, *built.notes))
+    metadata = variant_metadata(
+        config, env=env, remote=git.remote_url, sha=context.sha, version=built.version, now=now
+    )
+    described = tuple(
+        dataclasses.replace(v, labels=metadata[v.name][0], annotations=metadata[v.name][1])
+        for v in built.variants
+    )
+    return dataclasses.replace(built, variants=described, notes=(*notes, *built.notes))
 
 
 def cache_refs(

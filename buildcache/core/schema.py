@@ -21,16 +21,18 @@ from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
 from buildcache.errors import ConfigError
 
 PYPROJECT = "pyproject.toml"
+REFRESH = ("always", "cache")
 DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
 TAG_CHARS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 DURATION = re.compile(r"(\d{1,4})([hdw])")
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 Kind = Literal[
     "images", "platforms", "path", "name", "args", "image", "tag-prefix", "tag-suffix",
-    "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options", "duration",
+    "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options", "duration", "labels",
 ]  # fmt: skip
 
 
@@ -52,6 +54,8 @@ SCHEMA = (
     Setting("dockerfile", "path", "Dockerfile"),
     Setting("target", "name"),
     Setting("build-args", "args", {}),
+    Setting("labels", "labels", {}),
+    Setting("annotations", "labels", {}),
     Setting("cache.image", "image", env="BUILDCACHE_CACHE_IMAGE"),
     Setting("cache.tag-prefix", "tag-prefix", "buildcache-"),
     Setting("cache.mode", "choice", "max", choices=("max", "min")),
@@ -71,18 +75,14 @@ SCHEMA = (
     Setting("build.keep-going", "bool", False),
     Setting("publish.retries", "int", 3, high=20),
     Setting("publish.backoff", "number", 2.0, high=300),
-    Setting(
-        "base.refresh",
-        "choice",
-        "always",
-        env="BUILDCACHE_BASE_REFRESH",
-        choices=("always", "cache"),
-    ),
+    Setting("base.refresh", "choice", "always", env="BUILDCACHE_BASE_REFRESH", choices=REFRESH),
     Setting("base.max-age", "duration", "30d", env="BUILDCACHE_BASE_MAX_AGE"),
 )
 VARIANT_SCHEMA = (
     Setting("default", "bool", False),
     Setting("build-args", "args", {}),
+    Setting("labels", "labels", {}),
+    Setting("annotations", "labels", {}),
     Setting("target", "name"),
     Setting("platforms", "platforms"),
     Setting("dockerfile", "path"),
@@ -324,9 +324,14 @@ class Reader:
                     "is set by buildcache itself",
                     hint="use cache.image, cache.tag-prefix and cache.mode",
                 )
-            if isinstance(option, bool):
+            if setting.kind == "labels":  # any text, under a label key
+                if not LABEL_KEY.fullmatch(name) or not isinstance(option, str):
+                    raise self.error(f"{key}.{name}", "must be a string, under a label key")
+            elif isinstance(option, bool):
                 option = "true" if option else "false"
-            if not isinstance(option, str | int) or "," in str(option):
+            if not isinstance(option, str | int) or (
+                "," in str(option) and setting.kind != "labels"
+            ):
                 raise self.error(f"{key}.{name}", "must be a string without commas")
             options[name] = str(option)
         return options
@@ -377,6 +382,7 @@ _CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
     "options": Reader._options,
     "cache-options": Reader._options,
     "duration": Reader._duration,
+    "labels": Reader._options,
 }
 
 

@@ -88,6 +88,13 @@ def print_plan(
             if variant.cache_to
             else Text("not written (no --push; --cache-write writes it)", style="dim"),
         )
+        for name, values in (("labels", variant.labels), ("annotations", variant.annotations)):
+            if values:
+                text = Text()
+                for n, (key, described) in enumerate(values.items()):
+                    text.append(("\n" if n else "") + f"{key}={described.value}")
+                    text.append(f"  ({described.origin})", style="dim")
+                table.add_row(Text(name), text)
         if variant.upstream is not None:
             table.add_row(Text("bases"), bases_text(variant.upstream))
         console.print(table)

@@ -12,9 +12,16 @@ from pathlib import Path
 
 from python_on_whales import DockerClient
 
-from tests.integration.conftest import Project, fresh_runner, image_platforms, manifest
+from tests.integration.conftest import (
+    Project,
+    fresh_runner,
+    image_platforms,
+    manifest,
+    registry_get,
+)
 
 BOTH = {"linux/amd64", "linux/arm64"}
+OCI = "org.opencontainers.image."
 
 
 def _steps_by_kind(data: dict, variant: str) -> dict:
@@ -39,6 +46,24 @@ def test_two_variants_two_platforms_pushed_to_two_registries_then_reused_on_a_fr
     for variant in data["variants"]:
         digests = {manifest(t)["_digest"] for t in variant["tags"]}
         assert digests == {variant["digest"]}
+    # OCI labels in every platform's config and annotations on every index and manifest, with
+    # one created time for the whole run (every variant, every platform)
+    created = set()
+    for tag in ("1.0.0", "1.0.0-full"):
+        index = manifest(f"{ghcr}/{project.name}:{tag}")
+        assert index is not None
+        assert index["annotations"][OCI + "version"] == "1.0.0"
+        created.add(index["annotations"][OCI + "created"])
+        for entry in index["manifests"]:
+            if entry["platform"]["os"] == "unknown":
+                continue  # the attestation
+            own = registry_get(ghcr, f"{project.name}/manifests/{entry['digest']}").json()
+            created.add(own["annotations"][OCI + "created"])
+            config = registry_get(ghcr, f"{project.name}/blobs/{own['config']['digest']}").json()
+            labels = config["config"]["Labels"]
+            assert labels[OCI + "version"] == "1.0.0"
+            created.add(labels[OCI + "created"])
+    assert len(created) == 1, created
     # one cache tag per variant, in the cache image, reported as written
     for name in ("slim", "full"):
         assert manifest(f"{ghcr}/{project.name}-cache:buildcache-{name}") is not None

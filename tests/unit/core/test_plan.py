@@ -173,6 +173,8 @@ def test_plan_json_has_the_documented_shape() -> None:
         "context",
         "cache_from",
         "cache_to",
+        "labels",
+        "annotations",
     }
 
 
