@@ -16,17 +16,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from buildcache.buildkit.report import CacheReport
 from buildcache.core.plan import BuildPlan, VariantPlan
-from buildcache.core.reference import ImageRef, ReferenceError
+from buildcache.core.reference import ImageRef, ReferenceError, platform_name
 from buildcache.core.stages import (
     Dockerfile,
+    Needed,
+    Stage,
     chain_bases,
     ignore_rules,
     is_ignored,
@@ -60,8 +62,8 @@ HASH_LIMIT = 256 * 1024 * 1024
 
 
 def resolve(names: Iterable[str], connect: Connect = RegistryClient) -> dict[str, ResolvedBase]:
-    """Each name's digest and per-platform digests, one request per name (two for an index),
-    in parallel; an error becomes the base's `error`, never an exception."""
+    """Each name's digest and per-platform digests, one manifest request per name, in parallel;
+    an error becomes the base's `error`, never an exception."""
     unique = list(dict.fromkeys(names))
 
     def one(name: str) -> ResolvedBase:
@@ -77,10 +79,9 @@ def resolve(names: Iterable[str], connect: Connect = RegistryClient) -> dict[str
         if found is None:
             return ResolvedBase(name, None, error="no such image on its registry")
         platforms = {
-            "/".join(p for p in (m["platform"].get("os"), m["platform"].get("architecture")) if p)
-            + (f"/{m['platform']['variant']}" if m["platform"].get("variant") else ""): m["digest"]
+            platform_name(p["os"], p.get("architecture", ""), p.get("variant")): m["digest"]
             for m in found.body.get("manifests") or []
-            if (m.get("platform") or {}).get("os") not in (None, "unknown")
+            if (p := m.get("platform") or {}).get("os") not in (None, "unknown")
         }
         return ResolvedBase(name, ref.digest or found.digest, platforms)
 
@@ -160,7 +161,9 @@ def write_record(
     return record
 
 
-def hash_sources(context: Path, sources: Sequence[str], rules: Any) -> dict[str, str]:
+def hash_sources(
+    context: Path, sources: Sequence[str], rules: Sequence[tuple[bool, re.Pattern[str]]]
+) -> dict[str, str]:
     """Each source path (as a step names it, globs allowed) -> a hash of the files it takes from
     the context, .dockerignore applied: names and contents, so a rename is a change too."""
     hashes: dict[str, str] = {}
@@ -185,18 +188,27 @@ def hash_sources(context: Path, sources: Sequence[str], rules: Any) -> dict[str,
     return hashes
 
 
-def _steps(dockerfile: Dockerfile, variant: VariantPlan) -> tuple[RecordedStep, ...]:
-    plan = needed(dockerfile, variant.target, variant.build_args)
+def _steps(
+    dockerfile: Dockerfile,
+    stages: Sequence[Stage],
+    variant: VariantPlan,
+    hashed: dict[tuple[Path, str], str],
+) -> tuple[RecordedStep, ...]:
+    """The variant's steps as the record keeps them; `hashed` holds the file hashes already
+    taken in this run (variants share a context, and mostly its COPY sources)."""
     ignore_file = variant.context / ".dockerignore"
     rules = ignore_rules(ignore_file.read_text()) if ignore_file.is_file() else []
     steps = []
-    for view in step_views(dockerfile, plan.stages, variant.build_args):
+    for view in step_views(dockerfile, stages, variant.build_args):
+        missing = [s for s in view.sources if (variant.context, s) not in hashed]
+        for source, digest in hash_sources(variant.context, missing, rules).items():
+            hashed[(variant.context, source)] = digest
         steps.append(
             RecordedStep(
                 stage=view.stage,
                 text=view.text,
                 args={k: kept_value(k, v) for k, v in view.args.items()},
-                files=hash_sources(variant.context, view.sources, rules),
+                files={s: hashed[(variant.context, s)] for s in view.sources},
                 shown=view.shown,
             )
         )
@@ -214,19 +226,23 @@ def attach(
 ) -> BuildPlan:
     """The plan with each variant's bases, record and inputs, and a note for each prediction."""
     notes: list[str] = []
-    wanted: dict[str, tuple[Dockerfile, tuple[str, ...], str | None]] = {}
+    read: dict[Path, Dockerfile] = {}  # variants mostly share one Dockerfile: read it once
+    wanted: dict[str, tuple[Dockerfile, Needed]] = {}
     for variant in plan.variants:
         try:
-            dockerfile = read_dockerfile(variant.dockerfile.read_text())
+            if variant.dockerfile not in read:
+                read[variant.dockerfile] = read_dockerfile(variant.dockerfile.read_text())
+            dockerfile = read[variant.dockerfile]
             found = needed(dockerfile, variant.target, variant.build_args)
         except (OSError, ConfigError) as error:
             reason = error.message if isinstance(error, BuildcacheError) else str(error)
             notes.append(f"{variant.name}: its bases are not known ({reason})")
             continue
-        wanted[variant.name] = (dockerfile, found.images, found.final_base)
+        wanted[variant.name] = (dockerfile, found)
     # the bases and every variant's record, asked at the same time: a plan waits for the slowest
     with ThreadPoolExecutor(max_workers=1 + len(wanted)) as pool:
-        bases = pool.submit(resolve, [n for _, names, _ in wanted.values() for n in names], connect)
+        names = [n for _, found in wanted.values() for n in found.images]
+        bases = pool.submit(resolve, names, connect)
         records = {
             v.name: pool.submit(first_record, v.cache_from, connect)
             for v in plan.variants
@@ -234,31 +250,28 @@ def attach(
         }
         resolved = bases.result()
     variants = []
+    hashed: dict[tuple[Path, str], str] = {}
     for variant in plan.variants:
         if variant.name not in wanted:
             variants.append(variant)
             continue
-        dockerfile, names, final_base = wanted[variant.name]
+        dockerfile, found = wanted[variant.name]
         record, record_note = records[variant.name].result()
         upstream = Upstream(
             bases=decide(
-                names,
+                found.images,
                 resolved,
                 record,
                 refresh=refresh,
                 max_age=max_age,
                 refresh_now=refresh_now,
                 now=now,
-                final_base=final_base,
+                final_base=found.final_base,
             ),
-            steps=_steps(dockerfile, variant),
+            steps=_steps(dockerfile, found.stages, variant, hashed),
             record=record,
             record_note=record_note,
-            chain_bases=chain_bases(
-                dockerfile,
-                needed(dockerfile, variant.target, variant.build_args).stages,
-                variant.build_args,
-            ),
+            chain_bases=chain_bases(dockerfile, found.stages, variant.build_args),
             refresh=refresh,
             max_age=max_age,
         )

@@ -28,7 +28,7 @@ from buildcache.core import checks as fixes
 from buildcache.core.bake import bake_command
 from buildcache.core.builder_calls import CreateCall
 from buildcache.core.checks import Check
-from buildcache.core.reference import ImageRef
+from buildcache.core.reference import ImageRef, platform_name
 from buildcache.errors import BuildFailed, CopyError, EnvironmentProblem
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
@@ -284,9 +284,7 @@ def platform_top_layers(client: DockerClient, reference: ImageRef) -> dict[str, 
         except DockerException:
             continue
         if image.layers:
-            key = f"{platform.os}/{platform.architecture}" + (
-                f"/{platform.variant}" if platform.variant else ""
-            )
+            key = platform_name(platform.os, str(platform.architecture), platform.variant)
             tops[key] = str(image.layers[-1].digest)
     return tops
 

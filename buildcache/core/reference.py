@@ -138,6 +138,11 @@ class CacheSpec:
         return f"type=registry,ref={self.ref}" + "".join(f",{k}={v}" for k, v in options.items())
 
 
+def platform_name(os: str, architecture: str, variant: str | None = None) -> str:
+    """`linux/arm64/v8`: a platform as buildx writes it, from an index entry's fields."""
+    return f"{os}/{architecture}" + (f"/{variant}" if variant else "")
+
+
 def cache_source(ref: ImageRef) -> str:
     """buildx's --cache-from value for a registry cache ref."""
     return f"type=registry,ref={ref}"

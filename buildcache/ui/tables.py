@@ -19,6 +19,7 @@ from buildcache.core.checks import Check
 from buildcache.core.plan import BuildPlan
 from buildcache.core.reference import cache_source
 from buildcache.core.upstream import MissCause, Upstream, short
+from buildcache.ui.console import labelled
 
 if TYPE_CHECKING:
     from buildcache.core.cache_tags import CacheEntry
@@ -205,7 +206,7 @@ def print_report(console: Console, result: BuildResult) -> None:
     if result.published:
         console.print(publish_table(result.published))
     for warning in cache_warnings(list(result.reports.values()), result.causes):
-        console.print(Text.assemble(("warning: ", "yellow"), warning))
+        labelled(console, "warning", "yellow", warning)
 
 
 def cache_warnings(

@@ -171,6 +171,17 @@ def _project(tmp_path: Path, extra: str = ""):
     return make_plan(config, version="1.0.0", push=True)
 
 
+def _attach(registry: Registry, plan, refresh: str, *, now: datetime = NOW):
+    return attach(
+        plan,
+        refresh=refresh,  # type: ignore[arg-type]
+        max_age=timedelta(days=30),
+        refresh_now=False,
+        now=now,
+        connect=registry.connect,
+    )
+
+
 def _report(text: str, written: bool = True) -> CacheReport:
     return CacheReport(
         variant="full",
@@ -190,14 +201,7 @@ def test_a_moved_base_is_predicted_pinned_on_request_and_named_as_the_cause(tmp_
     registry = Registry()
     old = base_index(registry, "library/python", "3.12-slim", "1")
     registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": []})
-    plan = attach(
-        _project(tmp_path),
-        refresh="always",
-        max_age=timedelta(days=30),
-        refresh_now=False,
-        now=NOW - timedelta(days=3),
-        connect=registry.connect,
-    )
+    plan = _attach(registry, _project(tmp_path), "always", now=NOW - timedelta(days=3))
     [variant] = plan.variants
     assert variant.upstream is not None
     assert variant.upstream.bases[0].use == old
@@ -218,14 +222,7 @@ def test_a_moved_base_is_predicted_pinned_on_request_and_named_as_the_cause(tmp_
     assert notes == []
 
     new = base_index(registry, "library/python", "3.12-slim", "2")
-    moved = attach(
-        _project(tmp_path),
-        refresh="always",
-        max_age=timedelta(days=30),
-        refresh_now=False,
-        now=NOW,
-        connect=registry.connect,
-    )
+    moved = _attach(registry, _project(tmp_path), "always", now=NOW)
     assert any(
         "the tag now resolves to" in n and "every step after its FROM" in n for n in moved.notes
     )
@@ -238,28 +235,14 @@ def test_a_moved_base_is_predicted_pinned_on_request_and_named_as_the_cause(tmp_
     )
     assert causes["full"].kind == "base"
 
-    pinned = attach(
-        _project(tmp_path, '[base]\nrefresh = "cache"\n'),
-        refresh="cache",
-        max_age=timedelta(days=30),
-        refresh_now=False,
-        now=NOW,
-        connect=registry.connect,
-    )
+    pinned = _attach(registry, _project(tmp_path, '[base]\nrefresh = "cache"\n'), "cache", now=NOW)
     base = pinned.variants[0].upstream.bases[0]  # type: ignore[union-attr]
     assert (base.use, base.pinned) == (old, True)
     assert bake_definition(pinned)["target"]["full"]["contexts"]["python:3.12-slim"].endswith(old)
 
     # the files a COPY reads changed, with the base kept: that is the cause
     (tmp_path / "requirements.txt").write_text("httpx\nrich\n")
-    pinned = attach(
-        _project(tmp_path),
-        refresh="cache",
-        max_age=timedelta(days=30),
-        refresh_now=False,
-        now=NOW,
-        connect=registry.connect,
-    )
+    pinned = _attach(registry, _project(tmp_path), "cache", now=NOW)
     causes, _ = after_build(
         pinned,
         {"full": _report("COPY requirements.txt /r/", written=False)},
@@ -275,14 +258,7 @@ def test_a_moved_base_is_predicted_pinned_on_request_and_named_as_the_cause(tmp_
 def test_a_base_nobody_can_reach_never_fails_the_plan(tmp_path: Path) -> None:
     registry = Registry()
     registry.down.update({"registry-1.docker.io", "ghcr.io"})
-    plan = attach(
-        _project(tmp_path),
-        refresh="cache",
-        max_age=timedelta(days=30),
-        refresh_now=False,
-        now=NOW,
-        connect=registry.connect,
-    )
+    plan = _attach(registry, _project(tmp_path), "cache", now=NOW)
     [base] = plan.variants[0].upstream.bases  # type: ignore[union-attr]
     assert base.use is None
     assert "cannot reach" in (base.current.error or "")
