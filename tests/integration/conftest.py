@@ -75,6 +75,14 @@ def docker_compose_file(docker: DockerClient) -> str:
 
 
 @pytest.fixture(scope="session")
+def docker_compose_command(docker: DockerClient) -> str:
+    # The docker of the session's start, by its full path: in one pytest run with the unit tests,
+    # the registries' `down -v` at the session's end went to the unit tests' stand-in `docker`
+    # (still first on PATH then) and left the registries running.
+    return f"{shutil.which('docker')} compose"
+
+
+@pytest.fixture(scope="session")
 def docker_compose_project_name() -> str:
     return f"buildcache-test-{os.getpid()}"
 
