@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from buildcache.core.kinds import kind_of
 from buildcache.core.reference import ImageRef
 from buildcache.core.schema import (
     BUILDER_SCHEMA,
@@ -27,7 +28,6 @@ from buildcache.core.schema import (
     TOP_KEYS,
     VARIANT_SCHEMA,
     Reader,
-    kind_of,
 )
 from buildcache.errors import ConfigError
 

@@ -4,30 +4,23 @@ the reader that resolves them from a TOML table and the environment.
 As cibuildwheel's defaults and pre-commit's cfgv do: each key is declared once, with its kind
 (which says how it is checked and converted), its default and the BUILDCACHE_* variable that
 overrides it. The reader records where every value came from (`sources`), and every error it
-raises names the file (or variable) and the key.
+raises names the file (or variable) and the key. Each kind's converter is in core/kinds.py.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
+from buildcache.core.kinds import CONVERTERS, kind_of
 from buildcache.errors import ConfigError
 
 PYPROJECT = "pyproject.toml"
 REFRESH = ("always", "cache")
 DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
-TAG_CHARS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
-LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
-DURATION = re.compile(r"(\d{1,4})([hdw])")
-BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 Kind = Literal[
@@ -176,222 +169,4 @@ class Reader:
             ) from None
 
     def _convert(self, setting: Setting, key: str, value: Any) -> Any:
-        return _CONVERTERS[setting.kind](self, setting, key, value)
-
-    # converters, one per kind
-
-    def _images(self, setting: Setting, key: str, value: Any) -> tuple[ImageRef, ...]:
-        names = self._string_list(key, value)
-        if not names:
-            raise self.error(key, "must name at least one image")
-        images = tuple(self._image_ref(key, name) for name in names)
-        if len(set(images)) != len(images):
-            raise self.error(key, "names the same image twice")
-        return images
-
-    def _image(self, setting: Setting, key: str, value: Any) -> ImageRef | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {kind_of(value)}")
-        return self._image_ref(key, value)
-
-    def _image_ref(self, key: str, value: str) -> ImageRef:
-        try:
-            return parse_image_name(value.strip())
-        except ReferenceError as error:
-            raise self.error(key, str(error), hint="buildcache makes the tags") from None
-
-    def _platforms(self, setting: Setting, key: str, value: Any) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        platforms = tuple(self._string_list(key, value))
-        for platform in platforms:
-            if not PLATFORM.fullmatch(platform):
-                raise self.error(
-                    key, f"{platform!r} is not a platform like 'linux/amd64' or 'linux/arm/v7'"
-                )
-        if not platforms and setting.default:
-            raise self.error(key, "must name at least one platform")
-        return platforms
-
-    def _path(self, setting: Setting, key: str, value: Any) -> Path | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {kind_of(value)}")
-        if not value.strip():
-            raise self.error(key, "must not be empty")
-        return self.root / value
-
-    def _name(self, setting: Setting, key: str, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip() or value != value.strip():
-            raise self.error(
-                key, f"must be a non-empty string without surrounding spaces, not {value!r}"
-            )
-        return value
-
-    def _args(self, setting: Setting, key: str, value: Any) -> dict[str, str]:
-        args: dict[str, str] = {}
-        for name, arg in self._mapping(key, value).items():
-            if not BUILD_ARG_NAME.fullmatch(name):
-                raise self.error(f"{key}.{name}", "is not a valid build argument name")
-            if isinstance(arg, bool | float):
-                # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
-                raise self.error(
-                    f"{key}.{name}",
-                    f"must be a string, not {kind_of(arg)}",
-                    hint=f'quote it: {name} = "{arg}"',
-                )
-            if not isinstance(arg, str | int):
-                raise self.error(f"{key}.{name}", f"must be a string, not {kind_of(arg)}")
-            args[name] = str(arg)
-        return args
-
-    def _tag_prefix(self, setting: Setting, key: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {kind_of(value)}")
-        if value and not TAG_CHARS.fullmatch(value + "x"):
-            raise self.error(
-                key, f"{value!r} cannot start a Docker tag (letters, digits, '_', '.', '-')"
-            )
-        return value
-
-    def _tag_suffix(self, setting: Setting, key: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {kind_of(value)}")
-        if value and not TAG_CHARS.fullmatch("x" + value):
-            raise self.error(
-                key, f"{value!r} cannot end a Docker tag (letters, digits, '_', '.', '-')"
-            )
-        return value
-
-    def _tag_pattern(self, setting: Setting, key: str, value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be a non-empty string, not {value!r}")
-        if not TAG_CHARS.fullmatch(re.sub(r"\{\{\s*date\s+'[^']*'\s*\}\}", "0", value)):
-            raise self.error(
-                key,
-                f"{value!r} is not a Docker tag pattern (letters, digits, '_', '.', '-', and {{{{date 'YYYYMMDD'}}}})",
-            )
-        return value
-
-    def _tags(self, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
-        tags = tuple(self._string_list(key, value))
-        for tag in tags:
-            if not TAG_CHARS.fullmatch(tag) or len(tag) > 128:
-                raise self.error(key, f"{tag!r} is not a valid Docker tag")
-        return tags
-
-    def _latest(self, setting: Setting, key: str, value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if value != "auto":
-            raise self.error(key, f'must be "auto", true or false, not {value!r}')
-        return "auto"
-
-    def _choice(self, setting: Setting, key: str, value: Any) -> str:
-        if value not in setting.choices:
-            close = difflib.get_close_matches(str(value), setting.choices, n=1)
-            raise self.error(
-                key,
-                f"must be {' or '.join(repr(c) for c in setting.choices)}, not {value!r}",
-                hint=f"perhaps you meant '{close[0]}'?" if close else None,
-            )
-        return str(value)
-
-    def _bool(self, setting: Setting, key: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {kind_of(value)}")
-        return value
-
-    def _number(self, setting: Setting, key: str, value: Any) -> float:
-        integer = setting.kind == "int"
-        kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not kind_ok or not 0 <= value <= setting.high:
-            kind = "a whole number" if integer else "a number"
-            raise self.error(key, f"must be {kind} from 0 to {setting.high:g}, not {value!r}")
-        return value  # type: ignore[no-any-return]
-
-    def _options(self, setting: Setting, key: str, value: Any) -> dict[str, str]:
-        options: dict[str, str] = {}
-        for name, option in self._mapping(key, value).items():
-            if setting.kind == "cache-options" and name in ("type", "ref", "mode"):
-                raise self.error(
-                    f"{key}.{name}",
-                    "is set by buildcache itself",
-                    hint="use cache.image, cache.tag-prefix and cache.mode",
-                )
-            if setting.kind == "labels":  # any text, under a label key
-                if not LABEL_KEY.fullmatch(name) or not isinstance(option, str):
-                    raise self.error(f"{key}.{name}", "must be a string, under a label key")
-            elif isinstance(option, bool):
-                option = "true" if option else "false"
-            if not isinstance(option, str | int) or (
-                "," in str(option) and setting.kind != "labels"
-            ):
-                raise self.error(f"{key}.{name}", "must be a string without commas")
-            options[name] = str(option)
-        return options
-
-    def _duration(self, setting: Setting, key: str, value: Any) -> timedelta:
-        match = DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
-        if match is None:
-            raise self.error(key, f'must be a duration such as "30d", "2w" or "12h", not {value!r}')
-        hours = {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
-        return timedelta(hours=int(match.group(1)) * hours)
-
-    # shapes
-
-    def _mapping(self, key: str, value: Any) -> Mapping[str, Any]:
-        if not isinstance(value, dict):
-            raise self.error(key, f"must be a table, not {kind_of(value)}")
-        return value
-
-    def _string_list(self, key: str, value: Any) -> list[str]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list | tuple) or not all(
-            isinstance(v, str) and v.strip() for v in value
-        ):
-            shown = (
-                "a list with an empty string" if isinstance(value, list | tuple) else kind_of(value)
-            )
-            raise self.error(key, f"must be a list of non-empty strings, not {shown}")
-        return [v.strip() for v in value]
-
-
-_CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
-    "images": Reader._images,
-    "image": Reader._image,
-    "platforms": Reader._platforms,
-    "path": Reader._path,
-    "name": Reader._name,
-    "args": Reader._args,
-    "tag-prefix": Reader._tag_prefix,
-    "tag-suffix": Reader._tag_suffix,
-    "tag-pattern": Reader._tag_pattern,
-    "tags": Reader._tags,
-    "latest": Reader._latest,
-    "choice": Reader._choice,
-    "bool": Reader._bool,
-    "int": Reader._number,
-    "number": Reader._number,
-    "options": Reader._options,
-    "cache-options": Reader._options,
-    "duration": Reader._duration,
-    "labels": Reader._options,
-}
-
-
-def kind_of(value: object) -> str:
-    return {
-        str: "a string",
-        int: "a number",
-        float: "a number",
-        bool: "a boolean",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)
+        return CONVERTERS[setting.kind](self, setting, key, value)
