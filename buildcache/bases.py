@@ -233,7 +233,7 @@ def attach(
             if variant.dockerfile not in read:
                 read[variant.dockerfile] = read_dockerfile(variant.dockerfile.read_text())
             dockerfile = read[variant.dockerfile]
-            found = needed(dockerfile, variant.target, variant.build_args)
+            found = needed(dockerfile, variant.target, variant.build_args, variant.inputs.contexts)
         except (OSError, ConfigError) as error:
             reason = error.message if isinstance(error, BuildcacheError) else str(error)
             notes.append(f"{variant.name}: its bases are not known ({reason})")

@@ -15,20 +15,30 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from buildcache import __version__
-from buildcache.core.config import Config, load_config
+from buildcache.cli_admin import read_config, register
+from buildcache.core.config import Config
 from buildcache.core.plan import BuildPlan, plan_run
 from buildcache.options import (
+    BuildArgOption,
+    BuildContextOption,
     CacheChoice,
     CacheOption,
     ConfigOption,
     JsonOption,
+    NoCacheOption,
     NoLatestOption,
     OfflineOption,
     ProgressChoice,
+    ProvenanceOption,
+    PullOption,
     RefreshBaseOption,
+    SbomOption,
+    SecretOption,
+    SshOption,
     TagOption,
     VariantsArgument,
     VersionOption,
+    run_inputs,
 )
 from buildcache.ui.ci_sink import ci_sink
 from buildcache.ui.console import make_console, print_json
@@ -73,10 +83,6 @@ def _root(
     state["debug"] = debug
 
 
-def _load(config_path: Path | None) -> Config:
-    return load_config(Path.cwd(), os.environ, config_path)
-
-
 def _plan(config: Config, *, offline: bool, refresh_base: bool, **options: Any) -> BuildPlan:
     from buildcache import git
 
@@ -87,6 +93,8 @@ def _plan(config: Config, *, offline: bool, refresh_base: bool, **options: Any) 
         git=git.facts(cwd),
         known_versions=lambda: git.tags(cwd),
         exists=Path.exists,
+        read_text=_read_text,
+        cwd=cwd,
         **options,
     )
     if offline:
@@ -100,6 +108,13 @@ def _plan(config: Config, *, offline: bool, refresh_base: bool, **options: Any) 
         refresh_now=refresh_base,
         now=datetime.now(UTC),
     )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 @app.command()
@@ -117,11 +132,19 @@ def plan(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show where each setting came from.")
     ] = False,
+    build_arg: BuildArgOption = None,
+    secret: SecretOption = None,
+    ssh: SshOption = None,
+    build_context: BuildContextOption = None,
+    provenance: ProvenanceOption = None,
+    sbom: SbomOption = None,
+    no_cache: NoCacheOption = False,
+    pull: PullOption = False,
     refresh_base: RefreshBaseOption = False,
     offline: OfflineOption = False,
 ) -> None:
     """Resolve the variants into a build plan and show it, without running anything."""
-    loaded = _load(config)
+    loaded = read_config(config)
     resolved = _plan(
         loaded,
         variants=variants or (),
@@ -132,6 +155,7 @@ def plan(
         push=push,
         offline=offline,
         refresh_base=refresh_base,
+        inputs=run_inputs(build_arg, secret, ssh, build_context, provenance, sbom, no_cache, pull),
     )
     if as_json:
         print_json(resolved.to_json())
@@ -214,6 +238,14 @@ def build(
             help="Also write BuildKit's raw progress (rawjson) to this file, for a bug report.",
         ),
     ] = None,
+    build_arg: BuildArgOption = None,
+    secret: SecretOption = None,
+    ssh: SshOption = None,
+    build_context: BuildContextOption = None,
+    provenance: ProvenanceOption = None,
+    sbom: SbomOption = None,
+    no_cache: NoCacheOption = False,
+    pull: PullOption = False,
     refresh_base: RefreshBaseOption = False,
     offline: OfflineOption = False,
     config: ConfigOption = None,
@@ -222,7 +254,7 @@ def build(
     """Build the variants in one docker buildx bake, with a registry cache per variant."""
     from buildcache.commands import build as command
 
-    loaded = _load(config)
+    loaded = read_config(config)
     resolved = _plan(
         loaded,
         variants=variants or (),
@@ -238,6 +270,7 @@ def build(
         staging=push_by_digest and not dry_run and command.cannot_push_untagged(loaded),
         offline=offline,
         refresh_base=refresh_base,
+        inputs=run_inputs(build_arg, secret, ssh, build_context, provenance, sbom, no_cache, pull),
     )
     if dry_run:
         command.dry_run(resolved)
@@ -255,136 +288,4 @@ def build(
     )
 
 
-@app.command()
-def login(config: ConfigOption = None) -> None:
-    """Log in to every registry of the config, with credentials from the environment."""
-    from buildcache.commands.login import login as command
-
-    command(_load(config), os.environ, make_console())
-
-
-@app.command()
-def logout(config: ConfigOption = None) -> None:
-    """Log out of every registry of the config: remove docker's stored credentials for them."""
-    from buildcache.commands.login import logout as command
-
-    command(_load(config), make_console())
-
-
-@app.command()
-def init(
-    image: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--image",
-            "-i",
-            metavar="NAME",
-            help="An image to publish, one per registry; repeatable (asked for when absent).",
-        ),
-    ] = None,
-    dockerfile: Annotated[
-        Path | None,
-        typer.Option("--dockerfile", "-f", metavar="PATH", help="The Dockerfile (default: found)."),
-    ] = None,
-    platform: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--platform",
-            metavar="PLATFORM",
-            help="Platforms (default: linux/amd64 and linux/arm64); repeatable.",
-        ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite an existing buildcache.toml.")
-    ] = False,
-) -> None:
-    """Write a starter buildcache.toml for the repository here, from its Dockerfile."""
-    from buildcache.commands.init import init as command
-
-    platforms = list(platform or ["linux/amd64", "linux/arm64"])
-    command(images=list(image or []), dockerfile=dockerfile, platforms=platforms, force=force)
-
-
-@app.command()
-def doctor(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Check the docker client, daemon, buildx, builder, platforms, credentials and config."""
-    from buildcache.commands.doctor import doctor as command
-
-    command(lambda: _load(config), as_json=as_json, console=make_console())
-
-
-builder_app = typer.Typer(
-    help="Create or remove the buildx builder that builds run on.", no_args_is_help=True
-)
-app.add_typer(builder_app, name="builder")
-
-
-@builder_app.command("up")
-def builder_up(config: ConfigOption = None) -> None:
-    """Create (or re-create) the [builder] of the config and boot it (README: builder up)."""
-    from buildcache.commands import builder
-
-    builder.up(_load(config), make_console())
-
-
-@builder_app.command("down")
-def builder_down(config: ConfigOption = None) -> None:
-    """Remove the builder that `builder up` created."""
-    from buildcache.commands import builder
-
-    builder.down(_load(config), make_console())
-
-
-@app.command()
-def merge(
-    results: Annotated[
-        list[Path],
-        typer.Argument(
-            metavar="RESULT.json...",
-            help="The --json results of `build --push-by-digest`, one per runner.",
-        ),
-    ],
-    config: ConfigOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Merge per-platform builds into one tagged multi-platform index on every registry."""
-    from buildcache.commands.merge import merge as command
-
-    # merge needs only the config's [publish] settings: without a config, their defaults
-    command(
-        results,
-        lambda: _load(config),
-        as_json=as_json,
-        console=make_console(),
-        explicit_config=config is not None,
-    )
-
-
-cache_app = typer.Typer(
-    help="Inspect and clean up the registry cache between builds.", no_args_is_help=True
-)
-app.add_typer(cache_app, name="cache")
-
-
-@cache_app.command("ls")
-def cache_ls(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Every variant's cache ref: present or not, platforms, size, when it was written."""
-    from buildcache.commands import cache
-
-    cache.ls(_load(config), as_json=as_json, console=make_console())
-
-
-@cache_app.command("prune")
-def cache_prune(
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Delete without asking (for CI).")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
-    ] = False,
-    config: ConfigOption = None,
-) -> None:
-    """Delete the cache tags of variants that are no longer in the config."""
-    from buildcache.commands import cache
-
-    cache.prune(_load(config), yes=yes, dry_run=dry_run, console=make_console())
+register(app)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from buildcache.core.inputs import RunInputs
+
 # choices as enums: typer lists them in --help and refuses anything else
 CacheChoice = StrEnum("CacheChoice", ["auto", "rw", "ro", "off"])
 ProgressChoice = StrEnum("ProgressChoice", ["auto", "tty", "plain", "quiet"])
@@ -76,3 +78,82 @@ OfflineOption = Annotated[
         "predicted).",
     ),
 ]
+ProvenanceChoice = StrEnum("ProvenanceChoice", ["min", "max", "off"])
+BuildArgOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--build-arg",
+        metavar="NAME=VALUE",
+        help="A build argument over the config's; VALUE may name ${VARIABLE}s, NAME alone takes "
+        "the environment's; repeatable.",
+    ),
+]
+SecretOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--secret",
+        metavar="id=ID,env=NAME|src=PATH",
+        help="A build secret BuildKit reads from a variable or a file (never buildcache); repeatable.",
+    ),
+]
+SshOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ssh",
+        metavar="default|ID=PATH",
+        help="An SSH agent socket or keys for RUN --mount=type=ssh; repeatable.",
+    ),
+]
+BuildContextOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--build-context",
+        metavar="NAME=VALUE",
+        help="A named build context: a folder, docker-image://REF, target:NAME; repeatable.",
+    ),
+]
+ProvenanceOption = Annotated[
+    ProvenanceChoice | None,
+    typer.Option(
+        "--provenance",
+        help="Provenance attestation of a pushed image (default: [attest] provenance, else max on "
+        "a public repository in CI, min otherwise).",
+        show_default=False,
+    ),
+]
+SbomOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--sbom/--no-sbom",
+        help="Attach an SBOM attestation to a pushed image (default: [attest] sbom).",
+        show_default=False,
+    ),
+]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Run every step: use no cache, local or registry.")
+]
+PullOption = Annotated[
+    bool, typer.Option("--pull", help="Pull every base image again, even when BuildKit has it.")
+]
+
+
+def run_inputs(
+    build_arg: list[str] | None,
+    secret: list[str] | None,
+    ssh: list[str] | None,
+    build_context: list[str] | None,
+    provenance: ProvenanceChoice | None,
+    sbom: bool | None,
+    no_cache: bool,
+    pull: bool,
+) -> RunInputs:
+    return RunInputs(
+        build_args=tuple(build_arg or ()),
+        secrets=tuple(secret or ()),
+        ssh=tuple(ssh or ()),
+        contexts=tuple(build_context or ()),
+        provenance=provenance.value if provenance else None,  # type: ignore[arg-type]
+        sbom=sbom,
+        no_cache=no_cache,
+        pull=pull,
+    )

@@ -297,6 +297,54 @@ class RegistryClient:
             raise self._fail(done, f"upload to {repo}")
         return digest
 
+    def raw_manifest(self, repo: str, reference: str) -> tuple[bytes, str]:
+        """A manifest's bytes as stored (its digest is theirs) and its media type."""
+        response = self._request(
+            "GET", f"{repo}/manifests/{reference}", headers={"Accept": ", ".join(MANIFEST_TYPES)}
+        )
+        if response.status_code != 200:
+            raise self._fail(response, f"read {repo}@{reference[:19]}")
+        return response.content, response.headers.get("Content-Type", "")
+
+    def put_raw_manifest(self, repo: str, tag: str, data: bytes, media_type: str) -> None:
+        response = self._request(
+            "PUT", f"{repo}/manifests/{tag}", content=data, headers={"Content-Type": media_type}
+        )
+        if response.status_code not in (200, 201):
+            raise self._fail(response, f"write {repo}:{tag}")
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return self._request("HEAD", f"{repo}/blobs/{digest}").status_code == 200
+
+    def mount_blob(self, repo: str, digest: str, source_repo: str) -> bool:
+        """Link a blob from another repository of this registry (no bytes move); False where
+        the registry declines and an upload is needed."""
+        path = f"{repo}/blobs/uploads/?mount={digest}&from={source_repo}"
+        return self._request("POST", path).status_code == 201
+
+    def stream_blob_from(
+        self, source: RegistryClient, source_repo: str, repo: str, digest: str
+    ) -> None:
+        """Copy one blob from another registry, streamed (a layer can be gigabytes)."""
+        started = self._request("POST", f"{repo}/blobs/uploads/")
+        if started.status_code not in (201, 202):
+            raise self._fail(started, f"upload to {repo}")
+        location = started.headers.get("Location", "")
+        separator = "&" if "?" in location else "?"
+        try:
+            with source.http.stream("GET", f"{source_repo}/blobs/{digest}") as download:
+                if download.status_code != 200:
+                    raise source._fail(download, f"read {source_repo}@{digest[:19]}")
+                done = self.http.put(
+                    f"{location}{separator}digest={digest}",
+                    content=download.iter_bytes(),
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+        except httpx.HTTPError as error:
+            raise RegistryError(f"cannot copy {digest[:19]} to {self.registry}: {error}") from None
+        if done.status_code not in (201, 204):
+            raise self._fail(done, f"upload to {repo}")
+
     def put_manifest(self, repo: str, tag: str, body: Mapping[str, Any]) -> str:
         data = json.dumps(body, separators=(",", ":")).encode()
         response = self._request(

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from buildcache.buildkit.report import VariantStatus, cache_report, variant_status
 from buildcache.buildkit.tracker import BuildTracker, Vertex
+from buildcache.carbon_copy import copy_by_registry
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config import Config
 from buildcache.core.plan import BuildPlan
@@ -39,7 +40,7 @@ from buildcache.core.publish import (
 )
 from buildcache.core.reference import ImageRef
 from buildcache.core.result import BuildResult
-from buildcache.errors import BuildFailed, UsageError
+from buildcache.errors import BuildFailed, CopyError, RegistryError, UsageError
 from buildcache.ui.ci_sink import CISink
 from buildcache.ui.console import labelled, make_console, print_json, say
 from buildcache.ui.live import ProgressMode, progress_view
@@ -257,7 +258,14 @@ def run_build(
     if publishing and built_plan.variants and built_plan.push and not built_plan.push_by_digest:
 
         def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
-            engine.copy_image(client, sources, targets)
+            left = list(targets)
+            if len(sources) == 1:  # as it is, where the registry API can (carbon_copy.py)
+                try:
+                    left = copy_by_registry(sources[0], targets)
+                except RegistryError as error:
+                    raise CopyError(error.message) from None
+            if left:
+                engine.copy_image(client, sources, left)
 
         published = publish(built_plan, metadata, copy=copy, console=console, policy=policy)
         if error is None and any(r.status not in ("done", "kept") for r in published):

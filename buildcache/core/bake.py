@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.invariants import shown_args
 from buildcache.core.metadata import csv_field
 from buildcache.core.plan import BuildPlan, VariantPlan
 from buildcache.core.publish import steps_after_push
@@ -46,7 +47,12 @@ def base_annotations(variant: VariantPlan) -> str:
     if base is None or base.use is None:
         return ""
     name = base.name.rsplit("@", 1)[0]
-    options = [f"annotation-index.{BASE_NAME}={name}", f"annotation-index.{BASE_DIGEST}={base.use}"]
+    options = []
+    if makes_index(variant):
+        options += [
+            f"annotation-index.{BASE_NAME}={name}",
+            f"annotation-index.{BASE_DIGEST}={base.use}",
+        ]
     for platform in variant.platforms:
         options.append(f"annotation-manifest[{platform}].{BASE_NAME}={name}")
         digest = base.current.platforms.get(platform) if not base.pinned else None
@@ -58,12 +64,21 @@ def base_annotations(variant: VariantPlan) -> str:
 def annotation_options(variant: VariantPlan) -> str:
     """The variant's annotations, on the index and on each platform's manifest (ghcr.io shows a
     multi-platform package's description from the index), quoted for buildx's CSV."""
+    levels = ("index", "manifest") if makes_index(variant) else ("manifest",)
     options = [
         csv_field(f"annotation-{level}.{key}={described.value}")
         for key, described in variant.annotations.items()
-        for level in ("index", "manifest")
+        for level in levels
     ]
     return "".join("," + option for option in options)
+
+
+def makes_index(variant: VariantPlan) -> bool:
+    """A push makes an index when it has several platforms or any attestation; a single
+    platform without one is a plain manifest, which BuildKit refuses index annotations for."""
+    attest = variant.inputs.attest
+    attested = attest is not None and (attest.provenance != "off" or attest.sbom)
+    return len(variant.platforms) > 1 or attested
 
 
 def base_contexts(variant: VariantPlan) -> dict[str, str]:
@@ -106,10 +121,29 @@ def bake_target(variant: VariantPlan, plan: BuildPlan) -> dict[str, Any]:
         target["target"] = variant.target
     if variant.labels:
         target["labels"] = {key: described.value for key, described in variant.labels.items()}
-    contexts = base_contexts(variant)
+    # the user's named contexts win over a base pinned under the same name
+    contexts = {**base_contexts(variant), **variant.inputs.contexts}
     if contexts:
         target["contexts"] = contexts
-    return target
+    return {**target, **input_attributes(variant)}
+
+
+def input_attributes(variant: VariantPlan) -> dict[str, Any]:
+    """Secrets (where BuildKit reads them, never their values), SSH agents, attestations,
+    --no-cache and --pull, as bake's attributes."""
+    given = variant.inputs
+    attributes: dict[str, Any] = {}
+    if given.secrets:
+        attributes["secret"] = [secret.to_option() for secret in given.secrets]
+    if given.ssh:
+        attributes["ssh"] = list(given.ssh)
+    if given.attest is not None:
+        attributes["attest"] = given.attest.to_options()
+    if given.no_cache:
+        attributes["no-cache"] = True
+    if given.pull:
+        attributes["pull"] = True
+    return attributes
 
 
 def bake_definition(plan: BuildPlan) -> dict[str, Any]:
@@ -139,7 +173,11 @@ def dry_run_text(plan: BuildPlan) -> str:
     """What `build --dry-run` prints: the bake file, the bake command, and the copies by digest
     that follow a push (the digest shown as a placeholder: it is known only once built)."""
     path = Path("docker-bake.json")
-    lines = [f"# {path} (buildcache writes it to a temporary folder)\n", bake_file_text(plan)]
+    shown = bake_definition(plan)
+    for target in shown["target"].values():
+        target["args"] = shown_args(target["args"])
+    lines = [f"# {path} (buildcache writes it to a temporary folder)\n"]
+    lines.append(json.dumps(shown, indent=2) + "\n")
     lines.append("# the command\n")
     lines.append(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
     if plan.push and not plan.push_by_digest:

@@ -1,4 +1,4 @@
-"""Pure: which cache tag belongs to which variant, what a cache manifest holds, what prune deletes.
+"""Pure: the cache tags a variant writes and reads, which cache tag belongs to which variant, what a cache manifest holds, what prune deletes.
 
 Reading the registry and deleting are commands/cache.py's (through registry.py); everything here
 is a function of tag lists and manifests, tested without a registry.
@@ -13,10 +13,35 @@ from datetime import datetime
 from typing import Any
 
 from buildcache.buildkit.rawjson import parse_time
-from buildcache.core.reference import ImageRef
+from buildcache.core.ci import CachePolicy, branch_slug
+from buildcache.core.config import Config
+from buildcache.core.reference import MAX_TAG, ImageRef
 from buildcache.core.upstream import RECORD_SUFFIX, CacheRecord
 
 CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
+
+
+def cache_refs(
+    config: Config, variant: str, policy: CachePolicy | None, platform: str | None = None
+) -> tuple[ImageRef, ImageRef | None]:
+    """The variant's main cache ref, and its own ref where a branch, or a runner building one
+    platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
+    main = config.cache_image.with_tag(f"{config.cache.tag_prefix}{variant}")
+    platform_part = "-" + platform.replace("/", "-") if platform else ""
+    if (policy is None or policy.branch_slug is None) and not platform:
+        return main, None
+    stem = f"{config.cache.tag_prefix}{variant}-"
+    if policy is not None and policy.branch_slug is not None:
+        stem += (
+            branch_slug(
+                policy.branch_slug,
+                MAX_TAG - len(stem) - len(platform_part) - len(RECORD_SUFFIX),
+            )
+            + platform_part
+        )
+    else:
+        stem += platform_part[1:]
+    return main, config.cache_image.with_tag(stem)
 
 
 @dataclass(frozen=True, kw_only=True)

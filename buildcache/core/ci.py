@@ -46,6 +46,7 @@ class RunContext:
     event: Event = "local"
     tag: str | None = None  # the tag a tag build built
     pr_number: str | None = None
+    public: bool = False  # a public repository, as the CI reports it (provenance mode=max)
 
     @property
     def on_default_branch(self) -> bool:
@@ -120,6 +121,7 @@ def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
             event=_github_kind(env, tag_build, pull_request),
             tag=env.get("GITHUB_REF_NAME") if tag_build else None,
             pr_number=_pr_number(env, event) if pull_request else None,
+            public=_get(event, "repository", "private") is False,
         )
     if env.get("GITLAB_CI") == "true":
         tag_build = bool(env.get("CI_COMMIT_TAG"))
@@ -146,6 +148,7 @@ def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
             event=_gitlab_kind(env, tag_build, merge_request),
             tag=env.get("CI_COMMIT_TAG") or None,
             pr_number=env.get("CI_MERGE_REQUEST_IID") if merge_request else None,
+            public=env.get("CI_PROJECT_VISIBILITY") == "public",
         )
     default_branch, source = _git_default(git)
     return RunContext(

@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from buildcache.core.inputs import Secret
 from buildcache.core.kinds import kind_of
 from buildcache.core.reference import ImageRef
 from buildcache.core.schema import (
@@ -47,6 +48,14 @@ class CacheConfig:
     tag_prefix: str = "buildcache-"
     mode: Literal["max", "min"] = "max"
     options: Mapping[str, str] = field(default_factory=dict)
+    sources: tuple[ImageRef, ...] = ()  # cache.from: read after the variant's own refs
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttestConfig:
+    # auto: max on a public repository when the CI says so, min otherwise (build-push-action's)
+    provenance: Literal["auto", "off", "min", "max"] = "auto"
+    sbom: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +118,8 @@ class VariantConfig:
     build_args: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    contexts: Mapping[str, str] = field(default_factory=dict)
+    cache_from: tuple[ImageRef, ...] = ()
     target: str | None = None
     platforms: tuple[str, ...] | None = None
     dockerfile: Path | None = None
@@ -126,6 +137,10 @@ class Config:
     labels: Mapping[str, str] = field(default_factory=dict)  # [labels]: over the OCI defaults
     annotations: Mapping[str, str] = field(default_factory=dict)
     project: Mapping[str, Any] = field(default_factory=dict)  # pyproject.toml [project]
+    secrets: tuple[Secret, ...] = ()
+    ssh: tuple[str, ...] = ()
+    contexts: Mapping[str, str] = field(default_factory=dict)  # named build contexts
+    attest: AttestConfig = field(default_factory=AttestConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
@@ -139,6 +154,9 @@ class Config:
     @property
     def default_variant(self) -> VariantConfig:
         return next(v for v in self.variants if v.default)
+
+    def variant(self, name: str) -> VariantConfig:
+        return next(v for v in self.variants if v.name == name)
 
     @property
     def cache_image(self) -> ImageRef:
@@ -237,7 +255,7 @@ def parse_config(
         name: reader.section(
             reader.table(table, name), tuple(s for s in SCHEMA if s.key.startswith(name + ".")), name + "."
         )
-        for name in ("cache", "tags", "build", "publish", "base")
+        for name in ("cache", "tags", "build", "publish", "base", "attest")
     }  # fmt: skip
     version = env.get("BUILDCACHE_VERSION", "").strip() or None
     if version:
@@ -261,11 +279,16 @@ def parse_config(
         labels=top["labels"],
         annotations=top["annotations"],
         project=project or {},
+        secrets=top["secrets"],
+        ssh=top["ssh"],
+        contexts=top["contexts"],
+        attest=AttestConfig(**sections["attest"]),
         cache=CacheConfig(
             image=cache["image"],
             tag_prefix=cache["tag-prefix"],
             mode=cache["mode"],
             options=cache["options"],
+            sources=cache["from"],
         ),
         tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
         publish=PublishConfig(**sections["publish"]),
@@ -344,6 +367,8 @@ def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, 
                 build_args=values["build-args"],
                 labels=values["labels"],
                 annotations=values["annotations"],
+                contexts=values["contexts"],
+                cache_from=values["cache-from"],
                 target=values["target"],
                 platforms=values["platforms"] or None,
                 dockerfile=values["dockerfile"],

@@ -3,7 +3,7 @@ cache refs), and the build arguments that look like secrets."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from buildcache.core.cache_tags import variant_of
@@ -16,16 +16,20 @@ if TYPE_CHECKING:
     from buildcache.core.plan import VariantPlan
 
 
-def secret_looking_args(config: Config) -> list[str]:
+def secret_looking_args(names: Iterable[str]) -> list[str]:
     """Build arguments named like secrets: their values end up in the image's history and its
-    provenance, where anyone who can pull the image reads them."""
-    names = {*config.build_args, *(a for v in config.variants for a in v.build_args)}
+    provenance, where anyone who can pull the image reads them. buildcache shows them as ***."""
     return [
         f"the build argument {name} looks like a secret: build arguments are kept in the image's "
-        "history; pass secrets with RUN --mount=type=secret instead"
-        for name in sorted(names)
+        "history; pass secrets with [secrets] or --secret and RUN --mount=type=secret instead"
+        for name in sorted(set(names))
         if looks_secret(name)
     ]
+
+
+def shown_args(args: Mapping[str, str]) -> dict[str, str]:
+    """Build arguments as buildcache prints them: a secret-looking one's value hidden."""
+    return {name: "***" if looks_secret(name) else value for name, value in args.items()}
 
 
 def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:

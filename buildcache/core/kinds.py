@@ -10,7 +10,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from buildcache.core.inputs import (
+    CONTEXT_NAME,
+    ENV_NAME,
+    SECRET_ID,
+    Secret,
+    context_value,
+    parse_ssh,
+)
 from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
+from buildcache.errors import UsageError
 
 if TYPE_CHECKING:
     from buildcache.core.schema import Reader, Setting
@@ -93,10 +102,98 @@ def args(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str, st
                 f"must be a string, not {kind_of(arg)}",
                 hint=f'quote it: {name} = "{arg}"',
             )
+        if isinstance(arg, dict):
+            args[name] = env_value(reader, f"{key}.{name}", arg)
+            continue
         if not isinstance(arg, str | int):
             raise reader.error(f"{key}.{name}", f"must be a string, not {kind_of(arg)}")
         args[name] = str(arg)
     return args
+
+
+def env_value(reader: Reader, key: str, value: Mapping[str, Any]) -> str:
+    """`{ env = "GIT_SHA" }` (or with `default = "dev"`): the value of a variable of the run."""
+    variable, default = value.get("env"), value.get("default")
+    if set(value) - {"env", "default"} or not isinstance(variable, str):
+        raise reader.error(key, 'must be a string or { env = "NAME" } (with an optional default)')
+    if not ENV_NAME.fullmatch(variable) or not isinstance(default, str | None):
+        raise reader.error(key, f"{{ env = {variable!r} }} must name a variable; a default is text")
+    if variable in reader.env:
+        reader.sources[key] = f"env {variable}"
+        return reader.env[variable]
+    if default is None:
+        raise reader.error(
+            key,
+            f"takes its value from the environment variable {variable}, which is not set",
+            hint=f'set it, or give a default: {{ env = "{variable}", default = "..." }}',
+        )
+    return default
+
+
+def secrets(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[Secret, ...]:
+    """`[secrets] id = { env = "NAME" }` or `{ file = "path" }`, optionally `required = false`."""
+    found = []
+    for secret_id, body in mapping(reader, key, value).items():
+        where = f"{key}.{secret_id}"
+        if not SECRET_ID.fullmatch(secret_id):
+            raise reader.error(where, "is not a secret id (letters, digits, '_', '.', '-')")
+        if not isinstance(body, dict) or set(body) - {"env", "file", "required"}:
+            raise reader.error(where, 'must be { env = "NAME" } or { file = "path" }')
+        env, file, required = body.get("env"), body.get("file"), body.get("required", True)
+        if (env is None) == (file is None) or not isinstance(required, bool):
+            raise reader.error(where, 'must name one of env or file, e.g. { env = "PYPI_TOKEN" }')
+        if env is not None and not (isinstance(env, str) and ENV_NAME.fullmatch(env)):
+            raise reader.error(where + ".env", f"{env!r} is not an environment variable's name")
+        if file is not None and not (isinstance(file, str) and file.strip() and "," not in file):
+            raise reader.error(where + ".file", "must be a path without commas")
+        path = reader.root / Path(file).expanduser() if isinstance(file, str) else None
+        found.append(Secret(secret_id, env=env, file=path, required=required))
+    return tuple(found)
+
+
+def ssh(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    """`ssh = ["default"]` (the agent of SSH_AUTH_SOCK) or `["deploy=keys/id_ed25519"]`."""
+    entries = []
+    for entry in string_list(reader, key, value):
+        try:
+            entries.append(parse_ssh(entry, reader.root))
+        except UsageError as error:
+            raise reader.error(key, error.message.removeprefix("--ssh "), hint=error.hint) from None
+    return tuple(entries)
+
+
+def contexts(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str, str]:
+    """`[contexts] name = "../shared"` or `"docker-image://..."`: named build contexts."""
+    found = {}
+    for context, text in mapping(reader, key, value).items():
+        if not CONTEXT_NAME.fullmatch(context) or not isinstance(text, str) or not text.strip():
+            raise reader.error(
+                f"{key}.{context}", "must be a folder or a docker-image:// reference"
+            )
+        found[context] = context_value(text.strip(), reader.root)
+    return found
+
+
+def refs(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[ImageRef, ...]:
+    """Image references with a tag (extra cache sources, read after the variant's own)."""
+    found = []
+    for text in string_list(reader, key, value):
+        try:
+            ref = ImageRef.parse(text)
+        except ReferenceError as error:
+            raise reader.error(key, str(error)) from None
+        if not ref.tag:
+            raise reader.error(key, f"{text!r} needs a tag, e.g. {text}:buildcache-slim")
+        found.append(ref)
+    return tuple(found)
+
+
+def provenance(reader: Reader, setting: Setting, key: str, value: Any) -> str:
+    if value is False or value in ("false", "off"):
+        return "off"
+    if value not in ("auto", "min", "max"):
+        raise reader.error(key, f'must be "min", "max", false or "auto", not {value!r}')
+    return str(value)
 
 
 def tag_prefix(reader: Reader, setting: Setting, key: str, value: Any) -> str:
@@ -240,6 +337,11 @@ CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
     "cache-options": options,
     "duration": duration,
     "labels": options,
+    "secrets": secrets,
+    "ssh": ssh,
+    "contexts": contexts,
+    "refs": refs,
+    "provenance": provenance,
 }
 
 

@@ -15,21 +15,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.cache_tags import cache_refs
 from buildcache.core.ci import (
     CacheFlag,
     CachePolicy,
     GitFacts,
     RunContext,
-    branch_slug,
     cache_policy,
     run_context,
 )
 from buildcache.core.config import Config
-from buildcache.core.invariants import check_invariants, secret_looking_args
+from buildcache.core.inputs import (
+    RunInputs,
+    VariantInputs,
+    attest_of,
+    builtin_args,
+    check_inputs,
+    declared_args,
+    parse_build_arg,
+    target_needs,
+    unmet_mounts,
+    variant_inputs,
+)
+from buildcache.core.invariants import check_invariants, secret_looking_args, shown_args
 from buildcache.core.metadata import Described, variant_metadata
-from buildcache.core.reference import MAX_TAG, TAG, CacheSpec, ImageRef, cache_source
+from buildcache.core.reference import TAG, CacheSpec, ImageRef, cache_source
 from buildcache.core.tags import RunTags, run_tags, variant_tags
-from buildcache.core.upstream import RECORD_SUFFIX, Upstream
+from buildcache.core.upstream import Upstream
 from buildcache.errors import ConfigError, UsageError
 
 
@@ -58,6 +70,7 @@ class VariantPlan:
     annotations: Mapping[str, Described] = field(default_factory=dict)
     # the bases it is built on and its cache's record (bases.py; None: not looked up)
     upstream: Upstream | None = None
+    inputs: VariantInputs = field(default_factory=VariantInputs)  # secrets, ssh, contexts, attest
 
     @property
     def pushed_image(self) -> ImageRef:
@@ -73,7 +86,7 @@ class VariantPlan:
             "tags": [str(t) for t in self.tags],
             "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
             "platforms": list(self.platforms),
-            "build_args": dict(self.build_args),
+            "build_args": shown_args(self.build_args),
             "target": self.target,
             "dockerfile": str(self.dockerfile),
             "context": str(self.context),
@@ -81,6 +94,7 @@ class VariantPlan:
             "cache_to": [self.cache_to.to_option()] if self.cache_to else [],
             "labels": {k: v.value for k, v in self.labels.items()},
             "annotations": {k: v.value for k, v in self.annotations.items()},
+            **self.inputs.to_json(),
             **(self.upstream.to_json() if self.upstream else {}),
         }
 
@@ -135,6 +149,9 @@ def plan_run(
     push_by_digest: bool = False,
     staging: bool = False,
     exists: Callable[[Path], bool] | None = None,
+    inputs: RunInputs | None = None,
+    read_text: Callable[[Path], str | None] | None = None,
+    cwd: Path = Path(),
 ) -> BuildPlan:
     """The plan of one run: its tags and where they came from (core/tags.py), the cache policy of
     this CI event (or laptop), and what a fork may not do. `known_versions` (the repository's git
@@ -192,34 +209,34 @@ def plan_run(
     metadata = variant_metadata(
         config, env=env, remote=git.remote_url, sha=context.sha, version=built.version, now=now
     )
-    described = tuple(
-        dataclasses.replace(v, labels=metadata[v.name][0], annotations=metadata[v.name][1])
-        for v in built.variants
-    )
-    return dataclasses.replace(built, variants=described, notes=(*notes, *built.notes))
-
-
-def cache_refs(
-    config: Config, variant: str, policy: CachePolicy | None, platform: str | None = None
-) -> tuple[ImageRef, ImageRef | None]:
-    """The variant's main cache ref, and its own ref where a branch, or a runner building one
-    platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
-    main = config.cache_image.with_tag(f"{config.cache.tag_prefix}{variant}")
-    platform_part = "-" + platform.replace("/", "-") if platform else ""
-    if (policy is None or policy.branch_slug is None) and not platform:
-        return main, None
-    stem = f"{config.cache.tag_prefix}{variant}-"
-    if policy is not None and policy.branch_slug is not None:
-        stem += (
-            branch_slug(
-                policy.branch_slug,
-                MAX_TAG - len(stem) - len(platform_part) - len(RECORD_SUFFIX),
+    given_run = inputs or RunInputs()
+    run_args = dict(parse_build_arg(text, env) for text in given_run.build_args)
+    notes += secret_looking_args(set(run_args) - set(config.build_args))
+    attest = attest_of(config.attest, given_run, push=built.push, context=context, env=env)
+    described = []
+    for v in built.variants:
+        given = variant_inputs(config, config.variant(v.name), given_run, cwd=cwd, attest=attest)
+        args = {**v.build_args, **run_args}
+        needs = target_needs(read_text(v.dockerfile) if read_text else None, v.target, args)
+        if needs is not None:  # the built-in args a Dockerfile declares; its unmet mounts
+            builtin = builtin_args(
+                declared_args(*needs), version=built.version, revision=context.sha, variant=v.name
             )
-            + platform_part
+            args = {**builtin, **args}
+            notes += unmet_mounts(needs[1], given.secrets, given.ssh)
+        described.append(
+            dataclasses.replace(
+                v,
+                labels=metadata[v.name][0],
+                annotations=metadata[v.name][1],
+                build_args=args,
+                inputs=given,
+            )
         )
-    else:
-        stem += platform_part[1:]
-    return main, config.cache_image.with_tag(stem)
+    if exists is not None:
+        notes += check_inputs([v.inputs for v in described], env, exists)
+    notes = list(dict.fromkeys(notes))  # a step every variant runs, named once
+    return dataclasses.replace(built, variants=tuple(described), notes=(*notes, *built.notes))
 
 
 def make_plan(
@@ -289,7 +306,9 @@ def make_plan(
                 hint="give a version, e.g. --version 1.2.3, and leave latest to the release rules",
             )
     variants: list[VariantPlan] = []
-    notes: list[str] = secret_looking_args(config)
+    notes: list[str] = secret_looking_args(
+        [*config.build_args, *(a for v in config.variants for a in v.build_args)]
+    )
     for variant in chosen:
         variant_platforms = variant.platforms or config.platforms
         if platforms:
@@ -315,6 +334,7 @@ def make_plan(
         cache_ref = branch_ref or main_ref
         # a branch reads its own ref first, then the variant's main one; --cache off reads none
         read: tuple[ImageRef, ...] = (branch_ref, main_ref) if branch_ref else (main_ref,)
+        read = (*read, *config.cache.sources, *variant.cache_from)  # others' caches, after
         if cache_policy is not None and cache_policy.mode == "off":
             read = ()
         variants.append(

@@ -26,6 +26,7 @@ DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
 Kind = Literal[
     "images", "platforms", "path", "name", "args", "image", "tag-prefix", "tag-suffix",
     "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options", "duration", "labels",
+    "secrets", "ssh", "contexts", "refs", "provenance",
 ]  # fmt: skip
 
 
@@ -49,10 +50,14 @@ SCHEMA = (
     Setting("build-args", "args", {}),
     Setting("labels", "labels", {}),
     Setting("annotations", "labels", {}),
+    Setting("secrets", "secrets", {}),
+    Setting("ssh", "ssh", ()),
+    Setting("contexts", "contexts", {}),
     Setting("cache.image", "image", env="BUILDCACHE_CACHE_IMAGE"),
     Setting("cache.tag-prefix", "tag-prefix", "buildcache-"),
     Setting("cache.mode", "choice", "max", choices=("max", "min")),
     Setting("cache.options", "cache-options", {}),
+    Setting("cache.from", "refs", ()),
     Setting("tags.semver", "bool", False),
     Setting("tags.pep440", "bool", False),
     Setting("tags.sha", "bool", False),
@@ -70,12 +75,16 @@ SCHEMA = (
     Setting("publish.backoff", "number", 2.0, high=300),
     Setting("base.refresh", "choice", "always", env="BUILDCACHE_BASE_REFRESH", choices=REFRESH),
     Setting("base.max-age", "duration", "30d", env="BUILDCACHE_BASE_MAX_AGE"),
+    Setting("attest.provenance", "provenance", "auto", env="BUILDCACHE_PROVENANCE"),
+    Setting("attest.sbom", "bool", False),
 )
 VARIANT_SCHEMA = (
     Setting("default", "bool", False),
     Setting("build-args", "args", {}),
     Setting("labels", "labels", {}),
     Setting("annotations", "labels", {}),
+    Setting("contexts", "contexts", {}),
+    Setting("cache-from", "refs", ()),
     Setting("target", "name"),
     Setting("platforms", "platforms"),
     Setting("dockerfile", "path"),

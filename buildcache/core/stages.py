@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from buildcache.errors import ConfigError
@@ -72,6 +72,7 @@ class Step:
     defaults: tuple[str | None, ...] = ()
     sources: tuple[str, ...] = ()  # files of the build context it reads (COPY/ADD, bind mounts)
     uses: tuple[str, ...] = ()  # stages or images it reads from (--from, mount from=)
+    mounts: tuple[tuple[str, str], ...] = ()  # ("secret" | "ssh", id) of a RUN's mounts
 
 
 @dataclass(frozen=True)
@@ -136,13 +137,19 @@ def _step(cmd: str, original: str, flags: Sequence[str], value: Sequence[str]) -
         paths = [p for p in value[:-1] if not (cmd == "ADD" and re.match(r"^[a-z]+://|^git@", p))]
         return Step(cmd, text, sources=tuple(paths))
     if cmd == "RUN":
-        sources, uses = [], []
+        sources, uses, mounts = [], [], []
         for mount in _mounts(flags):
-            if mount.get("from"):
+            kind = mount.get("type", "bind")
+            if kind == "secret":
+                target = mount.get("target") or mount.get("dst") or mount.get("destination") or ""
+                mounts.append((kind, mount.get("id") or target.rsplit("/", 1)[-1]))
+            elif kind == "ssh":
+                mounts.append((kind, mount.get("id") or "default"))
+            elif mount.get("from"):
                 uses.append(mount["from"])
-            elif mount.get("type", "bind") == "bind":
+            elif kind == "bind":
                 sources.append(mount.get("source") or mount.get("src") or ".")
-        return Step(cmd, text, sources=tuple(sources), uses=tuple(uses))
+        return Step(cmd, text, sources=tuple(sources), uses=tuple(uses), mounts=tuple(mounts))
     return Step(cmd, text)
 
 
@@ -201,7 +208,14 @@ def meta_values(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> dict[s
     return {name: build_args.get(name, default) for name, default in dockerfile.meta_args.items()}
 
 
-def needed(dockerfile: Dockerfile, target: str | None, build_args: Mapping[str, str]) -> Needed:
+def needed(
+    dockerfile: Dockerfile,
+    target: str | None,
+    build_args: Mapping[str, str],
+    contexts: Collection[str] = (),
+) -> Needed:
+    """The target's stages and external images; a name given as a named build context
+    (`contexts`) is the user's folder or image, not one to resolve."""
     if not dockerfile.stages:
         return Needed((), (), None)
     meta = meta_values(dockerfile, build_args)
@@ -222,7 +236,7 @@ def needed(dockerfile: Dockerfile, target: str | None, build_args: Mapping[str, 
         seen.add(stage.index)
         base = expand(stage.base, meta)
         for name in (base, *(expand(u, meta) for s in stage.steps for u in s.uses)):
-            if name.lower() == "scratch" or not name:
+            if name.lower() == "scratch" or not name or name in contexts:
                 continue
             inner = dockerfile.stage(name)
             # only an earlier stage can be named (BuildKit's rule); otherwise it is an image
@@ -236,7 +250,9 @@ def needed(dockerfile: Dockerfile, target: str | None, build_args: Mapping[str, 
     return Needed(
         stages=tuple(s for s in dockerfile.stages if s.index in seen),
         images=tuple(images),
-        final_base=None if final_base.lower() == "scratch" else final_base,
+        final_base=None
+        if final_base.lower() == "scratch" or final_base in contexts
+        else final_base,
     )
 
 

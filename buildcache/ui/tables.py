@@ -16,7 +16,8 @@ from rich.text import Text
 
 from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.core.checks import Check
-from buildcache.core.plan import BuildPlan
+from buildcache.core.invariants import shown_args
+from buildcache.core.plan import BuildPlan, VariantPlan
 from buildcache.core.reference import cache_source
 from buildcache.core.upstream import MissCause, Upstream, short
 from buildcache.ui.console import labelled
@@ -75,7 +76,8 @@ def print_plan(
         table.add_row(Text("tags"), tags)
         rows = {
             "platforms": ", ".join(variant.platforms),
-            "build args": ", ".join(f"{k}={v}" for k, v in variant.build_args.items()) or "-",
+            "build args": ", ".join(f"{k}={v}" for k, v in shown_args(variant.build_args).items())
+            or "-",
             "target": variant.target or "-",
             "dockerfile": str(variant.dockerfile),
             "context": str(variant.context),
@@ -96,6 +98,8 @@ def print_plan(
                     text.append(("\n" if n else "") + f"{key}={described.value}")
                     text.append(f"  ({described.origin})", style="dim")
                 table.add_row(Text(name), text)
+        for key, value in inputs_rows(variant).items():
+            table.add_row(Text(key), Text(value))
         if variant.upstream is not None:
             table.add_row(Text("bases"), bases_text(variant.upstream))
         console.print(table)
@@ -104,6 +108,30 @@ def print_plan(
         for key, origin in sources.items():
             table.add_row(Text(key), Text(origin, style="dim" if origin == "default" else ""))
         console.print(table)
+
+
+def inputs_rows(variant: VariantPlan) -> dict[str, str]:
+    """Secrets (where each is read from, never its value), SSH, named contexts, attestations."""
+    given = variant.inputs
+    rows = {
+        "secrets": "\n".join(
+            f"{s.id}  ({s.source}{'' if s.required else ', optional'})" for s in given.secrets
+        ),
+        "ssh": ", ".join(given.ssh),
+        "contexts": "\n".join(f"{name}={value}" for name, value in given.contexts.items()),
+        "flags": " ".join(
+            f for f, on in (("--no-cache", given.no_cache), ("--pull", given.pull)) if on
+        ),
+    }
+    if given.attest is not None:
+        attest = given.attest
+        provenance = (
+            "no provenance"
+            if attest.provenance == "off"
+            else f"provenance mode={attest.provenance}"
+        )
+        rows["attestations"] = f"{provenance}{', sbom' if attest.sbom else ''}  ({attest.reason})"
+    return {key: value for key, value in rows.items() if value}
 
 
 def bases_text(upstream: Upstream) -> Text:

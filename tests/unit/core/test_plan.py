@@ -175,6 +175,12 @@ def test_plan_json_has_the_documented_shape() -> None:
         "cache_to",
         "labels",
         "annotations",
+        "secrets",
+        "ssh",
+        "contexts",
+        "attest",
+        "no_cache",
+        "pull",
     }
 
 

@@ -1,0 +1,140 @@
+"""What a build hands BuildKit besides its context, on the real engine and registries: a secret
+read by a RUN step (and found nowhere else), a named context, build arguments from the run and
+the built-in ones a Dockerfile declares, and the provenance attestation, read back from the
+registry."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+import uuid
+from typing import Any
+
+from tests.integration.conftest import Project, manifest, registry_get
+
+DOCKERFILE = """\
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+ARG BUILDCACHE_VARIANT
+ARG BUILDCACHE_REVISION
+ARG FROM_RUN
+RUN --mount=type=secret,id=token echo {nonce} && sha256sum /run/secrets/token | cut -d' ' -f1 > /token.sha256
+COPY --from=shared note.txt /shared.txt
+RUN echo "$BUILDCACHE_VARIANT $FROM_RUN" > /facts
+"""
+PROVENANCE_TYPE = "https://slsa.dev/provenance/v0.2"
+
+
+def _config(project: Project, base_image: str, extra: str = "") -> str:
+    ghcr, hub = project.registries.ghcr, project.registries.hub
+    return (
+        f'images = ["{ghcr}/{project.name}", "{hub}/{project.name}"]\n'
+        'platforms = ["linux/amd64"]\n'
+        f'build-args = {{ BASE_IMAGE = "{base_image}" }}\n'
+        f"{extra}\n"
+        "[secrets]\n"
+        'token = { env = "WIDGET_TOKEN" }\n\n'
+        "[contexts]\n"
+        'shared = "shared"\n\n'
+        "[variants.slim]\n"
+    )
+
+
+def _blob(project: Project, digest: str) -> bytes:
+    response = registry_get(project.registries.ghcr, f"{project.name}/blobs/{digest}")
+    response.raise_for_status()
+    return response.content
+
+
+def _files(project: Project, image: dict[str, Any]) -> dict[str, bytes]:
+    """Every regular file of an image's layers (the later layer wins), read over the registry."""
+    files: dict[str, bytes] = {}
+    for layer in image["layers"]:
+        data = _blob(project, layer["digest"])
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    extracted = tar.extractfile(member)
+                    assert extracted is not None
+                    files[member.name] = extracted.read()
+    return files
+
+
+def _attestations(project: Project, index: dict[str, Any]) -> list[dict[str, Any]]:
+    """The in-toto statements attached to an index, read back."""
+    statements = []
+    for entry in index["manifests"]:
+        if entry.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest":
+            continue
+        own = registry_get(project.registries.ghcr, f"{project.name}/manifests/{entry['digest']}")
+        for layer in own.json()["layers"]:
+            statements.append(json.loads(_blob(project, layer["digest"])))
+    return statements
+
+
+def test_secrets_contexts_args_and_provenance_reach_buildkit_and_the_secret_nothing_else(
+    project: Project, base_image: str
+) -> None:
+    (project.path / "shared").mkdir()
+    (project.path / "shared" / "note.txt").write_text("from the shared context\n")
+    # a secret is not part of a step's cache key (BuildKit's rule): a step of its own per test
+    (project.path / "Dockerfile").write_text(DOCKERFILE.replace("{nonce}", project.name))
+    project.write_config(_config(project, base_image, '[attest]\nprovenance = "max"\n'))
+    token = f"tok-{uuid.uuid4().hex}"
+    env = {"WIDGET_TOKEN": token, "RUN_VALUE": "hello from the run"}
+
+    # without the secret's variable, nothing runs: one sentence, exit 2
+    missing = project.run("build", "--push", "--version", "1.0", env={"RUN_VALUE": "x"})
+    assert missing.returncode == 2
+    assert "secret 'token' is missing" in missing.stderr
+    assert "WIDGET_TOKEN" in missing.stderr
+
+    result, data = project.run_json(
+        "build", "--push", "--version", "1.0", "--build-arg", "FROM_RUN=${RUN_VALUE}", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    index = manifest(f"{project.registries.ghcr}/{project.name}:1.0")
+    assert index is not None
+    image_entry = next(m for m in index["manifests"] if m["platform"]["os"] == "linux")
+    image = registry_get(
+        project.registries.ghcr, f"{project.name}/manifests/{image_entry['digest']}"
+    ).json()
+    files = _files(project, image)
+    # the RUN step read the secret (its hash is in the image, the value is not)
+    assert files["token.sha256"].decode().strip() == hashlib.sha256(token.encode()).hexdigest()
+    assert files["shared.txt"] == b"from the shared context\n"
+    # the built-in argument the Dockerfile declares, and the one from the command line
+    assert files["facts"] == b"slim hello from the run\n"
+
+    # provenance mode=max: a SLSA statement with the build's configuration
+    statements = _attestations(project, index)
+    assert [s["predicateType"] for s in statements] == [PROVENANCE_TYPE]
+    assert "buildConfig" in statements[0]["predicate"]
+
+    # the secret's value is nowhere: not in buildcache's output, the image config, any layer,
+    # the provenance
+    config_blob = _blob(project, image["config"]["digest"])
+    everything = [result.stdout, result.stderr, json.dumps(data), config_blob.decode()]
+    everything += [json.dumps(s) for s in statements]
+    everything += [content.decode(errors="replace") for content in files.values()]
+    assert not [text for text in everything if token in text]
+
+    # provenance off: one platform and no attestation make a plain manifest, not an index; it
+    # is copied as it is, so every tag on both registries has the digest buildx pushed
+    result, data = project.run_json(
+        "build", "--push", "--version", "1.1", "--provenance", "off", "--build-arg", "FROM_RUN=x",
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    digest = data["variants"][0]["digest"]
+    for registry in (project.registries.ghcr, project.registries.hub):
+        for tag in ("1.1", "latest"):
+            plain = manifest(f"{registry}/{project.name}:{tag}")
+            assert plain is not None, (registry, tag)
+            assert "manifests" not in plain, (registry, tag)
+            assert plain["_digest"] == digest, (registry, tag)

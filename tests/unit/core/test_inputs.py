@@ -1,0 +1,262 @@
+"""core/inputs.py and its config keys: build arguments from the run, secrets, SSH, named contexts,
+attestations, and what the bake file says of them."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from buildcache.core.bake import bake_definition, dry_run_text
+from buildcache.core.ci import GitFacts
+from buildcache.core.config import Config, parse_config
+from buildcache.core.inputs import (
+    RunInputs,
+    Secret,
+    parse_build_arg,
+    parse_context,
+    parse_secret,
+    parse_ssh,
+)
+from buildcache.core.plan import BuildPlan, plan_run
+from buildcache.errors import ConfigError, UsageError
+
+ROOT = Path("/r")
+CONFIG = """\
+images = ["ghcr.io/acme/widget", "acme/widget"]
+build-args = { GIT_SHA = { env = "GIT_SHA", default = "dev" } }
+ssh = ["deploy=keys/id"]
+
+[secrets]
+pypi = { env = "PYPI_TOKEN" }
+netrc = { file = "netrc", required = false }
+
+[contexts]
+shared = "../shared"
+
+[cache]
+from = ["ghcr.io/acme/base:buildcache-slim"]
+
+[variants.slim]
+[variants.full]
+contexts = { extra = "docker-image://ghcr.io/acme/extra:1" }
+cache-from = ["ghcr.io/acme/widget:buildcache-slim"]
+"""
+DOCKERFILE = """\
+FROM busybox AS base
+ARG BUILDCACHE_VARIANT
+ARG BUILDCACHE_REVISION
+RUN --mount=type=secret,id=pypi --mount=type=secret,target=/run/secrets/npm true
+RUN --mount=type=ssh true
+"""
+SHA = "a" * 40
+
+
+def _config(text: str = CONFIG, env: dict[str, str] | None = None) -> Config:
+    return parse_config(tomllib.loads(text), env or {}, path=ROOT / "buildcache.toml", root=ROOT)
+
+
+def _plan(
+    config: Config,
+    env: dict[str, str],
+    inputs: RunInputs | None = None,
+    *,
+    push: bool = True,
+    dockerfile: str = DOCKERFILE,
+    missing: frozenset[Path] = frozenset(),
+) -> BuildPlan:
+    return plan_run(
+        config,
+        env=env,
+        git=GitFacts(sha=SHA, branch="main"),
+        version="1.0",
+        push=push,
+        inputs=inputs,
+        read_text=lambda path: dockerfile,
+        exists=lambda path: path not in missing,
+        cwd=Path("/work"),
+    )
+
+
+def test_the_config_names_secrets_contexts_ssh_and_extra_caches() -> None:
+    config = _config(env={"GIT_SHA": "abc"})
+    assert config.build_args == {"GIT_SHA": "abc"}
+    assert config.sources["build-args.GIT_SHA"] == "env GIT_SHA"
+    assert _config().build_args == {"GIT_SHA": "dev"}  # the default, when the variable is unset
+    assert config.secrets == (
+        Secret("pypi", env="PYPI_TOKEN"),
+        Secret("netrc", file=ROOT / "netrc", required=False),
+    )
+    assert config.ssh == ("deploy=/r/keys/id",)
+    assert config.contexts == {"shared": "/r/../shared"}
+    assert [str(r) for r in config.cache.sources] == ["ghcr.io/acme/base:buildcache-slim"]
+    full = config.variant("full")
+    assert full.contexts == {"extra": "docker-image://ghcr.io/acme/extra:1"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('build-args = { A = { env = "NOPE" } }', "NOPE, which is not set"),
+        ('build-args = { A = { env = "X", other = 1 } }', "a string or { env"),
+        ('[secrets]\n"a b" = { env = "X" }', "is not a secret id"),
+        ('[secrets]\na = { env = "X", file = "y" }', "one of env or file"),
+        ('[secrets]\na = { env = "1X" }', "not an environment variable"),
+        ('ssh = ["="]', "is not default, ID or ID=PATH"),
+        ('[contexts]\nshared = ""', "a folder or a docker-image"),
+        ('[cache]\nfrom = ["ghcr.io/acme/base"]', "needs a tag"),
+        ('[attest]\nprovenance = "full"', 'must be "min", "max", false'),
+    ],
+)
+def test_bad_input_settings_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _config('images = ["ghcr.io/acme/widget"]\n' + text)
+    assert message in str(caught.value.reason)
+
+
+def test_command_line_values_are_parsed_strictly() -> None:
+    env = {"SHA": "abc", "TOKEN": "t"}
+    assert parse_build_arg("REV=${SHA}-x", env) == ("REV", "abc-x")
+    assert parse_build_arg("REV=$$SHA", env) == ("REV", "$SHA")
+    assert parse_build_arg("SHA", env) == ("SHA", "abc")
+    with pytest.raises(UsageError, match=r"names \$\{MISSING\}, which is not set"):
+        parse_build_arg("REV=${MISSING}", env)
+    with pytest.raises(UsageError, match="not a build argument's name"):
+        parse_build_arg("A-B=1", env)
+    assert parse_secret("id=t,env=TOKEN", Path("/w")) == Secret("t", env="TOKEN")
+    assert parse_secret("id=t,src=tok", Path("/w")) == Secret("t", file=Path("/w/tok"))
+    assert parse_secret("id=t,type=env,source=TOKEN", Path("/w")) == Secret("t", env="TOKEN")
+    for bad in ("id=t", "id=t,env=A,src=b", "env=A", "id=t,env=A,mode=1"):
+        with pytest.raises(UsageError, match="is not id=ID"):
+            parse_secret(bad, Path("/w"))
+    assert parse_ssh("default", Path("/w")) == "default"
+    assert parse_ssh("git=k1,k2", Path("/w")) == "git=/w/k1,/w/k2"
+    assert parse_context("shared=../s", Path("/w")) == ("shared", "/w/../s")
+    assert parse_context("py=docker-image://python@sha256:1", Path("/w")) == (
+        "py",
+        "docker-image://python@sha256:1",
+    )
+    with pytest.raises(UsageError, match="is not NAME=VALUE"):
+        parse_context("shared", Path("/w"))
+
+
+def test_the_bake_file_names_where_secrets_are_never_their_values() -> None:
+    env = {"PYPI_TOKEN": "s3cr3t", "SSH_AUTH_SOCK": "/tmp/agent"}
+    inputs = RunInputs(
+        secrets=("id=npm,env=NPM_TOKEN",),
+        ssh=("default",),
+        contexts=("shared=/elsewhere",),
+        no_cache=True,
+        pull=True,
+    )
+    plan = _plan(_config(), {**env, "NPM_TOKEN": "n"}, inputs)
+    full = bake_definition(plan)["target"]["full"]
+    assert full["secret"] == [
+        "id=pypi,env=PYPI_TOKEN",
+        "id=netrc,src=/r/netrc",
+        "id=npm,env=NPM_TOKEN",
+    ]
+    assert full["ssh"] == ["deploy=/r/keys/id", "default"]
+    # the command line's context replaces the config's of the same name
+    assert full["contexts"] == {
+        "shared": "/elsewhere",
+        "extra": "docker-image://ghcr.io/acme/extra:1",
+    }
+    assert full["no-cache"] is True
+    assert full["pull"] is True
+    assert full["cache-from"][-2:] == [
+        "type=registry,ref=ghcr.io/acme/base:buildcache-slim",
+        "type=registry,ref=ghcr.io/acme/widget:buildcache-slim",
+    ]
+    every_output = json.dumps(bake_definition(plan)) + json.dumps(plan.to_json())
+    assert "s3cr3t" not in every_output
+    assert "/tmp/agent" not in every_output
+
+
+def test_a_missing_secret_stops_the_plan_unless_it_may_be_missing() -> None:
+    with pytest.raises(UsageError, match="secret 'pypi' is missing: the environment variable"):
+        _plan(_config(), {"SSH_AUTH_SOCK": "/a"})
+    plan = _plan(_config(), {"PYPI_TOKEN": "x"}, missing=frozenset({ROOT / "netrc"}))
+    assert any("secret 'netrc' is left out: the file /r/netrc" in n for n in plan.notes)
+    with pytest.raises(UsageError, match="SSH_AUTH_SOCK is not set"):
+        _plan(_config(), {"PYPI_TOKEN": "x"}, RunInputs(ssh=("default",)))
+
+
+def test_mounts_the_build_is_not_given_are_named_once() -> None:
+    config = _config('images = ["ghcr.io/acme/widget"]\n[variants.a]\n[variants.b]\n')
+    notes = _plan(config, {}).notes
+    unmet = [n for n in notes if "which this build is not given" in n]
+    assert len(unmet) == 3  # pypi and npm (by its target's name), and the ssh agent: once each
+    assert any("the secret 'npm'" in n for n in unmet)
+    assert any("the ssh 'default'" in n for n in unmet)
+
+
+def test_builtin_args_reach_only_a_dockerfile_that_declares_them() -> None:
+    env = {"PYPI_TOKEN": "x"}
+    plan = _plan(_config(), env)
+    assert plan.variants[1].build_args == {
+        "BUILDCACHE_VARIANT": "full",
+        "BUILDCACHE_REVISION": SHA,
+        "GIT_SHA": "dev",
+    }
+    undeclared = _plan(_config(), env, dockerfile="FROM busybox\nRUN true\n")
+    assert undeclared.variants[1].build_args == {"GIT_SHA": "dev"}
+    # the config and the command line win over a built-in
+    given = _plan(_config(), env, RunInputs(build_args=("BUILDCACHE_VARIANT=mine",)))
+    assert given.variants[1].build_args["BUILDCACHE_VARIANT"] == "mine"
+
+
+def test_a_secret_looking_argument_is_hidden_everywhere_buildcache_prints_it() -> None:
+    plan = _plan(
+        _config(), {"PYPI_TOKEN": "x", "T": "hunter2"}, RunInputs(build_args=("API_TOKEN=${T}",))
+    )
+    assert any("API_TOKEN looks like a secret" in n for n in plan.notes)
+    assert plan.variants[0].build_args["API_TOKEN"] == "hunter2"  # BuildKit gets it
+    assert "hunter2" not in json.dumps(plan.to_json()) + dry_run_text(plan)
+
+
+def test_provenance_follows_build_push_action_unless_told(tmp_path: Path) -> None:
+    env = {"PYPI_TOKEN": "x"}
+    laptop = _plan(_config(), env).variants[0].inputs.attest
+    assert laptop is not None
+    assert (laptop.provenance, laptop.reason) == ("min", "buildx's default")
+    event = tmp_path / "event.json"
+    github = {
+        **env,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_REPOSITORY": "acme/widget",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_EVENT_PATH": str(event),
+    }
+    event.write_text(json.dumps({"repository": {"private": False}}))
+    public = _plan(_config(), github).variants[0].inputs.attest
+    assert public is not None
+    assert public.provenance == "max"
+    assert public.to_options() == [
+        "type=provenance,mode=max,builder-id=https://github.example/acme/widget/actions/runs/42"
+    ]
+    configured = _config(CONFIG + "\n[attest]\nprovenance = false\nsbom = true\n")
+    off = _plan(configured, env).variants[0].inputs.attest
+    assert off is not None
+    assert off.to_options() == ["type=provenance,disabled=true", "type=sbom"]
+    told = _plan(configured, env, RunInputs(provenance="max", sbom=False)).variants[0]
+    assert told.inputs.attest is not None
+    assert told.inputs.attest.to_options() == ["type=provenance,mode=max"]
+    # nothing pushed, nothing attested
+    assert _plan(_config(), env, push=False).variants[0].inputs.attest is None
+
+
+def test_a_single_platform_without_attestations_gets_no_index_annotations() -> None:
+    env = {"PYPI_TOKEN": "x"}
+    configured = _config(CONFIG + "\n[attest]\nprovenance = false\n")
+    output = bake_definition(_plan(configured, env))["target"]["slim"]["output"][0]
+    assert "annotation-manifest." in output
+    assert "annotation-index." not in output
+    attested = bake_definition(_plan(_config(), env))["target"]["slim"]["output"][0]
+    assert "annotation-index." in attested
