@@ -285,11 +285,9 @@ class RegistryClient:
         started = self._request("POST", f"{repo}/blobs/uploads/")
         if started.status_code not in (201, 202):
             raise self._fail(started, f"upload to {repo}")
-        location = started.headers.get("Location", "")
-        separator = "&" if "?" in location else "?"
         done = self._request(
             "PUT",
-            f"{location}{separator}digest={digest}",
+            self._upload_url(started, digest),
             content=data,
             headers={"Content-Type": "application/octet-stream"},
         )
@@ -329,14 +327,12 @@ class RegistryClient:
         started = self._request("POST", f"{repo}/blobs/uploads/")
         if started.status_code not in (201, 202):
             raise self._fail(started, f"upload to {repo}")
-        location = started.headers.get("Location", "")
-        separator = "&" if "?" in location else "?"
         try:
             with source.http.stream("GET", f"{source_repo}/blobs/{digest}") as download:
                 if download.status_code != 200:
                     raise source._fail(download, f"read {source_repo}@{digest[:19]}")
                 done = self.http.put(
-                    f"{location}{separator}digest={digest}",
+                    self._upload_url(started, digest),
                     content=download.iter_bytes(),
                     headers={"Content-Type": "application/octet-stream"},
                 )
@@ -344,6 +340,12 @@ class RegistryClient:
             raise RegistryError(f"cannot copy {digest[:19]} to {self.registry}: {error}") from None
         if done.status_code not in (201, 204):
             raise self._fail(done, f"upload to {repo}")
+
+    def _upload_url(self, started: httpx.Response, digest: str) -> str:
+        """Where an upload's data goes: its Location (absolute, or a path on this registry's
+        host, which must not be joined under /v2/ again), with the digest."""
+        location = self.http.base_url.join(started.headers.get("Location", ""))
+        return str(location.copy_merge_params({"digest": digest}))
 
     def put_manifest(self, repo: str, tag: str, body: Mapping[str, Any]) -> str:
         data = json.dumps(body, separators=(",", ":")).encode()
