@@ -56,6 +56,7 @@ class AttestConfig:
     # auto: max on a public repository when the CI says so, min otherwise (build-push-action's)
     provenance: Literal["auto", "off", "min", "max"] = "auto"
     sbom: bool = False
+    sbom_generator: str | None = None  # the scanner image; None: BuildKit's default
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,7 +283,11 @@ def parse_config(
         secrets=top["secrets"],
         ssh=top["ssh"],
         contexts=top["contexts"],
-        attest=AttestConfig(**sections["attest"]),
+        attest=AttestConfig(
+            provenance=sections["attest"]["provenance"],
+            sbom=sections["attest"]["sbom"],
+            sbom_generator=sections["attest"]["sbom-generator"],
+        ),
         cache=CacheConfig(
             image=cache["image"],
             tag_prefix=cache["tag-prefix"],

@@ -58,6 +58,7 @@ class Attest:
     sbom: bool
     reason: str  # why this provenance mode
     builder_id: str | None = None  # the CI run that built it, as build-push-action records
+    sbom_generator: str | None = None  # the scanner image; None: BuildKit's own
 
     def to_options(self) -> list[str]:
         if self.provenance == "off":
@@ -67,7 +68,10 @@ class Attest:
             if self.builder_id:
                 provenance += f",builder-id={self.builder_id}"
             options = [provenance]
-        return [*options, "type=sbom"] if self.sbom else options
+        if self.sbom:
+            generator = f",generator={self.sbom_generator}" if self.sbom_generator else ""
+            options.append("type=sbom" + generator)
+        return options
 
     def to_json(self) -> dict[str, Any]:
         return {"provenance": self.provenance, "sbom": self.sbom, "reason": self.reason}
@@ -297,7 +301,13 @@ def attest_of(
         server = env.get("GITHUB_SERVER_URL", "").rstrip("/")
         builder_id = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
     sbom = config.sbom if run.sbom is None else run.sbom
-    return Attest(provenance=mode, sbom=sbom, reason=reason, builder_id=builder_id)
+    return Attest(
+        provenance=mode,
+        sbom=sbom,
+        reason=reason,
+        builder_id=builder_id,
+        sbom_generator=config.sbom_generator,
+    )
 
 
 def variant_inputs(

@@ -77,6 +77,7 @@ SCHEMA = (
     Setting("base.max-age", "duration", "30d", env="BUILDCACHE_BASE_MAX_AGE"),
     Setting("attest.provenance", "provenance", "auto", env="BUILDCACHE_PROVENANCE"),
     Setting("attest.sbom", "bool", False),
+    Setting("attest.sbom-generator", "name"),
 )
 VARIANT_SCHEMA = (
     Setting("default", "bool", False),

@@ -5,13 +5,17 @@ registry."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
 import json
 import tarfile
+import urllib.parse
 import uuid
 from typing import Any
+
+from python_on_whales import DockerClient
 
 from tests.integration.conftest import Project, manifest, registry_get
 
@@ -85,7 +89,7 @@ def test_secrets_contexts_args_and_provenance_reach_buildkit_and_the_secret_noth
     # a secret is not part of a step's cache key (BuildKit's rule): a step of its own per test
     (project.path / "Dockerfile").write_text(DOCKERFILE.replace("{nonce}", project.name))
     project.write_config(_config(project, base_image, '[attest]\nprovenance = "max"\n'))
-    token = f"tok-{uuid.uuid4().hex}"
+    token = f"tok-{uuid.uuid4().hex}+/="  # characters that base64 and URL quoting change
     env = {"WIDGET_TOKEN": token, "RUN_VALUE": "hello from the run"}
 
     # without the secret's variable, nothing runs: one sentence, exit 2
@@ -94,10 +98,19 @@ def test_secrets_contexts_args_and_provenance_reach_buildkit_and_the_secret_noth
     assert "secret 'token' is missing" in missing.stderr
     assert "WIDGET_TOKEN" in missing.stderr
 
+    # as a GitHub Actions step, every file buildcache writes kept: raw log, summary, outputs
+    written = {name: project.path / f"{name}.out" for name in ("raw", "summary", "outputs")}
+    github = {
+        "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REF_NAME": "main", "GITHUB_STEP_SUMMARY": str(written["summary"]),
+        "GITHUB_OUTPUT": str(written["outputs"]),
+    }  # fmt: skip
     result, data = project.run_json(
-        "build", "--push", "--version", "1.0", "--build-arg", "FROM_RUN=${RUN_VALUE}", env=env
-    )
+        "build", "--push", "--version", "1.0", "--build-arg", "FROM_RUN=${RUN_VALUE}",
+        "--progress", "plain", "--raw-log", str(written["raw"]), env={**env, **github},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert all(path.stat().st_size > 0 for path in written.values())
     index = manifest(f"{project.registries.ghcr}/{project.name}:1.0")
     assert index is not None
     image_entry = next(m for m in index["manifests"] if m["platform"]["os"] == "linux")
@@ -116,13 +129,21 @@ def test_secrets_contexts_args_and_provenance_reach_buildkit_and_the_secret_noth
     assert [s["predicateType"] for s in statements] == [PROVENANCE_TYPE]
     assert "buildConfig" in statements[0]["predicate"]
 
-    # the secret's value is nowhere: not in buildcache's output, the image config, any layer,
-    # the provenance
+    # the secret's value is nowhere: not in buildcache's output or the files it wrote, the image
+    # config, any layer, the provenance; nor in the tty or quiet views of a build that reruns
+    # the step
     config_blob = _blob(project, image["config"]["digest"])
     everything = [result.stdout, result.stderr, json.dumps(data), config_blob.decode()]
+    everything += [path.read_text() for path in written.values()]
+    for progress in ("tty", "quiet"):
+        again = project.run("build", "-V", "t", "--no-cache", "--progress", progress, env=env)
+        assert again.returncode == 0, again.stderr
+        everything += [again.stdout, again.stderr]
     everything += [json.dumps(s) for s in statements]
     everything += [content.decode(errors="replace") for content in files.values()]
-    assert not [text for text in everything if token in text]
+    # ... not even encoded: base64 (as in a docker config or a provenance blob) or URL-quoted
+    forms = [token, base64.b64encode(token.encode()).decode(), urllib.parse.quote(token, safe="")]
+    assert not [(form, text) for text in everything for form in forms if form in text]
 
     # provenance off: one platform and no attestation make a plain manifest, not an index; it
     # is copied as it is, so every tag on both registries has the digest buildx pushed
@@ -138,3 +159,60 @@ def test_secrets_contexts_args_and_provenance_reach_buildkit_and_the_secret_noth
             assert plain is not None, (registry, tag)
             assert "manifests" not in plain, (registry, tag)
             assert plain["_digest"] == digest, (registry, tag)
+
+    # the version is not declared by the Dockerfile: a new one changes no cache key
+    result, data = project.run_json(
+        "build", "--push", "--version", "1.2", "--provenance", "off", "--build-arg", "FROM_RUN=x",
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    steps = data["variants"][0]["cache"]["steps"]
+    assert steps["cached"] == steps["total"] > 0, steps
+
+
+SCANNER = """\
+#!/bin/sh
+# A BuildKit SBOM generator (docs/attestations/sbom-protocol.md): one SPDX document per target
+name=$(basename "$BUILDKIT_SCAN_SOURCE")
+count=$(find "$BUILDKIT_SCAN_SOURCE" -type f | wc -l)
+cat > "$BUILDKIT_SCAN_DESTINATION/$name.spdx.json" <<EOF
+{"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://spdx.dev/Document",
+ "subject": [], "predicate": {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT",
+ "name": "$name", "dataLicense": "CC0-1.0", "documentNamespace": "https://example.invalid/$name",
+ "creationInfo": {"created": "2026-01-01T00:00:00Z", "creators": ["Tool: scan.sh"]},
+ "comment": "files: $count"}}
+EOF
+"""
+
+
+def test_an_sbom_from_the_configured_generator_sits_beside_the_provenance(
+    project: Project, base_image: str, docker: DockerClient
+) -> None:
+    # BuildKit's default scanner (docker/buildkit-syft-scanner) cannot be pulled offline: a
+    # generator of our own, pushed to the test registry, follows the same protocol
+    scanner = project.path / "scanner"
+    scanner.mkdir()
+    (scanner / "scan.sh").write_text(SCANNER)
+    (scanner / "Dockerfile").write_text(
+        'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY scan.sh /scan.sh\nENTRYPOINT ["/bin/sh", "/scan.sh"]\n'
+    )
+    generator = f"{project.registries.ghcr}/{project.name}-scanner:1"
+    docker.buildx.build(
+        scanner, build_args={"BASE_IMAGE": base_image}, tags=[generator], push=True,
+        platforms=["linux/amd64"], provenance=False,
+    )  # fmt: skip
+    (project.path / "shared").mkdir()
+    (project.path / "shared" / "note.txt").write_text("x\n")
+    (project.path / "Dockerfile").write_text(DOCKERFILE.replace("{nonce}", project.name))
+    attest = f'[attest]\nprovenance = "max"\nsbom = true\nsbom-generator = "{generator}"\n'
+    project.write_config(_config(project, base_image, attest))
+
+    result = project.run("build", "--push", "--version", "1.0", env={"WIDGET_TOKEN": "t"})
+    assert result.returncode == 0, result.stderr
+    index = manifest(f"{project.registries.ghcr}/{project.name}:1.0")
+    assert index is not None
+    statements = {s["predicateType"]: s for s in _attestations(project, index)}
+    assert set(statements) == {PROVENANCE_TYPE, "https://spdx.dev/Document"}
+    # the generator scanned the image's files
+    files = int(statements["https://spdx.dev/Document"]["predicate"]["comment"].split()[-1])
+    assert files > 3
