@@ -7,6 +7,7 @@ their exit code (errors.py); a traceback only with --debug.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,9 @@ from buildcache import __version__
 from buildcache.cli_admin import read_config, register
 from buildcache.core.config import Config
 from buildcache.core.plan import BuildPlan, plan_run
+from buildcache.errors import UsageError
 from buildcache.options import (
+    BakeFileOption,
     BuildArgOption,
     BuildContextOption,
     CacheChoice,
@@ -34,6 +37,7 @@ from buildcache.options import (
     RefreshBaseOption,
     SbomOption,
     SecretOption,
+    SetOption,
     SshOption,
     TagOption,
     VariantsArgument,
@@ -83,10 +87,19 @@ def _root(
     state["debug"] = debug
 
 
-def _plan(config: Config, *, offline: bool, refresh_base: bool, **options: Any) -> BuildPlan:
+def _plan(
+    config: Config,
+    *,
+    offline: bool,
+    refresh_base: bool,
+    bake_file: Path | None,
+    sets: list[str] | None,
+    **options: Any,
+) -> BuildPlan:
     from buildcache import git
 
     cwd = Path.cwd()
+    config, notes = _with_bake_file(config, bake_file or config.bake_file, sets or [])
     planned = plan_run(
         config,
         env=os.environ,
@@ -97,6 +110,7 @@ def _plan(config: Config, *, offline: bool, refresh_base: bool, **options: Any) 
         cwd=cwd,
         **options,
     )
+    planned = dataclasses.replace(planned, notes=(*notes, *planned.notes))
     if offline:
         return planned
     from buildcache import bases
@@ -108,6 +122,22 @@ def _plan(config: Config, *, offline: bool, refresh_base: bool, **options: Any) 
         refresh_now=refresh_base,
         now=datetime.now(UTC),
     )
+
+
+def _with_bake_file(
+    config: Config, bake_file: Path | None, sets: list[str]
+) -> tuple[Config, list[str]]:
+    """The config whose variants are a bake file's targets (core/bakefile.py), read by buildx."""
+    if bake_file is None:
+        if sets:
+            raise UsageError("--set overrides a bake file's targets: give --bake-file or bake-file")
+        return config, []
+    from buildcache import engine
+    from buildcache.core.bakefile import bake_variants, parse_sets
+
+    overrides = parse_sets(sets)
+    definition = engine.bake_print(engine.make_client(), bake_file, config.bake_targets, overrides)
+    return bake_variants(config, definition, config.bake_targets, Path.cwd())
 
 
 def _read_text(path: Path) -> str | None:
@@ -132,6 +162,8 @@ def plan(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show where each setting came from.")
     ] = False,
+    bake_file: BakeFileOption = None,
+    set_: SetOption = None,
     build_arg: BuildArgOption = None,
     secret: SecretOption = None,
     ssh: SshOption = None,
@@ -155,6 +187,8 @@ def plan(
         push=push,
         offline=offline,
         refresh_base=refresh_base,
+        bake_file=bake_file,
+        sets=set_,
         inputs=run_inputs(build_arg, secret, ssh, build_context, provenance, sbom, no_cache, pull),
     )
     if as_json:
@@ -238,6 +272,8 @@ def build(
             help="Also write BuildKit's raw progress (rawjson) to this file, for a bug report.",
         ),
     ] = None,
+    bake_file: BakeFileOption = None,
+    set_: SetOption = None,
     build_arg: BuildArgOption = None,
     secret: SecretOption = None,
     ssh: SshOption = None,
@@ -270,6 +306,8 @@ def build(
         staging=push_by_digest and not dry_run and command.cannot_push_untagged(loaded),
         offline=offline,
         refresh_base=refresh_base,
+        bake_file=bake_file,
+        sets=set_,
         inputs=run_inputs(build_arg, secret, ssh, build_context, provenance, sbom, no_cache, pull),
     )
     if dry_run:

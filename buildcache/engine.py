@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from buildcache.core.bake import bake_command
 from buildcache.core.builder_calls import CreateCall
 from buildcache.core.checks import Check
 from buildcache.core.reference import ImageRef, platform_name
-from buildcache.errors import BuildFailed, CopyError, EnvironmentProblem
+from buildcache.errors import BuildFailed, CopyError, EnvironmentProblem, UsageError
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
 STDERR_TAIL_LINES = 50
@@ -306,6 +306,25 @@ def logout(client: DockerClient, registry: str) -> None:
         client.logout(None if registry == "docker.io" else registry)
     except DockerException as error:
         raise EnvironmentProblem(f"cannot log out of {registry}: {_reason(error)}") from None
+
+
+def bake_print(
+    client: DockerClient, bake_file: Path, targets: Sequence[str], overrides: Mapping[str, str]
+) -> dict[str, Any]:
+    """A team's bake file as buildx resolves it (`docker buildx bake --print`: HCL, variables,
+    inheritance and --set are buildx's own)."""
+    if not bake_file.is_file():
+        raise UsageError(f"the bake file {bake_file} does not exist")
+    require_docker_command(client)
+    try:
+        printed = client.buildx.bake(
+            targets=list(targets), files=[bake_file], print=True, set=dict(overrides)
+        )
+    except DockerException as error:
+        raise UsageError(
+            f"buildx cannot read the bake file {bake_file}: {_reason(error)}"
+        ) from None
+    return dict(printed) if isinstance(printed, dict) else {}
 
 
 def copy_image(

@@ -78,6 +78,23 @@ OfflineOption = Annotated[
         "predicted).",
     ),
 ]
+BakeFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--bake-file",
+        metavar="PATH",
+        help="Build the targets of this bake file (docker-bake.hcl) as the variants "
+        "(default: the config's bake-file).",
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="TARGET.KEY=VALUE",
+        help="Override a bake file's target, as docker buildx bake --set; repeatable.",
+    ),
+]
 ProvenanceChoice = StrEnum("ProvenanceChoice", ["min", "max", "off"])
 BuildArgOption = Annotated[
     list[str] | None,

@@ -124,6 +124,10 @@ class VariantConfig:
     target: str | None = None
     platforms: tuple[str, ...] | None = None
     dockerfile: Path | None = None
+    # from a bake file's target (core/bakefile.py)
+    context: Path | None = None
+    secrets: tuple[Secret, ...] = ()
+    ssh: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +146,8 @@ class Config:
     ssh: tuple[str, ...] = ()
     contexts: Mapping[str, str] = field(default_factory=dict)  # named build contexts
     attest: AttestConfig = field(default_factory=AttestConfig)
+    bake_file: Path | None = None  # a team's docker-bake.hcl, whose targets are the variants
+    bake_targets: tuple[str, ...] = ()  # default: its group "default"
     cache: CacheConfig = field(default_factory=CacheConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
@@ -283,6 +289,8 @@ def parse_config(
         secrets=top["secrets"],
         ssh=top["ssh"],
         contexts=top["contexts"],
+        bake_file=top["bake-file"],
+        bake_targets=top["bake-targets"],
         attest=AttestConfig(
             provenance=sections["attest"]["provenance"],
             sbom=sections["attest"]["sbom"],

@@ -319,11 +319,11 @@ def variant_inputs(
     attest: Attest | None,
 ) -> VariantInputs:
     """The command line adds to the config: a secret or context of the same name replaces it."""
-    secrets = {s.id: s for s in config.secrets}
+    secrets = {s.id: s for s in (*config.secrets, *variant.secrets)}
     secrets.update((s.id, s) for s in (parse_secret(text, cwd) for text in run.secrets))
     contexts = {**config.contexts, **variant.contexts}
     contexts.update(parse_context(text, cwd) for text in run.contexts)
-    ssh = dict.fromkeys([*config.ssh, *(parse_ssh(text, cwd) for text in run.ssh)])
+    ssh = dict.fromkeys([*config.ssh, *variant.ssh, *(parse_ssh(text, cwd) for text in run.ssh)])
     return VariantInputs(
         secrets=tuple(secrets.values()),
         ssh=tuple(ssh),

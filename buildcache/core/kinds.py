@@ -188,6 +188,10 @@ def refs(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[ImageR
     return tuple(found)
 
 
+def names(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    return tuple(string_list(reader, key, value))
+
+
 def provenance(reader: Reader, setting: Setting, key: str, value: Any) -> str:
     if value is False or value in ("false", "off"):
         return "off"
@@ -342,6 +346,7 @@ CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
     "contexts": contexts,
     "refs": refs,
     "provenance": provenance,
+    "names": names,
 }
 
 

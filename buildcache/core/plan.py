@@ -356,7 +356,7 @@ def make_plan(
                 build_args={**config.build_args, **variant.build_args},
                 target=variant.target or config.target,
                 dockerfile=variant.dockerfile or config.dockerfile,
-                context=config.context,
+                context=variant.context or config.context,
                 cache_ref=cache_ref,
                 cache_from=read,
                 cache_to=CacheSpec(cache_ref, config.cache.mode, config.cache.options)

@@ -26,7 +26,7 @@ DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
 Kind = Literal[
     "images", "platforms", "path", "name", "args", "image", "tag-prefix", "tag-suffix",
     "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options", "duration", "labels",
-    "secrets", "ssh", "contexts", "refs", "provenance",
+    "secrets", "ssh", "contexts", "refs", "provenance", "names",
 ]  # fmt: skip
 
 
@@ -53,6 +53,8 @@ SCHEMA = (
     Setting("secrets", "secrets", {}),
     Setting("ssh", "ssh", ()),
     Setting("contexts", "contexts", {}),
+    Setting("bake-file", "path"),
+    Setting("bake-targets", "names", ()),
     Setting("cache.image", "image", env="BUILDCACHE_CACHE_IMAGE"),
     Setting("cache.tag-prefix", "tag-prefix", "buildcache-"),
     Setting("cache.mode", "choice", "max", choices=("max", "min")),
