@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from buildcache import __version__
-from buildcache.cli_admin import read_config, register
+from buildcache.cli_admin import read_config, register, with_bake_file
 from buildcache.core.config import Config
 from buildcache.core.plan import BuildPlan, plan_run
-from buildcache.errors import UsageError
 from buildcache.options import (
     BakeFileOption,
     BuildArgOption,
@@ -99,7 +98,7 @@ def _plan(
     from buildcache import git
 
     cwd = Path.cwd()
-    config, notes = _with_bake_file(config, bake_file or config.bake_file, sets or [])
+    config, notes = with_bake_file(config, bake_file, sets or ())
     planned = plan_run(
         config,
         env=os.environ,
@@ -122,22 +121,6 @@ def _plan(
         refresh_now=refresh_base,
         now=datetime.now(UTC),
     )
-
-
-def _with_bake_file(
-    config: Config, bake_file: Path | None, sets: list[str]
-) -> tuple[Config, list[str]]:
-    """The config whose variants are a bake file's targets (core/bakefile.py), read by buildx."""
-    if bake_file is None:
-        if sets:
-            raise UsageError("--set overrides a bake file's targets: give --bake-file or bake-file")
-        return config, []
-    from buildcache import engine
-    from buildcache.core.bakefile import bake_variants, parse_sets
-
-    overrides = parse_sets(sets)
-    definition = engine.bake_print(engine.make_client(), bake_file, config.bake_targets, overrides)
-    return bake_variants(config, definition, config.bake_targets, Path.cwd())
 
 
 def _read_text(path: Path) -> str | None:

@@ -6,18 +6,39 @@ registers them on the app.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from buildcache.core.config import Config, load_config
+from buildcache.errors import UsageError
 from buildcache.options import ConfigOption, JsonOption
 from buildcache.ui.console import make_console
 
 
 def read_config(config_path: Path | None) -> Config:
     return load_config(Path.cwd(), os.environ, config_path)
+
+
+def with_bake_file(
+    config: Config, bake_file: Path | None = None, sets: Sequence[str] = ()
+) -> tuple[Config, list[str]]:
+    """The config whose variants are a bake file's targets (core/bakefile.py), read by buildx:
+    `cache ls` and `prune` must know them as well as `build` (or prune takes their caches for
+    orphans)."""
+    bake_file = bake_file or config.bake_file
+    if bake_file is None:
+        if sets:
+            raise UsageError("--set overrides a bake file's targets: give --bake-file or bake-file")
+        return config, []
+    from buildcache import engine
+    from buildcache.core.bakefile import bake_variants, parse_sets
+
+    overrides = parse_sets(sets)
+    definition = engine.bake_print(engine.make_client(), bake_file, config.bake_targets, overrides)
+    return bake_variants(config, definition, config.bake_targets, Path.cwd())
 
 
 def login(config: ConfigOption = None) -> None:
@@ -129,7 +150,7 @@ def cache_ls(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Every variant's cache ref: present or not, platforms, size, when it was written."""
     from buildcache.commands import cache
 
-    cache.ls(read_config(config), as_json=as_json, console=make_console())
+    cache.ls(with_bake_file(read_config(config))[0], as_json=as_json, console=make_console())
 
 
 @cache_app.command("prune")
@@ -145,7 +166,9 @@ def cache_prune(
     """Delete the cache tags of variants that are no longer in the config."""
     from buildcache.commands import cache
 
-    cache.prune(read_config(config), yes=yes, dry_run=dry_run, console=make_console())
+    cache.prune(
+        with_bake_file(read_config(config))[0], yes=yes, dry_run=dry_run, console=make_console()
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -57,3 +57,8 @@ def test_a_bake_file_s_targets_build_as_variants_with_buildcache_s_tags_and_cach
     assert flavours == {"1.0": "plain none", "1.0-full": "everything set"}
     for variant in ("slim", "full"):
         assert manifest(f"{ghcr}/{project.name}-cache:buildcache-{variant}") is not None
+    # `cache ls` knows the bake file's variants: their caches are theirs, not orphans to prune
+    result, listing = project.run_json("cache", "ls")
+    assert result.returncode == 0, result.stderr
+    assert {e["variant"]: e["present"] for e in listing["refs"]} == {"slim": True, "full": True}
+    assert listing["orphans"] == []
