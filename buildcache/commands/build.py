@@ -25,6 +25,7 @@ from buildcache.buildkit.tracker import BuildTracker, Vertex
 from buildcache.carbon_copy import copy_by_registry
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config import Config
+from buildcache.core.invariants import redactor
 from buildcache.core.plan import BuildPlan
 from buildcache.core.publish import (
     Copy,
@@ -143,6 +144,7 @@ def run_build(
         plan, variants=tuple(v for v in plan.variants if v.name not in resumed)
     )
     first = _tracker(to_build)
+    redact = redactor(v.build_args for v in plan.variants)
     second: BuildTracker | None = None
     built_plan = plan  # the variants whose images exist at the end
     with (
@@ -155,6 +157,7 @@ def run_build(
             part: BuildPlan, tracker: BuildTracker, name: str
         ) -> tuple[dict[str, Any], BuildFailed | None]:
             def on_line(line: str) -> None:
+                line = redact(line)  # secret-looking build args, as BuildKit names steps
                 if raw is not None:
                     raw.write(line)
                 view.handle(tracker.feed_line(line))

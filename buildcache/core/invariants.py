@@ -3,7 +3,9 @@ cache refs), and the build arguments that look like secrets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from buildcache.core.cache_tags import variant_of
@@ -25,6 +27,18 @@ def secret_looking_args(names: Iterable[str]) -> list[str]:
         for name in sorted(set(names))
         if looks_secret(name)
     ]
+
+
+def redactor(args: Iterable[Mapping[str, str]]) -> Callable[[str], str]:
+    """What hides the values of secret-looking build arguments in BuildKit's own text (it
+    expands arguments into step names: `RUN login "hunter2"`) before buildcache shows or logs
+    it; values under 4 characters are left, they would hide too much else."""
+    values = {v for given in args for k, v in given.items() if looks_secret(k) and len(v) >= 4}
+    forms = sorted({form for v in values for form in (v, json.dumps(v)[1:-1])}, key=len)
+    if not forms:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(form) for form in reversed(forms)))
+    return lambda text: pattern.sub("***", text)
 
 
 def shown_args(args: Mapping[str, str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from buildcache.core.inputs import (
     parse_secret,
     parse_ssh,
 )
+from buildcache.core.invariants import redactor
 from buildcache.core.plan import BuildPlan, plan_run
 from buildcache.errors import ConfigError, UsageError
 
@@ -260,3 +261,10 @@ def test_a_single_platform_without_attestations_gets_no_index_annotations() -> N
     assert "annotation-index." not in output
     attested = bake_definition(_plan(_config(), env))["target"]["slim"]["output"][0]
     assert "annotation-index." in attested
+
+
+def test_secret_looking_values_are_hidden_in_buildkit_s_own_text() -> None:
+    redact = redactor([{"API_TOKEN": 'hun"ter2', "PIN": "1234", "SHORT_TOKEN": "ab"}, {}])
+    line = json.dumps({"name": 'RUN login hun"ter2 1234'}) + ' hun"ter2 ab'
+    assert redact(line) == json.dumps({"name": "RUN login *** 1234"}) + " *** ab"
+    assert redactor([{"VERSION": "1.2.3"}])("1.2.3") == "1.2.3"
