@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,9 +52,8 @@ from buildcache.core.upstream import (
     predictions,
 )
 from buildcache.errors import BuildcacheError, ConfigError, RegistryError
-from buildcache.registry import RegistryClient
+from buildcache.registry import Connect, RegistryClient
 
-Connect = Callable[[str], RegistryClient]
 EMPTY_CONFIG = {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2}
 EMPTY_BYTES = b"{}"
 # files hashed per build at most; a context larger than this is not blamed by its files

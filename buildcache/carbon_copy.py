@@ -11,17 +11,11 @@ process); an index for another repository is left to imagetools, which copies wh
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from buildcache.core.reference import ImageRef
 from buildcache.errors import RegistryError
-from buildcache.registry import RegistryClient
-
-INDEX_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
-Connect = Callable[[str], RegistryClient]
+from buildcache.registry import INDEX_TYPES, Connect, RegistryClient
 
 
 def copy_by_registry(
@@ -32,7 +26,8 @@ def copy_by_registry(
     assert source.digest is not None
     with connect(source.registry) as origin:
         data, media_type = origin.raw_manifest(source.repository, source.digest)
-        index = media_type in INDEX_TYPES or json.loads(data).get("mediaType") in INDEX_TYPES
+        manifest = json.loads(data)
+        index = media_type in INDEX_TYPES or manifest.get("mediaType") in INDEX_TYPES
         left = []
         for target in targets:
             same_repository = target.name == source.name
@@ -41,7 +36,7 @@ def copy_by_registry(
                 continue
             with connect(target.registry) as client:
                 if not same_repository:
-                    _copy_blobs(origin, source, client, target, json.loads(data))
+                    _copy_blobs(origin, source, client, target, manifest)
                 assert target.tag is not None
                 client.put_raw_manifest(target.repository, target.tag, data, media_type)
     return left

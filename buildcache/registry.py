@@ -14,7 +14,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,12 @@ DOCKER_HUB_AUTH_KEYS = (
     "docker.io",
     "registry-1.docker.io",
 )
-MANIFEST_TYPES = (
+INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+MANIFEST_TYPES = (
+    *INDEX_TYPES,
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
@@ -282,18 +285,23 @@ class RegistryClient:
     def put_blob(self, repo: str, data: bytes) -> str:
         """Upload a blob (monolithic: a POST for the location, then one PUT); its digest."""
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self._upload(repo, digest, data)
+        return digest
+
+    def _upload(self, repo: str, digest: str, content: bytes | Iterator[bytes]) -> None:
         started = self._request("POST", f"{repo}/blobs/uploads/")
         if started.status_code not in (201, 202):
             raise self._fail(started, f"upload to {repo}")
+        # the Location is absolute, or a path on this host (not to be joined under /v2/ again)
+        location = self.http.base_url.join(started.headers.get("Location", ""))
         done = self._request(
             "PUT",
-            self._upload_url(started, digest),
-            content=data,
+            str(location.copy_merge_params({"digest": digest})),
+            content=content,
             headers={"Content-Type": "application/octet-stream"},
         )
         if done.status_code not in (201, 204):
             raise self._fail(done, f"upload to {repo}")
-        return digest
 
     def raw_manifest(self, repo: str, reference: str) -> tuple[bytes, str]:
         """A manifest's bytes as stored (its digest is theirs) and its media type."""
@@ -324,28 +332,15 @@ class RegistryClient:
         self, source: RegistryClient, source_repo: str, repo: str, digest: str
     ) -> None:
         """Copy one blob from another registry, streamed (a layer can be gigabytes)."""
-        started = self._request("POST", f"{repo}/blobs/uploads/")
-        if started.status_code not in (201, 202):
-            raise self._fail(started, f"upload to {repo}")
         try:
             with source.http.stream("GET", f"{source_repo}/blobs/{digest}") as download:
                 if download.status_code != 200:
                     raise source._fail(download, f"read {source_repo}@{digest[:19]}")
-                done = self.http.put(
-                    self._upload_url(started, digest),
-                    content=download.iter_bytes(),
-                    headers={"Content-Type": "application/octet-stream"},
-                )
+                self._upload(repo, digest, download.iter_bytes())
         except httpx.HTTPError as error:
-            raise RegistryError(f"cannot copy {digest[:19]} to {self.registry}: {error}") from None
-        if done.status_code not in (201, 204):
-            raise self._fail(done, f"upload to {repo}")
-
-    def _upload_url(self, started: httpx.Response, digest: str) -> str:
-        """Where an upload's data goes: its Location (absolute, or a path on this registry's
-        host, which must not be joined under /v2/ again), with the digest."""
-        location = self.http.base_url.join(started.headers.get("Location", ""))
-        return str(location.copy_merge_params({"digest": digest}))
+            raise RegistryError(
+                f"cannot copy {digest[:19]} from {source.registry}: {error}"
+            ) from None
 
     def put_manifest(self, repo: str, tag: str, body: Mapping[str, Any]) -> str:
         data = json.dumps(body, separators=(",", ":")).encode()
@@ -360,3 +355,7 @@ class RegistryClient:
         return response.headers.get("Docker-Content-Digest") or (
             "sha256:" + hashlib.sha256(data).hexdigest()
         )
+
+
+# how a module reaches a registry host; tests pass one with an in-memory transport
+Connect = Callable[[str], RegistryClient]

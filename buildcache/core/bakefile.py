@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.config import VARIANT_NAME, Config, VariantConfig
+from buildcache.core.config import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
 from buildcache.core.inputs import Secret, context_value, parse_secret
 from buildcache.errors import ConfigError, UsageError
 
@@ -83,7 +83,7 @@ def bake_variants(
 
 
 def _has_variants(config: Config) -> bool:
-    return not (len(config.variants) == 1 and config.variants[0].name == "default")
+    return not (len(config.variants) == 1 and config.variants[0].name == DEFAULT_VARIANT)
 
 
 def _variant(

@@ -202,7 +202,7 @@ def check_inputs(
     checked, the value is never read), the agent of an SSH entry without keys, every context
     folder. A secret that may be missing is a note."""
     notes = []
-    for secret in {s for inputs in given for s in inputs.secrets}:
+    for secret in dict.fromkeys(s for inputs in given for s in inputs.secrets):
         present = (secret.env in env) if secret.env else exists(secret.file or Path())
         if present:
             continue

@@ -214,10 +214,13 @@ def plan_run(
     notes += secret_looking_args(set(run_args) - set(config.build_args))
     attest = attest_of(config.attest, given_run, push=built.push, context=context, env=env)
     described = []
+    texts: dict[Path, str | None] = {}  # variants mostly share one Dockerfile: read it once
     for v in built.variants:
         given = variant_inputs(config, config.variant(v.name), given_run, cwd=cwd, attest=attest)
         args = {**v.build_args, **run_args}
-        needs = target_needs(read_text(v.dockerfile) if read_text else None, v.target, args)
+        if read_text is not None and v.dockerfile not in texts:
+            texts[v.dockerfile] = read_text(v.dockerfile)
+        needs = target_needs(texts.get(v.dockerfile), v.target, args)
         if needs is not None:  # the built-in args a Dockerfile declares; its unmet mounts
             builtin = builtin_args(
                 declared_args(*needs), version=built.version, revision=context.sha, variant=v.name

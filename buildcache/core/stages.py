@@ -11,6 +11,7 @@ which is how a step of the report is found again here.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Collection, Mapping, Sequence
@@ -161,8 +162,10 @@ def _unquote(text: str) -> str:
     return parts[0] if len(parts) == 1 else text
 
 
+@functools.lru_cache(maxsize=16)
 def read_dockerfile(text: str) -> Dockerfile:
-    """Raises ConfigError naming the parser's complaint."""
+    """Raises ConfigError naming the parser's complaint. Cached by text: the plan (built-in
+    args, mounts) and bases.py read the same Dockerfile, and a Dockerfile is immutable."""
     import dockerfile  # BuildKit's parser, compiled
 
     try:
