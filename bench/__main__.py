@@ -97,6 +97,24 @@ def rss_of(command: list[str], cwd: Path) -> float:
         return float("nan")
 
 
+# the repositories this run made: the docker driver keeps what it pushes in the engine's image
+# store too, and the run untags it at the end (nothing else in the engine is touched)
+MADE: list[str] = []
+
+
+def untag_what_we_made() -> None:
+    starts = tuple(f"{registry}/{name}" for name in MADE for registry in (GHCR, HUB))
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    ours = [name for name in listed.stdout.split() if name.startswith(starts)]
+    if ours:
+        subprocess.run(["docker", "image", "rm", *ours], capture_output=True, check=False)
+
+
 class Project:
     """A copy of the example with its own repositories, so runs never share a cache by accident."""
 
@@ -105,6 +123,7 @@ class Project:
         shutil.copy(ROOT / "Dockerfile.example", self.dir / "Dockerfile.example")
         shutil.copytree(ROOT / "example", self.dir / "example")
         self.name = f"bench/widget-{uuid.uuid4().hex[:8]}"
+        MADE.append(self.name)
         self.deps_seconds = deps_seconds
         self.write_config()
 
@@ -386,6 +405,13 @@ def main() -> None:
         help="run one scenario: upstream (6, the base tag moved)",
     )
     args = parser.parse_args()
+    try:
+        run(args)
+    finally:
+        untag_what_we_made()
+
+
+def run(args: argparse.Namespace) -> None:
     from bench.upstream import row, scenario_upstream_moved
 
     if args.only == "upstream":

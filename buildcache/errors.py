@@ -70,6 +70,11 @@ class BuildFailed(BuildcacheError):
     exit_code = ExitCode.BUILD_FAILED
 
 
+class PublishStopped(BuildFailed):
+    """Ctrl-C or SIGTERM while publishing: reported with the publish table, then the run stops
+    as on any signal (130 or 143)."""
+
+
 class RegistryError(BuildcacheError):
     """A registry's HTTP API refused or could not be reached; `status` is its HTTP status."""
 

@@ -12,7 +12,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,26 +22,14 @@ from rich.console import Console
 
 from buildcache.buildkit.report import VariantStatus, cache_report, variant_status
 from buildcache.buildkit.tracker import BuildTracker, Vertex
-from buildcache.carbon_copy import copy_by_registry
+from buildcache.commands.publishing import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config import Config
 from buildcache.core.invariants import redactor
 from buildcache.core.plan import BuildPlan
-from buildcache.core.publish import (
-    Copy,
-    Publisher,
-    PublishStep,
-    RetryPolicy,
-    TagResult,
-    copy_sources,
-    is_transient,
-    pushed_results,
-    steps_after_push,
-    version_refs,
-)
-from buildcache.core.reference import ImageRef
+from buildcache.core.publish import PublishInterrupted, RetryPolicy, TagResult, is_transient
 from buildcache.core.result import BuildResult
-from buildcache.errors import BuildFailed, CopyError, RegistryError, UsageError
+from buildcache.errors import BuildFailed, PublishStopped, UsageError
 from buildcache.ui.ci_sink import CISink
 from buildcache.ui.console import labelled, make_console, print_json, say
 from buildcache.ui.live import ProgressMode, progress_view
@@ -68,7 +56,7 @@ def build(
     )
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
-    resumed = _published_before(plan, console) if plan.release and plan.push and not force else {}
+    resumed = published_before(plan, console) if plan.release and plan.push and not force else {}
     with sink.group(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}"):
         result = run_build(
             plan,
@@ -97,6 +85,10 @@ def build(
     if as_json:
         print_json(data)
     sink.results(data)
+    if isinstance(result.error, PublishStopped):
+        labelled(console, "warning", "yellow", result.error.message)
+        labelled(console, "hint", "cyan", result.error.hint or "")
+        raise KeyboardInterrupt  # exits 130 or 143, as the signal asks (main.py)
     if result.error is not None:
         raise result.error
     if min_cache_hit is not None:
@@ -259,18 +251,21 @@ def run_build(
     # a failed bake publishes nothing, unless --keep-going asked for the variants that built
     publishing = error is None or keep_going
     if publishing and built_plan.variants and built_plan.push and not built_plan.push_by_digest:
-
-        def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
-            left = list(targets)
-            if len(sources) == 1:  # as it is, where the registry API can (carbon_copy.py)
-                try:
-                    left = copy_by_registry(sources[0], targets)
-                except RegistryError as error:
-                    raise CopyError(error.message) from None
-            if left:
-                engine.copy_image(client, sources, left)
-
-        published = publish(built_plan, metadata, copy=copy, console=console, policy=policy)
+        try:
+            published = publish(
+                built_plan,
+                metadata,
+                copy_image=lambda sources, targets: engine.copy_image(client, sources, targets),
+                console=console,
+                policy=policy,
+            )
+        except PublishInterrupted as stop:
+            published = stop.results
+            error = PublishStopped(
+                "interrupted while publishing: the copies under way were finished, no other was "
+                "started (the table says which tags are where)",
+                hint="run the same command again: it completes the release by digest",
+            )
         if error is None and any(r.status not in ("done", "kept") for r in published):
             error = BuildFailed(
                 "the images were built, but not every tag was published (the table above says which)",
@@ -297,26 +292,6 @@ def run_build(
     )
 
 
-def _published_before(plan: BuildPlan, console: Console) -> dict[str, str]:
-    """The variants whose release tag an earlier run pushed already (variant -> digest). A
-    published version is never replaced: the run publishes that image where it is missing, so a
-    run that failed halfway is completed by running it again."""
-    if plan.push_by_digest:
-        return {}
-    from buildcache.readback import digests_of
-
-    found = digests_of(version_refs(plan))
-    for name, digest in found.items():
-        labelled(
-            console,
-            "note",
-            "yellow",
-            f"{name} {plan.version} is published already ({digest[:19]}): publishing that image "
-            "where it is missing, not building it again (--force rebuilds and replaces it)",
-        )
-    return found
-
-
 def _tracker(plan: BuildPlan) -> BuildTracker:
     return BuildTracker(
         [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
@@ -331,36 +306,6 @@ def _only(plan: BuildPlan, statuses: Mapping[str, VariantStatus]) -> BuildPlan:
             v for v in plan.variants if statuses[v.name].state in ("built", "published before")
         ),
     )
-
-
-def publish(
-    plan: BuildPlan,
-    metadata: Mapping[str, Any],
-    *,
-    copy: Copy,
-    console: Console,
-    policy: RetryPolicy,
-) -> list[TagResult]:
-    """After the build's push to the first image: copy by digest to the others, moving tags last."""
-    digests = {
-        v.name: (metadata.get(v.name) or {}).get("containerimage.digest") for v in plan.variants
-    }
-    from buildcache.readback import higher_release_holds
-
-    def hold(step: PublishStep) -> dict[str, str]:
-        # an older release (a hotfix, or one that lost a race) never takes latest, 1.2 or 1 back
-        default = next(v.default for v in plan.variants if v.name == step.variant)
-        suffix = "" if default else f"-{step.variant}"
-        return higher_release_holds(step.image, step.tags, plan.version, suffix)
-
-    publisher = Publisher(
-        copy=copy,
-        policy=policy,
-        sleep=time.sleep,
-        on_event=lambda message: say(console, f"retry: {message}", "yellow"),
-        hold=hold,
-    )
-    return pushed_results(plan) + publisher.run(steps_after_push(plan, copy_sources(plan, digests)))
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -218,6 +219,27 @@ def pushed_results(plan: BuildPlan) -> list[TagResult]:
 # (sources, target refs); raises CopyError
 Copy = Callable[[Sequence[ImageRef], Sequence[ImageRef]], None]
 
+_NOT_STARTED = "interrupted before it was copied"
+
+
+class PublishInterrupted(Exception):
+    """Ctrl-C or SIGTERM while publishing: what was published, what not, and what was cut short,
+    in the order of the steps (the copies under way were waited for)."""
+
+    def __init__(self, results: list[TagResult]) -> None:
+        super().__init__("interrupted while publishing")
+        self.results = results
+
+
+class _Stopped(Exception):
+    def __init__(self, done: dict[int, list[TagResult]]) -> None:
+        super().__init__("stopped")
+        self.done = done
+
+
+def _unfinished(step: PublishStep, reason: str) -> list[TagResult]:
+    return [TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags]
+
 
 @dataclass
 class Publisher:
@@ -235,57 +257,110 @@ class Publisher:
     ) -> list[TagResult]:
         """Run the version-tag steps, all at once, then the moving-tag steps of the variants
         whose version tags are everywhere, all at once. `previous` are the results of an earlier
-        phase, which count too. Results come back in the order of the steps."""
+        phase, which count too. Results come back in the order of the steps; on Ctrl-C or SIGTERM,
+        in a PublishInterrupted."""
+        try:
+            return self._run(steps, previous)
+        except _Stopped as stopped:
+            raise PublishInterrupted(
+                [
+                    r
+                    for step in steps
+                    for r in (
+                        stopped.done[id(step)]
+                        if id(step) in stopped.done
+                        else _unfinished(step, _NOT_STARTED)
+                    )
+                ]
+            ) from None
+
+    def _run(self, steps: Sequence[PublishStep], previous: Sequence[TagResult]) -> list[TagResult]:
         version = [s for s in steps if not s.moving]
         done = self._run_all(version)
         kept: dict[int, list[TagResult]] = {}
         narrowed: dict[int, PublishStep] = {}
         results = [r for step in version for r in done[id(step)]]
-        for step in (s for s in steps if s.moving):
-            failed = sorted(
-                {
-                    str(r.ref)
-                    for r in (*previous, *results)
-                    if r.variant == step.variant and r.status != "done"
-                }
-            )
-            if failed:
-                reason = (
-                    "a version tag is missing on "
-                    + ", ".join(failed[:3])
-                    + (" ..." if len(failed) > 3 else "")
+        try:  # the holds ask the registries: a signal may land here too
+            for step in (s for s in steps if s.moving):
+                failed = sorted(
+                    {
+                        str(r.ref)
+                        for r in (*previous, *results)
+                        if r.variant == step.variant and r.status != "done"
+                    }
                 )
-                done[id(step)] = [
-                    TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags
-                ]
-                continue
-            held = self.hold(step)
-            if held:
-                kept[id(step)] = [
-                    TagResult(step.variant, step.image, tag, "kept", held[tag])
-                    for tag in step.tags
-                    if tag in held
-                ]
-                rest = tuple(t for t in step.tags if t not in held)
-                if not rest:
-                    done[id(step)] = []
-                else:
-                    narrowed[id(step)] = dataclasses.replace(step, tags=rest)
+                if failed:
+                    reason = (
+                        "a version tag is missing on "
+                        + ", ".join(failed[:3])
+                        + (" ..." if len(failed) > 3 else "")
+                    )
+                    done[id(step)] = [
+                        TagResult(step.variant, step.image, tag, "skipped", reason)
+                        for tag in step.tags
+                    ]
+                    continue
+                held = self.hold(step)
+                if held:
+                    kept[id(step)] = [
+                        TagResult(step.variant, step.image, tag, "kept", held[tag])
+                        for tag in step.tags
+                        if tag in held
+                    ]
+                    rest = tuple(t for t in step.tags if t not in held)
+                    if not rest:
+                        done[id(step)] = []
+                    else:
+                        narrowed[id(step)] = dataclasses.replace(step, tags=rest)
+        except KeyboardInterrupt:
+            raise _Stopped(done) from None
         moving = [narrowed.get(id(s), s) for s in steps if s.moving and id(s) not in done]
-        ran = self._run_all(moving)
+        try:
+            ran = self._run_all(moving)
+        except _Stopped as stopped:
+            for original in (s for s in steps if s.moving):
+                step = narrowed.get(id(original), original)
+                if id(step) in stopped.done:
+                    done[id(original)] = stopped.done[id(step)]
+                if id(original) in kept:  # left where they are, whatever else happened
+                    done[id(original)] = done.get(id(original), []) + kept[id(original)]
+            raise _Stopped(done) from None
         for step, original in ((narrowed.get(id(s), s), s) for s in steps if s.moving):
             if id(step) in ran:
                 done[id(original)] = ran[id(step)]
         return [r for step in steps for r in (*done[id(step)], *kept.get(id(step), []))]
 
     def _run_all(self, steps: Sequence[PublishStep]) -> dict[int, list[TagResult]]:
-        # Registries are independent of each other: copying to them one after the other would
-        # only add up their round trips.
-        if len(steps) <= 1:
-            return {id(step): self._run_step(step) for step in steps}
-        with ThreadPoolExecutor(max_workers=min(8, len(steps))) as pool:
-            futures = {id(step): pool.submit(self._run_step, step) for step in steps}
-            return {key: future.result() for key, future in futures.items()}
+        """Every step at once (registries are independent: one after the other would only add up
+        their round trips). A signal lands in this thread only, so the copies run in others: on
+        Ctrl-C or SIGTERM, those under way are waited for (a copy is short; one stopped halfway
+        helps nobody), those not started do not start, and what each step came to is handed
+        up for the publish table."""
+        stopping = threading.Event()
+        settled = threading.Event()
+        finished: dict[int, list[TagResult]] = {}
+
+        def run(step: PublishStep) -> None:
+            if stopping.is_set():
+                finished[id(step)] = _unfinished(step, _NOT_STARTED)
+                return
+            finished[id(step)] = self._run_step(step)
+
+        def run_every_step() -> None:
+            try:
+                with ThreadPoolExecutor(max_workers=max(1, min(8, len(steps)))) as pool:
+                    list(pool.map(run, steps))
+            finally:
+                settled.set()
+
+        try:
+            threading.Thread(target=run_every_step, name="publish", daemon=True).start()
+            settled.wait()
+        except KeyboardInterrupt:
+            stopping.set()
+            settled.wait()
+            raise _Stopped(finished) from None
+        return finished
 
     def _run_step(self, step: PublishStep) -> list[TagResult]:
         for attempt in range(1, self.policy.attempts + 1):

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +139,7 @@ def registries(
     docker_compose_command: str,
     docker_compose_file: str,
     docker_compose_project_name: str,
-) -> Registries:
+) -> Iterator[Registries]:
     addresses = {}
     for service in ("ghcr", "hub", "private", "spare"):
         address = f"127.0.0.1:{docker_services.port_for(service, 5000)}"
@@ -154,7 +154,28 @@ def registries(
         "-p",
         docker_compose_project_name,
     ]
-    return Registries(services=docker_services, compose=compose, **addresses)
+    yield Registries(services=docker_services, compose=compose, **addresses)
+    # The docker driver keeps every image it pushes in the engine's own image store too: untag
+    # what this session pushed to its registries (their ports are the session's own), so the
+    # engine of whoever runs the tests does not fill up with them.
+    remove_local_images(f"{address}/" for address in addresses.values())
+
+
+def remove_local_images(prefixes: Iterable[str]) -> None:
+    """Untag every image in the engine's store whose name starts with one of `prefixes` (the
+    registries a test made); an image goes when its last tag does."""
+    starts = tuple(prefixes)
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    ours = [name for name in listed.stdout.split() if name.startswith(starts)]
+    for start in range(0, len(ours), 100):
+        subprocess.run(
+            ["docker", "image", "rm", *ours[start : start + 100]], capture_output=True, check=False
+        )
 
 
 @pytest.fixture(scope="session")
@@ -220,9 +241,7 @@ class Project:
     def write_config(self, text: str) -> None:
         (self.path / "buildcache.toml").write_text(text)
 
-    def run(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 600
-    ) -> subprocess.CompletedProcess[str]:
+    def environment(self, env: dict[str, str] | None = None) -> dict[str, str]:
         # the run's own CI or laptop must not leak in: tests say what environment they simulate
         base = {
             k: v
@@ -232,14 +251,32 @@ class Project:
         }
         base.update({"NO_COLOR": "1", "COLUMNS": "200"})
         base.update(env or {})
+        return base
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "buildcache", *args],
             cwd=self.path,
-            env=base,
+            env=self.environment(env),
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
+        )
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """buildcache running in the background, in a session of its own (signals reach only
+        what the test sends them to)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "buildcache", *args],
+            cwd=self.path,
+            env=self.environment(env),
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def run_json(

@@ -1,9 +1,11 @@
 """An HTTP proxy in front of a test registry that answers with faults before it lets requests
-through: what a registry under load (429 with Retry-After, 503) looks like to a client."""
+through: what a registry under load (429 with Retry-After, 503), one whose token expired (401)
+or a slow one (a delay) looks like to a client."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +25,12 @@ HOP_BY_HOP = {
 
 class FaultProxy:
     def __init__(
-        self, upstream: str, faults: list[int], when: str = "/manifests/", method: str = "PUT"
+        self,
+        upstream: str,
+        faults: list[int],
+        when: str = "/manifests/",
+        method: str = "PUT",
+        delay: float = 0.0,
     ) -> None:
         self.upstream = upstream  # 127.0.0.1:PORT
         # statuses to answer, in order, to `method` requests whose path has `when` (by default the
@@ -31,14 +38,20 @@ class FaultProxy:
         self.faults = list(faults)
         self.when = when
         self.method = method
+        self.delay = delay  # seconds every such request waits before it goes through
+        self.seen = threading.Event()  # set by the first such request
         self.answered: list[tuple[str, str, int]] = []
         self.lock = threading.Lock()
         self.client = httpx.Client(base_url=f"http://{upstream}", timeout=60)
 
     def next_fault(self, method: str, path: str) -> int | None:
+        if method != self.method or self.when not in path:
+            return None
+        self.seen.set()
         with self.lock:
-            if method == self.method and self.when in path and self.faults:
+            if self.faults:
                 return self.faults.pop(0)
+        time.sleep(self.delay)
         return None
 
 
@@ -109,9 +122,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fault_proxy(
-    upstream: str, faults: list[int], when: str = "/manifests/"
+    upstream: str, faults: list[int], when: str = "/manifests/", delay: float = 0.0
 ) -> Iterator[tuple[str, FaultProxy]]:
-    proxy = FaultProxy(upstream, faults, when)
+    proxy = FaultProxy(upstream, faults, when, delay=delay)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 from python_on_whales import DockerClient
@@ -97,6 +98,51 @@ def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) ->
     digest = data["variants"][0]["digest"]
     assert manifest(f"{registries.hub}/{project.name}:2.0.0-full")["_digest"] == digest
     assert manifest(f"{registries.hub}/{project.name}:full")["_digest"] == digest
+
+
+def test_sigterm_while_publishing_finishes_the_copies_under_way_and_a_rerun_completes(
+    project: Project,
+) -> None:
+    registries = project.registries
+    ghcr = f"{registries.ghcr}/{project.name}"
+    with fault_proxy(registries.hub, [], delay=4.0) as (address, proxy):
+        slow = f"{address}/{project.name}"
+        _with_images(project, [ghcr, slow])
+        process = project.start("build", "--push", "--version", "3.0.0", "--json")
+        assert proxy.seen.wait(timeout=300), "no copy reached the second registry"
+        process.send_signal(signal.SIGTERM)  # buildcache alone, as `timeout` or a CI runner
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 143, err
+        assert "Traceback" not in err
+        assert "interrupted while publishing" in err
+        assert "published" in err  # the table
+        data = json.loads(out)
+        publish = {(r["image"], r["tag"]): r for v in data["variants"] for r in v["publish"]}
+        # the copies under way when the signal came were finished; nothing else was started
+        assert (ghcr, "3.0.0") in publish, sorted(publish)
+        for tag in ("3.0.0", "3.0.0-full"):
+            assert publish[(ghcr, tag)]["status"] == "done"
+            assert publish[(slow, tag)]["status"] == "done"
+            assert manifest(f"{registries.hub}/{project.name}:{tag}") is not None
+        for image in (ghcr, slow):
+            for tag in ("latest", "full"):
+                assert publish[(image, tag)]["status"] == "skipped"
+                assert "interrupted" in publish[(image, tag)]["reason"]
+        assert manifest(f"{ghcr}:latest") is None
+
+        proxy.delay = 0
+        result, again = project.run_json("build", "--push", "--version", "3.0.0")
+    assert result.returncode == 0, result.stderr
+    for variant in again["variants"]:
+        assert variant["status"]["state"] == "published before"
+        first = next(v for v in data["variants"] if v["name"] == variant["name"])
+        assert variant["digest"] == first["digest"]
+    for tag in ("3.0.0", "latest", "3.0.0-full", "full"):
+        digests = {
+            manifest(f"{registry}/{project.name}:{tag}")["_digest"]
+            for registry in (registries.ghcr, registries.hub)
+        }
+        assert len(digests) == 1, (tag, digests)
 
 
 def test_two_engines_build_a_platform_each_and_merge_one_index(

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
 import random
+import signal
+import threading
+import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +15,7 @@ from buildcache.core.config import parse_config
 from buildcache.core.plan import make_plan
 from buildcache.core.publish import (
     Publisher,
+    PublishInterrupted,
     RetryPolicy,
     is_transient,
     publish_steps,
@@ -201,3 +206,59 @@ def test_a_moving_tag_a_higher_release_holds_is_kept_not_failed() -> None:
     assert not any(
         t.endswith((":latest", ":full")) for _, targets in registry.copies for t in targets
     )
+
+
+def test_a_signal_while_copying_waits_for_the_copies_under_way_and_moves_no_tag() -> None:
+    copied: list[str] = []
+    under_way = threading.Barrier(4)  # the four version-tag copies run at once
+
+    def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
+        if under_way.wait() == 0:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
+        time.sleep(0.2)  # a copy under way is waited for, not abandoned
+        copied.extend(map(str, targets))
+
+    steps = publish_steps(_plan().variants, SOURCES, first_done=True)
+    with pytest.raises(PublishInterrupted) as stopped:
+        Publisher(copy=copy).run(steps)
+    results = stopped.value.results
+    assert [(str(r.image), r.tag) for r in results] == [
+        (str(s.image), tag) for s in steps for tag in s.tags
+    ]
+    version = [r for r in results if r.tag not in ("latest", "full")]
+    assert {r.status for r in version} == {"done"}
+    moving = [r for r in results if r.tag in ("latest", "full")]
+    assert {(r.status, r.reason) for r in moving} == {
+        ("skipped", "interrupted before it was copied")
+    }
+    assert not any(t.endswith((":latest", ":full")) for t in copied)
+
+
+def test_a_signal_during_a_lone_copy_lets_it_finish_and_starts_nothing_after_it() -> None:
+    plan = make_plan(
+        parse_config(
+            tomllib.loads('images = ["ghcr.io/acme/w", "quay.io/acme/w"]\n'),
+            {},
+            path=Path("/r/b.toml"),
+            root=Path("/r"),
+        ),
+        version="2.0",
+        push=True,
+    )
+    sources = {plan.variants[0].name: [SOURCES["slim"][0]]}
+    copied: list[str] = []
+
+    def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        copied.extend(map(str, targets))
+
+    with pytest.raises(PublishInterrupted) as stopped:
+        Publisher(copy=copy).run(publish_steps(plan.variants, sources, first_done=True))
+    by_tag = {(str(r.image), r.tag): r.status for r in stopped.value.results}
+    assert by_tag == {
+        ("quay.io/acme/w", "2.0"): "done",
+        ("ghcr.io/acme/w", "latest"): "skipped",
+        ("quay.io/acme/w", "latest"): "skipped",
+    }
+    assert copied == ["quay.io/acme/w:2.0"]
