@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -323,6 +324,38 @@ def project(tmp_path: Path, registries: Registries, base_image: str) -> Project:
         )
     )
     return project
+
+
+@contextmanager
+def own_registry(
+    docker: DockerClient,
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    disk: str | None = None,
+) -> Iterator[str]:
+    """A registry (registry:2) this test starts on 127.0.0.1:`port` and removes: with settings of
+    its own (`env`), or storing on a disk of `disk` size (a tmpfs) that fills up. Its address."""
+    container = docker.run(
+        "registry:2",
+        detach=True,
+        publish=[(f"127.0.0.1:{port}", 5000)],
+        envs={"REGISTRY_HTTP_SECRET": "buildcache-test", **(env or {})},
+        tmpfs=[f"/var/lib/registry:size={disk}"] if disk else [],
+        name=f"buildcache-test-registry-{uuid.uuid4().hex[:8]}",
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            if _answers(f"http://{address}/v2/"):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the registry on {address} did not answer")
+        yield address
+    finally:
+        docker.container.remove(container, force=True)
+        remove_local_images([f"{address}/"])
 
 
 @contextmanager

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import signal
+from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from python_on_whales import DockerClient
 
 from tests.integration.conftest import (
     Project,
+    free_port,
     fresh_runner,
     image_platforms,
     manifest,
+    own_registry,
     second_daemon,
 )
 from tests.integration.faultproxy import fault_proxy
@@ -143,6 +147,70 @@ def test_sigterm_while_publishing_finishes_the_copies_under_way_and_a_rerun_comp
             for registry in (registries.ghcr, registries.hub)
         }
         assert len(digests) == 1, (tag, digests)
+
+
+# A second registry that stops taking writes: each fault, how it shows in the publish table, and
+# how it is put right before the same command runs again.
+REFUSALS = {
+    "answers 401 midway (a token that expired)": "401",
+    "is read-only (maintenance mode)": "405 method not allowed",
+    # what the registry says (no space left on device) is not in what buildx prints
+    "is full (no space left on its disk)": "500 internal server error",
+}
+
+
+@pytest.mark.parametrize("fault", list(REFUSALS))
+def test_a_second_registry_that_refuses_writes_fails_its_tags_and_a_rerun_completes(
+    project: Project, docker: DockerClient, fault: str
+) -> None:
+    registries = project.registries
+    ghcr = f"{registries.ghcr}/{project.name}"
+    port = free_port()
+    args = ("build", "full", "--push", "--version", "5.0.0", "--platform", "linux/amd64")
+    with ExitStack() as broken:
+        if fault.startswith("answers 401"):
+            address, proxy = broken.enter_context(fault_proxy(registries.hub, [401] * 50))
+        elif fault.startswith("is read-only"):
+            readonly = {"REGISTRY_STORAGE_MAINTENANCE_READONLY": '{"enabled": true}'}
+            address = broken.enter_context(own_registry(docker, port, env=readonly))
+        else:
+            address = broken.enter_context(own_registry(docker, port, disk="256k"))
+        second = f"{address}/{project.name}"
+        _with_images(project, [ghcr, second], "[publish]\nretries = 1\nbackoff = 0.2\n")
+        result, data = project.run_json(*args)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        publish = {(r["image"], r["tag"]): r for r in data["variants"][0]["publish"]}
+        assert publish[(ghcr, "5.0.0-full")]["status"] == "done"
+        refused = publish[(second, "5.0.0-full")]
+        assert refused["status"] == "failed", refused
+        assert REFUSALS[fault] in refused["reason"].lower(), refused
+        if REFUSALS[fault] == "401":
+            assert refused["attempts"] == 1  # an auth error is never retried
+        for image in (ghcr, second):
+            assert publish[(image, "full")]["status"] == "skipped"
+        assert manifest(f"{ghcr}:full") is None  # no moving tag moved anywhere
+        assert "run the same command again" in result.stderr
+        if fault.startswith("answers 401"):
+            proxy.faults.clear()  # logged in again
+            result, again = project.run_json(*args)
+    if not fault.startswith("answers 401"):  # the registry back in order, on the same address
+        with own_registry(docker, port) as address:
+            result, again = project.run_json(*args)
+            digests = {
+                manifest(f"{address}/{project.name}:{t}")["_digest"] for t in ("5.0.0-full", "full")
+            }
+    else:
+        digests = {
+            manifest(f"{registries.hub}/{project.name}:{t}")["_digest"]
+            for t in ("5.0.0-full", "full")
+        }
+    assert result.returncode == 0, result.stderr
+    variant = again["variants"][0]
+    assert variant["status"]["state"] == "published before"  # no step ran again
+    assert variant["digest"] == data["variants"][0]["digest"]
+    assert digests == {variant["digest"]}
+    assert manifest(f"{ghcr}:full")["_digest"] == variant["digest"]
 
 
 def test_two_engines_build_a_platform_each_and_merge_one_index(
