@@ -62,6 +62,18 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # quiet
             return
 
+        def handle(self) -> None:
+            # A client that tries TLS first (BuildKit's push to an insecure registry) falls back
+            # to plain HTTP only on "server gave HTTP response to HTTPS client", which Go's TLS
+            # reports when the answer starts with "HTTP/": answer as a Go server does.
+            if self.rfile.peek(1)[:1] == b"\x16":  # a TLS handshake record
+                self.wfile.write(
+                    b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+                )
+                self.close_connection = True
+                return
+            super().handle()
+
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 chunks = []
@@ -91,11 +103,12 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 if self.command != "HEAD":
                     self.wfile.write(payload)
                 return
-            headers = {
-                k: v
+            # every header as sent, repeated ones too (docker sends one Accept per media type)
+            headers = [
+                (k, v)
                 for k, v in self.headers.items()
                 if k.lower() not in HOP_BY_HOP | {"content-length"}
-            }
+            ]
             # the Host the client used, so the registry's Location headers point back at the proxy
             response = proxy.client.request(self.command, self.path, content=body, headers=headers)
             proxy.answered.append((self.command, self.path, response.status_code))

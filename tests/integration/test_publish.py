@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
+import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -147,6 +149,49 @@ def test_sigterm_while_publishing_finishes_the_copies_under_way_and_a_rerun_comp
             for registry in (registries.ghcr, registries.hub)
         }
         assert len(digests) == 1, (tag, digests)
+
+
+def test_a_503_burst_during_the_bake_s_own_push_is_baked_again_and_no_step_runs_twice(
+    project: Project,
+) -> None:
+    registries = project.registries
+    # a source change: the first bake runs a step, which the bake after the failed push must not
+    (project.path / "example" / "src" / "VERSION").write_text(f"{uuid.uuid4().hex}\n")
+    # BuildKit tries a manifest PUT four times before its push fails: six 503s fail the first
+    # bake's push, and the bake after it meets the last two and gets through
+    with fault_proxy(registries.ghcr, [503] * 6) as (address, proxy):
+        first = f"{address}/{project.name}"
+        _with_images(
+            project,
+            [first, f"{registries.hub}/{project.name}"],
+            "[publish]\nretries = 3\nbackoff = 0.2\n",
+        )
+        result, data = project.run_json(
+            "build",
+            "full",
+            "--push",
+            "--version",
+            "6.0.0",
+            "--platform",
+            "linux/amd64",
+            "--progress",
+            "plain",
+        )
+        faults = [a for a in proxy.answered if a[2] == 503]
+    assert result.returncode == 0, result.stderr
+    assert len(faults) == 6
+    before, retried, after = result.stderr.partition("baking again from the cache")
+    assert retried, result.stderr
+    ran = re.compile(r" \d+\.\d+s$")
+    steps_before = [line for line in before.splitlines() if line.startswith("full linux/amd64 ")]
+    steps_after = [line for line in after.splitlines() if line.startswith("full linux/amd64 ")]
+    assert any(ran.search(line) for line in steps_before), before
+    assert steps_after, after
+    assert all(line.endswith("CACHED") for line in steps_after), after  # no step ran twice
+    digest = data["variants"][0]["digest"]
+    for registry in (registries.ghcr, registries.hub):
+        for tag in ("6.0.0-full", "full"):
+            assert manifest(f"{registry}/{project.name}:{tag}")["_digest"] == digest
 
 
 # A second registry that stops taking writes: each fault, how it shows in the publish table, and
