@@ -3,6 +3,7 @@ this run made, a floating tag stays on a higher release, and what a re-run finds
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -42,24 +43,17 @@ def higher_release_holds(
     connect: Callable[[str], RegistryClient] | None = None,
 ) -> dict[str, str]:
     """The floating `tags` (latest, a variant's alias, 1.2, 1) that must stay where they are, with
-    why: each points at a release higher than `version` (found among the repository's tags that
-    end in `suffix`, the variant's). The repository's tags are listed once, and each digest read
-    once, for all of them; none is held where `version` is not comparable."""
+    why: a release higher than `version` in the tag's series (any, for latest and an alias;
+    1.2.x for `1.2`) is published in the repository, among the tags that end in `suffix` (the
+    variant's). Whether the tag points at it yet or not: a release published at the same moment
+    pushes its version tags before it moves any tag, so the lower one sees it and stays back.
+    The repository's tags are listed once, and each digest read once; none is held where
+    `version` is not comparable."""
     mine = release_key(version)
     if mine is None:
         return {}
     held: dict[str, str] = {}
     with (connect or RegistryClient)(image.registry) as client:
-        digests: dict[str, str | None] = {}
-
-        def digest(name: str) -> str | None:
-            if name not in digests:
-                digests[name] = client.digest(image.repository, name)
-            return digests[name]
-
-        currents = {tag: digest(tag) for tag in tags}
-        if not any(currents.values()):
-            return {}
         higher: list[tuple[tuple[int, ...], str]] = []
         for name in client.tags(image.repository):
             if suffix and not name.endswith(suffix):
@@ -67,12 +61,38 @@ def higher_release_holds(
             key = release_key(name.removesuffix(suffix) if suffix else name)
             if key is not None and key > mine:
                 higher.append((key, name))
-        newest_first = [name for _, name in sorted(higher, reverse=True)[:20]]
-        for tag, current in currents.items():
-            holder = next((n for n in newest_first if current and digest(n) == current), None)
-            if holder is not None:
-                held[tag] = f"it stays on {holder}, a higher release than {version}"
+        if not higher:
+            return {}
+        newest_first = sorted(higher, reverse=True)[:20]
+        digests: dict[str, str | None] = {}
+
+        def digest(name: str) -> str | None:
+            if name not in digests:
+                digests[name] = client.digest(image.repository, name)
+            return digests[name]
+
+        for tag in tags:
+            series = _series(tag.removesuffix(suffix) if suffix else tag)
+            mates = [name for key, name in newest_first if key[: len(series)] == series]
+            if not mates:
+                continue
+            current = digest(tag)
+            holder = next((n for n in mates if current and digest(n) == current), None)
+            held[tag] = (
+                f"it stays on {holder}, a higher release than {version}"
+                if holder is not None
+                else f"{mates[0]}, a higher release than {version}, is published: it takes {tag}"
+            )
     return held
+
+
+def _series(tag: str) -> tuple[int, ...]:
+    """The releases a floating tag follows: `1.2` -> (1, 2), `1` -> (1,), latest or an alias ->
+    () (every release)."""
+    match = re.fullmatch(r"v?(\d+)(?:\.(\d+))?", tag)
+    if match is None:
+        return ()
+    return tuple(int(part) for part in match.groups() if part is not None)
 
 
 def read_back_published(

@@ -194,6 +194,40 @@ def test_a_503_burst_during_the_bake_s_own_push_is_baked_again_and_no_step_runs_
             assert manifest(f"{registry}/{project.name}:{tag}")["_digest"] == digest
 
 
+def test_two_releases_started_at_once_agree_everywhere_and_latest_is_the_higher(
+    project: Project,
+) -> None:
+    """Same cache refs, two versions, one moment: every tag resolves to one digest on every
+    registry, and latest and the alias end on the higher release."""
+    registries = project.registries
+    (project.path / "example" / "src" / "VERSION").write_text(f"{uuid.uuid4().hex}\n")
+    args = ("build", "--push", "--platform", "linux/amd64", "--json", "--version")
+    runs = {version: project.start(*args, version) for version in ("7.0.0", "7.1.0")}
+    ended = {version: process.communicate(timeout=600) for version, process in runs.items()}
+    data = {}
+    for version, (out, err) in ended.items():
+        assert runs[version].returncode == 0, err
+        data[version] = {v["name"]: v for v in json.loads(out)["variants"]}
+    for version, variants in data.items():
+        for variant in variants.values():
+            suffix = "" if variant["name"] == "slim" else "-full"
+            for registry in (registries.ghcr, registries.hub):
+                ref = f"{registry}/{project.name}:{version}{suffix}"
+                assert manifest(ref)["_digest"] == variant["digest"], ref
+    for name, alias in (("slim", "latest"), ("full", "full")):
+        higher = data["7.1.0"][name]["digest"]
+        for registry in (registries.ghcr, registries.hub):
+            assert manifest(f"{registry}/{project.name}:{alias}")["_digest"] == higher
+    # what both wrote to the cache is a cache a new runner builds from
+    with fresh_runner() as host:
+        result, third = project.run_json(*args, "7.1.1", env={"DOCKER_HOST": host})
+    assert result.returncode == 0, result.stderr
+    for variant in third["variants"]:
+        cache = variant["cache"]
+        assert cache["imported"][0]["status"] == "found", cache
+        assert not [s for s in cache["executed_steps"] if " FROM " not in s["name"]], cache
+
+
 # A second registry that stops taking writes: each fault, how it shows in the publish table, and
 # how it is put right before the same command runs again.
 REFUSALS = {
