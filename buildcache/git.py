@@ -43,4 +43,9 @@ def facts(cwd: Path) -> GitFacts:
         default_branch=remote_default_branch(cwd),
         sha=head_sha(cwd),
         remote_url=_git(cwd, "remote", "get-url", "origin"),
+        commit_time=_int(_git(cwd, "log", "-1", "--format=%ct")),
     )
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None

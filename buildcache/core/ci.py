@@ -31,6 +31,7 @@ class GitFacts:
     default_branch: str | None = None  # from `git symbolic-ref refs/remotes/origin/HEAD`
     sha: str | None = None
     remote_url: str | None = None  # `git remote get-url origin`, for the image's source label
+    commit_time: int | None = None  # HEAD's commit time (Unix), for reproducible builds
 
 
 @dataclass(frozen=True, kw_only=True)

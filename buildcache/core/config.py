@@ -80,6 +80,7 @@ class TagsConfig:
 @dataclass(frozen=True, kw_only=True)
 class BuildConfig:
     keep_going: bool = False  # when a variant fails, publish the others (and still fail)
+    reproducible: bool = False  # SOURCE_DATE_EPOCH from the commit: a re-run, the same digests
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -305,7 +306,7 @@ def parse_config(
         ),
         tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
         publish=PublishConfig(**sections["publish"]),
-        build=BuildConfig(keep_going=sections["build"]["keep-going"]),
+        build=BuildConfig(**{k.replace("-", "_"): v for k, v in sections["build"].items()}),
         base=BaseConfig(refresh=sections["base"]["refresh"], max_age=sections["base"]["max-age"]),
         builder=_builder(reader, reader.table(table, "builder")),
         variants=_variants(reader, reader.table(table, "variants")),

@@ -65,6 +65,22 @@ def created_at(env: Mapping[str, str], now: datetime) -> Described:
     return Described(now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "the time of this run")
 
 
+def source_date_epoch(
+    reproducible: bool, env: Mapping[str, str], commit_time: int | None
+) -> Described | None:
+    """The SOURCE_DATE_EPOCH a reproducible build hands BuildKit (image and history times) and
+    the created label: the environment's, else the commit's time. None when not asked for, or
+    not known (not a git checkout: the created label then says the run's time)."""
+    if not reproducible:
+        return None
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return Described(epoch, "SOURCE_DATE_EPOCH")
+    if commit_time is not None:
+        return Described(str(commit_time), "the commit's time (build.reproducible)")
+    return None
+
+
 def project_fields(project: Mapping[str, Any]) -> dict[str, Described]:
     """title, description, licenses, url from a pyproject.toml `[project]` table."""
     found: dict[str, Described] = {}

@@ -38,7 +38,7 @@ from buildcache.core.inputs import (
     variant_inputs,
 )
 from buildcache.core.invariants import check_invariants, secret_looking_args, shown_args
-from buildcache.core.metadata import Described, variant_metadata
+from buildcache.core.metadata import Described, source_date_epoch, variant_metadata
 from buildcache.core.reference import TAG, CacheSpec, ImageRef, cache_source
 from buildcache.core.tags import RunTags, run_tags, variant_tags
 from buildcache.core.upstream import Upstream
@@ -206,8 +206,11 @@ def plan_run(
                         f"the {what} of {variant.name}, {path}, does not exist",
                         hint="paths in the config are relative to the config file",
                     )
+    epoch = source_date_epoch(config.build.reproducible, env, git.commit_time)
+    times = {"SOURCE_DATE_EPOCH": epoch.value} if epoch else {}
+    timed = {**env, **times}  # the created label follows SOURCE_DATE_EPOCH
     metadata = variant_metadata(
-        config, env=env, remote=git.remote_url, sha=context.sha, version=built.version, now=now
+        config, env=timed, remote=git.remote_url, sha=context.sha, version=built.version, now=now
     )
     given_run = inputs or RunInputs()
     run_args = dict(parse_build_arg(text, env) for text in given_run.build_args)
@@ -217,7 +220,7 @@ def plan_run(
     texts: dict[Path, str | None] = {}  # variants mostly share one Dockerfile: read it once
     for v in built.variants:
         given = variant_inputs(config, config.variant(v.name), given_run, cwd=cwd, attest=attest)
-        args = {**v.build_args, **run_args}
+        args = {**v.build_args, **run_args, **times}  # BuildKit reads SOURCE_DATE_EPOCH itself
         if read_text is not None and v.dockerfile not in texts:
             texts[v.dockerfile] = read_text(v.dockerfile)
         needs = target_needs(texts.get(v.dockerfile), v.target, args)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from python_on_whales import DockerClient
@@ -216,3 +217,34 @@ def _bakes_of(parent: int) -> list[int]:
         if ppid == parent and "bake" in command:
             found.append(int(entry.name))
     return found
+
+
+def test_a_reproducible_release_built_again_has_the_same_digest(project: Project) -> None:
+    """build.reproducible: SOURCE_DATE_EPOCH from the commit, so a rebuild from the cache (here
+    --force, which replaces a published version) makes byte-identical images; without it, the
+    image's own times differ and so does the digest."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "release"]):
+        subprocess.run([*git, *command], cwd=project.path, check=True, capture_output=True)
+    config = project.path / "buildcache.toml"
+    plain = config.read_text()
+    args = ("build", "full", "--push", "--platform", "linux/amd64", "--provenance", "off")
+    digests: dict[bool, list[str]] = {}
+    for reproducible in (True, False):
+        extra = "\n[build]\nreproducible = true\n" if reproducible else ""
+        config.write_text(plain + extra)
+        version = "8.0.0" if reproducible else "8.1.0"
+        for _ in range(2):
+            result, data = project.run_json(*args, "--version", version, "--force")
+            assert result.returncode == 0, result.stderr
+            digests.setdefault(reproducible, []).append(data["variants"][0]["digest"])
+            time.sleep(1.1)  # the image's times have a resolution of a second
+    assert digests[True][0] == digests[True][1]
+    assert digests[False][0] != digests[False][1]
+    commit_time = subprocess.run(
+        ["git", "log", "-1", "--format=%ct"], cwd=project.path, capture_output=True, text=True
+    ).stdout.strip()
+    index = manifest(f"{project.registries.ghcr}/{project.name}:8.0.0-full")
+    assert index is not None
+    created = index.get("annotations", {}).get(OCI + "created")
+    assert created == datetime.fromtimestamp(int(commit_time), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

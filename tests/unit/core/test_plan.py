@@ -279,3 +279,22 @@ def test_a_dockerfile_that_is_not_there_fails_the_plan(tmp_path: Path) -> None:
         UsageError, match=r"the Dockerfile of full, .*Dockerfile.full, does not exist"
     ):
         plan_run(config, env={}, git=GitFacts(), version="1", exists=Path.exists)
+
+
+def test_a_reproducible_build_hands_buildkit_the_commit_time_and_labels_it_created() -> None:
+    reproducible = _config(CONFIG + "\n[build]\nreproducible = true\n")
+    plan = plan_run(reproducible, env={}, git=GitFacts(commit_time=1700000000), version="1")
+    for variant in plan.variants:
+        assert variant.build_args["SOURCE_DATE_EPOCH"] == "1700000000"
+        created = variant.labels["org.opencontainers.image.created"]
+        assert (created.value, created.origin) == ("2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH")
+    # the environment's SOURCE_DATE_EPOCH wins over the commit's time
+    given = plan_run(
+        reproducible, env={"SOURCE_DATE_EPOCH": "86400"}, git=GitFacts(commit_time=1), version="1"
+    )
+    assert given.variants[0].build_args["SOURCE_DATE_EPOCH"] == "86400"
+    # not asked for, or no commit to take it from: BuildKit's own times, nothing added
+    plain = plan_run(_config(), env={}, git=GitFacts(commit_time=1700000000), version="1")
+    assert "SOURCE_DATE_EPOCH" not in plain.variants[0].build_args
+    outside_git = plan_run(reproducible, env={}, git=GitFacts(), version="1")
+    assert "SOURCE_DATE_EPOCH" not in outside_git.variants[0].build_args
