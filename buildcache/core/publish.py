@@ -219,26 +219,14 @@ def pushed_results(plan: BuildPlan) -> list[TagResult]:
 # (sources, target refs); raises CopyError
 Copy = Callable[[Sequence[ImageRef], Sequence[ImageRef]], None]
 
-_NOT_STARTED = "interrupted before it was copied"
-
 
 class PublishInterrupted(Exception):
-    """Ctrl-C or SIGTERM while publishing: what was published, what not, and what was cut short,
-    in the order of the steps (the copies under way were waited for)."""
+    """Ctrl-C or SIGTERM while publishing: every tag's result, in the order of the steps (the
+    copies under way were waited for; those not started say so)."""
 
     def __init__(self, results: list[TagResult]) -> None:
         super().__init__("interrupted while publishing")
         self.results = results
-
-
-class _Stopped(Exception):
-    def __init__(self, done: dict[int, list[TagResult]]) -> None:
-        super().__init__("stopped")
-        self.done = done
-
-
-def _unfinished(step: PublishStep, reason: str) -> list[TagResult]:
-    return [TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags]
 
 
 @dataclass
@@ -259,97 +247,88 @@ class Publisher:
         whose version tags are everywhere, all at once. `previous` are the results of an earlier
         phase, which count too. Results come back in the order of the steps; on Ctrl-C or SIGTERM,
         in a PublishInterrupted."""
+        done: dict[int, list[TagResult]] = {}  # each step's results, as it ends
+        kept: dict[int, list[TagResult]] = {}  # the moving tags a higher release holds
         try:
-            return self._run(steps, previous)
-        except _Stopped as stopped:
-            raise PublishInterrupted(
-                [
-                    r
-                    for step in steps
-                    for r in (
-                        stopped.done[id(step)]
-                        if id(step) in stopped.done
-                        else _unfinished(step, _NOT_STARTED)
-                    )
-                ]
-            ) from None
-
-    def _run(self, steps: Sequence[PublishStep], previous: Sequence[TagResult]) -> list[TagResult]:
-        version = [s for s in steps if not s.moving]
-        done = self._run_all(version)
-        kept: dict[int, list[TagResult]] = {}
-        narrowed: dict[int, PublishStep] = {}
-        results = [r for step in version for r in done[id(step)]]
-        try:  # the holds ask the registries: a signal may land here too
-            for step in (s for s in steps if s.moving):
-                failed = sorted(
-                    {
-                        str(r.ref)
-                        for r in (*previous, *results)
-                        if r.variant == step.variant and r.status != "done"
-                    }
-                )
-                if failed:
-                    reason = (
-                        "a version tag is missing on "
-                        + ", ".join(failed[:3])
-                        + (" ..." if len(failed) > 3 else "")
-                    )
-                    done[id(step)] = [
-                        TagResult(step.variant, step.image, tag, "skipped", reason)
-                        for tag in step.tags
-                    ]
-                    continue
-                held = self.hold(step)
-                if held:
-                    kept[id(step)] = [
-                        TagResult(step.variant, step.image, tag, "kept", held[tag])
-                        for tag in step.tags
-                        if tag in held
-                    ]
-                    rest = tuple(t for t in step.tags if t not in held)
-                    if not rest:
-                        done[id(step)] = []
-                    else:
-                        narrowed[id(step)] = dataclasses.replace(step, tags=rest)
+            self._run(steps, previous, done, kept)
+            interrupted = False
         except KeyboardInterrupt:
-            raise _Stopped(done) from None
-        moving = [narrowed.get(id(s), s) for s in steps if s.moving and id(s) not in done]
-        try:
-            ran = self._run_all(moving)
-        except _Stopped as stopped:
-            for original in (s for s in steps if s.moving):
-                step = narrowed.get(id(original), original)
-                if id(step) in stopped.done:
-                    done[id(original)] = stopped.done[id(step)]
-                if id(original) in kept:  # left where they are, whatever else happened
-                    done[id(original)] = done.get(id(original), []) + kept[id(original)]
-            raise _Stopped(done) from None
-        for step, original in ((narrowed.get(id(s), s), s) for s in steps if s.moving):
-            if id(step) in ran:
-                done[id(original)] = ran[id(step)]
-        return [r for step in steps for r in (*done[id(step)], *kept.get(id(step), []))]
+            interrupted = True
 
-    def _run_all(self, steps: Sequence[PublishStep]) -> dict[int, list[TagResult]]:
-        """Every step at once (registries are independent: one after the other would only add up
-        their round trips). A signal lands in this thread only, so the copies run in others: on
-        Ctrl-C or SIGTERM, those under way are waited for (a copy is short; one stopped halfway
-        helps nobody), those not started do not start, and what each step came to is handed
-        up for the publish table."""
+        def outcome(step: PublishStep) -> list[TagResult]:
+            held = kept.get(id(step), [])
+            if id(step) in done:
+                return [*done[id(step)], *held]
+            why = "interrupted before it was copied"
+            rest = [t for t in step.tags if t not in {r.tag for r in held}]
+            return [TagResult(step.variant, step.image, t, "skipped", why) for t in rest] + held
+
+        results = [r for step in steps for r in outcome(step)]
+        if interrupted:
+            raise PublishInterrupted(results)
+        return results
+
+    def _run(
+        self,
+        steps: Sequence[PublishStep],
+        previous: Sequence[TagResult],
+        done: dict[int, list[TagResult]],
+        kept: dict[int, list[TagResult]],
+    ) -> None:
+        version = [s for s in steps if not s.moving]
+        self._run_all({id(s): s for s in version}, done)
+        results = [r for step in version for r in done[id(step)]]
+        moving: dict[int, PublishStep] = {}
+        for step in (s for s in steps if s.moving):
+            failed = sorted(
+                {
+                    str(r.ref)
+                    for r in (*previous, *results)
+                    if r.variant == step.variant and r.status != "done"
+                }
+            )
+            if failed:
+                reason = (
+                    "a version tag is missing on "
+                    + ", ".join(failed[:3])
+                    + (" ..." if len(failed) > 3 else "")
+                )
+                done[id(step)] = [
+                    TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags
+                ]
+                continue
+            held = self.hold(step)
+            kept[id(step)] = [
+                TagResult(step.variant, step.image, tag, "kept", held[tag])
+                for tag in step.tags
+                if tag in held
+            ]
+            rest = tuple(t for t in step.tags if t not in held)
+            if rest:
+                moving[id(step)] = dataclasses.replace(step, tags=rest)
+            else:
+                done[id(step)] = []
+        self._run_all(moving, done)
+
+    def _run_all(self, steps: Mapping[int, PublishStep], done: dict[int, list[TagResult]]) -> None:
+        """Every step at once, each one's results into `done` under its key (registries are
+        independent: one after the other would only add up their round trips). A signal lands
+        in this thread only, so the copies run in others: on Ctrl-C or SIGTERM, those under way
+        are waited for (a copy is short; one stopped halfway helps nobody), those not started
+        do not start, and the KeyboardInterrupt goes on up."""
+        if not steps:
+            return
         stopping = threading.Event()
         settled = threading.Event()
-        finished: dict[int, list[TagResult]] = {}
 
-        def run(step: PublishStep) -> None:
-            if stopping.is_set():
-                finished[id(step)] = _unfinished(step, _NOT_STARTED)
-                return
-            finished[id(step)] = self._run_step(step)
+        def run(key: int, step: PublishStep) -> None:
+            if not stopping.is_set():
+                done[key] = self._run_step(step)
 
         def run_every_step() -> None:
             try:
                 with ThreadPoolExecutor(max_workers=max(1, min(8, len(steps)))) as pool:
-                    list(pool.map(run, steps))
+                    list(pool.map(run, steps.keys(), steps.values()))
             finally:
                 settled.set()
 
@@ -359,8 +338,7 @@ class Publisher:
         except KeyboardInterrupt:
             stopping.set()
             settled.wait()
-            raise _Stopped(finished) from None
-        return finished
+            raise
 
     def _run_step(self, step: PublishStep) -> list[TagResult]:
         for attempt in range(1, self.policy.attempts + 1):
