@@ -162,12 +162,16 @@ def registries(
     remove_local_images(f"{address}/" for address in addresses.values())
 
 
+# The docker of the session's start: at its end the unit tests' stand-in may be first on PATH.
+DOCKER = shutil.which("docker") or "docker"
+
+
 def remove_local_images(prefixes: Iterable[str]) -> None:
     """Untag every image in the engine's store whose name starts with one of `prefixes` (the
     registries a test made); an image goes when its last tag does."""
     starts = tuple(prefixes)
     listed = subprocess.run(
-        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        [DOCKER, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
         capture_output=True,
         text=True,
         check=False,
@@ -175,7 +179,7 @@ def remove_local_images(prefixes: Iterable[str]) -> None:
     ours = [name for name in listed.stdout.split() if name.startswith(starts)]
     for start in range(0, len(ours), 100):
         subprocess.run(
-            ["docker", "image", "rm", *ours[start : start + 100]], capture_output=True, check=False
+            [DOCKER, "image", "rm", *ours[start : start + 100]], capture_output=True, check=False
         )
 
 

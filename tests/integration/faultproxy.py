@@ -147,3 +147,7 @@ def fault_proxy(
         server.shutdown()
         server.server_close()
         proxy.client.close()
+        # what the engine kept of the pushes through the proxy, under its address
+        from tests.integration.conftest import remove_local_images
+
+        remove_local_images([f"127.0.0.1:{server.server_address[1]}/"])
