@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.local_images import remove_local_images
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 GHCR, HUB = "127.0.0.1:5000", "127.0.0.1:5001"
@@ -97,22 +99,12 @@ def rss_of(command: list[str], cwd: Path) -> float:
         return float("nan")
 
 
-# the repositories this run made: the docker driver keeps what it pushes in the engine's image
-# store too, and the run untags it at the end (nothing else in the engine is touched)
+# the repositories this run made, untagged from the engine's store at the end
 MADE: list[str] = []
 
 
 def untag_what_we_made() -> None:
-    starts = tuple(f"{registry}/{name}" for name in MADE for registry in (GHCR, HUB))
-    listed = subprocess.run(
-        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    ours = [name for name in listed.stdout.split() if name.startswith(starts)]
-    if ours:
-        subprocess.run(["docker", "image", "rm", *ours], capture_output=True, check=False)
+    remove_local_images(f"{registry}/{name}" for name in MADE for registry in (GHCR, HUB))
 
 
 class Project:

@@ -23,8 +23,10 @@ def tags(cwd: Path) -> list[str]:
     return (_git(cwd, "tag", "--list") or "").split()
 
 
-def head_sha(cwd: Path) -> str | None:
-    return _git(cwd, "rev-parse", "HEAD")
+def head(cwd: Path) -> tuple[str | None, int | None]:
+    """HEAD's commit and its time (Unix), in one git call: every run starts with it."""
+    sha, _, time = (_git(cwd, "log", "-1", "--format=%H %ct") or "").partition(" ")
+    return sha or None, int(time) if time.isdigit() else None
 
 
 def branch(cwd: Path) -> str | None:
@@ -38,14 +40,11 @@ def remote_default_branch(cwd: Path) -> str | None:
 
 
 def facts(cwd: Path) -> GitFacts:
+    sha, commit_time = head(cwd)
     return GitFacts(
         branch=branch(cwd),
         default_branch=remote_default_branch(cwd),
-        sha=head_sha(cwd),
+        sha=sha,
         remote_url=_git(cwd, "remote", "get-url", "origin"),
-        commit_time=_int(_git(cwd, "log", "-1", "--format=%ct")),
+        commit_time=commit_time,
     )
-
-
-def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None

@@ -1,11 +1,13 @@
 """Pure: what must hold of every plan (one writer per tag, no image tag on a cache tag, valid
-cache refs), and the build arguments that look like secrets."""
+cache refs, a Dockerfile and context that exist), and the build arguments that look like
+secrets."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildcache.core.cache_tags import variant_of
@@ -78,3 +80,17 @@ def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
                 f"keep a record beside it (at most {128 - len(RECORD_SUFFIX)} characters)",
                 key="cache.tag-prefix",
             )
+
+
+def check_paths(variants: Sequence[VariantPlan], exists: Callable[[Path], bool] | None) -> None:
+    """A Dockerfile or context that is not there fails a build late: say so at the plan (where
+    the caller can look: `exists`)."""
+    if exists is None:
+        return
+    for variant in variants:
+        for what, path in (("context", variant.context), ("Dockerfile", variant.dockerfile)):
+            if not exists(path):
+                raise UsageError(
+                    f"the {what} of {variant.name}, {path}, does not exist",
+                    hint="paths in the config are relative to the config file",
+                )

@@ -56,29 +56,23 @@ def repository_url(env: Mapping[str, str], remote: str | None) -> Described | No
     return Described(f"{scheme}://{host}{slash}{path}", "git remote origin")
 
 
-def created_at(env: Mapping[str, str], now: datetime) -> Described:
-    """One time for the whole run; SOURCE_DATE_EPOCH (reproducible builds) wins."""
+def source_date_epoch(
+    env: Mapping[str, str], commit_time: int | None, *, reproducible: bool
+) -> str | None:
+    """The run's SOURCE_DATE_EPOCH: the environment's, else, for a reproducible build, the
+    commit's time; None when neither (not a git checkout, or not asked for)."""
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
+        return epoch
+    return str(commit_time) if reproducible and commit_time is not None else None
+
+
+def created_at(epoch: str | None, now: datetime) -> Described:
+    """One time for the whole run; SOURCE_DATE_EPOCH (reproducible builds) wins."""
+    if epoch is not None:
         stamp = datetime.fromtimestamp(int(epoch), UTC)
         return Described(stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "SOURCE_DATE_EPOCH")
     return Described(now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "the time of this run")
-
-
-def source_date_epoch(
-    reproducible: bool, env: Mapping[str, str], commit_time: int | None
-) -> Described | None:
-    """The SOURCE_DATE_EPOCH a reproducible build hands BuildKit (image and history times) and
-    the created label: the environment's, else the commit's time. None when not asked for, or
-    not known (not a git checkout: the created label then says the run's time)."""
-    if not reproducible:
-        return None
-    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return Described(epoch, "SOURCE_DATE_EPOCH")
-    if commit_time is not None:
-        return Described(str(commit_time), "the commit's time (build.reproducible)")
-    return None
 
 
 def project_fields(project: Mapping[str, Any]) -> dict[str, Described]:
@@ -112,6 +106,7 @@ def oci_labels(
     sha: str | None,
     version: str,
     now: datetime,
+    epoch: str | None,
     project: Mapping[str, Any],
     extra: Mapping[str, str],
     extra_origin: str,
@@ -124,7 +119,7 @@ def oci_labels(
     if sha:
         labels[OCI + "revision"] = Described(sha, "the commit built")
     labels[OCI + "version"] = Described(version, "the version of this run")
-    labels[OCI + "created"] = created_at(env, now)
+    labels[OCI + "created"] = created_at(epoch, now)
     for field, described in project_fields(project).items():
         labels[OCI + field] = described
     for key, text in extra.items():
@@ -147,6 +142,7 @@ def variant_metadata(
     sha: str | None,
     version: str,
     now: datetime,
+    epoch: str | None = None,
 ) -> dict[str, tuple[dict[str, Described], dict[str, Described]]]:
     """Each variant's (labels, annotations): the OCI defaults of the run, the config's tables
     over them, the variant's over those. The annotations start from the OCI keys of the labels."""
@@ -156,6 +152,7 @@ def variant_metadata(
         sha=sha,
         version=version,
         now=now,
+        epoch=epoch,
         project=config.project,
         extra=config.labels,
         extra_origin="[labels]",

@@ -37,7 +37,12 @@ from buildcache.core.inputs import (
     unmet_mounts,
     variant_inputs,
 )
-from buildcache.core.invariants import check_invariants, secret_looking_args, shown_args
+from buildcache.core.invariants import (
+    check_invariants,
+    check_paths,
+    secret_looking_args,
+    shown_args,
+)
 from buildcache.core.metadata import Described, source_date_epoch, variant_metadata
 from buildcache.core.reference import TAG, CacheSpec, ImageRef, cache_source
 from buildcache.core.tags import RunTags, run_tags, variant_tags
@@ -197,20 +202,17 @@ def plan_run(
         push_by_digest=push_by_digest,
         staging=staging,
     )
-    if exists is not None:
-        # a Dockerfile or context that is not there fails a build late: say so at the plan
-        for variant in built.variants:
-            for what, path in (("context", variant.context), ("Dockerfile", variant.dockerfile)):
-                if not exists(path):
-                    raise UsageError(
-                        f"the {what} of {variant.name}, {path}, does not exist",
-                        hint="paths in the config are relative to the config file",
-                    )
-    epoch = source_date_epoch(config.build.reproducible, env, git.commit_time)
-    times = {"SOURCE_DATE_EPOCH": epoch.value} if epoch else {}
-    timed = {**env, **times}  # the created label follows SOURCE_DATE_EPOCH
+    check_paths(built.variants, exists)
+    epoch = source_date_epoch(env, git.commit_time, reproducible=config.build.reproducible)
+    times = {"SOURCE_DATE_EPOCH": epoch} if epoch and config.build.reproducible else {}
     metadata = variant_metadata(
-        config, env=timed, remote=git.remote_url, sha=context.sha, version=built.version, now=now
+        config,
+        env=env,
+        remote=git.remote_url,
+        sha=context.sha,
+        version=built.version,
+        now=now,
+        epoch=epoch,
     )
     given_run = inputs or RunInputs()
     run_args = dict(parse_build_arg(text, env) for text in given_run.build_args)

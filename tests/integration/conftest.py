@@ -28,6 +28,7 @@ import pytest
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
+from tests import local_images
 from tests.conftest import ROOT
 
 REGISTRY_USER = "buildcache"
@@ -167,20 +168,8 @@ DOCKER = shutil.which("docker") or "docker"
 
 
 def remove_local_images(prefixes: Iterable[str]) -> None:
-    """Untag every image in the engine's store whose name starts with one of `prefixes` (the
-    registries a test made); an image goes when its last tag does."""
-    starts = tuple(prefixes)
-    listed = subprocess.run(
-        [DOCKER, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    ours = [name for name in listed.stdout.split() if name.startswith(starts)]
-    for start in range(0, len(ours), 100):
-        subprocess.run(
-            [DOCKER, "image", "rm", *ours[start : start + 100]], capture_output=True, check=False
-        )
+    """Untag the images under `prefixes` (the registries a test made) from the engine's store."""
+    local_images.remove_local_images(prefixes, DOCKER)
 
 
 @pytest.fixture(scope="session")

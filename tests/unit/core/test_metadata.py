@@ -38,8 +38,8 @@ def test_the_repository_url_comes_from_the_ci_or_the_remote_without_credentials(
 
 
 def test_created_is_one_time_per_run_or_source_date_epoch() -> None:
-    assert created_at({}, NOW).value == "2026-11-28T12:30:00Z"
-    assert created_at({"SOURCE_DATE_EPOCH": "1700000000"}, NOW).value == "2023-11-14T22:13:20Z"
+    assert created_at(None, NOW).value == "2026-11-28T12:30:00Z"
+    assert created_at("1700000000", NOW).value == "2023-11-14T22:13:20Z"
 
 
 def test_project_fields_read_pyproject() -> None:
