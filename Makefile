@@ -61,6 +61,8 @@ registries: engine ## start the local registries on 127.0.0.1:5000 (ghcr), :5001
 
 registries-down: ## stop the local registries and drop their data
 	$(DEMO_PORTS) $(DEMO_COMPOSE) down -v
+	@# the engine kept the base image `registries` pushed (docker driver): untag it with them
+	-@docker image rm $(DEMO_BASE) >/dev/null 2>&1
 
 demo: install registries ## build the example's two variants for amd64+arm64, push, then reuse the cache
 	@echo "== the plan for the bundled example (buildcache.toml)"
