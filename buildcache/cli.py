@@ -45,7 +45,6 @@ from buildcache.options import (
 )
 from buildcache.ui.ci_sink import ci_sink
 from buildcache.ui.console import make_console, print_json
-from buildcache.ui.tables import print_plan
 
 if TYPE_CHECKING:
     from buildcache.ui.live import ProgressMode
@@ -177,6 +176,8 @@ def plan(
     if as_json:
         print_json(resolved.to_json())
         return
+    from buildcache.ui.tables import print_plan
+
     print_plan(make_console(), resolved, sources=loaded.sources if verbose else None)
 
 

@@ -10,14 +10,21 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from functools import cache
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from buildcache.cli import app, state
 from buildcache.errors import BuildcacheError, ExitCode
 from buildcache.ui.ci_sink import ci_sink
 from buildcache.ui.console import labelled, make_console, say
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# made when there is something to say: a run that succeeds prints through its command's own
+_console = cache(make_console)
 
 
 def _report_error(console: Console, error: BuildcacheError) -> None:
@@ -49,7 +56,6 @@ def _stopped(console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, turn every error into a sentence and an exit code."""
-    console = make_console()
     # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (engine.run_bake passes it on to bake)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -57,28 +63,28 @@ def main(argv: list[str] | None = None) -> None:
         # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
         code = app(args=argv, standalone_mode=False, prog_name="buildcache")
         if code == ExitCode.INTERRUPTED:
-            code = _stopped(console)
+            code = _stopped(_console())
         if isinstance(code, int) and code:
             sys.exit(code)
     except BuildcacheError as error:
         if state["debug"]:
-            console.print_exception()
-        _report_error(console, error)
+            _console().print_exception()
+        _report_error(_console(), error)
         sys.exit(error.exit_code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.TyperException as error:
         # typer's own usage errors (unknown option, bad value)
-        labelled(console, "error", "bold red", error.format_message())
+        labelled(_console(), "error", "bold red", error.format_message())
         sys.exit(ExitCode.USAGE)
     except (KeyboardInterrupt, typer.Abort):
-        sys.exit(_stopped(console))
+        sys.exit(_stopped(_console()))
     except Exception as error:
         if state["debug"]:
-            console.print_exception()
+            _console().print_exception()
         else:
             labelled(
-                console,
+                _console(),
                 "internal error",
                 "bold red",
                 f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",

@@ -13,16 +13,25 @@ import hashlib
 import json
 import os
 import re
+import ssl
 import subprocess
+import sys
+import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from buildcache.core.reference import DOCKER_HUB
 from buildcache.errors import RegistryError
+
+# httpx imports its own command-line client (click, pygments, rich.progress: ~60 ms) whenever
+# click is installed, and buildcache never runs it; with this entry that import fails and httpx
+# puts its stub in place (the fallback in httpx/__init__.py)
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_AUTH_KEYS = (
@@ -41,6 +50,21 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+_tls_lock = threading.Lock()
+
+
+@cache
+def _tls_once() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client of the run: building one reads the whole CA bundle
+    (30-90 ms), and a plan opens a client per registry in each of its threads at once."""
+    with _tls_lock:
+        return _tls_once()
 
 
 def is_loopback(host: str) -> bool:
@@ -98,7 +122,9 @@ def needs_login(registry: str) -> bool | None:
     host = api_host(registry)
     scheme = "http" if is_loopback(host) else "https"
     try:
-        response = httpx.get(f"{scheme}://{host}/v2/", timeout=TIMEOUT, follow_redirects=True)
+        response = httpx.get(
+            f"{scheme}://{host}/v2/", timeout=TIMEOUT, follow_redirects=True, verify=_tls()
+        )
     except httpx.HTTPError:
         return None
     return response.status_code in (401, 403)
@@ -202,6 +228,7 @@ class RegistryClient:
             timeout=TIMEOUT,
             transport=transport,
             follow_redirects=True,
+            verify=_tls(),
         )
 
     def __enter__(self) -> RegistryClient:

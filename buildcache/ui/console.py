@@ -13,12 +13,17 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported where something is printed for people: `plan --json` never needs it (~50 ms)
 
 
 def make_console(*, plain: bool = False, width: int | None = None) -> Console:
+    from rich.console import Console
+
     if plain:
         # No colour, no cursor moves, no wrapping: one line per event in a CI log.
         return Console(
@@ -39,11 +44,15 @@ def make_console(*, plain: bool = False, width: int | None = None) -> Console:
 
 def say(console: Console, message: str, style: str = "") -> None:
     """One line of text, styled as a whole."""
+    from rich.text import Text
+
     console.print(Text(message, style=style))
 
 
 def labelled(console: Console, label: str, style: str, message: str) -> None:
     """`label: message`, the label styled (error, warning, hint, note)."""
+    from rich.text import Text
+
     console.print(Text.assemble((f"{label}: ", style), message))
 
 
