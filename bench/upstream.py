@@ -17,15 +17,27 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
-import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-from bench.__main__ import BASE, GHCR, Project, Scenario, bake_cmd, fresh_runner, timed
+from bench.harness import (
+    BASE,
+    GHCR,
+    MADE,
+    OURS,
+    PLAIN,
+    Project,
+    Run,
+    Scenario,
+    bake_cmd,
+    fresh_runner,
+    interleaved,
+    measure,
+)
 
-BUILDCACHE = 'buildcache, [base] refresh = "cache"'
-PLAIN = "docker buildx bake"
 _STEP = re.compile(r"^#(\d+) \[[^\]]*\d+/\d+\] (?!FROM )")
 _CACHED = re.compile(r"^#(\d+) CACHED$")
 
@@ -58,25 +70,39 @@ def move_base(moving: str, env: dict[str, str]) -> None:
          "--push", "--progress", "quiet", str(folder)],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-def plain_bake_file(project: Project, version: str) -> Path:
-    """buildcache's bake file with every tag, and without the pins: what a plain bake runs."""
-    path = project.bake_file(version)
-    bake = json.loads(path.read_text())
-    for target in bake["target"].values():
-        target.pop("contexts", None)
-    path.write_text(json.dumps(bake, indent=2))
-    return path
+def _release_after_move(project: Project, side: str, moving: str) -> Run:
+    with fresh_runner() as env:
+        if side == OURS:
+            command = ("buildcache", "build", "--push", "--version", "1", "--progress", "quiet")
+            measure(command, project.dir, env)
+        else:
+            measure(bake_cmd(project.bake_file("1", pins=False)), project.dir, env)
+        move_base(moving, env)
+    with fresh_runner() as env:
+        if side == OURS:
+            command = ("buildcache", "build", "--push", "--version", "2", "--json", "--progress")
+            run, out, _ = measure((*command, "plain"), project.dir, env)
+            run.cached, run.total = buildcache_steps(out)
+        else:
+            run, _, err = measure(bake_cmd(project.bake_file("2", pins=False)), project.dir, env)
+            run.cached, run.total = plain_steps(err)
+    return run
 
 
-def scenario_upstream_moved(runs: int, deps: int) -> Scenario:
-    scenario = Scenario("6. next release after the base tag moved, fresh runner")
-    scenario.runs = {BUILDCACHE: [], PLAIN: []}
-    for n in range(runs):
-        for tool in (BUILDCACHE, PLAIN):
+def upstream_moved(runs: int, deps: int) -> Scenario:
+    scenario = Scenario(
+        "6. next release after the base tag moved, fresh runner",
+        note='buildcache with [base] refresh = "cache"; steps cached counted FROM aside',
+    )
+
+    def side(name: str) -> Callable[[int], Run]:
+        def run(_: int) -> Run:
             project = Project(deps)
             moving = f"{GHCR}/bench/upstream-{uuid.uuid4().hex[:8]}:3.12-slim"
+            MADE.append(moving.rsplit(":", 1)[0])
             subprocess.run(
                 ["docker", "buildx", "imagetools", "create", "--tag", moving, BASE],
                 check=True,
@@ -87,46 +113,10 @@ def scenario_upstream_moved(runs: int, deps: int) -> Scenario:
                 config.read_text().replace(BASE, moving) + '[base]\nrefresh = "cache"\n'
             )
             try:
-                with fresh_runner() as env:
-                    if tool == BUILDCACHE:
-                        command = project.buildcache("build", "--push", "--version", "1")
-                        subprocess.run(command, cwd=project.dir, env=env, check=True, capture_output=True)  # fmt: skip
-                    else:
-                        timed(bake_cmd(plain_bake_file(project, "1")), project.dir, env)
-                    move_base(moving, env)
-                with fresh_runner() as env:
-                    if tool == BUILDCACHE:
-                        run, out, _ = timed(
-                            project.buildcache(
-                                "build", "--push", "--version", "2", "--json", "--progress", "plain"
-                            ),
-                            project.dir,
-                            env,
-                        )
-                        run.cached, run.total = buildcache_steps(out)
-                    else:
-                        run, _, err = timed(
-                            bake_cmd(plain_bake_file(project, "2")), project.dir, env
-                        )
-                        run.cached, run.total = plain_steps(err)
-                scenario.runs[tool].append(run)
-                print(
-                    f"  upstream moved, {tool} run {n + 1}: {run.seconds:.1f}s, "
-                    f"steps cached {run.cached}/{run.total}",
-                    file=sys.stderr,
-                )
+                return _release_after_move(project, name, moving)
             finally:
                 project.cleanup()
-    return scenario
 
+        return run
 
-def row(scenario: Scenario) -> tuple[str, str, str, str, str]:
-    ours, plain = scenario.runs[BUILDCACHE], scenario.runs[PLAIN]
-    return (
-        "6. next release after the base tag moved",
-        f"{scenario.median(BUILDCACHE):.1f}s",
-        f"{scenario.median(PLAIN):.1f}s",
-        f"{scenario.median(BUILDCACHE) / scenario.median(PLAIN):.2f}",
-        f"steps cached (FROM aside): {ours[0].cached}/{ours[0].total} pinned vs "
-        f"{plain[0].cached}/{plain[0].total} plain",
-    )
+    return interleaved(scenario, runs, {OURS: side(OURS), PLAIN: side(PLAIN)})

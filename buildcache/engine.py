@@ -1,9 +1,14 @@
 """The one module that talks to Docker, through python-on-whales.
 
-Every docker call goes through a `DockerClient` passed in (so tests and CI can point it at another
+Every docker call goes through a `Docker` passed in (so tests and CI can point it at another
 daemon with DOCKER_HOST or `host=`), and every DockerException becomes one of buildcache's errors
-(errors.py) here and nowhere else. python-on-whales (and pydantic under it) is slow to import, so
-only the commands that run docker import this module.
+(errors.py) here and nowhere else.
+
+python-on-whales (and the ~150 pydantic models it defines) takes 0.3-0.4 s to import on a 2-core
+CI machine: a tenth of a fully cached build, measured in bench/ ("quiet cached build"). The one
+call every build makes, `docker buildx bake`, needs only the docker command, which `Docker` knows
+itself; the python-on-whales client is made on first use, by the calls that need it (probes,
+imagetools, login, builders), so a build that only bakes never imports it.
 
 What the engine can do is asked in one list of probes (`probe`): `doctor` shows them all, and a
 build that fails before its first step runs them to say why.
@@ -11,28 +16,24 @@ build that fails before its first step runs them to say why.
 
 from __future__ import annotations
 
-import json
 import shutil
-import signal
-import subprocess
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
+from typing import TYPE_CHECKING, Any
 
 from buildcache.core import checks as fixes
-from buildcache.core.bake import bake_command
 from buildcache.core.builder_calls import CreateCall
 from buildcache.core.checks import Check
 from buildcache.core.reference import ImageRef, platform_name
-from buildcache.errors import BuildFailed, CopyError, EnvironmentProblem, UsageError
+from buildcache.errors import CopyError, EnvironmentProblem, UsageError
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
+    from python_on_whales.exceptions import DockerException
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
-STDERR_TAIL_LINES = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,8 +51,32 @@ class EngineInfo:
         return self.driver != "docker" or self.containerd_store
 
 
-def make_client(host: str | None = None) -> DockerClient:
-    return DockerClient(host=host) if host else DockerClient()
+@dataclass
+class Docker:
+    """The engine buildcache talks to: the docker command (with `--host` where one is given), and
+    the python-on-whales client for it, made when first asked for."""
+
+    host: str | None = None
+
+    def command(self) -> list[str]:
+        return ["docker", *(["--host", self.host] if self.host else [])]
+
+    @cached_property
+    def whales(self) -> DockerClient:
+        from python_on_whales import DockerClient
+
+        return DockerClient(host=self.host) if self.host else DockerClient()
+
+
+def _docker_exception() -> type[DockerException]:
+    """python-on-whales' error, for an `except`: evaluated only when something was raised."""
+    from python_on_whales.exceptions import DockerException
+
+    return DockerException
+
+
+def make_client(host: str | None = None) -> Docker:
+    return Docker(host)
 
 
 def _reason(error: DockerException) -> str:
@@ -60,18 +85,18 @@ def _reason(error: DockerException) -> str:
     return lines[-1].strip()[:300] if lines else f"exit code {error.return_code}, no message"
 
 
-def _docker_path(client: DockerClient) -> str | None:
+def _docker_path(client: Docker) -> str | None:
     """Where the docker command the client runs is, None where it is not installed."""
-    return shutil.which(str(client.client_config.client_call[0]))
+    return shutil.which(client.command()[0])
 
 
-def require_docker_command(client: DockerClient) -> None:
+def require_docker_command(client: Docker) -> None:
     if _docker_path(client) is None:
         raise EnvironmentProblem("the docker command is not installed", hint=fixes.INSTALL_DOCKER)
 
 
 def probe(
-    client: DockerClient,
+    client: Docker,
     *,
     builder_name: str | None = None,
     platforms: Sequence[str] = (),
@@ -86,8 +111,8 @@ def probe(
         return [Check("docker client", "fail", "not installed", fixes.INSTALL_DOCKER)], None
     found.append(Check("docker client", "ok", docker))
     try:
-        info = client.info()
-    except DockerException as error:
+        info = client.whales.info()
+    except _docker_exception() as error:
         found.append(
             Check(
                 "daemon",
@@ -103,14 +128,14 @@ def probe(
     store = "containerd image store" if containerd_store else "classic image store"
     found.append(Check("daemon", "ok", f"Docker Engine {info.server_version} at {where}, {store}"))
     try:
-        buildx_version = str(client.buildx.version())
-    except DockerException:
+        buildx_version = str(client.whales.buildx.version())
+    except _docker_exception():
         found.append(Check("buildx", "fail", "not installed", fixes.INSTALL_BUILDX))
         return found, None
     found.append(Check("buildx", "ok", buildx_version))
     try:
-        builder = client.buildx.inspect(builder_name)
-    except DockerException as error:
+        builder = client.whales.buildx.inspect(builder_name)
+    except _docker_exception() as error:
         found.append(
             Check(
                 "builder",
@@ -157,7 +182,7 @@ def probe(
     return found, engine
 
 
-def inspect_engine(client: DockerClient, builder_name: str | None = None) -> EngineInfo:
+def inspect_engine(client: Docker, builder_name: str | None = None) -> EngineInfo:
     """What the engine and a builder (the one in use, or `builder_name`) can do; raises
     EnvironmentProblem naming what is missing and the fix."""
     found, engine = probe(client, builder_name=builder_name, needs_cache_export=False)
@@ -167,7 +192,7 @@ def inspect_engine(client: DockerClient, builder_name: str | None = None) -> Eng
 
 
 def explain_failure(
-    client: DockerClient,
+    client: Docker,
     *,
     builder_name: str | None,
     platforms: Sequence[str],
@@ -199,80 +224,11 @@ def supports_platform(platform: str, available: Sequence[str]) -> bool:
     return any(p == platform or p.startswith(platform + "/") for p in available)
 
 
-def run_bake(
-    client: DockerClient,
-    *,
-    bake_file: Path,
-    metadata_file: Path,
-    on_line: Callable[[str], None],
-    builder: str | None = None,
-) -> dict[str, Any]:
-    """Run `docker buildx bake` on the bake file, streaming BuildKit's rawjson progress lines.
-
-    Returns the metadata buildx wrote per target (digest, cache manifest). A failed build raises
-    BuildFailed; the caller has seen every progress line by then, which says what failed.
-
-    python-on-whales makes the command (its client config: the docker binary, host, context,
-    config); the process is run and read here. Its own stream reader keeps the whole of stderr,
-    where the progress arrives, in one bytes object grown line by line, which is quadratic (42 s
-    of CPU for a 14.8 MB stream of a chatty build), and it gives no handle to the process, which a
-    SIGTERM to buildcache must reach: bake would go on building, its bake file deleted under it.
-    """
-    command = [
-        *map(str, client.client_config.docker_cmd),
-        *bake_command(bake_file, metadata_file, "rawjson")[1:],
-    ]
-    if builder:
-        command[command.index("bake") + 1 : command.index("bake") + 1] = ["--builder", builder]
-    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)  # bounded: for the error message only
-    try:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    except OSError as error:
-        raise EnvironmentProblem(
-            f"cannot run docker: {error.strerror}", hint=fixes.INSTALL_DOCKER
-        ) from None
-    try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw.decode(errors="replace")
-            tail.append(line)
-            on_line(line)
-        code = process.wait()
-    except BaseException as stop:  # Ctrl-C, SIGTERM, a failing view: never leave bake behind
-        _stop(process, signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM)
-        raise
-    if code != 0:
-        raise BuildFailed(f"docker buildx bake exited with code {code}")
-    return read_metadata(metadata_file)
-
-
-def _stop(process: subprocess.Popen[bytes], signum: int, grace: float = 10.0) -> None:
-    """Pass the signal on to bake, give it `grace` seconds to stop its build, then kill it."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signum)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def read_metadata(metadata_file: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(metadata_file.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def platform_top_layers(client: DockerClient, reference: ImageRef) -> dict[str, str] | None:
+def platform_top_layers(client: Docker, reference: ImageRef) -> dict[str, str] | None:
     """{platform: digest of its top layer} of a multi-platform image, None where it is not there."""
     try:
-        index = client.buildx.imagetools.inspect(str(reference))
-    except DockerException:
+        index = client.whales.buildx.imagetools.inspect(str(reference))
+    except _docker_exception():
         return None
     tops: dict[str, str] = {}
     for entry in index.manifests or []:
@@ -280,8 +236,10 @@ def platform_top_layers(client: DockerClient, reference: ImageRef) -> dict[str, 
         if platform is None or not platform.os or platform.os == "unknown" or not entry.digest:
             continue  # BuildKit's attestation manifests
         try:
-            image = client.buildx.imagetools.inspect(str(reference.with_digest(entry.digest)))
-        except DockerException:
+            image = client.whales.buildx.imagetools.inspect(
+                str(reference.with_digest(entry.digest))
+            )
+        except _docker_exception():
             continue
         if image.layers:
             key = platform_name(platform.os, str(platform.architecture), platform.variant)
@@ -289,27 +247,27 @@ def platform_top_layers(client: DockerClient, reference: ImageRef) -> dict[str, 
     return tops
 
 
-def login(client: DockerClient, registry: str, username: str, password: str) -> str | None:
+def login(client: Docker, registry: str, username: str, password: str) -> str | None:
     """`docker login --password-stdin`; None when accepted, else docker's reason (no secret)."""
     server = None if registry == "docker.io" else registry
     try:
         # python-on-whales passes the password on standard input, never on the command line
-        client.login(server=server, username=username, password=password)
-    except DockerException as error:
+        client.whales.login(server=server, username=username, password=password)
+    except _docker_exception() as error:
         return _reason(error).replace(password, "***")
     return None
 
 
-def logout(client: DockerClient, registry: str) -> None:
+def logout(client: Docker, registry: str) -> None:
     """`docker logout`: docker's stored credentials for the registry are removed (none: a no-op)."""
     try:
-        client.logout(None if registry == "docker.io" else registry)
-    except DockerException as error:
+        client.whales.logout(None if registry == "docker.io" else registry)
+    except _docker_exception() as error:
         raise EnvironmentProblem(f"cannot log out of {registry}: {_reason(error)}") from None
 
 
 def bake_print(
-    client: DockerClient, bake_file: Path, targets: Sequence[str], overrides: Mapping[str, str]
+    client: Docker, bake_file: Path, targets: Sequence[str], overrides: Mapping[str, str]
 ) -> dict[str, Any]:
     """A team's bake file as buildx resolves it (`docker buildx bake --print`: HCL, variables,
     inheritance and --set are buildx's own)."""
@@ -317,61 +275,57 @@ def bake_print(
         raise UsageError(f"the bake file {bake_file} does not exist")
     require_docker_command(client)
     try:
-        printed = client.buildx.bake(
+        printed = client.whales.buildx.bake(
             targets=list(targets), files=[bake_file], print=True, set=dict(overrides)
         )
-    except DockerException as error:
+    except _docker_exception() as error:
         raise UsageError(
             f"buildx cannot read the bake file {bake_file}: {_reason(error)}"
         ) from None
     return dict(printed) if isinstance(printed, dict) else {}
 
 
-def copy_image(
-    client: DockerClient, sources: Sequence[ImageRef], targets: Sequence[ImageRef]
-) -> None:
+def copy_image(client: Docker, sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
     """`buildx imagetools create`: an index from `sources` (by digest) under every target tag.
 
     The registry copies blobs it does not have from the source registry; nothing is rebuilt.
     """
     try:
-        client.buildx.imagetools.create(
+        client.whales.buildx.imagetools.create(
             sources=[str(s) for s in sources], tags=[str(t) for t in targets]
         )
-    except DockerException as error:
+    except _docker_exception() as error:
         raise CopyError(_reason(error)) from None
 
 
-def builder_exists(client: DockerClient, name: str) -> bool:
+def builder_exists(client: Docker, name: str) -> bool:
     try:
-        client.buildx.inspect(name)
-    except DockerException:
+        client.whales.buildx.inspect(name)
+    except _docker_exception():
         return False
     return True
 
 
-def remove_builder(client: DockerClient, name: str) -> bool:
+def remove_builder(client: Docker, name: str) -> bool:
     """Remove a builder; False where there was none."""
     if not builder_exists(client, name):
         return False
     try:
-        client.buildx.remove(name)
-    except DockerException as error:
+        client.whales.buildx.remove(name)
+    except _docker_exception() as error:
         raise EnvironmentProblem(f"cannot remove the builder '{name}': {_reason(error)}") from None
     return True
 
 
-def create_builder(
-    client: DockerClient, calls: list[CreateCall], *, image: str | None
-) -> EngineInfo:
+def create_builder(client: Docker, calls: list[CreateCall], *, image: str | None) -> EngineInfo:
     """Run the `buildx create` calls, then boot the builder; a builder that cannot boot is removed
     again, and the error says why (the BuildKit image it needs, typically)."""
     name = calls[0].name
     try:
         for call in calls:
-            client.buildx.create(**call.kwargs())  # type: ignore[arg-type]
-        client.buildx.inspect(name, bootstrap=True)
-    except DockerException as error:
+            client.whales.buildx.create(**call.kwargs())  # type: ignore[arg-type]
+        client.whales.buildx.inspect(name, bootstrap=True)
+    except _docker_exception() as error:
         reason = _reason(error)
         removed = remove_builder(client, name)
         left = "it was removed again" if removed else "nothing was left behind"

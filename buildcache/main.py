@@ -56,7 +56,7 @@ def _stopped(console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, turn every error into a sentence and an exit code."""
-    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (engine.run_bake passes it on to bake)
+    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (baking.run_bake passes it on to bake)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code

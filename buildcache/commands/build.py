@@ -123,7 +123,7 @@ def run_build(
     """One bake of every variant. With `keep_going`, when some variants fail, the others are
     baked again on their own (from the build cache: what they had built is reused) and
     published, and the run still fails."""
-    from buildcache import engine  # python-on-whales: only for a build that runs
+    from buildcache import baking, engine  # only for a build that runs
 
     policy = policy or RetryPolicy()
     client = engine.make_client(docker_host)
@@ -159,7 +159,7 @@ def run_build(
             (folder / "docker-bake.json").write_text(bake_file_text(part))
             metadata_file = folder / "metadata.json"
             try:
-                found = engine.run_bake(
+                found = baking.run_bake(
                     client,
                     bake_file=folder / "docker-bake.json",
                     metadata_file=metadata_file,
@@ -174,7 +174,7 @@ def run_build(
                         platforms=sorted({p for v in part.variants for p in v.platforms}),
                         needs_cache_export=any(v.cache_to for v in part.variants),
                     )
-                return engine.read_metadata(metadata_file), failure
+                return baking.read_metadata(metadata_file), failure
             finally:
                 tracker.close()
             return found, None

@@ -1,0 +1,110 @@
+"""11. Registries across a network: both registries behind bench/netproxy.py (30 ms round trip,
+100 Mbit/s each way, shared, as a runner's one link), a release whose layers are new.
+
+buildcache pushes once, to the first registry, and copies to the second by digest
+(`imagetools create`, which reads the blobs back from the first registry and writes them to the
+second, through this runner's link both times); plain bake pushes every tag to both registries
+from BuildKit. Every run builds new content (a NONCE and random bytes per variant and platform),
+so neither side finds its layers already in a registry.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bench.harness import (
+    GHCR,
+    HUB,
+    OURS,
+    PLAIN,
+    Project,
+    Run,
+    Scenario,
+    bake_cmd,
+    interleaved,
+    measure,
+)
+
+LATENCY_MS, MBIT = 30, 100
+PAYLOAD = 8 * 1000 * 1000  # random bytes per variant and platform: 32 MB per registry per release
+DOCKERFILE = f"""\
+ARG BASE_IMAGE
+FROM ${{BASE_IMAGE}}
+ARG VARIANT
+ARG NONCE
+RUN echo "$NONCE $VARIANT" > /release && head -c {PAYLOAD} /dev/urandom > /payload
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def network() -> Iterator[tuple[str, str]]:
+    """The two registries, as a runner across a network reaches them."""
+    ports = _free_port(), _free_port()
+    routes = [f"{port}={target}" for port, target in zip(ports, (GHCR, HUB), strict=True)]
+    proxy = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.netproxy",
+            "--latency-ms",
+            str(LATENCY_MS),
+            "--mbit",
+            str(MBIT),
+            *routes,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proxy.stdout is not None
+        if proxy.stdout.readline().strip() != "ready":
+            raise SystemExit("the network proxy did not start")
+        yield f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"
+    finally:
+        proxy.terminate()
+        proxy.wait()
+
+
+def across_a_network(runs: int, _deps: int) -> Scenario:
+    scenario = Scenario(
+        "11. release across a network",
+        note=f"{LATENCY_MS} ms round trip, {MBIT} Mbit/s; 2 variants x 2 platforms of "
+        f"{PAYLOAD // 10**6} MB new layers to 2 registries",
+    )
+    with network() as registries:
+
+        def project() -> Project:
+            made = Project(
+                dockerfile=DOCKERFILE, registries=registries, build_args={"NONCE": "none"}
+            )
+            made.write_config(NONCE=uuid.uuid4().hex)
+            return made
+
+        def ours(_: int) -> Run:
+            made = project()
+            try:
+                command = ("buildcache", "build", "--push", "--version", "1", "--progress")
+                return measure((*command, "plain"), made.dir)[0]
+            finally:
+                made.cleanup()
+
+        def plain(_: int) -> Run:
+            made = project()
+            try:
+                return measure(bake_cmd(made.bake_file("1")), made.dir)[0]
+            finally:
+                made.cleanup()
+
+        interleaved(scenario, runs, {OURS: ours, PLAIN: plain})
+    return scenario
