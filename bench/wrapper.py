@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from bench.harness import OURS, PLAIN, Project, Run, Scenario, bake_cmd, interleaved, measure
 
-TWENTY = {f"v{n:02d}": {"VARIANT": f"v{n:02d}"} for n in range(1, 21)}
+TWENTY = {f"edition{n:02d}": {"VARIANT": f"edition{n:02d}"} for n in range(1, 21)}
 # every variant a step of its own on top of a shared base: 40 images, all cached after warm-up
 SMALL_DOCKERFILE = """\
 ARG BASE_IMAGE
