@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -70,7 +69,7 @@ CHATTY_RSS_MB, PLAN_SECONDS = 80, 0.12
 def row(scenario: Scenario) -> tuple[str, ...]:
     ours = scenario.runs.get(OURS, [])
     if scenario.name.startswith("start-up"):
-        medians = wrapper.startup_medians(scenario)
+        medians = {side: scenario.median(side) for side in scenario.runs}
         plan = medians["plan --json"]
         return (
             scenario.name,
@@ -194,10 +193,7 @@ def run(chosen: list[str], runs: int, deps: int) -> None:
         "deps_seconds": deps,
         "table": printed,
         "scenarios": {s.name: s.as_json() for s in scenarios},
-        "medians": {
-            s.name: {side: statistics.median(r.seconds for r in rs) for side, rs in s.runs.items()}
-            for s in scenarios
-        },
+        "medians": {s.name: {side: s.median(side) for side in s.runs} for s in scenarios},
     }
     target.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwritten: {target}", file=sys.stderr)

@@ -42,13 +42,12 @@ def _scenario(name: str, steps: int, runs: int, *, terminal: bool) -> Scenario:
         note=f"{steps} steps x {PRINTED // 2**20} MiB printed, new NONCE each run, "
         f"--progress {progress} on both sides",
     )
-    project = Project(
+    with Project(
         dockerfile=chatty_dockerfile(steps),
         variants={"chatty": {}},
         platforms=("linux/amd64",),
         build_args={"NONCE": "warm"},
-    )
-    try:
+    ) as project:
         measure(("buildcache", "build", "--progress", "quiet"), project.dir)  # base pulled
 
         def ours(_: int) -> Run:
@@ -62,8 +61,6 @@ def _scenario(name: str, steps: int, runs: int, *, terminal: bool) -> Scenario:
             return measure(bake_cmd(bake, progress=progress), project.dir, terminal=terminal)[0]
 
         return interleaved(scenario, runs, {OURS: ours, PLAIN: plain})
-    finally:
-        project.cleanup()
 
 
 def chatty(runs: int, _deps: int) -> Scenario:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -99,7 +100,15 @@ def measure(
         argv = [sys.executable, str(SELFCOST), str(costs), *argv[1:]]
     if terminal:
         env.update(COLUMNS="120", LINES="40", TERM="xterm-256color")
-        argv = ["script", "--quiet", "--flush", "--return", "--command", _shell(argv), "/dev/null"]
+        argv = [
+            "script",
+            "--quiet",
+            "--flush",
+            "--return",
+            "--command",
+            shlex.join(argv),
+            "/dev/null",
+        ]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err)
@@ -119,12 +128,6 @@ def measure(
         run.python_cpu_seconds, run.python_rss_mb = own["cpu_seconds"], own["rss_mb"]
     costs.unlink(missing_ok=True)
     return run, stdout, stderr
-
-
-def _shell(argv: Sequence[str]) -> str:
-    import shlex
-
-    return " ".join(shlex.quote(a) for a in argv)
 
 
 def interleaved(
@@ -235,6 +238,12 @@ class Project:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cleanup()
 
 
 def _inline(table: dict[str, str]) -> str:

@@ -85,26 +85,19 @@ def across_a_network(runs: int, _deps: int) -> Scenario:
     with network() as registries:
 
         def project() -> Project:
-            made = Project(
-                dockerfile=DOCKERFILE, registries=registries, build_args={"NONCE": "none"}
+            nonce = uuid.uuid4().hex  # new layers: nothing to mount from an earlier run
+            return Project(
+                dockerfile=DOCKERFILE, registries=registries, build_args={"NONCE": nonce}
             )
-            made.write_config(NONCE=uuid.uuid4().hex)
-            return made
 
         def ours(_: int) -> Run:
-            made = project()
-            try:
+            with project() as made:
                 command = ("buildcache", "build", "--push", "--version", "1", "--progress")
                 return measure((*command, "plain"), made.dir)[0]
-            finally:
-                made.cleanup()
 
         def plain(_: int) -> Run:
-            made = project()
-            try:
+            with project() as made:
                 return measure(bake_cmd(made.bake_file("1")), made.dir)[0]
-            finally:
-                made.cleanup()
 
         interleaved(scenario, runs, {OURS: ours, PLAIN: plain})
     return scenario

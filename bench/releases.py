@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from bench.harness import (
     GHCR,
@@ -48,13 +49,10 @@ def cold_and_release(runs: int, deps: int) -> tuple[Scenario, Scenario]:
     release = Scenario("2. next release, fresh runner, stable cache")
     for n in range(runs):
         for side in (OURS, PLAIN) if n % 2 == 0 else (PLAIN, OURS):
-            project = Project(deps)
-            try:
+            with Project(deps) as project:
                 cold.add(side, _release(project, side, "1"))
                 project.change_source()
                 release.add(side, _release(project, side, "2"))
-            finally:
-                project.cleanup()
             print(
                 f"  releases: {side} run {n + 1}: cold {cold.runs[side][-1].seconds:.1f}s, "
                 f"next release {release.runs[side][-1].seconds:.1f}s",
@@ -70,17 +68,14 @@ def per_release_cache(runs: int, deps: int) -> Scenario:
         note="buildcache alone: the cost of a cache scoped per release, against scenario 2",
     )
     for n in range(runs):
-        project = Project(deps)
-        try:
+        with Project(deps) as project:
             project.write_config(cache_image=f"{GHCR}/{project.name}-cache-v1")
             _release(project, OURS, "1")
             project.change_source()
             project.write_config(cache_image=f"{GHCR}/{project.name}-cache-v2")
             run = _release(project, OURS, "2")
-            scenario.add(OURS, run)
-            print(f"  per-release cache run {n + 1}: {run.seconds:.1f}s", file=sys.stderr)
-        finally:
-            project.cleanup()
+        scenario.add(OURS, run)
+        print(f"  per-release cache run {n + 1}: {run.seconds:.1f}s", file=sys.stderr)
     return scenario
 
 
@@ -92,30 +87,19 @@ def one_bake(runs: int, deps: int) -> Scenario:
         note=f"ratio against a plain bake of the same file; '{SEQUENCE}' shown beside",
     )
 
-    def ours(_: int) -> Run:
-        project = Project(deps)
-        try:
-            return _release(project, OURS, "1")
-        finally:
-            project.cleanup()
+    def cold(side: str) -> Callable[[int], Run]:
+        def run(_: int) -> Run:
+            with Project(deps) as project:
+                return _release(project, side, "1")
 
-    def plain(_: int) -> Run:
-        project = Project(deps)
-        try:
-            return _release(project, PLAIN, "1")
-        finally:
-            project.cleanup()
+        return run
 
     def sequence(_: int) -> Run:
-        project = Project(deps)
-        try:
+        with Project(deps) as project, fresh_runner() as env:
             bake = project.bake_file("1")
-            with fresh_runner() as env:
-                parts = [measure(bake_cmd(bake, v), project.dir, env)[0] for v in project.variants]
-            return Run(
-                seconds=sum(p.seconds for p in parts), cpu_seconds=sum(p.cpu_seconds for p in parts)
-            )
-        finally:
-            project.cleanup()
+            parts = [measure(bake_cmd(bake, v), project.dir, env)[0] for v in project.variants]
+        return Run(
+            seconds=sum(p.seconds for p in parts), cpu_seconds=sum(p.cpu_seconds for p in parts)
+        )
 
-    return interleaved(scenario, runs, {OURS: ours, PLAIN: plain, SEQUENCE: sequence})
+    return interleaved(scenario, runs, {OURS: cold(OURS), PLAIN: cold(PLAIN), SEQUENCE: sequence})

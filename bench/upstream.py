@@ -100,7 +100,6 @@ def upstream_moved(runs: int, deps: int) -> Scenario:
 
     def side(name: str) -> Callable[[int], Run]:
         def run(_: int) -> Run:
-            project = Project(deps)
             moving = f"{GHCR}/bench/upstream-{uuid.uuid4().hex[:8]}:3.12-slim"
             MADE.append(moving.rsplit(":", 1)[0])
             subprocess.run(
@@ -108,14 +107,12 @@ def upstream_moved(runs: int, deps: int) -> Scenario:
                 check=True,
                 capture_output=True,
             )
-            config = project.dir / "buildcache.toml"
-            config.write_text(
-                config.read_text().replace(BASE, moving) + '[base]\nrefresh = "cache"\n'
-            )
-            try:
+            with Project(deps) as project:
+                config = project.dir / "buildcache.toml"
+                config.write_text(
+                    config.read_text().replace(BASE, moving) + '[base]\nrefresh = "cache"\n'
+                )
                 return _release_after_move(project, name, moving)
-            finally:
-                project.cleanup()
 
         return run
 

@@ -12,7 +12,6 @@ engine and the registries hold every layer; both sides share the engine's build 
 
 from __future__ import annotations
 
-import statistics
 import sys
 from collections.abc import Callable
 
@@ -28,11 +27,10 @@ RUN echo "$VARIANT" > /variant
 """
 
 
-def _warm(project: Project) -> Project:
-    measure(
-        ("buildcache", "build", "--push", "--version", "1.0", "--progress", "quiet"), project.dir
-    )
-    return project
+def _warm(*projects: Project) -> None:
+    for project in projects:
+        command = ("buildcache", "build", "--push", "--version", "1.0", "--progress", "quiet")
+        measure(command, project.dir)
 
 
 def quiet_cached(runs: int, deps: int) -> Scenario:
@@ -40,8 +38,8 @@ def quiet_cached(runs: int, deps: int) -> Scenario:
         "4. quiet cached build, no push",
         note="the wrapper's own cost: plan, base pins, bake, report, all steps cached",
     )
-    ours, plain = _warm(Project(deps)), _warm(Project(deps))
-    try:
+    with Project(deps) as ours, Project(deps) as plain:
+        _warm(ours, plain)
         bake = plain.bake_file(None, push=False)
         return interleaved(
             scenario,
@@ -53,17 +51,14 @@ def quiet_cached(runs: int, deps: int) -> Scenario:
                 PLAIN: lambda _: measure(bake_cmd(bake, progress="quiet"), plain.dir)[0],
             },
         )
-    finally:
-        ours.cleanup()
-        plain.cleanup()
 
 
 def cached_release(name: str, runs: int, make: Callable[[], Project]) -> Scenario:
     """A new version of every variant pushed to both registries, every step cached: buildcache's
     publish (one push, copies by digest, moving tags last) against one bake pushing every tag."""
     scenario = Scenario(name, note="a new version each run; every step cached")
-    ours, plain = _warm(make()), _warm(make())
-    try:
+    with make() as ours, make() as plain:
+        _warm(ours, plain)
 
         def run_ours(n: int) -> Run:
             command = ("buildcache", "build", "--push", "--version", f"1.{n + 1}", "--progress")
@@ -73,9 +68,6 @@ def cached_release(name: str, runs: int, make: Callable[[], Project]) -> Scenari
             return measure(bake_cmd(plain.bake_file(f"1.{n + 1}")), plain.dir)[0]
 
         return interleaved(scenario, runs, {OURS: run_ours, PLAIN: run_plain})
-    finally:
-        ours.cleanup()
-        plain.cleanup()
 
 
 def release_two(runs: int, deps: int) -> Scenario:
@@ -96,8 +88,7 @@ def startup(runs: int, _deps: int) -> Scenario:
         "start-up: buildcache plan --json",
         note="floors: `docker buildx version`, and `python -c 'import typer'`",
     )
-    project = Project()
-    try:
+    with Project() as project:
         plan = ("buildcache", "plan", "--version", "1", "--json")
         sides: dict[str, Callable[[int], Run]] = {
             "plan --json": lambda _: measure(plan, project.dir)[0],
@@ -109,11 +100,4 @@ def startup(runs: int, _deps: int) -> Scenario:
                 0
             ],
         }
-        interleaved(scenario, max(runs, 11), sides, label="start-up")
-        return scenario
-    finally:
-        project.cleanup()
-
-
-def startup_medians(scenario: Scenario) -> dict[str, float]:
-    return {side: statistics.median(r.seconds for r in rs) for side, rs in scenario.runs.items()}
+        return interleaved(scenario, max(runs, 11), sides, label="start-up")
