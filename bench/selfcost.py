@@ -25,6 +25,6 @@ def _write(path: Path) -> None:
 
 if __name__ == "__main__":
     atexit.register(_write, Path(sys.argv[1]))
-    from buildcache.main import main
+    from buildcache.cli.main import main
 
     main(sys.argv[2:])

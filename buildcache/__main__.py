@@ -1,3 +1,3 @@
-from buildcache.main import main
+from buildcache.cli.main import main
 
 main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from buildcache.core.ci import GitFacts
+from buildcache.core.plan.ci import GitFacts
 
 
 def _git(cwd: Path, *args: str) -> str | None:

@@ -22,12 +22,12 @@ from rich.console import Console
 
 from buildcache.buildkit.report import VariantStatus, cache_report, variant_status
 from buildcache.buildkit.tracker import BuildTracker, Vertex
-from buildcache.commands.publishing import publish, published_before
+from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
-from buildcache.core.config import Config
-from buildcache.core.invariants import redactor
-from buildcache.core.plan import BuildPlan
+from buildcache.core.config.model import Config
+from buildcache.core.plan.model import BuildPlan
 from buildcache.core.publish import PublishInterrupted, RetryPolicy, TagResult, is_transient
+from buildcache.core.redact import redactor
 from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed, PublishStopped, UsageError
 from buildcache.ui.ci_sink import CISink
@@ -69,7 +69,7 @@ def build(
             resumed=resumed,
         )
     if any(v.upstream for v in plan.variants):
-        from buildcache import bases
+        from buildcache.registry import bases
 
         result.causes, notes = bases.after_build(plan, result.reports, now=datetime.now(UTC))
         for note in notes:
@@ -123,7 +123,8 @@ def run_build(
     """One bake of every variant. With `keep_going`, when some variants fail, the others are
     baked again on their own (from the build cache: what they had built is reused) and
     published, and the run still fails."""
-    from buildcache import baking, engine  # only for a build that runs
+    from buildcache.docker import bake as baking  # only for a build that runs
+    from buildcache.docker import engine
 
     policy = policy or RetryPolicy()
     client = engine.make_client(docker_host)
@@ -272,7 +273,7 @@ def run_build(
                 hint="run the same command again: it builds from the cache and copies by digest what is missing",
             )
         elif error is None:
-            from buildcache.readback import read_back_published
+            from buildcache.registry.readback import read_back_published
 
             error = read_back_published(published, metadata)
     if error is not None and keep_going and built_plan.variants:
@@ -338,7 +339,7 @@ def retry_policy(config: Config) -> RetryPolicy:
 
 def cannot_push_untagged(config: Config) -> bool:
     """buildx's docker driver refuses push-by-digest ("not implemented for docker driver")."""
-    from buildcache import engine
+    from buildcache.docker import engine
 
     client = engine.make_client()
     engine.require_docker_command(client)

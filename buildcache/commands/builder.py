@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from buildcache import engine
-from buildcache.core.builder_calls import AUTO_BUILDER, auto_builder, buildkit_image, create_calls
-from buildcache.core.config import Config
+from buildcache.core.builder import AUTO_BUILDER, auto_builder, buildkit_image, create_calls
+from buildcache.core.config.model import Config
+from buildcache.docker import engine
 from buildcache.errors import EnvironmentProblem
 from buildcache.ui.console import say
 

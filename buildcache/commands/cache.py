@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 import typer
 from rich.console import Console
 
-from buildcache.bases import read_record
-from buildcache.core.cache_tags import (
+from buildcache.core.bases import RECORD_SUFFIX
+from buildcache.core.cache import (
     CacheEntry,
     PruneTarget,
     cache_summary,
@@ -24,12 +24,12 @@ from buildcache.core.cache_tags import (
     prune_targets,
     variant_of,
 )
-from buildcache.core.config import Config
+from buildcache.core.config.model import Config
+from buildcache.core.plan.tags import moving_tag
 from buildcache.core.reference import ImageRef
-from buildcache.core.tags import moving_tag
-from buildcache.core.upstream import RECORD_SUFFIX
 from buildcache.errors import BuildFailed, RegistryError, UsageError
-from buildcache.registry import RegistryClient
+from buildcache.registry.bases import read_record
+from buildcache.registry.client import RegistryClient
 from buildcache.ui.console import print_json, say
 from buildcache.ui.tables import cache_entries_table
 
@@ -46,7 +46,7 @@ def ls(
     platform_layers: PlatformLayers | None = None,
 ) -> None:
     if platform_layers is None:
-        from buildcache import engine
+        from buildcache.docker import engine
 
         client = engine.make_client()
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from buildcache.core.checks import Check, healthy
-from buildcache.core.config import Config
+from buildcache.core.config.model import Config
+from buildcache.core.doctor import Check, healthy
 from buildcache.errors import BuildcacheError, BuildFailed
-from buildcache.registry import has_credentials
+from buildcache.registry.client import has_credentials
 from buildcache.ui.console import print_json
 from buildcache.ui.tables import checks_table
 
@@ -35,7 +35,7 @@ def doctor(load_config: Callable[[], Config], *, as_json: bool, console: Console
 
 
 def run_checks(load_config: Callable[[], Config], docker_host: str | None = None) -> list[Check]:
-    from buildcache import engine
+    from buildcache.docker import engine
 
     found: list[Check] = []
     config: Config | None = None

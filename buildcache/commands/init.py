@@ -14,8 +14,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from buildcache.core.config import CONFIG_FILE, parse_config
-from buildcache.core.starter import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
+from buildcache.core.config.load import parse_config
+from buildcache.core.config.model import CONFIG_FILE
+from buildcache.core.init import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
 from buildcache.errors import UsageError
 from buildcache.ui.console import make_console, say
 

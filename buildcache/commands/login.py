@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 
 from rich.console import Console
 
-from buildcache import registry
-from buildcache.core.ci import GitFacts, run_context
-from buildcache.core.config import Config
-from buildcache.core.login_targets import LoginTarget, login_targets
+from buildcache.core.config.model import Config
+from buildcache.core.login import LoginTarget, login_targets
+from buildcache.core.plan.ci import GitFacts, run_context
 from buildcache.errors import BuildFailed
-from buildcache.registry import has_credentials
+from buildcache.registry import client as registry
+from buildcache.registry.client import has_credentials
 from buildcache.ui.console import labelled, say
 
 
@@ -28,7 +28,7 @@ def login(
     *,
     probe: Callable[[str], bool | None] | None = None,
 ) -> None:
-    from buildcache import engine
+    from buildcache.docker import engine
 
     in_ci = run_context(env, GitFacts()).ci is not None
     client = engine.make_client()
@@ -69,7 +69,7 @@ def login(
 def logout(config: Config, console: Console) -> None:
     """`docker logout` of every registry of the config, as docker/login-action does at the end of
     a job: the credentials a CI step stored do not outlive it on a shared runner."""
-    from buildcache import engine
+    from buildcache.docker import engine
 
     client = engine.make_client()
     engine.require_docker_command(client)

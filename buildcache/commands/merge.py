@@ -9,13 +9,13 @@ from pathlib import Path
 from rich.console import Console
 
 from buildcache.commands.build import retry_policy
-from buildcache.core.config import Config
-from buildcache.core.fanout import merge as merge_results
-from buildcache.core.fanout import read_results
+from buildcache.core.config.model import Config
+from buildcache.core.merge import merge as merge_results
+from buildcache.core.merge import read_results
 from buildcache.core.publish import Publisher, RetryPolicy
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildcacheError, BuildFailed
-from buildcache.registry import RegistryClient
+from buildcache.registry.client import RegistryClient
 from buildcache.ui.console import print_json, say
 from buildcache.ui.tables import publish_table
 
@@ -28,7 +28,7 @@ def merge(
     console: Console,
     explicit_config: bool = False,
 ) -> None:
-    from buildcache import engine
+    from buildcache.docker import engine
 
     merged = read_results(results)
     try:

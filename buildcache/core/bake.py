@@ -13,10 +13,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.invariants import shown_args
-from buildcache.core.metadata import csv_field
-from buildcache.core.plan import BuildPlan, VariantPlan
+from buildcache.core.plan.metadata import csv_field
+from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.publish import steps_after_push
+from buildcache.core.redact import shown_args
 from buildcache.core.reference import cache_source
 
 GROUP = "default"

@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from buildcache.core.plan import BuildPlan
+from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.tags import LATEST
 from buildcache.core.reference import ImageRef
-from buildcache.core.tags import LATEST
 from buildcache.errors import BuildFailed, CopyError
 
 # kept: a moving tag left where it is on purpose (a higher release holds it)

@@ -8,9 +8,9 @@ from typing import Any
 
 from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.buildkit.tracker import Vertex
-from buildcache.core.plan import BuildPlan
+from buildcache.core.bases import MissCause
+from buildcache.core.plan.model import BuildPlan
 from buildcache.core.publish import TagResult
-from buildcache.core.upstream import MissCause
 from buildcache.errors import BuildFailed
 
 

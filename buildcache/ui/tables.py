@@ -15,15 +15,15 @@ from rich.table import Table
 from rich.text import Text
 
 from buildcache.buildkit.report import CacheReport, VariantStatus
-from buildcache.core.checks import Check
-from buildcache.core.invariants import shown_args
-from buildcache.core.plan import BuildPlan, VariantPlan
+from buildcache.core.bases import MissCause, Upstream, short
+from buildcache.core.doctor import Check
+from buildcache.core.plan.model import BuildPlan, VariantPlan
+from buildcache.core.redact import shown_args
 from buildcache.core.reference import cache_source
-from buildcache.core.upstream import MissCause, Upstream, short
 from buildcache.ui.console import labelled
 
 if TYPE_CHECKING:
-    from buildcache.core.cache_tags import CacheEntry
+    from buildcache.core.cache import CacheEntry
     from buildcache.core.publish import TagResult
     from buildcache.core.result import BuildResult
 

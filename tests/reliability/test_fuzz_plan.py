@@ -18,9 +18,10 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from buildcache.core.ci import GitFacts
-from buildcache.core.config import parse_config
-from buildcache.core.plan import BuildPlan, plan_run
+from buildcache.core.config.load import parse_config
+from buildcache.core.plan.ci import GitFacts
+from buildcache.core.plan.make import plan_run
+from buildcache.core.plan.model import BuildPlan
 from buildcache.core.reference import MAX_NAME, MAX_TAG, ImageRef
 from buildcache.errors import BuildcacheError, UsageError
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import typer.main
 
-from buildcache.cli import app
-from buildcache.main import main
+from buildcache.cli.app import app
+from buildcache.cli.main import main
 from tests.conftest import ROOT
 
 

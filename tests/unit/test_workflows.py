@@ -10,7 +10,7 @@ import sys
 import pytest
 import typer.main
 
-from buildcache.cli import app
+from buildcache.cli.app import app
 from tests.conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / "examples").glob("*.yml"))

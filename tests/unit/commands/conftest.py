@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.main import main
+from buildcache.cli.main import main
 
 CONFIG = """\
 images = ["ghcr.io/acme/widget", "acme/widget"]

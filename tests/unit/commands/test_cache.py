@@ -9,8 +9,8 @@ import httpx
 from rich.console import Console
 
 from buildcache.commands import cache
-from buildcache.core.config import parse_config
-from buildcache.registry import RegistryClient
+from buildcache.core.config.load import parse_config
+from buildcache.registry.client import RegistryClient
 
 CONFIG = """\
 images = ["ghcr.io/acme/widget"]

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.main import main
-from tests.unit.core.test_starter import MULTI_STAGE
+from buildcache.cli.main import main
+from tests.unit.core.test_init import MULTI_STAGE
 
 
 def test_init_writes_refuses_to_overwrite_and_needs_images(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.main import main
+from buildcache.cli.main import main
 from tests.unit.conftest import DockerCalls
 
 SECRET = "s3cr3t-token-value"
@@ -49,9 +49,9 @@ def test_in_ci_a_registry_without_credentials_fails_the_login_naming_the_variabl
     monkeypatch.setenv("GITLAB_CI", "true")
     monkeypatch.setenv("CI_REGISTRY", "registry.gitlab.com")
     monkeypatch.delenv("CI_REGISTRY_PASSWORD", raising=False)
-    import buildcache.registry
+    import buildcache.registry.client
 
-    monkeypatch.setattr(buildcache.registry, "needs_login", lambda registry: True)
+    monkeypatch.setattr(buildcache.registry.client, "needs_login", lambda registry: True)
     with pytest.raises(SystemExit) as done:
         main(["login"])
     err = capsys.readouterr().err

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.bake import bake_definition, dry_run_text
-from buildcache.core.ci import GitFacts
-from buildcache.core.config import Config, parse_config
+from buildcache.core.config.load import parse_config
+from buildcache.core.config.model import Config
 from buildcache.core.inputs import (
     RunInputs,
     Secret,
@@ -20,8 +20,10 @@ from buildcache.core.inputs import (
     parse_secret,
     parse_ssh,
 )
-from buildcache.core.invariants import redactor
-from buildcache.core.plan import BuildPlan, plan_run
+from buildcache.core.plan.ci import GitFacts
+from buildcache.core.plan.make import plan_run
+from buildcache.core.plan.model import BuildPlan
+from buildcache.core.redact import redactor
 from buildcache.errors import ConfigError, UsageError
 
 ROOT = Path("/r")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.core.config import parse_config
-from buildcache.core.plan import make_plan
+from buildcache.core.config.load import parse_config
+from buildcache.core.plan.make import make_plan
 from buildcache.core.publish import (
     Publisher,
     PublishInterrupted,

@@ -1,0 +1,93 @@
+"""The console script: run the CLI, and turn every way it can end into a sentence and an exit code.
+
+Known errors (errors.py) print their message and hint and exit with their class's code; Ctrl-C
+and SIGTERM exit 130; typer's own usage errors 2; anything else is a bug, 4, with a traceback
+only under --debug.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from functools import cache
+from typing import TYPE_CHECKING
+
+import typer
+
+from buildcache.cli.app import app, state
+from buildcache.errors import BuildcacheError, ExitCode
+from buildcache.ui.ci_sink import ci_sink
+from buildcache.ui.console import labelled, make_console, say
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# made when there is something to say: a run that succeeds prints through its command's own
+_console = cache(make_console)
+
+
+def _report_error(console: Console, error: BuildcacheError) -> None:
+    ci_sink(os.environ).error(error.message)
+    labelled(console, "error", "bold red", error.message)
+    if error.hint:
+        labelled(console, "hint", "cyan", error.hint)
+
+
+# the signal that stopped the run: SIGINT (Ctrl-C) exits 130, SIGTERM (a cancelled CI job,
+# `timeout`) 143, as shells and CI runners expect
+_stopped_by = {"signal": int(signal.SIGINT)}
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    _stopped_by["signal"] = signum
+    raise KeyboardInterrupt
+
+
+def _stopped(console: Console) -> int:
+    name = signal.Signals(_stopped_by["signal"]).name
+    say(
+        console,
+        f"interrupted ({name}): any docker buildx bake it started was stopped too",
+        "yellow",
+    )
+    return 128 + _stopped_by["signal"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: run the app, turn every error into a sentence and an exit code."""
+    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (baking.run_bake passes it on to bake)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
+        # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
+        code = app(args=argv, standalone_mode=False, prog_name="buildcache")
+        if code == ExitCode.INTERRUPTED:
+            code = _stopped(_console())
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except BuildcacheError as error:
+        if state["debug"]:
+            _console().print_exception()
+        _report_error(_console(), error)
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.TyperException as error:
+        # typer's own usage errors (unknown option, bad value)
+        labelled(_console(), "error", "bold red", error.format_message())
+        sys.exit(ExitCode.USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        sys.exit(_stopped(_console()))
+    except Exception as error:
+        if state["debug"]:
+            _console().print_exception()
+        else:
+            labelled(
+                _console(),
+                "internal error",
+                "bold red",
+                f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",
+            )
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(ExitCode.OK)

@@ -1,0 +1,369 @@
+"""Pure: the base images a variant is built on, the record kept beside its cache, and what follows
+from comparing the two: a pin, a prediction before the build, the cause of a miss after it.
+
+A registry cache is only reused while every input of a step is unchanged, and the input that
+changes most often, unseen, is the base image: `python:3.12-slim` is republished upstream every
+few weeks, and every step after its FROM misses. So each run resolves the bases once (by digest;
+bases.py), and the build that writes a cache ref writes a *record* beside it: the base digests,
+since when the cache has been on them, and each step's text, arguments and file hashes. The next
+run compares: it says before the build what will miss and why, can keep the cache's base
+(`[base] refresh = "cache"`, up to `max-age`), and names the cause of a broken chain of reuse.
+
+Why a record of its own, beside the cache tag (`<cache tag>.record`, a small OCI artifact): the
+cache is BuildKit's manifest, which takes no annotations of ours; an image's annotations describe
+the image, which a branch or cache-only build never pushes, while every build that writes the
+cache can write the record next to it. The record names the cache manifest it describes, so a
+cache rewritten by a run that wrote no record (an older buildcache, a plain bake) is not trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from buildcache.buildkit.rawjson import parse_time
+
+RECORD_SUFFIX = ".record"
+RECORD_TYPE = "application/vnd.buildcache.record.v1+json"
+Refresh = Literal["always", "cache"]
+
+
+def short(digest: str | None) -> str:
+    return digest[:19] if digest else "?"
+
+
+@dataclass(frozen=True)
+class ResolvedBase:
+    """What the registry said of a base, once per run: every variant and platform use it."""
+
+    name: str
+    digest: str | None  # the index (or manifest) digest the tag points at
+    platforms: Mapping[str, str] = field(default_factory=dict)  # platform -> manifest digest
+    error: str | None = None  # why it could not be resolved
+
+
+@dataclass(frozen=True)
+class RecordedBase:
+    name: str
+    digest: str
+    since: datetime  # since when the cache has been built on this digest
+
+
+@dataclass(frozen=True)
+class RecordedStep:
+    stage: str
+    text: str  # as written in the Dockerfile
+    args: Mapping[str, str | None] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)  # source path -> hash of its files
+    shown: str = ""  # as BuildKit names it (not recorded: found again in the report)
+
+
+@dataclass(frozen=True)
+class CacheRecord:
+    variant: str
+    written: datetime
+    cache_digest: str | None  # the cache manifest this record describes
+    bases: tuple[RecordedBase, ...]
+    steps: tuple[RecordedStep, ...]
+
+    def base(self, name: str) -> RecordedBase | None:
+        return next((b for b in self.bases if b.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "record": 1,
+            "variant": self.variant,
+            "written": self.written.isoformat(),
+            "cache_digest": self.cache_digest,
+            "bases": [
+                {"name": b.name, "digest": b.digest, "since": b.since.isoformat()}
+                for b in self.bases
+            ],
+            "steps": [
+                {"stage": s.stage, "text": s.text, "args": dict(s.args), "files": dict(s.files)}
+                for s in self.steps
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CacheRecord | None:
+        """None for anything that is not a record this version can read."""
+        try:
+            if data.get("record") != 1:
+                return None
+            written = parse_time(data["written"])
+            bases = []
+            for base in data.get("bases") or []:
+                since = parse_time(base["since"])
+                if since is None:
+                    return None
+                bases.append(RecordedBase(str(base["name"]), str(base["digest"]), since))
+            steps = tuple(
+                RecordedStep(
+                    stage=str(s["stage"]),
+                    text=str(s["text"]),
+                    args={str(k): None if v is None else str(v) for k, v in s["args"].items()},
+                    files={str(k): str(v) for k, v in s["files"].items()},
+                )
+                for s in data.get("steps") or []
+            )
+            if written is None:
+                return None
+            return cls(
+                variant=str(data["variant"]),
+                written=written,
+                cache_digest=data.get("cache_digest"),
+                bases=tuple(bases),
+                steps=steps,
+            )
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class BaseUse:
+    """One base of a variant in this run: what the tag resolves to, what the cache was built on,
+    and what the build uses (always a digest, so no platform resolves the tag again)."""
+
+    name: str
+    context_key: str  # BuildKit's named context that overrides this FROM reference
+    current: ResolvedBase
+    use: str | None  # the digest built on; None: unresolved, BuildKit resolves the tag
+    since: datetime  # since when the cache has been on `use` (now, for a new one)
+    recorded: str | None = None  # the digest the cache was built on
+    recorded_since: datetime | None = None  # since when the cache had been on it
+    pinned: bool = False  # `use` is the cache's digest, not the tag's current one
+    refresh_on: datetime | None = None  # when a pin ends
+    final: bool = False  # the target's own base (the image's base.name annotation)
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.recorded and self.current.digest and self.recorded != self.current.digest)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "digest": self.current.digest,
+            "platforms": dict(self.current.platforms),
+            "error": self.current.error,
+            "used": self.use,
+            "recorded": self.recorded,
+            "moved": self.moved,
+            "pinned": self.pinned,
+            "since": self.since.isoformat(),
+            "refresh_on": self.refresh_on.isoformat() if self.refresh_on else None,
+        }
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What a variant of this run is built from, and what its cache was built from."""
+
+    bases: tuple[BaseUse, ...] = ()
+    # this build's inputs, secret-looking values hashed (kept_value): the next record
+    steps: tuple[RecordedStep, ...] = ()
+    record: CacheRecord | None = None
+    record_note: str | None = None  # why there is no usable record
+    chain_bases: Mapping[str, str] = field(default_factory=dict)  # stage -> its root base
+    refresh: Refresh = "always"
+    max_age: timedelta = timedelta(days=30)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "bases": [b.to_json() for b in self.bases],
+            "record": {
+                "written": self.record.written.isoformat(),
+                "cache_digest": self.record.cache_digest,
+            }
+            if self.record
+            else None,
+            "record_note": self.record_note,
+        }
+
+
+def context_key(name: str) -> str:
+    """The name BuildKit looks up a named context by for `FROM name`: docker's familiar form
+    (`python:3.12-slim`, not docker.io/library/...) without `:latest`."""
+    familiar = name
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/"):
+        if familiar.startswith(prefix):
+            familiar = familiar[len(prefix) :]
+            break
+    return familiar.removesuffix(":latest")
+
+
+def decide(
+    names: Sequence[str],
+    resolved: Mapping[str, ResolvedBase],
+    record: CacheRecord | None,
+    *,
+    refresh: Refresh,
+    max_age: timedelta,
+    refresh_now: bool,
+    now: datetime,
+    final_base: str | None,
+) -> tuple[BaseUse, ...]:
+    """Which digest each base is built on. `refresh = "cache"` keeps the digest the cache was
+    built on while it is younger than `max_age` (counted from when the cache took it), unless
+    `refresh_now`; otherwise the tag's digest of this run."""
+    uses = []
+    for name in names:
+        current = resolved.get(name) or ResolvedBase(name, None, error="not resolved")
+        recorded = record.base(name) if record else None
+        use, since, pinned, refresh_on = current.digest, now, False, None
+        if recorded is not None and recorded.digest == current.digest:
+            since = recorded.since
+        elif (
+            recorded is not None
+            and current.digest is not None
+            and refresh == "cache"
+            and not refresh_now
+            and now - recorded.since < max_age
+        ):
+            use, since, pinned = recorded.digest, recorded.since, True
+            refresh_on = recorded.since + max_age
+        if "@" in name:
+            use = name.rsplit("@", 1)[1]  # pinned in the Dockerfile already
+        uses.append(
+            BaseUse(
+                name=name,
+                context_key=context_key(name),
+                current=current,
+                use=use,
+                since=since,
+                recorded=recorded.digest if recorded else None,
+                recorded_since=recorded.since if recorded else None,
+                pinned=pinned,
+                refresh_on=refresh_on,
+                final=name == final_base,
+            )
+        )
+    return tuple(uses)
+
+
+def _age(then: datetime, now: datetime) -> str:
+    days = (now - then).days
+    if days >= 1:
+        return f"{days} day{'s' if days != 1 else ''} ago"
+    hours = int((now - then).total_seconds() // 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''} ago" if hours else "less than an hour ago"
+
+
+def predictions(variant: str, upstream: Upstream, now: datetime) -> list[str]:
+    """What the comparison says before the build, one sentence per base that matters."""
+    notes = []
+    for base in upstream.bases:
+        if base.current.error:
+            notes.append(
+                f"{variant}: the base {base.name} could not be resolved ({base.current.error}); "
+                "BuildKit resolves it itself, and no step's miss can be blamed on it"
+            )
+            continue
+        if not base.moved:
+            continue
+        was = (
+            f"the cache for {variant} was built on {base.name}@{short(base.recorded)} "
+            f"(since {_age(base.recorded_since or base.since, now)}); the tag now resolves to "
+            f"{short(base.current.digest)}"
+        )
+        if base.pinned and base.refresh_on:
+            notes.append(
+                f"{was}: building on the cache's base until {base.refresh_on:%Y-%m-%d} "
+                f'([base] refresh = "cache"); --refresh-base takes the new one now'
+            )
+        else:
+            expired = (
+                " (the pin is older than [base] max-age)" if upstream.refresh == "cache" else ""
+            )
+            notes.append(f"{was}: every step after its FROM will run again{expired}")
+    return notes
+
+
+CauseKind = Literal["base", "instruction", "argument", "files", "unknown"]
+
+
+@dataclass(frozen=True)
+class MissCause:
+    kind: CauseKind
+    step: str
+    detail: str
+    changes: tuple[tuple[str, str | None, str | None], ...] = ()  # (what, old, new)
+
+    def sentence(self) -> str:
+        return f"{self.step}: {self.detail}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "step": self.step,
+            "detail": self.detail,
+            "changes": [{"what": w, "old": o, "new": n} for w, o, n in self.changes],
+        }
+
+
+def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | None:
+    """The most likely cause of the step (`shown` as BuildKit named it, in `stage`) missing the
+    cache, from the record: the base moved, the instruction changed, an argument it sees
+    changed, or the files it reads changed. None where there is no record to compare with."""
+    record = upstream.record
+    if record is None:
+        return None
+    wanted = " ".join(shown.split())
+    now = next(
+        (s for s in upstream.steps if s.shown == wanted and (stage is None or s.stage == stage)),
+        None,
+    ) or next((s for s in upstream.steps if s.shown == wanted), None)
+    label = wanted if len(wanted) <= 80 else wanted[:77] + "..."
+    base_name = upstream.chain_bases.get(now.stage if now else (stage or ""))
+    base = next((b for b in upstream.bases if b.name == base_name), None)
+    if base is not None and base.recorded and base.use and base.recorded != base.use:
+        return MissCause(
+            "base",
+            label,
+            f"the base {base.name} moved: {short(base.recorded)} -> {short(base.use)}",
+            ((base.name, base.recorded, base.use),),
+        )
+    if now is None:
+        return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
+    before = next((s for s in record.steps if s.stage == now.stage and s.text == now.text), None)
+    if before is None:
+        return MissCause("instruction", label, "the instruction is new or was changed")
+    args = tuple(
+        (name, before.args.get(name), value)
+        for name, value in now.args.items()
+        if before.args.get(name) != value
+    ) + tuple((name, old, None) for name, old in before.args.items() if name not in now.args)
+    if args:
+        listed = ", ".join(f"{n} {o!r} -> {v!r}" for n, o, v in args)
+        return MissCause("argument", label, f"a build argument changed: {listed}", args)
+    files = tuple(
+        (path, before.files.get(path), digest)
+        for path, digest in now.files.items()
+        if before.files.get(path) != digest
+    )
+    if files:
+        listed = ", ".join(path for path, _, _ in files)
+        return MissCause("files", label, f"the files it reads changed: {listed}", files)
+    return MissCause(
+        "unknown",
+        label,
+        "no recorded input changed: the cache may not hold this step (mode=min, or another "
+        "build wrote the cache ref)",
+    )
+
+
+def new_record(
+    variant: str, upstream: Upstream, *, now: datetime, cache_digest: str | None
+) -> CacheRecord:
+    """The record a build that wrote the cache leaves beside it."""
+    return CacheRecord(
+        variant=variant,
+        written=now,
+        cache_digest=cache_digest,
+        bases=tuple(
+            RecordedBase(b.name, b.use, b.since) for b in upstream.bases if b.use is not None
+        ),
+        steps=tuple(RecordedStep(s.stage, s.text, s.args, s.files) for s in upstream.steps),
+    )

@@ -1,0 +1,164 @@
+"""Pure: the cache tags a variant writes and reads, which cache tag belongs to which variant, what a cache manifest holds, what prune deletes.
+
+Reading the registry and deleting are commands/cache.py's (through registry.py); everything here
+is a function of tag lists and manifests, tested without a registry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from buildcache.buildkit.rawjson import parse_time
+from buildcache.core.bases import RECORD_SUFFIX, CacheRecord
+from buildcache.core.config.model import Config
+from buildcache.core.plan.ci import CachePolicy, branch_slug
+from buildcache.core.reference import MAX_TAG, ImageRef
+
+CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
+
+
+def cache_refs(
+    config: Config, variant: str, policy: CachePolicy | None, platform: str | None = None
+) -> tuple[ImageRef, ImageRef | None]:
+    """The variant's main cache ref, and its own ref where a branch, or a runner building one
+    platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
+    main = config.cache_image.with_tag(f"{config.cache.tag_prefix}{variant}")
+    platform_part = "-" + platform.replace("/", "-") if platform else ""
+    if (policy is None or policy.branch_slug is None) and not platform:
+        return main, None
+    stem = f"{config.cache.tag_prefix}{variant}-"
+    if policy is not None and policy.branch_slug is not None:
+        stem += (
+            branch_slug(
+                policy.branch_slug,
+                MAX_TAG - len(stem) - len(platform_part) - len(RECORD_SUFFIX),
+            )
+            + platform_part
+        )
+    else:
+        stem += platform_part[1:]
+    return main, config.cache_image.with_tag(stem)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheEntry:
+    variant: str | None  # None: an orphan, no variant of the config owns it
+    ref: ImageRef
+    present: bool
+    digest: str | None = None
+    platforms: tuple[str, ...] | None = None  # None: could not be told
+    size: int | None = None
+    written: datetime | None = None
+    is_cache: bool = True  # the manifest is a BuildKit cache, not an image
+    record: CacheRecord | None = None  # what the last build that wrote it was built from
+
+    def to_json(self) -> dict[str, Any]:
+        record = self.record
+        return {
+            "variant": self.variant,
+            "ref": str(self.ref),
+            "present": self.present,
+            "digest": self.digest,
+            "platforms": list(self.platforms) if self.platforms is not None else None,
+            "size": self.size,
+            "written": self.written.isoformat() if self.written else None,
+            "record": {
+                "written": record.written.isoformat(),
+                "bases": [
+                    {"name": b.name, "digest": b.digest, "since": b.since.isoformat()}
+                    for b in record.bases
+                ],
+            }
+            if record
+            else None,
+        }
+
+
+def variant_of(tag: str, prefix: str, variants: Sequence[str]) -> str | None:
+    """The variant a cache tag belongs to: `buildcache-slim`, or a ref derived from it
+    (`buildcache-slim-<branch>`, `buildcache-slim-linux-arm64`); the longest name wins."""
+    if not prefix or not tag.startswith(prefix):
+        return None
+    rest = tag[len(prefix) :]
+    owners = [v for v in variants if rest == v or rest.startswith(v + "-")]
+    return max(owners, key=len) if owners else None
+
+
+def orphan_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> list[str]:
+    """Tags shaped like a cache tag, `<prefix><variant>[-<branch or platform>]`, of a variant that
+    is not in the config (any more). Nothing else is ever a candidate for deletion."""
+    return sorted(
+        t
+        for t in tags
+        if prefix
+        and t.startswith(prefix)
+        # a record goes with its cache tag (core/upstream.py), never on its own
+        and not t.endswith(RECORD_SUFFIX)
+        and re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", t[len(prefix) :])
+        and variant_of(t, prefix, variants) is None
+    )
+
+
+def is_cache_manifest(body: Mapping[str, Any]) -> bool:
+    """BuildKit's registry cache: an index that lists a cache config, or (image-manifest=true)
+    an image manifest whose config is one. An image's index or manifest is neither."""
+    descriptors = [*(body.get("manifests") or []), body.get("config") or {}]
+    return any(d.get("mediaType") == CACHE_CONFIG_TYPE for d in descriptors)
+
+
+def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | None]:
+    """Layer digests, total size and the newest `buildkit/createdat` of a cache manifest.
+
+    A registry cache is an index of layer blobs plus a cache config (the default), or an image
+    manifest with the same layers (`image-manifest=true`, for registries such as ECR).
+    """
+    descriptors = list(body.get("manifests") or body.get("layers") or [])
+    if body.get("config"):
+        descriptors.append(body["config"])
+    seen: dict[str, int] = {}
+    written: datetime | None = None
+    for descriptor in descriptors:
+        digest = descriptor.get("digest")
+        if digest:
+            seen[digest] = int(descriptor.get("size") or 0)
+        created = parse_time((descriptor.get("annotations") or {}).get("buildkit/createdat"))
+        if created and (written is None or created > written):
+            written = created
+    return set(seen), sum(seen.values()), written
+
+
+@dataclass(frozen=True)
+class PruneTarget:
+    tag: str
+    digest: str
+    skipped: str | None = None  # why it is kept although no variant owns it
+
+
+def prune_targets(
+    orphans: Sequence[CacheEntry], kept: Sequence[CacheEntry], other_digests: Sequence[str] = ()
+) -> list[PruneTarget]:
+    """What prune deletes. A registry deletes a manifest by digest, taking every tag that points
+    at it: an orphan whose digest another tag (a cache tag in use, or any other tag of the
+    repository, `other_digests`) also points at is left alone, and so is one that is not a
+    cache manifest."""
+    kept_digests = {e.digest for e in kept if e.digest} | set(other_digests)
+    targets = []
+    for orphan in orphans:
+        if not orphan.digest:
+            continue
+        tag = orphan.ref.tag or ""
+        if not orphan.is_cache:
+            targets.append(
+                PruneTarget(tag, orphan.digest, "it is not a BuildKit cache (an image?)")
+            )
+        elif orphan.digest in kept_digests:
+            targets.append(
+                PruneTarget(tag, orphan.digest, "it is the same manifest as a cache tag in use")
+            )
+        else:
+            targets.append(PruneTarget(tag, orphan.digest))
+    return targets

@@ -1,0 +1,131 @@
+"""Pure: a team's own bake file (docker-bake.hcl, as `docker buildx bake --print` resolves it:
+variables, inheritance and --set already applied by buildx) -> buildcache's variants.
+
+Each bake target of the group (or the listed targets) becomes a variant with its context,
+Dockerfile, target, platforms, build args, named contexts, secrets and SSH. What buildcache makes
+itself (tags, cache-from/cache-to, outputs) is replaced, and a note says so; a `[variants.NAME]`
+table in the config adds to the target of that name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.config.model import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
+from buildcache.core.inputs import Secret, context_value, parse_secret
+from buildcache.errors import ConfigError, UsageError
+
+REPLACED = ("tags", "cache-from", "cache-to", "output")
+
+
+def parse_sets(overrides: Sequence[str]) -> dict[str, str]:
+    """`--set target.key=value` (buildx's syntax) -> {"target.key": "value"}."""
+    found = {}
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if not sep or "." not in key:
+            raise UsageError(
+                f"--set {text!r} is not TARGET.KEY=VALUE", hint="e.g. --set slim.args.PY=3.13"
+            )
+        found[key] = value
+    return found
+
+
+def bake_variants(
+    config: Config, definition: Mapping[str, Any], targets: Sequence[str], cwd: Path
+) -> tuple[Config, list[str]]:
+    """The config with the bake file's targets as its variants, and notes on what buildcache
+    replaced. `targets` empty: the group "default". Relative paths are buildx's: from `cwd`."""
+    all_targets: Mapping[str, Any] = definition.get("target") or {}
+    names = list(targets) or list(
+        (definition.get("group") or {}).get("default", {}).get("targets") or all_targets
+    )
+    unknown = [n for n in names if n not in all_targets]
+    if unknown or not names:
+        raise ConfigError(
+            f"the bake file has no target {', '.join(map(repr, unknown))}"
+            if unknown
+            else "the bake file has no targets",
+            key="bake-targets",
+            hint=f"its targets: {', '.join(all_targets) or 'none'}",
+        )
+    own = {v.name: v for v in config.variants} if _has_variants(config) else {}
+    strays = [name for name in own if name not in names]
+    if strays:
+        raise ConfigError(
+            f"[variants.{strays[0]}] is not a target the bake file builds here",
+            key=f"variants.{strays[0]}",
+            hint=f"the targets: {', '.join(names)}",
+        )
+    variants, notes = [], []
+    for n, name in enumerate(names):
+        if not VARIANT_NAME.fullmatch(name):
+            raise ConfigError(
+                f"the bake target {name!r} cannot name a variant (lowercase letters, digits, '_', '-')",
+                key="bake-targets",
+            )
+        target = all_targets[name]
+        replaced = [key for key in REPLACED if target.get(key)]
+        if replaced:
+            notes.append(
+                f"bake target {name}: its {', '.join(replaced)} are buildcache's to make, and replaced"
+            )
+        variants.append(_variant(name, target, cwd, own.get(name), default=n == 0))
+    # a variant table's `default = true`, when written (the config marks its first variant
+    # default when none says so; here the bake file's first target is)
+    chosen = [n for n in own if config.sources.get(f"variants.{n}.default", "default") != "default"]
+    if chosen and own[chosen[0]].default:
+        variants = [dataclasses.replace(v, default=v.name == chosen[0]) for v in variants]
+    return dataclasses.replace(config, variants=tuple(variants)), notes
+
+
+def _has_variants(config: Config) -> bool:
+    return not (len(config.variants) == 1 and config.variants[0].name == DEFAULT_VARIANT)
+
+
+def _variant(
+    name: str,
+    target: Mapping[str, Any],
+    bake_dir: Path,
+    own: VariantConfig | None,
+    *,
+    default: bool,
+) -> VariantConfig:
+    context = bake_dir / str(target.get("context") or ".")
+    # buildx reads a relative Dockerfile from the context
+    dockerfile = context / str(target.get("dockerfile") or "Dockerfile")
+    secrets: list[Secret] = []
+    for entry in target.get("secret") or []:
+        secrets.append(parse_secret(str(entry), bake_dir))
+    contexts = {
+        k: context_value(str(v), bake_dir) for k, v in (target.get("contexts") or {}).items()
+    }
+    base = VariantConfig(
+        name=name,
+        default=default,
+        build_args={k: str(v) for k, v in (target.get("args") or {}).items() if v is not None},
+        labels={k: str(v) for k, v in (target.get("labels") or {}).items() if v is not None},
+        contexts=contexts,
+        target=target.get("target") or None,
+        platforms=tuple(target.get("platforms") or ()) or None,
+        dockerfile=dockerfile,
+        context=context,
+        secrets=tuple(secrets),
+        ssh=tuple(str(s) for s in target.get("ssh") or ()),
+    )
+    if own is None:
+        return base
+    return dataclasses.replace(
+        base,
+        build_args={**base.build_args, **own.build_args},
+        labels={**base.labels, **own.labels},
+        annotations=own.annotations,
+        contexts={**base.contexts, **own.contexts},
+        cache_from=own.cache_from,
+        target=own.target or base.target,
+        platforms=own.platforms or base.platforms,
+        dockerfile=own.dockerfile or base.dockerfile,
+    )

@@ -1,0 +1,349 @@
+"""Pure: the converters of core/schema.py, one per kind of setting: a TOML value -> the typed
+value, or a ConfigError that names the file and the key (through the Reader)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.config.reader import Reader, kind_of
+from buildcache.core.config.schema import Setting
+from buildcache.core.inputs import (
+    CONTEXT_NAME,
+    ENV_NAME,
+    SECRET_ID,
+    Secret,
+    context_value,
+    parse_ssh,
+)
+from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
+from buildcache.errors import UsageError
+
+TAG_CHARS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+DURATION = re.compile(r"(\d{1,4})([hdw])")
+BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def images(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[ImageRef, ...]:
+    names = string_list(reader, key, value)
+    if not names:
+        raise reader.error(key, "must name at least one image")
+    images = tuple(image_ref(reader, key, name) for name in names)
+    if len(set(images)) != len(images):
+        raise reader.error(key, "names the same image twice")
+    return images
+
+
+def image(reader: Reader, setting: Setting, key: str, value: Any) -> ImageRef | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise reader.error(key, f"must be a string, not {kind_of(value)}")
+    return image_ref(reader, key, value)
+
+
+def image_ref(reader: Reader, key: str, value: str) -> ImageRef:
+    try:
+        return parse_image_name(value.strip())
+    except ReferenceError as error:
+        raise reader.error(key, str(error), hint="buildcache makes the tags") from None
+
+
+def platforms(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    platforms = tuple(string_list(reader, key, value))
+    for platform in platforms:
+        if not PLATFORM.fullmatch(platform):
+            raise reader.error(
+                key, f"{platform!r} is not a platform like 'linux/amd64' or 'linux/arm/v7'"
+            )
+    if not platforms and setting.default:
+        raise reader.error(key, "must name at least one platform")
+    return platforms
+
+
+def path_kind(reader: Reader, setting: Setting, key: str, value: Any) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise reader.error(key, f"must be a string, not {kind_of(value)}")
+    if not value.strip():
+        raise reader.error(key, "must not be empty")
+    return reader.root / value
+
+
+def name(reader: Reader, setting: Setting, key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        raise reader.error(
+            key, f"must be a non-empty string without surrounding spaces, not {value!r}"
+        )
+    return value
+
+
+def args(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for name, arg in mapping(reader, key, value).items():
+        if not BUILD_ARG_NAME.fullmatch(name):
+            raise reader.error(f"{key}.{name}", "is not a valid build argument name")
+        if isinstance(arg, bool | float):
+            # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
+            raise reader.error(
+                f"{key}.{name}",
+                f"must be a string, not {kind_of(arg)}",
+                hint=f'quote it: {name} = "{arg}"',
+            )
+        if isinstance(arg, dict):
+            args[name] = env_value(reader, f"{key}.{name}", arg)
+            continue
+        if not isinstance(arg, str | int):
+            raise reader.error(f"{key}.{name}", f"must be a string, not {kind_of(arg)}")
+        args[name] = str(arg)
+    return args
+
+
+def env_value(reader: Reader, key: str, value: Mapping[str, Any]) -> str:
+    """`{ env = "GIT_SHA" }` (or with `default = "dev"`): the value of a variable of the run."""
+    variable, default = value.get("env"), value.get("default")
+    if set(value) - {"env", "default"} or not isinstance(variable, str):
+        raise reader.error(key, 'must be a string or { env = "NAME" } (with an optional default)')
+    if not ENV_NAME.fullmatch(variable) or not isinstance(default, str | None):
+        raise reader.error(key, f"{{ env = {variable!r} }} must name a variable; a default is text")
+    if variable in reader.env:
+        reader.sources[key] = f"env {variable}"
+        return reader.env[variable]
+    if default is None:
+        raise reader.error(
+            key,
+            f"takes its value from the environment variable {variable}, which is not set",
+            hint=f'set it, or give a default: {{ env = "{variable}", default = "..." }}',
+        )
+    return default
+
+
+def secrets(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[Secret, ...]:
+    """`[secrets] id = { env = "NAME" }` or `{ file = "path" }`, optionally `required = false`."""
+    found = []
+    for secret_id, body in mapping(reader, key, value).items():
+        where = f"{key}.{secret_id}"
+        if not SECRET_ID.fullmatch(secret_id):
+            raise reader.error(where, "is not a secret id (letters, digits, '_', '.', '-')")
+        if not isinstance(body, dict) or set(body) - {"env", "file", "required"}:
+            raise reader.error(where, 'must be { env = "NAME" } or { file = "path" }')
+        env, file, required = body.get("env"), body.get("file"), body.get("required", True)
+        if (env is None) == (file is None) or not isinstance(required, bool):
+            raise reader.error(where, 'must name one of env or file, e.g. { env = "PYPI_TOKEN" }')
+        if env is not None and not (isinstance(env, str) and ENV_NAME.fullmatch(env)):
+            raise reader.error(where + ".env", f"{env!r} is not an environment variable's name")
+        if file is not None and not (isinstance(file, str) and file.strip() and "," not in file):
+            raise reader.error(where + ".file", "must be a path without commas")
+        path = reader.root / Path(file).expanduser() if isinstance(file, str) else None
+        found.append(Secret(secret_id, env=env, file=path, required=required))
+    return tuple(found)
+
+
+def ssh(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    """`ssh = ["default"]` (the agent of SSH_AUTH_SOCK) or `["deploy=keys/id_ed25519"]`."""
+    entries = []
+    for entry in string_list(reader, key, value):
+        try:
+            entries.append(parse_ssh(entry, reader.root))
+        except UsageError as error:
+            raise reader.error(key, error.message.removeprefix("--ssh "), hint=error.hint) from None
+    return tuple(entries)
+
+
+def contexts(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str, str]:
+    """`[contexts] name = "../shared"` or `"docker-image://..."`: named build contexts."""
+    found = {}
+    for context, text in mapping(reader, key, value).items():
+        if not CONTEXT_NAME.fullmatch(context) or not isinstance(text, str) or not text.strip():
+            raise reader.error(
+                f"{key}.{context}", "must be a folder or a docker-image:// reference"
+            )
+        found[context] = context_value(text.strip(), reader.root)
+    return found
+
+
+def refs(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[ImageRef, ...]:
+    """Image references with a tag (extra cache sources, read after the variant's own)."""
+    found = []
+    for text in string_list(reader, key, value):
+        try:
+            ref = ImageRef.parse(text)
+        except ReferenceError as error:
+            raise reader.error(key, str(error)) from None
+        if not ref.tag:
+            raise reader.error(key, f"{text!r} needs a tag, e.g. {text}:buildcache-slim")
+        found.append(ref)
+    return tuple(found)
+
+
+def names(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    return tuple(string_list(reader, key, value))
+
+
+def provenance(reader: Reader, setting: Setting, key: str, value: Any) -> str:
+    if value is False or value in ("false", "off"):
+        return "off"
+    if value not in ("auto", "min", "max"):
+        raise reader.error(key, f'must be "min", "max", false or "auto", not {value!r}')
+    return str(value)
+
+
+def tag_prefix(reader: Reader, setting: Setting, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise reader.error(key, f"must be a string, not {kind_of(value)}")
+    if value and not TAG_CHARS.fullmatch(value + "x"):
+        raise reader.error(
+            key, f"{value!r} cannot start a Docker tag (letters, digits, '_', '.', '-')"
+        )
+    return value
+
+
+def tag_suffix(reader: Reader, setting: Setting, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise reader.error(key, f"must be a string, not {kind_of(value)}")
+    if value and not TAG_CHARS.fullmatch("x" + value):
+        raise reader.error(
+            key, f"{value!r} cannot end a Docker tag (letters, digits, '_', '.', '-')"
+        )
+    return value
+
+
+def tag_pattern(reader: Reader, setting: Setting, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise reader.error(key, f"must be a non-empty string, not {value!r}")
+    if not TAG_CHARS.fullmatch(re.sub(r"\{\{\s*date\s+'[^']*'\s*\}\}", "0", value)):
+        raise reader.error(
+            key,
+            f"{value!r} is not a Docker tag pattern (letters, digits, '_', '.', '-', and {{{{date 'YYYYMMDD'}}}})",
+        )
+    return value
+
+
+def tags(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    tags = tuple(string_list(reader, key, value))
+    for tag in tags:
+        if not TAG_CHARS.fullmatch(tag) or len(tag) > 128:
+            raise reader.error(key, f"{tag!r} is not a valid Docker tag")
+    return tags
+
+
+def latest(reader: Reader, setting: Setting, key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value != "auto":
+        raise reader.error(key, f'must be "auto", true or false, not {value!r}')
+    return "auto"
+
+
+def choice(reader: Reader, setting: Setting, key: str, value: Any) -> str:
+    if value not in setting.choices:
+        close = difflib.get_close_matches(str(value), setting.choices, n=1)
+        raise reader.error(
+            key,
+            f"must be {' or '.join(repr(c) for c in setting.choices)}, not {value!r}",
+            hint=f"perhaps you meant '{close[0]}'?" if close else None,
+        )
+    return str(value)
+
+
+def boolean(reader: Reader, setting: Setting, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise reader.error(key, f"must be true or false, not {kind_of(value)}")
+    return value
+
+
+def number(reader: Reader, setting: Setting, key: str, value: Any) -> float:
+    integer = setting.kind == "int"
+    kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not kind_ok or not 0 <= value <= setting.high:
+        kind = "a whole number" if integer else "a number"
+        raise reader.error(key, f"must be {kind} from 0 to {setting.high:g}, not {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def options(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for name, option in mapping(reader, key, value).items():
+        if setting.kind == "cache-options" and name in ("type", "ref", "mode"):
+            raise reader.error(
+                f"{key}.{name}",
+                "is set by buildcache itself",
+                hint="use cache.image, cache.tag-prefix and cache.mode",
+            )
+        if setting.kind == "labels":  # any text, under a label key
+            if not LABEL_KEY.fullmatch(name) or not isinstance(option, str):
+                raise reader.error(f"{key}.{name}", "must be a string, under a label key")
+        elif isinstance(option, bool):
+            option = "true" if option else "false"
+        if not isinstance(option, str | int) or ("," in str(option) and setting.kind != "labels"):
+            raise reader.error(f"{key}.{name}", "must be a string without commas")
+        options[name] = str(option)
+    return options
+
+
+def duration(reader: Reader, setting: Setting, key: str, value: Any) -> timedelta:
+    match = DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise reader.error(key, f'must be a duration such as "30d", "2w" or "12h", not {value!r}')
+    hours = {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
+    return timedelta(hours=int(match.group(1)) * hours)
+
+
+# shapes
+
+
+def mapping(reader: Reader, key: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise reader.error(key, f"must be a table, not {kind_of(value)}")
+    return value
+
+
+def string_list(reader: Reader, key: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, str) and v.strip() for v in value
+    ):
+        shown = "a list with an empty string" if isinstance(value, list | tuple) else kind_of(value)
+        raise reader.error(key, f"must be a list of non-empty strings, not {shown}")
+    return [v.strip() for v in value]
+
+
+CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
+    "images": images,
+    "image": image,
+    "platforms": platforms,
+    "path": path_kind,
+    "name": name,
+    "args": args,
+    "tag-prefix": tag_prefix,
+    "tag-suffix": tag_suffix,
+    "tag-pattern": tag_pattern,
+    "tags": tags,
+    "latest": latest,
+    "choice": choice,
+    "bool": boolean,
+    "int": number,
+    "number": number,
+    "options": options,
+    "cache-options": options,
+    "duration": duration,
+    "labels": options,
+    "secrets": secrets,
+    "ssh": ssh,
+    "contexts": contexts,
+    "refs": refs,
+    "provenance": provenance,
+    "names": names,
+}

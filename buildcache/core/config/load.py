@@ -1,0 +1,259 @@
+"""Find, read and validate the config, and apply the environment over it.
+
+The settings are described once, in schema.py (key, kind, default, environment variable).
+The cascade, each layer over the one before:
+defaults < the config file < environment (`BUILDCACHE_*`) < command line (core/plan). The
+environment is passed in as a mapping, never read from os.environ here, so tests pass their own.
+Every key records where its value came from, for `plan --verbose` and for errors that name the
+file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.config.kinds import CONVERTERS
+from buildcache.core.config.model import (
+    BUILDER_NAME,
+    CONFIG_FILE,
+    DEFAULT_VARIANT,
+    VARIANT_NAME,
+    AttestConfig,
+    BaseConfig,
+    BuildConfig,
+    BuilderConfig,
+    CacheConfig,
+    Config,
+    NodeConfig,
+    PublishConfig,
+    TagsConfig,
+    VariantConfig,
+)
+from buildcache.core.config.reader import Reader, kind_of
+from buildcache.core.config.schema import (
+    BUILDER_SCHEMA,
+    NODE_SCHEMA,
+    PYPROJECT,
+    SCHEMA,
+    TOP_KEYS,
+    VARIANT_SCHEMA,
+)
+from buildcache.errors import ConfigError
+
+# Finding and reading the file
+
+
+def find_config(cwd: Path, explicit: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
+    """The config file and its buildcache table: --config, buildcache.toml, pyproject.toml."""
+    if explicit is not None:
+        if explicit.is_dir():
+            raise ConfigError(f"the config file {explicit} is a directory")
+        if not explicit.is_file():
+            raise ConfigError(f"the config file {explicit} does not exist")
+        table = _read_toml(explicit)
+        if explicit.name == PYPROJECT:
+            return explicit, _pyproject_table(explicit, table, required=True)
+        return explicit, table
+    candidate = cwd / CONFIG_FILE
+    if candidate.is_file():
+        return candidate, _read_toml(candidate)
+    candidate = cwd / PYPROJECT
+    if candidate.is_file():
+        table = _pyproject_table(candidate, _read_toml(candidate), required=False)
+        if table is not None:
+            return candidate, table
+    return None, {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"is not valid TOML ({error})", source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot be read ({error})", source=str(path)) from None
+
+
+def _pyproject_table(path: Path, data: dict[str, Any], *, required: bool) -> Any:
+    table = data.get("tool", {}).get("buildcache")
+    if table is None and required:
+        raise ConfigError("has no [tool.buildcache] table", source=str(path))
+    return table
+
+
+def load_config(cwd: Path, env: Mapping[str, str], explicit: Path | None = None) -> Config:
+    """Find the config, read it, apply the environment, and validate everything."""
+    path, table = find_config(cwd, explicit)
+    if path is None and "BUILDCACHE_IMAGES" not in env:
+        raise ConfigError(
+            f"no config found: looked for {CONFIG_FILE} and [tool.buildcache] in {PYPROJECT} in {cwd}",
+            hint="write one (see the README or `buildcache init`), give --config PATH, or set BUILDCACHE_IMAGES",
+        )
+    root = path.parent if path else cwd
+    return parse_config(table, env, path=path, root=root, project=_project_table(root))
+
+
+def _project_table(root: Path) -> Mapping[str, Any]:
+    """pyproject.toml's [project] beside the config, for the image's title, description, licenses
+    and URL; nothing where there is none or it cannot be read."""
+    try:
+        data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    project = data.get("project")
+    return project if isinstance(project, dict) else {}
+
+
+def parse_config(
+    table: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    path: Path | None,
+    root: Path,
+    project: Mapping[str, Any] | None = None,
+) -> Config:
+    reader = Reader(path, root, env, CONVERTERS)
+    top = reader.section(table, tuple(s for s in SCHEMA if "." not in s.key), "", known=TOP_KEYS)
+    sections = {
+        name: reader.section(
+            reader.table(table, name), tuple(s for s in SCHEMA if s.key.startswith(name + ".")), name + "."
+        )
+        for name in ("cache", "tags", "build", "publish", "base", "attest")
+    }  # fmt: skip
+    version = env.get("BUILDCACHE_VERSION", "").strip() or None
+    if version:
+        reader.sources["version"] = "env BUILDCACHE_VERSION"
+    cache = sections["cache"]
+    if not cache["tag-prefix"]:
+        raise reader.error(
+            "cache.tag-prefix",
+            "must not be empty: every tag of the cache image would look like a cache tag, and "
+            "`cache prune` could take a release for one",
+            hint='keep the default, "buildcache-"',
+        )
+    return Config(
+        path=path,
+        images=top["images"],
+        platforms=top["platforms"],
+        context=top["context"],
+        dockerfile=top["dockerfile"],
+        target=top["target"],
+        build_args=top["build-args"],
+        labels=top["labels"],
+        annotations=top["annotations"],
+        project=project or {},
+        secrets=top["secrets"],
+        ssh=top["ssh"],
+        contexts=top["contexts"],
+        bake_file=top["bake-file"],
+        bake_targets=top["bake-targets"],
+        attest=AttestConfig(
+            provenance=sections["attest"]["provenance"],
+            sbom=sections["attest"]["sbom"],
+            sbom_generator=sections["attest"]["sbom-generator"],
+        ),
+        cache=CacheConfig(
+            image=cache["image"],
+            tag_prefix=cache["tag-prefix"],
+            mode=cache["mode"],
+            options=cache["options"],
+            sources=cache["from"],
+        ),
+        tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
+        publish=PublishConfig(**sections["publish"]),
+        build=BuildConfig(**{k.replace("-", "_"): v for k, v in sections["build"].items()}),
+        base=BaseConfig(refresh=sections["base"]["refresh"], max_age=sections["base"]["max-age"]),
+        builder=_builder(reader, reader.table(table, "builder")),
+        variants=_variants(reader, reader.table(table, "variants")),
+        version=version,
+        sources=reader.sources,
+    )
+
+
+def _reserved(name: str) -> str | None:
+    """Why a name cannot be a variant's: its alias tag would collide with a release's tags."""
+    if name == "latest":
+        return "'latest' is the default variant's moving tag"
+    if re.fullmatch(r"v?\d[\w.-]*", name):
+        return f"{name!r} reads as a version, and its alias tag would be taken for a release's"
+    return None
+
+
+def _builder(reader: Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
+    if not table:
+        return None
+    values = reader.section(
+        {k: v for k, v in table.items() if k != "nodes"}, BUILDER_SCHEMA, "builder."
+    )
+    if not BUILDER_NAME.fullmatch(values["name"]):
+        raise reader.error("builder.name", f"{values['name']!r} is not a valid builder name")
+    nodes_raw = table.get("nodes", [])
+    if not isinstance(nodes_raw, list) or not all(isinstance(n, dict) for n in nodes_raw):
+        raise reader.error(
+            "builder.nodes",
+            "must be a list of tables ([[builder.nodes]])",
+            hint='e.g. endpoint = "ssh://user@arm64-host"',
+        )
+    nodes = []
+    for n, node in enumerate(nodes_raw):
+        fields = reader.section(node, NODE_SCHEMA, f"builder.nodes[{n}].")
+        nodes.append(
+            NodeConfig(
+                endpoint=fields["endpoint"],
+                platforms=fields["platforms"],
+                name=fields["name"],
+                driver_opts=fields["driver-opts"],
+            )
+        )
+    return BuilderConfig(
+        name=values["name"],
+        driver=values["driver"],
+        driver_opts=values["driver-opts"],
+        nodes=tuple(nodes),
+    )
+
+
+def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, ...]:
+    if not table:
+        return (VariantConfig(name=DEFAULT_VARIANT, default=True),)
+    variants = []
+    for name, body in table.items():
+        if not VARIANT_NAME.fullmatch(name):
+            raise reader.error(
+                f"variants.{name}",
+                "is not a valid variant name (lowercase letters, digits, '_' and '-', starting with a letter or digit)",
+            )
+        reserved = _reserved(name)
+        if reserved:
+            raise reader.error(f"variants.{name}", f"cannot name a variant: {reserved}")
+        if not isinstance(body, dict):
+            raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
+        values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")
+        variants.append(
+            VariantConfig(
+                name=name,
+                default=values["default"],
+                build_args=values["build-args"],
+                labels=values["labels"],
+                annotations=values["annotations"],
+                contexts=values["contexts"],
+                cache_from=values["cache-from"],
+                target=values["target"],
+                platforms=values["platforms"] or None,
+                dockerfile=values["dockerfile"],
+            )
+        )
+    defaults = [v.name for v in variants if v.default]
+    if len(defaults) > 1:
+        raise reader.error(
+            "variants", f"only one variant may say default = true, not {', '.join(defaults)}"
+        )
+    if not defaults:
+        # With none marked, the first one listed is the default (TOML keeps the file's order).
+        variants[0] = replace(variants[0], default=True)
+    return tuple(variants)

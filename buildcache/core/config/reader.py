@@ -1,0 +1,110 @@
+"""Pure: the reader that resolves the schema's settings from a TOML table and the environment,
+recording where each value came from; every error names the file (or variable) and the key.
+Each kind's converter is in kinds.py, handed to the reader by load.py."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.config.schema import PYPROJECT, Setting
+from buildcache.errors import ConfigError
+
+Converter = Callable[["Reader", Setting, str, Any], Any]
+
+
+class Reader:
+    """Reads schema settings from a TOML table; errors name the file (or variable) and the key."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        root: Path,
+        env: Mapping[str, str],
+        converters: Mapping[str, Converter],
+    ) -> None:
+        self.converters = converters
+        self.source = str(path) if path else "the environment"
+        self.file = path.name if path else None
+        self.prefix = "tool.buildcache." if path and path.name == PYPROJECT else ""
+        self.root = root
+        self.env = env
+        self.sources: dict[str, str] = {}
+
+    def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, source=self.source, key=self.prefix + key, hint=hint)
+
+    def check_keys(self, table: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = (
+                    f"perhaps you meant '{where}{close[0]}'?"
+                    if close
+                    else f"known keys: {', '.join(known)}"
+                )
+                raise self.error(where + key, "is not a known setting", hint=hint)
+
+    def table(self, table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = table.get(key, {})
+        if not isinstance(value, dict):
+            raise self.error(key, f"must be a table, not {kind_of(value)}")
+        return value
+
+    def section(
+        self,
+        table: Mapping[str, Any],
+        schema: tuple[Setting, ...],
+        where: str,
+        *,
+        known: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """Every setting of `schema` from `table` (its keys prefixed by `where` in messages and
+        in `sources`), the environment over the file; keys checked against the schema and
+        `known` (the keys read elsewhere)."""
+        self.check_keys(table, (*(s.key.rsplit(".", 1)[-1] for s in schema), *known), where)
+        values: dict[str, Any] = {}
+        for setting in schema:
+            name = setting.key.rsplit(".", 1)[-1]
+            key = where + name
+            if setting.env and setting.env in self.env:
+                self.sources[key] = f"env {setting.env}"
+                values[name] = self._from_env(setting, key)
+            elif name in table:
+                self.sources[key] = f"file {self.file}"
+                values[name] = self._convert(setting, key, table[name])
+            elif setting.required:
+                raise self.error(key, "is required", hint='e.g. images = ["ghcr.io/acme/widget"]')
+            else:
+                self.sources[key] = "default"
+                values[name] = self._convert(setting, key, setting.default)
+        return values
+
+    def _from_env(self, setting: Setting, key: str) -> Any:
+        assert setting.env is not None
+        raw = self.env[setting.env]
+        try:
+            if setting.kind in ("images", "platforms"):
+                return self._convert(setting, key, [p.strip() for p in raw.split(",") if p.strip()])
+            return self._convert(setting, key, raw.strip() or None)
+        except ConfigError as error:
+            # blame the variable, not the file
+            raise ConfigError(
+                error.reason, source=f"environment {setting.env}", hint=error.hint
+            ) from None
+
+    def _convert(self, setting: Setting, key: str, value: Any) -> Any:
+        return self.converters[setting.kind](self, setting, key, value)
+
+
+def kind_of(value: object) -> str:
+    return {
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "a boolean",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)

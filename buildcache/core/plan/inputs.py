@@ -1,0 +1,176 @@
+"""Pure: each variant's inputs from the config and the command line (secrets, SSH, contexts,
+attestations), checked before a build starts, and what the Dockerfile's target asks for (its
+declared arguments, its secret and SSH mounts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from buildcache.core.config.model import AttestConfig, Config, VariantConfig
+from buildcache.core.dockerfile import Dockerfile, Needed, needed, read_dockerfile
+from buildcache.core.inputs import (
+    CONTEXT_SCHEMES,
+    Attest,
+    RunInputs,
+    Secret,
+    VariantInputs,
+    parse_context,
+    parse_secret,
+    parse_ssh,
+)
+from buildcache.core.plan.ci import RunContext
+from buildcache.errors import ConfigError, UsageError
+
+
+def check_inputs(
+    given: Iterable[VariantInputs], env: Mapping[str, str], exists: Callable[[Path], bool]
+) -> list[str]:
+    """What must be there before a build starts: every required secret (only its presence is
+    checked, the value is never read), the agent of an SSH entry without keys, every context
+    folder. A secret that may be missing is a note."""
+    notes = []
+    for secret in dict.fromkeys(s for inputs in given for s in inputs.secrets):
+        present = (secret.env in env) if secret.env else exists(secret.file or Path())
+        if present:
+            continue
+        where = (
+            f"the environment variable {secret.env} is not set"
+            if secret.env
+            else f"the file {secret.file} does not exist"
+        )
+        if secret.required:
+            raise UsageError(
+                f"the secret {secret.id!r} is missing: {where}",
+                hint="set it, or mark the secret required = false to build without it",
+            )
+        notes.append(f"the secret {secret.id!r} is left out: {where}")
+    for inputs in given:
+        for entry in inputs.ssh:
+            if "=" not in entry and not env.get("SSH_AUTH_SOCK"):
+                raise UsageError(
+                    f"--ssh {entry} forwards the SSH agent, and SSH_AUTH_SOCK is not set",
+                    hint="start one (eval $(ssh-agent) && ssh-add), or give keys: ID=PATH",
+                )
+        for name, value in inputs.contexts.items():
+            if not value.startswith(CONTEXT_SCHEMES) and not exists(Path(value)):
+                raise UsageError(
+                    f"the build context {name}, {value}, does not exist",
+                    hint="a folder in the config is relative to the config file",
+                )
+    return notes
+
+
+# What the Dockerfile asks for
+
+
+def declared_args(dockerfile: Dockerfile, needed: Needed) -> set[str]:
+    """Every ARG the target's stages (and the global ones) declare."""
+    names = set(dockerfile.meta_args)
+    for stage in needed.stages:
+        for step in stage.steps:
+            names.update(step.args)
+    return names
+
+
+def builtin_args(
+    declared: set[str], *, version: str, revision: str | None, variant: str
+) -> dict[str, str]:
+    """BUILDCACHE_VERSION/REVISION/VARIANT, for a Dockerfile that declares them; an undeclared
+    one is not passed, so it changes no cache key."""
+    values = {
+        "BUILDCACHE_VERSION": version,
+        "BUILDCACHE_REVISION": revision or "",
+        "BUILDCACHE_VARIANT": variant,
+    }
+    return {name: value for name, value in values.items() if name in declared}
+
+
+def unmet_mounts(needed: Needed, secrets: Iterable[Secret], ssh: Iterable[str]) -> list[str]:
+    """Notes for each secret or SSH mount of the target's steps that the build is not given:
+    BuildKit runs such a step without it (or fails it, with required=true)."""
+    given = {s.id for s in secrets}
+    agents = {entry.partition("=")[0] for entry in ssh}
+    notes = []
+    for stage in needed.stages:
+        for step in stage.steps:
+            for kind, mount_id in step.mounts:
+                if (kind == "secret" and mount_id not in given) or (
+                    kind == "ssh" and mount_id not in agents
+                ):
+                    how = "[secrets] or --secret" if kind == "secret" else "ssh = [...] or --ssh"
+                    notes.append(
+                        f"`{step.text}` mounts the {kind} {mount_id!r}, which this build "
+                        f"is not given ({how}): BuildKit runs the step without it"
+                    )
+    return notes
+
+
+# One variant's inputs, from the config and the command line
+
+
+def attest_of(
+    config: AttestConfig, run: RunInputs, *, push: bool, context: RunContext, env: Mapping[str, str]
+) -> Attest | None:
+    """The attestations of a pushed image: provenance as build-push-action sets it (max on a
+    public repository when the CI says so, min otherwise) unless the config or --provenance
+    says; an SBOM when asked. A build that pushes nothing makes none."""
+    if not push:
+        return None
+    mode = run.provenance or config.provenance
+    if mode == "auto":
+        public = context.public and context.ci is not None
+        mode = "max" if public else "min"
+        reason = "a public repository (as build-push-action)" if public else "buildx's default"
+    else:
+        reason = "--provenance" if run.provenance else "[attest] provenance"
+    builder_id = None
+    if context.ci == "github" and env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL", "").rstrip("/")
+        builder_id = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+    sbom = config.sbom if run.sbom is None else run.sbom
+    return Attest(
+        provenance=mode,
+        sbom=sbom,
+        reason=reason,
+        builder_id=builder_id,
+        sbom_generator=config.sbom_generator,
+    )
+
+
+def variant_inputs(
+    config: Config,
+    variant: VariantConfig,
+    run: RunInputs,
+    *,
+    cwd: Path,
+    attest: Attest | None,
+) -> VariantInputs:
+    """The command line adds to the config: a secret or context of the same name replaces it."""
+    secrets = {s.id: s for s in (*config.secrets, *variant.secrets)}
+    secrets.update((s.id, s) for s in (parse_secret(text, cwd) for text in run.secrets))
+    contexts = {**config.contexts, **variant.contexts}
+    contexts.update(parse_context(text, cwd) for text in run.contexts)
+    ssh = dict.fromkeys([*config.ssh, *variant.ssh, *(parse_ssh(text, cwd) for text in run.ssh)])
+    return VariantInputs(
+        secrets=tuple(secrets.values()),
+        ssh=tuple(ssh),
+        contexts=contexts,
+        attest=attest,
+        no_cache=run.no_cache,
+        pull=run.pull,
+    )
+
+
+def target_needs(
+    text: str | None, target: str | None, build_args: Mapping[str, str]
+) -> tuple[Dockerfile, Needed] | None:
+    """The Dockerfile and what the target needs; None when it cannot be read (the build says
+    why, with BuildKit's own words)."""
+    if text is None:
+        return None
+    try:
+        dockerfile = read_dockerfile(text)
+        return dockerfile, needed(dockerfile, target, build_args)
+    except ConfigError:
+        return None

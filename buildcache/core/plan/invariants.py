@@ -1,0 +1,62 @@
+"""Pure: what must hold of every plan (one writer per tag, no image tag on a cache tag, valid
+cache refs, a Dockerfile and context that exist)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from buildcache.core.bases import RECORD_SUFFIX
+from buildcache.core.cache import variant_of
+from buildcache.core.config.model import Config
+from buildcache.core.plan.model import VariantPlan
+from buildcache.core.reference import TAG, ImageRef
+from buildcache.errors import ConfigError, UsageError
+
+
+def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
+    """What must hold of every plan, or a release could overwrite what another one wrote:
+    each tag is written by one variant, no image tag is a cache tag, every cache ref is a valid
+    tag. Broken, it is a usage error naming the variants and the tag."""
+    writers: dict[ImageRef, str] = {}
+    for variant in variants:
+        for tag in variant.tags:
+            other = writers.setdefault(tag, variant.name)
+            if other != variant.name:
+                raise UsageError(
+                    f"the variants {other} and {variant.name} would both write {tag}: whichever "
+                    "ran last would win",
+                    hint="rename a variant, or drop the --tag or tags.raw that repeats a variant's name",
+                )
+    cache_repo = config.cache_image.bare()
+    names = [v.name for v in config.variants]
+    for tag in writers:
+        if tag.bare() == cache_repo and variant_of(tag.tag or "", config.cache.tag_prefix, names):
+            raise ConfigError(
+                f"the image tag {tag} is also a cache tag ({writers[tag]}), so publishing it would "
+                "overwrite a variant's cache",
+                key="cache.tag-prefix",
+                hint="use a cache.image of its own (e.g. <image>-cache), or a different cache.tag-prefix",
+            )
+    for variant in variants:
+        # the record beside the cache (core/upstream.py) takes a suffix of the same tag
+        if not TAG.fullmatch(f"{variant.cache_ref.tag}{RECORD_SUFFIX}"):
+            raise ConfigError(
+                f"the cache ref {variant.cache_ref} is not a valid Docker tag, or is too long to "
+                f"keep a record beside it (at most {128 - len(RECORD_SUFFIX)} characters)",
+                key="cache.tag-prefix",
+            )
+
+
+def check_paths(variants: Sequence[VariantPlan], exists: Callable[[Path], bool] | None) -> None:
+    """A Dockerfile or context that is not there fails a build late: say so at the plan (where
+    the caller can look: `exists`)."""
+    if exists is None:
+        return
+    for variant in variants:
+        for what, path in (("context", variant.context), ("Dockerfile", variant.dockerfile)):
+            if not exists(path):
+                raise UsageError(
+                    f"the {what} of {variant.name}, {path}, does not exist",
+                    hint="paths in the config are relative to the config file",
+                )

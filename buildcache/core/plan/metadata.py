@@ -1,0 +1,174 @@
+"""Pure: the OCI labels and annotations of a run's images, from what the run knows.
+
+As docker/metadata-action does by default: `org.opencontainers.image.source` (the repository URL,
+from the CI or the git remote, credentials stripped), `.revision` (the full commit), `.version`,
+`.created` (taken once per run, so every variant and platform agree; SOURCE_DATE_EPOCH when set),
+and `.title`, `.description`, `.licenses`, `.url` from `[project]` in pyproject.toml. The config's
+`[labels]` and `[annotations]` (and a variant's) add to them or override them. Labels go into
+each image's config; annotations onto its index and each platform's manifest, where ghcr.io
+reads the package's description and its repository link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from buildcache.core.config.model import Config
+
+OCI = "org.opencontainers.image."
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
+
+
+@dataclass(frozen=True)
+class Described:
+    """A label or annotation value and where it came from (shown by `plan`)."""
+
+    value: str
+    origin: str
+
+
+def repository_url(env: Mapping[str, str], remote: str | None) -> Described | None:
+    """The repository's web URL: the CI's own, else the git remote's (never its credentials)."""
+    if env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL") or "https://github.com"
+        return Described(f"{server.rstrip('/')}/{env['GITHUB_REPOSITORY']}", "GitHub Actions")
+    if env.get("CI_PROJECT_URL"):
+        return Described(env["CI_PROJECT_URL"], "GitLab CI")
+    if not remote:
+        return None
+    url = remote.strip()
+    scp = _SCP_LIKE.match(url) if "://" not in url else None
+    if scp:
+        url = f"https://{scp.group('host')}/{scp.group('path')}"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    host_part, slash, path = rest.partition("/")
+    host = host_part.rsplit("@", 1)[-1]  # user:token@host -> host
+    if scheme in ("ssh", "git"):
+        scheme = "https"
+        host = host.split(":", 1)[0]
+    path = path.removesuffix(".git").rstrip("/")
+    return Described(f"{scheme}://{host}{slash}{path}", "git remote origin")
+
+
+def source_date_epoch(
+    env: Mapping[str, str], commit_time: int | None, *, reproducible: bool
+) -> str | None:
+    """The run's SOURCE_DATE_EPOCH: the environment's, else, for a reproducible build, the
+    commit's time; None when neither (not a git checkout, or not asked for)."""
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return epoch
+    return str(commit_time) if reproducible and commit_time is not None else None
+
+
+def created_at(epoch: str | None, now: datetime) -> Described:
+    """One time for the whole run; SOURCE_DATE_EPOCH (reproducible builds) wins."""
+    if epoch is not None:
+        stamp = datetime.fromtimestamp(int(epoch), UTC)
+        return Described(stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "SOURCE_DATE_EPOCH")
+    return Described(now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "the time of this run")
+
+
+def project_fields(project: Mapping[str, Any]) -> dict[str, Described]:
+    """title, description, licenses, url from a pyproject.toml `[project]` table."""
+    found: dict[str, Described] = {}
+    origin = "pyproject.toml [project]"
+    if isinstance(project.get("name"), str):
+        found["title"] = Described(project["name"], origin)
+    if isinstance(project.get("description"), str) and project["description"].strip():
+        found["description"] = Described(" ".join(project["description"].split()), origin)
+    license_ = project.get("license")
+    if isinstance(license_, str):
+        found["licenses"] = Described(license_, origin)
+    elif isinstance(license_, dict) and isinstance(license_.get("text"), str):
+        text = license_["text"].strip()
+        if text and "\n" not in text and len(text) < 100:
+            found["licenses"] = Described(text, origin)
+    urls = project.get("urls")
+    if isinstance(urls, dict):
+        for key in ("Homepage", "homepage", "Documentation", "Repository", "Source"):
+            if isinstance(urls.get(key), str):
+                found["url"] = Described(urls[key], f"{origin} urls.{key}")
+                break
+    return found
+
+
+def oci_labels(
+    *,
+    env: Mapping[str, str],
+    remote: str | None,
+    sha: str | None,
+    version: str,
+    now: datetime,
+    epoch: str | None,
+    project: Mapping[str, Any],
+    extra: Mapping[str, str],
+    extra_origin: str,
+) -> dict[str, Described]:
+    """The labels of a run's images: the OCI defaults, then the config's over them."""
+    labels: dict[str, Described] = {}
+    source = repository_url(env, remote)
+    if source is not None:
+        labels[OCI + "source"] = source
+    if sha:
+        labels[OCI + "revision"] = Described(sha, "the commit built")
+    labels[OCI + "version"] = Described(version, "the version of this run")
+    labels[OCI + "created"] = created_at(epoch, now)
+    for field, described in project_fields(project).items():
+        labels[OCI + field] = described
+    for key, text in extra.items():
+        labels[key] = Described(text, extra_origin)
+    return labels
+
+
+def csv_field(text: str) -> str:
+    """One field of buildx's comma-separated --output value, quoted as encoding/csv reads it."""
+    if any(c in text for c in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def variant_metadata(
+    config: Config,
+    *,
+    env: Mapping[str, str],
+    remote: str | None,
+    sha: str | None,
+    version: str,
+    now: datetime,
+    epoch: str | None = None,
+) -> dict[str, tuple[dict[str, Described], dict[str, Described]]]:
+    """Each variant's (labels, annotations): the OCI defaults of the run, the config's tables
+    over them, the variant's over those. The annotations start from the OCI keys of the labels."""
+    labels = oci_labels(
+        env=env,
+        remote=remote,
+        sha=sha,
+        version=version,
+        now=now,
+        epoch=epoch,
+        project=config.project,
+        extra=config.labels,
+        extra_origin="[labels]",
+    )
+    annotations = {
+        **{k: v for k, v in labels.items() if k.startswith(OCI)},
+        **{k: Described(v, "[annotations]") for k, v in config.annotations.items()},
+    }
+    found = {}
+    for variant in config.variants:
+        where = f"[variants.{variant.name}."
+        found[variant.name] = (
+            {**labels, **{k: Described(v, where + "labels]") for k, v in variant.labels.items()}},
+            {
+                **annotations,
+                **{k: Described(v, where + "annotations]") for k, v in variant.annotations.items()},
+            },
+        )
+    return found

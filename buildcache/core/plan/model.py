@@ -1,0 +1,101 @@
+"""Pure: a plan, the one value every later step reads: each variant's tags, platforms, build
+arguments, cache refs, inputs and bases, and the run's version, latest and cache policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.bases import Upstream
+from buildcache.core.inputs import VariantInputs
+from buildcache.core.plan.ci import CachePolicy
+from buildcache.core.plan.metadata import Described
+from buildcache.core.redact import shown_args
+from buildcache.core.reference import CacheSpec, ImageRef, cache_source
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantPlan:
+    name: str
+    default: bool
+    tags: tuple[ImageRef, ...]  # every tag on every registry
+    tag_rules: Mapping[str, str] = field(default_factory=dict)  # tag name -> the rule that made it
+    floating: frozenset[str] = frozenset()  # tag names that only move forward (latest, 1.2, 1)
+    platforms: tuple[str, ...]
+    build_args: Mapping[str, str]
+    target: str | None
+    dockerfile: Path
+    context: Path
+    cache_ref: ImageRef  # the ref this run writes (the variant's own, or its branch's)
+    cache_from: tuple[ImageRef, ...]  # read in this order
+    cache_to: CacheSpec | None  # None: the cache is read, not written
+    # what the build itself pushes: the version tags on the first image; the rest is copied by
+    # digest afterwards, the moving tag last (core/publish.py)
+    push_tags: tuple[ImageRef, ...] = ()
+    # --push-by-digest on a builder that cannot push untagged (buildx's docker driver): the
+    # platform's image goes under this tag of the cache image instead, for `merge` to use
+    staging_tag: ImageRef | None = None
+    labels: Mapping[str, Described] = field(default_factory=dict)  # core/metadata.py
+    annotations: Mapping[str, Described] = field(default_factory=dict)
+    # the bases it is built on and its cache's record (bases.py; None: not looked up)
+    upstream: Upstream | None = None
+    inputs: VariantInputs = field(default_factory=VariantInputs)  # secrets, ssh, contexts, attest
+
+    @property
+    def pushed_image(self) -> ImageRef:
+        """The image (no tag) that the build's own push goes to."""
+        if self.staging_tag is not None:
+            return self.staging_tag.bare()
+        return (self.push_tags or self.tags)[0].bare()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "default": self.default,
+            "tags": [str(t) for t in self.tags],
+            "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
+            "platforms": list(self.platforms),
+            "build_args": shown_args(self.build_args),
+            "target": self.target,
+            "dockerfile": str(self.dockerfile),
+            "context": str(self.context),
+            "cache_from": [cache_source(r) for r in self.cache_from],
+            "cache_to": [self.cache_to.to_option()] if self.cache_to else [],
+            "labels": {k: v.value for k, v in self.labels.items()},
+            "annotations": {k: v.value for k, v in self.annotations.items()},
+            **self.inputs.to_json(),
+            **(self.upstream.to_json() if self.upstream else {}),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildPlan:
+    version: str
+    version_source: str
+    variants: tuple[VariantPlan, ...]
+    latest: bool = False  # latest (and each variant's alias) moves to this run's images
+    latest_reason: str = ""
+    release: bool = False  # a release version: published once, never replaced (--force aside)
+    push: bool = False
+    load: bool = False
+    push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
+    cache_policy: CachePolicy | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "version": self.version,
+            "variants": [v.to_json() for v in self.variants],
+            "version_source": self.version_source,
+            "latest": {"moves": self.latest, "reason": self.latest_reason},
+        }
+        if self.push_by_digest:
+            data["push_by_digest"] = True
+        if self.cache_policy is not None:
+            data["cache_policy"] = {
+                "mode": self.cache_policy.mode,
+                "reason": self.cache_policy.reason,
+            }
+        return data

@@ -1,0 +1,248 @@
+"""Pure: the tags a run gets, from its event, each with the rule that made it.
+
+docker/metadata-action's rules are the model. A release (a tag build in CI, or a version the user
+gives with --version or BUILDCACHE_VERSION) is tagged with its version, and with `[tags] semver` or
+`pep440` also `{{major}}.{{minor}}` and `{{major}}`; `latest` moves only for the highest final
+release (`latest = "auto"`). Every other run is tagged by its event: a pull request `pr-<n>`, a
+schedule `nightly` (or a `{{date 'YYYYMMDD'}}` pattern), a branch (push, manual run, laptop) its
+name as a slug, and the default branch `edge` where asked. A version is never taken from a git
+tag at HEAD unless the run is a tag build: a manual run on a tagged commit must not republish a
+release.
+
+For variant x other than the default one, every tag T becomes `T-x`, and `latest` becomes `x`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from buildcache.core.config.model import TagsConfig, VariantConfig
+from buildcache.core.plan.ci import RunContext, branch_slug
+from buildcache.core.reference import MAX_TAG, TAG
+from buildcache.errors import UsageError
+
+LATEST = "latest"
+SEMVER = re.compile(
+    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
+)
+# PEP 440's public versions (https://peps.python.org/pep-0440/), the forms release tags use
+PEP440 = re.compile(
+    r"^v?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
+    r"(?P<pre>(?:a|b|rc)\d+)?(?P<post>\.post\d+)?(?P<dev>\.dev\d+)?$"
+)
+_DATE = re.compile(r"\{\{\s*date\s+'(?P<format>[^']*)'\s*\}\}")
+_DATE_TOKENS = {"YYYY": "%Y", "MM": "%m", "DD": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+
+
+@dataclass(frozen=True)
+class TagName:
+    name: str
+    rule: str  # what made it, shown by `plan` and in its JSON
+
+    @property
+    def floating(self) -> bool:
+        """A tag that follows the newest release (latest, 1.2, 1): it only ever moves forward,
+        so it is written last, and never over a higher release (core/publish.py)."""
+        return self.rule.startswith(("latest", "semver {{major}", "pep440 {{major}"))
+
+
+@dataclass(frozen=True)
+class RunTags:
+    version: (
+        str  # the release version as given (v1.2.3), or the event's tag: pr-12, nightly, a branch
+    )
+    source: str  # where it came from
+    names: tuple[TagName, ...]  # every tag but latest
+    latest: bool  # latest (and each variant's alias) moves to this run's image
+    latest_reason: str
+    release: bool  # a release version (not a branch, pull request or schedule run)
+
+
+def run_tags(
+    tags: TagsConfig,
+    *,
+    context: RunContext,
+    version: str | None,
+    version_source: str = "--version",
+    extra: Sequence[str] = (),
+    no_latest: bool = False,
+    known_versions: Sequence[str] = (),
+    now: datetime,
+) -> RunTags:
+    """The tags of this run. `version` is the one the user gave (flag or BUILDCACHE_VERSION);
+    `known_versions` are the repository's tags, so that an older release never moves latest."""
+    if version is None and context.event == "tag" and context.tag:
+        version, version_source = context.tag, f"the tag build of {context.tag}"
+    names: list[TagName] = []
+    release = version is not None
+    latest, reason = False, "not a release"
+    if version is not None:
+        names, final = _version_names(version, tags)
+        latest, reason = _latest(version, final, tags, no_latest, known_versions)
+        primary = version  # as given (v1.2.3): the tags say how it was spelled out
+    else:
+        primary, version_source, names = _event_names(tags, context, now)
+    if tags.sha:
+        if not context.sha:
+            raise UsageError(
+                "tags.sha is on, but the commit is unknown (no git repository, no GITHUB_SHA)"
+            )
+        sha = context.sha if tags.sha_format == "long" else context.sha[:7]
+        names.append(TagName(f"sha-{sha}", f"sha ({tags.sha_format})"))
+    names += [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
+    names += [TagName(tag, "--tag") for tag in extra]
+    if tags.prefix or tags.suffix:
+        names = [TagName(f"{tags.prefix}{n.name}{tags.suffix}", n.rule) for n in names]
+    unique = tuple(_first_of_each(names))
+    for name in unique:
+        if not TAG.fullmatch(name.name):
+            raise UsageError(
+                f"{name.name!r} ({name.rule}) is not a valid Docker tag (up to 128 letters, digits, "
+                "'_', '.' and '-', not starting with '.' or '-')"
+            )
+    return RunTags(
+        version=primary,
+        source=version_source,
+        names=unique,
+        latest=latest,
+        latest_reason=reason,
+        release=release,
+    )
+
+
+def _event_names(
+    tags: TagsConfig, context: RunContext, now: datetime
+) -> tuple[str, str, list[TagName]]:
+    """A run that is not a release: its tags come from its event."""
+    if context.event == "pull_request" and tags.pr and context.pr_number:
+        return f"pr-{context.pr_number}", "the pull request", [
+            TagName(f"pr-{context.pr_number}", "pull request")
+        ]  # fmt: skip
+    if context.event == "schedule":
+        name = _DATE.sub(lambda m: now.strftime(_strftime(m.group("format"))), tags.schedule)
+        return name, "the schedule", [TagName(name, f"schedule ({tags.schedule})")]
+    if context.branch and tags.branch:
+        slug = branch_slug(context.branch, MAX_TAG - 16)  # room for a variant's suffix
+        names = [TagName(slug, "branch")]
+        if tags.edge and context.on_default_branch:
+            names.append(TagName("edge", f"edge (the default branch, {context.default_branch})"))
+        return slug, f"the branch {context.branch}", names
+    raise UsageError(
+        "no version to tag the images with: this run is not a tag build, and has no branch or "
+        "pull request to name them after",
+        hint="give one with --version V (e.g. --version test --no-latest) or BUILDCACHE_VERSION; "
+        'a release from the tag at HEAD: --version "$(git describe --tags --exact-match)"',
+    )
+
+
+def _first_of_each(names: Sequence[TagName]) -> list[TagName]:
+    by_name: dict[str, TagName] = {}
+    for name in names:
+        by_name.setdefault(name.name, name)
+    return list(by_name.values())
+
+
+def _strftime(pattern: str) -> str:
+    for token, directive in _DATE_TOKENS.items():
+        pattern = pattern.replace(token, directive)
+    return pattern
+
+
+def _version_names(version: str, tags: TagsConfig) -> tuple[list[TagName], bool]:
+    """A release's tag names, and whether it is final (not a pre-release)."""
+    if tags.semver:
+        match = SEMVER.match(version)
+        if match:
+            core = f"{match['major']}.{match['minor']}.{match['patch']}"
+            # Docker tags cannot hold '+': build metadata is kept after '_'
+            build = f"_{match['build']}" if match["build"] else ""
+            if match["pre"]:
+                return [TagName(f"{core}-{match['pre']}{build}", "semver {{version}}")], False
+            return [
+                TagName(core + build, "semver {{version}}"),
+                TagName(f"{match['major']}.{match['minor']}", "semver {{major}}.{{minor}}"),
+                TagName(match["major"], "semver {{major}}"),
+            ], True
+        if not tags.pep440:
+            raise UsageError(
+                f"{version!r} is not a semantic version (like 1.2.3 or v1.2.3-rc.1), and tags.semver is on",
+                hint="give --version X.Y.Z, or turn tags.semver off",
+            )
+    if tags.pep440:
+        match = PEP440.match(version)
+        if not match:
+            raise UsageError(
+                f"{version!r} is not a PEP 440 version (like 1.2.3 or 1.3.0rc1), and tags.pep440 is on",
+                hint="give --version X.Y.Z, or turn tags.pep440 off",
+            )
+        exact = version.removeprefix("v")
+        if match["pre"] or match["dev"]:
+            return [TagName(exact, "pep440 {{version}}")], False
+        names = [TagName(exact, "pep440 {{version}}")]
+        if match["minor"] is not None:
+            names.append(
+                TagName(f"{match['major']}.{match['minor']}", "pep440 {{major}}.{{minor}}")
+            )
+        names.append(TagName(match["major"], "pep440 {{major}}"))
+        return _first_of_each(names), True  # 1, 1, 1 is one tag
+    return [TagName(version, "version")], True
+
+
+def version_names(
+    version: str, *, semver: bool, pep440: bool = False, sha: str | None = None
+) -> tuple[list[str], bool]:
+    """A release's tag names (and sha-<7 hex> where `sha` is given), and whether it is final."""
+    names, final = _version_names(version, TagsConfig(semver=semver, pep440=pep440))
+    return [n.name for n in names] + ([f"sha-{sha[:7]}"] if sha else []), final
+
+
+def release_key(version: str) -> tuple[int, ...] | None:
+    """A final release's numbers, to compare (v1.10.0 > v1.9.2); None for anything else."""
+    match = SEMVER.match(version)
+    if match and not match["pre"]:
+        return int(match["major"]), int(match["minor"]), int(match["patch"])
+    match = PEP440.match(version)
+    if match and not (match["pre"] or match["dev"]):
+        return tuple(int(match[k] or 0) for k in ("major", "minor", "patch"))
+    return None
+
+
+def _latest(
+    version: str, final: bool, tags: TagsConfig, no_latest: bool, known: Sequence[str]
+) -> tuple[bool, str]:
+    if no_latest:
+        return False, "--no-latest"
+    if tags.latest == "false":
+        return False, "tags.latest = false"
+    if not final:
+        return False, "a pre-release"
+    if tags.latest == "true":
+        return True, "tags.latest = true"
+    mine = release_key(version)
+    if mine is not None:
+        higher = [k for k in known if (key := release_key(k)) is not None and key > mine]
+        if higher:
+            top = max(higher, key=lambda k: release_key(k) or ())
+            return False, f"not the highest release ({top} is higher)"
+        return True, "the highest release"
+    return True, "a release"
+
+
+def moving_tag(variant: VariantConfig) -> str:
+    """The tag that follows the newest release: `latest` for the default variant, else its name."""
+    return LATEST if variant.default else variant.name
+
+
+def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
+    """The tags of one variant: the run's tags (suffixed `-x` for variant x), then `latest` (or
+    `x`) where the run moves it."""
+    names = [
+        n if variant.default else TagName(f"{n.name}-{variant.name}", n.rule) for n in run.names
+    ]
+    if run.latest:
+        names.append(TagName(moving_tag(variant), f"latest: {run.latest_reason}"))
+    return names

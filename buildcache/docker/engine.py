@@ -1,0 +1,343 @@
+"""The one module that talks to Docker, through python-on-whales.
+
+Every docker call goes through a `Docker` passed in (so tests and CI can point it at another
+daemon with DOCKER_HOST or `host=`), and every DockerException becomes one of buildcache's errors
+(errors.py) here and nowhere else.
+
+python-on-whales (and the ~150 pydantic models it defines) takes 0.3-0.4 s to import on a 2-core
+CI machine: a tenth of a fully cached build, measured in bench/ ("quiet cached build"). The one
+call every build makes, `docker buildx bake`, needs only the docker command, which `Docker` knows
+itself; the python-on-whales client is made on first use, by the calls that need it (probes,
+imagetools, login, builders), so a build that only bakes never imports it.
+
+What the engine can do is asked in one list of probes (`probe`): `doctor` shows them all, and a
+build that fails before its first step runs them to say why.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from buildcache.core import doctor as fixes
+from buildcache.core.builder import CreateCall
+from buildcache.core.doctor import Check
+from buildcache.core.reference import ImageRef, platform_name
+from buildcache.errors import CopyError, EnvironmentProblem, UsageError
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
+    from python_on_whales.exceptions import DockerException
+
+CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineInfo:
+    server_version: str
+    buildx_version: str
+    builder: str
+    driver: str
+    containerd_store: bool
+    platforms: tuple[str, ...]
+
+    @property
+    def can_export_cache(self) -> bool:
+        # The plain docker driver exports a registry cache only on the containerd image store.
+        return self.driver != "docker" or self.containerd_store
+
+
+@dataclass
+class Docker:
+    """The engine buildcache talks to: the docker command (with `--host` where one is given), and
+    the python-on-whales client for it, made when first asked for."""
+
+    host: str | None = None
+
+    def command(self) -> list[str]:
+        return ["docker", *(["--host", self.host] if self.host else [])]
+
+    @cached_property
+    def whales(self) -> DockerClient:
+        from python_on_whales import DockerClient
+
+        return DockerClient(host=self.host) if self.host else DockerClient()
+
+
+def _docker_exception() -> type[DockerException]:
+    """python-on-whales' error, for an `except`: evaluated only when something was raised."""
+    from python_on_whales.exceptions import DockerException
+
+    return DockerException
+
+
+def make_client(host: str | None = None) -> Docker:
+    return Docker(host)
+
+
+def _reason(error: DockerException) -> str:
+    """docker's own last line of complaint, for a message."""
+    lines = [line for line in (error.stderr or "").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else f"exit code {error.return_code}, no message"
+
+
+def _docker_path(client: Docker) -> str | None:
+    """Where the docker command the client runs is, None where it is not installed."""
+    return shutil.which(client.command()[0])
+
+
+def require_docker_command(client: Docker) -> None:
+    if _docker_path(client) is None:
+        raise EnvironmentProblem("the docker command is not installed", hint=fixes.INSTALL_DOCKER)
+
+
+def probe(
+    client: Docker,
+    *,
+    builder_name: str | None = None,
+    platforms: Sequence[str] = (),
+    needs_cache_export: bool = True,
+    where: str = "the default socket",
+) -> tuple[list[Check], EngineInfo | None]:
+    """Every check of the engine in order: the client, the daemon, buildx, the builder, its cache
+    export, each platform. Once one of the first four fails, the others cannot be asked."""
+    found: list[Check] = []
+    docker = _docker_path(client)
+    if docker is None:
+        return [Check("docker client", "fail", "not installed", fixes.INSTALL_DOCKER)], None
+    found.append(Check("docker client", "ok", docker))
+    try:
+        info = client.whales.info()
+    except _docker_exception() as error:
+        found.append(
+            Check(
+                "daemon",
+                "fail",
+                f"cannot reach it at {where}: {_reason(error)}",
+                fixes.START_DAEMON,
+            )
+        )
+        return found, None
+    containerd_store = any(
+        CONTAINERD_SNAPSHOTTER in str(value) for pair in info.driver_status or [] for value in pair
+    )
+    store = "containerd image store" if containerd_store else "classic image store"
+    found.append(Check("daemon", "ok", f"Docker Engine {info.server_version} at {where}, {store}"))
+    try:
+        buildx_version = str(client.whales.buildx.version())
+    except _docker_exception():
+        found.append(Check("buildx", "fail", "not installed", fixes.INSTALL_BUILDX))
+        return found, None
+    found.append(Check("buildx", "ok", buildx_version))
+    try:
+        builder = client.whales.buildx.inspect(builder_name)
+    except _docker_exception() as error:
+        found.append(
+            Check(
+                "builder",
+                "fail",
+                f"cannot inspect the builder{f' {builder_name!r}' if builder_name else ''}: {_reason(error)}",
+                "run 'buildcache builder up'" if builder_name else None,
+            )
+        )
+        return found, None
+    engine = EngineInfo(
+        server_version=str(info.server_version),
+        buildx_version=buildx_version,
+        builder=builder.name or builder_name or "default",
+        driver=builder.driver or "docker",
+        containerd_store=containerd_store,
+        platforms=tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or [])),
+    )
+    found.append(Check("builder", "ok", f"'{engine.builder}', driver {engine.driver}"))
+    if engine.can_export_cache:
+        found.append(Check("cache export", "ok", "it can export a registry cache"))
+    else:
+        found.append(
+            Check(
+                "cache export",
+                "fail" if needs_cache_export else "warn",
+                f"the builder '{engine.builder}' uses the plain docker driver without the containerd "
+                "image store, which cannot export a registry cache",
+                fixes.CACHE_EXPORT,
+            )
+        )
+    for platform in platforms:
+        if supports_platform(platform, engine.platforms):
+            found.append(Check(f"platform {platform}", "ok", "the builder builds it"))
+        else:
+            found.append(
+                Check(
+                    f"platform {platform}",
+                    "fail",
+                    f"the builder '{engine.builder}' cannot build {platform} (it builds "
+                    f"{', '.join(engine.platforms) or 'nothing it reports'})",
+                    fixes.QEMU,
+                )
+            )
+    return found, engine
+
+
+def inspect_engine(client: Docker, builder_name: str | None = None) -> EngineInfo:
+    """What the engine and a builder (the one in use, or `builder_name`) can do; raises
+    EnvironmentProblem naming what is missing and the fix."""
+    found, engine = probe(client, builder_name=builder_name, needs_cache_export=False)
+    _raise_first_failure(found)
+    assert engine is not None
+    return engine
+
+
+def explain_failure(
+    client: Docker,
+    *,
+    builder_name: str | None,
+    platforms: Sequence[str],
+    needs_cache_export: bool,
+) -> None:
+    """A build failed before its first step: raise what the engine lacks, if it lacks anything."""
+    found, _ = probe(
+        client,
+        builder_name=builder_name,
+        platforms=platforms,
+        needs_cache_export=needs_cache_export,
+    )
+    _raise_first_failure(found)
+
+
+def _raise_first_failure(found: Sequence[Check]) -> None:
+    failed = next((c for c in found if c.status == "fail"), None)
+    if failed is not None:
+        detail = (
+            failed.detail
+            if failed.name.startswith(("platform", "cache"))
+            else (f"{failed.name}: {failed.detail}")
+        )
+        raise EnvironmentProblem(detail, hint=failed.fix)
+
+
+def supports_platform(platform: str, available: Sequence[str]) -> bool:
+    # "linux/arm/v7" is listed as such; "linux/amd64" may be listed with or without a variant.
+    return any(p == platform or p.startswith(platform + "/") for p in available)
+
+
+def platform_top_layers(client: Docker, reference: ImageRef) -> dict[str, str] | None:
+    """{platform: digest of its top layer} of a multi-platform image, None where it is not there."""
+    try:
+        index = client.whales.buildx.imagetools.inspect(str(reference))
+    except _docker_exception():
+        return None
+    tops: dict[str, str] = {}
+    for entry in index.manifests or []:
+        platform = entry.platform
+        if platform is None or not platform.os or platform.os == "unknown" or not entry.digest:
+            continue  # BuildKit's attestation manifests
+        try:
+            image = client.whales.buildx.imagetools.inspect(
+                str(reference.with_digest(entry.digest))
+            )
+        except _docker_exception():
+            continue
+        if image.layers:
+            key = platform_name(platform.os, str(platform.architecture), platform.variant)
+            tops[key] = str(image.layers[-1].digest)
+    return tops
+
+
+def login(client: Docker, registry: str, username: str, password: str) -> str | None:
+    """`docker login --password-stdin`; None when accepted, else docker's reason (no secret)."""
+    server = None if registry == "docker.io" else registry
+    try:
+        # python-on-whales passes the password on standard input, never on the command line
+        client.whales.login(server=server, username=username, password=password)
+    except _docker_exception() as error:
+        return _reason(error).replace(password, "***")
+    return None
+
+
+def logout(client: Docker, registry: str) -> None:
+    """`docker logout`: docker's stored credentials for the registry are removed (none: a no-op)."""
+    try:
+        client.whales.logout(None if registry == "docker.io" else registry)
+    except _docker_exception() as error:
+        raise EnvironmentProblem(f"cannot log out of {registry}: {_reason(error)}") from None
+
+
+def bake_print(
+    client: Docker, bake_file: Path, targets: Sequence[str], overrides: Mapping[str, str]
+) -> dict[str, Any]:
+    """A team's bake file as buildx resolves it (`docker buildx bake --print`: HCL, variables,
+    inheritance and --set are buildx's own)."""
+    if not bake_file.is_file():
+        raise UsageError(f"the bake file {bake_file} does not exist")
+    require_docker_command(client)
+    try:
+        printed = client.whales.buildx.bake(
+            targets=list(targets), files=[bake_file], print=True, set=dict(overrides)
+        )
+    except _docker_exception() as error:
+        raise UsageError(
+            f"buildx cannot read the bake file {bake_file}: {_reason(error)}"
+        ) from None
+    return dict(printed) if isinstance(printed, dict) else {}
+
+
+def copy_image(client: Docker, sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
+    """`buildx imagetools create`: an index from `sources` (by digest) under every target tag.
+
+    The registry copies blobs it does not have from the source registry; nothing is rebuilt.
+    """
+    try:
+        client.whales.buildx.imagetools.create(
+            sources=[str(s) for s in sources], tags=[str(t) for t in targets]
+        )
+    except _docker_exception() as error:
+        raise CopyError(_reason(error)) from None
+
+
+def builder_exists(client: Docker, name: str) -> bool:
+    try:
+        client.whales.buildx.inspect(name)
+    except _docker_exception():
+        return False
+    return True
+
+
+def remove_builder(client: Docker, name: str) -> bool:
+    """Remove a builder; False where there was none."""
+    if not builder_exists(client, name):
+        return False
+    try:
+        client.whales.buildx.remove(name)
+    except _docker_exception() as error:
+        raise EnvironmentProblem(f"cannot remove the builder '{name}': {_reason(error)}") from None
+    return True
+
+
+def create_builder(client: Docker, calls: list[CreateCall], *, image: str | None) -> EngineInfo:
+    """Run the `buildx create` calls, then boot the builder; a builder that cannot boot is removed
+    again, and the error says why (the BuildKit image it needs, typically)."""
+    name = calls[0].name
+    try:
+        for call in calls:
+            client.whales.buildx.create(**call.kwargs())  # type: ignore[arg-type]
+        client.whales.buildx.inspect(name, bootstrap=True)
+    except _docker_exception() as error:
+        reason = _reason(error)
+        removed = remove_builder(client, name)
+        left = "it was removed again" if removed else "nothing was left behind"
+        if image is not None:
+            raise EnvironmentProblem(
+                f"the builder '{name}' could not start: it runs BuildKit from the image {image}, "
+                f"which this engine could not get ({reason}); {left}",
+                hint=f"pull or load {image} on that engine (docker pull {image}, or docker load -i "
+                "buildkit.tar where nothing can be pulled), or name a reachable image with "
+                'driver-opts = { image = "..." } in [builder]',
+            ) from None
+        raise EnvironmentProblem(
+            f"the builder '{name}' could not start: {reason}; {left}"
+        ) from None
+    return inspect_engine(client, name)

@@ -1,0 +1,312 @@
+"""The bases of a plan, resolved once over the registry API, and the records beside the caches.
+
+Before a build: every external image the selected variants are built on is resolved to its digest
+(each name once, in parallel, with docker's credentials), the record of each variant's cache is
+read, and core/upstream.py decides what each variant builds on; the plan then carries it (the bake
+file pins every base by digest through a named context). After a build that wrote a cache, the
+record is written beside it. The files a step reads are hashed here, with the context's
+.dockerignore, so that a miss can be blamed on them.
+
+None of this may fail a plan or a build: a base that cannot be resolved is "unresolved" with the
+reason, and a record that cannot be read or written is a note.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from buildcache.buildkit.report import CacheReport
+from buildcache.core.bases import (
+    RECORD_SUFFIX,
+    RECORD_TYPE,
+    CacheRecord,
+    MissCause,
+    RecordedStep,
+    Refresh,
+    ResolvedBase,
+    Upstream,
+    decide,
+    explain,
+    new_record,
+    predictions,
+)
+from buildcache.core.dockerfile import (
+    Dockerfile,
+    Needed,
+    Stage,
+    chain_bases,
+    ignore_rules,
+    is_ignored,
+    needed,
+    read_dockerfile,
+    step_views,
+)
+from buildcache.core.plan.model import BuildPlan, VariantPlan
+from buildcache.core.redact import kept_value
+from buildcache.core.reference import ImageRef, ReferenceError, platform_name
+from buildcache.errors import BuildcacheError, ConfigError, RegistryError
+from buildcache.registry.client import Connect, RegistryClient
+
+EMPTY_CONFIG = {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2}
+EMPTY_BYTES = b"{}"
+# files hashed per build at most; a context larger than this is not blamed by its files
+HASH_LIMIT = 256 * 1024 * 1024
+
+
+def resolve(names: Iterable[str], connect: Connect = RegistryClient) -> dict[str, ResolvedBase]:
+    """Each name's digest and per-platform digests, one manifest request per name, in parallel;
+    an error becomes the base's `error`, never an exception."""
+    unique = list(dict.fromkeys(names))
+
+    def one(name: str) -> ResolvedBase:
+        try:
+            ref = ImageRef.parse(name)
+        except ReferenceError as error:
+            return ResolvedBase(name, None, error=str(error))
+        try:
+            with connect(ref.registry) as client:
+                found = client.manifest(ref.repository, ref.digest or ref.tag or "latest")
+        except RegistryError as error:
+            return ResolvedBase(name, None, error=error.message)
+        if found is None:
+            return ResolvedBase(name, None, error="no such image on its registry")
+        platforms = {
+            platform_name(p["os"], p.get("architecture", ""), p.get("variant")): m["digest"]
+            for m in found.body.get("manifests") or []
+            if (p := m.get("platform") or {}).get("os") not in (None, "unknown")
+        }
+        return ResolvedBase(name, ref.digest or found.digest, platforms)
+
+    if not unique:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
+        return {base.name: base for base in pool.map(one, unique)}
+
+
+def record_ref(cache_ref: ImageRef) -> ImageRef:
+    return cache_ref.with_tag(f"{cache_ref.tag}{RECORD_SUFFIX}")
+
+
+def read_record(
+    cache_ref: ImageRef, connect: Connect = RegistryClient
+) -> tuple[CacheRecord | None, str | None]:
+    """The record beside a cache ref, or None and why not."""
+    ref = record_ref(cache_ref)
+    try:
+        with connect(ref.registry) as client:
+            found = client.manifest(ref.repository, ref.tag or "")
+            if found is None:
+                return None, f"{cache_ref} has no record yet"
+            layers = found.body.get("layers") or []
+            if found.body.get("artifactType") != RECORD_TYPE or not layers:
+                return None, f"{ref} is not a buildcache record"
+            record = CacheRecord.from_json(
+                json.loads(client.blob(ref.repository, layers[0]["digest"]))
+            )
+            cache_digest = client.digest(cache_ref.repository, cache_ref.tag or "")
+    except (RegistryError, ValueError, KeyError) as error:
+        reason = error.message if isinstance(error, RegistryError) else "unreadable"
+        return None, f"the record of {cache_ref} could not be read ({reason})"
+    if record is None:
+        return None, f"the record of {cache_ref} was written by another version of buildcache"
+    if cache_digest != record.cache_digest:
+        return None, f"{cache_ref} was rewritten by a build that left no record"
+    return record, None
+
+
+def first_record(
+    refs: Sequence[ImageRef], connect: Connect = RegistryClient
+) -> tuple[CacheRecord | None, str | None]:
+    """The record of the first cache ref read (a branch's own, then the variant's) that has one."""
+    record, note = None, None
+    for ref in refs:
+        record, note = read_record(ref, connect)
+        if record is not None:
+            break
+    return record, note
+
+
+def write_record(
+    cache_ref: ImageRef, record: CacheRecord, connect: Connect = RegistryClient
+) -> CacheRecord:
+    """Beside the cache ref, as an OCI artifact (an empty config and one JSON layer), naming the
+    cache manifest it describes. Raises RegistryError."""
+    ref = record_ref(cache_ref)
+    with connect(ref.registry) as client:
+        cache_digest = client.digest(cache_ref.repository, cache_ref.tag or "")
+        record = dataclasses.replace(record, cache_digest=cache_digest)
+        data = json.dumps(record.to_json(), sort_keys=True).encode()
+        config_digest = client.put_blob(ref.repository, EMPTY_BYTES)
+        layer_digest = client.put_blob(ref.repository, data)
+        client.put_manifest(
+            ref.repository,
+            ref.tag or "",
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": RECORD_TYPE,
+                "config": {**EMPTY_CONFIG, "digest": config_digest},
+                "layers": [{"mediaType": RECORD_TYPE, "digest": layer_digest, "size": len(data)}],
+                "annotations": {"org.opencontainers.image.created": record.written.isoformat()},
+            },
+        )
+    return record
+
+
+def hash_sources(
+    context: Path, sources: Sequence[str], rules: Sequence[tuple[bool, re.Pattern[str]]]
+) -> dict[str, str]:
+    """Each source path (as a step names it, globs allowed) -> a hash of the files it takes from
+    the context, .dockerignore applied: names and contents, so a rename is a change too."""
+    hashes: dict[str, str] = {}
+    budget = HASH_LIMIT
+    for source in sources:
+        pattern = source.lstrip("/").removeprefix("./") or "."
+        digest = hashlib.sha256()
+        matches = sorted(context.glob(pattern)) if pattern != "." else [context]
+        for match in matches:
+            files = sorted(match.rglob("*")) if match.is_dir() else [match]
+            for path in files:
+                relative = path.relative_to(context).as_posix()
+                if not path.is_file() or is_ignored(relative, rules):
+                    continue
+                size = path.stat().st_size
+                budget -= size
+                if budget < 0:
+                    return dict.fromkeys(sources, "not hashed (context too large)")
+                digest.update(relative.encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+        hashes[source] = "sha256:" + digest.hexdigest()[:32]
+    return hashes
+
+
+def _steps(
+    dockerfile: Dockerfile,
+    stages: Sequence[Stage],
+    variant: VariantPlan,
+    hashed: dict[tuple[Path, str], str],
+) -> tuple[RecordedStep, ...]:
+    """The variant's steps as the record keeps them; `hashed` holds the file hashes already
+    taken in this run (variants share a context, and mostly its COPY sources)."""
+    ignore_file = variant.context / ".dockerignore"
+    rules = ignore_rules(ignore_file.read_text()) if ignore_file.is_file() else []
+    steps = []
+    for view in step_views(dockerfile, stages, variant.build_args):
+        missing = [s for s in view.sources if (variant.context, s) not in hashed]
+        for source, digest in hash_sources(variant.context, missing, rules).items():
+            hashed[(variant.context, source)] = digest
+        steps.append(
+            RecordedStep(
+                stage=view.stage,
+                text=view.text,
+                args={k: kept_value(k, v) for k, v in view.args.items()},
+                files={s: hashed[(variant.context, s)] for s in view.sources},
+                shown=view.shown,
+            )
+        )
+    return tuple(steps)
+
+
+def attach(
+    plan: BuildPlan,
+    *,
+    refresh: Refresh,
+    max_age: timedelta,
+    refresh_now: bool,
+    now: datetime,
+    connect: Connect = RegistryClient,
+) -> BuildPlan:
+    """The plan with each variant's bases, record and inputs, and a note for each prediction."""
+    notes: list[str] = []
+    read: dict[Path, Dockerfile] = {}  # variants mostly share one Dockerfile: read it once
+    wanted: dict[str, tuple[Dockerfile, Needed]] = {}
+    for variant in plan.variants:
+        try:
+            if variant.dockerfile not in read:
+                read[variant.dockerfile] = read_dockerfile(variant.dockerfile.read_text())
+            dockerfile = read[variant.dockerfile]
+            found = needed(dockerfile, variant.target, variant.build_args, variant.inputs.contexts)
+        except (OSError, ConfigError) as error:
+            reason = error.message if isinstance(error, BuildcacheError) else str(error)
+            notes.append(f"{variant.name}: its bases are not known ({reason})")
+            continue
+        wanted[variant.name] = (dockerfile, found)
+    # the bases and every variant's record, asked at the same time: a plan waits for the slowest
+    with ThreadPoolExecutor(max_workers=1 + len(wanted)) as pool:
+        names = [n for _, found in wanted.values() for n in found.images]
+        bases = pool.submit(resolve, names, connect)
+        records = {
+            v.name: pool.submit(first_record, v.cache_from, connect)
+            for v in plan.variants
+            if v.name in wanted
+        }
+        resolved = bases.result()
+    variants = []
+    hashed: dict[tuple[Path, str], str] = {}
+    for variant in plan.variants:
+        if variant.name not in wanted:
+            variants.append(variant)
+            continue
+        dockerfile, found = wanted[variant.name]
+        record, record_note = records[variant.name].result()
+        upstream = Upstream(
+            bases=decide(
+                found.images,
+                resolved,
+                record,
+                refresh=refresh,
+                max_age=max_age,
+                refresh_now=refresh_now,
+                now=now,
+                final_base=found.final_base,
+            ),
+            steps=_steps(dockerfile, found.stages, variant, hashed),
+            record=record,
+            record_note=record_note,
+            chain_bases=chain_bases(dockerfile, found.stages, variant.build_args),
+            refresh=refresh,
+            max_age=max_age,
+        )
+        notes += predictions(variant.name, upstream, now)
+        variants.append(dataclasses.replace(variant, upstream=upstream))
+    return dataclasses.replace(plan, variants=tuple(variants), notes=(*plan.notes, *notes))
+
+
+def after_build(
+    plan: BuildPlan,
+    reports: Mapping[str, CacheReport],
+    *,
+    now: datetime,
+    connect: Connect = RegistryClient,
+) -> tuple[dict[str, MissCause], list[str]]:
+    """For each variant: why its chain of reuse broke (from the record read before the build),
+    and the new record beside each cache this build wrote. Never raises: a record that cannot
+    be written is a note."""
+    causes: dict[str, MissCause] = {}
+    notes: list[str] = []
+    for variant in plan.variants:
+        upstream, report = variant.upstream, reports.get(variant.name)
+        if upstream is None or report is None:
+            continue
+        first = next((s for s in report.executed_steps if not s.is_from), None)
+        if first is not None:
+            cause = explain(upstream, first.stage, first.text)
+            if cause is not None:
+                causes[variant.name] = cause
+        if report.exported.status == "written" and variant.cache_to is not None:
+            record = new_record(variant.name, upstream, now=now, cache_digest=None)
+            try:
+                write_record(variant.cache_to.ref, record, connect)
+            except RegistryError as error:
+                notes.append(
+                    f"{variant.name}: the record beside its cache could not be written "
+                    f"({error.message}); the next build cannot say why a step missed"
+                )
+    return causes, notes

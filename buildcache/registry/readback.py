@@ -1,0 +1,127 @@
+"""What a build published, read back from the registries: every tag must resolve to the digest
+this run made, a floating tag stays on a higher release, and what a re-run finds published."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from buildcache.core.plan.tags import release_key
+from buildcache.core.publish import TagResult
+from buildcache.core.reference import ImageRef
+from buildcache.errors import BuildFailed, RegistryError
+from buildcache.registry.client import RegistryClient
+
+
+def read_back(expected: Mapping[ImageRef, str]) -> list[str]:
+    """Each tag read back on its registry (a HEAD each): a sentence for every one that does not
+    resolve to the digest expected of it. Another run publishing at the same moment, or a
+    registry that lost a write, shows here instead of in someone's pull."""
+    wrong: list[str] = []
+    by_registry: dict[str, list[ImageRef]] = {}
+    for ref in expected:
+        by_registry.setdefault(ref.registry, []).append(ref)
+    for registry, refs in by_registry.items():
+        with RegistryClient(registry) as client:
+            for ref in refs:
+                try:
+                    found = client.digest(ref.repository, ref.tag or "")
+                except RegistryError as error:
+                    wrong.append(f"{ref} could not be read back ({error.message})")
+                    continue
+                if found != expected[ref]:
+                    wrong.append(f"{ref} resolves to {found or 'nothing'}, not {expected[ref]}")
+    return wrong
+
+
+def higher_release_holds(
+    image: ImageRef,
+    tags: Sequence[str],
+    version: str,
+    suffix: str = "",
+    connect: Callable[[str], RegistryClient] | None = None,
+) -> dict[str, str]:
+    """The floating `tags` (latest, a variant's alias, 1.2, 1) that must stay where they are, with
+    why: a release higher than `version` in the tag's series (any, for latest and an alias;
+    1.2.x for `1.2`) is published in the repository, among the tags that end in `suffix` (the
+    variant's). Whether the tag points at it yet or not: a release published at the same moment
+    pushes its version tags before it moves any tag, so the lower one sees it and stays back.
+    The repository's tags are listed once, and each digest read once; none is held where
+    `version` is not comparable."""
+    mine = release_key(version)
+    if mine is None:
+        return {}
+    held: dict[str, str] = {}
+    with (connect or RegistryClient)(image.registry) as client:
+        higher: list[tuple[tuple[int, ...], str]] = []
+        for name in client.tags(image.repository):
+            if suffix and not name.endswith(suffix):
+                continue
+            key = release_key(name.removesuffix(suffix) if suffix else name)
+            if key is not None and key > mine:
+                higher.append((key, name))
+        if not higher:
+            return {}
+        newest_first = sorted(higher, reverse=True)[:20]
+        digests: dict[str, str | None] = {}
+
+        def digest(name: str) -> str | None:
+            if name not in digests:
+                digests[name] = client.digest(image.repository, name)
+            return digests[name]
+
+        for tag in tags:
+            series = _series(tag.removesuffix(suffix) if suffix else tag)
+            mates = [name for key, name in newest_first if key[: len(series)] == series]
+            if not mates:
+                continue
+            current = digest(tag)
+            holder = next((n for n in mates if current and digest(n) == current), None)
+            held[tag] = (
+                f"it stays on {holder}, a higher release than {version}"
+                if holder is not None
+                else f"{mates[0]}, a higher release than {version}, is published: it takes {tag}"
+            )
+    return held
+
+
+def _series(tag: str) -> tuple[int, ...]:
+    """The releases a floating tag follows: `1.2` -> (1, 2), `1` -> (1,), latest or an alias ->
+    () (every release)."""
+    match = re.fullmatch(r"v?(\d+)(?:\.(\d+))?", tag)
+    if match is None:
+        return ()
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def read_back_published(
+    published: Sequence[TagResult], metadata: Mapping[str, Any]
+) -> BuildFailed | None:
+    """Every tag a build published, read back: it must resolve to the digest the build made."""
+    digests = {n: (m or {}).get("containerimage.digest") for n, m in metadata.items()}
+    wrong = read_back({r.ref: str(digests.get(r.variant)) for r in published if r.status == "done"})
+    if not wrong:
+        return None
+    return BuildFailed(
+        "a tag does not point at what this run published: " + "; ".join(wrong[:5]),
+        hint="another run may have published the same tags at the same moment: run again",
+    )
+
+
+def digests_of(refs: Mapping[str, ImageRef]) -> dict[str, str]:
+    """The digest each reference resolves to, for those that exist (a HEAD each); one that cannot
+    be read counts as absent: the push that follows says what is wrong with its registry."""
+    found: dict[str, str] = {}
+    for registry in {ref.registry for ref in refs.values()}:
+        with RegistryClient(registry) as client:
+            for key, ref in refs.items():
+                if ref.registry != registry:
+                    continue
+                try:
+                    digest = client.digest(ref.repository, ref.tag or "")
+                except RegistryError:
+                    continue
+                if digest:
+                    found[key] = digest
+    return found

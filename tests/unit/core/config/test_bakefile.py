@@ -1,0 +1,81 @@
+"""core/bakefile.py: a printed bake definition -> variants."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from buildcache.core.config.bakefile import bake_variants, parse_sets
+from buildcache.core.config.load import parse_config
+from buildcache.core.inputs import Secret
+from buildcache.errors import ConfigError, UsageError
+
+PRINTED = {
+    "group": {"default": {"targets": ["slim", "full"]}},
+    "target": {
+        "slim": {
+            "context": ".",
+            "dockerfile": "docker/Dockerfile",
+            "args": {"PY": "3.12"},
+            "tags": ["ghcr.io/acme/widget:slim"],
+            "platforms": ["linux/amd64"],
+        },
+        "full": {
+            "context": "app",
+            "dockerfile": "Dockerfile",
+            "args": {"PY": "3.12", "EXTRAS": "all"},
+            "target": "runtime",
+            "secret": ["id=pypi,env=PYPI_TOKEN"],
+            "ssh": ["default"],
+            "contexts": {"shared": "../shared"},
+        },
+        "Other.Target": {},
+    },
+}
+
+
+def _config(text: str = ""):
+    table = tomllib.loads('images = ["ghcr.io/acme/widget"]\n' + text)
+    return parse_config(table, {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+
+
+def test_each_target_of_the_group_is_a_variant_with_buildx_s_paths() -> None:
+    config, notes = bake_variants(_config(), PRINTED, (), Path("/cwd"))
+    slim, full = config.variants
+    assert (slim.name, slim.default, full.default) == ("slim", True, False)
+    assert slim.context == Path("/cwd")
+    assert slim.dockerfile == Path("/cwd/docker/Dockerfile")
+    assert full.dockerfile == Path("/cwd/app/Dockerfile")  # relative to its context, as buildx
+    assert (full.target, full.build_args["EXTRAS"]) == ("runtime", "all")
+    assert full.secrets == (Secret("pypi", env="PYPI_TOKEN"),)
+    assert full.ssh == ("default",)
+    assert full.contexts == {"shared": "/cwd/../shared"}
+    assert notes == ["bake target slim: its tags are buildcache's to make, and replaced"]
+
+
+def test_a_variant_table_adds_to_its_target_and_may_choose_the_default() -> None:
+    text = '[variants.full]\ndefault = true\nbuild-args = { EXTRAS = "some" }\n'
+    config, _ = bake_variants(_config(text), PRINTED, (), Path("/cwd"))
+    slim, full = config.variants
+    assert (slim.default, full.default) == (False, True)
+    assert full.build_args == {"PY": "3.12", "EXTRAS": "some"}
+    # a table without default = true leaves the bake file's first target the default
+    config, _ = bake_variants(_config("[variants.full]\n"), PRINTED, (), Path("/cwd"))
+    assert [v.default for v in config.variants] == [True, False]
+
+
+def test_targets_that_cannot_be_variants_are_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="no target 'nope'"):
+        bake_variants(_config(), PRINTED, ("nope",), Path("/cwd"))
+    with pytest.raises(ConfigError, match="cannot name a variant"):
+        bake_variants(_config(), PRINTED, ("Other.Target",), Path("/cwd"))
+    with pytest.raises(ConfigError, match=r"\[variants.extra\] is not a target"):
+        bake_variants(_config("[variants.extra]\n"), PRINTED, (), Path("/cwd"))
+    assert parse_sets(["slim.args.PY=3.13", "*.platform=linux/arm64"]) == {
+        "slim.args.PY": "3.13",
+        "*.platform": "linux/arm64",
+    }
+    with pytest.raises(UsageError, match=r"is not TARGET\.KEY=VALUE"):
+        parse_sets(["PY=3.13"])

@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from buildcache.core.bake import bake_command, bake_definition
+from buildcache.core.config.load import parse_config
+from buildcache.core.config.model import Config
+from buildcache.core.plan.ci import GitFacts
+from buildcache.core.plan.make import make_plan, plan_run
+from buildcache.errors import ConfigError, UsageError
+
+CONFIG = """\
+images = ["ghcr.io/acme/widget", "acme/widget"]
+platforms = ["linux/amd64", "linux/arm64"]
+build-args = { PYTHON_VERSION = "3.12", VARIANT = "none" }
+
+[cache]
+options = { image-manifest = "true" }
+
+[variants.slim]
+default = true
+build-args = { VARIANT = "slim" }
+
+[variants.full]
+build-args = { VARIANT = "full" }
+target = "full"
+dockerfile = "Dockerfile.full"
+"""
+
+
+def _config(text: str = CONFIG) -> Config:
+    return parse_config(tomllib.loads(text), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+
+
+def _tags(plan, variant: str) -> list[str]:
+    return [str(t) for t in next(v for v in plan.variants if v.name == variant).tags]
+
+
+def test_default_variant_gets_version_and_latest_others_get_suffixes() -> None:
+    plan = make_plan(_config(), version="1.2.3")
+    assert _tags(plan, "slim") == [
+        "ghcr.io/acme/widget:1.2.3",
+        "docker.io/acme/widget:1.2.3",
+        "ghcr.io/acme/widget:latest",
+        "docker.io/acme/widget:latest",
+    ]
+    assert _tags(plan, "full") == [
+        "ghcr.io/acme/widget:1.2.3-full",
+        "docker.io/acme/widget:1.2.3-full",
+        "ghcr.io/acme/widget:full",
+        "docker.io/acme/widget:full",
+    ]
+
+
+def test_no_latest_stays_out_of_the_release_namespace_and_extra_tags_follow_the_suffix_rule() -> (
+    None
+):
+    plan = make_plan(_config(), version="test", latest=False, extra_tags=["edge"])
+    assert [t.split(":")[-1] for t in _tags(plan, "slim")] == ["test", "test", "edge", "edge"]
+    assert [t.split(":")[-1] for t in _tags(plan, "full")] == [
+        "test-full",
+        "test-full",
+        "edge-full",
+        "edge-full",
+    ]
+
+
+def test_variant_settings_merge_over_the_shared_ones() -> None:
+    plan = make_plan(_config(), version="1")
+    slim, full = plan.variants
+    assert slim.build_args == {"PYTHON_VERSION": "3.12", "VARIANT": "slim"}
+    assert full.build_args == {"PYTHON_VERSION": "3.12", "VARIANT": "full"}
+    assert (slim.target, full.target) == (None, "full")
+    assert (slim.dockerfile, full.dockerfile) == (Path("/r/Dockerfile"), Path("/r/Dockerfile.full"))
+
+
+def test_cache_refs_are_stable_per_variant_and_written_only_when_pushing() -> None:
+    for version in ("1.0.0", "2.0.0"):
+        plan = make_plan(_config(), version=version)
+        assert [v["cache_from"] for v in plan.to_json()["variants"]] == [
+            ["type=registry,ref=ghcr.io/acme/widget:buildcache-slim"],
+            ["type=registry,ref=ghcr.io/acme/widget:buildcache-full"],
+        ]
+        assert all(v.cache_to is None for v in plan.variants)
+    pushed = make_plan(_config(), version="1", push=True)
+    assert pushed.to_json()["variants"][0]["cache_to"] == [
+        "type=registry,ref=ghcr.io/acme/widget:buildcache-slim,mode=max,image-manifest=true,ignore-error=true",
+    ]
+    assert (
+        make_plan(_config(), version="1", push=True, cache_write=False).variants[0].cache_to is None
+    )
+    assert make_plan(_config(), version="1", cache_write=True).variants[0].cache_to is not None
+
+
+def test_selection_and_platform_narrowing() -> None:
+    plan = make_plan(_config(), version="1", selected=["full"], platforms=["linux/arm64"])
+    assert [(v.name, v.platforms) for v in plan.variants] == [("full", ("linux/arm64",))]
+    with pytest.raises(UsageError, match="unknown variant 'fat'; the config has slim, full"):
+        make_plan(_config(), version="1", selected=["fat"])
+    with pytest.raises(UsageError, match="not one of the configured platforms"):
+        make_plan(_config(), version="1", platforms=["linux/s390x"])
+
+
+def test_a_variant_not_built_for_the_asked_platform_is_left_out_with_a_note() -> None:
+    config = _config(CONFIG + 'platforms = ["linux/amd64"]\n')  # full: amd64 only
+    plan = make_plan(config, version="1", platforms=["linux/arm64"])
+    assert [v.name for v in plan.variants] == ["slim"]
+    assert plan.notes == ("variant full is left out: it is not built for linux/arm64",)
+
+
+@pytest.mark.parametrize("bad", ["feature/x", ".hidden", "-x", "a" * 129, "sp ace"])
+def test_a_version_that_is_not_a_docker_tag_is_refused(bad: str) -> None:
+    with pytest.raises(UsageError, match="not a valid Docker tag"):
+        make_plan(_config(), version=bad)
+
+
+def test_load_takes_one_platform_and_not_push() -> None:
+    with pytest.raises(UsageError, match="--load loads one platform"):
+        make_plan(_config(), version="1", load=True)
+    with pytest.raises(UsageError, match="cannot be combined"):
+        make_plan(_config(), version="1", load=True, push=True, platforms=["linux/amd64"])
+    assert make_plan(_config(), version="1", load=True, platforms=["linux/amd64"]).load
+
+
+def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
+    # the alias of variant buildcache-full is the cache tag of variant full, in the same repository
+    text = CONFIG + "\n[variants.buildcache-full]\n"
+    with pytest.raises(ConfigError, match="is also a cache tag"):
+        make_plan(_config(text), version="1")
+    with pytest.raises(ConfigError, match="must not be empty"):
+        _config(CONFIG.replace("[cache]\n", '[cache]\ntag-prefix = ""\n'))
+
+
+def _run(env: dict[str, str], version: str | None = None, **git: str | None) -> tuple[str, str]:
+    plan = plan_run(_config(), env=env, git=GitFacts(**git), version=version)
+    return plan.version, plan.version_source
+
+
+def test_version_comes_from_flag_env_then_the_ci_tag_and_never_from_a_git_tag_at_head() -> None:
+    assert _run({"BUILDCACHE_VERSION": "2"}, version="1") == ("1", "--version")
+    assert _run({"BUILDCACHE_VERSION": "2"})[0] == "2"
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v4"}
+    assert _run(github)[0] == "v4"
+    assert _run({"GITLAB_CI": "true", "CI_COMMIT_TAG": "v5"})[0] == "v5"
+    # a branch run (here a manual one) is tagged by its branch, not by a git tag at HEAD
+    branch = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "workflow_dispatch",
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REF_NAME": "main",
+    }
+    assert _run(branch) == ("main", "the branch main")
+    with pytest.raises(UsageError, match="no version") as caught:
+        _run({})  # a laptop on a detached HEAD: nothing to name the images after
+    assert "--version" in (caught.value.hint or "")
+
+
+def test_plan_json_has_the_documented_shape() -> None:
+    data = json.loads(json.dumps(make_plan(_config(), version="1.0").to_json()))
+    assert set(data) == {"version", "version_source", "variants", "latest"}
+    assert set(data["variants"][0]) == {
+        "name",
+        "default",
+        "tags",
+        "tag_rules",
+        "platforms",
+        "build_args",
+        "target",
+        "dockerfile",
+        "context",
+        "cache_from",
+        "cache_to",
+        "labels",
+        "annotations",
+        "secrets",
+        "ssh",
+        "contexts",
+        "attest",
+        "no_cache",
+        "pull",
+    }
+
+
+def test_the_bake_file_has_one_target_per_variant_in_one_group() -> None:
+    plan = make_plan(_config(), version="1", push=True)
+    bake = bake_definition(plan)
+    assert bake["group"] == {"default": {"targets": ["slim", "full"]}}
+    full = bake["target"]["full"]
+    assert full == {
+        "context": "/r",
+        "dockerfile": "/r/Dockerfile.full",
+        "platforms": ["linux/amd64", "linux/arm64"],
+        "args": {"PYTHON_VERSION": "3.12", "VARIANT": "full"},
+        "tags": ["ghcr.io/acme/widget:1-full"],  # version tags, first image: the rest by digest
+        "cache-from": ["type=registry,ref=ghcr.io/acme/widget:buildcache-full"],
+        "cache-to": [
+            "type=registry,ref=ghcr.io/acme/widget:buildcache-full,mode=max,image-manifest=true,ignore-error=true"
+        ],
+        "output": ["type=image,push=true"],
+        "target": "full",
+    }
+    assert "target" not in bake["target"]["slim"]
+
+
+def test_without_push_or_load_nothing_is_exported_or_tagged() -> None:
+    bake = bake_definition(make_plan(_config(), version="1"))
+    assert bake["target"]["slim"]["output"] == ["type=cacheonly"]
+    assert bake["target"]["slim"]["tags"] == []
+    loaded = bake_definition(
+        make_plan(_config(), version="1", load=True, platforms=["linux/arm64"])
+    )
+    assert loaded["target"]["slim"]["output"] == ["type=docker"]
+
+
+def test_the_bake_command() -> None:
+    assert bake_command(Path("b.json"), Path("m.json"), "rawjson") == [
+        "docker",
+        "buildx",
+        "bake",
+        "--file",
+        "b.json",
+        "--progress",
+        "rawjson",
+        "--metadata-file",
+        "m.json",
+        "default",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (CONFIG + "[variants.latest]\n", "'latest' is the default variant's moving tag"),
+        (CONFIG + "[variants.v2]\n", "reads as a version"),
+        (CONFIG + '[variants."slim\\n"]\n', "not a valid variant name"),
+        ('images = ["a/b"]\nbuild-args = { "FOO\\n" = "x" }\n', "not a valid build argument name"),
+    ],
+)
+def test_names_that_would_collide_or_break_are_refused(text: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        _config(text)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"version": "latest"}, "is a moving tag"),
+        ({"version": "1", "extra_tags": ["latest"], "latest": False}, "is a moving tag"),
+        ({"version": "1", "extra_tags": ["full"]}, "is a moving tag"),
+    ],
+)
+def test_a_tag_two_variants_would_write_is_refused(options: dict, words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        make_plan(_config(), **options)
+
+
+def test_two_variants_writing_one_tag_is_refused_naming_both() -> None:
+    # --tag 1-x on the default variant is version 1 of variant x
+    text = 'images = ["ghcr.io/acme/w"]\n[variants.main]\n[variants.x]\n'
+    with pytest.raises(UsageError, match="the variants main and x would both write"):
+        make_plan(_config(text), version="1", extra_tags=["1-x"])
+
+
+def test_a_build_arg_named_like_a_secret_is_a_note() -> None:
+    text = CONFIG.replace('VARIANT = "none" }', 'VARIANT = "none", NPM_TOKEN = "x" }')
+    plan = make_plan(_config(text), version="1")
+    assert any("NPM_TOKEN looks like a secret" in note for note in plan.notes)
+
+
+def test_a_dockerfile_that_is_not_there_fails_the_plan(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    config = parse_config(
+        tomllib.loads(CONFIG), {}, path=tmp_path / "buildcache.toml", root=tmp_path
+    )
+    with pytest.raises(
+        UsageError, match=r"the Dockerfile of full, .*Dockerfile.full, does not exist"
+    ):
+        plan_run(config, env={}, git=GitFacts(), version="1", exists=Path.exists)
+
+
+def test_a_reproducible_build_hands_buildkit_the_commit_time_and_labels_it_created() -> None:
+    reproducible = _config(CONFIG + "\n[build]\nreproducible = true\n")
+    plan = plan_run(reproducible, env={}, git=GitFacts(commit_time=1700000000), version="1")
+    for variant in plan.variants:
+        assert variant.build_args["SOURCE_DATE_EPOCH"] == "1700000000"
+        created = variant.labels["org.opencontainers.image.created"]
+        assert (created.value, created.origin) == ("2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH")
+    # the environment's SOURCE_DATE_EPOCH wins over the commit's time
+    given = plan_run(
+        reproducible, env={"SOURCE_DATE_EPOCH": "86400"}, git=GitFacts(commit_time=1), version="1"
+    )
+    assert given.variants[0].build_args["SOURCE_DATE_EPOCH"] == "86400"
+    # not asked for, or no commit to take it from: BuildKit's own times, nothing added
+    plain = plan_run(_config(), env={}, git=GitFacts(commit_time=1700000000), version="1")
+    assert "SOURCE_DATE_EPOCH" not in plain.variants[0].build_args
+    outside_git = plan_run(reproducible, env={}, git=GitFacts(), version="1")
+    assert "SOURCE_DATE_EPOCH" not in outside_git.variants[0].build_args

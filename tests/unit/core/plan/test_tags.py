@@ -1,0 +1,151 @@
+"""Tags for every CI event, with metadata-action's rules as the anchor."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buildcache.core.config.load import parse_config
+from buildcache.core.plan.ci import GitFacts
+from buildcache.core.plan.make import plan_run
+from buildcache.core.plan.model import BuildPlan
+from buildcache.errors import UsageError
+
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+GITHUB = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/widget", "GITHUB_SHA": "a" * 40}
+
+
+def _plan(
+    env: dict[str, str],
+    tags: str = "",
+    *,
+    version: str | None = None,
+    known: tuple[str, ...] = (),
+    **options: Any,
+) -> BuildPlan:
+    text = (
+        'images = ["ghcr.io/acme/widget"]\n[tags]\n' + tags + "\n[variants.slim]\n[variants.full]\n"
+    )
+    config = parse_config(tomllib.loads(text), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+    return plan_run(
+        config,
+        env=env,
+        git=GitFacts(branch="main", default_branch="main", sha="b" * 40),
+        known_versions=lambda: known,
+        now=NOW,
+        version=version,
+        **options,
+    )
+
+
+def _names(plan: BuildPlan, variant: str = "slim") -> list[str]:
+    chosen = next(v for v in plan.variants if v.name == variant)
+    return [t.tag or "" for t in chosen.tags]
+
+
+def _rules(plan: BuildPlan, variant: str = "slim") -> dict[str, str]:
+    return dict(next(v for v in plan.variants if v.name == variant).tag_rules)
+
+
+def test_a_pull_request_is_tagged_pr_n_and_never_latest() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF": "refs/pull/12/merge"}
+    env |= {"GITHUB_HEAD_REF": "feature/x", "GITHUB_BASE_REF": "main"}
+    plan = _plan(env)
+    assert _names(plan) == ["pr-12"]
+    assert _names(plan, "full") == ["pr-12-full"]
+    assert (plan.version, plan.latest) == ("pr-12", False)
+    assert _rules(plan) == {"pr-12": "pull request"}
+
+
+def test_a_gitlab_merge_request_too() -> None:
+    env = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "7", "CI_DEFAULT_BRANCH": "main"}
+    assert _names(_plan(env)) == ["pr-7"]
+
+
+def test_a_branch_push_is_tagged_by_its_slug_and_the_default_branch_edge_where_asked() -> None:
+    push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    assert _names(_plan({**push, "GITHUB_REF_NAME": "Feature/Login"})) == ["feature-login"]
+    main = {**push, "GITHUB_REF_NAME": "main", "GITHUB_BASE_REF": "main"}
+    assert _names(_plan(main)) == ["main"]
+    plan = _plan(main, "edge = true")
+    assert _names(plan) == ["main", "edge"]
+    assert _rules(plan)["edge"].startswith("edge (the default branch")
+
+
+def test_a_manual_run_on_a_branch_builds_without_a_version() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF_TYPE": "branch"}
+    plan = _plan({**env, "GITHUB_REF_NAME": "main"})
+    assert _names(plan) == ["main"]
+    assert plan.latest is False
+
+
+def test_a_schedule_is_nightly_or_a_date_pattern() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "schedule", "GITHUB_REF_NAME": "main"}
+    assert _names(_plan(env)) == ["nightly"]
+    assert _names(_plan(env, "schedule = \"nightly-{{date 'YYYYMMDD'}}\"")) == ["nightly-20261128"]
+    gitlab = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BRANCH": "main"}
+    assert _names(_plan(gitlab)) == ["nightly"]
+
+
+def test_a_tag_build_is_a_release_with_semver_tags_and_latest() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    plan = _plan({**env, "GITHUB_REF_NAME": "v1.2.3"}, "semver = true")
+    assert _names(plan) == ["1.2.3", "1.2", "1", "latest"]
+    assert _names(plan, "full") == ["1.2.3-full", "1.2-full", "1-full", "full"]
+    assert _rules(plan)["1.2"] == "semver {{major}}.{{minor}}"
+    assert _rules(plan)["latest"] == "latest: the highest release"
+
+
+def test_latest_moves_only_for_the_highest_final_release() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    hotfix = _plan(
+        {**env, "GITHUB_REF_NAME": "v1.2.4"}, "semver = true", known=("v1.3.0", "v1.2.3")
+    )
+    assert _names(hotfix) == ["1.2.4", "1.2", "1"]
+    assert hotfix.latest_reason == "not the highest release (v1.3.0 is higher)"
+    newest = _plan({**env, "GITHUB_REF_NAME": "v1.3.1"}, "semver = true", known=("v1.3.0",))
+    assert "latest" in _names(newest)
+    always = _plan({**env, "GITHUB_REF_NAME": "v1.2.4"}, "latest = true", known=("v1.3.0",))
+    assert "latest" in _names(always)
+    never = _plan({**env, "GITHUB_REF_NAME": "v9.0.0"}, "latest = false")
+    assert "latest" not in _names(never)
+
+
+def test_pep440_versions_and_their_pre_releases() -> None:
+    final = _plan({}, "pep440 = true", version="1.2.3")
+    assert _names(final) == ["1.2.3", "1.2", "1", "latest"]
+    candidate = _plan({}, "pep440 = true", version="1.3.0rc1")
+    assert _names(candidate) == ["1.3.0rc1"]
+    assert candidate.latest_reason == "a pre-release"
+
+
+def test_sha_prefix_suffix_and_raw_tags() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    env["GITHUB_REF_NAME"] = "dev"
+    plan = _plan(env, 'sha = true\nsha-format = "long"\nraw = ["stable"]\nprefix = "py312-"')
+    assert _names(plan) == ["py312-dev", f"py312-sha-{'a' * 40}", "py312-stable"]
+    assert _rules(plan)[f"py312-sha-{'a' * 40}"] == "sha (long)"
+
+
+def test_a_given_version_on_a_branch_is_a_release_and_no_latest_keeps_it_out() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF_NAME": "main"}
+    assert _names(_plan(env, version="test", no_latest=True)) == ["test"]
+    assert _names(_plan(env, version="test", no_latest=True), "full") == ["test-full"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "words"),
+    [
+        ('latest = "sometimes"', 'must be "auto", true or false'),
+        ('schedule = "nightly build"', "is not a Docker tag pattern"),
+        ('raw = ["-x"]', "is not a valid Docker tag"),
+        ('suffix = "!"', "cannot end a Docker tag"),
+    ],
+)
+def test_tag_settings_are_checked(tags: str, words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        _plan({}, tags, version="1")

@@ -1,0 +1,144 @@
+"""core/upstream.py: pins, predictions and the cause of a miss, from a record and the bases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from buildcache.core.bases import (
+    CacheRecord,
+    RecordedBase,
+    RecordedStep,
+    ResolvedBase,
+    Upstream,
+    context_key,
+    decide,
+    explain,
+    new_record,
+    predictions,
+)
+from buildcache.core.redact import kept_value
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+OLD, NEW = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+NAME = "python:3.12-slim"
+RUN = RecordedStep("runtime", 'RUN pip install "/w[$EXTRAS]"', {"EXTRAS": "slim"}, {})
+COPY = RecordedStep("runtime", "COPY requirements.txt /app/", {}, {"requirements.txt": "sha256:1"})
+
+
+def record(since: datetime = NOW - timedelta(days=19), steps=(RUN, COPY)) -> CacheRecord:
+    return CacheRecord(
+        variant="full",
+        written=NOW - timedelta(days=1),
+        cache_digest="sha256:c",
+        bases=(RecordedBase(NAME, OLD, since),),
+        steps=steps,
+    )
+
+
+def uses(refresh: str = "always", *, rec: CacheRecord | None = None, now_digest: str = NEW, **kw):
+    return decide(
+        [NAME],
+        {NAME: ResolvedBase(NAME, now_digest, {"linux/amd64": "sha256:p"})},
+        rec if rec is not None else record(),
+        refresh=refresh,  # type: ignore[arg-type]
+        max_age=kw.get("max_age", timedelta(days=30)),
+        refresh_now=kw.get("refresh_now", False),
+        now=NOW,
+        final_base=NAME,
+    )
+
+
+def test_a_moved_base_is_taken_by_default_and_kept_with_refresh_cache() -> None:
+    [taken] = uses()
+    assert (taken.use, taken.moved, taken.pinned, taken.since) == (NEW, True, False, NOW)
+    [kept] = uses("cache")
+    assert (kept.use, kept.pinned, kept.since) == (OLD, True, NOW - timedelta(days=19))
+    assert kept.refresh_on == NOW + timedelta(days=11)
+    assert kept.context_key == NAME
+    assert kept.final
+    # older than max-age, or asked for: the new base
+    assert uses("cache", max_age=timedelta(days=7))[0].use == NEW
+    assert uses("cache", refresh_now=True)[0].use == NEW
+
+
+def test_an_unmoved_base_keeps_its_since_and_an_unresolved_one_is_left_to_buildkit() -> None:
+    [same] = uses(now_digest=OLD)
+    assert (same.use, same.moved, same.since) == (OLD, False, NOW - timedelta(days=19))
+    [unresolved] = decide(
+        [NAME], {NAME: ResolvedBase(NAME, None, error="cannot reach docker.io")}, record(),
+        refresh="cache", max_age=timedelta(days=30), refresh_now=False, now=NOW, final_base=None,
+    )  # fmt: skip
+    assert unresolved.use is None
+    assert not unresolved.pinned
+
+
+def test_predictions_say_what_moved_and_what_follows() -> None:
+    [moved] = predictions("full", Upstream(bases=uses(), record=record()), NOW)
+    assert moved == (
+        f"the cache for full was built on {NAME}@{OLD[:19]} (since 19 days ago); the tag now "
+        f"resolves to {NEW[:19]}: every step after its FROM will run again"
+    )
+    [pinned] = predictions("full", Upstream(bases=uses("cache"), record=record()), NOW)
+    assert "building on the cache's base until 2026-12-09" in pinned
+    assert "--refresh-base" in pinned
+    assert predictions("full", Upstream(bases=uses(now_digest=OLD)), NOW) == []
+
+
+def _upstream(bases, steps, rec=None) -> Upstream:
+    return Upstream(bases=bases, steps=steps, record=rec or record(), chain_bases={"runtime": NAME})
+
+
+def shown(step: RecordedStep, text: str) -> RecordedStep:
+    return RecordedStep(step.stage, step.text, step.args, step.files, shown=text)
+
+
+def test_a_miss_is_blamed_on_the_base_then_the_instruction_the_arguments_the_files() -> None:
+    run = shown(RUN, 'RUN pip install "/w[slim]"')
+    cause = explain(_upstream(uses(), (run,)), "runtime", 'RUN pip install "/w[slim]"')
+    assert cause is not None
+    assert cause.kind == "base"
+    assert cause.changes == ((NAME, OLD, NEW),)
+    same = uses(now_digest=OLD)
+    changed = shown(RecordedStep("runtime", "RUN pip install .", {}, {}), "RUN pip install .")
+    assert (
+        explain(_upstream(same, (changed,)), "runtime", "RUN pip install .").kind == "instruction"
+    )  # type: ignore[union-attr]
+    full = shown(
+        RecordedStep("runtime", RUN.text, {"EXTRAS": "full"}, {}), 'RUN pip install "/w[full]"'
+    )
+    cause = explain(_upstream(same, (full,)), "runtime", 'RUN  pip install "/w[full]"')
+    assert cause is not None
+    assert cause.kind == "argument"
+    assert cause.detail == "a build argument changed: EXTRAS 'slim' -> 'full'"
+    files = shown(
+        RecordedStep("runtime", COPY.text, {}, {"requirements.txt": "sha256:2"}), COPY.text
+    )
+    cause = explain(_upstream(same, (files,)), None, COPY.text)
+    assert cause is not None
+    assert (cause.kind, cause.detail) == (
+        "files",
+        "the files it reads changed: requirements.txt",
+    )
+    unchanged = shown(COPY, COPY.text)
+    assert explain(_upstream(same, (unchanged,)), "runtime", COPY.text).kind == "unknown"  # type: ignore[union-attr]
+    assert explain(Upstream(bases=same, steps=(unchanged,)), "runtime", COPY.text) is None
+
+
+def test_a_record_round_trips_and_keeps_no_secret_value() -> None:
+    step = RecordedStep("runtime", "RUN x", {"NPM_TOKEN": kept_value("NPM_TOKEN", "s3cr3t")}, {})
+    upstream = Upstream(bases=uses(), steps=(step,))
+    made = new_record("full", upstream, now=NOW, cache_digest="sha256:c")
+    data = made.to_json()
+    assert "s3cr3t" not in str(data)
+    assert data["steps"][0]["args"]["NPM_TOKEN"].startswith("sha256:")
+    assert CacheRecord.from_json(data) == made
+    assert made.bases == (RecordedBase(NAME, NEW, NOW),)
+    assert CacheRecord.from_json({"record": 2}) is None
+    assert CacheRecord.from_json({"record": 1, "written": "x"}) is None
+    assert kept_value("VARIANT", "full") == "full"
+
+
+def test_context_keys_are_dockers_familiar_names() -> None:
+    assert context_key("docker.io/library/python:3.12-slim") == "python:3.12-slim"
+    assert context_key("docker.io/acme/base:latest") == "acme/base"
+    assert context_key("127.0.0.1:5000/base/busybox:1") == "127.0.0.1:5000/base/busybox:1"

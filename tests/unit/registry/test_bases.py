@@ -1,0 +1,273 @@
+"""bases.py against a registry API in memory (httpx's MockTransport): resolving bases, the record
+beside a cache, the files a step reads, and the plan they make."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep
+from buildcache.core.bake import bake_definition
+from buildcache.core.bases import CacheRecord
+from buildcache.core.config.load import parse_config
+from buildcache.core.dockerfile import ignore_rules
+from buildcache.core.plan.make import make_plan
+from buildcache.core.reference import ImageRef
+from buildcache.registry.bases import (
+    after_build,
+    attach,
+    hash_sources,
+    read_record,
+    resolve,
+    write_record,
+)
+from buildcache.registry.client import RegistryClient
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+class Registry:
+    """Manifests and blobs by repository, as distribution keeps them; uploads are monolithic."""
+
+    def __init__(self) -> None:
+        self.manifests: dict[tuple[str, str], bytes] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.down: set[str] = set()
+
+    def put(self, repo: str, tag: str, body: dict) -> str:
+        data = json.dumps(body).encode()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.manifests[(repo, tag)] = self.manifests[(repo, digest)] = data
+        return digest
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host in self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        path = request.url.path.removeprefix("/v2/")
+        if "/blobs/uploads/" in path and request.method == "POST":
+            return httpx.Response(202, headers={"Location": f"/v2/{path}u1"})
+        if "/blobs/uploads/" in path and request.method == "PUT":
+            digest = request.url.params["digest"]
+            self.blobs[digest] = request.content
+            return httpx.Response(201)
+        repo, kind, reference = (
+            path.rpartition("/")[0].rpartition("/")[0],
+            path.split("/")[-2],
+            path.split("/")[-1],
+        )
+        if kind == "blobs":
+            blob = self.blobs.get(reference)
+            return httpx.Response(200, content=blob) if blob is not None else httpx.Response(404)
+        if request.method == "PUT":
+            digest = self.put(repo, reference, json.loads(request.content))
+            return httpx.Response(201, headers={"Docker-Content-Digest": digest})
+        data = self.manifests.get((repo, reference))
+        if data is None:
+            return httpx.Response(404)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        content = b"" if request.method == "HEAD" else data
+        return httpx.Response(200, content=content, headers={"Docker-Content-Digest": digest})
+
+    def connect(self, host: str) -> RegistryClient:
+        return RegistryClient(host, transport=httpx.MockTransport(self.handle))
+
+
+def base_index(registry: Registry, repo: str, tag: str, salt: str) -> str:
+    return registry.put(
+        repo,
+        tag,
+        {
+            "mediaType": INDEX,
+            "manifests": [
+                {"digest": f"sha256:{salt}amd", "platform": {"os": "linux", "architecture": "amd64"}},
+                {"digest": f"sha256:{salt}arm", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                {"digest": "sha256:att", "platform": {"os": "unknown", "architecture": "unknown"}},
+            ],
+        },
+    )  # fmt: skip
+
+
+def test_each_base_is_resolved_once_with_its_platforms_and_a_failure_is_a_reason() -> None:
+    registry = Registry()
+    digest = base_index(registry, "library/python", "3.12-slim", "1")
+    registry.down.add("ghcr.io")
+    found = resolve(
+        ["python:3.12-slim", "python:3.12-slim", "ghcr.io/a/b:1", "Bad Name"], registry.connect
+    )
+    assert found["python:3.12-slim"].digest == digest
+    assert found["python:3.12-slim"].platforms == {
+        "linux/amd64": "sha256:1amd",
+        "linux/arm64/v8": "sha256:1arm",
+    }
+    assert "cannot reach ghcr.io" in (found["ghcr.io/a/b:1"].error or "")
+    assert "not a valid image name" in (found["Bad Name"].error or "")
+    assert (
+        resolve(["python:3.11"], registry.connect)["python:3.11"].error
+        == "no such image on its registry"
+    )
+
+
+def test_a_record_is_written_beside_the_cache_and_trusted_only_for_that_cache() -> None:
+    registry = Registry()
+    cache = ImageRef("ghcr.io", "acme/widget-cache", "buildcache-full")
+    assert read_record(cache, registry.connect) == (None, f"{cache} has no record yet")
+    registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": []})
+    written = write_record(
+        cache,
+        CacheRecord(variant="full", written=NOW, cache_digest=None, bases=(), steps=()),
+        registry.connect,
+    )
+    assert written.cache_digest is not None
+    record, note = read_record(cache, registry.connect)
+    assert record == written
+    assert note is None
+    # a plain bake rewrote the cache: the record describes another manifest
+    registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": [{}]})
+    record, note = read_record(cache, registry.connect)
+    assert record is None
+    assert note == f"{cache} was rewritten by a build that left no record"
+
+
+def test_files_are_hashed_by_name_and_content_with_dockerignore(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("a")
+    (tmp_path / "src" / "a.pyc").write_text("compiled")
+    (tmp_path / "requirements.txt").write_text("httpx\n")
+    rules = ignore_rules("*.pyc\nsrc/*.pyc\n")
+    before = hash_sources(tmp_path, ["src/", "requirements.txt", "*.txt"], rules)
+    (tmp_path / "src" / "a.pyc").write_text("recompiled")  # ignored: no change
+    assert hash_sources(tmp_path, ["src/", "requirements.txt", "*.txt"], rules) == before
+    (tmp_path / "requirements.txt").write_text("httpx\nrich\n")
+    after = hash_sources(tmp_path, ["src/", "requirements.txt", "*.txt"], rules)
+    assert after["src/"] == before["src/"]
+    assert after["requirements.txt"] != before["requirements.txt"]
+    assert after["*.txt"] == after["requirements.txt"]
+
+
+CONFIG = """
+images = ["ghcr.io/acme/widget"]
+platforms = ["linux/amd64", "linux/arm64"]
+build-args = { PY = "3.12" }
+[cache]
+image = "ghcr.io/acme/widget-cache"
+[variants.full]
+build-args = { EXTRAS = "full" }
+"""
+DOCKERFILE = """\
+ARG PY=3.11
+FROM python:${PY}-slim
+ARG EXTRAS=slim
+COPY requirements.txt /r/
+RUN pip install "/w[$EXTRAS]"
+"""
+
+
+def _project(tmp_path: Path, extra: str = ""):
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    if not (tmp_path / "requirements.txt").exists():
+        (tmp_path / "requirements.txt").write_text("httpx\n")
+    config = parse_config(
+        tomllib.loads(CONFIG + extra), {}, path=tmp_path / "buildcache.toml", root=tmp_path
+    )
+    return make_plan(config, version="1.0.0", push=True)
+
+
+def _attach(registry: Registry, plan, refresh: str, *, now: datetime = NOW):
+    return attach(
+        plan,
+        refresh=refresh,  # type: ignore[arg-type]
+        max_age=timedelta(days=30),
+        refresh_now=False,
+        now=now,
+        connect=registry.connect,
+    )
+
+
+def _report(text: str, written: bool = True) -> CacheReport:
+    return CacheReport(
+        variant="full",
+        imported=(),
+        exported=CacheExport(
+            "ghcr.io/acme/widget-cache:buildcache-full", "written" if written else "skipped"
+        ),
+        total=3,
+        cached=1,
+        executed_steps=(ExecutedStep(f"3/3 {text}", "linux/amd64", 1.0, False, None, text),),
+        per_platform={},
+        first_executed=text,
+    )
+
+
+def test_a_moved_base_is_predicted_pinned_on_request_and_named_as_the_cause(tmp_path: Path) -> None:
+    registry = Registry()
+    old = base_index(registry, "library/python", "3.12-slim", "1")
+    registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": []})
+    plan = _attach(registry, _project(tmp_path), "always", now=NOW - timedelta(days=3))
+    [variant] = plan.variants
+    assert variant.upstream is not None
+    assert variant.upstream.bases[0].use == old
+    target = bake_definition(plan)["target"]["full"]
+    assert target["contexts"] == {"python:3.12-slim": f"docker-image://python:3.12-slim@{old}"}
+    assert f"annotation-index.org.opencontainers.image.base.digest={old}" in target["output"][0]
+    assert (
+        "annotation-manifest[linux/amd64].org.opencontainers.image.base.digest=sha256:1amd"
+        in target["output"][0]
+    )
+    causes, notes = after_build(
+        plan,
+        {"full": _report('RUN pip install "/w[full]"')},
+        now=NOW - timedelta(days=3),
+        connect=registry.connect,
+    )
+    assert causes == {}
+    assert notes == []
+
+    new = base_index(registry, "library/python", "3.12-slim", "2")
+    moved = _attach(registry, _project(tmp_path), "always", now=NOW)
+    assert any(
+        "the tag now resolves to" in n and "every step after its FROM" in n for n in moved.notes
+    )
+    assert moved.variants[0].upstream.bases[0].use == new  # type: ignore[union-attr]
+    causes, _ = after_build(
+        moved,
+        {"full": _report('RUN pip install "/w[full]"', written=False)},
+        now=NOW,
+        connect=registry.connect,
+    )
+    assert causes["full"].kind == "base"
+
+    pinned = _attach(registry, _project(tmp_path, '[base]\nrefresh = "cache"\n'), "cache", now=NOW)
+    base = pinned.variants[0].upstream.bases[0]  # type: ignore[union-attr]
+    assert (base.use, base.pinned) == (old, True)
+    assert bake_definition(pinned)["target"]["full"]["contexts"]["python:3.12-slim"].endswith(old)
+
+    # the files a COPY reads changed, with the base kept: that is the cause
+    (tmp_path / "requirements.txt").write_text("httpx\nrich\n")
+    pinned = _attach(registry, _project(tmp_path), "cache", now=NOW)
+    causes, _ = after_build(
+        pinned,
+        {"full": _report("COPY requirements.txt /r/", written=False)},
+        now=NOW,
+        connect=registry.connect,
+    )
+    assert (causes["full"].kind, causes["full"].detail) == (
+        "files",
+        "the files it reads changed: requirements.txt",
+    )
+
+
+def test_a_base_nobody_can_reach_never_fails_the_plan(tmp_path: Path) -> None:
+    registry = Registry()
+    registry.down.update({"registry-1.docker.io", "ghcr.io"})
+    plan = _attach(registry, _project(tmp_path), "cache", now=NOW)
+    [base] = plan.variants[0].upstream.bases  # type: ignore[union-attr]
+    assert base.use is None
+    assert "cannot reach" in (base.current.error or "")
+    assert "contexts" not in bake_definition(plan)["target"]["full"]
+    assert any("could not be resolved" in n for n in plan.notes)
