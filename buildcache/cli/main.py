@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from buildcache.cli.app import app, state
+from buildcache.cli.app import Session, app
 from buildcache.errors import BuildcacheError, ExitCode
 from buildcache.ui.ci_sink import ci_sink
 from buildcache.ui.console import labelled, make_console, say
@@ -58,16 +58,17 @@ def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, turn every error into a sentence and an exit code."""
     # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (baking.run_bake passes it on to bake)
     signal.signal(signal.SIGTERM, _interrupt)
+    session = Session()  # the root options' values (--debug), filled in as they are parsed
     try:
         # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
         # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
-        code = app(args=argv, standalone_mode=False, prog_name="buildcache")
+        code = app(args=argv, standalone_mode=False, prog_name="buildcache", obj=session)
         if code == ExitCode.INTERRUPTED:
             code = _stopped(_console())
         if isinstance(code, int) and code:
             sys.exit(code)
     except BuildcacheError as error:
-        if state["debug"]:
+        if session.debug:
             _console().print_exception()
         _report_error(_console(), error)
         sys.exit(error.exit_code)
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(_stopped(_console()))
     except Exception as error:
-        if state["debug"]:
+        if session.debug:
             _console().print_exception()
         else:
             labelled(

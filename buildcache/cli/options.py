@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from buildcache.core.inputs import RunInputs
+from buildcache.core.plan.request import PlanRequest
 
 # choices as enums: typer lists them in --help and refuses anything else
 CacheChoice = StrEnum("CacheChoice", ["auto", "rw", "ro", "off"])
@@ -154,17 +158,27 @@ PullOption = Annotated[
 ]
 
 
-def run_inputs(
-    build_arg: list[str] | None,
-    secret: list[str] | None,
-    ssh: list[str] | None,
-    build_context: list[str] | None,
-    provenance: ProvenanceChoice | None,
-    sbom: bool | None,
-    no_cache: bool,
-    pull: bool,
-) -> RunInputs:
-    return RunInputs(
+def plan_request(
+    variants: VariantsArgument = None,
+    version: VersionOption = None,
+    no_latest: NoLatestOption = False,
+    tag: TagOption = None,
+    cache: CacheOption = CacheChoice.auto,
+    bake_file: BakeFileOption = None,
+    set_: SetOption = None,
+    build_arg: BuildArgOption = None,
+    secret: SecretOption = None,
+    ssh: SshOption = None,
+    build_context: BuildContextOption = None,
+    provenance: ProvenanceOption = None,
+    sbom: SbomOption = None,
+    no_cache: NoCacheOption = False,
+    pull: PullOption = False,
+    refresh_base: RefreshBaseOption = False,
+    offline: OfflineOption = False,
+) -> PlanRequest:
+    """The options `plan` and `build` share, declared once, as one request."""
+    inputs = RunInputs(
         build_args=tuple(build_arg or ()),
         secrets=tuple(secret or ()),
         ssh=tuple(ssh or ()),
@@ -174,3 +188,35 @@ def run_inputs(
         no_cache=no_cache,
         pull=pull,
     )
+    return PlanRequest(
+        variants=tuple(variants or ()),
+        version=version,
+        no_latest=no_latest,
+        tags=tuple(tag or ()),
+        cache=cache.value,  # type: ignore[arg-type]
+        inputs=inputs,
+        bake_file=bake_file,
+        sets=tuple(set_ or ()),
+        offline=offline,
+        refresh_base=refresh_base,
+    )
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def with_plan_request(command: Command) -> Command:
+    """A typer command with plan_request's options after its own, called with the one
+    PlanRequest they make as `request` (typer reads the signature given here)."""
+    shared = inspect.signature(plan_request, eval_str=True).parameters
+    own = inspect.signature(command, eval_str=True).parameters
+
+    @functools.wraps(command)
+    def wrapper(**options: object) -> None:
+        request = plan_request(**{name: options.pop(name) for name in shared})  # type: ignore[arg-type]
+        command(request=request, **options)
+
+    parameters = [p for name, p in own.items() if name != "request"] + list(shared.values())
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper  # type: ignore[return-value]

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.ci import GitFacts
-from buildcache.core.plan.make import plan_run
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.reference import MAX_NAME, MAX_TAG, ImageRef
 from buildcache.errors import BuildcacheError, UsageError
+from tests.unit.plans import plan_run
 
 EXAMPLES = int(os.environ.get("BUILDCACHE_FUZZ", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

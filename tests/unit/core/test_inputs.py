@@ -21,10 +21,10 @@ from buildcache.core.inputs import (
     parse_ssh,
 )
 from buildcache.core.plan.ci import GitFacts
-from buildcache.core.plan.make import plan_run
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.redact import redactor
 from buildcache.errors import ConfigError, UsageError
+from tests.unit.plans import plan_run
 
 ROOT = Path("/r")
 CONFIG = """\

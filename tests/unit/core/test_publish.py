@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.config.load import parse_config
-from buildcache.core.plan.make import make_plan
 from buildcache.core.publish import (
     Publisher,
     PublishInterrupted,
@@ -23,6 +22,7 @@ from buildcache.core.publish import (
 )
 from buildcache.core.reference import ImageRef
 from buildcache.errors import CopyError
+from tests.unit.plans import make_plan
 
 # Error texts as buildx imagetools and registries word them.
 TRANSIENT = [

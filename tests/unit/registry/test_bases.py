@@ -16,7 +16,6 @@ from buildcache.core.bake import bake_definition
 from buildcache.core.bases import CacheRecord
 from buildcache.core.config.load import parse_config
 from buildcache.core.dockerfile import ignore_rules
-from buildcache.core.plan.make import make_plan
 from buildcache.core.reference import ImageRef
 from buildcache.registry.bases import (
     after_build,
@@ -27,6 +26,7 @@ from buildcache.registry.bases import (
     write_record,
 )
 from buildcache.registry.client import RegistryClient
+from tests.unit.plans import make_plan
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 INDEX = "application/vnd.oci.image.index.v1+json"

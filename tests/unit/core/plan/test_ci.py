@@ -9,10 +9,10 @@ import pytest
 
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.ci import GitFacts, RunContext, branch_slug, cache_policy, run_context
-from buildcache.core.plan.make import make_plan
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.plan.tags import version_names
 from buildcache.errors import UsageError
+from tests.unit.plans import make_plan
 
 LOCAL = GitFacts(branch="main", default_branch=None, sha="0123456789abcdef")
 

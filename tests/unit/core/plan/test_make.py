@@ -10,8 +10,8 @@ from buildcache.core.bake import bake_command, bake_definition
 from buildcache.core.config.load import parse_config
 from buildcache.core.config.model import Config
 from buildcache.core.plan.ci import GitFacts
-from buildcache.core.plan.make import make_plan, plan_run
 from buildcache.errors import ConfigError, UsageError
+from tests.unit.plans import make_plan, plan_run
 
 CONFIG = """\
 images = ["ghcr.io/acme/widget", "acme/widget"]

@@ -11,9 +11,9 @@ import pytest
 
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.ci import GitFacts
-from buildcache.core.plan.make import plan_run
 from buildcache.core.plan.model import BuildPlan
 from buildcache.errors import UsageError
+from tests.unit.plans import plan_run
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 GITHUB = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/widget", "GITHUB_SHA": "a" * 40}

@@ -1,0 +1,123 @@
+"""`buildcache build`: the variants in one docker buildx bake, with a registry cache per variant,
+pushed to every registry."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from buildcache.cli.options import ConfigOption, JsonOption, ProgressChoice, with_plan_request
+from buildcache.commands.plan import assemble, read_config
+from buildcache.core.plan.request import PlanRequest
+from buildcache.ui.ci_sink import ci_sink
+
+if TYPE_CHECKING:
+    from buildcache.ui.live import ProgressMode
+
+
+@with_plan_request
+def build(
+    request: PlanRequest,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push every tag to every registry, and write the cache.")
+    ] = False,
+    load: Annotated[
+        bool,
+        typer.Option("--load", help="Load a single-platform build into the local image store."),
+    ] = False,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--platform",
+            metavar="PLATFORM",
+            help="Build only these of the configured platforms; repeatable.",
+        ),
+    ] = None,
+    cache_write: Annotated[
+        bool | None,
+        typer.Option(
+            "--cache-write/--no-cache-write",
+            help="Write the registry cache (default: only with --push).",
+            show_default=False,
+        ),
+    ] = None,
+    push_by_digest: Annotated[
+        bool, typer.Option("--push-by-digest", help="Push one platform by digest, for merge.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the bake file and the docker buildx bake command; run nothing."
+        ),
+    ] = False,
+    progress: Annotated[
+        ProgressChoice,
+        typer.Option(
+            "--progress", help="auto (live on a terminal, plain otherwise), tty, plain or quiet."
+        ),
+    ] = ProgressChoice.auto,
+    min_cache_hit: Annotated[
+        float | None,
+        typer.Option(
+            "--min-cache-hit",
+            metavar="RATIO",
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when fewer than this share of steps came from the cache.",
+        ),
+    ] = None,
+    keep_going: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-going/--no-keep-going",
+            help="When a variant fails, publish the others (and exit 1). Default: [build] keep-going.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rebuild and replace a release version published before."),
+    ] = False,
+    raw_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw-log",
+            metavar="FILE",
+            help="Also write BuildKit's raw progress (rawjson) to this file, for a bug report.",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the variants in one docker buildx bake, with a registry cache per variant."""
+    from buildcache.commands import build as command
+
+    loaded = read_config(config)
+    request = dataclasses.replace(
+        request,
+        platforms=tuple(platform or ()),
+        push=push,
+        load=load,
+        cache_write=cache_write,
+        push_by_digest=push_by_digest,
+        staging=push_by_digest and not dry_run and command.cannot_push_untagged(loaded),
+    )
+    resolved = assemble(loaded, request)
+    if dry_run:
+        command.dry_run(resolved)
+        return
+    command.build(
+        loaded,
+        resolved,
+        progress=cast("ProgressMode", progress.value),
+        raw_log=raw_log,
+        min_cache_hit=min_cache_hit,
+        as_json=as_json,
+        sink=ci_sink(os.environ),
+        keep_going=keep_going,
+        force=force,
+    )

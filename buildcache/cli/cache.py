@@ -1,0 +1,41 @@
+"""`buildcache cache ls|prune`: the registry cache between builds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from buildcache.cli.options import ConfigOption, JsonOption
+from buildcache.commands.plan import read_config, with_bake_file
+from buildcache.ui.console import make_console
+
+app = typer.Typer(
+    help="Inspect and clean up the registry cache between builds.", no_args_is_help=True
+)
+
+
+@app.command("ls")
+def cache_ls(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Every variant's cache ref: present or not, platforms, size, when it was written."""
+    from buildcache.commands import cache
+
+    cache.ls(with_bake_file(read_config(config))[0], as_json=as_json, console=make_console())
+
+
+@app.command("prune")
+def cache_prune(
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking (for CI).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete the cache tags of variants that are no longer in the config."""
+    from buildcache.commands import cache
+
+    cache.prune(
+        with_bake_file(read_config(config))[0], yes=yes, dry_run=dry_run, console=make_console()
+    )

@@ -1,0 +1,41 @@
+"""`buildcache init`: a starter buildcache.toml from the repository's Dockerfile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def init(
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image",
+            "-i",
+            metavar="NAME",
+            help="An image to publish, one per registry; repeatable (asked for when absent).",
+        ),
+    ] = None,
+    dockerfile: Annotated[
+        Path | None,
+        typer.Option("--dockerfile", "-f", metavar="PATH", help="The Dockerfile (default: found)."),
+    ] = None,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--platform",
+            metavar="PLATFORM",
+            help="Platforms (default: linux/amd64 and linux/arm64); repeatable.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing buildcache.toml.")
+    ] = False,
+) -> None:
+    """Write a starter buildcache.toml for the repository here, from its Dockerfile."""
+    from buildcache.commands.init import init as command
+
+    platforms = list(platform or ["linux/amd64", "linux/arm64"])
+    command(images=list(image or []), dockerfile=dockerfile, platforms=platforms, force=force)

@@ -1,0 +1,80 @@
+"""The one place a plan is assembled, for plan, build and the cache commands: the config (and
+the bake file whose targets are its variants), the request, git's facts, the bases and records
+the registries hold."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from buildcache import git
+from buildcache.core.config.load import load_config
+from buildcache.core.config.model import Config
+from buildcache.core.plan.make import plan_run
+from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.request import PlanRequest, RunFacts
+from buildcache.errors import UsageError
+
+
+def read_config(config_path: Path | None) -> Config:
+    return load_config(Path.cwd(), os.environ, config_path)
+
+
+def with_bake_file(
+    config: Config, bake_file: Path | None = None, sets: Sequence[str] = ()
+) -> tuple[Config, list[str]]:
+    """The config whose variants are a bake file's targets (core/config/bakefile.py), read by
+    buildx: `cache ls` and `prune` must know them as well as `build` (or prune takes their
+    caches for orphans)."""
+    bake_file = bake_file or config.bake_file
+    if bake_file is None:
+        if sets:
+            raise UsageError("--set overrides a bake file's targets: give --bake-file or bake-file")
+        return config, []
+    from buildcache.core.config.bakefile import bake_variants, parse_sets
+    from buildcache.docker import engine
+
+    overrides = parse_sets(sets)
+    definition = engine.bake_print(engine.make_client(), bake_file, config.bake_targets, overrides)
+    return bake_variants(config, definition, config.bake_targets, Path.cwd())
+
+
+def checkout_facts(cwd: Path) -> RunFacts:
+    """This checkout and this process's environment, as planning reads them."""
+    return RunFacts(
+        env=os.environ,
+        git=git.facts(cwd),
+        known_versions=lambda: git.tags(cwd),
+        exists=Path.exists,
+        read_text=_read_text,
+        cwd=cwd,
+    )
+
+
+def assemble(config: Config, request: PlanRequest) -> BuildPlan:
+    """The plan of this run: the bake file's targets as variants, the request planned in this
+    checkout, then (unless offline) each base resolved and each cache's record read."""
+    config, notes = with_bake_file(config, request.bake_file, request.sets)
+    planned = plan_run(config, request, checkout_facts(Path.cwd()))
+    planned = dataclasses.replace(planned, notes=(*notes, *planned.notes))
+    if request.offline:
+        return planned
+    from buildcache.registry import bases
+
+    return bases.attach(
+        planned,
+        refresh=config.base.refresh,
+        max_age=config.base.max_age,
+        refresh_now=request.refresh_base,
+        now=datetime.now(UTC),
+    )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,53 @@
+"""Pure: what a run asks for, as one frozen value made once from the command line (or the
+action), and the facts of the checkout it runs in. `plan`, `build` and the cache commands hand
+these to planning; nothing between the command line and the plan is a loose bag of options."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from buildcache.core.inputs import RunInputs
+from buildcache.core.plan.ci import CacheFlag, GitFacts
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRequest:
+    variants: tuple[str, ...] = ()  # none: every variant
+    version: str | None = None  # --version; else BUILDCACHE_VERSION or the tag of a tag build
+    no_latest: bool = False
+    tags: tuple[str, ...] = ()  # --tag: extra tags
+    cache: CacheFlag = "auto"
+    cache_write: bool | None = None  # --cache-write/--no-cache-write, the older spelling of --cache
+    push: bool = False
+    load: bool = False
+    platforms: tuple[str, ...] = ()  # a subset of the configured ones
+    push_by_digest: bool = False
+    # --push-by-digest on a builder that cannot push untagged: a staging tag instead
+    staging: bool = False
+    inputs: RunInputs = field(default_factory=RunInputs)
+    # how the plan is assembled (commands/plan.py): the bake file, and the registries asked
+    bake_file: Path | None = None
+    sets: tuple[str, ...] = ()  # bake --set overrides
+    offline: bool = False
+    refresh_base: bool = False
+
+
+def _no_versions() -> Sequence[str]:
+    return ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFacts:
+    """The checkout and the environment, as values: the environment as a mapping, git's facts,
+    and the few reads planning makes as functions, so tests pass their own."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    git: GitFacts = field(default_factory=GitFacts)
+    known_versions: Callable[[], Sequence[str]] = _no_versions  # git tags, asked for a release
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # one time for the run
+    exists: Callable[[Path], bool] | None = None  # None: paths are not checked
+    read_text: Callable[[Path], str | None] | None = None  # None: Dockerfiles are not read
+    cwd: Path = Path()

@@ -1,0 +1,78 @@
+"""Plans for tests, from keyword arguments: `plan_run` as a run of this checkout would make it
+(a PlanRequest in RunFacts), `make_plan` for a version given outright, as on a laptop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from buildcache.core.config.model import Config
+from buildcache.core.plan import make
+from buildcache.core.plan.ci import CachePolicy, GitFacts, RunContext
+from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.request import PlanRequest, RunFacts
+from buildcache.core.plan.tags import run_tags
+
+
+def plan_run(
+    config: Config,
+    *,
+    env: dict[str, str] | None = None,
+    git: GitFacts | None = None,
+    now: datetime | None = None,
+    known_versions: Callable[[], Sequence[str]] = tuple,
+    exists: Callable[[Path], bool] | None = None,
+    read_text: Callable[[Path], str | None] | None = None,
+    cwd: Path = Path(),
+    **request: Any,
+) -> BuildPlan:
+    facts = RunFacts(
+        env=env or {},
+        git=git or GitFacts(),
+        now=now or datetime.now(UTC),
+        known_versions=known_versions,
+        exists=exists,
+        read_text=read_text,
+        cwd=cwd,
+    )
+    if request.get("inputs") is None:
+        request.pop("inputs", None)  # as the command line gives none
+    return make.plan_run(config, PlanRequest(**request), facts)
+
+
+def make_plan(
+    config: Config,
+    *,
+    selected: Sequence[str] = (),
+    version: str | None = None,
+    version_source: str = "--version",
+    latest: bool = True,
+    extra_tags: Sequence[str] = (),
+    cache_policy: CachePolicy | None = None,
+    sha: str | None = None,
+    **request: Any,
+) -> BuildPlan:
+    local = RunContext(
+        ci=None,
+        branch=None,
+        default_branch="main",
+        default_branch_source="the default, main",
+        tag_build=False,
+        pull_request=False,
+        fork=False,
+        sha=sha,
+    )
+    run = run_tags(
+        config.tags,
+        context=local,
+        version=version,
+        version_source=version_source,
+        extra=extra_tags,
+        no_latest=not latest,
+        now=datetime.now(UTC),
+    )
+    return make.make_plan(
+        config, run, PlanRequest(variants=tuple(selected), **request), cache_policy
+    )
