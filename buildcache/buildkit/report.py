@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from buildcache.buildkit.metadata import TargetMetadata
 from buildcache.buildkit.tracker import BuildTracker, Vertex
 
 _IMPORT = re.compile(r"^importing cache manifest from (?P<ref>\S+)")
@@ -142,50 +143,22 @@ def cache_report(
     cache_to: str | None,
     cache_to_mode: str | None,
     export_skipped_reason: str,
-    metadata: Mapping[str, Any] | None,
+    metadata: TargetMetadata | None,
     build_failed: bool,
 ) -> CacheReport:
-    vertexes = list(tracker.vertexes.values())
-    own = [v for v in vertexes if v.variant == variant]
+    own = [v for v in tracker.vertexes.values() if v.variant == variant]
     imports = {i.ref: i for i in (_import_status(v) for v in own if _IMPORT.match(v.text))}
-    imported = tuple(imports.get(ref, CacheImport(ref, "missing")) for ref in cache_from)
-
     if cache_to is None:
         exported = CacheExport(None, "skipped", export_skipped_reason)
     else:
-        export_vertex = next((v for v in own if _EXPORT.match(v.text)), None)
-        if export_vertex is not None and export_vertex.error:
-            exported = CacheExport(
-                cache_to, "failed", _short_reason(export_vertex.error), cache_to_mode
-            )
-        elif (metadata and "cache.manifest" in metadata) or (
-            export_vertex is not None and export_vertex.completed is not None
-        ):
-            exported = CacheExport(cache_to, "written", None, cache_to_mode)
-        else:
-            why = (
-                "the build failed before the cache was exported"
-                if build_failed
-                else "BuildKit did not export it"
-            )
-            exported = CacheExport(
-                cache_to, "failed" if not build_failed else "skipped", why, cache_to_mode
-            )
-
+        written = metadata is not None and metadata.cache_written
+        exported = _export_status(own, cache_to, cache_to_mode, written, build_failed)
     steps = _variant_steps(tracker, variant)
-    per_platform: dict[str, PlatformSteps] = {}
-    for step in steps:
-        key = step.platform or "-"
-        before = per_platform.get(key, PlatformSteps(0, 0))
-        per_platform[key] = PlatformSteps(
-            before.total + 1, before.cached + (1 if step.reused else 0)
-        )
     executed = [s for s in steps if not s.reused]
     ordered = sorted(executed, key=lambda s: (s.index or 0, s.platform or ""))
-    first = next((s for s in ordered if not s.is_from), None)
     return CacheReport(
         variant=variant,
-        imported=imported,
+        imported=tuple(imports.get(ref, CacheImport(ref, "missing")) for ref in cache_from),
         exported=exported,
         total=len(steps),
         cached=len(steps) - len(executed),
@@ -193,15 +166,41 @@ def cache_report(
             ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text)
             for s in ordered
         ),
-        per_platform=per_platform,
+        per_platform=_per_platform(steps),
         runs=sum(1 for s in steps if not s.is_from),
         executed_runs=sum(1 for s in executed if not s.is_from),
-        first_executed=(
-            f"[{first.platform}] {first.step_name}" if first and first.platform else first.step_name
-        )
-        if first
-        else None,
+        first_executed=_first_executed(ordered),
     )
+
+
+def _export_status(
+    own: Sequence[Vertex], ref: str, mode: str | None, written: bool, build_failed: bool
+) -> CacheExport:
+    vertex = next((v for v in own if _EXPORT.match(v.text)), None)
+    if vertex is not None and vertex.error:
+        return CacheExport(ref, "failed", _short_reason(vertex.error), mode)
+    if written or (vertex is not None and vertex.completed is not None):
+        return CacheExport(ref, "written", None, mode)
+    if build_failed:
+        return CacheExport(ref, "skipped", "the build failed before the cache was exported", mode)
+    return CacheExport(ref, "failed", "BuildKit did not export it", mode)
+
+
+def _per_platform(steps: Sequence[Vertex]) -> dict[str, PlatformSteps]:
+    per_platform: dict[str, PlatformSteps] = {}
+    for step in steps:
+        key = step.platform or "-"
+        before = per_platform.get(key, PlatformSteps(0, 0))
+        per_platform[key] = PlatformSteps(before.total + 1, before.cached + int(step.reused))
+    return per_platform
+
+
+def _first_executed(ordered: Sequence[Vertex]) -> str | None:
+    """Where the chain of reuse broke: the first step that ran, FROM steps aside."""
+    first = next((s for s in ordered if not s.is_from), None)
+    if first is None:
+        return None
+    return f"[{first.platform}] {first.step_name}" if first.platform else first.step_name
 
 
 def _variant_steps(tracker: BuildTracker, variant: str) -> list[Vertex]:
@@ -247,7 +246,7 @@ class VariantStatus:
 
 
 def variant_status(
-    variant: str, tracker: BuildTracker, metadata: Mapping[str, Any], error: str
+    variant: str, tracker: BuildTracker, targets: Mapping[str, TargetMetadata], error: str
 ) -> VariantStatus:
     """How a variant of a bake that failed (with `error`) ended."""
     if not tracker.failed_steps():
@@ -258,6 +257,7 @@ def variant_status(
         step = vertex.step_name if vertex.is_step else vertex.text
         where = f"{vertex.platform} " if vertex.platform else ""
         return VariantStatus("failed", f"{where}{step}", vertex.error, tuple(vertex.logs))
-    if (metadata.get(variant) or {}).get("containerimage.digest"):
+    target = targets.get(variant)
+    if target is not None and target.digest:
         return VariantStatus("built")  # it was done and exported before the failure stopped it
     return VariantStatus("cancelled", error="another variant failed, and BuildKit stopped this one")

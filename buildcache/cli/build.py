@@ -110,14 +110,12 @@ def build(
     if dry_run:
         command.dry_run(resolved)
         return
-    command.build(
-        loaded,
-        resolved,
+    options = command.BuildOptions(
         progress=cast("ProgressMode", progress.value),
         raw_log=raw_log,
         min_cache_hit=min_cache_hit,
         as_json=as_json,
-        sink=ci_sink(os.environ),
         keep_going=keep_going,
         force=force,
     )
+    command.build(loaded, resolved, options, ci_sink(os.environ))

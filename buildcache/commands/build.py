@@ -12,320 +12,208 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 
-from buildcache.buildkit.report import VariantStatus, cache_report, variant_status
-from buildcache.buildkit.tracker import BuildTracker, Vertex
+from buildcache.buildkit.metadata import TargetMetadata, digests
+from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
+from buildcache.buildkit.tracker import BuildTracker
 from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config.model import Config
-from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.publish import PublishInterrupted, RetryPolicy, TagResult, is_transient
 from buildcache.core.redact import redactor
 from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed, PublishStopped, UsageError
 from buildcache.ui.ci_sink import CISink
 from buildcache.ui.console import labelled, make_console, print_json, say
-from buildcache.ui.live import ProgressMode, progress_view
+from buildcache.ui.live import ProgressMode, ProgressView, progress_view
 from buildcache.ui.tables import print_report
 
+if TYPE_CHECKING:
+    from buildcache.docker.engine import Docker
 
-def build(
-    config: Config,
-    plan: BuildPlan,
-    *,
-    progress: ProgressMode,
-    raw_log: Path | None,
-    min_cache_hit: float | None,
-    as_json: bool,
-    sink: CISink,
-    keep_going: bool | None = None,
-    force: bool = False,
-) -> None:
+
+def _interrupted() -> PublishStopped:
+    return PublishStopped(
+        "interrupted while publishing: the copies under way were finished, no other was started "
+        "(the table says which tags are where)",
+        hint="run the same command again: it completes the release by digest",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """How `build` runs and reports, beside its plan."""
+
+    progress: ProgressMode = "auto"
+    raw_log: Path | None = None  # BuildKit's rawjson, for a bug report
+    min_cache_hit: float | None = None
+    as_json: bool = False
+    keep_going: bool | None = None  # None: [build] keep-going
+    force: bool = False  # rebuild and replace a published release
+
+
+def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) -> None:
     """Run the plan, show the report, tell CI; raise what failed (after the report)."""
+    raw_log = options.raw_log
     if raw_log is not None and not raw_log.parent.is_dir():
         raise UsageError(f"--raw-log {raw_log}: the folder {raw_log.parent} does not exist")
-    console = make_console(
-        plain=progress == "plain" or (progress == "auto" and not make_console().is_terminal)
-    )
+    console = _console(options.progress)
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
-    resumed = published_before(plan, console) if plan.release and plan.push and not force else {}
+    resumed = {}
+    if plan.release and plan.push and not options.force:
+        resumed = published_before(plan, console)
+    keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
     with sink.group(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}"):
         result = run_build(
             plan,
             console=console,
-            progress=progress,
-            raw_log=raw_log,
+            options=dataclasses.replace(options, keep_going=keep_going),
             policy=retry_policy(config),
             builder=config.builder_name,
-            keep_going=config.build.keep_going if keep_going is None else keep_going,
             resumed=resumed,
         )
-    if any(v.upstream for v in plan.variants):
-        from buildcache.registry import bases
+    result = _with_causes(result, console)
+    _show(result, console, sink, as_json=options.as_json)
+    _raise_failure(result, options.min_cache_hit)
+    say(console, _summary(result), "bold green")
 
-        result.causes, notes = bases.after_build(plan, result.reports, now=datetime.now(UTC))
-        for note in notes:
-            labelled(console, "warning", "yellow", note)
+
+def _console(progress: ProgressMode) -> Console:
+    plain = progress == "plain" or (progress == "auto" and not make_console().is_terminal)
+    return make_console(plain=plain)
+
+
+def _with_causes(result: BuildResult, console: Console) -> BuildResult:
+    """Each variant's record written beside its cache, and the cause of each miss."""
+    if not any(v.upstream for v in result.plan.variants):
+        return result
+    from buildcache.registry import bases
+
+    causes, notes = bases.after_build(result.plan, result.reports, now=datetime.now(UTC))
+    for note in notes:
+        labelled(console, "warning", "yellow", note)
+    return dataclasses.replace(result, causes=causes)
+
+
+def _show(result: BuildResult, console: Console, sink: CISink, *, as_json: bool) -> None:
     data = result.to_json()
     # The images are built and published by now: a report that fails to show must not turn that
     # into a failed run, nor keep the JSON, the step outputs and the summary from being written.
     try:
-        sink.step_groups(result.steps, [v.name for v in plan.variants])
+        sink.step_groups(result.steps, [v.name for v in result.plan.variants])
         print_report(console, result)
     except Exception as error:  # any failure of a view: said, and the run goes on
         labelled(console, "warning", "yellow", f"the report could not be shown ({error!r})")
     if as_json:
         print_json(data)
-    sink.results(data)
+    sink.results(result)
     if isinstance(result.error, PublishStopped):
         labelled(console, "warning", "yellow", result.error.message)
         labelled(console, "hint", "cyan", result.error.hint or "")
         raise KeyboardInterrupt  # exits 130 or 143, as the signal asks (main.py)
+
+
+def _raise_failure(result: BuildResult, min_cache_hit: float | None) -> None:
     if result.error is not None:
         raise result.error
-    if min_cache_hit is not None:
-        low = [r for r in result.reports.values() if r.hit_ratio < min_cache_hit]
-        if low:
-            raise BuildFailed(
-                "too few steps came from the cache: "
-                + "; ".join(f"{r.variant} {r.cached}/{r.total} ({r.hit_ratio:.0%})" for r in low)
-                + f", below --min-cache-hit {min_cache_hit:g}"
-            )
+    if min_cache_hit is None:
+        return
+    low = [r for r in result.reports.values() if r.hit_ratio < min_cache_hit]
+    if low:
+        raise BuildFailed(
+            "too few steps came from the cache: "
+            + "; ".join(f"{r.variant} {r.cached}/{r.total} ({r.hit_ratio:.0%})" for r in low)
+            + f", below --min-cache-hit {min_cache_hit:g}"
+        )
+
+
+def _summary(result: BuildResult) -> str:
     pushed = sum(1 for r in result.published if r.status == "done")
-    summary = f"built {len(plan.variants)} variant(s)"
+    summary = f"built {len(result.plan.variants)} variant(s)"
     if pushed:
-        summary += f", pushed {pushed} tag(s)"
-    elif plan.push_by_digest:
-        summary += ", pushed by digest (buildcache merge tags them)"
-    say(console, summary, "bold green")
+        return summary + f", pushed {pushed} tag(s)"
+    if result.plan.push_by_digest:
+        return summary + ", pushed by digest (buildcache merge tags them)"
+    return summary
 
 
 def run_build(
     plan: BuildPlan,
     *,
     console: Console,
-    progress: ProgressMode,
-    docker_host: str | None = None,
-    raw_log: Path | None = None,
-    policy: RetryPolicy | None = None,
+    options: BuildOptions,
+    policy: RetryPolicy,
     builder: str | None = None,
-    keep_going: bool = False,
-    resumed: Mapping[str, str] | None = None,
+    resumed: Mapping[str, str],
 ) -> BuildResult:
-    """One bake of every variant. With `keep_going`, when some variants fail, the others are
-    baked again on their own (from the build cache: what they had built is reused) and
-    published, and the run still fails."""
-    from buildcache.docker import bake as baking  # only for a build that runs
-    from buildcache.docker import engine
-
-    policy = policy or RetryPolicy()
-    client = engine.make_client(docker_host)
-    # Checking the engine first costs four docker calls on every build; a build that fails before
-    # its first step is asked why instead (below), which names what is missing and the fix.
-    engine.require_docker_command(client)
-    # variants an earlier run of this release built and pushed: published from that image
-    resumed = dict(resumed or {})
+    """One bake of every variant (those an earlier run of this release published aside). With
+    --keep-going, when some variants fail, the others are baked again on their own (from the
+    build cache: what they had built is reused) and published, and the run still fails."""
     to_build = dataclasses.replace(
         plan, variants=tuple(v for v in plan.variants if v.name not in resumed)
     )
-    first = _tracker(to_build)
-    redact = redactor(v.build_args for v in plan.variants)
-    second: BuildTracker | None = None
-    built_plan = plan  # the variants whose images exist at the end
-    with (
-        tempfile.TemporaryDirectory(prefix="buildcache-") as tmp,
-        progress_view(progress, console) as view,
-        _raw_log(raw_log) as raw,
-    ):
-
-        def bake(
-            part: BuildPlan, tracker: BuildTracker, name: str
-        ) -> tuple[dict[str, Any], BuildFailed | None]:
-            def on_line(line: str) -> None:
-                line = redact(line)  # secret-looking build args, as BuildKit names steps
-                if raw is not None:
-                    raw.write(line)
-                view.handle(tracker.feed_line(line))
-
-            folder = Path(tmp) / name
-            folder.mkdir()
-            (folder / "docker-bake.json").write_text(bake_file_text(part))
-            metadata_file = folder / "metadata.json"
-            try:
-                found = baking.run_bake(
-                    client,
-                    bake_file=folder / "docker-bake.json",
-                    metadata_file=metadata_file,
-                    on_line=on_line,
-                    builder=builder,
-                )
-            except BuildFailed as failure:
-                if not tracker.steps():
-                    engine.explain_failure(
-                        client,
-                        builder_name=builder,
-                        platforms=sorted({p for v in part.variants for p in v.platforms}),
-                        needs_cache_export=any(v.cache_to for v in part.variants),
-                    )
-                return baking.read_metadata(metadata_file), failure
-            finally:
-                tracker.close()
-            return found, None
-
-        metadata, error = bake(to_build, first, "all") if to_build.variants else ({}, None)
-        # A push that failed on a registry's bad moment (429, 5xx, a reset) after every step was
-        # done is baked again: from the cache, no step runs twice. Never an auth error.
-        rng = random.Random()
-        for attempt in range(1, policy.attempts):
-            reason = first.export_failure() if error is not None else None
-            if reason is None or not is_transient(reason):
-                break
-            wait = policy.wait(attempt, reason, rng)
-            say(
-                console,
-                f"retry: the push failed after every step was done ({' '.join(reason.split())[:200]});"
-                f" baking again from the cache in {wait:.1f}s ({attempt + 1}/{policy.attempts})",
-                "yellow",
-            )
-            time.sleep(wait)
-            metadata, error = bake(to_build, _tracker(to_build), f"retry-{attempt}")
-        statuses = {v.name: VariantStatus("built") for v in to_build.variants}
-        if error is not None:
-            statuses = {
-                v.name: variant_status(v.name, first, metadata, error.message)
-                for v in to_build.variants
-            }
-        for name, digest in resumed.items():
-            statuses[name] = VariantStatus("published before", error=digest)
-            metadata[name] = {"containerimage.digest": digest}
-        if error is not None:
-            built_plan = _only(plan, statuses)
-            failed_names = [n for n, status in statuses.items() if status.state == "failed"]
-            others = tuple(v for v in to_build.variants if v.name not in failed_names)
-            if keep_going and failed_names and others:
-                labelled(
-                    console,
-                    "note",
-                    "yellow",
-                    f"{', '.join(failed_names)} failed; baking {', '.join(v.name for v in others)} "
-                    "again on their own, to publish them (--keep-going)",
-                )
-                retry = dataclasses.replace(plan, variants=others)
-                second = _tracker(retry)
-                metadata, second_error = bake(retry, second, "others")
-                for variant in others:
-                    statuses[variant.name] = (
-                        VariantStatus("built")
-                        if second_error is None
-                        else variant_status(variant.name, second, metadata, second_error.message)
-                    )
-                built_plan = _only(plan, statuses)
-        for name, digest in resumed.items():  # a second bake's metadata knows only its own
-            metadata[name] = {"containerimage.digest": digest}
-    rebuilt = {v.name for v in built_plan.variants} if second is not None else set()
-    reports = {
-        v.name: cache_report(
-            second if second is not None and v.name in rebuilt else first,
-            variant=v.name,
-            cache_from=[str(ref) for ref in v.cache_from],
-            cache_to=str(v.cache_to.ref) if v.cache_to else None,
-            cache_to_mode=v.cache_to.mode if v.cache_to else None,
-            export_skipped_reason="not pushing (--cache-write writes it anyway)",
-            metadata=metadata.get(v.name),
-            build_failed=statuses[v.name].state != "built",
-        )
-        for v in plan.variants
-        if v.name not in resumed
-    }
-    failed = first.failed_steps()
+    with baking(plan, console, options, builder) as bake:
+        baked = bake_all(bake, to_build, policy, console)
+        if baked.error is not None and options.keep_going:
+            baked = bake_the_others(bake, plan, baked, console)
+    baked = baked.with_resumed(resumed)
+    built = baked.built_plan(plan)
+    error = baked.failure()
     published: list[TagResult] = []
-    if error is not None:
-        error = BuildFailed(_failure_message(failed, first) or error.message)
     # a failed bake publishes nothing, unless --keep-going asked for the variants that built
-    publishing = error is None or keep_going
-    if publishing and built_plan.variants and built_plan.push and not built_plan.push_by_digest:
-        try:
-            published = publish(
-                built_plan,
-                metadata,
-                copy_image=lambda sources, targets: engine.copy_image(client, sources, targets),
-                console=console,
-                policy=policy,
-            )
-        except PublishInterrupted as stop:
-            published = stop.results
-            error = PublishStopped(
-                "interrupted while publishing: the copies under way were finished, no other was "
-                "started (the table says which tags are where)",
-                hint="run the same command again: it completes the release by digest",
-            )
-        if error is None and any(r.status not in ("done", "kept") for r in published):
-            error = BuildFailed(
-                "the images were built, but not every tag was published (the table above says which)",
-                hint="run the same command again: it builds from the cache and copies by digest what is missing",
-            )
-        elif error is None:
-            from buildcache.registry.readback import read_back_published
-
-            error = read_back_published(published, metadata)
-    if error is not None and keep_going and built_plan.variants:
-        done = ", ".join(v.name for v in built_plan.variants)
+    publishing = error is None or options.keep_going
+    if publishing and built.variants and built.push and not built.push_by_digest:
+        published, error = _publish(built, baked, console, policy, error)
+    if error is not None and options.keep_going and built.variants:
+        done = ", ".join(v.name for v in built.variants)
         error = BuildFailed(
             f"{error.message} ({done} built{' and published' if published else ''})"
         )
-    return BuildResult(
-        plan=plan,
-        reports=reports,
-        statuses=statuses,
-        metadata=metadata,
-        failed=failed,
-        steps=first.steps() + (second.steps() if second is not None else []),
-        published=published,
-        error=error,
-    )
+    return baked.result(plan, published, error)
 
 
-def _tracker(plan: BuildPlan) -> BuildTracker:
-    return BuildTracker(
-        [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
-    )
+def _publish(
+    built: BuildPlan,
+    baked: Baked,
+    console: Console,
+    policy: RetryPolicy,
+    error: BuildFailed | None,
+) -> tuple[list[TagResult], BuildFailed | None]:
+    """Every tag of the variants built, on every registry; what went wrong, if nothing had."""
+    from buildcache.docker import engine
 
+    client = baked.client
+    digests = baked.digests()
+    try:
+        published = publish(
+            built,
+            digests,
+            copy_image=lambda sources, targets: engine.copy_image(client, sources, targets),
+            console=console,
+            policy=policy,
+        )
+    except PublishInterrupted as stop:
+        return stop.results, _interrupted()
+    if error is not None:
+        return published, error
+    if any(r.status not in ("done", "kept") for r in published):
+        return published, BuildFailed(
+            "the images were built, but not every tag was published (the table above says which)",
+            hint="run the same command again: it builds from the cache and copies by digest what is missing",
+        )
+    from buildcache.registry.readback import read_back_published
 
-def _only(plan: BuildPlan, statuses: Mapping[str, VariantStatus]) -> BuildPlan:
-    """The plan of the variants that were built."""
-    return dataclasses.replace(
-        plan,
-        variants=tuple(
-            v for v in plan.variants if statuses[v.name].state in ("built", "published before")
-        ),
-    )
-
-
-@contextmanager
-def _raw_log(path: Path | None) -> Iterator[TextIO | None]:
-    if path is None:
-        yield None
-        return
-    with path.open("w", encoding="utf-8") as stream:
-        yield stream
-
-
-def _failure_message(failed: list[Vertex], tracker: BuildTracker) -> str | None:
-    if failed:
-        vertex = failed[0]
-        where = " ".join(p for p in (vertex.variant, vertex.platform) if p)
-        step = vertex.step_name if vertex.is_step else vertex.text
-        return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"
-    other = [line for line in tracker.other_lines if "ERROR" in line or "error" in line]
-    return other[-1] if other else None
+    return published, read_back_published(published, digests)
 
 
 def dry_run(plan: BuildPlan) -> None:
@@ -344,3 +232,233 @@ def cannot_push_untagged(config: Config) -> bool:
     client = engine.make_client()
     engine.require_docker_command(client)
     return engine.inspect_engine(client, config.builder_name).driver == "docker"
+
+
+# The bakes of one run
+
+
+class Bake:
+    """Bakes a part of the plan at a time: its bake file in a folder of its own, every line of
+    progress redacted (secret-looking build args, as BuildKit names steps), then to the raw log
+    and through the tracker to the view."""
+
+    def __init__(
+        self,
+        client: Docker,
+        builder: str | None,
+        folder: Path,
+        view: ProgressView,
+        raw: TextIO | None,
+        redact: Callable[[str], str],
+    ) -> None:
+        self.client = client
+        self.builder = builder
+        self.folder = folder
+        self.view = view
+        self.raw = raw
+        self.redact = redact
+
+    def __call__(
+        self, part: BuildPlan, tracker: BuildTracker, name: str
+    ) -> tuple[dict[str, TargetMetadata], BuildFailed | None]:
+        from buildcache.docker import bake, engine
+
+        folder = self.folder / name
+        folder.mkdir()
+        (folder / "docker-bake.json").write_text(bake_file_text(part))
+        try:
+            found = bake.run_bake(
+                self.client,
+                bake_file=folder / "docker-bake.json",
+                metadata_file=folder / "metadata.json",
+                on_line=lambda line: self._line(line, tracker),
+                builder=self.builder,
+            )
+        except BuildFailed as failure:
+            if not tracker.steps():  # it failed before its first step: ask the engine why
+                engine.explain_failure(
+                    self.client,
+                    builder_name=self.builder,
+                    platforms=sorted({p for v in part.variants for p in v.platforms}),
+                    needs_cache_export=any(v.cache_to for v in part.variants),
+                )
+            return bake.read_metadata(folder / "metadata.json"), failure
+        finally:
+            tracker.close()
+        return found, None
+
+    def _line(self, line: str, tracker: BuildTracker) -> None:
+        line = self.redact(line)
+        if self.raw is not None:
+            self.raw.write(line)
+        self.view.handle(tracker.feed_line(line))
+
+
+@contextmanager
+def baking(
+    plan: BuildPlan, console: Console, options: BuildOptions, builder: str | None
+) -> Iterator[Bake]:
+    from buildcache.docker import engine
+
+    client = engine.make_client()
+    # Checking the engine first costs four docker calls on every build; a build that fails
+    # before its first step is asked why instead (Bake), which names what is missing and the fix.
+    engine.require_docker_command(client)
+    redact = redactor(v.build_args for v in plan.variants)
+    with (
+        tempfile.TemporaryDirectory(prefix="buildcache-") as folder,
+        progress_view(options.progress, console) as view,
+        _raw_log(options.raw_log) as raw,
+    ):
+        yield Bake(client, builder, Path(folder), view, raw, redact)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Baked:
+    """What the bakes of one run left: the first bake's tracker (its steps are the report's,
+    whatever a retry did), the --keep-going bake's, each variant's status and buildx metadata,
+    and the error of the bake."""
+
+    client: Docker
+    first: BuildTracker
+    second: BuildTracker | None = None
+    statuses: Mapping[str, VariantStatus]
+    targets: Mapping[str, TargetMetadata]
+    error: BuildFailed | None
+    resumed: frozenset[str] = frozenset()
+
+    def with_resumed(self, resumed: Mapping[str, str]) -> Baked:
+        """The variants an earlier run of this release published: that image, as it was."""
+        return dataclasses.replace(
+            self,
+            statuses={
+                **self.statuses,
+                **{n: VariantStatus("published before", error=d) for n, d in resumed.items()},
+            },
+            targets={**self.targets, **{n: TargetMetadata(digest=d) for n, d in resumed.items()}},
+            resumed=frozenset(resumed),
+        )
+
+    def built_plan(self, plan: BuildPlan) -> BuildPlan:
+        """The plan of the variants whose images exist now."""
+        if self.error is None:
+            return plan
+        states = ("built", "published before")
+        return dataclasses.replace(
+            plan, variants=tuple(v for v in plan.variants if self.statuses[v.name].state in states)
+        )
+
+    def failure(self) -> BuildFailed | None:
+        if self.error is None:
+            return None
+        return BuildFailed(_failure_message(self.first) or self.error.message)
+
+    def digests(self) -> dict[str, str | None]:
+        return digests(self.targets)
+
+    def result(
+        self, plan: BuildPlan, published: list[TagResult], error: BuildFailed | None
+    ) -> BuildResult:
+        return BuildResult(
+            plan=plan,
+            reports={v.name: self._report(v) for v in plan.variants if v.name not in self.resumed},
+            statuses=self.statuses,
+            targets=self.targets,
+            failed=self.first.failed_steps(),
+            steps=self.first.steps() + (self.second.steps() if self.second else []),
+            published=published,
+            error=error,
+        )
+
+    def _report(self, variant: VariantPlan) -> CacheReport:
+        rebuilt = self.second is not None and self.statuses[variant.name].state == "built"
+        return cache_report(
+            self.second if self.second is not None and rebuilt else self.first,
+            variant=variant.name,
+            cache_from=[str(ref) for ref in variant.cache_from],
+            cache_to=str(variant.cache_to.ref) if variant.cache_to else None,
+            cache_to_mode=variant.cache_to.mode if variant.cache_to else None,
+            export_skipped_reason="not pushing (--cache-write writes it anyway)",
+            metadata=self.targets.get(variant.name),
+            build_failed=self.statuses[variant.name].state != "built",
+        )
+
+
+def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console) -> Baked:
+    """The one bake of the plan; a push that failed on a registry's bad moment (429, 5xx, a
+    reset) after every step was done is baked again: from the cache, no step runs twice.
+    Never an auth error."""
+    first = _tracker(plan)
+    targets, error = bake(plan, first, "all") if plan.variants else ({}, None)
+    rng = random.Random()
+    for attempt in range(1, policy.attempts):
+        reason = first.export_failure() if error is not None else None
+        if reason is None or not is_transient(reason):
+            break
+        wait = policy.wait(attempt, reason, rng)
+        say(
+            console,
+            f"retry: the push failed after every step was done ({' '.join(reason.split())[:200]});"
+            f" baking again from the cache in {wait:.1f}s ({attempt + 1}/{policy.attempts})",
+            "yellow",
+        )
+        time.sleep(wait)
+        targets, error = bake(plan, _tracker(plan), f"retry-{attempt}")
+    statuses = {v.name: VariantStatus("built") for v in plan.variants}
+    if error is not None:
+        statuses = {
+            v.name: variant_status(v.name, first, targets, error.message) for v in plan.variants
+        }
+    return Baked(client=bake.client, first=first, statuses=statuses, targets=targets, error=error)
+
+
+def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:
+    """--keep-going: the variants that did not fail, baked again on their own."""
+    failed = [n for n, status in baked.statuses.items() if status.state == "failed"]
+    others = tuple(v for v in plan.variants if v.name in baked.statuses and v.name not in failed)
+    if not failed or not others:
+        return baked
+    labelled(
+        console,
+        "note",
+        "yellow",
+        f"{', '.join(failed)} failed; baking {', '.join(v.name for v in others)} "
+        "again on their own, to publish them (--keep-going)",
+    )
+    part = dataclasses.replace(plan, variants=others)
+    second = _tracker(part)
+    targets, error = bake(part, second, "others")
+    statuses = dict(baked.statuses)
+    for variant in others:
+        statuses[variant.name] = (
+            VariantStatus("built")
+            if error is None
+            else variant_status(variant.name, second, targets, error.message)
+        )
+    return dataclasses.replace(baked, second=second, statuses=statuses, targets=targets)
+
+
+def _tracker(plan: BuildPlan) -> BuildTracker:
+    return BuildTracker(
+        [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
+    )
+
+
+@contextmanager
+def _raw_log(path: Path | None) -> Iterator[TextIO | None]:
+    if path is None:
+        yield None
+        return
+    with path.open("w", encoding="utf-8") as stream:
+        yield stream
+
+
+def _failure_message(tracker: BuildTracker) -> str | None:
+    failed = tracker.failed_steps()
+    if failed:
+        vertex = failed[0]
+        where = " ".join(p for p in (vertex.variant, vertex.platform) if p)
+        step = vertex.step_name if vertex.is_step else vertex.text
+        return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"
+    other = [line for line in tracker.other_lines if "ERROR" in line or "error" in line]
+    return other[-1] if other else None

@@ -1,15 +1,14 @@
 """After the bake: what an earlier run of the release published, and publishing the rest.
 
 The build pushed the version tags of the first image; here every other registry gets the same
-digest (core/publish.py decides the order, carbon_copy.py or `imagetools create` copies), the
-moving tags last, never over a higher release (readback.py).
+digest (core/publish.py decides the order, registry/copy.py or `imagetools create` copies),
+the moving tags last, never over a higher release (registry/readback.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from rich.console import Console
 
@@ -56,7 +55,7 @@ def published_before(plan: BuildPlan, console: Console) -> dict[str, str]:
 
 def publish(
     plan: BuildPlan,
-    metadata: Mapping[str, Any],
+    digests: Mapping[str, str | None],
     *,
     copy_image: Copy,
     console: Console,
@@ -67,10 +66,6 @@ def publish(
     Raises PublishInterrupted (with what was published) on Ctrl-C or SIGTERM."""
     from buildcache.registry.copy import copy_by_registry
     from buildcache.registry.readback import higher_release_holds
-
-    digests = {
-        v.name: (metadata.get(v.name) or {}).get("containerimage.digest") for v in plan.variants
-    }
 
     def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
         left = list(targets)

@@ -3,9 +3,11 @@ published; and the `build --json` object made of it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from buildcache.buildkit.metadata import TargetMetadata
 from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.bases import MissCause
@@ -14,21 +16,25 @@ from buildcache.core.publish import TagResult
 from buildcache.errors import BuildFailed
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildResult:
     plan: BuildPlan
-    reports: dict[str, CacheReport]
-    metadata: dict[str, Any]
-    statuses: dict[str, VariantStatus] = field(default_factory=dict)
+    reports: Mapping[str, CacheReport]
+    targets: Mapping[str, TargetMetadata]  # buildx's metadata: each variant's digest
+    statuses: Mapping[str, VariantStatus] = field(default_factory=dict)
     failed: list[Vertex] = field(default_factory=list)
     steps: list[Vertex] = field(default_factory=list)
     published: list[TagResult] = field(default_factory=list)
     error: BuildFailed | None = None
-    causes: dict[str, MissCause] = field(default_factory=dict)  # why a variant's steps ran
+    causes: Mapping[str, MissCause] = field(default_factory=dict)  # why a variant's steps ran
 
     def digest(self, variant: str) -> str | None:
-        value = self.metadata.get(variant, {}).get("containerimage.digest")
-        return str(value) if value else None
+        target = self.targets.get(variant)
+        return target.digest if target else None
+
+    def pushed(self, variant: str) -> list[str]:
+        """The tags this run pushed of the variant."""
+        return [str(r.ref) for r in self.published if r.variant == variant and r.status == "done"]
 
     def to_json(self) -> dict[str, Any]:
         data = self.plan.to_json()
@@ -38,7 +44,7 @@ class BuildResult:
                 # where `buildcache merge` finds this platform's image
                 variant["digest_ref"] = str(chosen.pushed_image.with_digest(variant["digest"]))
             own = [r for r in self.published if r.variant == chosen.name]
-            variant["pushed"] = [str(r.ref) for r in own if r.status == "done"]
+            variant["pushed"] = self.pushed(chosen.name)
             variant["publish"] = [r.to_json() for r in own]
             report = self.reports.get(chosen.name)
             variant["cache"] = report.to_json() if report else None

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from buildcache.buildkit.metadata import TargetMetadata, parse_metadata
 from buildcache.core import doctor as fixes
 from buildcache.core.bake import bake_command
 from buildcache.docker.engine import Docker
@@ -77,9 +78,10 @@ def _stop(process: subprocess.Popen[bytes], signum: int, grace: float = 10.0) ->
         process.wait()
 
 
-def read_metadata(metadata_file: Path) -> dict[str, Any]:
+def read_metadata(metadata_file: Path) -> dict[str, TargetMetadata]:
+    """What buildx wrote per target; nothing where the file is missing or broken."""
     try:
         data = json.loads(metadata_file.read_text())
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    return parse_metadata(data) if isinstance(data, dict) else {}

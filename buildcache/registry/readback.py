@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from buildcache.core.plan.tags import release_key
 from buildcache.core.publish import TagResult
@@ -96,10 +95,9 @@ def _series(tag: str) -> tuple[int, ...]:
 
 
 def read_back_published(
-    published: Sequence[TagResult], metadata: Mapping[str, Any]
+    published: Sequence[TagResult], digests: Mapping[str, str | None]
 ) -> BuildFailed | None:
     """Every tag a build published, read back: it must resolve to the digest the build made."""
-    digests = {n: (m or {}).get("containerimage.digest") for n, m in metadata.items()}
     wrong = read_back({r.ref: str(digests.get(r.variant)) for r in published if r.status == "done"})
     if not wrong:
         return None

@@ -19,10 +19,17 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.reference import ImageRef, ReferenceError
+
+if TYPE_CHECKING:
+    from buildcache.buildkit.report import CacheReport, VariantStatus
+    from buildcache.core.bases import BaseUse, MissCause
+    from buildcache.core.plan.model import VariantPlan
+    from buildcache.core.publish import TagResult
+    from buildcache.core.result import BuildResult
 
 
 class CISink(Protocol):
@@ -30,7 +37,7 @@ class CISink(Protocol):
     def group(self, title: str) -> Iterator[None]: ...
     def step_groups(self, steps: Sequence[Vertex], variants: Sequence[str]) -> None: ...
     def error(self, message: str) -> None: ...
-    def results(self, result: Mapping[str, Any]) -> None: ...
+    def results(self, result: BuildResult) -> None: ...
 
 
 class NoCI:
@@ -46,7 +53,7 @@ class NoCI:
     def error(self, message: str) -> None:
         return None
 
-    def results(self, result: Mapping[str, Any]) -> None:
+    def results(self, result: BuildResult) -> None:
         return None
 
 
@@ -74,7 +81,7 @@ class GitHubActions(NoCI):
     def error(self, message: str) -> None:
         _write([error_command(message)])
 
-    def results(self, result: Mapping[str, Any]) -> None:
+    def results(self, result: BuildResult) -> None:
         if self.output:
             write_outputs(Path(self.output), result)
         if self.summary:
@@ -154,7 +161,7 @@ def _output_lines(name: str, value: str) -> list[str]:
     return [f"{name}<<{delimiter}", value, delimiter]
 
 
-def outputs(result: Mapping[str, Any]) -> dict[str, str]:
+def outputs(result: BuildResult) -> dict[str, str]:
     """Per variant: <variant>-digest, <variant>-tags (comma-separated), <variant>-cache-hit
     (the share of steps from the cache, 0.00-1.00); the same for all variants as JSON objects
     (digests, tags, cache-hits: the Action's outputs, whose names cannot depend on the config);
@@ -163,24 +170,23 @@ def outputs(result: Mapping[str, Any]) -> dict[str, str]:
     digests: dict[str, str | None] = {}
     tags: dict[str, list[str]] = {}
     hits: dict[str, float] = {}
-    for variant in result["variants"]:
-        name = variant["name"]
-        digests[name] = variant.get("digest")
-        tags[name] = list(variant.get("pushed") or variant["tags"])
-        steps = (variant.get("cache") or {}).get("steps") or {}
-        total = steps.get("total") or 0
-        hits[name] = round(steps.get("cached", 0) / total, 2) if total else 0.0
+    for variant in result.plan.variants:
+        name = variant.name
+        digests[name] = result.digest(name)
+        tags[name] = result.pushed(name) or [str(t) for t in variant.tags]
+        report = result.reports.get(name)
+        hits[name] = round(report.cached / report.total, 2) if report and report.total else 0.0
         values[f"{name}-digest"] = digests[name] or ""
         values[f"{name}-tags"] = ",".join(tags[name])
         values[f"{name}-cache-hit"] = f"{hits[name]:.2f}"
     values["digests"] = json.dumps(digests, separators=(",", ":"))
     values["tags"] = json.dumps(tags, separators=(",", ":"))
     values["cache-hits"] = json.dumps(hits, separators=(",", ":"))
-    values["metadata"] = json.dumps(result, separators=(",", ":"))
+    values["metadata"] = json.dumps(result.to_json(), separators=(",", ":"))
     return values
 
 
-def write_outputs(path: Path, result: Mapping[str, Any]) -> None:
+def write_outputs(path: Path, result: BuildResult) -> None:
     lines = [line for name, value in outputs(result).items() for line in _output_lines(name, value)]
     with path.open("a", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
@@ -221,94 +227,97 @@ def _registry_table(tags: Sequence[str]) -> list[str]:
     return rows
 
 
-def _bases_lines(bases: Sequence[Mapping[str, Any]]) -> list[str]:
+def _bases_lines(bases: Sequence[BaseUse]) -> list[str]:
     """Each base image: the digest built on, and whether it moved or was kept (pinned)."""
-    lines = []
-    for base in bases:
-        line = f"- base: {md_code(base['name'])}"
-        if base.get("error"):
-            line += f" unresolved ({md_text(base['error'])})"
-        elif base.get("pinned"):
-            line += (
-                f" **pinned** to the cache's {md_code(base['used'])} since "
-                f"{base['since'][:10]} (the tag is now {md_code(base['digest'])}; refreshes on "
-                f"{(base.get('refresh_on') or '')[:10]})"
-            )
-        else:
-            line += f" {md_code(base.get('used') or '-')}"
-            if base.get("moved"):
-                line += f" (moved from {md_code(base['recorded'])})"
-        lines.append(line)
+    lines = [f"- base: {md_code(base.name)}{_base_state(base)}" for base in bases]
     return [*lines, ""] if lines else []
 
 
-def summary(result: Mapping[str, Any]) -> str:
+def _base_state(base: BaseUse) -> str:
+    if base.current.error:
+        return f" unresolved ({md_text(base.current.error)})"
+    if base.pinned:
+        refresh_on = base.refresh_on.isoformat()[:10] if base.refresh_on else ""
+        return (
+            f" **pinned** to the cache's {md_code(base.use or '')} since "
+            f"{base.since.isoformat()[:10]} (the tag is now {md_code(base.current.digest or '')}; "
+            f"refreshes on {refresh_on})"
+        )
+    moved = f" (moved from {md_code(base.recorded or '')})" if base.moved else ""
+    return f" {md_code(base.use or '-')}{moved}"
+
+
+def summary(result: BuildResult) -> str:
     """The job summary: per variant its tags on every registry, digest, platforms, cache report."""
-    state = "built" if result.get("ok", True) else "FAILED"
-    lines = [f"## buildcache: {md_text(result['version'])} {state}", ""]
-    if result.get("error"):
-        lines += [f"> **error:** {md_text(result['error'])}", ""]
-    for variant in result["variants"]:
-        title = md_text(variant["name"]) + (" (default)" if variant.get("default") else "")
-        lines += [f"### {title}", ""]
-        status = variant.get("status") or {}
-        if status.get("state") in ("failed", "cancelled"):
-            where = f" at {md_code(status['step'])}" if status.get("step") else ""
-            lines += [f"**{status['state']}**{where}: {md_text(status.get('error') or '')}", ""]
-            if status.get("log"):
-                # in an indented block nothing is Markdown, and no line can end it
-                lines += ["its last lines of output:", ""]
-                lines += [f"    {line}" for line in status["log"][-20:]]
-                lines.append("")
-        lines += [
-            f"- digest: {md_code(variant.get('digest') or '-')}",
-            f"- platforms: {md_text(', '.join(variant['platforms']))}",
-        ]
-        pushed = variant.get("pushed") or []
-        lines += ["- pushed:" if pushed else "- not pushed; its tags would be:", ""]
-        lines += [*_registry_table(pushed or variant["tags"]), ""]
-        problems = [r for r in variant.get("publish") or [] if r["status"] != "done"]
-        if problems:
-            lines += [
-                "**not published:**",
-                "",
-                "| image | tag | status | reason |",
-                "|---|---|---|---|",
-            ]
-            lines += [
-                f"| {md_code(r['image'])} | {md_code(r['tag'])} | {r['status']} | {md_text(r.get('reason') or '')} |"
-                for r in problems
-            ]
-            lines.append("")
-        lines += _bases_lines(variant.get("bases") or [])
-        cache = variant.get("cache")
-        if cache:
-            steps = cache["steps"]
-            lines += [f"**cache:** {steps['cached']}/{steps['total']} steps from the cache", ""]
-            cause = cache.get("miss_cause")
-            if cause:
-                lines += [
-                    f"**why steps ran:** {md_code(cause['step'])}: {md_text(cause['detail'])}",
-                    "",
-                ]
-            lines += ["| | ref | status |", "|---|---|---|"]
-            for imported in cache["imported"]:
-                reason = f" ({md_text(imported['reason'])})" if imported.get("reason") else ""
-                lines.append(
-                    f"| read | {md_code(imported['ref'])} | {imported['status']}{reason} |"
-                )
-            exported = cache["exported"]
-            reason = f" ({md_text(exported['reason'])})" if exported.get("reason") else ""
-            lines.append(
-                f"| write | {md_code(exported.get('ref') or '-')} | {exported['status']}{reason} |"
-            )
-            ran = [s for s in cache["executed_steps"] if s.get("seconds") is not None]
-            if ran:
-                lines += ["", "<details><summary>steps that ran</summary>", ""]
-                lines += [
-                    f"- {s['seconds']:.1f}s {md_code(s['platform'] or '')} {md_text(s['name'])}"
-                    for s in ran
-                ]
-                lines += ["", "</details>"]
-            lines.append("")
+    state = "built" if result.error is None else "FAILED"
+    lines = [f"## buildcache: {md_text(result.plan.version)} {state}", ""]
+    if result.error is not None:
+        lines += [f"> **error:** {md_text(result.error.message)}", ""]
+    for variant in result.plan.variants:
+        lines += _variant_summary(result, variant)
     return "\n".join(lines) + "\n"
+
+
+def _variant_summary(result: BuildResult, variant: VariantPlan) -> list[str]:
+    title = md_text(variant.name) + (" (default)" if variant.default else "")
+    lines = [f"### {title}", "", *_status_lines(result.statuses.get(variant.name))]
+    lines += [
+        f"- digest: {md_code(result.digest(variant.name) or '-')}",
+        f"- platforms: {md_text(', '.join(variant.platforms))}",
+    ]
+    pushed = result.pushed(variant.name)
+    lines += ["- pushed:" if pushed else "- not pushed; its tags would be:", ""]
+    lines += [*_registry_table(pushed or [str(t) for t in variant.tags]), ""]
+    lines += _not_published([r for r in result.published if r.variant == variant.name])
+    lines += _bases_lines(variant.upstream.bases if variant.upstream else ())
+    report = result.reports.get(variant.name)
+    if report is not None:
+        lines += _cache_lines(report, result.causes.get(variant.name))
+    return lines
+
+
+def _status_lines(status: VariantStatus | None) -> list[str]:
+    if status is None or status.state not in ("failed", "cancelled"):
+        return []
+    where = f" at {md_code(status.step)}" if status.step else ""
+    lines = [f"**{status.state}**{where}: {md_text(status.error or '')}", ""]
+    if status.log:
+        # in an indented block nothing is Markdown, and no line can end it
+        lines += ["its last lines of output:", ""]
+        lines += [f"    {line}" for line in status.log[-20:]]
+        lines.append("")
+    return lines
+
+
+def _not_published(results: Sequence[TagResult]) -> list[str]:
+    problems = [r for r in results if r.status != "done"]
+    if not problems:
+        return []
+    lines = ["**not published:**", "", "| image | tag | status | reason |", "|---|---|---|---|"]
+    lines += [
+        f"| {md_code(str(r.image))} | {md_code(r.tag)} | {r.status} | {md_text(r.reason or '')} |"
+        for r in problems
+    ]
+    return [*lines, ""]
+
+
+def _cache_lines(report: CacheReport, cause: MissCause | None) -> list[str]:
+    lines = [f"**cache:** {report.cached}/{report.total} steps from the cache", ""]
+    if cause is not None:
+        lines += [f"**why steps ran:** {md_code(cause.step)}: {md_text(cause.detail)}", ""]
+    lines += ["| | ref | status |", "|---|---|---|"]
+    for imported in report.imported:
+        reason = f" ({md_text(imported.reason)})" if imported.reason else ""
+        lines.append(f"| read | {md_code(imported.ref)} | {imported.status}{reason} |")
+    exported = report.exported
+    reason = f" ({md_text(exported.reason)})" if exported.reason else ""
+    lines.append(f"| write | {md_code(exported.ref or '-')} | {exported.status}{reason} |")
+    ran = [s for s in report.executed_steps if s.seconds is not None]
+    if ran:
+        lines += ["", "<details><summary>steps that ran</summary>", ""]
+        lines += [
+            f"- {round(s.seconds or 0, 3):.1f}s {md_code(s.platform or '')} {md_text(s.name)}"
+            for s in ran
+        ]
+        lines += ["", "</details>"]
+    return [*lines, ""]

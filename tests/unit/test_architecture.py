@@ -16,7 +16,7 @@ ALLOWED = {
     "core": {"buildcache.core", "buildcache.buildkit", "buildcache.errors"},
     "buildkit": {"buildcache.buildkit"},
     "ui": {"buildcache.core", "buildcache.buildkit", "buildcache.ui", "buildcache.errors"},
-    "docker": {"buildcache.core", "buildcache.docker", "buildcache.errors"},
+    "docker": {"buildcache.core", "buildcache.buildkit", "buildcache.docker", "buildcache.errors"},
     "registry": {"buildcache.core", "buildcache.buildkit", "buildcache.registry", "buildcache.errors"},
     "commands": {"buildcache." + name for name in ("core", "buildkit", "ui", "docker", "registry", "commands", "errors", "git")},
 }  # fmt: skip

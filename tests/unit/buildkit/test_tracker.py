@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from buildcache.buildkit.metadata import parse_metadata
 from buildcache.buildkit.rawjson import RawJsonDecoder
 from buildcache.buildkit.report import cache_report
 from buildcache.buildkit.tracker import (
@@ -149,7 +150,7 @@ def test_a_canceled_duplicate_is_shared_not_failed() -> None:
 
 def test_report_of_a_recorded_bake_run_matches_what_buildkit_reported() -> None:
     tracker = _recorded()
-    metadata = json.loads((DATA / "bake-two-variants.metadata.json").read_text())
+    metadata = parse_metadata(json.loads((DATA / "bake-two-variants.metadata.json").read_text()))
     full = cache_report(
         tracker,
         variant="full",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from buildcache.buildkit.metadata import TargetMetadata
 from buildcache.docker.bake import read_metadata, run_bake
 from buildcache.docker.engine import Docker
 from buildcache.errors import BuildFailed
@@ -69,8 +70,10 @@ def test_metadata_that_is_missing_or_broken_reads_as_empty(tmp_path: Path) -> No
     assert read_metadata(tmp_path / "none.json") == {}
     (tmp_path / "broken.json").write_text("{")
     assert read_metadata(tmp_path / "broken.json") == {}
-    (tmp_path / "good.json").write_text('{"slim": {"containerimage.digest": "sha256:1"}}')
-    assert read_metadata(tmp_path / "good.json") == {"slim": {"containerimage.digest": "sha256:1"}}
+    (tmp_path / "good.json").write_text(
+        '{"slim": {"containerimage.digest": "sha256:1"}, "buildx.build.ref": "b/b/x"}'
+    )
+    assert read_metadata(tmp_path / "good.json") == {"slim": TargetMetadata(digest="sha256:1")}
 
 
 def test_baking_never_imports_python_on_whales(docker_calls: DockerCalls, tmp_path: Path) -> None:

@@ -1,50 +1,60 @@
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from buildcache.buildkit.metadata import TargetMetadata
+from buildcache.buildkit.report import CacheExport, CacheImport, CacheReport, ExecutedStep
 from buildcache.buildkit.tracker import Vertex
+from buildcache.core.bases import BaseUse, MissCause, ResolvedBase, Upstream
+from buildcache.core.config.load import parse_config
+from buildcache.core.publish import TagResult
+from buildcache.core.reference import ImageRef
+from buildcache.core.result import BuildResult
+from buildcache.errors import BuildFailed
 from buildcache.ui import ci_sink as github
+from tests.unit.plans import make_plan
 
-RESULT = {
-    "version": "1.2.3",
-    "ok": True,
-    "error": None,
-    "variants": [
-        {
-            "name": "slim",
-            "default": True,
-            "tags": [
-                "ghcr.io/a/w:1.2.3",
-                "docker.io/a/w:1.2.3",
-                "ghcr.io/a/w:latest",
-                "docker.io/a/w:latest",
-            ],
-            "pushed": [
-                "ghcr.io/a/w:1.2.3",
-                "docker.io/a/w:1.2.3",
-                "ghcr.io/a/w:latest",
-                "docker.io/a/w:latest",
-            ],
-            "platforms": ["linux/amd64", "linux/arm64"],
-            "digest": "sha256:abc",
-            "cache": {
-                "imported": [
-                    {"ref": "ghcr.io/a/w:buildcache-slim", "status": "found", "reason": None}
-                ],
-                "steps": {"total": 10, "cached": 8, "executed": 2},
-                "executed_steps": [
-                    {"name": "5/5 RUN make", "platform": "linux/arm64", "seconds": 3.25}
-                ],
-                "exported": {
-                    "ref": "ghcr.io/a/w:buildcache-slim",
-                    "status": "written",
-                    "reason": None,
-                },
-            },
-        }
-    ],
-}
+IMAGES = ("ghcr.io/a/w", "docker.io/a/w")
+CONFIG = parse_config(
+    {"images": list(IMAGES), "platforms": ["linux/amd64", "linux/arm64"], "variants": {"slim": {}}},
+    {},
+    path=Path("/r/buildcache.toml"),
+    root=Path("/r"),
+)
+CACHE = "ghcr.io/a/w:buildcache-slim"
+REPORT = CacheReport(
+    variant="slim",
+    imported=(CacheImport(CACHE, "found"),),
+    exported=CacheExport(CACHE, "written"),
+    total=10,
+    cached=8,
+    executed_steps=(ExecutedStep("5/5 RUN make", "linux/arm64", 3.25),),
+    per_platform={},
+    first_executed="[linux/arm64] 5/5 RUN make",
+)
+
+
+def _result(**changes: Any) -> BuildResult:
+    plan = make_plan(CONFIG, version="1.2.3", push=True)
+    published = [
+        TagResult("slim", ImageRef.parse(image), tag, "done", attempts=1)
+        for tag in ("1.2.3", "latest")
+        for image in IMAGES
+    ]
+    result = BuildResult(
+        plan=plan,
+        reports={"slim": REPORT},
+        targets={"slim": TargetMetadata(digest="sha256:abc")},
+        published=published,
+    )
+    return dataclasses.replace(result, **changes)
+
+
+RESULT = _result()
 
 
 def test_outputs_per_variant_and_metadata_on_one_line(tmp_path: Path) -> None:
@@ -60,7 +70,7 @@ def test_outputs_per_variant_and_metadata_on_one_line(tmp_path: Path) -> None:
         == "ghcr.io/a/w:1.2.3,docker.io/a/w:1.2.3,ghcr.io/a/w:latest,docker.io/a/w:latest"
     )
     assert values["slim-cache-hit"] == "0.80"
-    assert json.loads(values["metadata"]) == RESULT
+    assert json.loads(values["metadata"]) == json.loads(json.dumps(RESULT.to_json()))
 
 
 def test_summary_has_tags_per_registry_digest_platforms_and_the_cache() -> None:
@@ -117,26 +127,15 @@ def test_variant_groups_list_steps_and_the_output_of_those_that_ran() -> None:
 
 
 def test_summary_lists_what_was_not_published() -> None:
-    failed = json.loads(json.dumps(RESULT))
-    failed["ok"] = False
-    failed["error"] = "not every tag was published"
-    failed["variants"][0]["publish"] = [
-        {"image": "ghcr.io/a/w", "tag": "1.2.3", "status": "done", "reason": None, "attempts": 1},
-        {
-            "image": "docker.io/a/w",
-            "tag": "1.2.3",
-            "status": "failed",
-            "reason": "429 Too Many Requests",
-            "attempts": 4,
-        },
-        {
-            "image": "ghcr.io/a/w",
-            "tag": "latest",
-            "status": "skipped",
-            "reason": "a version tag is missing",
-            "attempts": 0,
-        },
-    ]
+    ghcr, hub = (ImageRef.parse(image) for image in IMAGES)
+    failed = _result(
+        error=BuildFailed("not every tag was published"),
+        published=[
+            TagResult("slim", ghcr, "1.2.3", "done", attempts=1),
+            TagResult("slim", hub, "1.2.3", "failed", "429 Too Many Requests", attempts=4),
+            TagResult("slim", ghcr, "latest", "skipped", "a version tag is missing"),
+        ],
+    )
     text = github.summary(failed)
     assert "## buildcache: 1.2.3 FAILED" in text
     assert "| `docker.io/a/w` | `1.2.3` | failed | 429 Too Many Requests |" in text
@@ -145,18 +144,32 @@ def test_summary_lists_what_was_not_published() -> None:
 
 
 def test_summary_says_which_base_was_pinned_and_why_steps_ran() -> None:
-    result = json.loads(json.dumps(RESULT))
-    slim = result["variants"][0]
-    slim["bases"] = [
-        {"name": "python:3.12-slim", "digest": "sha256:new", "used": "sha256:old", "pinned": True,
-         "since": "2026-11-01T00:00:00+00:00", "refresh_on": "2026-12-01T00:00:00+00:00",
-         "moved": True, "recorded": "sha256:old", "error": None},
-        {"name": "ghcr.io/a/tools:1", "error": "cannot reach ghcr.io"},
-    ]  # fmt: skip
-    slim["cache"]["miss_cause"] = {
-        "kind": "argument", "step": "RUN make", "detail": "a build argument changed: X 'a' -> 'b'",
-        "changes": [],
-    }  # fmt: skip
+    november, december = (datetime(2026, month, 1, tzinfo=UTC) for month in (11, 12))
+    pinned = BaseUse(
+        name="python:3.12-slim",
+        context_key="python:3.12-slim",
+        current=ResolvedBase("python:3.12-slim", "sha256:new"),
+        use="sha256:old",
+        since=november,
+        recorded="sha256:old",
+        pinned=True,
+        refresh_on=december,
+    )
+    unresolved = BaseUse(
+        name="ghcr.io/a/tools:1",
+        context_key="ghcr.io/a/tools:1",
+        current=ResolvedBase("ghcr.io/a/tools:1", None, error="cannot reach ghcr.io"),
+        use=None,
+        since=november,
+    )
+    plan = RESULT.plan
+    slim = dataclasses.replace(plan.variants[0], upstream=Upstream(bases=(pinned, unresolved)))
+    result = _result(
+        plan=dataclasses.replace(plan, variants=(slim,)),
+        causes={
+            "slim": MissCause("argument", "RUN make", "a build argument changed: X 'a' -> 'b'")
+        },
+    )
     text = github.summary(result)
     assert (
         "- base: `python:3.12-slim` **pinned** to the cache's `sha256:old` since 2026-11-01 "
