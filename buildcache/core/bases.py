@@ -311,37 +311,54 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
     if record is None:
         return None
     wanted = " ".join(shown.split())
-    now = next(
-        (s for s in upstream.steps if s.shown == wanted and (stage is None or s.stage == stage)),
-        None,
-    ) or next((s for s in upstream.steps if s.shown == wanted), None)
+    now = _step_now(upstream, stage, wanted)
     label = wanted if len(wanted) <= 80 else wanted[:77] + "..."
-    base_name = upstream.chain_bases.get(now.stage if now else (stage or ""))
-    base = next((b for b in upstream.bases if b.name == base_name), None)
-    if base is not None and base.recorded and base.use and base.recorded != base.use:
+    moved = _moved_base(upstream, now.stage if now else (stage or ""))
+    if moved is not None:
         return MissCause(
             "base",
             label,
-            f"the base {base.name} moved: {short(base.recorded)} -> {short(base.use)}",
-            ((base.name, base.recorded, base.use),),
+            f"the base {moved.name} moved: {short(moved.recorded)} -> {short(moved.use)}",
+            ((moved.name, moved.recorded, moved.use),),
         )
     if now is None:
         return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
     before = next((s for s in record.steps if s.stage == now.stage and s.text == now.text), None)
     if before is None:
         return MissCause("instruction", label, "the instruction is new or was changed")
-    args = tuple(
-        (name, before.args.get(name), value)
-        for name, value in now.args.items()
-        if before.args.get(name) != value
-    ) + tuple((name, old, None) for name, old in before.args.items() if name not in now.args)
+    return _changed_input(label, before, now)
+
+
+def _step_now(upstream: Upstream, stage: str | None, wanted: str) -> RecordedStep | None:
+    """This run's step as BuildKit named it: in its stage if that is known, else anywhere."""
+    steps = upstream.steps
+    in_stage = (s for s in steps if s.shown == wanted and (stage is None or s.stage == stage))
+    return next(in_stage, None) or next((s for s in steps if s.shown == wanted), None)
+
+
+def _moved_base(upstream: Upstream, stage: str) -> BaseUse | None:
+    base_name = upstream.chain_bases.get(stage)
+    base = next((b for b in upstream.bases if b.name == base_name), None)
+    if base is None or not (base.recorded and base.use) or base.recorded == base.use:
+        return None
+    return base
+
+
+def _changes(
+    before: Mapping[str, str | None], now: Mapping[str, str | None]
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """(name, old, new) of every entry that changed, came or went."""
+    changed = tuple((k, before.get(k), v) for k, v in now.items() if before.get(k) != v)
+    return changed + tuple((k, old, None) for k, old in before.items() if k not in now)
+
+
+def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissCause:
+    args = _changes(before.args, now.args)
     if args:
         listed = ", ".join(f"{n} {o!r} -> {v!r}" for n, o, v in args)
         return MissCause("argument", label, f"a build argument changed: {listed}", args)
     files = tuple(
-        (path, before.files.get(path), digest)
-        for path, digest in now.files.items()
-        if before.files.get(path) != digest
+        (k, before.files.get(k), v) for k, v in now.files.items() if before.files.get(k) != v
     )
     if files:
         listed = ", ".join(path for path, _, _ in files)

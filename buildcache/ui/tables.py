@@ -14,9 +14,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from buildcache.buildkit.report import CacheReport, VariantStatus
+from buildcache.buildkit.report import CacheExport, CacheReport, VariantStatus
 from buildcache.core.bases import MissCause, Upstream, short
 from buildcache.core.doctor import Check
+from buildcache.core.plan.metadata import Described
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import shown_args
 from buildcache.core.reference import cache_source
@@ -42,72 +43,77 @@ def _key_table(title: Text | None = None) -> Table:
 def print_plan(
     console: Console, plan: BuildPlan, *, sources: Mapping[str, str] | None = None
 ) -> None:
-    console.print(
-        Text.assemble(
-            ("version ", "bold"), plan.version, (f"  (from {plan.version_source})", "dim")
-        )
-    )
+    console.print(_headline("version ", plan.version, f"from {plan.version_source}"))
     if plan.cache_policy is not None:
         policy = plan.cache_policy
-        console.print(
-            Text.assemble(
-                ("cache ", "bold"), POLICY_WORDS[policy.mode], (f"  ({policy.reason})", "dim")
-            )
-        )
-    console.print(
-        Text.assemble(
-            ("latest ", "bold"),
-            "moves" if plan.latest else "stays",
-            (f"  ({plan.latest_reason})", "dim"),
-        )
-    )
+        console.print(_headline("cache ", POLICY_WORDS[policy.mode], policy.reason))
+    console.print(_headline("latest ", "moves" if plan.latest else "stays", plan.latest_reason))
     for note in plan.notes:
         console.print(Text.assemble(("note: ", "yellow"), note))
     for variant in plan.variants:
-        title = Text.assemble(
-            (variant.name, "bold"), (" (default)", "dim") if variant.default else ""
-        )
-        table = _key_table(title)
-        tags = Text()
-        for n, tag in enumerate(variant.tags):
-            tags.append("\n" if n else "")
-            tags.append(str(tag))
-            tags.append(f"  ({variant.tag_rules.get(tag.tag or '', '')})", style="dim")
-        table.add_row(Text("tags"), tags)
-        rows = {
-            "platforms": ", ".join(variant.platforms),
-            "build args": ", ".join(f"{k}={v}" for k, v in shown_args(variant.build_args).items())
-            or "-",
-            "target": variant.target or "-",
-            "dockerfile": str(variant.dockerfile),
-            "context": str(variant.context),
-            "cache from": "\n".join(cache_source(r) for r in variant.cache_from) or "-",
-        }
-        for key, value in rows.items():
-            table.add_row(Text(key), Text(value))
-        table.add_row(
-            Text("cache to"),
-            Text(variant.cache_to.to_option())
-            if variant.cache_to
-            else Text("not written (no --push; --cache-write writes it)", style="dim"),
-        )
-        for name, values in (("labels", variant.labels), ("annotations", variant.annotations)):
-            if values:
-                text = Text()
-                for n, (key, described) in enumerate(values.items()):
-                    text.append(("\n" if n else "") + f"{key}={described.value}")
-                    text.append(f"  ({described.origin})", style="dim")
-                table.add_row(Text(name), text)
-        for key, value in inputs_rows(variant).items():
-            table.add_row(Text(key), Text(value))
-        if variant.upstream is not None:
-            table.add_row(Text("bases"), bases_text(variant.upstream))
-        console.print(table)
+        console.print(variant_table(variant))
     if sources:
         table = _key_table(Text("settings from", style="bold"))
         for key, origin in sources.items():
             table.add_row(Text(key), Text(origin, style="dim" if origin == "default" else ""))
         console.print(table)
+
+
+def _headline(label: str, value: str, why: str) -> Text:
+    return Text.assemble((label, "bold"), value, (f"  ({why})", "dim"))
+
+
+def variant_table(variant: VariantPlan) -> Table:
+    """One variant of a plan: its tags (each with the rule that made it), what it is built
+    from and with, its cache refs, labels, inputs and bases."""
+    title = Text.assemble((variant.name, "bold"), (" (default)", "dim") if variant.default else "")
+    table = _key_table(title)
+    table.add_row(Text("tags"), _tags_text(variant))
+    for key, value in _build_rows(variant).items():
+        table.add_row(Text(key), Text(value))
+    table.add_row(
+        Text("cache to"),
+        Text(variant.cache_to.to_option())
+        if variant.cache_to
+        else Text("not written (no --push; --cache-write writes it)", style="dim"),
+    )
+    for name, values in (("labels", variant.labels), ("annotations", variant.annotations)):
+        if values:
+            table.add_row(Text(name), _described_text(values))
+    for key, value in inputs_rows(variant).items():
+        table.add_row(Text(key), Text(value))
+    if variant.upstream is not None:
+        table.add_row(Text("bases"), bases_text(variant.upstream))
+    return table
+
+
+def _tags_text(variant: VariantPlan) -> Text:
+    tags = Text()
+    for n, tag in enumerate(variant.tags):
+        tags.append("\n" if n else "")
+        tags.append(str(tag))
+        tags.append(f"  ({variant.tag_rules.get(tag.tag or '', '')})", style="dim")
+    return tags
+
+
+def _build_rows(variant: VariantPlan) -> dict[str, str]:
+    args = ", ".join(f"{k}={v}" for k, v in shown_args(variant.build_args).items())
+    return {
+        "platforms": ", ".join(variant.platforms),
+        "build args": args or "-",
+        "target": variant.target or "-",
+        "dockerfile": str(variant.dockerfile),
+        "context": str(variant.context),
+        "cache from": "\n".join(cache_source(r) for r in variant.cache_from) or "-",
+    }
+
+
+def _described_text(values: Mapping[str, Described]) -> Text:
+    text = Text()
+    for n, (key, described) in enumerate(values.items()):
+        text.append(("\n" if n else "") + f"{key}={described.value}")
+        text.append(f"  ({described.origin})", style="dim")
+    return text
 
 
 def inputs_rows(variant: VariantPlan) -> dict[str, str]:
@@ -171,60 +177,80 @@ def cache_table(
         table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1))
         table.add_column(style="cyan", no_wrap=True)
         table.add_column(overflow="fold")
-        status = (statuses or {}).get(report.variant)
-        if status is not None and status.state != "built":
-            where = f" at {status.step}" if status.step else ""
-            table.add_row(
-                Text("status"),
-                Text.assemble((status.state.upper(), "bold red"), f"{where}: {status.error}"),
-            )
-            for line in status.log[-10:]:
-                table.add_row(Text(""), Text(f"| {line}", style="dim"))
-        for imported in report.imported:
-            style = {"found": "green", "missing": "", "failed": "red"}[imported.status]
-            reason = f" ({imported.reason})" if imported.reason else ""
-            table.add_row(
-                Text("cache from"),
-                Text.assemble((imported.status, style), f" {imported.ref}{reason}"),
-            )
-        platforms = list(report.per_platform.items())
-        differ = len({(s.total, s.cached) for _, s in platforms}) > 1
-        rows = (
-            [(p, s.total, s.cached) for p, s in platforms]
-            if differ
-            else [(", ".join(report.per_platform) or "-", report.total, report.cached)]
-        )
-        fetched = sum(1 for s in report.executed_steps if s.is_from)
-        note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
-        for n, (label, total, cached) in enumerate(rows):
-            style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
-            summary = f"{cached}/{total} from the cache"
-            table.add_row(
-                Text("steps"), Text.assemble((summary, style), f"  {label}{'' if n else note}")
-            )
-        # FROM steps only fetch the base on a fresh runner; the JSON keeps them, the table not
-        ran = sorted(
-            (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
-        )
-        for step in ran[:5]:
-            table.add_row(
-                Text("ran"), Text(f"{step.seconds or 0:5.1f}s {step.platform or ''} {step.name}")
-            )
-        if len(ran) > 5:
-            table.add_row(Text(""), Text(f"... and {len(ran) - 5} more (--json lists them all)"))
-        exported = report.exported
-        export = {
-            "written": Text.assemble(
-                ("written", "green"), f" {exported.ref} (mode={exported.mode})"
-            ),
-            "skipped": Text(f"skipped: {exported.reason}", style="dim"),
-            "failed": Text.assemble(
-                ("NOT SAVED", "bold red"), f" {exported.ref}: {exported.reason}"
-            ),
-        }[exported.status]
-        table.add_row(Text("cache to"), export)
+        rows = [
+            *_status_rows((statuses or {}).get(report.variant)),
+            *_import_rows(report),
+            *_step_rows(report),
+            *_ran_rows(report),
+            (Text("cache to"), _export_text(report.exported)),
+        ]
+        for label, value in rows:
+            table.add_row(label, value)
         parts += [Text(report.variant, style="bold"), table]
     return Group(*parts)
+
+
+Row = tuple[Text, Text]
+IMPORT_STYLES = {"found": "green", "missing": "", "failed": "red"}
+
+
+def _status_rows(status: VariantStatus | None) -> list[Row]:
+    if status is None or status.state == "built":
+        return []
+    where = f" at {status.step}" if status.step else ""
+    headline = Text.assemble((status.state.upper(), "bold red"), f"{where}: {status.error}")
+    return [(Text("status"), headline)] + [
+        (Text(""), Text(f"| {line}", style="dim")) for line in status.log[-10:]
+    ]
+
+
+def _import_rows(report: CacheReport) -> list[Row]:
+    rows = []
+    for imported in report.imported:
+        reason = f" ({imported.reason})" if imported.reason else ""
+        status = (imported.status, IMPORT_STYLES[imported.status])
+        rows.append((Text("cache from"), Text.assemble(status, f" {imported.ref}{reason}")))
+    return rows
+
+
+def _step_rows(report: CacheReport) -> list[Row]:
+    """One row of steps from the cache, or one per platform where they differ."""
+    platforms = list(report.per_platform.items())
+    if len({(s.total, s.cached) for _, s in platforms}) > 1:
+        counts = [(p, s.total, s.cached) for p, s in platforms]
+    else:
+        counts = [(", ".join(report.per_platform) or "-", report.total, report.cached)]
+    fetched = sum(1 for s in report.executed_steps if s.is_from)
+    note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
+    rows = []
+    for n, (label, total, cached) in enumerate(counts):
+        style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
+        summary = Text.assemble((f"{cached}/{total} from the cache", style), f"  {label}")
+        rows.append((Text("steps"), summary + ("" if n else note)))
+    return rows
+
+
+def _ran_rows(report: CacheReport) -> list[Row]:
+    """The five slowest steps that ran: FROM steps only fetch the base on a fresh runner, so
+    the JSON keeps them and the table does not."""
+    ran = sorted(
+        (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
+    )
+    rows = [
+        (Text("ran"), Text(f"{step.seconds or 0:5.1f}s {step.platform or ''} {step.name}"))
+        for step in ran[:5]
+    ]
+    if len(ran) > 5:
+        rows.append((Text(""), Text(f"... and {len(ran) - 5} more (--json lists them all)")))
+    return rows
+
+
+def _export_text(exported: CacheExport) -> Text:
+    if exported.status == "written":
+        return Text.assemble(("written", "green"), f" {exported.ref} (mode={exported.mode})")
+    if exported.status == "skipped":
+        return Text(f"skipped: {exported.reason}", style="dim")
+    return Text.assemble(("NOT SAVED", "bold red"), f" {exported.ref}: {exported.reason}")
 
 
 def print_report(console: Console, result: BuildResult) -> None:
