@@ -31,6 +31,7 @@ from buildcache.errors import CopyError, EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
+    from python_on_whales.components.system.models import SystemInfo
     from python_on_whales.exceptions import DockerException
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter"
@@ -64,6 +65,7 @@ class Docker:
     @cached_property
     def whales(self) -> DockerClient:
         from python_on_whales import DockerClient
+    from python_on_whales.components.system.models import SystemInfo
 
         return DockerClient(host=self.host) if self.host else DockerClient()
 
@@ -105,81 +107,91 @@ def probe(
 ) -> tuple[list[Check], EngineInfo | None]:
     """Every check of the engine in order: the client, the daemon, buildx, the builder, its cache
     export, each platform. Once one of the first four fails, the others cannot be asked."""
-    found: list[Check] = []
     docker = _docker_path(client)
     if docker is None:
         return [Check("docker client", "fail", "not installed", fixes.INSTALL_DOCKER)], None
-    found.append(Check("docker client", "ok", docker))
-    try:
-        info = client.whales.info()
-    except _docker_exception() as error:
-        found.append(
-            Check(
-                "daemon",
-                "fail",
-                f"cannot reach it at {where}: {_reason(error)}",
-                fixes.START_DAEMON,
-            )
-        )
+    found = [Check("docker client", "ok", docker)]
+    daemon, info = _daemon(client, where)
+    found.append(daemon)
+    if info is None:
         return found, None
-    containerd_store = any(
-        CONTAINERD_SNAPSHOTTER in str(value) for pair in info.driver_status or [] for value in pair
-    )
-    store = "containerd image store" if containerd_store else "classic image store"
-    found.append(Check("daemon", "ok", f"Docker Engine {info.server_version} at {where}, {store}"))
     try:
         buildx_version = str(client.whales.buildx.version())
     except _docker_exception():
-        found.append(Check("buildx", "fail", "not installed", fixes.INSTALL_BUILDX))
-        return found, None
+        return [*found, Check("buildx", "fail", "not installed", fixes.INSTALL_BUILDX)], None
     found.append(Check("buildx", "ok", buildx_version))
+    builder, engine = _builder(client, builder_name, info, buildx_version)
+    found.append(builder)
+    if engine is None:
+        return found, None
+    found.append(_cache_export_check(engine, needs_cache_export))
+    found += [_platform_check(engine, platform) for platform in platforms]
+    return found, engine
+
+
+def _daemon(client: Docker, where: str) -> tuple[Check, SystemInfo | None]:
+    """The daemon's check, and what it says of itself (None: it cannot be reached)."""
+    try:
+        info = client.whales.info()
+    except _docker_exception() as error:
+        reason = f"cannot reach it at {where}: {_reason(error)}"
+        return Check("daemon", "fail", reason, fixes.START_DAEMON), None
+    store = "containerd image store" if _containerd_store(info) else "classic image store"
+    return Check("daemon", "ok", f"Docker Engine {info.server_version} at {where}, {store}"), info
+
+
+def _containerd_store(info: SystemInfo) -> bool:
+    return any(
+        CONTAINERD_SNAPSHOTTER in str(value) for pair in info.driver_status or [] for value in pair
+    )
+
+
+def _builder(
+    client: Docker, builder_name: str | None, info: SystemInfo, buildx_version: str
+) -> tuple[Check, EngineInfo | None]:
     try:
         builder = client.whales.buildx.inspect(builder_name)
     except _docker_exception() as error:
-        found.append(
-            Check(
-                "builder",
-                "fail",
-                f"cannot inspect the builder{f' {builder_name!r}' if builder_name else ''}: {_reason(error)}",
-                "run 'buildcache builder up'" if builder_name else None,
-            )
-        )
-        return found, None
+        named = f" {builder_name!r}" if builder_name else ""
+        return Check(
+            "builder",
+            "fail",
+            f"cannot inspect the builder{named}: {_reason(error)}",
+            "run 'buildcache builder up'" if builder_name else None,
+        ), None
     engine = EngineInfo(
         server_version=str(info.server_version),
         buildx_version=buildx_version,
         builder=builder.name or builder_name or "default",
         driver=builder.driver or "docker",
-        containerd_store=containerd_store,
+        containerd_store=_containerd_store(info),
         platforms=tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or [])),
     )
-    found.append(Check("builder", "ok", f"'{engine.builder}', driver {engine.driver}"))
+    return Check("builder", "ok", f"'{engine.builder}', driver {engine.driver}"), engine
+
+
+def _cache_export_check(engine: EngineInfo, needed: bool) -> Check:
     if engine.can_export_cache:
-        found.append(Check("cache export", "ok", "it can export a registry cache"))
-    else:
-        found.append(
-            Check(
-                "cache export",
-                "fail" if needs_cache_export else "warn",
-                f"the builder '{engine.builder}' uses the plain docker driver without the containerd "
-                "image store, which cannot export a registry cache",
-                fixes.CACHE_EXPORT,
-            )
-        )
-    for platform in platforms:
-        if supports_platform(platform, engine.platforms):
-            found.append(Check(f"platform {platform}", "ok", "the builder builds it"))
-        else:
-            found.append(
-                Check(
-                    f"platform {platform}",
-                    "fail",
-                    f"the builder '{engine.builder}' cannot build {platform} (it builds "
-                    f"{', '.join(engine.platforms) or 'nothing it reports'})",
-                    fixes.QEMU,
-                )
-            )
-    return found, engine
+        return Check("cache export", "ok", "it can export a registry cache")
+    return Check(
+        "cache export",
+        "fail" if needed else "warn",
+        f"the builder '{engine.builder}' uses the plain docker driver without the containerd "
+        "image store, which cannot export a registry cache",
+        fixes.CACHE_EXPORT,
+    )
+
+
+def _platform_check(engine: EngineInfo, platform: str) -> Check:
+    if supports_platform(platform, engine.platforms):
+        return Check(f"platform {platform}", "ok", "the builder builds it")
+    return Check(
+        f"platform {platform}",
+        "fail",
+        f"the builder '{engine.builder}' cannot build {platform} (it builds "
+        f"{', '.join(engine.platforms) or 'nothing it reports'})",
+        fixes.QEMU,
+    )
 
 
 def inspect_engine(client: Docker, builder_name: str | None = None) -> EngineInfo:

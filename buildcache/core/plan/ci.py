@@ -94,63 +94,9 @@ def _pr_number(env: Mapping[str, str], event: Mapping[str, object]) -> str | Non
 
 def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
     if env.get("GITHUB_ACTIONS") == "true":
-        event = _github_event(env)
-        pull_request = env.get("GITHUB_EVENT_NAME", "").startswith("pull_request")
-        tag_build = env.get("GITHUB_REF_TYPE") == "tag"
-        branch = env.get("GITHUB_HEAD_REF") or (None if tag_build else env.get("GITHUB_REF_NAME"))
-        head_repo = _get(event, "pull_request", "head", "repo", "full_name")
-        fork = pull_request and (
-            _get(event, "pull_request", "head", "repo", "fork") is True
-            or (isinstance(head_repo, str) and head_repo != env.get("GITHUB_REPOSITORY"))
-        )
-        default = _get(event, "repository", "default_branch")
-        if isinstance(default, str) and default:
-            default_branch, source = default, "the repository settings (GitHub event)"
-        elif env.get("GITHUB_BASE_REF"):
-            default_branch, source = env["GITHUB_BASE_REF"], "GITHUB_BASE_REF"
-        else:
-            default_branch, source = _git_default(git)
-        return RunContext(
-            ci="github",
-            branch=branch,
-            default_branch=default_branch,
-            default_branch_source=source,
-            tag_build=tag_build,
-            pull_request=pull_request,
-            fork=fork,
-            sha=env.get("GITHUB_SHA") or git.sha,
-            event=_github_kind(env, tag_build, pull_request),
-            tag=env.get("GITHUB_REF_NAME") if tag_build else None,
-            pr_number=_pr_number(env, event) if pull_request else None,
-            public=_get(event, "repository", "private") is False,
-        )
+        return _github_context(env, git)
     if env.get("GITLAB_CI") == "true":
-        tag_build = bool(env.get("CI_COMMIT_TAG"))
-        merge_request = bool(env.get("CI_MERGE_REQUEST_IID"))
-        source_project = env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
-        fork = (
-            merge_request
-            and bool(source_project)
-            and source_project != env.get("CI_MERGE_REQUEST_PROJECT_ID")
-        )
-        if env.get("CI_DEFAULT_BRANCH"):
-            default_branch, source = env["CI_DEFAULT_BRANCH"], "CI_DEFAULT_BRANCH"
-        else:
-            default_branch, source = _git_default(git)
-        return RunContext(
-            ci="gitlab",
-            branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_BRANCH"),
-            default_branch=default_branch,
-            default_branch_source=source,
-            tag_build=tag_build,
-            pull_request=merge_request,
-            fork=fork,
-            sha=env.get("CI_COMMIT_SHA") or git.sha,
-            event=_gitlab_kind(env, tag_build, merge_request),
-            tag=env.get("CI_COMMIT_TAG") or None,
-            pr_number=env.get("CI_MERGE_REQUEST_IID") if merge_request else None,
-            public=env.get("CI_PROJECT_VISIBILITY") == "public",
-        )
+        return _gitlab_context(env, git)
     default_branch, source = _git_default(git)
     return RunContext(
         ci="ci" if env.get("CI", "").lower() in ("true", "1") else None,
@@ -161,6 +107,70 @@ def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
         pull_request=False,
         fork=False,
         sha=git.sha,
+    )
+
+
+def _github_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
+    event = _github_event(env)
+    pull_request = env.get("GITHUB_EVENT_NAME", "").startswith("pull_request")
+    tag_build = env.get("GITHUB_REF_TYPE") == "tag"
+    default_branch, source = _github_default_branch(env, event, git)
+    return RunContext(
+        ci="github",
+        branch=env.get("GITHUB_HEAD_REF") or (None if tag_build else env.get("GITHUB_REF_NAME")),
+        default_branch=default_branch,
+        default_branch_source=source,
+        tag_build=tag_build,
+        pull_request=pull_request,
+        fork=pull_request and _github_fork(env, event),
+        sha=env.get("GITHUB_SHA") or git.sha,
+        event=_github_kind(env, tag_build, pull_request),
+        tag=env.get("GITHUB_REF_NAME") if tag_build else None,
+        pr_number=_pr_number(env, event) if pull_request else None,
+        public=_get(event, "repository", "private") is False,
+    )
+
+
+def _github_fork(env: Mapping[str, str], event: Mapping[str, object]) -> bool:
+    head_repo = _get(event, "pull_request", "head", "repo", "full_name")
+    if _get(event, "pull_request", "head", "repo", "fork") is True:
+        return True
+    return isinstance(head_repo, str) and head_repo != env.get("GITHUB_REPOSITORY")
+
+
+def _github_default_branch(
+    env: Mapping[str, str], event: Mapping[str, object], git: GitFacts
+) -> tuple[str, str]:
+    default = _get(event, "repository", "default_branch")
+    if isinstance(default, str) and default:
+        return default, "the repository settings (GitHub event)"
+    if env.get("GITHUB_BASE_REF"):
+        return env["GITHUB_BASE_REF"], "GITHUB_BASE_REF"
+    return _git_default(git)
+
+
+def _gitlab_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
+    tag_build = bool(env.get("CI_COMMIT_TAG"))
+    merge_request = bool(env.get("CI_MERGE_REQUEST_IID"))
+    source_project = env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
+    fork = merge_request and bool(source_project)
+    if env.get("CI_DEFAULT_BRANCH"):
+        default_branch, source = env["CI_DEFAULT_BRANCH"], "CI_DEFAULT_BRANCH"
+    else:
+        default_branch, source = _git_default(git)
+    return RunContext(
+        ci="gitlab",
+        branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_BRANCH"),
+        default_branch=default_branch,
+        default_branch_source=source,
+        tag_build=tag_build,
+        pull_request=merge_request,
+        fork=fork and source_project != env.get("CI_MERGE_REQUEST_PROJECT_ID"),
+        sha=env.get("CI_COMMIT_SHA") or git.sha,
+        event=_gitlab_kind(env, tag_build, merge_request),
+        tag=env.get("CI_COMMIT_TAG") or None,
+        pr_number=env.get("CI_MERGE_REQUEST_IID") if merge_request else None,
+        public=env.get("CI_PROJECT_VISIBILITY") == "public",
     )
 
 
