@@ -65,7 +65,6 @@ class Docker:
     @cached_property
     def whales(self) -> DockerClient:
         from python_on_whales import DockerClient
-    from python_on_whales.components.system.models import SystemInfo
 
         return DockerClient(host=self.host) if self.host else DockerClient()
 

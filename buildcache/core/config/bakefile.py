@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.core.config.model import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
-from buildcache.core.inputs import Secret, context_value, parse_secret
+from buildcache.core.inputs import context_value, parse_secret
 from buildcache.errors import ConfigError, UsageError
 
 REPLACED = ("tags", "cache-from", "cache-to", "output")
@@ -40,18 +40,7 @@ def bake_variants(
     """The config with the bake file's targets as its variants, and notes on what buildcache
     replaced. `targets` empty: the group "default". Relative paths are buildx's: from `cwd`."""
     all_targets: Mapping[str, Any] = definition.get("target") or {}
-    names = list(targets) or list(
-        (definition.get("group") or {}).get("default", {}).get("targets") or all_targets
-    )
-    unknown = [n for n in names if n not in all_targets]
-    if unknown or not names:
-        raise ConfigError(
-            f"the bake file has no target {', '.join(map(repr, unknown))}"
-            if unknown
-            else "the bake file has no targets",
-            key="bake-targets",
-            hint=f"its targets: {', '.join(all_targets) or 'none'}",
-        )
+    names = _target_names(definition, targets, all_targets)
     own = {v.name: v for v in config.variants} if _has_variants(config) else {}
     strays = [name for name in own if name not in names]
     if strays:
@@ -62,18 +51,13 @@ def bake_variants(
         )
     variants, notes = [], []
     for n, name in enumerate(names):
-        if not VARIANT_NAME.fullmatch(name):
-            raise ConfigError(
-                f"the bake target {name!r} cannot name a variant (lowercase letters, digits, '_', '-')",
-                key="bake-targets",
-            )
         target = all_targets[name]
         replaced = [key for key in REPLACED if target.get(key)]
         if replaced:
             notes.append(
                 f"bake target {name}: its {', '.join(replaced)} are buildcache's to make, and replaced"
             )
-        variants.append(_variant(name, target, cwd, own.get(name), default=n == 0))
+        variants.append(_with_own(_variant(name, target, cwd, default=n == 0), own.get(name)))
     # a variant table's `default = true`, when written (the config marks its first variant
     # default when none says so; here the bake file's first target is)
     chosen = [n for n in own if config.sources.get(f"variants.{n}.default", "default") != "default"]
@@ -82,40 +66,63 @@ def bake_variants(
     return dataclasses.replace(config, variants=tuple(variants)), notes
 
 
+def _target_names(
+    definition: Mapping[str, Any], asked: Sequence[str], all_targets: Mapping[str, Any]
+) -> list[str]:
+    """The targets asked for, else those of the group "default", else all; each one there and
+    fit to name a variant."""
+    default_group = (definition.get("group") or {}).get("default", {})
+    names = list(asked) or list(default_group.get("targets") or all_targets)
+    unknown = [n for n in names if n not in all_targets]
+    if unknown or not names:
+        raise ConfigError(
+            f"the bake file has no target {', '.join(map(repr, unknown))}"
+            if unknown
+            else "the bake file has no targets",
+            key="bake-targets",
+            hint=f"its targets: {', '.join(all_targets) or 'none'}",
+        )
+    for name in names:
+        if not VARIANT_NAME.fullmatch(name):
+            raise ConfigError(
+                f"the bake target {name!r} cannot name a variant (lowercase letters, digits, '_', '-')",
+                key="bake-targets",
+            )
+    return names
+
+
 def _has_variants(config: Config) -> bool:
     return not (len(config.variants) == 1 and config.variants[0].name == DEFAULT_VARIANT)
 
 
+def _strings(table: Mapping[str, Any] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (table or {}).items() if v is not None}
+
+
 def _variant(
-    name: str,
-    target: Mapping[str, Any],
-    bake_dir: Path,
-    own: VariantConfig | None,
-    *,
-    default: bool,
+    name: str, target: Mapping[str, Any], bake_dir: Path, *, default: bool
 ) -> VariantConfig:
     context = bake_dir / str(target.get("context") or ".")
     # buildx reads a relative Dockerfile from the context
     dockerfile = context / str(target.get("dockerfile") or "Dockerfile")
-    secrets: list[Secret] = []
-    for entry in target.get("secret") or []:
-        secrets.append(parse_secret(str(entry), bake_dir))
-    contexts = {
-        k: context_value(str(v), bake_dir) for k, v in (target.get("contexts") or {}).items()
-    }
-    base = VariantConfig(
+    contexts = target.get("contexts") or {}
+    return VariantConfig(
         name=name,
         default=default,
-        build_args={k: str(v) for k, v in (target.get("args") or {}).items() if v is not None},
-        labels={k: str(v) for k, v in (target.get("labels") or {}).items() if v is not None},
-        contexts=contexts,
+        build_args=_strings(target.get("args")),
+        labels=_strings(target.get("labels")),
+        contexts={k: context_value(str(v), bake_dir) for k, v in contexts.items()},
         target=target.get("target") or None,
         platforms=tuple(target.get("platforms") or ()) or None,
         dockerfile=dockerfile,
         context=context,
-        secrets=tuple(secrets),
+        secrets=tuple(parse_secret(str(entry), bake_dir) for entry in target.get("secret") or []),
         ssh=tuple(str(s) for s in target.get("ssh") or ()),
     )
+
+
+def _with_own(base: VariantConfig, own: VariantConfig | None) -> VariantConfig:
+    """A target with what the config's [variants.NAME] adds to it."""
     if own is None:
         return base
     return dataclasses.replace(
