@@ -125,33 +125,54 @@ def _mounts(flags: Sequence[str]) -> list[dict[str, str]]:
 def _step(cmd: str, original: str, flags: Sequence[str], value: Sequence[str]) -> Step:
     text = _collapse(original)
     if cmd == "ARG":
-        names, defaults = [], []
-        for item in value:
-            name, sep, default = item.partition("=")
-            names.append(name)
-            defaults.append(_unquote(default) if sep else None)
-        return Step(cmd, text, args=tuple(names), defaults=tuple(defaults))
+        return _arg_step(text, value)
     if cmd in ("COPY", "ADD"):
-        source = _flag(flags, "from")
-        if source is not None:
-            return Step(cmd, text, uses=(source,))
-        paths = [p for p in value[:-1] if not (cmd == "ADD" and re.match(r"^[a-z]+://|^git@", p))]
-        return Step(cmd, text, sources=tuple(paths))
+        return _copy_step(cmd, text, flags, value)
     if cmd == "RUN":
-        sources, uses, mounts = [], [], []
-        for mount in _mounts(flags):
-            kind = mount.get("type", "bind")
-            if kind == "secret":
-                target = mount.get("target") or mount.get("dst") or mount.get("destination") or ""
-                mounts.append((kind, mount.get("id") or target.rsplit("/", 1)[-1]))
-            elif kind == "ssh":
-                mounts.append((kind, mount.get("id") or "default"))
-            elif mount.get("from"):
-                uses.append(mount["from"])
-            elif kind == "bind":
-                sources.append(mount.get("source") or mount.get("src") or ".")
-        return Step(cmd, text, sources=tuple(sources), uses=tuple(uses), mounts=tuple(mounts))
+        return _run_step(text, flags)
     return Step(cmd, text)
+
+
+def _arg_step(text: str, value: Sequence[str]) -> Step:
+    names, defaults = [], []
+    for item in value:
+        name, sep, default = item.partition("=")
+        names.append(name)
+        defaults.append(_unquote(default) if sep else None)
+    return Step("ARG", text, args=tuple(names), defaults=tuple(defaults))
+
+
+def _copy_step(cmd: str, text: str, flags: Sequence[str], value: Sequence[str]) -> Step:
+    source = _flag(flags, "from")
+    if source is not None:
+        return Step(cmd, text, uses=(source,))
+    paths = [p for p in value[:-1] if not (cmd == "ADD" and re.match(r"^[a-z]+://|^git@", p))]
+    return Step(cmd, text, sources=tuple(paths))
+
+
+def _run_step(text: str, flags: Sequence[str]) -> Step:
+    """A RUN step: the files its bind mounts read, the stages they come from, and the secret
+    and SSH mounts it asks for."""
+    sources, uses, mounts = [], [], []
+    for mount in _mounts(flags):
+        kind = mount.get("type", "bind")
+        if kind in ("secret", "ssh"):
+            mounts.append((kind, _mount_id(kind, mount)))
+        elif mount.get("from"):
+            uses.append(mount["from"])
+        elif kind == "bind":
+            sources.append(mount.get("source") or mount.get("src") or ".")
+    return Step("RUN", text, sources=tuple(sources), uses=tuple(uses), mounts=tuple(mounts))
+
+
+def _mount_id(kind: str, mount: Mapping[str, str]) -> str:
+    """A secret's id defaults to its target's file name, an SSH mount's to "default"."""
+    if mount.get("id"):
+        return mount["id"]
+    if kind == "ssh":
+        return "default"
+    target = mount.get("target") or mount.get("dst") or mount.get("destination") or ""
+    return target.rsplit("/", 1)[-1]
 
 
 def _unquote(text: str) -> str:

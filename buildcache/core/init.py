@@ -63,30 +63,41 @@ def read_dockerfile(text: str) -> Dockerfile:
     result = Dockerfile()
     for command in commands:
         if command.cmd == "FROM":
-            base = command.value[0].lower() if command.value else ""
-            for stage in result.stages:
-                if stage.lower() == base:
-                    result.used_stages.add(stage)
-            named = len(command.value) >= 3 and command.value[1].upper() == "AS"
-            result.stages.append(command.value[2] if named else str(len(result.stages)))
+            _read_from(result, command.value)
         elif command.cmd == "ARG":
-            for token in command.value:
-                name, _, default = token.partition("=")
-                value = " ".join(shlex.split(default)) if "=" in token else None
-                result.args.setdefault(name, value)
+            _read_arg(result, command.value)
         else:
-            for flag in command.flags:
-                for stage in re.findall(r"(?:--from=|\bfrom=)([^,\s]+)", flag):
-                    if stage in result.stages:
-                        result.used_stages.add(stage)
-            if command.cmd == "RUN":
-                script = " ".join([*command.value, *(h.content for h in command.heredocs)])
-                for name in result.args:
-                    literals = _compared_literals(script, name)
-                    if literals:
-                        known = result.compared.setdefault(name, [])
-                        known += [lit for lit in literals if lit not in known]
+            _read_step(result, command)
     return result
+
+
+def _read_from(result: Dockerfile, value: Sequence[str]) -> None:
+    base = value[0].lower() if value else ""
+    result.used_stages.update(stage for stage in result.stages if stage.lower() == base)
+    named = len(value) >= 3 and value[1].upper() == "AS"
+    result.stages.append(value[2] if named else str(len(result.stages)))
+
+
+def _read_arg(result: Dockerfile, value: Sequence[str]) -> None:
+    for token in value:
+        name, _, default = token.partition("=")
+        result.args.setdefault(name, " ".join(shlex.split(default)) if "=" in token else None)
+
+
+def _read_step(result: Dockerfile, command: Any) -> None:
+    """The stages a step copies or mounts from; the values a RUN compares an ARG with."""
+    for flag in command.flags:
+        for stage in re.findall(r"(?:--from=|\bfrom=)([^,\s]+)", flag):
+            if stage in result.stages:
+                result.used_stages.add(stage)
+    if command.cmd != "RUN":
+        return
+    script = " ".join([*command.value, *(h.content for h in command.heredocs)])
+    for name in result.args:
+        literals = _compared_literals(script, name)
+        if literals:
+            known = result.compared.setdefault(name, [])
+            known += [lit for lit in literals if lit not in known]
 
 
 def _compared_literals(script: str, name: str) -> list[str]:
