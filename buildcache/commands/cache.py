@@ -75,25 +75,7 @@ def ls(
 def prune(
     config: Config, *, yes: bool, dry_run: bool, console: Console, connect: Connect = RegistryClient
 ) -> None:
-    entries, orphans = list_cache(config, platform_layers=lambda ref: None, connect=connect)
-    # any other tag of the repository (a release, where the cache shares the image's) that
-    # points at an orphan's manifest would go with it: those are kept
-    image = config.cache_image
-    listed = {e.ref.tag for e in (*entries, *orphans)}
-    with connect(image.registry) as registry:
-        listed_all = registry.tags(image.repository) if orphans else []
-        others = [
-            registry.digest(image.repository, tag)
-            for tag in listed_all
-            if tag not in listed and not tag.endswith(RECORD_SUFFIX)
-        ]
-        targets = prune_targets(orphans, entries, [d for d in others if d])
-        # a deleted cache tag takes its record along
-        for target in [t for t in targets if t.skipped is None]:
-            record = f"{target.tag}{RECORD_SUFFIX}"
-            digest = registry.digest(image.repository, record) if record in listed_all else None
-            if digest:
-                targets.append(PruneTarget(record, digest))
+    targets = _prune_targets(config, connect)
     if not targets:
         say(
             console,
@@ -110,18 +92,43 @@ def prune(
     if dry_run or not doomed:
         say(console, "(dry run: nothing deleted)" if dry_run else "nothing to delete")
         return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError(
-                "not deleting without a terminal to ask on",
-                hint="add --yes to delete without asking",
-            )
-        if not typer.confirm(f"Delete {len(doomed)} cache tag(s)?", default=False, err=True):
-            say(console, "nothing deleted")
-            return
+    if not yes and not _confirmed(len(doomed)):
+        say(console, "nothing deleted")
+        return
     deleted = delete_tags(config, targets, connect=connect)
     refs = ", ".join(str(config.cache_image.with_tag(tag)) for tag in deleted)
     say(console, f"deleted {len(deleted)} cache tag(s): {refs}", "green")
+
+
+def _prune_targets(config: Config, connect: Connect) -> list[PruneTarget]:
+    """The orphans' cache tags, and their records; kept, those another tag of the repository
+    (a release, where the cache shares the image's) points at too."""
+    entries, orphans = list_cache(config, platform_layers=lambda ref: None, connect=connect)
+    image = config.cache_image
+    listed = {e.ref.tag for e in (*entries, *orphans)}
+    with connect(image.registry) as registry:
+        listed_all = registry.tags(image.repository) if orphans else []
+        others = [
+            registry.digest(image.repository, tag)
+            for tag in listed_all
+            if tag not in listed and not tag.endswith(RECORD_SUFFIX)
+        ]
+        targets = prune_targets(orphans, entries, [d for d in others if d])
+        # a deleted cache tag takes its record along
+        records = [f"{t.tag}{RECORD_SUFFIX}" for t in targets if t.skipped is None]
+        for record in (r for r in records if r in listed_all):
+            digest = registry.digest(image.repository, record)
+            if digest:
+                targets.append(PruneTarget(record, digest))
+    return targets
+
+
+def _confirmed(count: int) -> bool:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "not deleting without a terminal to ask on", hint="add --yes to delete without asking"
+        )
+    return typer.confirm(f"Delete {count} cache tag(s)?", default=False, err=True)
 
 
 def list_cache(
