@@ -10,7 +10,7 @@ that index by digest like a build does: the other registries, then the moving ta
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,46 +40,54 @@ def read_results(paths: Sequence[Path]) -> MergeInput:
     platform once."""
     if len(paths) < 1:
         raise UsageError("give the --json results of the runners to merge")
-    merged: MergeInput | None = None
-    for path in paths:
-        try:
-            data: dict[str, Any] = json.loads(path.read_text())
-        except OSError as error:
-            raise UsageError(f"cannot read {path}: {error.strerror}") from None
-        except ValueError:
-            raise UsageError(f"{path} is not the JSON of `buildcache build --json`") from None
-        if not data.get("push_by_digest"):
-            raise UsageError(f"{path} is not from a `build --push-by-digest` run")
-        if not data.get("ok", False):
-            raise UsageError(f"{path} is from a build that failed: {data.get('error')}")
-        if merged is None:
-            merged = MergeInput(version=data["version"])
-            merged.variants = [
-                VariantTags(v["name"], v["default"], _refs(path, v["tags"]))
-                for v in data["variants"]
-            ]
-        elif data["version"] != merged.version:
-            raise UsageError(f"{path} built version {data['version']}, the others {merged.version}")
-        names = {v["name"] for v in data["variants"]}
-        if names != {v.name for v in merged.variants}:
-            raise UsageError(
-                f"{path} built the variants {', '.join(sorted(names))}, the others did not"
-            )
-        for variant in data["variants"]:
-            if not variant.get("digest_ref"):
-                raise UsageError(f"{path}: variant {variant['name']} has no digest")
-            platforms = merged.platforms.setdefault(variant["name"], [])
-            twice = set(platforms) & set(variant["platforms"])
-            if twice:
-                raise UsageError(
-                    f"{path}: {variant['name']} for {', '.join(sorted(twice))} is in two results"
-                )
-            platforms += variant["platforms"]
-            merged.sources.setdefault(variant["name"], []).extend(
-                _refs(path, [variant["digest_ref"]])
-            )
-    assert merged is not None
+    first = _read_result(paths[0])
+    merged = MergeInput(
+        version=first["version"],
+        variants=[
+            VariantTags(v["name"], v["default"], _refs(paths[0], v["tags"]))
+            for v in first["variants"]
+        ],
+    )
+    _add_result(merged, paths[0], first)
+    for path in paths[1:]:
+        _add_result(merged, path, _read_result(path))
     return merged
+
+
+def _read_result(path: Path) -> dict[str, Any]:
+    """One runner's `build --push-by-digest --json` result, of a build that succeeded."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError:
+        raise UsageError(f"{path} is not the JSON of `buildcache build --json`") from None
+    if not data.get("push_by_digest"):
+        raise UsageError(f"{path} is not from a `build --push-by-digest` run")
+    if not data.get("ok", False):
+        raise UsageError(f"{path} is from a build that failed: {data.get('error')}")
+    return data
+
+
+def _add_result(merged: MergeInput, path: Path, data: Mapping[str, Any]) -> None:
+    if data["version"] != merged.version:
+        raise UsageError(f"{path} built version {data['version']}, the others {merged.version}")
+    names = {v["name"] for v in data["variants"]}
+    if names != {v.name for v in merged.variants}:
+        raise UsageError(
+            f"{path} built the variants {', '.join(sorted(names))}, the others did not"
+        )
+    for variant in data["variants"]:
+        if not variant.get("digest_ref"):
+            raise UsageError(f"{path}: variant {variant['name']} has no digest")
+        platforms = merged.platforms.setdefault(variant["name"], [])
+        twice = set(platforms) & set(variant["platforms"])
+        if twice:
+            raise UsageError(
+                f"{path}: {variant['name']} for {', '.join(sorted(twice))} is in two results"
+            )
+        platforms += variant["platforms"]
+        merged.sources.setdefault(variant["name"], []).extend(_refs(path, [variant["digest_ref"]]))
 
 
 def _refs(path: Path, texts: Sequence[str]) -> tuple[ImageRef, ...]:

@@ -108,8 +108,7 @@ def oci_labels(
     now: datetime,
     epoch: str | None,
     project: Mapping[str, Any],
-    extra: Mapping[str, str],
-    extra_origin: str,
+    extra: Mapping[str, Described],
 ) -> dict[str, Described]:
     """The labels of a run's images: the OCI defaults, then the config's over them."""
     labels: dict[str, Described] = {}
@@ -122,9 +121,7 @@ def oci_labels(
     labels[OCI + "created"] = created_at(epoch, now)
     for field, described in project_fields(project).items():
         labels[OCI + field] = described
-    for key, text in extra.items():
-        labels[key] = Described(text, extra_origin)
-    return labels
+    return {**labels, **extra}
 
 
 def csv_field(text: str) -> str:
@@ -154,8 +151,7 @@ def variant_metadata(
         now=now,
         epoch=epoch,
         project=config.project,
-        extra=config.labels,
-        extra_origin="[labels]",
+        extra={k: Described(v, "[labels]") for k, v in config.labels.items()},
     )
     annotations = {
         **{k: v for k, v in labels.items() if k.startswith(OCI)},
