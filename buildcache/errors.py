@@ -1,6 +1,6 @@
 """The errors buildcache reports, each with its exit code.
 
-They are raised anywhere and caught once, in cli.py, which prints the message (never a traceback
+They are raised anywhere and caught once, in cli/main.py, which prints the message (never a traceback
 unless --debug) and exits with the code. The codes are part of the interface: CI scripts branch
 on them. A docker failure becomes one of these in engine.py, and nowhere else.
 """

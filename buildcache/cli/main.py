@@ -56,7 +56,7 @@ def _stopped(console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, turn every error into a sentence and an exit code."""
-    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (baking.run_bake passes it on to bake)
+    # A cancelled CI job gets SIGTERM: stop as on Ctrl-C (docker/bake.run_bake passes it on to bake)
     signal.signal(signal.SIGTERM, _interrupt)
     session = Session()  # the root options' values (--debug), filled in as they are parsed
     try:

@@ -2,7 +2,7 @@
 
 Tags, annotations and deletes go through the registry's HTTP API (registry.py), the images'
 platforms through `imagetools inspect` (engine.py); which tag belongs to which variant, and what
-prune may delete, is core/cache_tags.py's.
+prune may delete, is core/cache.py's.
 """
 
 from __future__ import annotations

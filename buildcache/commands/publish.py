@@ -69,7 +69,7 @@ def publish(
 
     def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
         left = list(targets)
-        if len(sources) == 1:  # as it is, where the registry API can (carbon_copy.py)
+        if len(sources) == 1:  # as it is, where the registry API can (registry/copy.py)
             try:
                 left = copy_by_registry(sources[0], targets)
             except RegistryError as error:

@@ -291,9 +291,6 @@ class MissCause:
     detail: str
     changes: tuple[tuple[str, str | None, str | None], ...] = ()  # (what, old, new)
 
-    def sentence(self) -> str:
-        return f"{self.step}: {self.detail}"
-
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

@@ -96,7 +96,7 @@ def orphan_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> li
         for t in tags
         if prefix
         and t.startswith(prefix)
-        # a record goes with its cache tag (core/upstream.py), never on its own
+        # a record goes with its cache tag (core/bases.py), never on its own
         and not t.endswith(RECORD_SUFFIX)
         and re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", t[len(prefix) :])
         and variant_of(t, prefix, variants) is None

@@ -54,7 +54,7 @@ class Dockerfile:
 
 
 def read_dockerfile(text: str) -> Dockerfile:
-    import dockerfile  # BuildKit's parser, compiled: only `init` needs it
+    import dockerfile  # BuildKit's parser, compiled (core/dockerfile.py reads with it too)
 
     try:
         commands = dockerfile.parse_string(text)

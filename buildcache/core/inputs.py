@@ -23,7 +23,6 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONTEXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:@-]*$")
 # a context value that is not a folder of this repository: BuildKit resolves it itself
 CONTEXT_SCHEMES = ("docker-image://", "oci-layout://", "target:", "https://", "http://", "git@")
-BUILTIN_ARGS = ("BUILDCACHE_VERSION", "BUILDCACHE_REVISION", "BUILDCACHE_VARIANT")
 Provenance = Literal["auto", "off", "min", "max"]
 
 

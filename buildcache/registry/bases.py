@@ -2,7 +2,7 @@
 
 Before a build: every external image the selected variants are built on is resolved to its digest
 (each name once, in parallel, with docker's credentials), the record of each variant's cache is
-read, and core/upstream.py decides what each variant builds on; the plan then carries it (the bake
+read, and core/bases.py decides what each variant builds on; the plan then carries it (the bake
 file pins every base by digest through a named context). After a build that wrote a cache, the
 record is written beside it. The files a step reads are hashed here, with the context's
 .dockerignore, so that a miss can be blamed on them.

@@ -20,7 +20,6 @@ from rich.text import Text
 from buildcache.buildkit.tracker import Event, LogLine, StepFinished, StepStarted, Vertex
 
 ProgressMode = Literal["auto", "tty", "plain", "quiet"]
-PROGRESS_MODES: tuple[ProgressMode, ...] = ("auto", "tty", "plain", "quiet")
 
 
 def step_label(vertex: Vertex) -> str:

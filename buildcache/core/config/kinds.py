@@ -1,4 +1,4 @@
-"""Pure: the converters of core/schema.py, one per kind of setting: a TOML value -> the typed
+"""Pure: the converters of core/config/schema.py, one per kind of setting: a TOML value -> the typed
 value, or a ConfigError that names the file and the key (through the Reader)."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Find, read and validate the config, and apply the environment over it.
 
-The settings are described once, in core/schema.py (key, kind, default, environment variable).
+The settings are described once, in core/config/schema.py (key, kind, default, environment variable).
 The cascade, each layer over the one before:
-defaults < the config file < environment (`BUILDCACHE_*`) < command line (core/plan.py). The
+defaults < the config file < environment (`BUILDCACHE_*`) < command line (core/plan/make.py). The
 environment is passed in as a mapping, never read from os.environ here, so tests pass their own.
 Every key records where its value came from, for `plan --verbose` and for errors that name the
 file and the key.
@@ -113,7 +113,7 @@ class VariantConfig:
     target: str | None = None
     platforms: tuple[str, ...] | None = None
     dockerfile: Path | None = None
-    # from a bake file's target (core/bakefile.py)
+    # from a bake file's target (core/config/bakefile.py)
     context: Path | None = None
     secrets: tuple[Secret, ...] = ()
     ssh: tuple[str, ...] = ()

@@ -4,7 +4,7 @@ the reader that resolves them from a TOML table and the environment.
 As cibuildwheel's defaults and pre-commit's cfgv do: each key is declared once, with its kind
 (which says how it is checked and converted), its default and the BUILDCACHE_* variable that
 overrides it. The reader records where every value came from (`sources`), and every error it
-raises names the file (or variable) and the key. Each kind's converter is in core/kinds.py.
+raises names the file (or variable) and the key. Each kind's converter is in core/config/kinds.py.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
                 hint="use a cache.image of its own (e.g. <image>-cache), or a different cache.tag-prefix",
             )
     for variant in variants:
-        # the record beside the cache (core/upstream.py) takes a suffix of the same tag
+        # the record beside the cache (core/bases.py) takes a suffix of the same tag
         if not TAG.fullmatch(f"{variant.cache_ref.tag}{RECORD_SUFFIX}"):
             raise ConfigError(
                 f"the cache ref {variant.cache_ref} is not a valid Docker tag, or is too long to "

@@ -37,7 +37,7 @@ class VariantPlan:
     # --push-by-digest on a builder that cannot push untagged (buildx's docker driver): the
     # platform's image goes under this tag of the cache image instead, for `merge` to use
     staging_tag: ImageRef | None = None
-    labels: Mapping[str, Described] = field(default_factory=dict)  # core/metadata.py
+    labels: Mapping[str, Described] = field(default_factory=dict)  # core/plan/metadata.py
     annotations: Mapping[str, Described] = field(default_factory=dict)
     # the bases it is built on and its cache's record (bases.py; None: not looked up)
     upstream: Upstream | None = None

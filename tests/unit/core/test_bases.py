@@ -1,4 +1,4 @@
-"""core/upstream.py: pins, predictions and the cause of a miss, from a record and the bases."""
+"""core/bases.py: pins, predictions and the cause of a miss, from a record and the bases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""core/stages.py: BuildKit's reading of a Dockerfile, without an engine."""
+"""core/dockerfile.py: BuildKit's reading of a Dockerfile, without an engine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""carbon_copy.py against registries in memory (httpx's MockTransport): a plain manifest copied
+"""registry/copy.py against registries in memory (httpx's MockTransport): a plain manifest copied
 as it is, its blobs linked or streamed; an index put only under its own repository."""
 
 from __future__ import annotations

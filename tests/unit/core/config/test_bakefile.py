@@ -1,4 +1,4 @@
-"""core/bakefile.py: a printed bake definition -> variants."""
+"""core/config/bakefile.py: a printed bake definition -> variants."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""core/metadata.py: the OCI labels and annotations a run gives its images."""
+"""core/plan/metadata.py: the OCI labels and annotations a run gives its images."""
 
 from __future__ import annotations
 
