@@ -12,7 +12,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -237,26 +237,18 @@ def cannot_push_untagged(config: Config) -> bool:
 # The bakes of one run
 
 
+@dataclass(frozen=True)
 class Bake:
     """Bakes a part of the plan at a time: its bake file in a folder of its own, every line of
     progress redacted (secret-looking build args, as BuildKit names steps), then to the raw log
     and through the tracker to the view."""
 
-    def __init__(
-        self,
-        client: Docker,
-        builder: str | None,
-        folder: Path,
-        view: ProgressView,
-        raw: TextIO | None,
-        redact: Callable[[str], str],
-    ) -> None:
-        self.client = client
-        self.builder = builder
-        self.folder = folder
-        self.view = view
-        self.raw = raw
-        self.redact = redact
+    client: Docker
+    builder: str | None
+    folder: Path
+    view: ProgressView
+    raw: TextIO | None
+    redact: Callable[[str], str]
 
     def __call__(
         self, part: BuildPlan, tracker: BuildTracker, name: str
@@ -373,7 +365,7 @@ class Baked:
     def _report(self, variant: VariantPlan) -> CacheReport:
         rebuilt = self.second is not None and self.statuses[variant.name].state == "built"
         return cache_report(
-            self.second if self.second is not None and rebuilt else self.first,
+            self.second if rebuilt and self.second is not None else self.first,
             variant=variant.name,
             cache_from=[str(ref) for ref in variant.cache_from],
             cache_to=str(variant.cache_to.ref) if variant.cache_to else None,
@@ -404,11 +396,7 @@ def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console)
         )
         time.sleep(wait)
         targets, error = bake(plan, _tracker(plan), f"retry-{attempt}")
-    statuses = {v.name: VariantStatus("built") for v in plan.variants}
-    if error is not None:
-        statuses = {
-            v.name: variant_status(v.name, first, targets, error.message) for v in plan.variants
-        }
+    statuses = _statuses(plan.variants, first, targets, error)
     return Baked(client=bake.client, first=first, statuses=statuses, targets=targets, error=error)
 
 
@@ -428,14 +416,20 @@ def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console)
     part = dataclasses.replace(plan, variants=others)
     second = _tracker(part)
     targets, error = bake(part, second, "others")
-    statuses = dict(baked.statuses)
-    for variant in others:
-        statuses[variant.name] = (
-            VariantStatus("built")
-            if error is None
-            else variant_status(variant.name, second, targets, error.message)
-        )
+    statuses = {**baked.statuses, **_statuses(others, second, targets, error)}
     return dataclasses.replace(baked, second=second, statuses=statuses, targets=targets)
+
+
+def _statuses(
+    variants: Sequence[VariantPlan],
+    tracker: BuildTracker,
+    targets: Mapping[str, TargetMetadata],
+    error: BuildFailed | None,
+) -> dict[str, VariantStatus]:
+    """How each variant of one bake ended."""
+    if error is None:
+        return {v.name: VariantStatus("built") for v in variants}
+    return {v.name: variant_status(v.name, tracker, targets, error.message) for v in variants}
 
 
 def _tracker(plan: BuildPlan) -> BuildTracker:

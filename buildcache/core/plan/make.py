@@ -282,7 +282,7 @@ def describe(
     request: PlanRequest,
     facts: RunFacts,
     context: RunContext,
-    notes: list[str],
+    notes: Sequence[str],
 ) -> BuildPlan:
     """Each variant's labels and annotations, its build arguments (the run's, the built-in ones
     its Dockerfile declares, SOURCE_DATE_EPOCH), its secrets, SSH and contexts, and its
@@ -299,7 +299,7 @@ def describe(
         epoch=epoch,
     )
     run_args = dict(parse_build_arg(text, env) for text in request.inputs.build_args)
-    notes += secret_looking_args(set(run_args) - set(config.build_args))
+    notes = [*notes, *secret_looking_args(set(run_args) - set(config.build_args))]
     if epoch and config.build.reproducible:
         run_args["SOURCE_DATE_EPOCH"] = epoch  # BuildKit reads it itself
     attest = attest_of(config.attest, request.inputs, push=built.push, context=context, env=env)
