@@ -83,8 +83,9 @@ class RegistryError(BuildcacheError):
         self.status = status
 
 
-class CopyError(Exception):
-    """One `imagetools create` copy failed; the publisher decides whether to try again."""
+class PublishError(Exception):
+    """One registry call of publishing failed (a tag written, a hold decided); the publisher
+    decides whether to try again."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -104,7 +104,7 @@ def build(
         load=load,
         cache_write=cache_write,
         push_by_digest=push_by_digest,
-        staging=push_by_digest and not dry_run and command.cannot_push_untagged(loaded),
+        staging=(push or push_by_digest) and command.cannot_push_untagged(loaded),
     )
     resolved = assemble(loaded, request)
     if dry_run:

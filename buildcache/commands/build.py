@@ -1,13 +1,14 @@
 """`buildcache build`: plan -> bake file -> one `docker buildx bake` -> cache report -> publish.
 
-The build pushes the version tags of the first image; publishing then copies by digest to every
-other registry, the moving tags last (core/publish.py). Every path after the first push ends in
-the publish table, and a state that re-running the same command completes.
+The bake pushes every variant to every registry by digest; publishing then writes the tags
+through the registry API, the moving tags last (core/publish.py). Every path after the first
+push ends in the publish table, and a state that re-running the same command completes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import sys
 import tempfile
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 def _interrupted() -> PublishStopped:
     return PublishStopped(
-        "interrupted while publishing: the copies under way were finished, no other was started "
+        "interrupted while publishing: the tag writes under way were finished, no other was started "
         "(the table says which tags are where)",
         hint="run the same command again: it completes the release by digest",
     )
@@ -190,18 +191,9 @@ def _publish(
     error: BuildFailed | None,
 ) -> tuple[list[TagResult], BuildFailed | None]:
     """Every tag of the variants built, on every registry; what went wrong, if nothing had."""
-    from buildcache.docker import engine
-
-    client = baked.client
     digests = baked.digests()
     try:
-        published = publish(
-            built,
-            digests,
-            copy_image=lambda sources, targets: engine.copy_image(client, sources, targets),
-            console=console,
-            policy=policy,
-        )
+        published = publish(built, digests, console=console, policy=policy, resumed=baked.resumed)
     except PublishInterrupted as stop:
         return stop.results, _interrupted()
     if error is not None:
@@ -209,7 +201,7 @@ def _publish(
     if any(r.status not in ("done", "kept") for r in published):
         return published, BuildFailed(
             "the images were built, but not every tag was published (the table above says which)",
-            hint="run the same command again: it builds from the cache and copies by digest what is missing",
+            hint="run the same command again: it builds from the cache and writes the tags that are missing",
         )
     from buildcache.registry.readback import read_back_published
 
@@ -226,12 +218,11 @@ def retry_policy(config: Config) -> RetryPolicy:
 
 
 def cannot_push_untagged(config: Config) -> bool:
-    """buildx's docker driver refuses push-by-digest ("not implemented for docker driver")."""
+    """buildx's docker driver refuses push-by-digest ("not implemented for docker driver"), so
+    its pushes go under buildcache's staging tag (read from buildx's files: no process)."""
     from buildcache.docker import engine
 
-    client = engine.make_client()
-    engine.require_docker_command(client)
-    return engine.inspect_engine(client, config.builder_name).driver == "docker"
+    return engine.builder_driver(config.builder_name, os.environ) == "docker"
 
 
 # The bakes of one run

@@ -1,21 +1,25 @@
-"""`buildcache merge`: per-platform `build --push-by-digest` results -> tagged indexes."""
+"""`buildcache merge`: per-platform `build --push-by-digest` results -> tagged indexes.
+
+Each variant's index is made from the runners' images (core/merge.py) and put by digest on
+every registry, through the registry API; then its tags are written as a build writes them
+(commands/publish.py). Nothing is tagged anywhere before every registry holds the index.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
 from buildcache.commands.build import retry_policy
+from buildcache.commands.publish import publish_tags
 from buildcache.core.config.model import Config
-from buildcache.core.merge import merge as merge_results
-from buildcache.core.merge import read_results
-from buildcache.core.publish import Publisher, RetryPolicy
+from buildcache.core.merge import MergeInput, RunnerImage, merged_index, read_results
+from buildcache.core.publish import Publisher, RetryPolicy, TagResult, images_of
 from buildcache.core.reference import ImageRef
-from buildcache.errors import BuildcacheError, BuildFailed
-from buildcache.registry.client import RegistryClient
+from buildcache.errors import BuildcacheError, BuildFailed, PublishError, RegistryError
 from buildcache.ui.console import print_json, say
 from buildcache.ui.tables import publish_table
 
@@ -28,8 +32,6 @@ def merge(
     console: Console,
     explicit_config: bool = False,
 ) -> None:
-    from buildcache.docker import engine
-
     merged = read_results(results)
     try:
         config: Config | None = load_config()
@@ -37,47 +39,20 @@ def merge(
         if explicit_config:
             raise
         config = None
-    client = engine.make_client()
-    engine.require_docker_command(client)
-
-    def digest_of(ref: ImageRef) -> str:
-        with RegistryClient(ref.registry) as registry:
-            manifest = registry.manifest(ref.repository, ref.tag or "")
-        if manifest is None or not manifest.digest:
-            raise BuildFailed(f"{ref} was made but cannot be read back")
-        return manifest.digest
-
-    def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
-        engine.copy_image(client, sources, targets)
-
-    publisher = Publisher(
-        copy=copy,
-        policy=retry_policy(config) if config else RetryPolicy(),
-        sleep=time.sleep,
-        on_event=lambda message: say(console, f"retry: {message}", "yellow"),
+    policy = retry_policy(config) if config else RetryPolicy()
+    indexes, published = _put_indexes(merged, policy, console)
+    ready = [v for v in merged.variants if v.name in indexes]
+    published += publish_tags(
+        ready, indexes, version=merged.version, console=console, policy=policy
     )
-    published = merge_results(merged, publisher, digest_of)
     if published:
         console.print(publish_table(published))
     if as_json:
-        print_json(
-            {
-                "version": merged.version,
-                "variants": [
-                    {
-                        "name": v.name,
-                        "platforms": merged.platforms[v.name],
-                        "sources": [str(s) for s in merged.sources[v.name]],
-                        "publish": [r.to_json() for r in published if r.variant == v.name],
-                    }
-                    for v in merged.variants
-                ],
-            }
-        )
-    if any(r.status != "done" for r in published):
+        print_json(_merge_json(merged, published))
+    if any(r.status not in ("done", "kept") for r in published):
         raise BuildFailed(
             "not every tag was published (the table above says which)",
-            hint="run the same merge again: it copies by digest what is missing",
+            hint="run the same merge again: it writes the tags that are missing",
         )
     platforms = sorted({p for ps in merged.platforms.values() for p in ps})
     say(
@@ -85,3 +60,70 @@ def merge(
         f"merged {len(merged.variants)} variant(s) for {', '.join(platforms)}",
         "bold green",
     )
+
+
+def _put_indexes(
+    merged: MergeInput, policy: RetryPolicy, console: Console
+) -> tuple[dict[str, ImageRef], list[TagResult]]:
+    """Each variant's index, made from its runners' images and put by digest on every
+    registry (the runners' images copied first where a registry lacks them): the first image by
+    the index's digest, per variant; and the failed results of the variants it could not be
+    made for (none of their tags is written)."""
+    from buildcache.registry.publish import Registries, copy_where_missing, put_by_digest
+
+    retrying = Publisher(
+        put=lambda step: None,
+        policy=policy,
+        sleep=time.sleep,
+        on_event=lambda message: say(console, f"retry: {message}", "yellow"),
+    )
+    indexes: dict[str, ImageRef] = {}
+    failed: list[TagResult] = []
+    with Registries() as registries:
+        for variant in merged.variants:
+            images = images_of(variant)
+            sources = merged.sources[variant.name]
+
+            def make(images: list[ImageRef] = images, name: str = variant.name) -> None:
+                try:
+                    runners = []
+                    for source, platforms in zip(
+                        merged.sources[name], merged.runner_platforms[name], strict=True
+                    ):
+                        copy_where_missing(registries, source, images)
+                        client = registries.client(source)
+                        data, media_type = client.raw_manifest(
+                            source.repository, str(source.digest)
+                        )
+                        runners.append(RunnerImage(data, media_type, platforms))
+                    data, media_type = merged_index(runners)
+                    digest = put_by_digest(registries, images, data, media_type)
+                except RegistryError as error:
+                    raise PublishError(error.message) from None
+                indexes[name] = images[0].with_digest(digest)
+
+            reason, attempts = retrying.retried(
+                make, f"{variant.name}: the index of {len(sources)} runners"
+            )
+            if reason is not None:
+                why = f"its index could not be made: {reason}"
+                failed += [
+                    TagResult(variant.name, ref.bare(), ref.tag or "", "failed", why, attempts)
+                    for ref in variant.tags
+                ]
+    return indexes, failed
+
+
+def _merge_json(merged: MergeInput, published: list[TagResult]) -> dict[str, object]:
+    return {
+        "version": merged.version,
+        "variants": [
+            {
+                "name": v.name,
+                "platforms": merged.platforms[v.name],
+                "sources": [str(s) for s in merged.sources[v.name]],
+                "publish": [r.to_json() for r in published if r.variant == v.name],
+            }
+            for v in merged.variants
+        ],
+    }

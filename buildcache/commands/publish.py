@@ -1,42 +1,47 @@
-"""After the bake: what an earlier run of the release published, and publishing the rest.
+"""After the bake: what an earlier run of the release published, and every tag written.
 
-The build pushed the version tags of the first image; here every other registry gets the same
-digest (core/publish.py decides the order, registry/copy.py or `imagetools create` copies),
-the moving tags last, never over a higher release (registry/readback.py).
+Every registry holds each variant's image by digest once the bake is done (core/bake.py); here
+each tag becomes one PUT of that image's index through the registry API (registry/publish.py),
+in core/publish.py's order: version tags, then moving tags never over a higher release. `merge`
+publishes the index it made the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.publish import (
-    Copy,
     Publisher,
     PublishInterrupted,
-    PublishStep,
     RetryPolicy,
+    Tagged,
     TagResult,
-    copy_sources,
-    pushed_results,
-    steps_after_push,
+    images_of,
+    moving_tags,
+    publish_steps,
     version_refs,
 )
 from buildcache.core.reference import ImageRef
-from buildcache.errors import CopyError, RegistryError
+from buildcache.errors import PublishError, RegistryError
 from buildcache.ui.console import labelled, say
+
+if TYPE_CHECKING:
+    from buildcache.registry.publish import Manifest, Registries
 
 # The registry client (httpx) is imported by the functions that use it: `build --dry-run` never
 # does.
 
 
 def published_before(plan: BuildPlan, console: Console) -> dict[str, str]:
-    """The variants whose release tag an earlier run pushed already (variant -> digest). A
-    published version is never replaced: the run publishes that image where it is missing, so a
-    run that failed halfway is completed by running it again."""
+    """The variants whose release tag an earlier run wrote already (variant -> digest). A
+    published version is never replaced: the run writes that image's tags where they are
+    missing, so a run that failed halfway is completed by running it again."""
     if plan.push_by_digest:
         return {}
     from buildcache.registry.readback import digests_of
@@ -57,41 +62,91 @@ def publish(
     plan: BuildPlan,
     digests: Mapping[str, str | None],
     *,
-    copy_image: Copy,
     console: Console,
     policy: RetryPolicy,
+    resumed: Collection[str] = (),
 ) -> list[TagResult]:
-    """After the build's push to the first image: copy by digest to the others, moving tags
-    last; what the registry API cannot copy as it is goes to `copy_image` (imagetools create).
-    Raises PublishInterrupted (with what was published) on Ctrl-C or SIGTERM."""
-    from buildcache.registry.copy import copy_by_registry
-    from buildcache.registry.readback import higher_release_holds
+    """Every tag of the plan's variants on every registry. The bake pushed each to every
+    registry; a resumed release is copied where it is missing. Raises PublishInterrupted (with
+    what was written) on Ctrl-C or SIGTERM."""
+    sources = {
+        v.name: v.pushed_image.with_digest(str(digests[v.name]))
+        for v in plan.variants
+        if digests.get(v.name)
+    }
+    return publish_tags(
+        plan.variants, sources, version=plan.version, console=console, policy=policy, copy=resumed
+    )
 
-    def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
-        left = list(targets)
-        if len(sources) == 1:  # as it is, where the registry API can (registry/copy.py)
-            try:
-                left = copy_by_registry(sources[0], targets)
-            except RegistryError as error:
-                raise CopyError(error.message) from None
-        if left:
-            copy_image(sources, left)
 
-    def hold(step: PublishStep) -> dict[str, str]:
-        # an older release (a hotfix, or one that lost a race) never takes latest, 1.2 or 1 back
-        default = next(v.default for v in plan.variants if v.name == step.variant)
-        suffix = "" if default else f"-{step.variant}"
-        return higher_release_holds(step.image, step.tags, plan.version, suffix)
+def publish_tags(
+    variants: Sequence[Tagged],
+    sources: Mapping[str, ImageRef],
+    *,
+    version: str,
+    console: Console,
+    policy: RetryPolicy,
+    copy: Collection[str] = (),
+) -> list[TagResult]:
+    """Each variant's tags, written with the index `sources` names (the first registry's image,
+    by digest), on every registry; the variants in `copy` are first copied to the registries
+    that do not hold them."""
+    from buildcache.registry.publish import Registries, TagWriter
 
     publisher = Publisher(
-        copy=copy,
+        put=lambda step: None,
         policy=policy,
         sleep=time.sleep,
         on_event=lambda message: say(console, f"retry: {message}", "yellow"),
-        hold=hold,
     )
-    steps = steps_after_push(plan, copy_sources(plan, digests))
-    try:
-        return pushed_results(plan) + publisher.run(steps)
-    except PublishInterrupted as stop:  # the table shows the build's own push too
-        raise PublishInterrupted(pushed_results(plan) + stop.results) from None
+    with Registries() as registries:
+        manifests, failed = _read_indexes(publisher, registries, variants, sources, copy)
+        ready = [v for v in variants if v.name in manifests]
+        writer = TagWriter(
+            registries,
+            manifests,
+            images={v.name: images_of(v) for v in ready},
+            version=version,
+            suffixes={v.name: "" if v.default else f"-{v.name}" for v in ready},
+        )
+        publisher = dataclasses.replace(publisher, put=writer.put, hold=writer.hold)
+        try:
+            results = publisher.run(publish_steps(ready))
+        except PublishInterrupted as stop:
+            raise PublishInterrupted(failed + stop.results) from None
+        return failed + writer.settle(results, {v.name: moving_tags(v) for v in ready})
+
+
+def _read_indexes(
+    publisher: Publisher,
+    registries: Registries,
+    variants: Sequence[Tagged],
+    sources: Mapping[str, ImageRef],
+    copy: Collection[str],
+) -> tuple[dict[str, Manifest], list[TagResult]]:
+    """Each variant's index read once (copied first where `copy` asks), and the failed results
+    of the variants whose index cannot be read (none of their tags is written)."""
+    from buildcache.registry.publish import copy_where_missing, read_manifest
+
+    manifests: dict[str, Manifest] = {}
+    failed: list[TagResult] = []
+    for variant in variants:
+        source = sources.get(variant.name)
+        if source is None:
+            continue
+
+        def read(variant: Tagged = variant, source: ImageRef = source) -> None:
+            try:
+                if variant.name in copy:
+                    copy_where_missing(registries, source, images_of(variant))
+                manifests[variant.name] = read_manifest(registries, source, str(source.digest))
+            except RegistryError as error:
+                raise PublishError(error.message) from None
+
+        reason, attempts = publisher.retried(read, str(source))
+        if reason is not None:
+            failed += [
+                TagResult(variant.name, ref.bare(), ref.tag or "", "failed", reason, attempts)
+                for ref in variant.tags
+            ]
+    return manifests, failed

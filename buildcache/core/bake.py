@@ -15,7 +15,7 @@ from typing import Any
 
 from buildcache.core.plan.metadata import csv_field
 from buildcache.core.plan.model import BuildPlan, VariantPlan
-from buildcache.core.publish import steps_after_push
+from buildcache.core.publish import publish_steps
 from buildcache.core.redact import shown_args
 from buildcache.core.reference import cache_source
 
@@ -25,18 +25,27 @@ BASE_DIGEST = "org.opencontainers.image.base.digest"
 
 
 def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
-    if plan.push_by_digest and variant.staging_tag:
-        # under the staging tag, for a driver that cannot push untagged
-        return "type=image,push=true"
-    if plan.push_by_digest:
-        # untagged in the first image; `buildcache merge` makes the tagged index from all runners
-        return f"type=image,name={variant.pushed_image},push-by-digest=true,name-canonical=true,push=true"
     if plan.push:
-        return "type=image,push=true" + annotation_options(variant) + base_annotations(variant)
+        return push_output(variant, annotated=not plan.push_by_digest)
     if plan.load:
         return "type=docker"
     # Without --push or --load the result stays in the build cache: nothing is exported.
     return "type=cacheonly"
+
+
+def push_output(variant: VariantPlan, *, annotated: bool) -> str:
+    """One image exporter that pushes the variant to every registry, each layer once per
+    registry, and writes no tag a user pulls: by digest, or (a builder that cannot push untagged)
+    under buildcache's staging tag. The tags are written afterwards, through the registry API,
+    once every registry holds the image (core/publish.py). A --push-by-digest platform image
+    gets no annotations: `buildcache merge` makes the index users pull."""
+    names = ",".join(str(name) for name in variant.push_names)
+    output = "type=image," + csv_field(f"name={names}") + ",push=true"
+    if variant.staging_tag is None:
+        output += ",push-by-digest=true,name-canonical=true"
+    if annotated:
+        output += annotation_options(variant) + base_annotations(variant)
+    return output
 
 
 def base_annotations(variant: VariantPlan) -> str:
@@ -95,12 +104,10 @@ def base_contexts(variant: VariantPlan) -> dict[str, str]:
 
 
 def target_tags(plan: BuildPlan, variant: VariantPlan) -> list[str]:
-    """A push names only the version tags of the first image (core/publish.py copies the rest by
-    digest); a load names them all; a cache-only build names none."""
-    if plan.push_by_digest:
-        return [str(variant.staging_tag)] if variant.staging_tag else []
+    """A push names no tag (its exporter names the images: push_output); a load names them all;
+    a cache-only build names none."""
     if plan.push:
-        return [str(t) for t in variant.push_tags]
+        return []
     if plan.load:
         return [str(t) for t in variant.tags]
     return []
@@ -170,8 +177,9 @@ def command_text(command: list[str]) -> str:
 
 
 def dry_run_text(plan: BuildPlan) -> str:
-    """What `build --dry-run` prints: the bake file, the bake command, and the copies by digest
-    that follow a push (the digest shown as a placeholder: it is known only once built)."""
+    """What `build --dry-run` prints: the bake file, the bake command, and the tags written
+    through the registry API once every registry holds the image (the digest shown as a
+    placeholder: it is known only once built)."""
     path = Path("docker-bake.json")
     shown = bake_definition(plan)
     for target in shown["target"].values():
@@ -181,16 +189,11 @@ def dry_run_text(plan: BuildPlan) -> str:
     lines.append("# the command\n")
     lines.append(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
     if plan.push and not plan.push_by_digest:
-        placeholder = "0" * 64
-        sources = {
-            v.name: [v.pushed_image.with_digest(f"sha256:{placeholder}")] for v in plan.variants
-        }
-        lines.append("# then, by digest, version tags before moving ones\n")
-        for step in steps_after_push(plan, sources):
-            command = ["docker", "buildx", "imagetools", "create"]
-            command += [arg for target in step.targets for arg in ("--tag", str(target))]
-            command += [
-                str(s).replace(placeholder, f"<digest of {step.variant}>") for s in step.sources
-            ]
-            lines.append(command_text(command) + "\n")
+        lines.append(
+            "# then, through the registry API, each tag one PUT of its variant's index by digest:"
+            " release tags first, moving tags last (unless a higher release holds them)\n"
+        )
+        for step in publish_steps(plan.variants):
+            for target in step.targets:
+                lines.append(f"PUT {target} <- <digest of {step.variant}>\n")
     return "".join(lines)

@@ -1,30 +1,27 @@
-"""Pure: the per-platform results of a fanned-out build -> one tagged index per variant on every
-registry (`buildcache merge`).
+"""Pure: the per-platform results of a fanned-out build -> one index per variant
+(`buildcache merge`).
 
 Each runner ran `buildcache build --platform P --push-by-digest --json > P.json`: its platform's
-image sits untagged, by digest, in the first image's repository. Merging makes the index of all
-of them under the version tags of the first image (`buildx imagetools create`), then publishes
-that index by digest like a build does: the other registries, then the moving tags.
+image sits by digest on every registry (untagged, or under buildcache's staging tag). Merging
+makes one OCI index of all of them (`merged_index`), puts it by digest on every registry, then
+writes its tags as a build does (commands/publish.py): the version tags, then the moving ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.publish import (
-    Publisher,
-    PublishStep,
-    TagResult,
-    VariantTags,
-    publish_steps,
-    split_tags,
-)
+from buildcache.core.publish import VariantTags
 from buildcache.core.reference import ImageRef, ReferenceError
 from buildcache.errors import UsageError
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+INDEX_MEDIA_TYPES = (OCI_INDEX, "application/vnd.docker.distribution.manifest.list.v2+json")
 
 
 @dataclass
@@ -33,6 +30,8 @@ class MergeInput:
     variants: list[VariantTags] = field(default_factory=list)
     sources: dict[str, list[ImageRef]] = field(default_factory=dict)  # variant -> one per runner
     platforms: dict[str, list[str]] = field(default_factory=dict)
+    # variant -> each runner's platforms, in the order of `sources`
+    runner_platforms: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
 
 def read_results(paths: Sequence[Path]) -> MergeInput:
@@ -87,6 +86,7 @@ def _add_result(merged: MergeInput, path: Path, data: Mapping[str, Any]) -> None
                 f"{path}: {variant['name']} for {', '.join(sorted(twice))} is in two results"
             )
         platforms += variant["platforms"]
+        merged.runner_platforms.setdefault(variant["name"], []).append(tuple(variant["platforms"]))
         merged.sources.setdefault(variant["name"], []).extend(_refs(path, [variant["digest_ref"]]))
 
 
@@ -97,45 +97,42 @@ def _refs(path: Path, texts: Sequence[str]) -> tuple[ImageRef, ...]:
         raise UsageError(f"{path}: {error}") from None
 
 
-def index_steps(merged: MergeInput) -> list[PublishStep]:
-    """First: per variant, the index of every runner's image under the first image's version tags."""
-    steps = []
-    for variant in merged.variants:
-        version, _ = split_tags(variant)
-        first = next(iter(version))
-        steps.append(
-            PublishStep(
-                variant.name,
-                first,
-                tuple(version[first]),
-                tuple(merged.sources[variant.name]),
-                moving=False,
-            )
-        )
-    return steps
+@dataclass(frozen=True)
+class RunnerImage:
+    """One runner's image as its registry stores it: an index (its platform's manifest and
+    attestation), or a plain manifest of its one platform."""
+
+    data: bytes
+    media_type: str
+    platforms: tuple[str, ...]
 
 
-def merge(
-    merged: MergeInput, publisher: Publisher, digest_of: Callable[[ImageRef], str]
-) -> list[TagResult]:
-    """Make the indexes, then publish each by its digest. `digest_of(image:tag)` reads a tag's
-    digest from its registry."""
-    first = publisher.run(index_steps(merged))
-    made = {r.variant for r in first if r.status == "done"}
-    sources: dict[str, list[ImageRef]] = {}
-    for result in first:
-        if result.variant in made and result.variant not in sources:
-            sources[result.variant] = [result.image.with_digest(digest_of(result.ref))]
-    ready = [v for v in merged.variants if v.name in sources]
-    results = list(first)
-    results += publisher.run(publish_steps(ready, sources, first_done=True), previous=first)
-    for variant in merged.variants:
-        if variant.name in made:
+def merged_index(images: Sequence[RunnerImage]) -> tuple[bytes, str]:
+    """One OCI index of every runner's image, and its media type: an index's entries as they
+    are (the platform manifests and their attestation manifests), a plain manifest as one entry
+    with its platform. Raises UsageError where two runners built the same platform."""
+    entries: list[dict[str, Any]] = []
+    for image in images:
+        body = json.loads(image.data)
+        if image.media_type in INDEX_MEDIA_TYPES or body.get("mediaType") in INDEX_MEDIA_TYPES:
+            entries += body.get("manifests") or []
             continue
-        # its index could not be made: nothing else of it is published
-        for step in publish_steps([variant], {variant.name: []}, first_done=True):
-            results += [
-                TagResult(variant.name, step.image, tag, "skipped", "its index could not be made")
-                for tag in step.tags
-            ]
-    return results
+        digest = "sha256:" + hashlib.sha256(image.data).hexdigest()
+        [platform] = image.platforms or ("",)
+        entries.append(
+            {
+                "mediaType": body.get("mediaType") or image.media_type,
+                "digest": digest,
+                "size": len(image.data),
+                "platform": _platform(platform),
+            }
+        )
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
+    return json.dumps(index, separators=(",", ":")).encode(), OCI_INDEX
+
+
+def _platform(name: str) -> dict[str, str]:
+    os_name, _, rest = name.partition("/")
+    architecture, _, variant = rest.partition("/")
+    platform = {"architecture": architecture, "os": os_name}
+    return {**platform, "variant": variant} if variant else platform

@@ -1,19 +1,21 @@
-"""Publishing to several registries, so that a fault leaves a clear state and a re-run finishes.
+"""Publishing to several registries, so that a tag is at every moment its old digest or the new
+image, and a re-run finishes what a fault left.
 
-The build pushes once, to the first image of `images`, with the version tags only. Then, by
-digest, every other registry gets the same multi-platform index (`buildx imagetools create`), so
-every registry serves byte-identical digests. The moving tags (`latest`, a variant's alias) come
-last, and only once every registry has every version tag: `latest` never points at an image that
-is missing somewhere.
+The bake pushes every variant to every registry by digest (core/bake.py) and writes no tag. Then
+each tag is one PUT of the variant's index, the same bytes on every registry: the version tags
+first, everywhere; then, decided once for all registries, whether a higher release holds each
+moving tag (`latest`, a variant's alias, `1.2`, `1`); then the moving tags that are free, and
+only for a variant whose version tags are everywhere. No child manifest is ever written under a
+tag.
 
 Transient registry failures are retried with exponential backoff and jitter; authentication and
-permission errors are not. What to run is pure (`publish_steps`); running it takes the copy and
-the sleep as functions, so every ordering and retry rule is tested without a registry.
+permission errors are not. What to run is pure (`publish_steps`); running it takes the tag write,
+the hold decision and the sleep as functions, so every ordering and retry rule is tested
+without a registry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import re
 import threading
@@ -25,7 +27,7 @@ from typing import Any, Literal, Protocol
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.plan.tags import LATEST
 from buildcache.core.reference import ImageRef
-from buildcache.errors import BuildFailed, CopyError
+from buildcache.errors import PublishError
 
 # kept: a moving tag left where it is on purpose (a higher release holds it)
 Status = Literal["done", "failed", "skipped", "kept"]
@@ -78,7 +80,6 @@ class PublishStep:
     variant: str
     image: ImageRef  # registry/repository that gets the tags
     tags: tuple[str, ...]
-    sources: tuple[ImageRef, ...]  # image@digest references the index is made from
     moving: bool
 
     @property
@@ -141,54 +142,30 @@ def split_tags(chosen: Tagged) -> tuple[dict[ImageRef, list[str]], dict[ImageRef
     return version, moving
 
 
-def publish_steps(
-    variants: Sequence[Tagged], sources: Mapping[str, Sequence[ImageRef]], *, first_done: bool
-) -> list[PublishStep]:
-    """Everything after the build's own push, in order: the version tags on every other image
-    (or on every image, where the first has not got them: a merge), then every moving tag."""
+def images_of(variant: Tagged) -> list[ImageRef]:
+    """Every registry's image of the variant (no tag), in the config's order."""
+    return list(dict.fromkeys(reference.bare() for reference in variant.tags))
+
+
+def moving_tags(variant: Tagged) -> frozenset[str]:
+    _, moving = split_tags(variant)
+    return frozenset(tag for tags in moving.values() for tag in tags)
+
+
+def publish_steps(variants: Sequence[Tagged]) -> list[PublishStep]:
+    """Every tag of every variant on every image, in order: the version tags, then the moving
+    ones."""
     steps: list[PublishStep] = []
     moving_steps: list[PublishStep] = []
     for variant in variants:
         version, moving = split_tags(variant)
-        images = list(version)
-        source = tuple(sources[variant.name])
-        for n, image in enumerate(images):
-            if n == 0 and first_done:
-                continue
-            if version[image]:
-                steps.append(
-                    PublishStep(variant.name, image, tuple(version[image]), source, moving=False)
-                )
-        for image in images:
-            if moving[image]:
-                moving_steps.append(
-                    PublishStep(variant.name, image, tuple(moving[image]), source, moving=True)
-                )
+        for image, tags in version.items():
+            if tags:
+                steps.append(PublishStep(variant.name, image, tuple(tags), moving=False))
+        for image, tags in moving.items():
+            if tags:
+                moving_steps.append(PublishStep(variant.name, image, tuple(tags), moving=True))
     return steps + moving_steps
-
-
-def steps_after_push(
-    plan: BuildPlan, sources: Mapping[str, Sequence[ImageRef]]
-) -> list[PublishStep]:
-    """What publishing copies by digest after the build's own push: every step but those whose
-    tags that push already wrote (all of them, where there is only one image)."""
-    pushed = {ref for v in plan.variants for ref in v.push_tags}
-    return [
-        step
-        for step in publish_steps(plan.variants, sources, first_done=True)
-        if not set(step.targets) <= pushed
-    ]
-
-
-def copy_sources(plan: BuildPlan, digests: Mapping[str, str | None]) -> dict[str, list[ImageRef]]:
-    """Each variant's pushed image by digest: what the copies are made from."""
-    sources = {}
-    for variant in plan.variants:
-        digest = digests.get(variant.name)
-        if not digest:
-            raise BuildFailed(f"buildx reported no digest for {variant.name}; nothing was copied")
-        sources[variant.name] = [variant.pushed_image.with_digest(digest)]
-    return sources
 
 
 VERSION_RULES = ("version", "semver {{version}}", "pep440 {{version}}")
@@ -196,33 +173,31 @@ VERSION_RULES = ("version", "semver {{version}}", "pep440 {{version}}")
 
 def version_refs(plan: BuildPlan) -> dict[str, ImageRef]:
     """Each variant's exact release tag on the first image (1.2.3, 1.2.3-full): the tag an earlier
-    run of the same release has pushed, if one did."""
+    run of the same release has written, if one did (on every registry, since tags are written
+    only once every registry holds the image)."""
     refs = {}
     for variant in plan.variants:
+        first = variant.pushed_image
         exact = [
-            r for r in variant.push_tags if variant.tag_rules.get(r.tag or "") in VERSION_RULES
+            r
+            for r in variant.tags
+            if r.bare() == first and variant.tag_rules.get(r.tag or "") in VERSION_RULES
         ]
         if exact:
             refs[variant.name] = exact[0]
     return refs
 
 
-def pushed_results(plan: BuildPlan) -> list[TagResult]:
-    """The tags the build's own push wrote, as results."""
-    return [
-        TagResult(v.name, ref.bare(), ref.tag or "", "done", None, 1)
-        for v in plan.variants
-        for ref in v.push_tags
-    ]
-
-
-# (sources, target refs); raises CopyError
-Copy = Callable[[Sequence[ImageRef], Sequence[ImageRef]], None]
+# writes one step's tags; raises PublishError
+Put = Callable[[PublishStep], None]
+# a variant and its moving tags -> those a higher release holds on some registry, with why;
+# raises PublishError
+Hold = Callable[[str, Sequence[str]], Mapping[str, str]]
 
 
 class PublishInterrupted(Exception):
     """Ctrl-C or SIGTERM while publishing: every tag's result, in the order of the steps (the
-    copies under way were waited for; those not started say so)."""
+    writes under way were waited for; those not started say so)."""
 
     def __init__(self, results: list[TagResult]) -> None:
         super().__init__("interrupted while publishing")
@@ -231,91 +206,85 @@ class PublishInterrupted(Exception):
 
 @dataclass
 class Publisher:
-    copy: Copy
+    put: Put
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = field(default=lambda seconds: None)
     on_event: Callable[[str], None] = field(default=lambda message: None)
     rng: random.Random = field(default_factory=random.Random)
-    # the moving tags of a step that must stay where they are (a higher release holds them),
-    # with why
-    hold: Callable[[PublishStep], Mapping[str, str]] = field(default=lambda step: {})
+    hold: Hold = field(default=lambda variant, tags: {})
+    workers: int = 8  # registry calls at once
 
-    def run(
-        self, steps: Sequence[PublishStep], previous: Sequence[TagResult] = ()
-    ) -> list[TagResult]:
-        """Run the version-tag steps, all at once, then the moving-tag steps of the variants
-        whose version tags are everywhere, all at once. `previous` are the results of an earlier
-        phase, which count too. Results come back in the order of the steps; on Ctrl-C or SIGTERM,
-        in a PublishInterrupted."""
+    def run(self, steps: Sequence[PublishStep]) -> list[TagResult]:
+        """The version-tag steps, all at once; then, per variant whose version tags are
+        everywhere, one hold decision for every registry; then its free moving tags, all at
+        once. Results come back in the order of the steps; on Ctrl-C or SIGTERM, in a
+        PublishInterrupted."""
         done: dict[int, list[TagResult]] = {}  # each step's results, as it ends
-        kept: dict[int, list[TagResult]] = {}  # the moving tags a higher release holds
         try:
-            self._run(steps, previous, done, kept)
+            self._run(steps, done)
             interrupted = False
         except KeyboardInterrupt:
             interrupted = True
-
-        def outcome(step: PublishStep) -> list[TagResult]:
-            held = kept.get(id(step), [])
-            if id(step) in done:
-                return [*done[id(step)], *held]
-            why = "interrupted before it was copied"
-            rest = [t for t in step.tags if t not in {r.tag for r in held}]
-            return [TagResult(step.variant, step.image, t, "skipped", why) for t in rest] + held
-
-        results = [r for step in steps for r in outcome(step)]
+        results = [r for step in steps for r in done.get(id(step)) or _not_started(step)]
         if interrupted:
             raise PublishInterrupted(results)
         return results
 
-    def _run(
-        self,
-        steps: Sequence[PublishStep],
-        previous: Sequence[TagResult],
-        done: dict[int, list[TagResult]],
-        kept: dict[int, list[TagResult]],
-    ) -> None:
+    def _run(self, steps: Sequence[PublishStep], done: dict[int, list[TagResult]]) -> None:
         version = [s for s in steps if not s.moving]
         self._run_all({id(s): s for s in version}, done)
-        results = [r for step in version for r in done[id(step)]]
+        missing = _missing_version_tags([r for s in version for r in done[id(s)]])
         moving: dict[int, PublishStep] = {}
+        held_by_variant: dict[str, Mapping[str, str] | TagResult] = {}
         for step in (s for s in steps if s.moving):
-            failed = sorted(
-                {
-                    str(r.ref)
-                    for r in (*previous, *results)
-                    if r.variant == step.variant and r.status != "done"
-                }
-            )
-            if failed:
-                reason = (
-                    "a version tag is missing on "
-                    + ", ".join(failed[:3])
-                    + (" ..." if len(failed) > 3 else "")
-                )
-                done[id(step)] = [
-                    TagResult(step.variant, step.image, tag, "skipped", reason) for tag in step.tags
-                ]
+            if step.variant in missing:
+                why = "a version tag is missing on " + missing[step.variant]
+                done[id(step)] = _each(step, step.tags, "skipped", why)
                 continue
-            held = self.hold(step)
-            kept[id(step)] = [
-                TagResult(step.variant, step.image, tag, "kept", held[tag])
-                for tag in step.tags
-                if tag in held
+            if step.variant not in held_by_variant:
+                names = sorted(
+                    {t for s in steps if s.moving and s.variant == step.variant for t in s.tags}
+                )
+                held_by_variant[step.variant] = self._decide(step.variant, names)
+            held = held_by_variant[step.variant]
+            if isinstance(held, TagResult):  # the decision could not be made: nothing moves
+                done[id(step)] = _each(step, step.tags, "failed", held.reason, held.attempts)
+                continue
+            kept = [
+                TagResult(step.variant, step.image, t, "kept", held[t])
+                for t in step.tags
+                if t in held
             ]
-            rest = tuple(t for t in step.tags if t not in held)
-            if rest:
-                moving[id(step)] = dataclasses.replace(step, tags=rest)
-            else:
-                done[id(step)] = []
-        self._run_all(moving, done)
+            free = tuple(t for t in step.tags if t not in held)
+            done[id(step)] = kept
+            if free:
+                moving[id(step)] = PublishStep(step.variant, step.image, free, moving=True)
+        ran: dict[int, list[TagResult]] = {}
+        self._run_all(moving, ran)
+        for key, results in ran.items():
+            done[key] = [*results, *done[key]]
+
+    def _decide(self, variant: str, tags: Sequence[str]) -> Mapping[str, str] | TagResult:
+        """Which moving tags a higher release holds, on any registry: decided once, applied on
+        every registry. A decision that cannot be made is a failed result."""
+        held: Mapping[str, str] = {}
+
+        def decide() -> None:
+            nonlocal held
+            held = self.hold(variant, tags)
+
+        reason, attempts = self.retried(decide, f"{variant}: reading the releases")
+        if reason is not None:
+            why = f"cannot tell whether a higher release holds it: {reason}"
+            return TagResult(variant, ImageRef("", ""), "", "failed", why, attempts)
+        return held
 
     def _run_all(self, steps: Mapping[int, PublishStep], done: dict[int, list[TagResult]]) -> None:
-        """Every step at once, each one's results into `done` under its key (registries are
-        independent: one after the other would only add up their round trips). A signal lands
-        in this thread only, so the copies run in others: on Ctrl-C or SIGTERM, those under way
-        are waited for (a copy is short; one stopped halfway helps nobody), those not started
-        do not start, and the KeyboardInterrupt goes on up."""
+        """Every step at once (bounded), each one's results into `done` under its key
+        (registries are independent: one after the other would only add up their round trips).
+        A signal lands in this thread only, so the writes run in others: on Ctrl-C or SIGTERM,
+        those under way are waited for (a write is short; one stopped halfway helps nobody),
+        those not started do not start, and the KeyboardInterrupt goes on up."""
         if not steps:
             return
         stopping = threading.Event()
@@ -327,7 +296,7 @@ class Publisher:
 
         def run_every_step() -> None:
             try:
-                with ThreadPoolExecutor(max_workers=max(1, min(8, len(steps)))) as pool:
+                with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(steps)))) as pool:
                     list(pool.map(run, steps.keys(), steps.values()))
             finally:
                 settled.set()
@@ -341,25 +310,54 @@ class Publisher:
             raise
 
     def _run_step(self, step: PublishStep) -> list[TagResult]:
+        reason, attempts = self.retried(lambda: self.put(step), str(step.image))
+        if reason is None:
+            return _each(step, step.tags, "done", None, attempts)
+        return _each(step, step.tags, "failed", reason, attempts)
+
+    def retried(self, call: Callable[[], None], what: str) -> tuple[str | None, int]:
+        """`call`, tried again after a transient failure: why it failed in the end (None: it
+        did not), and after how many tries."""
         for attempt in range(1, self.policy.attempts + 1):
             try:
-                self.copy(step.sources, step.targets)
-            except CopyError as error:
+                call()
+            except PublishError as error:
                 if not is_transient(error.reason) or attempt == self.policy.attempts:
                     why = (
                         error.reason if attempt == 1 else f"{error.reason} (after {attempt} tries)"
                     )
-                    return [
-                        TagResult(step.variant, step.image, tag, "failed", why, attempt)
-                        for tag in step.tags
-                    ]
+                    return why, attempt
                 wait = self.policy.wait(attempt, error.reason, self.rng)
                 self.on_event(
-                    f"{step.image}: {error.reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
+                    f"{what}: {error.reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
                 )
                 self.sleep(wait)
                 continue
-            return [
-                TagResult(step.variant, step.image, tag, "done", None, attempt) for tag in step.tags
-            ]
+            return None, attempt
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _each(
+    step: PublishStep,
+    tags: Sequence[str],
+    status: Status,
+    reason: str | None = None,
+    attempts: int = 1,
+) -> list[TagResult]:
+    return [TagResult(step.variant, step.image, tag, status, reason, attempts) for tag in tags]
+
+
+def _not_started(step: PublishStep) -> list[TagResult]:
+    return _each(step, step.tags, "skipped", "interrupted before it was written", 0)
+
+
+def _missing_version_tags(results: Sequence[TagResult]) -> dict[str, str]:
+    """Per variant, the version tags not written (the first three, named)."""
+    failed: dict[str, list[str]] = {}
+    for result in results:
+        if result.status != "done":
+            failed.setdefault(result.variant, []).append(str(result.ref))
+    return {
+        variant: ", ".join(refs[:3]) + (" ..." if len(refs) > 3 else "")
+        for variant, refs in failed.items()
+    }

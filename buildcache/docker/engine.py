@@ -8,7 +8,7 @@ python-on-whales (and the ~150 pydantic models it defines) takes 0.3-0.4 s to im
 CI machine: a tenth of a fully cached build, measured in bench/ ("quiet cached build"). The one
 call every build makes, `docker buildx bake`, needs only the docker command, which `Docker` knows
 itself; the python-on-whales client is made on first use, by the calls that need it (probes,
-imagetools, login, builders), so a build that only bakes never imports it.
+base digests, login, builders), so a build that only bakes never imports it.
 
 What the engine can do is asked in one list of probes (`probe`): `doctor` shows them all, and a
 build that fails before its first step runs them to say why.
@@ -16,6 +16,7 @@ build that fails before its first step runs them to say why.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from buildcache.core import doctor as fixes
 from buildcache.core.builder import CreateCall
 from buildcache.core.doctor import Check
 from buildcache.core.reference import ImageRef, platform_name
-from buildcache.errors import CopyError, EnvironmentProblem, UsageError
+from buildcache.errors import EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -296,17 +297,25 @@ def bake_print(
     return dict(printed) if isinstance(printed, dict) else {}
 
 
-def copy_image(client: Docker, sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
-    """`buildx imagetools create`: an index from `sources` (by digest) under every target tag.
+def builder_driver(builder: str | None, env: Mapping[str, str]) -> str:
+    """The driver of the builder a bake will use, read from buildx's own files (no process, no
+    daemon): the builder named, else $BUILDX_BUILDER, else buildx's current one; a name with no
+    instance file is a docker context's builder, whose driver is `docker`."""
+    config = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    folder = Path(env.get("BUILDX_CONFIG") or config / "buildx")
+    name = builder or env.get("BUILDX_BUILDER") or _read_json(folder / "current").get("Name")
+    if not name:
+        return "docker"
+    driver = _read_json(folder / "instances" / str(name)).get("Driver")
+    return str(driver) if driver else "docker"
 
-    The registry copies blobs it does not have from the source registry; nothing is rebuilt.
-    """
+
+def _read_json(path: Path) -> dict[str, object]:
     try:
-        client.whales.buildx.imagetools.create(
-            sources=[str(s) for s in sources], tags=[str(t) for t in targets]
-        )
-    except _docker_exception() as error:
-        raise CopyError(_reason(error)) from None
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def builder_exists(client: Docker, name: str) -> bool:

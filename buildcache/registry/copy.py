@@ -1,64 +1,55 @@
-"""Tags copied by digest through the registry API, the manifest as it is (its digest unchanged):
-`docker buildx imagetools create` always writes an index, so a single-platform image pushed
-without attestations (a plain manifest) would get another digest on every tag it copies to.
+"""An image copied by digest through the registry API, from one repository to another, its
+digest unchanged: the one place publishing moves bytes between registries.
 
-A plain manifest is copied anywhere: its blobs are linked (same registry) or streamed (another
-registry), then its bytes are put under each tag. An index is put as it is under tags of its own
-repository, whose registry already has every manifest it lists (a moving tag: one PUT, no
-process); an index for another repository is left to imagetools, which copies what it lists.
+Only where something must really be copied: a release an earlier run published, resumed on a
+registry that does not hold it (one added to `images` since, or a release written by an older
+buildcache), and `merge` of runner results whose images are not on every registry. A build's
+own images reach every registry in the bake itself.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from typing import Any
 
-from buildcache.core.reference import ImageRef
 from buildcache.errors import RegistryError
-from buildcache.registry.client import INDEX_TYPES, Connect, RegistryClient
+from buildcache.registry.client import INDEX_TYPES, RegistryClient
 
 
-def copy_by_registry(
-    source: ImageRef, targets: Sequence[ImageRef], connect: Connect = RegistryClient
-) -> list[ImageRef]:
-    """Copy `source` (by digest) to what of `targets` the registry API can take as is; the
-    targets left for imagetools. Raises RegistryError."""
-    assert source.digest is not None
-    with connect(source.registry) as origin:
-        data, media_type = origin.raw_manifest(source.repository, source.digest)
-        manifest = json.loads(data)
-        index = media_type in INDEX_TYPES or manifest.get("mediaType") in INDEX_TYPES
-        left = []
-        for target in targets:
-            same_repository = target.name == source.name
-            if index and not same_repository:
-                left.append(target)
-                continue
-            with connect(target.registry) as client:
-                if not same_repository:
-                    _copy_blobs(origin, source, client, target, manifest)
-                assert target.tag is not None
-                client.put_raw_manifest(target.repository, target.tag, data, media_type)
-    return left
+def copy_image(
+    origin: RegistryClient, source_repo: str, digest: str, target: RegistryClient, repo: str
+) -> None:
+    """The manifest `digest` of `source_repo` and everything it lists (platform manifests,
+    attestations, their blobs) into `repo` by digest; what `repo` holds already is not sent
+    again. Blobs are linked on the same registry, streamed from another. Raises RegistryError."""
+    if target.digest(repo, digest) == digest:
+        return
+    data, media_type = origin.raw_manifest(source_repo, digest)
+    body: dict[str, Any] = json.loads(data)
+    if media_type in INDEX_TYPES or body.get("mediaType") in INDEX_TYPES:
+        for child in body.get("manifests") or []:
+            copy_image(origin, source_repo, str(child["digest"]), target, repo)
+    else:
+        _copy_blobs(origin, source_repo, target, repo, body)
+    target.put_raw_manifest(repo, digest, data, media_type)
 
 
 def _copy_blobs(
     origin: RegistryClient,
-    source: ImageRef,
-    client: RegistryClient,
-    target: ImageRef,
-    manifest: dict[str, object],
+    source_repo: str,
+    target: RegistryClient,
+    repo: str,
+    manifest: dict[str, Any],
 ) -> None:
     config = manifest.get("config")
     layers = manifest.get("layers")
     if not isinstance(config, dict) or not isinstance(layers, list):
-        raise RegistryError(f"{source} is neither an image index nor an image manifest")
+        raise RegistryError(f"{source_repo} holds neither an image index nor an image manifest")
     for blob in [config, *layers]:
         digest = str(blob["digest"])
-        if client.has_blob(target.repository, digest):
+        if target.has_blob(repo, digest):
             continue
-        if target.registry == source.registry and client.mount_blob(
-            target.repository, digest, source.repository
-        ):
+        same_registry = target.registry == origin.registry
+        if same_registry and target.mount_blob(repo, digest, source_repo):
             continue
-        client.stream_blob_from(origin, source.repository, target.repository, digest)
+        target.stream_blob_from(origin, source_repo, repo, digest)

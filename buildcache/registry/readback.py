@@ -4,7 +4,8 @@ this run made, a floating tag stays on a higher release, and what a re-run finds
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from buildcache.core.plan.tags import release_key
 from buildcache.core.publish import TagResult
@@ -34,54 +35,59 @@ def read_back(expected: Mapping[ImageRef, str]) -> list[str]:
     return wrong
 
 
+@dataclass(frozen=True)
+class Held:
+    """A moving tag a higher release holds: the highest release of its series (the tag it
+    belongs on) and why, for the publish table."""
+
+    by: str
+    why: str
+
+
 def higher_release_holds(
-    image: ImageRef,
-    tags: Sequence[str],
-    version: str,
-    suffix: str = "",
-    connect: Callable[[str], RegistryClient] | None = None,
-) -> dict[str, str]:
-    """The floating `tags` (latest, a variant's alias, 1.2, 1) that must stay where they are, with
-    why: a release higher than `version` in the tag's series (any, for latest and an alias;
-    1.2.x for `1.2`) is published in the repository, among the tags that end in `suffix` (the
-    variant's). Whether the tag points at it yet or not: a release published at the same moment
-    pushes its version tags before it moves any tag, so the lower one sees it and stays back.
-    The repository's tags are listed once, and each digest read once; none is held where
-    `version` is not comparable."""
+    client: RegistryClient, repository: str, tags: Sequence[str], version: str, suffix: str = ""
+) -> dict[str, Held]:
+    """The floating `tags` (latest, a variant's alias, 1.2, 1) that must stay where they are: a
+    release higher than `version` in the tag's series (any, for latest and an alias; 1.2.x for
+    `1.2`) is published in the repository, among the tags that end in `suffix` (the variant's).
+    Whether the tag points at it yet or not: a release published at the same moment writes its
+    version tags before it moves any tag, so the lower one sees it and stays back. The
+    repository's tags are listed once, and each digest read once; none is held where `version`
+    is not comparable."""
     mine = release_key(version)
     if mine is None:
         return {}
-    held: dict[str, str] = {}
-    with (connect or RegistryClient)(image.registry) as client:
-        higher: list[tuple[tuple[int, ...], str]] = []
-        for name in client.tags(image.repository):
-            if suffix and not name.endswith(suffix):
-                continue
-            key = release_key(name.removesuffix(suffix) if suffix else name)
-            if key is not None and key > mine:
-                higher.append((key, name))
-        if not higher:
-            return {}
-        newest_first = sorted(higher, reverse=True)[:20]
-        digests: dict[str, str | None] = {}
+    higher: list[tuple[tuple[int, ...], str]] = []
+    for name in client.tags(repository):
+        if suffix and not name.endswith(suffix):
+            continue
+        key = release_key(name.removesuffix(suffix) if suffix else name)
+        if key is not None and key > mine:
+            higher.append((key, name))
+    if not higher:
+        return {}
+    newest_first = sorted(higher, reverse=True)[:20]
+    digests: dict[str, str | None] = {}
 
-        def digest(name: str) -> str | None:
-            if name not in digests:
-                digests[name] = client.digest(image.repository, name)
-            return digests[name]
+    def digest(name: str) -> str | None:
+        if name not in digests:
+            digests[name] = client.digest(repository, name)
+        return digests[name]
 
-        for tag in tags:
-            series = _series(tag.removesuffix(suffix) if suffix else tag)
-            mates = [name for key, name in newest_first if key[: len(series)] == series]
-            if not mates:
-                continue
-            current = digest(tag)
-            holder = next((n for n in mates if current and digest(n) == current), None)
-            held[tag] = (
-                f"it stays on {holder}, a higher release than {version}"
-                if holder is not None
-                else f"{mates[0]}, a higher release than {version}, is published: it takes {tag}"
-            )
+    held: dict[str, Held] = {}
+    for tag in tags:
+        series = _series(tag.removesuffix(suffix) if suffix else tag)
+        mates = [name for key, name in newest_first if key[: len(series)] == series]
+        if not mates:
+            continue
+        current = digest(tag)
+        holder = next((n for n in mates if current and digest(n) == current), None)
+        held[tag] = Held(
+            mates[0],
+            f"it stays on {holder}, a higher release than {version}"
+            if holder is not None
+            else f"{mates[0]}, a higher release than {version}, is published: it takes {tag}",
+        )
     return held
 
 

@@ -113,10 +113,11 @@ def make_plan(
             continue
         variants.append(_variant_plan(config, variant, platforms, run, request, policy))
     _check_selection(variants, request)
-    if request.staging and request.push_by_digest:
+    if request.staging and (request.push or request.push_by_digest) and variants:
         notes.append(
-            "this builder (docker driver) cannot push an image untagged: each platform's image goes "
-            f"under a staging tag of {config.cache_image} for `buildcache merge`"
+            "this builder (docker driver) cannot push an image untagged: each variant goes to "
+            f"every registry under buildcache's own tag ({variants[0].staging_tag}, ...) before "
+            "its tags are written"
         )
     check_invariants(config, variants)
     return BuildPlan(
@@ -228,14 +229,11 @@ def _cache_of(
     return _CacheRefs(written=branch_ref or main_ref, read=read)
 
 
-def _staging_tag(
-    config: Config, variant: str, platform: str | None, staging: bool
-) -> ImageRef | None:
-    if platform is None or not staging:
+def _staging_tag(config: Config, variant: str, platform: str | None, staging: bool) -> str | None:
+    if not staging:
         return None
-    return config.cache_image.with_tag(
-        f"{config.cache.tag_prefix}{variant}-{platform.replace('/', '-')}-image"
-    )
+    own = f"-{platform.replace('/', '-')}" if platform else ""
+    return f"{config.cache.tag_prefix}{variant}{own}-image"
 
 
 def _variant_plan(
@@ -256,10 +254,8 @@ def _variant_plan(
         tags=tuple(image.with_tag(n.name) for n in named for image in config.images),
         tag_rules={n.name: n.rule for n in named},
         floating=frozenset(n.name for n in named if n.floating),
+        images=tuple(config.images),
         staging_tag=_staging_tag(config, variant.name, own_platform, request.staging),
-        # the moving tag is copied last, once the version tags are everywhere and no higher
-        # release holds it (core/publish.py), even with one registry
-        push_tags=tuple(config.images[0].with_tag(n.name) for n in named if not n.floating),
         platforms=platforms,
         build_args={**config.build_args, **variant.build_args},
         target=variant.target or config.target,

@@ -31,12 +31,13 @@ class VariantPlan:
     cache_ref: ImageRef  # the ref this run writes (the variant's own, or its branch's)
     cache_from: tuple[ImageRef, ...]  # read in this order
     cache_to: CacheSpec | None  # None: the cache is read, not written
-    # what the build itself pushes: the version tags on the first image; the rest is copied by
-    # digest afterwards, the moving tag last (core/publish.py)
-    push_tags: tuple[ImageRef, ...] = ()
-    # --push-by-digest on a builder that cannot push untagged (buildx's docker driver): the
-    # platform's image goes under this tag of the cache image instead, for `merge` to use
-    staging_tag: ImageRef | None = None
+    # every registry's image (no tag), in the config's order: a push sends the variant to each
+    # by digest in the bake itself; tags come afterwards, through the registry API
+    images: tuple[ImageRef, ...] = ()
+    # a builder that cannot push untagged (buildx's docker driver) pushes under this tag of each
+    # image instead: one stable tag per variant (and platform, for --push-by-digest) that
+    # buildcache owns and moves on every push, never a tag a user pulls
+    staging_tag: str | None = None
     labels: Mapping[str, Described] = field(default_factory=dict)  # core/plan/metadata.py
     annotations: Mapping[str, Described] = field(default_factory=dict)
     # the bases it is built on and its cache's record (bases.py; None: not looked up)
@@ -45,10 +46,16 @@ class VariantPlan:
 
     @property
     def pushed_image(self) -> ImageRef:
-        """The image (no tag) that the build's own push goes to."""
-        if self.staging_tag is not None:
-            return self.staging_tag.bare()
-        return (self.push_tags or self.tags)[0].bare()
+        """The first registry's image (no tag): where a pushed variant is read from."""
+        return (self.images or tuple(t.bare() for t in self.tags))[0]
+
+    @property
+    def push_names(self) -> tuple[ImageRef, ...]:
+        """What the bake's image exporter pushes to: each image by digest, or under the staging
+        tag."""
+        if self.staging_tag is None:
+            return self.images
+        return tuple(image.with_tag(self.staging_tag) for image in self.images)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -25,7 +25,7 @@ class PlanRequest:
     load: bool = False
     platforms: tuple[str, ...] = ()  # a subset of the configured ones
     push_by_digest: bool = False
-    # --push-by-digest on a builder that cannot push untagged: a staging tag instead
+    # a push on a builder that cannot push untagged (docker driver): under a staging tag instead
     staging: bool = False
     inputs: RunInputs = field(default_factory=RunInputs)
     # how the plan is assembled (commands/plan.py): the bake file, and the registries asked

@@ -48,11 +48,16 @@ def test_a_raw_log_in_a_missing_folder_is_a_usage_error(repo: Path, cli: Run) ->
     assert "Traceback" not in err
 
 
-def test_dry_run_lists_the_copies_by_digest_and_runs_nothing(repo: Path, cli: Run) -> None:
+def test_dry_run_lists_the_tag_writes_and_runs_nothing(repo: Path, cli: Run) -> None:
     code, out, _ = cli("build", "--push", "--version", "1", "--dry-run")
     assert code == 0
-    copies = [line for line in out.splitlines() if "imagetools create" in line]
-    # docker.io gets the version tags by digest first, then every registry its moving tag
-    assert copies[0].startswith("docker buildx imagetools create --tag docker.io/acme/widget:1 ")
-    assert copies[0].endswith("'ghcr.io/acme/widget@sha256:<digest of slim>'")
-    assert any("--tag ghcr.io/acme/widget:latest" in line for line in copies[2:])
+    puts = [line for line in out.splitlines() if line.startswith("PUT ")]
+    # every registry gets the version tags first, then every registry its moving tag
+    assert puts[:2] == [
+        "PUT ghcr.io/acme/widget:1 <- <digest of slim>",
+        "PUT docker.io/acme/widget:1 <- <digest of slim>",
+    ]
+    assert puts.index("PUT ghcr.io/acme/widget:latest <- <digest of slim>") > puts.index(
+        "PUT docker.io/acme/widget:1-full <- <digest of full>"
+    )
+    assert "imagetools" not in out

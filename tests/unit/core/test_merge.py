@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from buildcache.core.merge import index_steps, read_results
+from buildcache.core.merge import RunnerImage, merged_index, read_results
 from buildcache.errors import UsageError
 
 A, B, C = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
@@ -44,12 +45,51 @@ def test_merge_reads_each_runner_once(tmp_path: Path) -> None:
         "slim": [f"docker.io/r1/a@{A}", f"docker.io/r1/a@{B}"]
     }
     assert merged.platforms == {"slim": ["linux/amd64", "linux/arm64"]}
-    [step] = index_steps(merged)
-    assert (str(step.image), step.tags, tuple(map(str, step.sources))) == (
-        "docker.io/r1/a",
-        ("1.0",),
-        (f"docker.io/r1/a@{A}", f"docker.io/r1/a@{B}"),
+    assert merged.runner_platforms == {"slim": [("linux/amd64",), ("linux/arm64",)]}
+
+
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def test_the_index_lists_every_runner_s_manifests_and_attestations_as_they_are() -> None:
+    amd64 = {
+        "mediaType": MANIFEST,
+        "digest": A,
+        "size": 10,
+        "platform": {"os": "linux", "architecture": "amd64"},
+    }
+    attestation = {
+        "mediaType": MANIFEST,
+        "digest": C,
+        "size": 12,
+        "platform": {"os": "unknown", "architecture": "unknown"},
+        "annotations": {
+            "vnd.docker.reference.type": "attestation-manifest",
+            "vnd.docker.reference.digest": A,
+        },
+    }
+    indexed = json.dumps(
+        {"schemaVersion": 2, "mediaType": INDEX, "manifests": [amd64, attestation]}
+    ).encode()
+    plain = json.dumps(
+        {"schemaVersion": 2, "mediaType": MANIFEST, "config": {}, "layers": []}
+    ).encode()
+    data, media_type = merged_index(
+        [
+            RunnerImage(indexed, INDEX, ("linux/amd64",)),
+            RunnerImage(plain, MANIFEST, ("linux/arm64/v8",)),
+        ]
     )
+    index = json.loads(data)
+    assert media_type == INDEX == index["mediaType"]
+    assert index["manifests"][:2] == [amd64, attestation]
+    assert index["manifests"][2] == {
+        "mediaType": MANIFEST,
+        "digest": "sha256:" + hashlib.sha256(plain).hexdigest(),
+        "size": len(plain),
+        "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"},
+    }
 
 
 def test_merge_refuses_mixed_results(tmp_path: Path) -> None:

@@ -15,13 +15,13 @@ from buildcache.core.config.load import parse_config
 from buildcache.core.publish import (
     Publisher,
     PublishInterrupted,
+    PublishStep,
     RetryPolicy,
     is_transient,
     publish_steps,
     retry_after,
 )
-from buildcache.core.reference import ImageRef
-from buildcache.errors import CopyError
+from buildcache.errors import PublishError
 from tests.unit.plans import make_plan
 
 # Error texts as buildx imagetools and registries word them.
@@ -82,38 +82,24 @@ def _plan():
     return make_plan(config, version="1.2", push=True, extra_tags=["edge"])
 
 
-SOURCES = {
-    "slim": [
-        ImageRef.parse(
-            "ghcr.io/acme/widget@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-        )
-    ],
-    "full": [
-        ImageRef.parse(
-            "ghcr.io/acme/widget@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-        )
-    ],
-}
-
-
-def test_the_build_pushes_version_tags_to_the_first_image_only() -> None:
+def test_the_bake_pushes_to_every_registry_and_writes_no_tag() -> None:
     plan = _plan()
-    assert tuple(map(str, plan.variants[0].push_tags)) == (
-        "ghcr.io/acme/widget:1.2",
-        "ghcr.io/acme/widget:edge",
-    )
-    assert tuple(map(str, plan.variants[1].push_tags)) == (
-        "ghcr.io/acme/widget:1.2-full",
-        "ghcr.io/acme/widget:edge-full",
-    )
+    assert [str(n) for n in plan.variants[1].push_names] == [
+        "ghcr.io/acme/widget",
+        "docker.io/acme/widget",
+        "quay.io/acme/widget",
+    ]
+    assert str(plan.variants[1].pushed_image) == "ghcr.io/acme/widget"
 
 
-def test_version_tags_go_everywhere_by_digest_before_any_moving_tag() -> None:
-    steps = publish_steps(_plan().variants, SOURCES, first_done=True)
+def test_version_tags_go_everywhere_before_any_moving_tag() -> None:
+    steps = publish_steps(_plan().variants)
     described = [(s.variant, str(s.image), s.tags, s.moving) for s in steps]
     assert described == [
+        ("slim", "ghcr.io/acme/widget", ("1.2", "edge"), False),
         ("slim", "docker.io/acme/widget", ("1.2", "edge"), False),
         ("slim", "quay.io/acme/widget", ("1.2", "edge"), False),
+        ("full", "ghcr.io/acme/widget", ("1.2-full", "edge-full"), False),
         ("full", "docker.io/acme/widget", ("1.2-full", "edge-full"), False),
         ("full", "quay.io/acme/widget", ("1.2-full", "edge-full"), False),
         ("slim", "ghcr.io/acme/widget", ("latest",), True),
@@ -123,24 +109,24 @@ def test_version_tags_go_everywhere_by_digest_before_any_moving_tag() -> None:
         ("full", "docker.io/acme/widget", ("full",), True),
         ("full", "quay.io/acme/widget", ("full",), True),
     ]
-    assert all(s.sources == tuple(SOURCES[s.variant]) for s in steps)
 
 
 class FakeRegistry:
-    """Fails copies to some images a number of times, with a given error text."""
+    """Fails tag writes to some images a number of times, with a given error text."""
 
     def __init__(self, failures: dict[str, list[str]]) -> None:
-        self.failures = failures  # image -> the errors each copy to it meets before it passes
+        self.failures = failures  # image -> the errors each write to it meets before it passes
         self.pending: dict[str, list[str]] = {}
-        self.copies: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        self.written: list[str] = []
 
-    def copy(self, sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
-        image = targets[0].name
-        # each copy meets the errors on its own: copies run in parallel
-        pending = self.pending.setdefault(str(targets[0]), list(self.failures.get(image, [])))
+    def put(self, step: PublishStep) -> None:
+        # each step meets the errors on its own: steps run in parallel
+        pending = self.pending.setdefault(
+            str(step.targets[0]), list(self.failures.get(step.image.name, []))
+        )
         if pending:
-            raise CopyError(pending.pop(0))
-        self.copies.append((tuple(map(str, sources)), tuple(map(str, targets))))
+            raise PublishError(pending.pop(0))
+        self.written += map(str, step.targets)
 
 
 def test_transient_failures_are_retried_until_they_pass() -> None:
@@ -149,10 +135,10 @@ def test_transient_failures_are_retried_until_they_pass() -> None:
     )
     slept: list[float] = []
     results = Publisher(
-        copy=registry.copy, policy=RetryPolicy(attempts=4, backoff=1), sleep=slept.append
-    ).run(publish_steps(_plan().variants, SOURCES, first_done=True))
+        put=registry.put, policy=RetryPolicy(attempts=4, backoff=1), sleep=slept.append
+    ).run(publish_steps(_plan().variants))
     assert all(r.status == "done" for r in results)
-    assert len(slept) == 8  # four copies to docker.io (version and moving tags), two errors each
+    assert len(slept) == 8  # four writes to docker.io (version and moving tags), two errors each
     hub = [r for r in results if str(r.image) == "docker.io/acme/widget" and r.tag == "1.2"]
     assert hub[0].attempts == 3
 
@@ -160,8 +146,8 @@ def test_transient_failures_are_retried_until_they_pass() -> None:
 def test_a_registry_that_stays_down_fails_its_tags_and_no_moving_tag_moves() -> None:
     down = ["dial tcp: connection refused"] * 10
     registry = FakeRegistry({"docker.io/acme/widget": list(down)})
-    results = Publisher(copy=registry.copy, policy=RetryPolicy(attempts=3, backoff=0)).run(
-        publish_steps(_plan().variants, SOURCES, first_done=True)
+    results = Publisher(put=registry.put, policy=RetryPolicy(attempts=3, backoff=0)).run(
+        publish_steps(_plan().variants)
     )
     by_key = {(str(r.image), r.tag): r for r in results}
     assert by_key[("quay.io/acme/widget", "1.2")].status == "done"
@@ -173,16 +159,14 @@ def test_a_registry_that_stays_down_fails_its_tags_and_no_moving_tag_moves() -> 
         assert by_key[(image, "full")].status == "skipped"
     assert "docker.io/acme/widget:1.2" in (by_key[("ghcr.io/acme/widget", "latest")].reason or "")
     # nothing moving was written anywhere
-    assert not any(
-        "latest" in t or t.endswith(":full") for _, targets in registry.copies for t in targets
-    )
+    assert not any(t.endswith((":latest", ":full")) for t in registry.written)
 
 
 def test_an_auth_error_is_not_retried() -> None:
     registry = FakeRegistry({"quay.io/acme/widget": ["401 Unauthorized"] * 5})
     slept: list[float] = []
-    results = Publisher(copy=registry.copy, policy=RetryPolicy(attempts=4), sleep=slept.append).run(
-        publish_steps(_plan().variants, SOURCES, first_done=True)
+    results = Publisher(put=registry.put, policy=RetryPolicy(attempts=4), sleep=slept.append).run(
+        publish_steps(_plan().variants)
     )
     quay = [
         r
@@ -195,32 +179,32 @@ def test_an_auth_error_is_not_retried() -> None:
 
 def test_a_moving_tag_a_higher_release_holds_is_kept_not_failed() -> None:
     registry = FakeRegistry({})
-    steps = publish_steps(_plan().variants, SOURCES, first_done=True)
+    steps = publish_steps(_plan().variants)
     results = Publisher(
-        copy=registry.copy,
-        hold=lambda step: dict.fromkeys(step.tags, "it stays on 1.3, a higher release than 1.2"),
+        put=registry.put,
+        hold=lambda variant, tags: dict.fromkeys(
+            tags, "it stays on 1.3, a higher release than 1.2"
+        ),
     ).run(steps)
     moving = [r for r in results if r.tag in ("latest", "full")]
     assert {r.status for r in moving} == {"kept"}
     assert all("higher release" in (r.reason or "") for r in moving)
-    assert not any(
-        t.endswith((":latest", ":full")) for _, targets in registry.copies for t in targets
-    )
+    assert not any(t.endswith((":latest", ":full")) for t in registry.written)
 
 
-def test_a_signal_while_copying_waits_for_the_copies_under_way_and_moves_no_tag() -> None:
+def test_a_signal_while_writing_waits_for_the_writes_under_way_and_moves_no_tag() -> None:
     copied: list[str] = []
-    under_way = threading.Barrier(4)  # the four version-tag copies run at once
+    under_way = threading.Barrier(6)  # the six version-tag writes run at once
 
-    def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
+    def put(step: PublishStep) -> None:
         if under_way.wait() == 0:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
-        time.sleep(0.2)  # a copy under way is waited for, not abandoned
-        copied.extend(map(str, targets))
+        time.sleep(0.2)  # a write under way is waited for, not abandoned
+        copied.extend(map(str, step.targets))
 
-    steps = publish_steps(_plan().variants, SOURCES, first_done=True)
+    steps = publish_steps(_plan().variants)
     with pytest.raises(PublishInterrupted) as stopped:
-        Publisher(copy=copy).run(steps)
+        Publisher(put=put).run(steps)
     results = stopped.value.results
     assert [(str(r.image), r.tag) for r in results] == [
         (str(s.image), tag) for s in steps for tag in s.tags
@@ -229,12 +213,12 @@ def test_a_signal_while_copying_waits_for_the_copies_under_way_and_moves_no_tag(
     assert {r.status for r in version} == {"done"}
     moving = [r for r in results if r.tag in ("latest", "full")]
     assert {(r.status, r.reason) for r in moving} == {
-        ("skipped", "interrupted before it was copied")
+        ("skipped", "interrupted before it was written")
     }
     assert not any(t.endswith((":latest", ":full")) for t in copied)
 
 
-def test_a_signal_during_a_lone_copy_lets_it_finish_and_starts_nothing_after_it() -> None:
+def test_a_signal_during_a_lone_write_lets_it_finish_and_starts_nothing_after_it() -> None:
     plan = make_plan(
         parse_config(
             tomllib.loads('images = ["ghcr.io/acme/w", "quay.io/acme/w"]\n'),
@@ -245,20 +229,54 @@ def test_a_signal_during_a_lone_copy_lets_it_finish_and_starts_nothing_after_it(
         version="2.0",
         push=True,
     )
-    sources = {plan.variants[0].name: [SOURCES["slim"][0]]}
     copied: list[str] = []
 
-    def copy(sources: Sequence[ImageRef], targets: Sequence[ImageRef]) -> None:
-        os.kill(os.getpid(), signal.SIGINT)
+    def put(step: PublishStep) -> None:
+        if str(step.image) == "quay.io/acme/w":
+            os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.2)
-        copied.extend(map(str, targets))
+        copied.extend(map(str, step.targets))
 
     with pytest.raises(PublishInterrupted) as stopped:
-        Publisher(copy=copy).run(publish_steps(plan.variants, sources, first_done=True))
+        Publisher(put=put, workers=1).run(publish_steps(plan.variants))
     by_tag = {(str(r.image), r.tag): r.status for r in stopped.value.results}
     assert by_tag == {
+        ("ghcr.io/acme/w", "2.0"): "done",
         ("quay.io/acme/w", "2.0"): "done",
         ("ghcr.io/acme/w", "latest"): "skipped",
         ("quay.io/acme/w", "latest"): "skipped",
     }
-    assert copied == ["quay.io/acme/w:2.0"]
+    assert copied == ["ghcr.io/acme/w:2.0", "quay.io/acme/w:2.0"]
+
+
+def test_the_hold_is_decided_once_per_variant_and_applied_on_every_registry() -> None:
+    asked: list[tuple[str, tuple[str, ...]]] = []
+
+    def hold(variant: str, tags: Sequence[str]) -> dict[str, str]:
+        asked.append((variant, tuple(tags)))
+        return {"full": "1.3.0-full, a higher release than 1.2, is published: it takes full"}
+
+    registry = FakeRegistry({})
+    results = Publisher(put=registry.put, hold=hold).run(publish_steps(_plan().variants))
+    assert sorted(asked) == [("full", ("full",)), ("slim", ("latest",))]
+    full = {str(r.image): r.status for r in results if r.tag == "full"}
+    assert full == dict.fromkeys(
+        ["ghcr.io/acme/widget", "docker.io/acme/widget", "quay.io/acme/widget"], "kept"
+    )
+
+
+def test_a_hold_that_cannot_be_decided_is_retried_then_fails_the_moving_tags_only() -> None:
+    def hold(variant: str, tags: Sequence[str]) -> dict[str, str]:
+        raise PublishError(
+            "ghcr.io refused to list the tags of acme/widget: 503 Service Unavailable"
+        )
+
+    registry = FakeRegistry({})
+    results = Publisher(put=registry.put, hold=hold, policy=RetryPolicy(attempts=2)).run(
+        publish_steps(_plan().variants)
+    )
+    moving = [r for r in results if r.tag in ("latest", "full")]
+    assert {r.status for r in moving} == {"failed"}
+    assert all("cannot tell whether a higher release holds it" in (r.reason or "") for r in moving)
+    assert {r.status for r in results if r not in moving} == {"done"}
+    assert not any(t.endswith((":latest", ":full")) for t in registry.written)

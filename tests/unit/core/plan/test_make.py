@@ -195,12 +195,16 @@ def test_the_bake_file_has_one_target_per_variant_in_one_group() -> None:
         "dockerfile": "/r/Dockerfile.full",
         "platforms": ["linux/amd64", "linux/arm64"],
         "args": {"PYTHON_VERSION": "3.12", "VARIANT": "full"},
-        "tags": ["ghcr.io/acme/widget:1-full"],  # version tags, first image: the rest by digest
+        "tags": [],  # the tags are written after the push, through the registry API
         "cache-from": ["type=registry,ref=ghcr.io/acme/widget:buildcache-full"],
         "cache-to": [
             "type=registry,ref=ghcr.io/acme/widget:buildcache-full,mode=max,image-manifest=true,ignore-error=true"
         ],
-        "output": ["type=image,push=true"],
+        # every registry by digest, in the one bake
+        "output": [
+            'type=image,"name=ghcr.io/acme/widget,docker.io/acme/widget",push=true,'
+            "push-by-digest=true,name-canonical=true"
+        ],
         "target": "full",
     }
     assert "target" not in bake["target"]["slim"]

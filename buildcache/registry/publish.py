@@ -1,0 +1,160 @@
+"""Publishing through the registry API, once every registry holds each variant's image by
+digest: each tag one PUT of the variant's index (the same bytes everywhere, read once), the
+holds of higher releases decided over every registry, and two releases at once settled on the
+higher one. The order and the retries are core/publish.py's; this is what talks to registries."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from buildcache.core.publish import PublishStep, TagResult
+from buildcache.core.reference import ImageRef
+from buildcache.errors import PublishError, RegistryError
+from buildcache.registry.client import Connect, RegistryClient
+from buildcache.registry.copy import copy_image
+from buildcache.registry.readback import Held, higher_release_holds
+
+
+class Registries:
+    """One client per registry and repository for a whole publish (a registry's token is
+    scoped to one repository), made on first use, closed together."""
+
+    def __init__(self, connect: Connect = RegistryClient) -> None:
+        self.connect = connect
+        self.clients: dict[ImageRef, RegistryClient] = {}
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> Registries:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for client in self.clients.values():
+            client.http.close()
+
+    def client(self, image: ImageRef) -> RegistryClient:
+        with self.lock:
+            if image.bare() not in self.clients:
+                self.clients[image.bare()] = self.connect(image.registry)
+            return self.clients[image.bare()]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A variant's index (or manifest) as stored: the bytes every tag is written with."""
+
+    data: bytes
+    media_type: str
+    digest: str
+
+
+def read_manifest(registries: Registries, image: ImageRef, digest: str) -> Manifest:
+    data, media_type = registries.client(image).raw_manifest(image.repository, digest)
+    return Manifest(data, media_type, digest)
+
+
+def copy_where_missing(
+    registries: Registries, source: ImageRef, images: Sequence[ImageRef]
+) -> None:
+    """The image `source` (by digest) onto every image's repository that does not hold it:
+    copied through the API (registry/copy.py), as it is."""
+    assert source.digest is not None
+    origin = registries.client(source)
+    for image in images:
+        if image.bare() != source.bare():
+            copy_image(
+                origin, source.repository, source.digest, registries.client(image), image.repository
+            )
+
+
+@dataclass
+class TagWriter:
+    """The registry calls of one publish: a step's tags written, a variant's holds decided."""
+
+    registries: Registries
+    manifests: Mapping[str, Manifest]  # variant -> what its tags are written with
+    images: Mapping[str, Sequence[ImageRef]]  # variant -> every registry's image
+    version: str
+    suffixes: Mapping[str, str] = field(default_factory=dict)  # variant -> "-full" ("" default)
+
+    def put(self, step: PublishStep) -> None:
+        """Each tag of the step, one PUT of the variant's index. Raises PublishError."""
+        manifest = self.manifests[step.variant]
+        client = self.registries.client(step.image)
+        try:
+            for tag in step.tags:
+                client.put_raw_manifest(
+                    step.image.repository, tag, manifest.data, manifest.media_type
+                )
+        except RegistryError as error:
+            raise PublishError(error.message) from None
+
+    def hold(self, variant: str, tags: Sequence[str]) -> dict[str, str]:
+        """The moving tags a higher release holds on any registry, with why: one decision,
+        applied on every registry. Raises PublishError."""
+        try:
+            return {tag: held.why for tag, held in self.holders(variant, tags).items()}
+        except RegistryError as error:
+            raise PublishError(error.message) from None
+
+    def holders(self, variant: str, tags: Sequence[str]) -> dict[str, Held]:
+        found: dict[str, Held] = {}
+        for image in self.images[variant]:
+            client = self.registries.client(image)
+            suffix = self.suffixes.get(variant, "")
+            held = higher_release_holds(client, image.repository, tags, self.version, suffix)
+            found = {**held, **found}
+        return found
+
+    def settle(
+        self, results: Sequence[TagResult], moving: Mapping[str, frozenset[str]]
+    ) -> list[TagResult]:
+        """Two releases publishing at once: the moving tags this run wrote are decided again
+        after it wrote them. One that a higher release now holds is handed to it (the higher
+        release's index put back under it; `kept`); one that no longer reads back as this run's
+        index, with no higher release published, is written again (a lower release wrote it
+        after this one did). What cannot be read here is left to the read-back."""
+        settled = list(results)
+        for variant, tags in moving.items():
+            written = [
+                n
+                for n, r in enumerate(settled)
+                if r.variant == variant and r.tag in tags and r.status == "done"
+            ]
+            if not written:
+                continue
+            try:
+                held = self.holders(variant, sorted({settled[n].tag for n in written}))
+                for n in written:
+                    settled[n] = self._settle_one(settled[n], held.get(settled[n].tag))
+            except RegistryError:
+                continue
+        return settled
+
+    def _settle_one(self, result: TagResult, held: Held | None) -> TagResult:
+        client = self.registries.client(result.image)
+        repository = result.image.repository
+        if held is not None:
+            data, media_type = client.raw_manifest(repository, held.by)
+            client.put_raw_manifest(repository, result.tag, data, media_type)
+            why = f"{held.by}, a higher release published at the same moment, took it"
+            return TagResult(result.variant, result.image, result.tag, "kept", why, result.attempts)
+        manifest = self.manifests[result.variant]
+        for _ in range(3):
+            if client.digest(repository, result.tag) == manifest.digest:
+                break
+            client.put_raw_manifest(repository, result.tag, manifest.data, manifest.media_type)
+        return result
+
+
+def put_by_digest(
+    registries: Registries, images: Sequence[ImageRef], data: bytes, media_type: str
+) -> str:
+    """An index (whose manifests every image's repository holds) put by its digest on every
+    image's repository, no tag: its digest."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    for image in images:
+        registries.client(image).put_raw_manifest(image.repository, digest, data, media_type)
+    return digest

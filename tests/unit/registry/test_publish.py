@@ -1,0 +1,113 @@
+"""registry/publish.py against registries in memory: each tag one PUT of the index, the same
+bytes everywhere; holds decided over every registry; two releases at once settled on the
+higher; a resumed release copied only where it is missing."""
+
+from __future__ import annotations
+
+from buildcache.core.publish import PublishStep, TagResult
+from buildcache.core.reference import ImageRef
+from buildcache.registry.publish import (
+    Registries,
+    TagWriter,
+    copy_where_missing,
+    put_by_digest,
+    read_manifest,
+)
+from tests.unit.registry.memory import INDEX, MemoryRegistries
+
+GHCR = ImageRef("ghcr.io", "acme/widget")
+HUB = ImageRef("hub.example", "acme/widget")
+
+
+def _writer(
+    memory: MemoryRegistries, registries: Registries, digest: str, version: str
+) -> TagWriter:
+    return TagWriter(
+        registries,
+        {"slim": read_manifest(registries, GHCR, digest)},
+        images={"slim": [GHCR, HUB]},
+        version=version,
+    )
+
+
+def _released(memory: MemoryRegistries, version: str) -> str:
+    """A release on both registries: its index by digest, its version tag."""
+    digest = memory.push_index(GHCR)
+    with Registries(memory.connect) as registries:
+        copy_where_missing(registries, GHCR.with_digest(digest), [GHCR, HUB])
+    for image in (GHCR, HUB):
+        memory.tag_as(image, version, digest)
+    return digest
+
+
+def test_each_tag_is_one_put_of_the_index_bytes_on_every_registry() -> None:
+    memory = MemoryRegistries()
+    digest = _released(memory, "1.0.0")
+    with Registries(memory.connect) as registries:
+        writer = _writer(memory, registries, digest, "1.0.0")
+        calls = len(memory.calls)
+        writer.put(PublishStep("slim", HUB, ("1.0", "1"), moving=False))
+    assert [c.split("?")[0] for c in memory.calls[calls:]] == [
+        "PUT hub.example/acme/widget/manifests/1.0",
+        "PUT hub.example/acme/widget/manifests/1",
+    ]
+    assert memory.tag(HUB, "1") == digest
+
+
+def test_a_higher_release_on_any_registry_holds_the_tag_everywhere() -> None:
+    memory = MemoryRegistries()
+    mine = _released(memory, "1.0.0")
+    higher = memory.push_index(HUB, ("s390x",))
+    memory.tag_as(HUB, "1.1.0", higher)  # only the second registry has it (yet)
+    with Registries(memory.connect) as registries:
+        held = _writer(memory, registries, mine, "1.0.0").hold("slim", ["latest"])
+    assert held == {"latest": "1.1.0, a higher release than 1.0.0, is published: it takes latest"}
+
+
+def test_a_lower_release_that_wrote_latest_first_hands_it_to_the_higher_one() -> None:
+    memory = MemoryRegistries()
+    mine = _released(memory, "1.0.0")
+    for image in (GHCR, HUB):
+        memory.tag_as(image, "latest", mine)  # written by this run...
+    higher = memory.push_index(GHCR, ("s390x",))
+    with Registries(memory.connect) as registries:
+        copy_where_missing(registries, GHCR.with_digest(higher), [HUB])
+    for image in (GHCR, HUB):
+        memory.tag_as(image, "1.1.0", higher)  # ...as a higher release wrote its version tags
+    results = [TagResult("slim", image, "latest", "done", None, 1) for image in (GHCR, HUB)]
+    with Registries(memory.connect) as registries:
+        settled = _writer(memory, registries, mine, "1.0.0").settle(
+            results, {"slim": frozenset({"latest"})}
+        )
+    assert [(r.status, r.reason) for r in settled] == [
+        ("kept", "1.1.0, a higher release published at the same moment, took it")
+    ] * 2
+    assert memory.tag(GHCR, "latest") == memory.tag(HUB, "latest") == higher
+
+
+def test_the_higher_release_writes_latest_again_when_a_lower_one_wrote_it_after() -> None:
+    memory = MemoryRegistries()
+    lower = _released(memory, "1.0.0")
+    mine = _released(memory, "1.1.0")
+    for image in (GHCR, HUB):
+        memory.tag_as(image, "latest", lower)  # the lower release's write landed last
+    results = [TagResult("slim", image, "latest", "done", None, 1) for image in (GHCR, HUB)]
+    with Registries(memory.connect) as registries:
+        settled = _writer(memory, registries, mine, "1.1.0").settle(
+            results, {"slim": frozenset({"latest"})}
+        )
+    assert [r.status for r in settled] == ["done", "done"]
+    assert memory.tag(GHCR, "latest") == memory.tag(HUB, "latest") == mine
+
+
+def test_merge_s_index_goes_by_digest_to_every_registry_and_no_tag_is_written() -> None:
+    memory = MemoryRegistries()
+    data = b'{"schemaVersion":2,"mediaType":"' + INDEX.encode() + b'","manifests":[]}'
+    with Registries(memory.connect) as registries:
+        digest = put_by_digest(registries, [GHCR, HUB], data, INDEX)
+    for image in (GHCR, HUB):
+        assert memory.manifests[(image.registry, image.repository, digest)] == (data, INDEX)
+    assert [c for c in memory.calls if c.startswith("PUT")] == [
+        f"PUT ghcr.io/acme/widget/manifests/{digest}?",
+        f"PUT hub.example/acme/widget/manifests/{digest}?",
+    ]
