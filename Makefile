@@ -52,8 +52,10 @@ integration: install engine ## the integration tests on the real engine and regi
 test: install engine lint ## everything: lint, types, unit and integration tests
 	BUILDCACHE_REQUIRE_ENGINE=1 $(BIN)/pytest -q
 
-fuzz: install ## the long mode of the fuzzing in tests/reliability (1000 inputs per property)
+fuzz: install engine ## the long mode: 1000 inputs per property, 200 fault seeds on publishing, 10 release races
 	BUILDCACHE_FUZZ=1000 $(BIN)/pytest tests/reliability -q
+	BUILDCACHE_REQUIRE_ENGINE=1 BUILDCACHE_FAULT_SEEDS=200 BUILDCACHE_RACES=10 \
+		$(BIN)/pytest tests/integration/test_publish_faults.py -q
 
 registries: engine ## start the local registries on 127.0.0.1:5000 (ghcr), :5001 (hub), :5002 (login)
 	$(DEMO_PORTS) $(DEMO_COMPOSE) up -d --wait

@@ -334,6 +334,13 @@ class Baked:
     def failure(self) -> BuildFailed | None:
         if self.error is None:
             return None
+        pushed = self.first.export_failure()
+        if pushed is not None:
+            return BuildFailed(
+                f"the push failed after every step was done: {' '.join(pushed.split())}",
+                hint="no tag was written on any registry (tags are written once every registry "
+                "holds the image): run the same command again; its steps come from the cache",
+            )
         return BuildFailed(_failure_message(self.first) or self.error.message)
 
     def digests(self) -> dict[str, str | None]:
@@ -420,7 +427,8 @@ def _statuses(
     """How each variant of one bake ended."""
     if error is None:
         return {v.name: VariantStatus("built") for v in variants}
-    return {v.name: variant_status(v.name, tracker, targets, error.message) for v in variants}
+    why = tracker.export_failure() or error.message
+    return {v.name: variant_status(v.name, tracker, targets, why) for v in variants}
 
 
 def _tracker(plan: BuildPlan) -> BuildTracker:

@@ -49,7 +49,20 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+USER_AGENT = f"buildcache python-httpx/{httpx.__version__}"
+
+
+def _timeout() -> httpx.Timeout:
+    """30 s a request (10 to connect); BUILDCACHE_REGISTRY_TIMEOUT sets another (seconds), for a
+    registry that is slow, or a test that stalls one."""
+    try:
+        seconds = float(os.environ.get("BUILDCACHE_REGISTRY_TIMEOUT") or 30.0)
+    except ValueError:
+        seconds = 30.0
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
+
+
+TIMEOUT = _timeout()
 
 
 _tls_lock = threading.Lock()
@@ -229,6 +242,7 @@ class RegistryClient:
             transport=transport,
             follow_redirects=True,
             verify=_tls(),
+            headers={"User-Agent": USER_AGENT},
         )
 
     def __enter__(self) -> RegistryClient:

@@ -1,12 +1,16 @@
 """An HTTP proxy in front of a test registry that answers with faults before it lets requests
 through: what a registry under load (429 with Retry-After, 503), one whose token expired (401)
-or a slow one (a delay) looks like to a client."""
+or a slow one (a delay) looks like to a client. Faults come from a list (in order, to one class
+of request) or from a seed (`SeededFaults`: any class of request, any fault, reproducibly)."""
 
 from __future__ import annotations
 
+import random
+import socket
+import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,6 +27,69 @@ HOP_BY_HOP = {
 }
 
 
+# what a seeded fault can be: a status to answer, a connection reset, or a stall (no answer
+# until the client's timeout has passed, then the connection closed)
+Fault = int | str
+SEEDED_FAULTS: tuple[Fault, ...] = (500, 503, 429, 400, 401, "reset", "stall")
+
+
+def request_class(method: str, path: str) -> str:
+    """The class of a registry request: blob HEAD/GET/POST/PUT/PATCH, manifest PUT by digest,
+    manifest PUT by tag, manifest GET/HEAD, tag list, or other (the /v2/ ping)."""
+    if path.split("?")[0].endswith("/tags/list"):
+        return "tag list"
+    if "/blobs/" in path:
+        return f"blob {method}"
+    if "/manifests/" in path:
+        reference = path.split("?")[0].rsplit("/", 1)[1]
+        if method == "PUT":
+            return (
+                "manifest PUT by digest"
+                if reference.startswith("sha256:")
+                else "manifest PUT by tag"
+            )
+        return f"manifest {method}"
+    return "other"
+
+
+class SeededFaults:
+    """Faults from a seed: each request meets one with probability `rate` (at most `limit` in
+    all), of a kind and on a class of request the seed picks; a stall only for `agent`'s
+    requests (a client with a short timeout), never for the engine's, whose push would hang."""
+
+    def __init__(
+        self, seed: int, *, rate: float = 0.15, limit: int = 4, agent: str = "buildcache"
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.rate, self.limit, self.agent = rate, limit, agent
+        self.classes = self.rng.sample(
+            [
+                "blob HEAD",
+                "blob POST",
+                "blob PUT",
+                "blob PATCH",
+                "blob GET",
+                "manifest PUT by digest",
+                "manifest PUT by tag",
+                "manifest GET",
+                "manifest HEAD",
+                "tag list",
+            ],
+            k=4,
+        )
+        self.met: list[tuple[str, str, Fault]] = []
+
+    def __call__(self, method: str, path: str, agent: str) -> Fault | None:
+        kind = request_class(method, path)
+        if len(self.met) >= self.limit or kind not in self.classes or self.rng.random() > self.rate:
+            return None
+        fault = self.rng.choice(SEEDED_FAULTS)
+        if fault == "stall" and self.agent not in agent:
+            fault = 503
+        self.met.append((kind, path, fault))
+        return fault
+
+
 class FaultProxy:
     def __init__(
         self,
@@ -31,6 +98,7 @@ class FaultProxy:
         when: str = "/manifests/",
         method: str = "PUT",
         delay: float = 0.0,
+        agent: str = "",
     ) -> None:
         self.upstream = upstream  # 127.0.0.1:PORT
         # statuses to answer, in order, to `method` requests whose path has `when` (by default the
@@ -39,13 +107,18 @@ class FaultProxy:
         self.when = when
         self.method = method
         self.delay = delay  # seconds every such request waits before it goes through
+        self.agent = agent  # only requests whose User-Agent has this (buildcache's, not BuildKit's)
+        self.seeded: Callable[[str, str, str], Fault | None] | None = None
+        self.stall = 3.0  # seconds a stall holds a request (past the client's timeout)
         self.seen = threading.Event()  # set by the first such request
         self.answered: list[tuple[str, str, int]] = []
         self.lock = threading.Lock()
         self.client = httpx.Client(base_url=f"http://{upstream}", timeout=60)
 
-    def next_fault(self, method: str, path: str) -> int | None:
-        if method != self.method or self.when not in path:
+    def next_fault(self, method: str, path: str, agent: str) -> Fault | None:
+        if self.seeded is not None:
+            return self.seeded(method, path, agent)
+        if method != self.method or self.when not in path or self.agent not in agent:
             return None
         self.seen.set()
         with self.lock:
@@ -90,9 +163,13 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             body = self._body()
-            fault = proxy.next_fault(self.command, self.path)
+            fault = proxy.next_fault(self.command, self.path, self.headers.get("User-Agent", ""))
             if fault is not None:
                 proxy.answered.append((self.command, self.path, fault))
+            if isinstance(fault, str):
+                self._break(fault)
+                return
+            if fault is not None:
                 payload = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
                 self.send_response(fault)
                 if fault == 429:
@@ -128,6 +205,18 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(content)
 
+        def _break(self, fault: str) -> None:
+            """A connection reset (RST, no answer), or a stall: nothing until the client has
+            given up, then the connection closed."""
+            if fault == "stall":
+                time.sleep(proxy.stall)
+            else:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+            self.close_connection = True
+            self.connection.close()
+
         do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
 
     return Handler
@@ -135,9 +224,13 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fault_proxy(
-    upstream: str, faults: list[int], when: str = "/manifests/", delay: float = 0.0
+    upstream: str,
+    faults: list[int],
+    when: str = "/manifests/",
+    delay: float = 0.0,
+    agent: str = "",
 ) -> Iterator[tuple[str, FaultProxy]]:
-    proxy = FaultProxy(upstream, faults, when, delay=delay)
+    proxy = FaultProxy(upstream, faults, when, delay=delay, agent=agent)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -47,32 +47,22 @@ def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
     finally:
         registries.start("spare")
     assert result.returncode == 1
-    assert "re-running" in result.stderr or "run the same command again" in result.stderr
-    publish = {(r["image"], r["tag"]): r for v in data["variants"] for r in v["publish"]}
-    # the registry that was up has every tag
-    for tag in ("1.0.0", "1.0.0-full"):
-        assert publish[(ghcr, tag)]["status"] == "done"
-        assert image_platforms(f"{ghcr}:{tag}") == BOTH
-    # the one that was down failed, and no moving tag moved anywhere
-    assert publish[(spare, "1.0.0")]["status"] == "failed"
-    assert publish[(spare, "1.0.0")]["attempts"] == 2
-    for image in (ghcr, spare):
-        assert publish[(image, "latest")]["status"] == "skipped"
-        assert publish[(image, "full")]["status"] == "skipped"
-    assert manifest(f"{ghcr}:latest") is None
-    assert "failed" in result.stderr  # the table
+    # the bake pushes to every registry: its push failed, was baked again once, and failed
+    assert "baking again from the cache" in result.stderr
+    assert "the push failed after every step was done" in result.stderr
+    assert "no tag was written on any registry" in result.stderr
     assert spare in result.stderr
+    # nothing is tagged anywhere until every registry holds the image
+    for variant in data["variants"]:
+        assert variant["publish"] == []
+    for tag in ("1.0.0", "1.0.0-full", "latest", "full"):
+        assert manifest(f"{ghcr}:{tag}") is None
 
-    first_digests = {v["name"]: v["digest"] for v in data["variants"]}
-    # the registry is back: the same command completes the publish from the image the first run
-    # pushed (a published version is never replaced), by digest, building nothing
+    # the registry is back: the same command completes, every step from the cache
     result, data = project.run_json("build", "--push", "--version", "1.0.0")
     assert result.returncode == 0, result.stderr
-    assert "is published already" in result.stderr
     for variant in data["variants"]:
-        assert variant["status"]["state"] == "published before"
-        assert variant["digest"] == first_digests[variant["name"]]
-        assert variant["cache"] is None  # nothing was built
+        assert variant["cache"]["cached"] == variant["cache"]["total"]
         assert {r["status"] for r in variant["publish"]} == {"done"}
         digests = {manifest(t)["_digest"] for t in variant["tags"]}
         assert digests == {variant["digest"]}  # byte-identical on every registry, every tag
@@ -82,7 +72,8 @@ def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
 
 def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) -> None:
     registries = project.registries
-    with fault_proxy(registries.hub, [503, 429] * 6) as (address, proxy):
+    # buildcache's tag writes meet the faults (the engine's push goes through untouched)
+    with fault_proxy(registries.hub, [503, 429] * 6, agent="buildcache") as (address, proxy):
         flaky = f"{address}/{project.name}"
         _with_images(
             project,
@@ -106,16 +97,16 @@ def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) ->
     assert manifest(f"{registries.hub}/{project.name}:full")["_digest"] == digest
 
 
-def test_sigterm_while_publishing_finishes_the_copies_under_way_and_a_rerun_completes(
+def test_sigterm_while_publishing_finishes_the_writes_under_way_and_a_rerun_completes(
     project: Project,
 ) -> None:
     registries = project.registries
     ghcr = f"{registries.ghcr}/{project.name}"
-    with fault_proxy(registries.hub, [], delay=4.0) as (address, proxy):
+    with fault_proxy(registries.hub, [], delay=4.0, agent="buildcache") as (address, proxy):
         slow = f"{address}/{project.name}"
         _with_images(project, [ghcr, slow])
         process = project.start("build", "--push", "--version", "3.0.0", "--json")
-        assert proxy.seen.wait(timeout=300), "no copy reached the second registry"
+        assert proxy.seen.wait(timeout=300), "no tag write reached the second registry"
         process.send_signal(signal.SIGTERM)  # buildcache alone, as `timeout` or a CI runner
         out, err = process.communicate(timeout=120)
         assert process.returncode == 143, err
@@ -124,7 +115,7 @@ def test_sigterm_while_publishing_finishes_the_copies_under_way_and_a_rerun_comp
         assert "published" in err  # the table
         data = json.loads(out)
         publish = {(r["image"], r["tag"]): r for v in data["variants"] for r in v["publish"]}
-        # the copies under way when the signal came were finished; nothing else was started
+        # the writes under way when the signal came were finished; nothing else was started
         assert (ghcr, "3.0.0") in publish, sorted(publish)
         for tag in ("3.0.0", "3.0.0-full"):
             assert publish[(ghcr, tag)]["status"] == "done"
@@ -259,16 +250,12 @@ def test_a_second_registry_that_refuses_writes_fails_its_tags_and_a_rerun_comple
         result, data = project.run_json(*args)
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr
-        publish = {(r["image"], r["tag"]): r for r in data["variants"][0]["publish"]}
-        assert publish[(ghcr, "5.0.0-full")]["status"] == "done"
-        refused = publish[(second, "5.0.0-full")]
-        assert refused["status"] == "failed", refused
-        assert REFUSALS[fault] in refused["reason"].lower(), refused
-        if REFUSALS[fault] == "401":
-            assert refused["attempts"] == 1  # an auth error is never retried
-        for image in (ghcr, second):
-            assert publish[(image, "full")]["status"] == "skipped"
-        assert manifest(f"{ghcr}:full") is None  # no moving tag moved anywhere
+        # the bake's push to the second registry failed: no tag on any registry
+        assert "the push failed after every step was done" in result.stderr
+        assert REFUSALS[fault] in result.stderr.lower(), result.stderr
+        assert data["variants"][0]["publish"] == []
+        for tag in ("5.0.0-full", "full"):
+            assert manifest(f"{ghcr}:{tag}") is None
         assert "run the same command again" in result.stderr
         if fault.startswith("answers 401"):
             proxy.faults.clear()  # logged in again
@@ -286,10 +273,58 @@ def test_a_second_registry_that_refuses_writes_fails_its_tags_and_a_rerun_comple
         }
     assert result.returncode == 0, result.stderr
     variant = again["variants"][0]
-    assert variant["status"]["state"] == "published before"  # no step ran again
-    assert variant["digest"] == data["variants"][0]["digest"]
+    assert variant["cache"]["cached"] == variant["cache"]["total"]  # no step ran again
     assert digests == {variant["digest"]}
     assert manifest(f"{ghcr}:full")["_digest"] == variant["digest"]
+
+
+def test_an_index_put_that_fails_on_latest_leaves_latest_on_its_old_digest(
+    project: Project,
+) -> None:
+    """The reproduction of imagetools' half-written tag: every write passes but the PUT of
+    `latest` on the second registry. `latest` there stays on the release before, never on a
+    platform manifest or an attestation; the same command completes it."""
+    registries = project.registries
+    args = ("build", "--push", "--platform", "linux/amd64", "--version")
+    with fault_proxy(registries.hub, [], when="/manifests/latest", agent="buildcache") as (
+        address,
+        proxy,
+    ):
+        images = [f"{registries.ghcr}/{project.name}", f"{address}/{project.name}"]
+        _with_images(project, images, "[publish]\nretries = 2\nbackoff = 0.1\n")
+        result, before = project.run_json(*args, "8.0.0")
+        assert result.returncode == 0, result.stderr
+        old = before["variants"][0]["digest"]
+        proxy.faults = [503] * 3  # every try of latest's PUT
+        result, data = project.run_json(*args, "8.1.0")
+        assert result.returncode == 1, result.stderr
+        latest = {(r["image"], r["tag"]): r["status"] for r in data["variants"][0]["publish"]}
+        assert latest[(images[1], "latest")] == "failed"
+        assert manifest(f"{registries.hub}/{project.name}:latest")["_digest"] == old
+        assert "run the same command again" in result.stderr
+        result, again = project.run_json(*args, "8.1.0")
+    assert result.returncode == 0, result.stderr
+    new = data["variants"][0]["digest"]
+    assert again["variants"][0]["digest"] == new  # published before: the same image
+    for registry in (registries.ghcr, registries.hub):
+        assert manifest(f"{registry}/{project.name}:latest")["_digest"] == new
+
+
+def test_force_republishes_a_release_cleanly_on_every_registry(project: Project) -> None:
+    args = ("build", "--push", "--version", "9.0.0")
+    result, first = project.run_json(*args)
+    assert result.returncode == 0, result.stderr
+    (project.path / "example" / "src" / "VERSION").write_text(f"{uuid.uuid4().hex}\n")
+    result, again = project.run_json(*args, "--force")
+    assert result.returncode == 0, result.stderr
+    for variant in again["variants"]:
+        old = next(v for v in first["variants"] if v["name"] == variant["name"])
+        assert variant["digest"] != old["digest"]
+        for tag in variant["tags"]:
+            found = manifest(tag)
+            assert found["_digest"] == variant["digest"], tag
+            assert found["mediaType"].endswith("index.v1+json"), tag  # never a child manifest
+        assert image_platforms(variant["tags"][-1]) == BOTH
 
 
 def test_two_engines_build_a_platform_each_and_merge_one_index(
