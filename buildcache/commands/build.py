@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -383,7 +384,7 @@ def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console)
     rng = random.Random()
     for attempt in range(1, policy.attempts):
         reason = first.export_failure() if error is not None else None
-        if reason is None or not is_transient(reason):
+        if reason is None or not (is_transient(reason) or _store_race(reason)):
             break
         wait = policy.wait(attempt, reason, rng)
         say(
@@ -396,6 +397,13 @@ def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console)
         targets, error = bake(plan, _tracker(plan), f"retry-{attempt}")
     statuses = _statuses(plan.variants, first, targets, error)
     return Baked(client=bake.client, first=first, statuses=statuses, targets=targets, error=error)
+
+
+def _store_race(reason: str) -> bool:
+    """The docker driver keeps what it pushes in the engine's image store, under the staging
+    tag: two bakes of one project on one engine at the same moment race to name it there
+    ("image ...: already exists"), and the one that lost gets through when baked again."""
+    return bool(re.search(r'image "[^"]*-image": already exists', reason))
 
 
 def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:
