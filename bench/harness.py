@@ -44,6 +44,7 @@ class Run:
     python_rss_mb: float | None = None
     cached: int | None = None
     total: int | None = None
+    bytes: int | None = None  # over the network link (scenario 11), both ways
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """11. Registries across a network: both registries behind bench/netproxy.py (30 ms round trip,
 100 Mbit/s each way, shared, as a runner's one link), a release whose layers are new.
 
-buildcache pushes once, to the first registry, and copies to the second by digest
-(`imagetools create`, which reads the blobs back from the first registry and writes them to the
-second, through this runner's link both times); plain bake pushes every tag to both registries
-from BuildKit. Every run builds new content (a NONCE and random bytes per variant and platform),
-so neither side finds its layers already in a registry.
+buildcache's bake pushes to both registries (by digest, or under its staging tag), then writes
+each tag as one manifest PUT; plain bake pushes every tag to both registries from BuildKit. The
+proxy counts the bytes each run sends and receives over the link: the same layers should cross
+it once per registry on both sides. Every run builds new content (a NONCE and random bytes per
+variant and platform), so neither side finds its layers already in a registry.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 from bench.harness import (
     GHCR,
@@ -48,10 +52,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def network() -> Iterator[tuple[str, str]]:
-    """The two registries, as a runner across a network reaches them."""
+def network() -> Iterator[tuple[tuple[str, str], Callable[[], int]]]:
+    """The two registries, as a runner across a network reaches them, and the bytes the link
+    has carried so far."""
     ports = _free_port(), _free_port()
     routes = [f"{port}={target}" for port, target in zip(ports, (GHCR, HUB), strict=True)]
+    counter = Path(tempfile.mkdtemp(prefix="bench-net-")) / "bytes"
     proxy = subprocess.Popen(
         [
             sys.executable,
@@ -61,19 +67,31 @@ def network() -> Iterator[tuple[str, str]]:
             str(LATENCY_MS),
             "--mbit",
             str(MBIT),
+            "--count",
+            str(counter),
             *routes,
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+
+    def carried() -> int:
+        time.sleep(0.3)  # the proxy rewrites the count ten times a second
+        try:
+            return int(counter.read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
     try:
         assert proxy.stdout is not None
         if proxy.stdout.readline().strip() != "ready":
             raise SystemExit("the network proxy did not start")
-        yield f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"
+        yield (f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"), carried
     finally:
         proxy.terminate()
         proxy.wait()
+        counter.unlink(missing_ok=True)
+        counter.parent.rmdir()
 
 
 def across_a_network(runs: int, _deps: int) -> Scenario:
@@ -82,7 +100,12 @@ def across_a_network(runs: int, _deps: int) -> Scenario:
         note=f"{LATENCY_MS} ms round trip, {MBIT} Mbit/s; 2 variants x 2 platforms of "
         f"{PAYLOAD // 10**6} MB new layers to 2 registries",
     )
-    with network() as registries:
+    with network() as (registries, carried):
+
+        def counted(run: Callable[[], Run]) -> Run:
+            before = carried()
+            done = run()
+            return replace(done, bytes=carried() - before)
 
         def project() -> Project:
             nonce = uuid.uuid4().hex  # new layers: nothing to mount from an earlier run
@@ -93,11 +116,11 @@ def across_a_network(runs: int, _deps: int) -> Scenario:
         def ours(_: int) -> Run:
             with project() as made:
                 command = ("buildcache", "build", "--push", "--version", "1", "--progress")
-                return measure((*command, "plain"), made.dir)[0]
+                return counted(lambda: measure((*command, "plain"), made.dir)[0])
 
         def plain(_: int) -> Run:
             with project() as made:
-                return measure(bake_cmd(made.bake_file("1")), made.dir)[0]
+                return counted(lambda: measure(bake_cmd(made.bake_file("1")), made.dir)[0])
 
         interleaved(scenario, runs, {OURS: ours, PLAIN: plain})
     return scenario

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
@@ -107,6 +108,8 @@ def test_sigterm_while_publishing_finishes_the_writes_under_way_and_a_rerun_comp
         _with_images(project, [ghcr, slow])
         process = project.start("build", "--push", "--version", "3.0.0", "--json")
         assert proxy.seen.wait(timeout=300), "no tag write reached the second registry"
+        # the other writes have started by now (the second registry's are held 4 s each)
+        time.sleep(0.5)
         process.send_signal(signal.SIGTERM)  # buildcache alone, as `timeout` or a CI runner
         out, err = process.communicate(timeout=120)
         assert process.returncode == 143, err
@@ -117,17 +120,10 @@ def test_sigterm_while_publishing_finishes_the_writes_under_way_and_a_rerun_comp
         publish = {(r["image"], r["tag"]): r for v in data["variants"] for r in v["publish"]}
         # the writes under way when the signal came were finished; nothing else was started
         assert (ghcr, "3.0.0") in publish, sorted(publish)
-        slow_writes = []
         for tag in ("3.0.0", "3.0.0-full"):
             assert publish[(ghcr, tag)]["status"] == "done"
-            written = publish[(slow, tag)]
-            slow_writes.append(written["status"])
-            # a write under way was finished; one whose thread had not started did not start
-            if written["status"] == "done":
-                assert manifest(f"{registries.hub}/{project.name}:{tag}") is not None
-            else:
-                assert written["reason"] == "interrupted before it was written", written
-        assert "done" in slow_writes  # the one the signal came during
+            assert publish[(slow, tag)]["status"] == "done"  # under way: finished
+            assert manifest(f"{registries.hub}/{project.name}:{tag}") is not None
         for image in (ghcr, slow):
             for tag in ("latest", "full"):
                 assert publish[(image, tag)]["status"] == "skipped"
