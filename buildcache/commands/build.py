@@ -381,29 +381,37 @@ def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console)
     Never an auth error."""
     first = _tracker(plan)
     targets, error = bake(plan, first, "all") if plan.variants else ({}, None)
-    rng = random.Random()
+    tracker, rng = first, random.Random()
     for attempt in range(1, policy.attempts):
-        reason = first.export_failure() if error is not None else None
-        if reason is None or not (is_transient(reason) or _store_race(reason)):
+        reason = _worth_another_bake(tracker) if error is not None else None
+        if reason is None:
             break
         wait = policy.wait(attempt, reason, rng)
         say(
             console,
-            f"retry: the push failed after every step was done ({' '.join(reason.split())[:200]});"
-            f" baking again from the cache in {wait:.1f}s ({attempt + 1}/{policy.attempts})",
+            f"retry: the push failed ({' '.join(reason.split())[:200]}); baking again from the "
+            f"cache in {wait:.1f}s ({attempt + 1}/{policy.attempts})",
             "yellow",
         )
         time.sleep(wait)
-        targets, error = bake(plan, _tracker(plan), f"retry-{attempt}")
+        tracker = _tracker(plan)
+        targets, error = bake(plan, tracker, f"retry-{attempt}")
     statuses = _statuses(plan.variants, first, targets, error)
     return Baked(client=bake.client, first=first, statuses=statuses, targets=targets, error=error)
 
 
-def _store_race(reason: str) -> bool:
-    """The docker driver keeps what it pushes in the engine's image store, under the staging
-    tag: two bakes of one project on one engine at the same moment race to name it there
-    ("image ...: already exists"), and the one that lost gets through when baked again."""
-    return bool(re.search(r'image "[^"]*-image": already exists', reason))
+def _worth_another_bake(tracker: BuildTracker) -> str | None:
+    """Why a failed bake is baked again: its push met a registry's bad moment after every step
+    was done, or lost the docker driver's race for the staging name. The docker driver keeps
+    what it pushes in the engine's image store, under the staging tag: two bakes of one project
+    on one engine at the same moment race to name it there ("image ...: already exists"), and
+    the one that lost gets through when baked again."""
+    race = re.compile(r'image "[^"]*-image": already exists')
+    lost = next((line for line in tracker.other_lines if race.search(line)), None)
+    if lost is not None:
+        return lost
+    reason = tracker.export_failure()
+    return reason if reason is not None and is_transient(reason) else None
 
 
 def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:
