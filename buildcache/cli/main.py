@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from buildcache.cli.app import Session, app
+from buildcache.cli.app import Session, command_of, make_app
 from buildcache.errors import BuildcacheError, ExitCode
-from buildcache.ui.ci_sink import ci_sink
 from buildcache.ui.console import labelled, make_console, say
 
 if TYPE_CHECKING:
@@ -28,6 +27,8 @@ _console = cache(make_console)
 
 
 def _report_error(console: Console, error: BuildcacheError) -> None:
+    from buildcache.ui.ci_sink import ci_sink  # a run that fails pays for it, not every run
+
     ci_sink(os.environ).error(error.message)
     labelled(console, "error", "bold red", error.message)
     if error.hint:
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
         # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
-        code = app(args=argv, standalone_mode=False, prog_name="buildcache", obj=session)
+        words = sys.argv[1:] if argv is None else argv
+        app = make_app(command_of(words))
+        code = app(args=words, standalone_mode=False, prog_name="buildcache", obj=session)
         if code == ExitCode.INTERRUPTED:
             code = _stopped(_console())
         if isinstance(code, int) and code:
