@@ -195,6 +195,30 @@ Put = Callable[[PublishStep], None]
 Hold = Callable[[str, Sequence[str]], Mapping[str, str]]
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A variant's moving tags: those a higher release holds (with why), or why that could not
+    be told (then none moves: a moving tag is never written on a guess)."""
+
+    held: Mapping[str, str]
+    failure: str | None = None
+    attempts: int = 1
+
+    def moves(self, tag: str) -> bool:
+        return self.failure is None and tag not in self.held
+
+    def results(self, step: PublishStep) -> list[TagResult]:
+        """The step's tags that do not move, as results."""
+        if self.failure is not None:
+            why = f"cannot tell whether a higher release holds it: {self.failure}"
+            return _each(step, step.tags, "failed", why, self.attempts)
+        return [
+            TagResult(step.variant, step.image, t, "kept", self.held[t])
+            for t in step.tags
+            if t in self.held
+        ]
+
+
 class PublishInterrupted(Exception):
     """Ctrl-C or SIGTERM while publishing: every tag's result, in the order of the steps (the
     writes under way were waited for; those not started say so)."""
@@ -234,39 +258,28 @@ class Publisher:
         version = [s for s in steps if not s.moving]
         self._run_all({id(s): s for s in version}, done)
         missing = _missing_version_tags([r for s in version for r in done[id(s)]])
-        moving: dict[int, PublishStep] = {}
-        held_by_variant: dict[str, Mapping[str, str] | TagResult] = {}
+        decisions: dict[str, Decision] = {}
+        free: dict[int, PublishStep] = {}
         for step in (s for s in steps if s.moving):
             if step.variant in missing:
                 why = "a version tag is missing on " + missing[step.variant]
                 done[id(step)] = _each(step, step.tags, "skipped", why)
                 continue
-            if step.variant not in held_by_variant:
-                names = sorted(
-                    {t for s in steps if s.moving and s.variant == step.variant for t in s.tags}
-                )
-                held_by_variant[step.variant] = self._decide(step.variant, names)
-            held = held_by_variant[step.variant]
-            if isinstance(held, TagResult):  # the decision could not be made: nothing moves
-                done[id(step)] = _each(step, step.tags, "failed", held.reason, held.attempts)
-                continue
-            kept = [
-                TagResult(step.variant, step.image, t, "kept", held[t])
-                for t in step.tags
-                if t in held
-            ]
-            free = tuple(t for t in step.tags if t not in held)
-            done[id(step)] = kept
-            if free:
-                moving[id(step)] = PublishStep(step.variant, step.image, free, moving=True)
+            if step.variant not in decisions:
+                decisions[step.variant] = self._decide(step.variant, _moving_names(steps, step))
+            decision = decisions[step.variant]
+            done[id(step)] = decision.results(step)
+            left = tuple(t for t in step.tags if decision.moves(t))
+            if left:
+                free[id(step)] = PublishStep(step.variant, step.image, left, moving=True)
         ran: dict[int, list[TagResult]] = {}
-        self._run_all(moving, ran)
+        self._run_all(free, ran)
         for key, results in ran.items():
             done[key] = [*results, *done[key]]
 
-    def _decide(self, variant: str, tags: Sequence[str]) -> Mapping[str, str] | TagResult:
+    def _decide(self, variant: str, tags: Sequence[str]) -> Decision:
         """Which moving tags a higher release holds, on any registry: decided once, applied on
-        every registry. A decision that cannot be made is a failed result."""
+        every registry."""
         held: Mapping[str, str] = {}
 
         def decide() -> None:
@@ -274,10 +287,7 @@ class Publisher:
             held = self.hold(variant, tags)
 
         reason, attempts = self.retried(decide, f"{variant}: reading the releases")
-        if reason is not None:
-            why = f"cannot tell whether a higher release holds it: {reason}"
-            return TagResult(variant, ImageRef("", ""), "", "failed", why, attempts)
-        return held
+        return Decision(held, reason, attempts)
 
     def _run_all(self, steps: Mapping[int, PublishStep], done: dict[int, list[TagResult]]) -> None:
         """Every step at once (bounded), each one's results into `done` under its key
@@ -345,6 +355,11 @@ def _each(
     attempts: int = 1,
 ) -> list[TagResult]:
     return [TagResult(step.variant, step.image, tag, status, reason, attempts) for tag in tags]
+
+
+def _moving_names(steps: Sequence[PublishStep], step: PublishStep) -> list[str]:
+    """Every moving tag of the step's variant, on any image."""
+    return sorted({t for s in steps if s.moving and s.variant == step.variant for t in s.tags})
 
 
 def _not_started(step: PublishStep) -> list[TagResult]:
