@@ -118,7 +118,7 @@ def merged_index(images: Sequence[RunnerImage]) -> tuple[bytes, str]:
             entries += body.get("manifests") or []
             continue
         digest = "sha256:" + hashlib.sha256(image.data).hexdigest()
-        [platform] = image.platforms or ("",)
+        platform = image.platforms[0] if image.platforms else ""  # a plain manifest has one
         entries.append(
             {
                 "mediaType": body.get("mediaType") or image.media_type,
