@@ -32,6 +32,7 @@ from buildcache.errors import PublishError, RegistryError
 from buildcache.ui.console import labelled, say
 
 if TYPE_CHECKING:
+    from buildcache.registry.client import Connect
     from buildcache.registry.publish import Manifest, Registries
 
 # The registry client (httpx) is imported by the functions that use it: `build --dry-run` never
@@ -87,10 +88,11 @@ def publish_tags(
     console: Console,
     policy: RetryPolicy,
     copy: Collection[str] = (),
+    connect: Connect | None = None,
 ) -> list[TagResult]:
     """Each variant's tags, written with the index `sources` names (the first registry's image,
     by digest), on every registry; the variants in `copy` are first copied to the registries
-    that do not hold them."""
+    that do not hold them. `connect` reaches a registry (tests pass registries in memory)."""
     from buildcache.registry.publish import Registries, TagWriter
 
     publisher = Publisher(
@@ -99,7 +101,7 @@ def publish_tags(
         sleep=time.sleep,
         on_event=lambda message: say(console, f"retry: {message}", "yellow"),
     )
-    with Registries() as registries:
+    with Registries(connect) if connect else Registries() as registries:
         manifests, failed = _read_indexes(publisher, registries, variants, sources, copy)
         ready = [v for v in variants if v.name in manifests]
         writer = TagWriter(

@@ -1,0 +1,77 @@
+"""commands/publish.py on registries in memory: every tag of every variant on every registry,
+the same digest everywhere, and a resumed release copied to the registry that lacks it."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from buildcache.commands.publish import publish_tags
+from buildcache.core.publish import RetryPolicy, VariantTags
+from buildcache.core.reference import ImageRef
+from tests.unit.registry.memory import MemoryRegistries
+
+ONE, TWO = ImageRef("one.example", "acme/widget"), ImageRef("two.example", "acme/widget")
+
+
+def _variant(name: str, default: bool, tags: list[str]) -> VariantTags:
+    return VariantTags(name, default, tuple(i.with_tag(t) for t in tags for i in (ONE, TWO)))
+
+
+def _publish(memory: MemoryRegistries, digests: dict[str, str], copy: tuple[str, ...] = ()):
+    variants = [
+        _variant("slim", True, ["1.0.0", "latest"]),
+        _variant("full", False, ["1.0.0-full", "full"]),
+    ]
+    console = Console(file=io.StringIO(), markup=False)
+    return publish_tags(
+        variants,
+        {name: ONE.with_digest(digest) for name, digest in digests.items()},
+        version="1.0.0",
+        console=console,
+        policy=RetryPolicy(attempts=2, backoff=0),
+        copy=copy,
+        connect=memory.connect,
+    )
+
+
+def test_every_tag_of_every_variant_is_on_every_registry_with_one_digest() -> None:
+    memory = MemoryRegistries()
+    digests = {}
+    for name, platform in (("slim", "amd64"), ("full", "arm64")):
+        digests[name] = memory.push_index(ONE, (platform,))
+        memory.push_index(TWO, (platform,))  # the bake pushed it to both, by digest
+    results = _publish(memory, digests)
+    assert {r.status for r in results} == {"done"}
+    for image in (ONE, TWO):
+        assert memory.tag(image, "latest") == memory.tag(image, "1.0.0") == digests["slim"]
+        assert memory.tag(image, "full") == memory.tag(image, "1.0.0-full") == digests["full"]
+    # the version tags were written on both registries before any moving tag
+    puts = [c.split("/manifests/")[1].split("?")[0] for c in memory.calls if c.startswith("PUT")]
+    assert max(puts.index(t) for t in ("1.0.0", "1.0.0-full")) < min(
+        puts.index(t) for t in ("latest", "full")
+    )
+
+
+def test_a_resumed_release_is_copied_where_it_is_missing_then_tagged() -> None:
+    memory = MemoryRegistries()
+    digests = {name: memory.push_index(ONE, (name,)) for name in ("slim", "full")}
+    results = _publish(memory, digests, copy=("slim", "full"))
+    assert {r.status for r in results} == {"done"}
+    assert memory.tag(TWO, "latest") == digests["slim"]
+    assert (
+        memory.blobs[("two.example", "acme/widget")] == memory.blobs[("one.example", "acme/widget")]
+    )
+
+
+def test_a_variant_whose_index_cannot_be_read_fails_its_tags_and_writes_none() -> None:
+    memory = MemoryRegistries()
+    digests = {"slim": memory.push_index(ONE, ("amd64",)), "full": "sha256:" + "0" * 64}
+    memory.push_index(TWO, ("amd64",))
+    results = _publish(memory, digests)
+    full = [r for r in results if r.variant == "full"]
+    assert {r.status for r in full} == {"failed"}
+    assert memory.tag(ONE, "full") is None
+    assert memory.tag(TWO, "1.0.0-full") is None
+    assert {r.status for r in results if r.variant == "slim"} == {"done"}
