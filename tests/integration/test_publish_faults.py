@@ -106,7 +106,10 @@ def test_every_tag_is_its_old_digest_or_the_new_index_under_seeded_faults(
             new: dict[str, set[str]] = {"slim": set(), "full": set()}
             for name, digest in [*_digests(data).items(), *_digests(rerun).items()]:
                 new[name].add(digest)
-            wrong += _check_seed(seed, [registries.ghcr, registries.hub], before, faulted, new)
+            found = _check_seed(seed, [registries.ghcr, registries.hub], before, faulted, new)
+            wrong += found
+            # one line a seed (seen with pytest -s): what it met, how the run ended
+            print(f"seed {seed}: exit {result.returncode}, faults {faults.met}, wrong {len(found)}")
             for variant in rerun["variants"]:
                 for tag in variant["tags"]:
                     direct = tag.replace(address, registries.hub)
