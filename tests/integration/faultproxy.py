@@ -53,9 +53,11 @@ def request_class(method: str, path: str) -> str:
 
 
 class SeededFaults:
-    """Faults from a seed: each request meets one with probability `rate` (at most `limit` in
-    all), of a kind and on a class of request the seed picks; a stall only for `agent`'s
-    requests (a client with a short timeout), never for the engine's, whose push would hang."""
+    """Faults from a seed: each request meets one with probability `rate`, of a kind and on a
+    class of request the seed picks; at most `limit` for the engine's push and as many for
+    `agent`'s requests (buildcache's tag writes and reads), so that both are hit in most seeds.
+    A stall only for `agent`'s requests (a client with a short timeout), never for the
+    engine's, whose push would hang."""
 
     def __init__(
         self, seed: int, *, rate: float = 0.15, limit: int = 4, agent: str = "buildcache"
@@ -77,17 +79,27 @@ class SeededFaults:
             ],
             k=4,
         )
-        self.met: list[tuple[str, str, Fault]] = []
+        self.log: list[tuple[str, str, Fault, bool]] = []  # (class, path, fault, buildcache's)
 
     def __call__(self, method: str, path: str, agent: str) -> Fault | None:
         kind = request_class(method, path)
-        if len(self.met) >= self.limit or kind not in self.classes or self.rng.random() > self.rate:
+        ours = self.agent in agent
+        spent = sum(1 for _, _, _, by_us in self.log if by_us == ours)
+        if spent >= self.limit or kind not in self.classes or self.rng.random() > self.rate:
             return None
         fault = self.rng.choice(SEEDED_FAULTS)
-        if fault == "stall" and self.agent not in agent:
+        if fault == "stall" and not ours:
             fault = 503
-        self.met.append((kind, path, fault))
+        self.log.append((kind, path, fault, ours))
         return fault
+
+    @property
+    def met(self) -> list[str]:
+        """Each fault met, in short: whose request, its class, the fault."""
+        return [
+            f"{'buildcache' if ours else 'engine'} {kind} {fault}"
+            for kind, _, fault, ours in self.log
+        ]
 
 
 class FaultProxy:
