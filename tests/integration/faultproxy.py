@@ -54,13 +54,14 @@ def request_class(method: str, path: str) -> str:
 
 class SeededFaults:
     """Faults from a seed: each request meets one with probability `rate`, of a kind and on a
-    class of request the seed picks; at most `limit` for the engine's push and as many for
-    `agent`'s requests (buildcache's tag writes and reads), so that both are hit in most seeds.
+    class of request the seed picks; at most one for the engine's push (a second fails most
+    bakes for good, and nothing is left to publish) and `limit` for `agent`'s requests
+    (buildcache's tag writes and reads), so that both are hit in most seeds.
     A stall only for `agent`'s requests (a client with a short timeout), never for the
     engine's, whose push would hang."""
 
     def __init__(
-        self, seed: int, *, rate: float = 0.15, limit: int = 4, agent: str = "buildcache"
+        self, seed: int, *, rate: float = 0.25, limit: int = 4, agent: str = "buildcache"
     ) -> None:
         self.rng = random.Random(seed)
         self.rate, self.limit, self.agent = rate, limit, agent
@@ -85,7 +86,8 @@ class SeededFaults:
         kind = request_class(method, path)
         ours = self.agent in agent
         spent = sum(1 for _, _, _, by_us in self.log if by_us == ours)
-        if spent >= self.limit or kind not in self.classes or self.rng.random() > self.rate:
+        limit = self.limit if ours else 1
+        if spent >= limit or kind not in self.classes or self.rng.random() > self.rate:
             return None
         fault = self.rng.choice(SEEDED_FAULTS)
         if fault == "stall" and not ours:
