@@ -73,7 +73,7 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
         labelled(console, "note", "yellow", note)
     resumed = {}
     if plan.release and plan.push and not options.force:
-        resumed = published_before(plan, console)
+        resumed = published_before(plan, console, retry_policy(config))
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
     with sink.group(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}"):
         result = run_build(
@@ -206,7 +206,7 @@ def _publish(
         )
     from buildcache.registry.readback import read_back_published
 
-    return published, read_back_published(published, digests)
+    return published, read_back_published(published, digests, policy)
 
 
 def dry_run(plan: BuildPlan) -> None:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # does.
 
 
-def published_before(plan: BuildPlan, console: Console) -> dict[str, str]:
+def published_before(plan: BuildPlan, console: Console, policy: RetryPolicy) -> dict[str, str]:
     """The variants whose release tag an earlier run wrote already (variant -> digest). A
     published version is never replaced: the run writes that image's tags where they are
     missing, so a run that failed halfway is completed by running it again."""
@@ -47,7 +47,7 @@ def published_before(plan: BuildPlan, console: Console) -> dict[str, str]:
         return {}
     from buildcache.registry.readback import digests_of
 
-    found = digests_of(version_refs(plan))
+    found = digests_of(version_refs(plan), policy)
     for name, digest in found.items():
         labelled(
             console,

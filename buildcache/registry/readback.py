@@ -3,21 +3,24 @@ this run made, a floating tag stays on a higher release, and what a re-run finds
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from buildcache.core.plan.tags import release_key
-from buildcache.core.publish import TagResult
+from buildcache.core.publish import RetryPolicy, TagResult, is_transient
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildFailed, RegistryError
 from buildcache.registry.client import RegistryClient
 
 
-def read_back(expected: Mapping[ImageRef, str]) -> list[str]:
-    """Each tag read back on its registry (a HEAD each): a sentence for every one that does not
-    resolve to the digest expected of it. Another run publishing at the same moment, or a
-    registry that lost a write, shows here instead of in someone's pull."""
+def read_back(expected: Mapping[ImageRef, str], policy: RetryPolicy | None = None) -> list[str]:
+    """Each tag read back on its registry (a HEAD each, tried again after a transient error as
+    `policy` says): a sentence for every one that does not resolve to the digest expected of
+    it. Another run publishing at the same moment, or a registry that lost a write, shows here
+    instead of in someone's pull."""
     wrong: list[str] = []
     by_registry: dict[str, list[ImageRef]] = {}
     for ref in expected:
@@ -26,13 +29,25 @@ def read_back(expected: Mapping[ImageRef, str]) -> list[str]:
         with RegistryClient(registry) as client:
             for ref in refs:
                 try:
-                    found = client.digest(ref.repository, ref.tag or "")
+                    found = _digest(client, ref, policy or RetryPolicy(attempts=1))
                 except RegistryError as error:
                     wrong.append(f"{ref} could not be read back ({error.message})")
                     continue
                 if found != expected[ref]:
                     wrong.append(f"{ref} resolves to {found or 'nothing'}, not {expected[ref]}")
     return wrong
+
+
+def _digest(client: RegistryClient, ref: ImageRef, policy: RetryPolicy) -> str | None:
+    rng = random.Random()
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return client.digest(ref.repository, ref.tag or "")
+        except RegistryError as error:
+            if attempt == policy.attempts or not is_transient(error.message):
+                raise
+            time.sleep(policy.wait(attempt, error.message, rng))
+    return None  # pragma: no cover (the last try returns or raises)
 
 
 @dataclass(frozen=True)
@@ -101,10 +116,13 @@ def _series(tag: str) -> tuple[int, ...]:
 
 
 def read_back_published(
-    published: Sequence[TagResult], digests: Mapping[str, str | None]
+    published: Sequence[TagResult],
+    digests: Mapping[str, str | None],
+    policy: RetryPolicy | None = None,
 ) -> BuildFailed | None:
     """Every tag a build published, read back: it must resolve to the digest the build made."""
-    wrong = read_back({r.ref: str(digests.get(r.variant)) for r in published if r.status == "done"})
+    expected = {r.ref: str(digests.get(r.variant)) for r in published if r.status == "done"}
+    wrong = read_back(expected, policy)
     if not wrong:
         return None
     return BuildFailed(
@@ -113,9 +131,10 @@ def read_back_published(
     )
 
 
-def digests_of(refs: Mapping[str, ImageRef]) -> dict[str, str]:
-    """The digest each reference resolves to, for those that exist (a HEAD each); one that cannot
-    be read counts as absent: the push that follows says what is wrong with its registry."""
+def digests_of(refs: Mapping[str, ImageRef], policy: RetryPolicy | None = None) -> dict[str, str]:
+    """The digest each reference resolves to, for those that exist (a HEAD each, tried again
+    after a transient error). One that cannot be read stops the run: whether a release is
+    published decides whether it is built, and a guess could replace it."""
     found: dict[str, str] = {}
     for registry in {ref.registry for ref in refs.values()}:
         with RegistryClient(registry) as client:
@@ -123,9 +142,13 @@ def digests_of(refs: Mapping[str, ImageRef]) -> dict[str, str]:
                 if ref.registry != registry:
                     continue
                 try:
-                    digest = client.digest(ref.repository, ref.tag or "")
-                except RegistryError:
-                    continue
+                    digest = _digest(client, ref, policy or RetryPolicy(attempts=1))
+                except RegistryError as error:
+                    raise BuildFailed(
+                        f"cannot tell whether {ref} is published already: {error.message}",
+                        hint=error.hint
+                        or "nothing was built or tagged: run the same command again",
+                    ) from None
                 if digest:
                     found[key] = digest
     return found
