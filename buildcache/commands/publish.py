@@ -134,7 +134,8 @@ def _read_indexes(
     failed: list[TagResult] = []
     for variant in variants:
         source = sources.get(variant.name)
-        if source is None:
+        if source is None:  # never a silent gap in the table
+            failed += _failed(variant, "buildx reported no digest for it", 0)
             continue
 
         def read(variant: Tagged = variant, source: ImageRef = source) -> None:
@@ -147,8 +148,12 @@ def _read_indexes(
 
         reason, attempts = publisher.retried(read, str(source))
         if reason is not None:
-            failed += [
-                TagResult(variant.name, ref.bare(), ref.tag or "", "failed", reason, attempts)
-                for ref in variant.tags
-            ]
+            failed += _failed(variant, reason, attempts)
     return manifests, failed
+
+
+def _failed(variant: Tagged, reason: str, attempts: int) -> list[TagResult]:
+    return [
+        TagResult(variant.name, ref.bare(), ref.tag or "", "failed", reason, attempts)
+        for ref in variant.tags
+    ]

@@ -75,3 +75,13 @@ def test_a_variant_whose_index_cannot_be_read_fails_its_tags_and_writes_none() -
     assert memory.tag(ONE, "full") is None
     assert memory.tag(TWO, "1.0.0-full") is None
     assert {r.status for r in results if r.variant == "slim"} == {"done"}
+
+
+def test_a_variant_without_a_digest_fails_its_tags_rather_than_leave_a_gap() -> None:
+    memory = MemoryRegistries()
+    digests = {"slim": memory.push_index(ONE, ("amd64",))}
+    memory.push_index(TWO, ("amd64",))
+    results = _publish(memory, digests)
+    full = [r for r in results if r.variant == "full"]
+    assert len(full) == 4
+    assert {(r.status, r.reason) for r in full} == {("failed", "buildx reported no digest for it")}
