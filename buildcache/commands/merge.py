@@ -17,7 +17,7 @@ from buildcache.commands.build import retry_policy
 from buildcache.commands.publish import publish_tags
 from buildcache.core.config.model import Config
 from buildcache.core.merge import MergeInput, RunnerImage, merged_index, read_results
-from buildcache.core.publish import Publisher, RetryPolicy, TagResult, images_of
+from buildcache.core.publish import Retrier, RetryPolicy, TagResult, failed_results, images_of
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildcacheError, BuildFailed, PublishError, RegistryError
 from buildcache.ui.console import print_json, say
@@ -71,11 +71,8 @@ def _put_indexes(
     made for (none of their tags is written)."""
     from buildcache.registry.publish import Registries, copy_where_missing, put_by_digest
 
-    retrying = Publisher(
-        put=lambda step: None,
-        policy=policy,
-        sleep=time.sleep,
-        on_event=lambda message: say(console, f"retry: {message}", "yellow"),
+    retrier = Retrier(
+        policy, time.sleep, on_event=lambda message: say(console, f"retry: {message}", "yellow")
     )
     indexes: dict[str, ImageRef] = {}
     failed: list[TagResult] = []
@@ -102,15 +99,12 @@ def _put_indexes(
                     raise PublishError(error.message) from None
                 indexes[name] = images[0].with_digest(digest)
 
-            reason, attempts = retrying.retried(
+            reason, attempts = retrier.retried(
                 make, f"{variant.name}: the index of {len(sources)} runners"
             )
             if reason is not None:
                 why = f"its index could not be made: {reason}"
-                failed += [
-                    TagResult(variant.name, ref.bare(), ref.tag or "", "failed", why, attempts)
-                    for ref in variant.tags
-                ]
+                failed += failed_results(variant, why, attempts)
     return indexes, failed
 
 

@@ -8,7 +8,6 @@ publishes the index it made the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -19,9 +18,11 @@ from buildcache.core.plan.model import BuildPlan
 from buildcache.core.publish import (
     Publisher,
     PublishInterrupted,
+    Retrier,
     RetryPolicy,
     Tagged,
     TagResult,
+    failed_results,
     images_of,
     moving_tags,
     publish_steps,
@@ -95,14 +96,11 @@ def publish_tags(
     that do not hold them. `connect` reaches a registry (tests pass registries in memory)."""
     from buildcache.registry.publish import Registries, TagWriter
 
-    publisher = Publisher(
-        put=lambda step: None,
-        policy=policy,
-        sleep=time.sleep,
-        on_event=lambda message: say(console, f"retry: {message}", "yellow"),
+    retrier = Retrier(
+        policy, time.sleep, on_event=lambda message: say(console, f"retry: {message}", "yellow")
     )
     with Registries(connect) if connect else Registries() as registries:
-        manifests, failed = _read_indexes(publisher, registries, variants, sources, copy)
+        manifests, failed = _read_indexes(retrier, registries, variants, sources, copy)
         ready = [v for v in variants if v.name in manifests]
         writer = TagWriter(
             registries,
@@ -111,7 +109,7 @@ def publish_tags(
             version=version,
             suffixes={v.name: "" if v.default else f"-{v.name}" for v in ready},
         )
-        publisher = dataclasses.replace(publisher, put=writer.put, hold=writer.hold)
+        publisher = Publisher(put=writer.put, retrier=retrier, hold=writer.hold)
         try:
             results = publisher.run(publish_steps(ready))
         except PublishInterrupted as stop:
@@ -120,7 +118,7 @@ def publish_tags(
 
 
 def _read_indexes(
-    publisher: Publisher,
+    retrier: Retrier,
     registries: Registries,
     variants: Sequence[Tagged],
     sources: Mapping[str, ImageRef],
@@ -135,7 +133,7 @@ def _read_indexes(
     for variant in variants:
         source = sources.get(variant.name)
         if source is None:  # never a silent gap in the table
-            failed += _failed(variant, "buildx reported no digest for it", 0)
+            failed += failed_results(variant, "buildx reported no digest for it", 0)
             continue
 
         def read(variant: Tagged = variant, source: ImageRef = source) -> None:
@@ -146,14 +144,7 @@ def _read_indexes(
             except RegistryError as error:
                 raise PublishError(error.message) from None
 
-        reason, attempts = publisher.retried(read, str(source))
+        reason, attempts = retrier.retried(read, str(source))
         if reason is not None:
-            failed += _failed(variant, reason, attempts)
+            failed += failed_results(variant, reason, attempts)
     return manifests, failed
-
-
-def _failed(variant: Tagged, reason: str, attempts: int) -> list[TagResult]:
-    return [
-        TagResult(variant.name, ref.bare(), ref.tag or "", "failed", reason, attempts)
-        for ref in variant.tags
-    ]

@@ -76,6 +76,38 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class Retrier:
+    """A registry call tried again after a transient failure (never an auth or permission
+    error), with the policy's backoff; each wait announced through `on_event`."""
+
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = field(default=lambda seconds: None)
+    on_event: Callable[[str], None] = field(default=lambda message: None)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def retried(self, call: Callable[[], None], what: str) -> tuple[str | None, int]:
+        """`call`, tried again after a transient failure: why it failed in the end (None: it
+        did not), and after how many tries."""
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                call()
+            except PublishError as error:
+                if not is_transient(error.reason) or attempt == self.policy.attempts:
+                    why = (
+                        error.reason if attempt == 1 else f"{error.reason} (after {attempt} tries)"
+                    )
+                    return why, attempt
+                wait = self.policy.wait(attempt, error.reason, self.rng)
+                self.on_event(
+                    f"{what}: {error.reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
+                )
+                self.sleep(wait)
+                continue
+            return None, attempt
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True)
 class PublishStep:
     variant: str
     image: ImageRef  # registry/repository that gets the tags
@@ -231,10 +263,7 @@ class PublishInterrupted(Exception):
 @dataclass
 class Publisher:
     put: Put
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    sleep: Callable[[float], None] = field(default=lambda seconds: None)
-    on_event: Callable[[str], None] = field(default=lambda message: None)
-    rng: random.Random = field(default_factory=random.Random)
+    retrier: Retrier = field(default_factory=Retrier)
     hold: Hold = field(default=lambda variant, tags: {})
     workers: int = 8  # registry calls at once
 
@@ -286,7 +315,7 @@ class Publisher:
             nonlocal held
             held = self.hold(variant, tags)
 
-        reason, attempts = self.retried(decide, f"{variant}: reading the releases")
+        reason, attempts = self.retrier.retried(decide, f"{variant}: reading the releases")
         return Decision(held, reason, attempts)
 
     def _run_all(self, steps: Mapping[int, PublishStep], done: dict[int, list[TagResult]]) -> None:
@@ -320,31 +349,18 @@ class Publisher:
             raise
 
     def _run_step(self, step: PublishStep) -> list[TagResult]:
-        reason, attempts = self.retried(lambda: self.put(step), str(step.image))
+        reason, attempts = self.retrier.retried(lambda: self.put(step), str(step.image))
         if reason is None:
             return _each(step, step.tags, "done", None, attempts)
         return _each(step, step.tags, "failed", reason, attempts)
 
-    def retried(self, call: Callable[[], None], what: str) -> tuple[str | None, int]:
-        """`call`, tried again after a transient failure: why it failed in the end (None: it
-        did not), and after how many tries."""
-        for attempt in range(1, self.policy.attempts + 1):
-            try:
-                call()
-            except PublishError as error:
-                if not is_transient(error.reason) or attempt == self.policy.attempts:
-                    why = (
-                        error.reason if attempt == 1 else f"{error.reason} (after {attempt} tries)"
-                    )
-                    return why, attempt
-                wait = self.policy.wait(attempt, error.reason, self.rng)
-                self.on_event(
-                    f"{what}: {error.reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
-                )
-                self.sleep(wait)
-                continue
-            return None, attempt
-        raise AssertionError("unreachable")  # pragma: no cover
+
+def failed_results(variant: Tagged, reason: str, attempts: int) -> list[TagResult]:
+    """Every tag of a variant none of whose tags is written, as failed results."""
+    return [
+        TagResult(variant.name, ref.bare(), ref.tag or "", "failed", reason, attempts)
+        for ref in variant.tags
+    ]
 
 
 def _each(

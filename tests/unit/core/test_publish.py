@@ -16,6 +16,7 @@ from buildcache.core.publish import (
     Publisher,
     PublishInterrupted,
     PublishStep,
+    Retrier,
     RetryPolicy,
     is_transient,
     publish_steps,
@@ -135,7 +136,7 @@ def test_transient_failures_are_retried_until_they_pass() -> None:
     )
     slept: list[float] = []
     results = Publisher(
-        put=registry.put, policy=RetryPolicy(attempts=4, backoff=1), sleep=slept.append
+        put=registry.put, retrier=Retrier(RetryPolicy(attempts=4, backoff=1), sleep=slept.append)
     ).run(publish_steps(_plan().variants))
     assert all(r.status == "done" for r in results)
     assert len(slept) == 8  # four writes to docker.io (version and moving tags), two errors each
@@ -146,7 +147,7 @@ def test_transient_failures_are_retried_until_they_pass() -> None:
 def test_a_registry_that_stays_down_fails_its_tags_and_no_moving_tag_moves() -> None:
     down = ["dial tcp: connection refused"] * 10
     registry = FakeRegistry({"docker.io/acme/widget": list(down)})
-    results = Publisher(put=registry.put, policy=RetryPolicy(attempts=3, backoff=0)).run(
+    results = Publisher(put=registry.put, retrier=Retrier(RetryPolicy(attempts=3, backoff=0))).run(
         publish_steps(_plan().variants)
     )
     by_key = {(str(r.image), r.tag): r for r in results}
@@ -165,9 +166,9 @@ def test_a_registry_that_stays_down_fails_its_tags_and_no_moving_tag_moves() -> 
 def test_an_auth_error_is_not_retried() -> None:
     registry = FakeRegistry({"quay.io/acme/widget": ["401 Unauthorized"] * 5})
     slept: list[float] = []
-    results = Publisher(put=registry.put, policy=RetryPolicy(attempts=4), sleep=slept.append).run(
-        publish_steps(_plan().variants)
-    )
+    results = Publisher(
+        put=registry.put, retrier=Retrier(RetryPolicy(attempts=4), sleep=slept.append)
+    ).run(publish_steps(_plan().variants))
     quay = [
         r
         for r in results
@@ -272,7 +273,7 @@ def test_a_hold_that_cannot_be_decided_is_retried_then_fails_the_moving_tags_onl
         )
 
     registry = FakeRegistry({})
-    results = Publisher(put=registry.put, hold=hold, policy=RetryPolicy(attempts=2)).run(
+    results = Publisher(put=registry.put, hold=hold, retrier=Retrier(RetryPolicy(attempts=2))).run(
         publish_steps(_plan().variants)
     )
     moving = [r for r in results if r.tag in ("latest", "full")]
