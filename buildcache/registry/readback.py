@@ -3,16 +3,15 @@ this run made, a floating tag stays on a higher release, and what a re-run finds
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from buildcache.core.plan.tags import release_key
-from buildcache.core.publish import RetryPolicy, TagResult, is_transient
+from buildcache.core.publish import Retrier, RetryPolicy, TagResult
 from buildcache.core.reference import ImageRef
-from buildcache.errors import BuildFailed, RegistryError
+from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.registry.client import RegistryClient
 
 
@@ -39,15 +38,23 @@ def read_back(expected: Mapping[ImageRef, str], policy: RetryPolicy | None = Non
 
 
 def _digest(client: RegistryClient, ref: ImageRef, policy: RetryPolicy) -> str | None:
-    rng = random.Random()
-    for attempt in range(1, policy.attempts + 1):
+    """The digest a tag points at, read again after a transient error; the registry's last
+    error, as it said it, where it could not be read."""
+    found: str | None = None
+    last: RegistryError | None = None
+
+    def read() -> None:
+        nonlocal found, last
         try:
-            return client.digest(ref.repository, ref.tag or "")
+            found = client.digest(ref.repository, ref.tag or "")
         except RegistryError as error:
-            if attempt == policy.attempts or not is_transient(error.message):
-                raise
-            time.sleep(policy.wait(attempt, error.message, rng))
-    return None  # pragma: no cover (the last try returns or raises)
+            last = error
+            raise PublishError(error.message) from None
+
+    reason, _ = Retrier(policy, time.sleep).retried(read, str(ref))
+    if reason is not None and last is not None:
+        raise last
+    return found
 
 
 @dataclass(frozen=True)
