@@ -9,7 +9,6 @@ writes its tags as a build does (commands/publish.py): the version tags, then th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.core.publish import VariantTags
-from buildcache.core.reference import ImageRef, ReferenceError
+from buildcache.core.reference import ImageRef, ReferenceError, content_digest
 from buildcache.errors import UsageError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -117,12 +116,11 @@ def merged_index(images: Sequence[RunnerImage]) -> tuple[bytes, str]:
         if image.media_type in INDEX_MEDIA_TYPES or body.get("mediaType") in INDEX_MEDIA_TYPES:
             entries += body.get("manifests") or []
             continue
-        digest = "sha256:" + hashlib.sha256(image.data).hexdigest()
         platform = image.platforms[0] if image.platforms else ""  # a plain manifest has one
         entries.append(
             {
                 "mediaType": body.get("mediaType") or image.media_type,
-                "digest": digest,
+                "digest": content_digest(image.data),
                 "size": len(image.data),
                 "platform": _platform(platform),
             }

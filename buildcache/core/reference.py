@@ -11,6 +11,7 @@ short names (`acme/widget` is `docker.io/acme/widget`, `python` is `docker.io/li
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -136,6 +137,11 @@ class CacheSpec:
         # image was built and pushed; the cache report says the cache was not saved.
         options = {"mode": self.mode, **self.options, "ignore-error": "true"}
         return f"type=registry,ref={self.ref}" + "".join(f",{k}={v}" for k, v in options.items())
+
+
+def content_digest(data: bytes) -> str:
+    """A blob's or a manifest's digest, as registries name it: the SHA-256 of its bytes."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def platform_name(os: str, architecture: str, variant: str | None = None) -> str:

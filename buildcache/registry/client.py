@@ -9,7 +9,6 @@ printed, and never put on a command line (a helper gets the host on stdin).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -23,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.reference import DOCKER_HUB
+from buildcache.core.reference import DOCKER_HUB, content_digest
 from buildcache.errors import RegistryError
 
 # httpx imports its own command-line client (click, pygments, rich.progress: ~60 ms) whenever
@@ -325,7 +324,7 @@ class RegistryClient:
 
     def put_blob(self, repo: str, data: bytes) -> str:
         """Upload a blob (monolithic: a POST for the location, then one PUT); its digest."""
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = content_digest(data)
         self._upload(repo, digest, data)
         return digest
 
@@ -393,9 +392,7 @@ class RegistryClient:
         )
         if response.status_code not in (200, 201):
             raise self._fail(response, f"write {repo}:{tag}")
-        return response.headers.get("Docker-Content-Digest") or (
-            "sha256:" + hashlib.sha256(data).hexdigest()
-        )
+        return response.headers.get("Docker-Content-Digest") or content_digest(data)
 
 
 # how a module reaches a registry host; tests pass one with an in-memory transport

@@ -5,13 +5,12 @@ higher one. The order and the retries are core/publish.py's; this is what talks 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from buildcache.core.publish import PublishStep, TagResult
-from buildcache.core.reference import ImageRef
+from buildcache.core.reference import ImageRef, content_digest
 from buildcache.errors import PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient
 from buildcache.registry.copy import copy_image
@@ -154,7 +153,7 @@ def put_by_digest(
 ) -> str:
     """An index (whose manifests every image's repository holds) put by its digest on every
     image's repository, no tag: its digest."""
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    digest = content_digest(data)
     for image in images:
         registries.client(image).put_raw_manifest(image.repository, digest, data, media_type)
     return digest
