@@ -69,15 +69,24 @@ def publish(
     resumed: Collection[str] = (),
 ) -> list[TagResult]:
     """Every tag of the plan's variants on every registry. The bake pushed each to every
-    registry; a resumed release is copied where it is missing. Raises PublishInterrupted (with
+    registry; a resumed release, and one the docker driver pushed under its staging tag, is
+    copied where it is missing. Raises PublishInterrupted (with
     what was written) on Ctrl-C or SIGTERM."""
     sources = {
         v.name: v.pushed_image.with_digest(str(digests[v.name]))
         for v in plan.variants
         if digests.get(v.name)
     }
+    # buildx's docker driver pushes by a local tag that another build on the same engine can
+    # move between the export and the push: a registry may hold that build's image instead
+    staged = {v.name for v in plan.variants if v.staging_tag is not None}
     return publish_tags(
-        plan.variants, sources, version=plan.version, console=console, policy=policy, copy=resumed
+        plan.variants,
+        sources,
+        version=plan.version,
+        console=console,
+        policy=policy,
+        copy={*resumed, *staged},
     )
 
 
@@ -138,9 +147,10 @@ def _read_indexes(
 
         def read(variant: Tagged = variant, source: ImageRef = source) -> None:
             try:
+                origin = source
                 if variant.name in copy:
-                    copy_where_missing(registries, source, images_of(variant))
-                manifests[variant.name] = read_manifest(registries, source, str(source.digest))
+                    origin = copy_where_missing(registries, source, images_of(variant))
+                manifests[variant.name] = read_manifest(registries, origin, str(source.digest))
             except RegistryError as error:
                 raise PublishError(error.message) from None
 

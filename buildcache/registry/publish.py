@@ -56,16 +56,31 @@ def read_manifest(registries: Registries, image: ImageRef, digest: str) -> Manif
 
 def copy_where_missing(
     registries: Registries, source: ImageRef, images: Sequence[ImageRef]
-) -> None:
-    """The image `source` (by digest) onto every image's repository that does not hold it:
-    copied through the API (registry/copy.py), as it is."""
-    assert source.digest is not None
-    origin = registries.client(source)
+) -> ImageRef:
+    """The image `source` (by digest) onto every image's repository that does not hold it,
+    copied through the API (registry/copy.py) as it is, from the first that does (`source`'s
+    own first): that image, by digest. Raises RegistryError when none holds it."""
+    digest = str(source.digest)
+    origin = next(
+        (
+            image.with_digest(digest)
+            for image in (source.bare(), *images)
+            if registries.client(image).digest(image.repository, digest) == digest
+        ),
+        None,
+    )
+    if origin is None:
+        raise RegistryError(f"no registry holds {digest}: {source.bare()} and the others lack it")
     for image in images:
-        if image.bare() != source.bare():
+        if image.bare() != origin.bare():
             copy_image(
-                origin, source.repository, source.digest, registries.client(image), image.repository
+                registries.client(origin),
+                origin.repository,
+                digest,
+                registries.client(image),
+                image.repository,
             )
+    return origin
 
 
 @dataclass

@@ -85,3 +85,29 @@ def test_a_variant_without_a_digest_fails_its_tags_rather_than_leave_a_gap() -> 
     full = [r for r in results if r.variant == "full"]
     assert len(full) == 4
     assert {(r.status, r.reason) for r in full} == {("failed", "buildx reported no digest for it")}
+
+
+def test_a_staged_variant_another_build_overtook_on_one_registry_is_copied_there() -> None:
+    """The docker driver pushes by a local tag: a second build on the engine can move it between
+    the export and the push, so one registry receives that build's image instead of this one."""
+    memory = MemoryRegistries()
+    digests = {name: memory.push_index(TWO, (name,)) for name in ("slim", "full")}
+    for name in ("slim", "full"):
+        memory.push_index(ONE, (f"{name}-of-another-build",))
+    results = _publish(memory, digests, copy=("slim", "full"))
+    assert {r.status for r in results} == {"done"}
+    for image in (ONE, TWO):
+        assert memory.tag(image, "latest") == memory.tag(image, "1.0.0") == digests["slim"]
+        assert memory.tag(image, "full") == digests["full"]
+
+
+def test_a_staged_variant_no_registry_holds_fails_its_tags_and_says_so() -> None:
+    memory = MemoryRegistries()
+    digests = {"slim": memory.push_index(ONE, ("amd64",)), "full": "sha256:" + "1" * 64}
+    memory.push_index(TWO, ("amd64",))
+    results = _publish(memory, digests, copy=("slim", "full"))
+    full = [r for r in results if r.variant == "full"]
+    assert {r.status for r in full} == {"failed"}
+    assert all("no registry holds sha256:1111" in str(r.reason) for r in full)
+    assert memory.tag(TWO, "full") is None
+    assert {r.status for r in results if r.variant == "slim"} == {"done"}
