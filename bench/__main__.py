@@ -193,10 +193,22 @@ def main() -> None:
     unknown = [name for name in chosen if name not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    _compile_as_installed()
     try:
         run(chosen, args.runs, args.deps_seconds)
     finally:
         untag_what_we_made()
+
+
+def _compile_as_installed() -> None:
+    """buildcache's bytecode written, as `pip install` of the wheel does: an editable install
+    under PYTHONDONTWRITEBYTECODE (set on some machines) would compile every module from source
+    at every start, which no user's install does (typer, the floor, is compiled)."""
+    import compileall
+
+    import buildcache
+
+    compileall.compile_dir(Path(buildcache.__file__).parent, quiet=1)
 
 
 def run(chosen: list[str], runs: int, deps: int) -> None:

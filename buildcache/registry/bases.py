@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from buildcache.buildkit.report import CacheReport
 from buildcache.core.bases import (
     RECORD_SUFFIX,
     RECORD_TYPE,
@@ -53,6 +53,9 @@ from buildcache.core.redact import kept_value
 from buildcache.core.reference import ImageRef, ReferenceError, platform_name
 from buildcache.errors import BuildcacheError, ConfigError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient
+
+if TYPE_CHECKING:
+    from buildcache.buildkit.report import CacheReport  # after a build only
 
 EMPTY_CONFIG = {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2}
 EMPTY_BYTES = b"{}"

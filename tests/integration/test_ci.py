@@ -199,3 +199,32 @@ def test_an_error_in_actions_is_an_annotation(project: Project) -> None:
     result = project.run("build", "nonexistent", "--version", "1", env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 2
     assert "::error title=buildcache::unknown variant 'nonexistent'" in result.stderr
+
+
+def test_a_branch_named_like_a_release_never_writes_it(project: Project) -> None:
+    """A release is written only by a release: `git checkout -b 1.0.0`, a change, `build --push`
+    exits 2 before building, and the published release's tags are the same on every registry."""
+    _git(project, "init", "-q", "-b", "main")
+    commit = ("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "x")
+    _git(project, "add", "-A")
+    _git(project, *commit)
+    args = ("build", "--push", "--platform", "linux/amd64")
+    result, _ = project.run_json(*args, "--version", "1.0.0")
+    assert result.returncode == 0, result.stderr
+    images = [f"{r}/{project.name}" for r in (project.registries.ghcr, project.registries.hub)]
+    tags = ("1.0.0", "1.0.0-full", "latest", "full")
+    before = {(i, t): manifest(f"{i}:{t}")["_digest"] for i in images for t in tags}
+
+    for branch in ("1.0.0", "1.0", "v2"):
+        _git(project, "checkout", "-q", "-b", branch)
+        (project.path / "example" / "src" / "VERSION").write_text(f"{branch}\n")
+        _git(project, "add", "-A")
+        _git(project, *commit, "--allow-empty")
+        result = project.run(*args)
+        assert result.returncode == 2, result.stderr
+        assert "reads as a release, and this run is not that release" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "docker buildx bake" not in result.stderr  # refused before building
+    after = {(i, t): manifest(f"{i}:{t}")["_digest"] for i in images for t in tags}
+    assert after == before
+    assert all(manifest(f"{i}:1.0") is None and manifest(f"{i}:v2") is None for i in images)

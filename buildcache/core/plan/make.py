@@ -31,7 +31,7 @@ from buildcache.core.plan.invariants import check_invariants, check_paths
 from buildcache.core.plan.metadata import source_date_epoch, variant_metadata
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.plan.request import PlanRequest, RunFacts
-from buildcache.core.plan.tags import RunTags, TagName, run_tags, variant_tags
+from buildcache.core.plan.tags import RunTags, TagName, not_this_release, run_tags, variant_tags
 from buildcache.core.redact import secret_looking_args
 from buildcache.core.reference import TAG, CacheSpec, ImageRef
 from buildcache.errors import ConfigError, UsageError
@@ -99,7 +99,7 @@ def make_plan(
     """The variants asked for, each with its tags on every registry and its cache refs; a
     `policy` of None writes the cache when the run pushes (or as --cache-write says)."""
     chosen = _chosen(config, request)
-    _refuse_moving_tags(config, run)
+    _refuse_release_tags(config, run)
     notes = secret_looking_args(
         [*config.build_args, *(a for v in config.variants for a in v.build_args)]
     )
@@ -153,7 +153,9 @@ def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:
     return chosen
 
 
-def _refuse_moving_tags(config: Config, run: RunTags) -> None:
+def _refuse_release_tags(config: Config, run: RunTags) -> None:
+    """A release is written only by a release: no other rule may make a moving tag (latest, a
+    variant's own name) or a tag that reads as a version (a branch named 1.0.0, 1.0 or v2)."""
     moving_names = {"latest", *(v.name for v in config.variants if not v.default)}
     for name in run.names:
         if name.name in moving_names:
@@ -162,6 +164,14 @@ def _refuse_moving_tags(config: Config, run: RunTags) -> None:
                 "latest, or a variant's own name",
                 hint="give a version, e.g. --version 1.2.3, and leave latest to the release rules",
             )
+    for name in not_this_release(run):
+        raise UsageError(
+            f"{name.name!r} ({name.rule}) reads as a release, and this run is not that release: "
+            "it would overwrite or pre-empt the published one",
+            hint="a release is a tag build or --version X; a branch named like one is tagged "
+            'with [tags] prefix = "branch-" (or renamed, e.g. release/1.0.0); a series tag '
+            "(1.0, 1) moves with [tags] semver = true",
+        )
 
 
 def _platforms(

@@ -34,6 +34,10 @@ PEP440 = re.compile(
     r"^v?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
     r"(?P<pre>(?:a|b|rc)\d+)?(?P<post>\.post\d+)?(?P<dev>\.dev\d+)?$"
 )
+# a release series or a version of more parts than semver's: 1.2, v2, 1.2.3.4
+_SERIES = re.compile(r"^v?\d+(\.\d+)*$")
+# the rules a release run's own version tags come from (_version_names)
+_VERSION_RULES = ("semver ", "pep440 ", "version")
 _DATE = re.compile(r"\{\{\s*date\s+'(?P<format>[^']*)'\s*\}\}")
 _DATE_TOKENS = {"YYYY": "%Y", "MM": "%m", "DD": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 
@@ -230,6 +234,25 @@ def _latest(
             return False, f"not the highest release ({top} is higher)"
         return True, "the highest release"
     return True, "a release"
+
+
+def release_shaped(name: str) -> bool:
+    """Whether a tag reads as a release or a release series (1.0.0, 1.0, v2, latest): the
+    tags that only a release may write."""
+    return name == LATEST or any(p.match(name) for p in (SEMVER, PEP440, _SERIES))
+
+
+def not_this_release(run: RunTags) -> list[TagName]:
+    """The tags of `run` that read as a release but are not its own version's: a branch named
+    1.0.0 (or 1.0, v2), a raw tag or --tag 2.0 outside the 2.0 release. Schedule tags are not
+    counted: a date (20261130) is the usual nightly name, never a release's."""
+    return [
+        name
+        for name in run.names
+        if release_shaped(name.name)
+        and not name.rule.startswith(_VERSION_RULES)
+        and not name.rule.startswith("schedule")
+    ]
 
 
 def moving_tag(variant: VariantConfig) -> str:

@@ -21,14 +21,16 @@ GITHUB = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/widget", "GITHUB_
 
 def _plan(
     env: dict[str, str],
-    tags: str = "",
+    tags_toml: str = "",
     *,
     version: str | None = None,
     known: tuple[str, ...] = (),
     **options: Any,
 ) -> BuildPlan:
     text = (
-        'images = ["ghcr.io/acme/widget"]\n[tags]\n' + tags + "\n[variants.slim]\n[variants.full]\n"
+        'images = ["ghcr.io/acme/widget"]\n[tags]\n'
+        + tags_toml
+        + "\n[variants.slim]\n[variants.full]\n"
     )
     config = parse_config(tomllib.loads(text), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
     return plan_run(
@@ -149,3 +151,51 @@ def test_a_given_version_on_a_branch_is_a_release_and_no_latest_keeps_it_out() -
 def test_tag_settings_are_checked(tags: str, words: str) -> None:
     with pytest.raises(UsageError, match=words):
         _plan({}, tags, version="1")
+
+
+PUSH = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+
+
+@pytest.mark.parametrize(
+    ("branch", "tags", "version", "extra"),
+    [
+        ("1.0.0", "", None, ()),  # a branch named like the release it would overwrite
+        ("v1.0.0", "", None, ()),
+        ("1.0", "", None, ()),  # the moving tag of the 1.0 series
+        ("v2", "", None, ()),
+        ("2.0.0-rc.1", "", None, ()),
+        ("1.3.0rc1", "pep440 = true\nsemver = false\n", None, ()),
+        ("main", 'raw = ["2.0"]\n', None, ()),  # a raw rule outside the 2.0 release
+        ("main", "", None, ("1.2.3",)),  # --tag
+        ("main", "", "1.0.0", ("2",)),  # a release, tagging another release's series
+        ("main", "", "1.0.0", ("1.0",)),  # its series, without the semver rule that moves it
+    ],
+)
+def test_a_tag_that_reads_as_a_release_is_written_only_by_that_release(
+    branch: str, tags: str, version: str | None, extra: tuple[str, ...]
+) -> None:
+    env = {**PUSH, "GITHUB_REF_NAME": branch}
+    with pytest.raises(UsageError, match="reads as a release, and this run is not that release"):
+        _plan(env, tags, version=version, tags=extra)
+
+
+@pytest.mark.parametrize(
+    ("branch", "tags", "version", "extra", "expected"),
+    [
+        ("release/1.0.0", "", None, (), "release-1.0.0"),  # a slug with a word before it
+        ("1.0.0", 'prefix = "branch-"\n', None, (), "branch-1.0.0"),  # the way out
+        ("2fa", "", None, (), "2fa"),
+        ("main", "semver = true\n", "1.0.0", ("1.0",), "1.0.0"),  # the release's own series
+        ("main", "", "1.2.0", ("stable",), "1.2.0"),
+    ],
+)
+def test_what_does_not_read_as_another_release_is_tagged(
+    branch: str, tags: str, version: str | None, extra: tuple[str, ...], expected: str
+) -> None:
+    env = {**PUSH, "GITHUB_REF_NAME": branch}
+    assert _names(_plan(env, tags, version=version, tags=extra))[0] == expected
+
+
+def test_a_nightly_named_by_its_date_is_not_a_release() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "schedule", "GITHUB_REF_NAME": "main"}
+    assert _names(_plan(env, "schedule = \"{{date 'YYYYMMDD'}}\"\n")) == ["20261128"]
