@@ -25,6 +25,13 @@ def cache_ls(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
 @app.command("prune")
 def cache_prune(
+    tags: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Orphan cache tags to delete although no record says this project wrote them.",
+            show_default=False,
+        ),
+    ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Delete without asking (for CI).")
     ] = False,
@@ -33,9 +40,17 @@ def cache_prune(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Delete the cache tags of variants that are no longer in the config."""
+    """Delete the cache tags of this project's variants that are no longer in the config.
+
+    A cache another project wrote (its record says so) is kept; one without a record is deleted
+    only when named: buildcache cache prune buildcache-old
+    """
     from buildcache.commands import cache
 
     cache.prune(
-        with_bake_file(read_config(config))[0], yes=yes, dry_run=dry_run, console=make_console()
+        with_bake_file(read_config(config))[0],
+        yes=yes,
+        dry_run=dry_run,
+        console=make_console(),
+        named=tags or (),
     )

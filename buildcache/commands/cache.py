@@ -18,6 +18,7 @@ from buildcache.core.bases import RECORD_SUFFIX
 from buildcache.core.cache import (
     CacheEntry,
     PruneTarget,
+    cache_owner,
     cache_summary,
     is_cache_manifest,
     orphan_tags,
@@ -73,9 +74,17 @@ def ls(
 
 
 def prune(
-    config: Config, *, yes: bool, dry_run: bool, console: Console, connect: Connect = RegistryClient
+    config: Config,
+    *,
+    yes: bool,
+    dry_run: bool,
+    console: Console,
+    named: Sequence[str] = (),
+    connect: Connect = RegistryClient,
 ) -> None:
-    targets = _prune_targets(config, connect)
+    """Delete the caches (and records) of this project's removed variants, and the orphans asked
+    for by name; what another project wrote, or what no record claims, is listed and kept."""
+    targets = _prune_targets(config, connect, named)
     if not targets:
         say(
             console,
@@ -100,11 +109,18 @@ def prune(
     say(console, f"deleted {len(deleted)} cache tag(s): {refs}", "green")
 
 
-def _prune_targets(config: Config, connect: Connect) -> list[PruneTarget]:
+def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> list[PruneTarget]:
     """The orphans' cache tags, and their records; kept, those another tag of the repository
     (a release, where the cache shares the image's) points at too."""
     entries, orphans = list_cache(config, platform_layers=lambda ref: None, connect=connect)
     image = config.cache_image
+    not_orphans = sorted(set(named) - {o.ref.tag for o in orphans})
+    if not_orphans:
+        raise UsageError(
+            f"{', '.join(not_orphans)}: not a cache tag of a variant gone from the config, in "
+            f"{image} (prune deletes nothing else)",
+            hint="'buildcache cache ls' lists the orphans",
+        )
     listed = {e.ref.tag for e in (*entries, *orphans)}
     with connect(image.registry) as registry:
         listed_all = registry.tags(image.repository) if orphans else []
@@ -113,7 +129,13 @@ def _prune_targets(config: Config, connect: Connect) -> list[PruneTarget]:
             for tag in listed_all
             if tag not in listed and not tag.endswith(RECORD_SUFFIX)
         ]
-        targets = prune_targets(orphans, entries, [d for d in others if d])
+        targets = prune_targets(
+            orphans,
+            entries,
+            [d for d in others if d],
+            owner=cache_owner(config.images[0]),
+            named=named,
+        )
         # a deleted cache tag takes its record along
         records = [f"{t.tag}{RECORD_SUFFIX}" for t in targets if t.skipped is None]
         for record in (r for r in records if r in listed_all):
@@ -146,18 +168,23 @@ def list_cache(
             _entry(config, registry, tag, variant_of(tag, prefix, variants), platform_layers)
             for tag in [*wanted, *sorted(set(owned) - set(wanted))]
         ]
-        # the record beside a cache ref says which bases it was built on, and when
-        entries = [
-            dataclasses.replace(e, record=read_record(e.ref, connect)[0])
-            if e.present and f"{e.ref.tag}{RECORD_SUFFIX}" in tags
-            else e
-            for e in entries
-        ]
         orphans = [
             _entry(config, registry, tag, None, platform_layers)
             for tag in orphan_tags(tags, prefix, variants)
         ]
-    return entries, orphans
+    # the record beside a cache ref says which project wrote it, on which bases, and when
+    return _with_records(entries, tags, connect), _with_records(orphans, tags, connect)
+
+
+def _with_records(
+    entries: Sequence[CacheEntry], tags: Sequence[str], connect: Connect
+) -> list[CacheEntry]:
+    return [
+        dataclasses.replace(e, record=read_record(e.ref, connect)[0])
+        if e.present and f"{e.ref.tag}{RECORD_SUFFIX}" in tags
+        else e
+        for e in entries
+    ]
 
 
 def _entry(

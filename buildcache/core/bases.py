@@ -67,6 +67,8 @@ class CacheRecord:
     cache_digest: str | None  # the cache manifest this record describes
     bases: tuple[RecordedBase, ...]
     steps: tuple[RecordedStep, ...]
+    # the project that wrote it (core/cache.cache_owner); None: a record of an older buildcache
+    owner: str | None = None
 
     def base(self, name: str) -> RecordedBase | None:
         return next((b for b in self.bases if b.name == name), None)
@@ -75,6 +77,7 @@ class CacheRecord:
         return {
             "record": 1,
             "variant": self.variant,
+            "owner": self.owner,
             "written": self.written.isoformat(),
             "cache_digest": self.cache_digest,
             "bases": [
@@ -111,12 +114,14 @@ class CacheRecord:
             )
             if written is None:
                 return None
+            owner = data.get("owner")
             return cls(
                 variant=str(data["variant"]),
                 written=written,
                 cache_digest=data.get("cache_digest"),
                 bases=tuple(bases),
                 steps=steps,
+                owner=str(owner) if owner is not None else None,
             )
         except (KeyError, TypeError, AttributeError, ValueError):
             return None
@@ -369,11 +374,12 @@ def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissC
 
 
 def new_record(
-    variant: str, upstream: Upstream, *, now: datetime, cache_digest: str | None
+    variant: str, upstream: Upstream, *, now: datetime, cache_digest: str | None, owner: str
 ) -> CacheRecord:
     """The record a build that wrote the cache leaves beside it."""
     return CacheRecord(
         variant=variant,
+        owner=owner,
         written=now,
         cache_digest=cache_digest,
         bases=tuple(

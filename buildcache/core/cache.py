@@ -7,7 +7,7 @@ is a function of tag lists and manifests, tested without a registry.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,6 +67,7 @@ class CacheEntry:
             "size": self.size,
             "written": self.written.isoformat() if self.written else None,
             "record": {
+                "owner": record.owner,
                 "written": record.written.isoformat(),
                 "bases": [
                     {"name": b.name, "digest": b.digest, "since": b.since.isoformat()}
@@ -131,6 +132,13 @@ def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | No
     return set(seen), sum(seen.values()), written
 
 
+def cache_owner(image: ImageRef) -> str:
+    """The project a cache belongs to, as the record beside it says: the project's first image
+    (no tag), the same on every runner and laptop that builds it. Two configs that publish the
+    same first image are one project to `cache prune`."""
+    return str(image.bare())
+
+
 @dataclass(frozen=True)
 class PruneTarget:
     tag: str
@@ -139,26 +147,39 @@ class PruneTarget:
 
 
 def prune_targets(
-    orphans: Sequence[CacheEntry], kept: Sequence[CacheEntry], other_digests: Sequence[str] = ()
+    orphans: Sequence[CacheEntry],
+    kept: Sequence[CacheEntry],
+    other_digests: Sequence[str] = (),
+    *,
+    owner: str,
+    named: Collection[str] = (),
 ) -> list[PruneTarget]:
-    """What prune deletes. A registry deletes a manifest by digest, taking every tag that points
-    at it: an orphan whose digest another tag (a cache tag in use, or any other tag of the
-    repository, `other_digests`) also points at is left alone, and so is one that is not a
-    cache manifest."""
+    """What prune deletes: the caches of this project's removed variants (their record names
+    `owner`), and those asked for by name (`named`) that no other project's record claims.
+    A registry deletes a manifest by digest, taking every tag that points at it: an orphan
+    whose digest another tag (a cache tag in use, or any other tag of the repository,
+    `other_digests`) also points at is left alone, and so is one that is not a cache manifest."""
     kept_digests = {e.digest for e in kept if e.digest} | set(other_digests)
-    targets = []
-    for orphan in orphans:
-        if not orphan.digest:
-            continue
-        tag = orphan.ref.tag or ""
-        if not orphan.is_cache:
-            targets.append(
-                PruneTarget(tag, orphan.digest, "it is not a BuildKit cache (an image?)")
-            )
-        elif orphan.digest in kept_digests:
-            targets.append(
-                PruneTarget(tag, orphan.digest, "it is the same manifest as a cache tag in use")
-            )
-        else:
-            targets.append(PruneTarget(tag, orphan.digest))
-    return targets
+    return [
+        PruneTarget(
+            orphan.ref.tag or "", orphan.digest, _why_kept(orphan, kept_digests, owner, named)
+        )
+        for orphan in orphans
+        if orphan.digest
+    ]
+
+
+def _why_kept(
+    orphan: CacheEntry, kept_digests: Collection[str], owner: str, named: Collection[str]
+) -> str | None:
+    tag = orphan.ref.tag or ""
+    written_by = orphan.record.owner if orphan.record else None
+    if not orphan.is_cache:
+        return "it is not a BuildKit cache (an image?)"
+    if orphan.digest in kept_digests:
+        return "it is the same manifest as a cache tag in use"
+    if written_by is not None and written_by != owner:
+        return f"written by another project, {written_by}: prune it from that project"
+    if written_by is None and tag not in named:
+        return f"no record says which project wrote it: 'buildcache cache prune {tag}' deletes it"
+    return None

@@ -37,6 +37,7 @@ from buildcache.core.bases import (
     new_record,
     predictions,
 )
+from buildcache.core.cache import cache_owner
 from buildcache.core.dockerfile import (
     Dockerfile,
     Needed,
@@ -304,7 +305,8 @@ def after_build(
             if cause is not None:
                 causes[variant.name] = cause
         if report.exported.status == "written" and variant.cache_to is not None:
-            record = new_record(variant.name, upstream, now=now, cache_digest=None)
+            owner = cache_owner(variant.pushed_image)
+            record = new_record(variant.name, upstream, now=now, cache_digest=None, owner=owner)
             try:
                 write_record(variant.cache_to.ref, record, connect)
             except RegistryError as error:

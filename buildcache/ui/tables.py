@@ -309,6 +309,7 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
     table.add_column("size", justify="right")
     table.add_column("written")
     table.add_column("built on", overflow="fold")
+    table.add_column("owner", overflow="fold")  # the project whose build wrote it (its record)
     for entry in [*entries, *orphans]:
         platforms = "?" if entry.platforms is None else ", ".join(entry.platforms) or "none found"
         built_on = (
@@ -327,6 +328,7 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
             Text(human_size(entry.size)),
             Text(entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"),
             Text(built_on if entry.present else "-"),
+            Text(entry.record.owner or "-" if entry.record else "-"),
         )
     return table
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +193,57 @@ def test_prune_on_a_registry_that_refuses_deletes_says_so_and_deletes_nothing(
         assert manifest(f"{address}/{project.name}-cache:buildcache-full") is not None
     finally:
         docker.container.stop(container)
+
+
+def test_two_projects_on_one_cache_image_never_prune_each_other(project: Project) -> None:
+    """Project A (slim, full) and project B (api) share A's cache image: each one's prune
+    deletes nothing of the other's, and says whose the kept caches are."""
+    ghcr = project.registries.ghcr
+    cache_repo = f"{project.name}-cache"
+    other_path = project.path / "other"
+    other_path.mkdir()
+    shutil.copy(project.path / "Dockerfile.example", other_path)
+    shutil.copytree(project.path / "example", other_path / "example")
+    (other_path / "example" / "src" / "VERSION").write_text("api\n")  # a cache of its own
+    other = Project(path=other_path, registries=project.registries, name=f"{project.name}-api")
+    text = (project.path / "buildcache.toml").read_text()
+    other.write_config(
+        text.replace(f'images = ["{ghcr}/{project.name}", ', f'images = ["{ghcr}/{other.name}", ')
+        .replace(
+            f'"{project.registries.hub}/{project.name}"', f'"{project.registries.hub}/{other.name}"'
+        )
+        .replace(
+            '[variants.slim]\ndefault = true\nbuild-args = { VARIANT = "slim" }',
+            '[variants.api]\ndefault = true\nbuild-args = { VARIANT = "slim" }',
+        )
+        .replace('[variants.full]\nbuild-args = { VARIANT = "full" }\n', "")
+    )
+    args = ("build", "--push", "--version", "1", "--platform", "linux/amd64")
+    for side in (project, other):
+        result = side.run(*args)
+        assert result.returncode == 0, result.stderr
+
+    def cache_tags() -> set[str]:
+        return set(registry_get(ghcr, f"{cache_repo}/tags/list").json()["tags"] or [])
+
+    both = cache_tags()
+    assert {"buildcache-slim", "buildcache-full", "buildcache-api"} <= both
+    result, data = other.run_json("cache", "ls")
+    owners = {o["ref"].rsplit(":", 1)[1]: o["record"]["owner"] for o in data["orphans"]}
+    assert owners == {
+        "buildcache-slim": f"{ghcr}/{project.name}",
+        "buildcache-full": f"{ghcr}/{project.name}",
+    }
+
+    for side, kept_owner in ((project, other.name), (other, project.name)):
+        result = side.run("cache", "prune", "--yes")
+        assert result.returncode == 0, result.stderr
+        assert f"written by another project, {ghcr}/{kept_owner}" in result.stderr
+        assert cache_tags() == both
+
+    # A renames full to fat: its own orphan goes, B's api stays
+    config = project.path / "buildcache.toml"
+    config.write_text(config.read_text().replace("[variants.full]", "[variants.fat]"))
+    result = project.run("cache", "prune", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert cache_tags() == both - {"buildcache-full", "buildcache-full.record"}

@@ -6,10 +6,13 @@ import tomllib
 from pathlib import Path
 
 import httpx
+import pytest
 from rich.console import Console
 
 from buildcache.commands import cache
+from buildcache.core.bases import RECORD_SUFFIX, RECORD_TYPE
 from buildcache.core.config.load import parse_config
+from buildcache.errors import UsageError
 from buildcache.registry.client import RegistryClient
 
 CONFIG = """\
@@ -21,11 +24,17 @@ image = "ghcr.io/acme/widget-cache"
 """
 
 
-class Registry:
-    """A registry's HTTP API in memory: tags -> manifest digests; deletes recorded."""
+MINE = "ghcr.io/acme/widget"
 
-    def __init__(self, tags: dict[str, str]) -> None:
+
+class Registry:
+    """A registry's HTTP API in memory: tags -> manifest digests; deletes recorded. A tag
+    `<cache tag>.record` is the record beside that cache, written by the project `owners` names
+    (this one where not named)."""
+
+    def __init__(self, tags: dict[str, str], owners: dict[str, str | None] | None = None) -> None:
         self.tags = dict(tags)
+        self.owners = owners or {}
         self.deleted: list[str] = []
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -37,9 +46,18 @@ class Registry:
             self.deleted.append(reference)
             self.tags = {t: d for t, d in self.tags.items() if d != reference}
             return httpx.Response(202)
+        if "/blobs/" in path:
+            return httpx.Response(200, json=self._record(reference.removeprefix("sha256:r-")))
         digest = self.tags.get(reference)
         if digest is None:
             return httpx.Response(404)
+        if reference.endswith(RECORD_SUFFIX):
+            body = {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": RECORD_TYPE,
+                "layers": [{"digest": f"sha256:r-{reference.removesuffix(RECORD_SUFFIX)}"}],
+            }
+            return httpx.Response(200, json=body, headers={"Docker-Content-Digest": digest})
         # a digest that starts with sha256:i is an image's index; any other a BuildKit cache
         listed = (
             {"mediaType": "application/vnd.oci.image.manifest.v1+json", "platform": {"os": "linux"}}
@@ -48,6 +66,15 @@ class Registry:
         )
         body = {"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [listed]}
         return httpx.Response(200, json=body, headers={"Docker-Content-Digest": digest})
+
+    def _record(self, cache_tag: str) -> dict[str, object]:
+        return {
+            "record": 1,
+            "variant": cache_tag.removeprefix("buildcache-"),
+            "written": "2026-11-30T00:00:00+00:00",
+            "cache_digest": self.tags[cache_tag],
+            "owner": self.owners.get(cache_tag, MINE),
+        }
 
     def connect(self, host: str) -> RegistryClient:
         return RegistryClient(host, transport=httpx.MockTransport(self.handle))
@@ -125,17 +152,69 @@ def test_prune_never_touches_a_release_even_where_the_cache_shares_the_image_rep
             "buildcache-slim": "sha256:1",
             "buildcache-beta": "sha256:i2",  # shaped like a cache tag, but an image
             "buildcache-old": "sha256:c9",  # a renamed variant's cache: an orphan
+            "buildcache-old.record": "sha256:c7",
             "buildcache-tmp": "sha256:c8",  # an orphan whose manifest a release tag also has
             "release-candidate": "sha256:c8",
         }
     )
     console, stream = _console()
     cache.prune(config, yes=True, dry_run=False, console=console, connect=registry.connect)
-    assert registry.deleted == ["sha256:c9"]
+    assert registry.deleted == ["sha256:c9", "sha256:c7"]
     assert {"latest", "v1", "buildcache-beta", "release-candidate"} <= set(registry.tags)
     text = stream.getvalue()
     assert (
         "keep   ghcr.io/acme/widget:buildcache-beta (it is not a BuildKit cache (an image?))"
         in text
     )
-    assert "deleted 1 cache tag(s)" in text
+    assert "deleted 2 cache tag(s)" in text
+
+
+def test_prune_keeps_another_project_s_cache_and_one_no_record_claims_unless_named() -> None:
+    """Two projects on one cache image: this one (slim, full) prunes only its own removed
+    variant; the other's live cache is listed as kept with its owner."""
+    registry = Registry(
+        {
+            "buildcache-slim": "sha256:1",
+            "buildcache-gone": "sha256:2",  # this project's removed variant
+            "buildcache-gone.record": "sha256:3",
+            "buildcache-api": "sha256:4",  # another project's live cache
+            "buildcache-api.record": "sha256:5",
+            "buildcache-mystery": "sha256:6",  # no record at all
+        },
+        owners={"buildcache-api": "ghcr.io/acme/api"},
+    )
+    console, stream = _console()
+    cache.prune(_config(), yes=True, dry_run=False, console=console, connect=registry.connect)
+    assert registry.deleted == ["sha256:2", "sha256:3"]
+    text = stream.getvalue()
+    assert (
+        "keep   ghcr.io/acme/widget-cache:buildcache-api (written by another project, ghcr.io/acme/api"
+        in text
+    )
+    assert "keep   ghcr.io/acme/widget-cache:buildcache-mystery (no record says" in text
+
+    cache.prune(
+        _config(),
+        yes=True,
+        dry_run=False,
+        console=console,
+        named=["buildcache-mystery", "buildcache-api"],
+        connect=registry.connect,
+    )
+    assert registry.deleted[2:] == ["sha256:6"]  # named: deleted; the other project's: still not
+    assert "buildcache-api" in registry.tags
+
+
+def test_prune_refuses_a_named_tag_that_is_not_an_orphan() -> None:
+    registry = Registry({"buildcache-slim": "sha256:1"})
+    console, _ = _console()
+    with pytest.raises(UsageError, match="buildcache-slim: not a cache tag of a variant gone"):
+        cache.prune(
+            _config(),
+            yes=True,
+            dry_run=False,
+            console=console,
+            named=["buildcache-slim"],
+            connect=registry.connect,
+        )
+    assert registry.deleted == []

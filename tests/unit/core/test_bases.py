@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from buildcache.core.bases import (
@@ -127,11 +128,13 @@ def test_a_miss_is_blamed_on_the_base_then_the_instruction_the_arguments_the_fil
 def test_a_record_round_trips_and_keeps_no_secret_value() -> None:
     step = RecordedStep("runtime", "RUN x", {"NPM_TOKEN": kept_value("NPM_TOKEN", "s3cr3t")}, {})
     upstream = Upstream(bases=uses(), steps=(step,))
-    made = new_record("full", upstream, now=NOW, cache_digest="sha256:c")
+    made = new_record("full", upstream, now=NOW, cache_digest="sha256:c", owner="ghcr.io/a/w")
     data = made.to_json()
     assert "s3cr3t" not in str(data)
     assert data["steps"][0]["args"]["NPM_TOKEN"].startswith("sha256:")
     assert CacheRecord.from_json(data) == made
+    assert made.owner == "ghcr.io/a/w"
+    assert CacheRecord.from_json({**data, "owner": None}) == replace(made, owner=None)  # older
     assert made.bases == (RecordedBase(NAME, NEW, NOW),)
     assert CacheRecord.from_json({"record": 2}) is None
     assert CacheRecord.from_json({"record": 1, "written": "x"}) is None

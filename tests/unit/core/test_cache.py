@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+
+from buildcache.core.bases import CacheRecord
 from buildcache.core.cache import (
     CacheEntry,
     cache_summary,
@@ -10,6 +15,7 @@ from buildcache.core.cache import (
 from buildcache.core.reference import ImageRef
 
 VARIANTS = ["slim", "slim-gpu", "full"]
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def test_a_cache_tag_belongs_to_the_longest_variant_name_it_starts_with() -> None:
@@ -72,17 +78,57 @@ def test_cache_summary_counts_each_blob_once_and_takes_the_newest_write() -> Non
     assert (layers, size) == ({"sha256:x", "sha256:y"}, 10)
 
 
-def _entry(tag: str, digest: str, variant: str | None = None) -> CacheEntry:
+MINE, THEIRS = "ghcr.io/acme/widget", "ghcr.io/acme/api"
+
+
+def _entry(
+    tag: str, digest: str, variant: str | None = None, owner: str | None = MINE
+) -> CacheEntry:
+    record = CacheRecord(variant or "old", NOW, digest, (), (), owner=owner)
     return CacheEntry(
-        variant=variant, ref=ImageRef.parse(f"r/c:{tag}"), present=True, digest=digest
+        variant=variant,
+        ref=ImageRef.parse(f"r/c:{tag}"),
+        present=True,
+        digest=digest,
+        record=record,
     )
 
 
 def test_prune_keeps_an_orphan_that_shares_its_manifest_with_a_tag_in_use() -> None:
     kept = [_entry("buildcache-slim", "sha256:1", "slim")]
     orphans = [_entry("buildcache-old", "sha256:1"), _entry("buildcache-fat", "sha256:2")]
-    targets = prune_targets(orphans, kept)
+    targets = prune_targets(orphans, kept, owner=MINE)
     assert [(t.tag, t.skipped is None) for t in targets] == [
         ("buildcache-old", False),
         ("buildcache-fat", True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("written_by", "named", "kept_because"),
+    [
+        (MINE, (), None),  # this project's removed variant
+        (THEIRS, (), "written by another project, ghcr.io/acme/api"),
+        (THEIRS, ("buildcache-api",), "written by another project, ghcr.io/acme/api"),
+        (None, (), "no record says which project wrote it"),  # no owner: kept...
+        (None, ("buildcache-api",), None),  # ...unless asked by name
+    ],
+)
+def test_prune_deletes_only_what_this_project_wrote_or_what_is_named(
+    written_by: str | None, named: tuple[str, ...], kept_because: str | None
+) -> None:
+    orphan = _entry("buildcache-api", "sha256:3", owner=written_by)
+    [target] = prune_targets([orphan], [], owner=MINE, named=named)
+    if kept_because is None:
+        assert target.skipped is None
+    else:
+        assert kept_because in str(target.skipped)
+
+
+def test_an_orphan_without_any_record_is_kept_unless_named() -> None:
+    orphan = CacheEntry(
+        variant=None, ref=ImageRef.parse("r/c:buildcache-x"), present=True, digest="sha256:9"
+    )
+    [kept] = prune_targets([orphan], [], owner=MINE)
+    [named] = prune_targets([orphan], [], owner=MINE, named=["buildcache-x"])
+    assert (kept.skipped is not None, named.skipped) == (True, None)
