@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 DOCKER_HUB = "docker.io"
+DOCKER_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
 MAX_NAME = 255
 MAX_TAG = 128
 
@@ -95,11 +96,14 @@ def split_name(name: str) -> tuple[str, str]:
         registry, repository = first.lower(), rest
         if not DOMAIN.fullmatch(first):
             raise ReferenceError(f"{first!r} is not a registry host name")
+        # Docker Hub's other names: one image, whichever is written
+        registry = DOCKER_HUB if registry in DOCKER_HUB_ALIASES else registry
     else:
         registry, repository = DOCKER_HUB, name
-        if "/" not in repository:
-            repository = f"library/{repository}"
-    # upper case is not allowed in a repository; buildcache has always lowered it for the user
+    if registry == DOCKER_HUB and "/" not in repository:
+        repository = f"library/{repository}"
+    # upper case is not allowed in a repository (docker refuses it after the build);
+    # metadata-action lowers `images` for the user, and so does buildcache (config: with a note)
     repository = repository.lower()
     for component in repository.split("/"):
         if not PATH_COMPONENT.fullmatch(component):

@@ -46,14 +46,15 @@ def say(console: Console, message: str, style: str = "") -> None:
     """One line of text, styled as a whole."""
     from rich.text import Text
 
-    console.print(Text(message, style=style))
+    console.print(Text(message, style=style), soft_wrap=not console.is_terminal)
 
 
 def labelled(console: Console, label: str, style: str, message: str) -> None:
     """`label: message`, the label styled (error, warning, hint, note)."""
     from rich.text import Text
 
-    console.print(Text.assemble((f"{label}: ", style), message))
+    # off a terminal (a CI log, a pipe) a sentence stays one line, however long
+    console.print(Text.assemble((f"{label}: ", style), message), soft_wrap=not console.is_terminal)
 
 
 def print_json(data: Mapping[str, object]) -> None:

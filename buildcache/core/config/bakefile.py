@@ -16,6 +16,7 @@ from typing import Any
 
 from buildcache.core.config.model import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
 from buildcache.core.inputs import context_value, parse_secret
+from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.errors import ConfigError, UsageError
 
 REPLACED = ("tags", "cache-from", "cache-to", "output")
@@ -113,12 +114,19 @@ def _variant(
         labels=_strings(target.get("labels")),
         contexts={k: context_value(str(v), bake_dir) for k, v in contexts.items()},
         target=target.get("target") or None,
-        platforms=tuple(target.get("platforms") or ()) or None,
+        platforms=_platforms(name, target.get("platforms") or ()),
         dockerfile=dockerfile,
         context=context,
         secrets=tuple(parse_secret(str(entry), bake_dir) for entry in target.get("secret") or []),
         ssh=tuple(str(s) for s in target.get("ssh") or ()),
     )
+
+
+def _platforms(name: str, platforms: Sequence[str]) -> tuple[str, ...] | None:
+    try:
+        return tuple(normal_platform(str(p)) for p in platforms) or None
+    except PlatformError as error:
+        raise ConfigError(f"the bake target {name!r}: {error}", key="bake-file") from None
 
 
 def _with_own(base: VariantConfig, own: VariantConfig | None) -> VariantConfig:

@@ -20,11 +20,11 @@ from buildcache.core.inputs import (
     context_value,
     parse_ssh,
 )
+from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
 from buildcache.errors import UsageError
 
 TAG_CHARS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
 LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 DURATION = re.compile(r"(\d{1,4})([hdw])")
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -35,8 +35,12 @@ def images(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[Imag
     if not names:
         raise reader.error(key, "must name at least one image")
     images = tuple(image_ref(reader, key, name) for name in names)
-    if len(set(images)) != len(images):
-        raise reader.error(key, "names the same image twice")
+    for n, image in enumerate(images):
+        if image in images[:n]:
+            first = names[images.index(image)]
+            raise reader.error(
+                key, f"names the same image twice: {first!r} and {names[n]!r} are both {image}"
+            )
     return images
 
 
@@ -50,20 +54,26 @@ def image(reader: Reader, setting: Setting, key: str, value: Any) -> ImageRef | 
 
 def image_ref(reader: Reader, key: str, value: str) -> ImageRef:
     try:
-        return parse_image_name(value.strip())
+        image = parse_image_name(value.strip())
     except ReferenceError as error:
-        raise reader.error(key, str(error), hint="buildcache makes the tags") from None
+        # a tag or a digest is the one mistake with a reason behind it worth saying
+        hint = "buildcache makes the tags" if "without a tag or digest" in str(error) else None
+        raise reader.error(key, str(error), hint=hint) from None
+    path = value.strip().partition("/")[2]
+    if path != path.lower():
+        reader.notes.append(f"{key}: {value.strip()!r} is pushed as {image} (lowercase)")
+    return image
 
 
 def platforms(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
-    platforms = tuple(string_list(reader, key, value))
-    for platform in platforms:
-        if not PLATFORM.fullmatch(platform):
-            raise reader.error(
-                key, f"{platform!r} is not a platform like 'linux/amd64' or 'linux/arm/v7'"
-            )
+    try:
+        platforms = tuple(normal_platform(p) for p in string_list(reader, key, value))
+    except PlatformError as error:
+        raise reader.error(key, str(error)) from None
+    if len(set(platforms)) != len(platforms):
+        raise reader.error(key, f"names a platform twice: {', '.join(platforms)}")
     if not platforms and setting.default:
         raise reader.error(key, "must name at least one platform")
     return platforms

@@ -172,6 +172,7 @@ def parse_config(
         variants=_variants(reader, reader.table(table, "variants")),
         version=version,
         sources=reader.sources,
+        notes=tuple(reader.notes),
     )
 
 

@@ -146,6 +146,7 @@ class Config:
     variants: tuple[VariantConfig, ...]
     version: str | None = None  # BUILDCACHE_VERSION
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
+    notes: tuple[str, ...] = ()  # what was read differently from how it was written
 
     @property
     def default_variant(self) -> VariantConfig:

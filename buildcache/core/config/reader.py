@@ -32,6 +32,7 @@ class Reader:
         self.root = root
         self.env = env
         self.sources: dict[str, str] = {}
+        self.notes: list[str] = []  # what was read differently from how it was written
 
     def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
         return ConfigError(message, source=self.source, key=self.prefix + key, hint=hint)

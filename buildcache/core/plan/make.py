@@ -32,6 +32,7 @@ from buildcache.core.plan.metadata import source_date_epoch, variant_metadata
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.plan.request import PlanRequest, RunFacts
 from buildcache.core.plan.tags import RunTags, TagName, not_this_release, run_tags, variant_tags
+from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.redact import secret_looking_args
 from buildcache.core.reference import TAG, CacheSpec, ImageRef
 from buildcache.errors import ConfigError, UsageError
@@ -43,7 +44,7 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     """The plan of one run: its tags and where they came from (plan/tags.py), the cache policy
     of this CI event (or laptop), and what a fork may not do. The repository's git tags are
     asked for only for a release, to keep an older one from moving latest."""
-    request = _cache_flag(request)
+    request = _platforms_named(_cache_flag(request))
     context = run_context(facts.env, facts.git)
     version, source = _version(request, facts.env)
     release = version is not None or context.event == "tag"
@@ -63,7 +64,7 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
         context=context,
         release=context.event == "tag",
     )
-    notes = []
+    notes = list(config.notes)
     if context.fork and request.push:
         # Say so, rather than fail on the registry's permission error.
         request = dataclasses.replace(request, push=False)
@@ -133,6 +134,15 @@ def make_plan(
         cache_policy=policy,
         notes=tuple(notes),
     )
+
+
+def _platforms_named(request: PlanRequest) -> PlanRequest:
+    """--platform as BuildKit names it (linux/x86_64 is linux/amd64), or a usage error."""
+    try:
+        platforms = tuple(normal_platform(p) for p in request.platforms)
+    except PlatformError as error:
+        raise UsageError(f"--platform {error}") from None
+    return dataclasses.replace(request, platforms=platforms)
 
 
 def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:

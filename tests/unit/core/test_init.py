@@ -127,7 +127,10 @@ RUN case "${TIER}" in free) echo f ;; pro|team) echo p ;; *) echo other ;; esac
     assert dockerfile.compared == {"TIER": ["free", "pro", "team"]}
     config = _parsed(
         starter_config(
-            images=["a/b"], dockerfile_name="Dockerfile", dockerfile=dockerfile, platforms=["x/y"]
+            images=["a/b"],
+            dockerfile_name="Dockerfile",
+            dockerfile=dockerfile,
+            platforms=["linux/s390x"],
         )
     )
     assert [v.name for v in config.variants] == ["free", "pro", "team"]

@@ -18,6 +18,11 @@ from buildcache.core.reference import (
         ("widget", "docker.io/library/widget"),
         ("GHCR.io/Acme/Widget", "ghcr.io/acme/widget"),
         ("localhost/app", "localhost/app"),
+        # Docker Hub under its other names is one image (docker's own normalisation)
+        ("index.docker.io/library/x", "docker.io/library/x"),
+        ("registry-1.docker.io/acme/widget", "docker.io/acme/widget"),
+        ("docker.io/x", "docker.io/library/x"),
+        ("docker.io/library/x", "docker.io/library/x"),
         ("127.0.0.1:5000/acme/app", "127.0.0.1:5000/acme/app"),
     ],
 )

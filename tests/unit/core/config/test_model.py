@@ -109,6 +109,10 @@ def test_the_environment_is_above_the_file() -> None:
         ("images = []", "images", "at least one image"),
         ('images = ["a/b:1.0"]', "images", "without a tag or digest"),
         ('images = ["a/b", "A/B"]', "images", "same image twice"),
+        ('images = ["index.docker.io/library/x", "x"]', "images", "same image twice"),
+        ('images = ["registry-1.docker.io/a/b", "docker.io/a/b"]', "images", "same image twice"),
+        ('images = ["a/b"]\nplatforms = ["linux/foo"]', "platforms", "knows no architecture 'foo'"),
+        ('images = ["a/b"]\nplatforms = ["linux/amd64", "linux/x86_64"]', "platforms", "twice"),
         ('images = ["Not Valid!"]', "images", "not a valid image name"),
         ('images = ["a/b"]\nplatforms = ["amd64"]', "platforms", "is not a platform"),
         ('images = ["a/b"]\nbuild-args = { V = 3.10 }', "build-args.V", 'quote it: V = "3.1"'),
@@ -177,3 +181,14 @@ def test_missing_explicit_file_and_bad_toml_are_config_errors(tmp_path: Path) ->
     (tmp_path / "buildcache.toml").write_text("images = [\n")
     with pytest.raises(ConfigError, match="is not valid TOML"):
         load_config(tmp_path, {})
+
+
+def test_an_uppercase_image_name_is_lowercased_with_a_note_and_the_hint_only_fits_tags() -> None:
+    config = _parse('images = ["ghcr.io/Acme/Widget"]')
+    assert str(config.images[0]) == "ghcr.io/acme/widget"
+    assert config.notes == (
+        "images: 'ghcr.io/Acme/Widget' is pushed as ghcr.io/acme/widget (lowercase)",
+    )
+    with pytest.raises(ConfigError) as caught:
+        _parse('images = ["../x"]')
+    assert caught.value.hint is None  # "buildcache makes the tags" belongs under a tag only
