@@ -1,8 +1,7 @@
 """Pure: a Dockerfile -> its stages, the external images a target is built on, and what each of
 its steps reads (build arguments, files of the context, other stages).
 
-Read with BuildKit's own parser (the `dockerfile` package wraps it), and interpreted as BuildKit
-does: only the global ARGs (before the first FROM) are seen by FROM; a stage's ARG is in scope from
+Read by BuildKit's parser rules (core/dockerfile_syntax.py), and interpreted as BuildKit does: only the global ARGs (before the first FROM) are seen by FROM; a stage's ARG is in scope from
 its declaration on; a target needs the stages it is FROM, COPY --from or RUN --mount from; a name
 that is neither a stage nor `scratch` is an image. A step's text is expanded with the arguments
 in scope, because that is how BuildKit names the step in its progress (`RUN install.sh "full"`),
@@ -17,6 +16,7 @@ import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from buildcache.core.dockerfile_syntax import parse_instructions
 from buildcache.errors import ConfigError
 
 _VAR = re.compile(
@@ -187,12 +187,7 @@ def _unquote(text: str) -> str:
 def read_dockerfile(text: str) -> Dockerfile:
     """Raises ConfigError naming the parser's complaint. Cached by text: the plan (built-in
     args, mounts) and bases.py read the same Dockerfile, and a Dockerfile is immutable."""
-    import dockerfile  # BuildKit's parser, compiled
-
-    try:
-        commands = dockerfile.parse_string(text)
-    except dockerfile.GoParseError as error:
-        raise ConfigError(f"the Dockerfile cannot be read: {error}") from None
+    commands = parse_instructions(text)
     meta: dict[str, str | None] = {}
     stages: list[Stage] = []
     current: tuple[int, str | None, str] | None = None

@@ -1,6 +1,6 @@
 """Pure: a starter config for `buildcache init`, from what the Dockerfile says.
 
-The Dockerfile is read with BuildKit's own parser (the `dockerfile` package wraps it), so line
+The Dockerfile is read by BuildKit's parser rules (core/dockerfile_syntax.py), so line
 continuations, heredocs, several ARGs on one line, quoted defaults and parser directives read as
 docker reads them. Variants are found three ways, the first that finds any wins:
 
@@ -25,7 +25,8 @@ from typing import Any
 
 import tomli_w
 
-from buildcache.errors import UsageError
+from buildcache.core.dockerfile_syntax import Instruction, parse_instructions
+from buildcache.errors import ConfigError, UsageError
 
 SWITCH_NAME = re.compile(r"VARIANT|FLAVOU?R|EDITION", re.IGNORECASE)
 _LITERAL = r"""["']?(?P<literal>[A-Za-z0-9][A-Za-z0-9_.-]*)["']?"""
@@ -54,17 +55,15 @@ class Dockerfile:
 
 
 def read_dockerfile(text: str) -> Dockerfile:
-    import dockerfile  # BuildKit's parser, compiled (core/dockerfile.py reads with it too)
-
     try:
-        commands = dockerfile.parse_string(text)
-    except dockerfile.GoParseError as error:
-        raise UsageError(f"the Dockerfile cannot be parsed: {error}") from None
+        commands = parse_instructions(text)
+    except ConfigError as error:
+        raise UsageError(error.message) from None
     result = Dockerfile()
     for command in commands:
-        if command.cmd == "FROM":
+        if command.cmd.upper() == "FROM":
             _read_from(result, command.value)
-        elif command.cmd == "ARG":
+        elif command.cmd.upper() == "ARG":
             _read_arg(result, command.value)
         else:
             _read_step(result, command)
@@ -84,13 +83,13 @@ def _read_arg(result: Dockerfile, value: Sequence[str]) -> None:
         result.args.setdefault(name, " ".join(shlex.split(default)) if "=" in token else None)
 
 
-def _read_step(result: Dockerfile, command: Any) -> None:
+def _read_step(result: Dockerfile, command: Instruction) -> None:
     """The stages a step copies or mounts from; the values a RUN compares an ARG with."""
     for flag in command.flags:
         for stage in re.findall(r"(?:--from=|\bfrom=)([^,\s]+)", flag):
             if stage in result.stages:
                 result.used_stages.add(stage)
-    if command.cmd != "RUN":
+    if command.cmd.upper() != "RUN":
         return
     script = " ".join([*command.value, *(h.content for h in command.heredocs)])
     for name in result.args:

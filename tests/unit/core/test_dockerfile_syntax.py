@@ -1,0 +1,38 @@
+"""core/dockerfile_syntax.py reads every Dockerfile of the corpus as BuildKit's own parser does:
+tests/unit/core/data/dockerfile_syntax.json, filled in by scripts/dockerfile-oracle.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buildcache.core.dockerfile_syntax import parse_instructions
+from buildcache.errors import ConfigError
+
+CASES: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parent / "data" / "dockerfile_syntax.json").read_text()
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_a_dockerfile_reads_as_buildkit_reads_it(case: dict[str, Any]) -> None:
+    if "error" in case:
+        with pytest.raises(ConfigError, match=case["error"]):
+            parse_instructions(case["text"])
+        return
+    read = [
+        {
+            "cmd": i.cmd,
+            "original": i.original,
+            "flags": list(i.flags),
+            "value": list(i.value),
+            "json": i.json,
+            "heredocs": [{"name": h.name, "content": h.content} for h in i.heredocs],
+            "line": i.line,
+        }
+        for i in parse_instructions(case["text"])
+    ]
+    assert read == case["instructions"]
