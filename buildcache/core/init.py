@@ -18,14 +18,14 @@ value can break its quoting.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import tomli_w
 
-from buildcache.core.dockerfile_syntax import Instruction, parse_instructions
+from buildcache.core import dockerfile as dockerfile_model
+from buildcache.core.dockerfile import Step
 from buildcache.errors import ConfigError, UsageError
 
 SWITCH_NAME = re.compile(r"VARIANT|FLAVOU?R|EDITION", re.IGNORECASE)
@@ -55,45 +55,31 @@ class Dockerfile:
 
 
 def read_dockerfile(text: str) -> Dockerfile:
+    """What init needs of a Dockerfile, from the one model of it (core/dockerfile.py)."""
     try:
-        commands = parse_instructions(text)
+        model = dockerfile_model.read_dockerfile(text)
     except ConfigError as error:
         raise UsageError(error.message) from None
-    result = Dockerfile()
-    for command in commands:
-        if command.cmd.upper() == "FROM":
-            _read_from(result, command.value)
-        elif command.cmd.upper() == "ARG":
-            _read_arg(result, command.value)
-        else:
-            _read_step(result, command)
+    result = Dockerfile(args=dict(model.meta_args))
+    for stage in model.stages:
+        base = stage.base.lower()
+        result.used_stages.update(s for s in result.stages if s == base)
+        result.stages.append(stage.name or str(stage.index))
+        for step in stage.steps:
+            _read_step(result, step)
     return result
 
 
-def _read_from(result: Dockerfile, value: Sequence[str]) -> None:
-    base = value[0].lower() if value else ""
-    result.used_stages.update(stage for stage in result.stages if stage.lower() == base)
-    named = len(value) >= 3 and value[1].upper() == "AS"
-    result.stages.append(value[2] if named else str(len(result.stages)))
-
-
-def _read_arg(result: Dockerfile, value: Sequence[str]) -> None:
-    for token in value:
-        name, _, default = token.partition("=")
-        result.args.setdefault(name, " ".join(shlex.split(default)) if "=" in token else None)
-
-
-def _read_step(result: Dockerfile, command: Instruction) -> None:
-    """The stages a step copies or mounts from; the values a RUN compares an ARG with."""
-    for flag in command.flags:
-        for stage in re.findall(r"(?:--from=|\bfrom=)([^,\s]+)", flag):
-            if stage in result.stages:
-                result.used_stages.add(stage)
-    if command.cmd.upper() != "RUN":
+def _read_step(result: Dockerfile, step: Step) -> None:
+    """The arguments a stage declares, the stages a step copies or mounts from, and the values
+    a RUN compares an argument with."""
+    for name, default in zip(step.args, step.defaults, strict=True):
+        result.args.setdefault(name, default)
+    result.used_stages.update(stage for stage in step.uses if stage in result.stages)
+    if step.instruction != "RUN":
         return
-    script = " ".join([*command.value, *(h.content for h in command.heredocs)])
     for name in result.args:
-        literals = _compared_literals(script, name)
+        literals = _compared_literals(step.text, name)
         if literals:
             known = result.compared.setdefault(name, [])
             known += [lit for lit in literals if lit not in known]
