@@ -1,8 +1,8 @@
 """Pure: a starter config for `buildcache init`, from what the Dockerfile says.
 
-The Dockerfile is read by BuildKit's parser rules (core/dockerfile_syntax.py), so line
-continuations, heredocs, several ARGs on one line, quoted defaults and parser directives read as
-docker reads them. Variants are found three ways, the first that finds any wins:
+The Dockerfile is read through its one model (core/dockerfile.py, by BuildKit's parser rules),
+so line continuations, heredocs, several ARGs on one line, quoted defaults and parser directives
+read as docker reads them. Variants are found three ways, the first that finds any wins:
 
 1. several final stages (named stages no other stage builds on) become variants by target;
 2. a build argument that a RUN step compares with string literals (`if [ "$X" = "full" ]`,
