@@ -210,7 +210,11 @@ def _publish(
 
 
 def dry_run(plan: BuildPlan) -> None:
-    """The bake file and the exact commands, on stdout; nothing runs."""
+    """The bake file and the exact commands, on stdout; the plan's notes on stderr; nothing
+    runs."""
+    console = make_console()
+    for note in plan.notes:
+        labelled(console, "note", "yellow", note)
     sys.stdout.write(dry_run_text(plan))
 
 

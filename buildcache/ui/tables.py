@@ -49,7 +49,7 @@ def print_plan(
         console.print(_headline("cache ", POLICY_WORDS[policy.mode], policy.reason))
     console.print(_headline("latest ", "moves" if plan.latest else "stays", plan.latest_reason))
     for note in plan.notes:
-        console.print(Text.assemble(("note: ", "yellow"), note))
+        labelled(console, "note", "yellow", note)
     for variant in plan.variants:
         console.print(variant_table(variant))
     if sources:

@@ -4,6 +4,7 @@ declared arguments, its secret and SSH mounts)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -71,6 +72,38 @@ def declared_args(dockerfile: Dockerfile, needed: Needed) -> set[str]:
         for step in stage.steps:
             names.update(step.args)
     return names
+
+
+# ARGs BuildKit reads without a declaration: the proxies (docker's predefined ARGs), its own
+# settings, and SOURCE_DATE_EPOCH
+PREDEFINED_ARGS = frozenset(
+    {
+        *(n for name in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY")
+          for n in (name, name.lower())),
+        "SOURCE_DATE_EPOCH",
+    }
+)  # fmt: skip
+
+
+def undeclared_args(dockerfile: Dockerfile, variant: str, args: Iterable[str]) -> list[str]:
+    """Notes for each build argument no ARG of the Dockerfile declares: it changes nothing, and
+    a misspelt switch (CCC_VARAINT) builds the wrong variant without a word from BuildKit's
+    exit code. The nearest declared name is offered."""
+    declared = set(dockerfile.meta_args)
+    for stage in dockerfile.stages:
+        for step in stage.steps:
+            declared.update(step.args)
+    notes = []
+    for name in sorted(set(args) - declared - PREDEFINED_ARGS):
+        if name.startswith("BUILDKIT_"):
+            continue  # BuildKit's own settings (BUILDKIT_INLINE_CACHE, BUILDKIT_SYNTAX, ...)
+        close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.7)
+        meant = f" (did you mean {close[0]}?)" if close else ""
+        notes.append(
+            f"{variant}: the build argument {name} is declared by no ARG of its Dockerfile, so it "
+            f"changes nothing{meant}"
+        )
+    return notes
 
 
 def builtin_args(

@@ -24,6 +24,7 @@ from buildcache.core.plan.inputs import (
     check_inputs,
     declared_args,
     target_needs,
+    undeclared_args,
     unmet_mounts,
     variant_inputs,
 )
@@ -331,6 +332,7 @@ def describe(
             builtin = builtin_args(
                 declared_args(*needs), version=built.version, revision=context.sha, variant=v.name
             )
+            notes += undeclared_args(needs[0], v.name, args)
             args = {**builtin, **args}
             notes += unmet_mounts(needs[1], given.secrets, given.ssh)
         labels, annotations = metadata[v.name]

@@ -100,6 +100,7 @@ class BuildPlan:
         }
         if self.push_by_digest:
             data["push_by_digest"] = True
+        data["notes"] = list(self.notes)
         if self.cache_policy is not None:
             data["cache_policy"] = {
                 "mode": self.cache_policy.mode,

@@ -270,3 +270,26 @@ def test_secret_looking_values_are_hidden_in_buildkit_s_own_text() -> None:
     line = json.dumps({"name": 'RUN login hun"ter2 1234'}) + ' hun"ter2 ab'
     assert redact(line) == json.dumps({"name": "RUN login *** 1234"}) + " *** ab"
     assert redactor([{"VERSION": "1.2.3"}])("1.2.3") == "1.2.3"
+
+
+def test_a_build_argument_no_arg_declares_is_a_note_with_the_nearest_name() -> None:
+    """A misspelt switch builds the wrong variant with exit 0: the plan says so."""
+    dockerfile = (
+        "ARG BASE=python:3.12-slim\nFROM $BASE\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
+        "RUN echo $CCC_VARIANT $CCC_INSTALL_SPEC\n"
+    )
+    text = (
+        'images = ["ghcr.io/acme/ccc"]\nbuild-args = { HTTP_PROXY = "http://p", '
+        'BUILDKIT_INLINE_CACHE = "1", BASE = "python:3.12" }\n'
+        '[variants.slim]\ndefault = true\n[variants.full.build-args]\nCCC_VARAINT = "full"\n'
+        'UNUSED_THING = "1"\n'
+    )
+    notes = _plan(_config(text), {}, dockerfile=dockerfile, push=False).notes
+    assert (
+        "full: the build argument CCC_VARAINT is declared by no ARG of its Dockerfile, so it "
+        "changes nothing (did you mean CCC_VARIANT?)" in notes
+    )
+    assert any("UNUSED_THING is declared by no ARG" in n and "did you mean" not in n for n in notes)
+    # the proxies, BuildKit's own settings and declared ones are no note
+    assert not any(w in n for n in notes for w in ("HTTP_PROXY", "BUILDKIT_", "BASE "))
+    assert not any(n.startswith("slim: the build argument") for n in notes)

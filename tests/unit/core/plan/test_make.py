@@ -161,7 +161,7 @@ def test_version_comes_from_flag_env_then_the_ci_tag_and_never_from_a_git_tag_at
 
 def test_plan_json_has_the_documented_shape() -> None:
     data = json.loads(json.dumps(make_plan(_config(), version="1.0").to_json()))
-    assert set(data) == {"version", "version_source", "variants", "latest"}
+    assert set(data) == {"version", "version_source", "variants", "latest", "notes"}
     assert set(data["variants"][0]) == {
         "name",
         "default",
