@@ -73,6 +73,29 @@ def test_usage_errors_exit_2_with_a_sentence(
     assert out == ""
 
 
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ('platforms = ["linux/foo"]', "BuildKit knows no architecture 'foo'"),
+        ('platforms = ["linux/amd46"]', "did you mean 'amd64'?"),
+        (
+            'images = ["index.docker.io/library/x", "x"]',
+            "'index.docker.io/library/x' and 'x' are both docker.io/library/x",
+        ),
+    ],
+)
+def test_what_needs_no_engine_is_refused_by_plan_offline(
+    repo: Path, capsys: pytest.CaptureFixture[str], config: str, words: str
+) -> None:
+    key = config.split(" =")[0]
+    lines = [line for line in CONFIG.splitlines() if not line.startswith(f"{key} =")]
+    (repo / "buildcache.toml").write_text(f"{config}\n" + "\n".join(lines) + "\n")
+    code, out, err = run(capsys, "plan", "--offline", "--version", "1")
+    assert (code, out) == (2, "")
+    assert words in err
+    assert len(err.strip().splitlines()) == 1, err  # one line, however long
+
+
 def test_no_version_is_a_usage_error_that_says_how_to_give_one(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
