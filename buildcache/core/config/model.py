@@ -69,6 +69,8 @@ class TagsConfig:
 class BuildConfig:
     keep_going: bool = False  # when a variant fails, publish the others (and still fail)
     reproducible: bool = False  # SOURCE_DATE_EPOCH from the commit: a re-run, the same digests
+    # a build argument no ARG declares stops the plan (False: a note), core/plan/inputs.py
+    check_build_args: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -68,6 +68,7 @@ SCHEMA = (
     Setting("tags.suffix", "tag-suffix", ""),
     Setting("build.keep-going", "bool", False),
     Setting("build.reproducible", "bool", False, env="BUILDCACHE_REPRODUCIBLE"),
+    Setting("build.check-build-args", "bool", True),
     Setting("publish.retries", "int", 3, high=20),
     Setting("publish.backoff", "number", 2.0, high=300),
     Setting("base.refresh", "choice", "always", env="BUILDCACHE_BASE_REFRESH", choices=REFRESH),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from buildcache.core.config.model import AttestConfig, Config, VariantConfig
@@ -85,25 +86,45 @@ PREDEFINED_ARGS = frozenset(
 )  # fmt: skip
 
 
-def undeclared_args(dockerfile: Dockerfile, variant: str, args: Iterable[str]) -> list[str]:
-    """Notes for each build argument no ARG of the Dockerfile declares: it changes nothing, and
-    a misspelt switch (CCC_VARAINT) builds the wrong variant without a word from BuildKit's
-    exit code. The nearest declared name is offered."""
-    declared = set(dockerfile.meta_args)
+@dataclass(frozen=True)
+class UndeclaredArg:
+    """A build argument no ARG declares where it is given: it changes nothing, and a misspelt
+    switch (CCC_VARAINT) builds the wrong variant with exit 0."""
+
+    where: str  # the config key (build-args.X, variants.full.build-args.X) or --build-arg X
+    name: str
+    variant: str
+    meant: str | None  # the nearest declared name
+
+    def sentence(self) -> str:
+        """What is wrong, without where (an error names the key)."""
+        guess = f" (did you mean {self.meant}?)" if self.meant else ""
+        return f"no ARG of {self.variant}'s Dockerfile declares it, so it changes nothing{guess}"
+
+    def note(self) -> str:
+        return f"{self.where}: {self.sentence()}"
+
+
+def undeclared_args(
+    dockerfile: Dockerfile, target: Needed, variant: str, given: Mapping[str, Iterable[str]]
+) -> list[UndeclaredArg]:
+    """The build arguments of `given` (where -> names) that no ARG declares: those given for
+    every variant (`build-args`) anywhere in the Dockerfile, a variant's own and the run's in
+    the stages its target needs. BuildKit's own (proxies, BUILDKIT_*) are never counted."""
+    everywhere = set(dockerfile.meta_args)
     for stage in dockerfile.stages:
         for step in stage.steps:
-            declared.update(step.args)
-    notes = []
-    for name in sorted(set(args) - declared - PREDEFINED_ARGS):
-        if name.startswith("BUILDKIT_"):
-            continue  # BuildKit's own settings (BUILDKIT_INLINE_CACHE, BUILDKIT_SYNTAX, ...)
-        close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.7)
-        meant = f" (did you mean {close[0]}?)" if close else ""
-        notes.append(
-            f"{variant}: the build argument {name} is declared by no ARG of its Dockerfile, so it "
-            f"changes nothing{meant}"
-        )
-    return notes
+            everywhere.update(step.args)
+    in_target = declared_args(dockerfile, target)
+    found = []
+    for where, names in given.items():
+        declared = everywhere if where == "build-args" else in_target
+        for name in sorted(set(names) - declared - PREDEFINED_ARGS):
+            if not name.startswith("BUILDKIT_"):
+                close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.7)
+                key = f"--build-arg {name}" if where.startswith("--") else f"{where}.{name}"
+                found.append(UndeclaredArg(key, name, variant, close[0] if close else None))
+    return found
 
 
 def builtin_args(

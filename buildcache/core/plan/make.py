@@ -19,6 +19,7 @@ from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.inputs import parse_build_arg
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy, run_context
 from buildcache.core.plan.inputs import (
+    UndeclaredArg,
     attest_of,
     builtin_args,
     check_inputs,
@@ -332,7 +333,12 @@ def describe(
             builtin = builtin_args(
                 declared_args(*needs), version=built.version, revision=context.sha, variant=v.name
             )
-            notes += undeclared_args(needs[0], v.name, args)
+            by_origin = {
+                "build-args": config.build_args,
+                f"variants.{v.name}.build-args": config.variant(v.name).build_args,
+                "--build-arg": run_args,
+            }
+            notes += _check_build_args(config, undeclared_args(*needs, v.name, by_origin))
             args = {**builtin, **args}
             notes += unmet_mounts(needs[1], given.secrets, given.ssh)
         labels, annotations = metadata[v.name]
@@ -345,6 +351,19 @@ def describe(
         notes += check_inputs([v.inputs for v in described], env, facts.exists)
     notes = list(dict.fromkeys(notes))  # a step every variant runs, named once
     return dataclasses.replace(built, variants=tuple(described), notes=(*notes, *built.notes))
+
+
+def _check_build_args(config: Config, undeclared: Sequence[UndeclaredArg]) -> list[str]:
+    """The first build argument no ARG declares stops the plan; notes instead, where the
+    config says `[build] check-build-args = false`."""
+    if not undeclared or not config.build.check_build_args:
+        return [u.note() for u in undeclared]
+    first = undeclared[0]
+    hint = "passed on purpose? set [build] check-build-args = false (a note instead)"
+    if first.where.startswith("--"):
+        raise UsageError(f"{first.where}: {first.sentence()}", hint=hint)
+    source = str(config.path) if config.path else None
+    raise ConfigError(first.sentence(), source=source, key=first.where, hint=hint)
 
 
 def _dockerfile_texts(variants: Sequence[VariantPlan], facts: RunFacts) -> dict[Path, str | None]:

@@ -12,7 +12,7 @@ from tests.unit.commands.conftest import CONFIG
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "buildcache.toml").write_text(CONFIG)
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nARG VARIANT\n")
     monkeypatch.chdir(tmp_path)
     for name in ("BUILDCACHE_VERSION", "BUILDCACHE_IMAGES", "GITHUB_REF_TYPE", "CI_COMMIT_TAG"):
         monkeypatch.delenv(name, raising=False)
@@ -177,6 +177,7 @@ def test_user_text_is_shown_as_text_never_as_markup(
             'VARIANT = "full"', 'VARIANT = "full", SPEC = "/src[full] [bold red]x[/] :+1:"'
         )
     )
+    (repo / "Dockerfile").write_text("FROM scratch\nARG VARIANT\nARG SPEC\n")
     code, _, err = run(capsys, "plan", "full", "--version", "1")
     assert code == 0, err
     assert "SPEC=/src[full] [bold red]x[/] :+1:" in err

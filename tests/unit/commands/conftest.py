@@ -27,7 +27,7 @@ Run = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "buildcache.toml").write_text(CONFIG)
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nARG VARIANT\n")
     monkeypatch.chdir(tmp_path)
     for name in ("BUILDCACHE_VERSION", "BUILDCACHE_IMAGES", "GITHUB_ACTIONS", "GITLAB_CI", "CI"):
         monkeypatch.delenv(name, raising=False)

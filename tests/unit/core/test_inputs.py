@@ -48,7 +48,9 @@ contexts = { extra = "docker-image://ghcr.io/acme/extra:1" }
 cache-from = ["ghcr.io/acme/widget:buildcache-slim"]
 """
 DOCKERFILE = """\
+ARG GIT_SHA
 FROM busybox AS base
+ARG API_TOKEN
 ARG BUILDCACHE_VARIANT
 ARG BUILDCACHE_REVISION
 RUN --mount=type=secret,id=pypi --mount=type=secret,target=/run/secrets/npm true
@@ -204,7 +206,7 @@ def test_builtin_args_reach_only_a_dockerfile_that_declares_them() -> None:
         "BUILDCACHE_REVISION": SHA,
         "GIT_SHA": "dev",
     }
-    undeclared = _plan(_config(), env, dockerfile="FROM busybox\nRUN true\n")
+    undeclared = _plan(_config(), env, dockerfile="ARG GIT_SHA\nFROM busybox\nRUN true\n")
     assert undeclared.variants[1].build_args == {"GIT_SHA": "dev"}
     # the config and the command line win over a built-in
     given = _plan(_config(), env, RunInputs(build_args=("BUILDCACHE_VARIANT=mine",)))
@@ -272,24 +274,38 @@ def test_secret_looking_values_are_hidden_in_buildkit_s_own_text() -> None:
     assert redactor([{"VERSION": "1.2.3"}])("1.2.3") == "1.2.3"
 
 
-def test_a_build_argument_no_arg_declares_is_a_note_with_the_nearest_name() -> None:
-    """A misspelt switch builds the wrong variant with exit 0: the plan says so."""
+def test_a_build_argument_no_arg_declares_stops_the_plan_naming_the_one_meant() -> None:
+    """A misspelt switch builds the wrong variant with exit 0: the plan stops it."""
     dockerfile = (
-        "ARG BASE=python:3.12-slim\nFROM $BASE\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
-        "RUN echo $CCC_VARIANT $CCC_INSTALL_SPEC\n"
+        "ARG BASE=python:3.12-slim\nFROM $BASE AS app\nARG CCC_VARIANT=slim\n"
+        "ARG CCC_INSTALL_SPEC=\nRUN echo $CCC_VARIANT $CCC_INSTALL_SPEC\n"
+        "FROM $BASE AS other\nARG ONLY_OTHER\n"
     )
     text = (
-        'images = ["ghcr.io/acme/ccc"]\nbuild-args = { HTTP_PROXY = "http://p", '
-        'BUILDKIT_INLINE_CACHE = "1", BASE = "python:3.12" }\n'
+        'images = ["ghcr.io/acme/ccc"]\ntarget = "app"\nbuild-args = { HTTP_PROXY = "http://p", '
+        'BUILDKIT_INLINE_CACHE = "1", BASE = "python:3.12", ONLY_OTHER = "1" }\n'
         '[variants.slim]\ndefault = true\n[variants.full.build-args]\nCCC_VARAINT = "full"\n'
-        'UNUSED_THING = "1"\n'
     )
-    notes = _plan(_config(text), {}, dockerfile=dockerfile, push=False).notes
-    assert (
-        "full: the build argument CCC_VARAINT is declared by no ARG of its Dockerfile, so it "
-        "changes nothing (did you mean CCC_VARIANT?)" in notes
-    )
-    assert any("UNUSED_THING is declared by no ARG" in n and "did you mean" not in n for n in notes)
-    # the proxies, BuildKit's own settings and declared ones are no note
-    assert not any(w in n for n in notes for w in ("HTTP_PROXY", "BUILDKIT_", "BASE "))
-    assert not any(n.startswith("slim: the build argument") for n in notes)
+    with pytest.raises(ConfigError) as stopped:
+        _plan(_config(text), {}, dockerfile=dockerfile, push=False)
+    assert stopped.value.key == "variants.full.build-args.CCC_VARAINT"
+    assert "(did you mean CCC_VARIANT?)" in stopped.value.message
+    assert "check-build-args = false" in str(stopped.value.hint)
+
+    # on purpose: a note instead; the proxies, BuildKit's own, those declared (a shared one
+    # anywhere in the Dockerfile) are neither
+    allowed = _config(text + "[build]\ncheck-build-args = false\n")
+    notes = _plan(allowed, {}, dockerfile=dockerfile, push=False).notes
+    assert [n for n in notes if "Dockerfile declares it" in n] == [
+        "variants.full.build-args.CCC_VARAINT: no ARG of full's Dockerfile declares it, so it "
+        "changes nothing (did you mean CCC_VARIANT?)"
+    ]
+
+
+def test_a_run_s_build_argument_must_be_declared_by_the_variant_s_target() -> None:
+    dockerfile = "FROM busybox AS app\nARG A\nFROM busybox AS other\nARG B\n"
+    text = 'images = ["ghcr.io/acme/ccc"]\ntarget = "app"\n'
+    with pytest.raises(UsageError, match="--build-arg B: no ARG of default's Dockerfile"):
+        _plan(
+            _config(text), {}, RunInputs(build_args=("B=1",)), dockerfile=dockerfile, push=False
+        )
