@@ -306,6 +306,4 @@ def test_a_run_s_build_argument_must_be_declared_by_the_variant_s_target() -> No
     dockerfile = "FROM busybox AS app\nARG A\nFROM busybox AS other\nARG B\n"
     text = 'images = ["ghcr.io/acme/ccc"]\ntarget = "app"\n'
     with pytest.raises(UsageError, match="--build-arg B: no ARG of default's Dockerfile"):
-        _plan(
-            _config(text), {}, RunInputs(build_args=("B=1",)), dockerfile=dockerfile, push=False
-        )
+        _plan(_config(text), {}, RunInputs(build_args=("B=1",)), dockerfile=dockerfile, push=False)
