@@ -356,7 +356,11 @@ class Baked:
     ) -> BuildResult:
         return BuildResult(
             plan=plan,
-            reports={v.name: self._report(v) for v in plan.variants if v.name not in self.resumed},
+            reports={
+                v.name: self._report(v, _not_written(plan))
+                for v in plan.variants
+                if v.name not in self.resumed
+            },
             statuses=self.statuses,
             targets=self.targets,
             failed=self.first.failed_steps(),
@@ -365,7 +369,7 @@ class Baked:
             error=error,
         )
 
-    def _report(self, variant: VariantPlan) -> CacheReport:
+    def _report(self, variant: VariantPlan, not_written: str) -> CacheReport:
         rebuilt = self.second is not None and self.statuses[variant.name].state == "built"
         return cache_report(
             self.second if rebuilt and self.second is not None else self.first,
@@ -373,10 +377,18 @@ class Baked:
             cache_from=[str(ref) for ref in variant.cache_from],
             cache_to=str(variant.cache_to.ref) if variant.cache_to else None,
             cache_to_mode=variant.cache_to.mode if variant.cache_to else None,
-            export_skipped_reason="not pushing (--cache-write writes it anyway)",
+            export_skipped_reason=not_written,
             metadata=self.targets.get(variant.name),
             build_failed=self.statuses[variant.name].state != "built",
         )
+
+
+def _not_written(plan: BuildPlan) -> str:
+    """Why a variant's cache is read and not written: the plan's cache policy says."""
+    policy = plan.cache_policy
+    if policy is None or policy.mode == "rw":
+        return "not pushing (--cache rw writes it anyway)"
+    return f"{policy.reason} (--cache rw writes it anyway)"
 
 
 def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console) -> Baked:

@@ -61,3 +61,19 @@ def test_dry_run_lists_the_tag_writes_and_runs_nothing(repo: Path, cli: Run) -> 
         "PUT docker.io/acme/widget:1-full <- <digest of full>"
     )
     assert "imagetools" not in out
+
+
+def test_a_pull_request_that_pushes_says_why_its_cache_is_not_written(
+    repo: Path, cli: Run, docker_calls: DockerCalls, monkeypatch
+) -> None:
+    """Not "not pushing" while it pushes: the cache policy's own reason."""
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_HEAD_REF": "x"}
+    env |= {"GITHUB_REF": "refs/pull/7/merge", "GITHUB_BASE_REF": "main", "GITHUB_SHA": "a" * 40}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = cli("build", "--progress", "plain", "--json")
+    assert code == 0, err
+    exported = json.loads(out)["variants"][0]["cache"]["exported"]
+    assert exported["status"] == "skipped"
+    assert exported["reason"].startswith("a pull request reads the cache and does not write it")
+    assert "not pushing" not in err
