@@ -153,7 +153,7 @@ def cache_report(
     else:
         written = metadata is not None and metadata.cache_written
         exported = _export_status(own, cache_to, cache_to_mode, written, build_failed)
-    steps = _variant_steps(tracker, variant)
+    steps = variant_steps(tracker.steps(), variant)
     executed = [s for s in steps if not s.reused]
     ordered = sorted(executed, key=lambda s: (s.index or 0, s.platform or ""))
     return CacheReport(
@@ -203,14 +203,14 @@ def _first_executed(ordered: Sequence[Vertex]) -> str | None:
     return f"[{first.platform}] {first.step_name}" if first.platform else first.step_name
 
 
-def _variant_steps(tracker: BuildTracker, variant: str) -> list[Vertex]:
+def variant_steps(steps: Sequence[Vertex], variant: str) -> list[Vertex]:
     """The variant's steps, with the ones BuildKit shared with another variant credited to it too.
 
     In one bake run, a step that is identical in two variants (same instruction, same inputs) is
     one vertex, reported once under whichever variant reached it first. Its number, platform and
-    text are the same in both, which is how it is found again here.
+    text are the same in both, which is how it is found again here. The report and the CI log's
+    groups count with this one function.
     """
-    steps = tracker.steps()
     own = [s for s in steps if s.variant == variant]
     seen = {(s.platform, s.index) for s in own}
     counts = {(s.platform, s.count) for s in own}

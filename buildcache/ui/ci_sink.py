@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from buildcache.buildkit.report import variant_steps
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.reference import ImageRef, ReferenceError
 
@@ -134,10 +135,7 @@ def variant_groups(steps: Sequence[Vertex], variants: Sequence[str]) -> list[str
     of the steps that ran."""
     lines: list[str] = []
     for variant in variants:
-        own = sorted(
-            (s for s in steps if s.variant == variant),
-            key=lambda s: (s.platform or "", s.index or 0),
-        )
+        own = variant_steps(steps, variant)  # shared steps too, as the report counts them
         cached = sum(1 for s in own if s.reused)
         body: list[str] = []
         for step in own:

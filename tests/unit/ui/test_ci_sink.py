@@ -177,3 +177,30 @@ def test_summary_says_which_base_was_pinned_and_why_steps_ran() -> None:
     ) in text
     assert "- base: `ghcr.io/a/tools:1` unresolved (cannot reach ghcr.io)" in text
     assert "**why steps ran:** `RUN make`: a build argument changed: X 'a' -> 'b'" in text
+
+
+def test_a_step_two_variants_share_is_counted_in_both_groups_as_in_the_report() -> None:
+    """BuildKit runs a step identical in two variants once, under one of them: the groups count
+    it for both, as the cache report does (16/18, not 12/14)."""
+
+    def step(variant: str, index: int, text: str, cached: bool) -> Vertex:
+        return Vertex(
+            digest=f"{variant}{index}",
+            name="",
+            variant=variant,
+            platform="linux/amd64",
+            index=index,
+            count=3,
+            text=text,
+            cached=cached,
+        )
+
+    steps = [
+        step("slim", 1, "FROM b", True),  # shared: reported under slim only
+        step("slim", 2, "RUN common", True),
+        step("slim", 3, 'RUN install "slim"', False),
+        step("full", 3, 'RUN install "full"', True),
+    ]
+    lines = github.variant_groups(steps, ["slim", "full"])
+    assert "::group::slim: 2/3 steps from the cache" in lines
+    assert "::group::full: 3/3 steps from the cache" in lines
