@@ -161,25 +161,31 @@ def _output_lines(name: str, value: str) -> list[str]:
 
 def outputs(result: BuildResult) -> dict[str, str]:
     """Per variant: <variant>-digest, <variant>-tags (comma-separated), <variant>-cache-hit
-    (the share of steps from the cache, 0.00-1.00); the same for all variants as JSON objects
-    (digests, tags, cache-hits: the Action's outputs, whose names cannot depend on the config);
-    and metadata, the whole result as one line."""
+    (the share of steps from the cache, 0.00-1.00; empty where nothing was built: a release
+    published before), <variant>-state (built, failed, cancelled, published before); the same
+    for all variants as JSON objects (digests, tags, cache-hits, states: the Action's outputs,
+    whose names cannot depend on the config); and metadata, the whole result as one line."""
     values: dict[str, str] = {}
     digests: dict[str, str | None] = {}
     tags: dict[str, list[str]] = {}
-    hits: dict[str, float] = {}
+    hits: dict[str, float | None] = {}
+    states: dict[str, str | None] = {}
     for variant in result.plan.variants:
         name = variant.name
         digests[name] = result.digest(name)
         tags[name] = result.pushed(name) or [str(t) for t in variant.tags]
         report = result.reports.get(name)
-        hits[name] = round(report.cached / report.total, 2) if report and report.total else 0.0
+        hits[name] = round(report.cached / report.total, 2) if report and report.total else None
+        status = result.statuses.get(name)
+        states[name] = status.state if status else None
         values[f"{name}-digest"] = digests[name] or ""
         values[f"{name}-tags"] = ",".join(tags[name])
-        values[f"{name}-cache-hit"] = f"{hits[name]:.2f}"
+        values[f"{name}-cache-hit"] = "" if hits[name] is None else f"{hits[name]:.2f}"
+        values[f"{name}-state"] = states[name] or ""
     values["digests"] = json.dumps(digests, separators=(",", ":"))
     values["tags"] = json.dumps(tags, separators=(",", ":"))
     values["cache-hits"] = json.dumps(hits, separators=(",", ":"))
+    values["states"] = json.dumps(states, separators=(",", ":"))
     values["metadata"] = json.dumps(result.to_json(), separators=(",", ":"))
     return values
 
@@ -247,13 +253,19 @@ def _base_state(base: BaseUse) -> str:
 
 def summary(result: BuildResult) -> str:
     """The job summary: per variant its tags on every registry, digest, platforms, cache report."""
-    state = "built" if result.error is None else "FAILED"
-    lines = [f"## buildcache: {md_text(result.plan.version)} {state}", ""]
+    lines = [f"## buildcache: {md_text(result.plan.version)} {_run_state(result)}", ""]
     if result.error is not None:
         lines += [f"> **error:** {md_text(result.error.message)}", ""]
     for variant in result.plan.variants:
         lines += _variant_summary(result, variant)
     return "\n".join(lines) + "\n"
+
+
+def _run_state(result: BuildResult) -> str:
+    if result.error is not None:
+        return "FAILED"
+    states = {status.state for status in result.statuses.values()}
+    return "already published" if states == {"published before"} else "built"
 
 
 def _variant_summary(result: BuildResult, variant: VariantPlan) -> list[str]:
@@ -275,6 +287,12 @@ def _variant_summary(result: BuildResult, variant: VariantPlan) -> list[str]:
 
 
 def _status_lines(status: VariantStatus | None) -> list[str]:
+    if status is not None and status.state == "published before":
+        return [
+            "**published before**: this release's tags were on every registry already; nothing "
+            "was built (`--force` rebuilds and replaces it)",
+            "",
+        ]
     if status is None or status.state not in ("failed", "cancelled"):
         return []
     where = f" at {md_code(status.step)}" if status.step else ""

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.buildkit.metadata import TargetMetadata
-from buildcache.buildkit.report import CacheExport, CacheImport, CacheReport, ExecutedStep
+from buildcache.buildkit.report import (
+    CacheExport,
+    CacheImport,
+    CacheReport,
+    ExecutedStep,
+    VariantStatus,
+)
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.bases import BaseUse, MissCause, ResolvedBase, Upstream
 from buildcache.core.config.load import parse_config
@@ -204,3 +210,22 @@ def test_a_step_two_variants_share_is_counted_in_both_groups_as_in_the_report() 
     lines = github.variant_groups(steps, ["slim", "full"])
     assert "::group::slim: 2/3 steps from the cache" in lines
     assert "::group::full: 3/3 steps from the cache" in lines
+
+
+def test_a_release_published_before_is_a_state_of_its_own_with_no_cache_figures(
+    tmp_path: Path,
+) -> None:
+    """Nothing was built: no "built", no 0/0 steps, no 0.00 cache hit for a CI gate to trip on."""
+    resumed = _result(
+        reports={},
+        published=[],
+        statuses={"slim": VariantStatus("published before", error="sha256:abc")},
+    )
+    text = github.summary(resumed)
+    assert "## buildcache: 1.2.3 already published" in text
+    assert "**published before**" in text
+    assert "steps from the cache" not in text
+    values = github.outputs(resumed)
+    assert (values["slim-cache-hit"], values["slim-state"]) == ("", "published before")
+    assert json.loads(values["cache-hits"]) == {"slim": None}
+    assert json.loads(values["states"]) == {"slim": "published before"}
