@@ -70,10 +70,11 @@ class CacheReport:
     first_executed: str | None  # where the chain of reuse broke (FROM steps aside)
     executed_runs: int = 0  # executed steps other than FROM
     runs: int = 0  # steps other than FROM
+    not_run: int = 0  # steps the build never reached (it failed or stopped first)
 
     @property
     def executed(self) -> int:
-        return self.total - self.cached
+        return self.total - self.cached - self.not_run
 
     @property
     def hit_ratio(self) -> float:
@@ -93,7 +94,12 @@ class CacheReport:
             "imported": [
                 {"ref": i.ref, "status": i.status, "reason": i.reason} for i in self.imported
             ],
-            "steps": {"total": self.total, "cached": self.cached, "executed": self.executed},
+            "steps": {
+                "total": self.total,
+                "cached": self.cached,
+                "executed": self.executed,
+                "not_run": self.not_run,
+            },
             "executed_steps": [
                 {
                     "name": s.name,
@@ -154,14 +160,15 @@ def cache_report(
         written = metadata is not None and metadata.cache_written
         exported = _export_status(own, cache_to, cache_to_mode, written, build_failed)
     steps = variant_steps(tracker.steps(), variant)
-    executed = [s for s in steps if not s.reused]
+    executed = [s for s in steps if s.ran]
     ordered = sorted(executed, key=lambda s: (s.index or 0, s.platform or ""))
     return CacheReport(
         variant=variant,
         imported=tuple(imports.get(ref, CacheImport(ref, "missing")) for ref in cache_from),
         exported=exported,
         total=len(steps),
-        cached=len(steps) - len(executed),
+        cached=sum(1 for s in steps if s.reused),
+        not_run=sum(1 for s in steps if not s.ran and not s.reused),
         executed_steps=tuple(
             ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text)
             for s in ordered

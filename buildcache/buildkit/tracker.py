@@ -56,8 +56,15 @@ class Vertex:
 
     @property
     def reused(self) -> bool:
-        """Not executed here: cached, or shared with an identical step."""
-        return self.cached or self.canceled
+        """Not executed here: cached, or shared with an identical step (of this bake, which
+        cancels the copy, or of another build on the engine, which completes it unstarted)."""
+        return self.cached or self.canceled or (self.completed is not None and self.started is None)
+
+    @property
+    def ran(self) -> bool:
+        """Executed here: started, and not taken from elsewhere. A step that is neither ran
+        nor reused never ran (the build failed or stopped before it)."""
+        return self.started is not None and not self.reused
 
     @property
     def is_from(self) -> bool:

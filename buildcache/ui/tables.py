@@ -222,6 +222,8 @@ def _step_rows(report: CacheReport) -> list[Row]:
         counts = [(", ".join(report.per_platform) or "-", report.total, report.cached)]
     fetched = sum(1 for s in report.executed_steps if s.is_from)
     note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
+    if report.not_run:
+        note += f"; {report.not_run} never ran (the build stopped before them)"
     rows = []
     for n, (label, total, cached) in enumerate(counts):
         style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")

@@ -252,7 +252,36 @@ def test_found_cache_with_most_steps_executed_is_a_broken_chain() -> None:
     assert report.reuse_broken
     assert report.first_executed == "[linux/amd64] 3/4 RUN apt-get install"
     assert report.exported.status == "skipped"
-    assert report.to_json()["steps"] == {"total": 5, "cached": 2, "executed": 3}
+    assert report.to_json()["steps"] == {"total": 5, "cached": 2, "executed": 3, "not_run": 0}
+
+
+def test_a_step_the_failed_build_never_reached_is_not_listed_as_ran() -> None:
+    """Not "ran 0.0s": a failed build's later steps never started."""
+    tracker = BuildTracker(["app"], {"app": ["linux/amd64"]})
+    t0, t1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:02Z"
+    tracker.update(
+        {
+            "vertexes": [
+                {"digest": "1", "name": "[app 1/3] FROM base", "started": t0, "completed": t0,
+                 "cached": True},
+                {"digest": "2", "name": "[app 2/3] RUN make", "started": t0, "completed": t1,
+                 "error": "exit code: 1"},
+                {"digest": "3", "name": "[app 3/3] RUN make install"},
+            ]
+        }
+    )  # fmt: skip
+    report = cache_report(
+        tracker,
+        variant="app",
+        cache_from=[],
+        cache_to=None,
+        cache_to_mode=None,
+        export_skipped_reason="not pushing",
+        metadata=None,
+        build_failed=True,
+    )
+    assert [s.name for s in report.executed_steps] == ["2/3 RUN make"]
+    assert report.to_json()["steps"] == {"total": 3, "cached": 1, "executed": 1, "not_run": 1}
 
 
 def test_an_import_that_fails_for_another_reason_keeps_the_registrys_words() -> None:
