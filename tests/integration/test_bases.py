@@ -132,7 +132,7 @@ def test_a_changed_build_argument_and_a_changed_copy_source_are_named(project: P
     (project.path / "deps" / "list.txt").write_text(f"{uuid.uuid4().hex}\n")
     (project.path / ".dockerignore").write_text("deps/*.tmp\n")
     (project.path / "Dockerfile").write_text(
-        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY deps/ /deps/\nARG FLAVOUR=plain\n"
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG DEPS_SECONDS\nCOPY deps/ /deps/\nARG FLAVOUR=plain\n"
         'RUN echo "$FLAVOUR" > /flavour && cat /deps/list.txt\n'
     )
     config = (project.path / "buildcache.toml").read_text()
