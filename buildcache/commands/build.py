@@ -30,7 +30,13 @@ from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config.model import Config
 from buildcache.core.plan.model import BuildPlan, VariantPlan
-from buildcache.core.publish import PublishInterrupted, RetryPolicy, TagResult, is_transient
+from buildcache.core.publish import (
+    PublishInterrupted,
+    RetryPolicy,
+    TagResult,
+    is_auth_error,
+    is_transient,
+)
 from buildcache.core.redact import redactor
 from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed, PublishStopped, UsageError
@@ -202,11 +208,30 @@ def _publish(
     if any(r.status not in ("done", "kept") for r in published):
         return published, BuildFailed(
             "the images were built, but not every tag was published (the table above says which)",
-            hint="run the same command again: it builds from the cache and writes the tags that are missing",
+            hint=_publish_hint(published),
         )
     from buildcache.registry.readback import read_back_published
 
     return published, read_back_published(published, digests, policy)
+
+
+def _publish_hint(published: Sequence[TagResult]) -> str:
+    again = (
+        "run the same command again: it builds from the cache and writes the tags that are missing"
+    )
+    refused = sorted(
+        {
+            r.image.registry
+            for r in published
+            if r.status == "failed" and is_auth_error(r.reason or "")
+        }
+    )
+    if not refused:
+        return again
+    return (
+        f"{', '.join(refused)} refused the credentials: log in with a token that may push "
+        f"(buildcache login, or docker login {refused[0]}), then {again}"
+    )
 
 
 def dry_run(plan: BuildPlan) -> None:
@@ -341,10 +366,16 @@ class Baked:
             return None
         pushed = self.first.export_failure()
         if pushed is not None:
+            login = (
+                "log in with a token that may push (buildcache login, or docker login), then "
+                if is_auth_error(pushed)
+                else ""
+            )
             return BuildFailed(
                 f"the push failed after every step was done: {' '.join(pushed.split())}",
                 hint="no tag was written on any registry (tags are written once every registry "
-                "holds the image): run the same command again; its steps come from the cache",
+                f"holds the image): {login}run the same command again; its steps come from the "
+                "cache",
             )
         return BuildFailed(_failure_message(self.first) or self.error.message)
 

@@ -55,6 +55,11 @@ def is_transient(error: str) -> bool:
     return bool(_TRANSIENT.search(error))
 
 
+def is_auth_error(error: str) -> bool:
+    """A registry that refused who we are: another try will not help, a login will."""
+    return bool(_PERMANENT.search(error))
+
+
 def retry_after(error: str) -> float | None:
     match = _RETRY_AFTER.search(error)
     return float(match.group(1)) if match else None

@@ -77,3 +77,20 @@ def test_a_pull_request_that_pushes_says_why_its_cache_is_not_written(
     assert exported["status"] == "skipped"
     assert exported["reason"].startswith("a pull request reads the cache and does not write it")
     assert "not pushing" not in err
+
+
+def test_a_registry_that_refused_the_credentials_is_named_in_the_hint_with_the_login() -> None:
+    from buildcache.commands.build import _publish_hint
+    from buildcache.core.publish import TagResult
+    from buildcache.core.reference import ImageRef
+
+    ghcr, hub = ImageRef.parse("ghcr.io/a/w"), ImageRef.parse("docker.io/a/w")
+    refused = [
+        TagResult("slim", ghcr, "1.0", "done", None, 1),
+        TagResult("slim", hub, "1.0", "failed", "docker.io refused: 401 unauthorized", 1),
+    ]
+    hint = _publish_hint(refused)
+    assert hint.startswith("docker.io refused the credentials: log in")
+    assert "docker login docker.io" in hint
+    flaky = [TagResult("slim", hub, "1.0", "failed", "503 Service Unavailable", 4)]
+    assert _publish_hint(flaky).startswith("run the same command again")
