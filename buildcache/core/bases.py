@@ -26,6 +26,7 @@ from typing import Any, Literal
 from buildcache.buildkit.rawjson import parse_time
 
 RECORD_SUFFIX = ".record"
+FILE_LIST_LIMIT = 300  # files a step may read and still have each one's hash recorded
 RECORD_TYPE = "application/vnd.buildcache.record.v1+json"
 Refresh = Literal["always", "cache"]
 
@@ -58,6 +59,9 @@ class RecordedStep:
     args: Mapping[str, str | None] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)  # source path -> hash of its files
     shown: str = ""  # as BuildKit names it (not recorded: found again in the report)
+    # each file's own hash (context-relative path -> hash), where the step reads few enough
+    # (FILE_LIST_LIMIT): a miss then names the files that changed, not only the source (".")
+    each_file: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,13 @@ class CacheRecord:
                 for b in self.bases
             ],
             "steps": [
-                {"stage": s.stage, "text": s.text, "args": dict(s.args), "files": dict(s.files)}
+                {
+                    "stage": s.stage,
+                    "text": s.text,
+                    "args": dict(s.args),
+                    "files": dict(s.files),
+                    "each_file": dict(s.each_file),
+                }
                 for s in self.steps
             ],
         }
@@ -109,6 +119,7 @@ class CacheRecord:
                     text=str(s["text"]),
                     args={str(k): None if v is None else str(v) for k, v in s["args"].items()},
                     files={str(k): str(v) for k, v in s["files"].items()},
+                    each_file={str(k): str(v) for k, v in (s.get("each_file") or {}).items()},
                 )
                 for s in data.get("steps") or []
             )
@@ -363,14 +374,25 @@ def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissC
         (k, before.files.get(k), v) for k, v in now.files.items() if before.files.get(k) != v
     )
     if files:
-        listed = ", ".join(path for path, _, _ in files)
-        return MissCause("files", label, f"the files it reads changed: {listed}", files)
+        paths = _changed_files(before.each_file, now.each_file) or [p for p, _, _ in files]
+        named = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        return MissCause("files", label, f"the files it reads changed: {named}", files)
     return MissCause(
         "unknown",
         label,
         "no recorded input changed: the cache may not hold this step (mode=min, or another "
         "build wrote the cache ref)",
     )
+
+
+def _changed_files(before: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """The files that changed, came or went; none where either run listed no file (too many
+    files, or a record of an older buildcache)."""
+    if not before or not now:
+        return []
+    changed = [path for path, digest in now.items() if before.get(path) != digest]
+    gone = [f"{path} (removed)" for path in before if path not in now]
+    return sorted(changed) + sorted(gone)
 
 
 def new_record(
@@ -385,5 +407,8 @@ def new_record(
         bases=tuple(
             RecordedBase(b.name, b.use, b.since) for b in upstream.bases if b.use is not None
         ),
-        steps=tuple(RecordedStep(s.stage, s.text, s.args, s.files) for s in upstream.steps),
+        steps=tuple(
+            RecordedStep(s.stage, s.text, s.args, s.files, each_file=s.each_file)
+            for s in upstream.steps
+        ),
     )

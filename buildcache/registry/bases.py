@@ -17,13 +17,15 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildcache.core.bases import (
+    FILE_LIST_LIMIT,
     RECORD_SUFFIX,
     RECORD_TYPE,
     CacheRecord,
@@ -164,38 +166,54 @@ def write_record(
     return record
 
 
+@dataclass(frozen=True)
+class Hashed:
+    """A step's source, hashed: the whole, and each file where there are few."""
+
+    digest: str
+    each_file: Mapping[str, str]  # context-relative path -> its hash; empty past the limit
+
+
 def hash_sources(
     context: Path, sources: Sequence[str], rules: Sequence[tuple[bool, re.Pattern[str]]]
-) -> dict[str, str]:
+) -> dict[str, Hashed]:
     """Each source path (as a step names it, globs allowed) -> a hash of the files it takes from
     the context, .dockerignore applied: names and contents, so a rename is a change too."""
-    hashes: dict[str, str] = {}
+    hashes: dict[str, Hashed] = {}
     budget = HASH_LIMIT
     for source in sources:
-        pattern = source.lstrip("/").removeprefix("./") or "."
-        digest = hashlib.sha256()
-        matches = sorted(context.glob(pattern)) if pattern != "." else [context]
-        for match in matches:
-            files = sorted(match.rglob("*")) if match.is_dir() else [match]
-            for path in files:
-                relative = path.relative_to(context).as_posix()
-                if not path.is_file() or is_ignored(relative, rules):
-                    continue
-                size = path.stat().st_size
-                budget -= size
-                if budget < 0:
-                    return dict.fromkeys(sources, "not hashed (context too large)")
-                digest.update(relative.encode() + b"\0")
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-        hashes[source] = "sha256:" + digest.hexdigest()[:32]
+        digest, each_file = hashlib.sha256(), {}
+        for relative, path in _source_files(context, source, rules):
+            budget -= path.stat().st_size
+            if budget < 0:
+                return dict.fromkeys(sources, Hashed("not hashed (context too large)", {}))
+            content = hashlib.sha256(path.read_bytes()).digest()
+            digest.update(relative.encode() + b"\0")
+            digest.update(content)
+            each_file[relative] = content.hex()[:16]
+        listed = each_file if len(each_file) <= FILE_LIST_LIMIT else {}
+        hashes[source] = Hashed("sha256:" + digest.hexdigest()[:32], listed)
     return hashes
+
+
+def _source_files(
+    context: Path, source: str, rules: Sequence[tuple[bool, re.Pattern[str]]]
+) -> Iterator[tuple[str, Path]]:
+    """The files of the context a source names, .dockerignore applied, in a stable order."""
+    pattern = source.lstrip("/").removeprefix("./") or "."
+    matches = sorted(context.glob(pattern)) if pattern != "." else [context]
+    for match in matches:
+        for path in sorted(match.rglob("*")) if match.is_dir() else [match]:
+            relative = path.relative_to(context).as_posix()
+            if path.is_file() and not is_ignored(relative, rules):
+                yield relative, path
 
 
 def _steps(
     dockerfile: Dockerfile,
     stages: Sequence[Stage],
     variant: VariantPlan,
-    hashed: dict[tuple[Path, str], str],
+    hashed: dict[tuple[Path, str], Hashed],
 ) -> tuple[RecordedStep, ...]:
     """The variant's steps as the record keeps them; `hashed` holds the file hashes already
     taken in this run (variants share a context, and mostly its COPY sources)."""
@@ -204,15 +222,18 @@ def _steps(
     steps = []
     for view in step_views(dockerfile, stages, variant.build_args):
         missing = [s for s in view.sources if (variant.context, s) not in hashed]
-        for source, digest in hash_sources(variant.context, missing, rules).items():
-            hashed[(variant.context, source)] = digest
+        for source, found in hash_sources(variant.context, missing, rules).items():
+            hashed[(variant.context, source)] = found
+        sources = [hashed[(variant.context, s)] for s in view.sources]
+        each_file = {path: h for found in sources for path, h in found.each_file.items()}
         steps.append(
             RecordedStep(
                 stage=view.stage,
                 text=view.text,
                 args={k: kept_value(k, v) for k, v in view.args.items()},
-                files={s: hashed[(variant.context, s)] for s in view.sources},
+                files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
                 shown=view.shown,
+                each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
             )
         )
     return tuple(steps)
@@ -253,7 +274,7 @@ def attach(
         }
         resolved = bases.result()
     variants = []
-    hashed: dict[tuple[Path, str], str] = {}
+    hashed: dict[tuple[Path, str], Hashed] = {}
     for variant in plan.variants:
         if variant.name not in wanted:
             variants.append(variant)

@@ -261,8 +261,23 @@ def print_report(console: Console, result: BuildResult) -> None:
         console.print(cache_table(list(result.reports.values()), result.statuses))
     if result.published:
         console.print(publish_table(result.published))
+    for note in rerun_notes(list(result.reports.values()), result.causes):
+        labelled(console, "note", "cyan", note)
     for warning in cache_warnings(list(result.reports.values()), result.causes):
         labelled(console, "warning", "yellow", warning)
+
+
+def rerun_notes(
+    reports: Sequence[CacheReport], causes: Mapping[str, MissCause] | None = None
+) -> list[str]:
+    """Why a step ran again where that was expected (files, an argument, the Dockerfile or the
+    base changed, and the rest came from the cache): information, not a warning."""
+    notes = []
+    for report in reports:
+        cause = (causes or {}).get(report.variant)
+        if cause is not None and cause.kind != "unknown" and not report.reuse_broken:
+            notes.append(f"{report.variant}: {cause.step} ran again: {cause.detail}")
+    return notes
 
 
 def cache_warnings(
@@ -277,8 +292,6 @@ def cache_warnings(
                 f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
                 + (f"; the likely cause: {cause.detail}" if cause else "")
             )
-        elif cause is not None and cause.kind != "unknown":
-            warnings.append(f"{report.variant}: {cause.step} ran again: {cause.detail}")
         if report.exported.status == "failed":
             warnings.append(
                 f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"

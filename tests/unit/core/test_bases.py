@@ -145,3 +145,22 @@ def test_context_keys_are_dockers_familiar_names() -> None:
     assert context_key("docker.io/library/python:3.12-slim") == "python:3.12-slim"
     assert context_key("docker.io/acme/base:latest") == "acme/base"
     assert context_key("127.0.0.1:5000/base/busybox:1") == "127.0.0.1:5000/base/busybox:1"
+
+
+def test_a_source_change_names_the_files_that_changed_not_the_source() -> None:
+    """`COPY . /app` missed: which files, not "." (where the record lists each file)."""
+    text = "RUN --mount=type=bind,source=.,target=/src make"
+    before_files = {f"src/m{n}.py": "0" for n in range(8)} | {"README.md": "r", "old.py": "o"}
+    now_files = {f"src/m{n}.py": "0" for n in range(8)} | {"README.md": "r2", "src/new.py": "n"}
+    before = RecordedStep("runtime", text, {}, {".": "sha256:1"}, each_file=before_files)
+    now = RecordedStep("runtime", text, {}, {".": "sha256:2"}, shown=text, each_file=now_files)
+    rec = CacheRecord("full", NOW, "sha256:c", (RecordedBase(NAME, OLD, NOW),), (before,))
+    cause = explain(_upstream(uses(now_digest=OLD), (now,), rec), "runtime", text)
+    assert cause is not None
+    assert cause.detail == "the files it reads changed: README.md, src/new.py, old.py (removed)"
+    # a record without the list (too many files, an older buildcache): the source is named
+    bare = RecordedStep("runtime", text, {}, {".": "sha256:1"})
+    rec = CacheRecord("full", NOW, "sha256:c", (RecordedBase(NAME, OLD, NOW),), (bare,))
+    cause = explain(_upstream(uses(now_digest=OLD), (now,), rec), "runtime", text)
+    assert cause is not None
+    assert cause.detail == "the files it reads changed: ."

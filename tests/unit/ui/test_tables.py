@@ -8,7 +8,7 @@ from buildcache.buildkit.report import cache_report
 from buildcache.buildkit.tracker import BuildTracker
 from buildcache.ui.console import make_console
 from buildcache.ui.live import LiveView, PlainView, progress_view
-from buildcache.ui.tables import cache_table, cache_warnings
+from buildcache.ui.tables import cache_table, cache_warnings, rerun_notes
 
 T0, T1, T2 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:01.5Z", "2026-01-01T00:00:04Z"
 
@@ -147,3 +147,33 @@ def test_the_report_and_its_warnings() -> None:
     # the cache was found and most steps ran: the warning names where reuse broke
     [warning] = cache_warnings([report])
     assert "the chain of reuse broke at [linux/amd64] app 2/2 RUN make" in warning
+
+
+def test_an_expected_rerun_is_a_note_and_a_broken_chain_a_warning() -> None:
+    from buildcache.buildkit.report import CacheExport, CacheImport, CacheReport
+    from buildcache.core.bases import MissCause
+
+    def report(runs: int, executed_runs: int) -> CacheReport:
+        return CacheReport(
+            variant="slim",
+            imported=(CacheImport("r/c:x", "found"),),
+            exported=CacheExport("r/c:x", "written"),
+            total=6,
+            cached=6 - executed_runs,
+            executed_steps=(),
+            per_platform={},
+            first_executed="[linux/amd64] 5/5 RUN make",
+            runs=runs,
+            executed_runs=executed_runs,
+        )
+
+    cause = {"slim": MissCause("files", "RUN make", "the files it reads changed: src/app.py")}
+    source_only = report(runs=5, executed_runs=1)
+    assert rerun_notes([source_only], cause) == [
+        "slim: RUN make ran again: the files it reads changed: src/app.py"
+    ]
+    assert cache_warnings([source_only], cause) == []
+    broken = report(runs=5, executed_runs=5)
+    assert rerun_notes([broken], cause) == []
+    [warning] = cache_warnings([broken], cause)
+    assert "the likely cause: the files it reads changed: src/app.py" in warning
