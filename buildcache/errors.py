@@ -27,9 +27,25 @@ class BuildcacheError(Exception):
     exit_code: ExitCode = ExitCode.BUILD_FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = shortened(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = shortened(hint) if hint else hint
+
+
+# a value quoted in a message ('...' or "..."), longer than a reader can take in
+_LONG_QUOTED = re.compile(r"""(['"])([^'"]{160,})\1""")
+
+
+def shortened(message: str) -> str:
+    """The message with every long quoted value cut, its length said: a 100,000-character
+    variable must not make a 100 KB error line."""
+
+    def cut(match: re.Match[str]) -> str:
+        quote, value = match.group(1), match.group(2)
+        return f"{quote}{value[:60]}...{value[-20:]}{quote} ({len(value):,} characters)"
+
+    return _LONG_QUOTED.sub(cut, message)
 
 
 class UsageError(BuildcacheError):
