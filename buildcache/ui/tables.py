@@ -75,11 +75,16 @@ def variant_table(variant: VariantPlan) -> Table:
         Text("cache to"),
         Text(variant.cache_to.to_option())
         if variant.cache_to
-        else Text("not written (no --push; --cache-write writes it)", style="dim"),
+        else Text(
+            "not written, as the cache policy above says (--cache rw writes it)", style="dim"
+        ),
     )
-    for name, values in (("labels", variant.labels), ("annotations", variant.annotations)):
-        if values:
-            table.add_row(Text(name), _described_text(values))
+    if variant.labels:
+        table.add_row(Text("labels"), _described_text(variant.labels))
+    if variant.annotations == variant.labels and variant.labels:
+        table.add_row(Text("annotations"), Text("the labels above, on the index too", style="dim"))
+    elif variant.annotations:
+        table.add_row(Text("annotations"), _described_text(variant.annotations))
     for key, value in inputs_rows(variant).items():
         table.add_row(Text(key), Text(value))
     if variant.upstream is not None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import io
+from pathlib import Path
 
 from rich.console import Console
 
@@ -177,3 +179,25 @@ def test_an_expected_rerun_is_a_note_and_a_broken_chain_a_warning() -> None:
     assert rerun_notes([broken], cause) == []
     [warning] = cache_warnings([broken], cause)
     assert "the likely cause: the files it reads changed: src/app.py" in warning
+
+
+def test_annotations_equal_to_the_labels_are_not_printed_twice() -> None:
+    from buildcache.core.config.load import parse_config
+    from buildcache.core.plan.metadata import Described
+    from buildcache.ui.tables import variant_table
+    from tests.unit.plans import make_plan
+
+    config = parse_config(
+        {"images": ["ghcr.io/a/w"], "variants": {"slim": {}}},
+        {},
+        path=Path("/r/buildcache.toml"),
+        root=Path("/r"),
+    )
+    plan = make_plan(config, version="1.2.3")
+    labels = {"org.opencontainers.image.version": Described("1.2.3", "the version of this run")}
+    variant = dataclasses.replace(plan.variants[0], labels=labels, annotations=labels)
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(variant_table(variant))
+    text = console.export_text()
+    assert text.count("org.opencontainers.image.version=1.2.3") == 1
+    assert "the labels above, on the index too" in text
