@@ -7,6 +7,7 @@ targets are written raw (rich would turn their tabs into spaces, and make wants 
 
 from __future__ import annotations
 
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -14,11 +15,20 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from buildcache import git
 from buildcache.core.config.load import parse_config
 from buildcache.core.config.model import CONFIG_FILE
-from buildcache.core.init import CI_STEP, MAKE_TARGET, read_dockerfile, starter_config
-from buildcache.errors import UsageError
-from buildcache.ui.console import make_console, say
+from buildcache.core.init import (
+    CI_STEP,
+    MAKE_TARGET,
+    image_names,
+    read_dockerfile,
+    starter_config,
+    suggested_image,
+)
+from buildcache.core.plan.metadata import repository_url
+from buildcache.errors import ConfigError, UsageError
+from buildcache.ui.console import labelled, make_console, say
 
 
 def find_dockerfiles(root: Path) -> list[Path]:
@@ -49,13 +59,7 @@ def init(
         raise UsageError(
             f"there is no {dockerfile} here", hint="give the Dockerfile with --dockerfile PATH"
         )
-    if not images:
-        if not sys.stdin.isatty():
-            raise UsageError(
-                "no image names", hint="give them with --image, e.g. --image ghcr.io/acme/widget"
-            )
-        answer = typer.prompt("Images to publish, one per registry (comma-separated)", err=True)
-        images = [part.strip() for part in answer.split(",") if part.strip()]
+    images = images or _asked_images(root, console)
     text = starter_config(
         images=images,
         dockerfile_name=dockerfile.as_posix(),
@@ -63,13 +67,41 @@ def init(
         platforms=platforms,
     )
     # the config written must be one buildcache accepts: check it as `build` would
-    parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
+    try:
+        parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
+    except ConfigError as error:
+        raise UsageError(
+            f"nothing was written: {error.key}: {error.reason}", hint=error.hint
+        ) from None
     target.write_text(text, encoding="utf-8")
     say(console, f"wrote {target}", "green")
     console.file.flush()
     sys.stderr.write("\nAdd to your Makefile:\n\n" + MAKE_TARGET + "\n")
     sys.stderr.write("Add to your workflow (GitHub Actions):\n\n" + CI_STEP)
     sys.stderr.flush()
+
+
+def _asked_images(root: Path, console: Console) -> list[str]:
+    """The images to publish: asked on a terminal; without one, the forge's own registry for the
+    repository (GitHub's or GitLab's), said in a note."""
+    if sys.stdin.isatty():
+        answer = typer.prompt("Images to publish, one per registry (comma-separated)", err=True)
+        return image_names(str(answer))
+    remote = git.facts(root).remote_url
+    found = repository_url(os.environ, remote)
+    image = suggested_image(found.value if found else None)
+    if image is None:
+        raise UsageError(
+            "no image names", hint="give them with --image, e.g. --image ghcr.io/acme/widget"
+        )
+    labelled(
+        console,
+        "note",
+        "yellow",
+        f"no --image: publishing to {image}, the registry of {found.value if found else ''} "
+        "(add others to `images`, e.g. Docker Hub's acme/widget)",
+    )
+    return [image]
 
 
 def _choose(found: list[Path]) -> Path:

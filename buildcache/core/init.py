@@ -88,16 +88,35 @@ def _read_step(result: Dockerfile, step: Step) -> None:
 def _compared_literals(script: str, name: str) -> list[str]:
     """String literals that a shell script compares the variable `name` with."""
     variable = rf"""["']?\$\{{?{re.escape(name)}\}}?["']?"""
+    # a test compares with spaces around the operator: `variant=$VARIANT` is a word, not a test
     found = [
-        m.group("literal") for m in re.finditer(rf"{variable}\s*(?:==?|!=)\s*{_LITERAL}", script)
+        m.group("literal") for m in re.finditer(rf"{variable}\s+(?:==?|!=)\s+{_LITERAL}", script)
     ]
     found += [
-        m.group("literal") for m in re.finditer(rf"{_LITERAL}\s*(?:==?|!=)\s*{variable}", script)
+        m.group("literal") for m in re.finditer(rf"{_LITERAL}\s+(?:==?|!=)\s+{variable}", script)
     ]
     for case in re.finditer(rf"case\s+{variable}\s+in\b(?P<body>.*?)\besac\b", script, re.DOTALL):
         for patterns in re.findall(r"(?:^|;;|\bin\b)\s*\(?([^()*;]+?)\)", case.group("body")):
             found += [p.strip().strip("\"'") for p in patterns.split("|") if p.strip()]
     return [f for f in dict.fromkeys(found) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", f)]
+
+
+# where a forge keeps the images of a repository: its web host -> its registry host
+_FORGE_REGISTRIES = {"github.com": "ghcr.io", "gitlab.com": "registry.gitlab.com"}
+
+
+def suggested_image(repository_url: str | None) -> str | None:
+    """The image a repository on GitHub or GitLab publishes to its forge's own registry
+    (https://github.com/Acme/Widget -> ghcr.io/acme/widget); None elsewhere."""
+    match = re.match(r"^https?://([^/]+)/(.+?)/*$", repository_url or "")
+    if match is None or match.group(1).lower() not in _FORGE_REGISTRIES:
+        return None
+    return f"{_FORGE_REGISTRIES[match.group(1).lower()]}/{match.group(2).lower()}"
+
+
+def image_names(answer: str) -> list[str]:
+    """Image names as a person types them: separated by commas, spaces, or both."""
+    return [name for name in re.split(r"[,\s]+", answer) if name]
 
 
 def variant_name(text: str) -> str:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from buildcache.cli.main import main
+from buildcache.core.init import image_names, suggested_image
 from tests.unit.core.test_init import MULTI_STAGE
 
 
@@ -14,6 +16,8 @@ def test_init_writes_refuses_to_overwrite_and_needs_images(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_URL"):
+        monkeypatch.delenv(name, raising=False)
 
     def run(*args: str) -> int:
         with pytest.raises(SystemExit) as done:
@@ -70,3 +74,43 @@ def test_init_with_several_dockerfiles_and_no_terminal_asks_for_one(
     assert done.value.code == 2
     assert "found several Dockerfiles (api/Dockerfile, worker/Dockerfile)" in err
     assert "--dockerfile" in err
+
+
+def test_init_without_a_terminal_publishes_to_the_forge_s_registry_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    remote = "https://github.com/Acme/Widget.git"
+    subprocess.run(["git", "remote", "add", "origin", remote], cwd=tmp_path, check=True)
+    with pytest.raises(SystemExit) as done:
+        main(["init"])
+    err = capsys.readouterr().err
+    assert done.value.code == 0, err
+    assert "note: no --image: publishing to ghcr.io/acme/widget" in err
+    assert '"ghcr.io/acme/widget"' in (tmp_path / "buildcache.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("url", "image"),
+    [
+        ("https://github.com/Acme/Widget", "ghcr.io/acme/widget"),
+        ("https://gitlab.com/group/sub/proj", "registry.gitlab.com/group/sub/proj"),
+        ("https://git.example.com/a/b", None),
+        (None, None),
+    ],
+)
+def test_a_forge_s_own_registry_is_suggested(url: str | None, image: str | None) -> None:
+    assert suggested_image(url) == image
+
+
+def test_typed_image_names_may_be_separated_by_commas_or_spaces() -> None:
+    assert image_names("ghcr.io/a/w acme/w, quay.io/a/w") == [
+        "ghcr.io/a/w",
+        "acme/w",
+        "quay.io/a/w",
+    ]

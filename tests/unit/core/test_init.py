@@ -136,6 +136,16 @@ RUN case "${TIER}" in free) echo f ;; pro|team) echo p ;; *) echo other ;; esac
     assert [v.name for v in config.variants] == ["free", "pro", "team"]
 
 
+def test_a_word_holding_the_variable_is_not_a_comparison() -> None:
+    """`echo "variant=$VARIANT"` once gave a variant called `variant`."""
+    text = (
+        "FROM debian\nARG VARIANT=slim\n"
+        'RUN echo "variant=$VARIANT" > /etc/variant && if [ "$VARIANT" = "full" ]; then x; fi\n'
+        "RUN [[ ${VARIANT} == gpu ]] && y || true\n"
+    )
+    assert read_dockerfile(text).compared == {"VARIANT": ["full", "gpu"]}
+
+
 def test_a_dockerfile_that_does_not_parse_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="cannot be read: unterminated heredoc EOF"):
         read_dockerfile("FROM debian\nRUN <<EOF\nnever closed\n")
