@@ -16,7 +16,7 @@ from rich.console import Console
 from buildcache.core.config.model import Config
 from buildcache.core.doctor import Check, healthy
 from buildcache.errors import BuildcacheError, BuildFailed
-from buildcache.registry.client import has_credentials
+from buildcache.registry.client import has_credentials, needs_login
 from buildcache.ui.console import print_json
 from buildcache.ui.tables import checks_table
 
@@ -54,16 +54,24 @@ def run_checks(load_config: Callable[[], Config], docker_host: str | None = None
         where=docker_host or os.environ.get("DOCKER_HOST") or "the default socket",
     )
     found += probes
-    for registry in config.registries if config else []:
-        if has_credentials(registry):
-            found.append(Check(f"registry {registry}", "ok", "credentials in the docker config"))
-        else:
-            found.append(
-                Check(
-                    f"registry {registry}",
-                    "warn",
-                    "no credentials in the docker config: a push fails unless it needs none",
-                    f"buildcache login (or docker login {registry})",
-                )
-            )
+    found += [_registry_check(registry) for registry in (config.registries if config else [])]
     return found
+
+
+def _registry_check(registry: str) -> Check:
+    """Credentials for the registry, or no need of them (a registry that asks nobody)."""
+    name = f"registry {registry}"
+    if has_credentials(registry):
+        return Check(name, "ok", "credentials in the docker config")
+    asks = needs_login(registry)
+    if asks is False:
+        return Check(name, "ok", "no credentials, and it asks for none")
+    why = (
+        "it asks who is calling" if asks else "it could not be reached to ask whether it needs any"
+    )
+    return Check(
+        name,
+        "warn",
+        f"no credentials in the docker config, and {why}: a push fails without them",
+        f"buildcache login (or docker login {registry})",
+    )

@@ -31,3 +31,22 @@ def test_doctor_json_writes_only_json_to_stdout_and_no_table(
     assert data["healthy"] is False
     assert [c["name"] for c in data["checks"]][:2] == ["config", "docker client"]
     assert "buildcache doctor" not in err  # the table is for people who did not ask for JSON
+
+
+@pytest.mark.parametrize(
+    ("asks", "state", "words"),
+    [
+        (False, "ok", "no credentials, and it asks for none"),
+        (True, "warn", "it asks who is calling"),
+        (None, "warn", "could not be reached"),
+    ],
+)
+def test_a_registry_without_credentials_is_a_warning_only_where_it_asks_for_them(
+    monkeypatch: pytest.MonkeyPatch, asks: bool | None, state: str, words: str
+) -> None:
+    from buildcache.commands import doctor
+
+    monkeypatch.setattr(doctor, "has_credentials", lambda registry: False)
+    monkeypatch.setattr(doctor, "needs_login", lambda registry: asks)
+    check = doctor._registry_check("127.0.0.1:5000")
+    assert (check.status, words in check.detail) == (state, True)
