@@ -153,14 +153,18 @@ def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: P
         "slim-digest",
         "slim-tags",
         "slim-cache-hit",
+        "slim-state",
         "full-digest",
         "full-tags",
         "full-cache-hit",
+        "full-state",
         "digests",
         "tags",
         "cache-hits",
+        "states",
         "metadata",
     }
+    assert json.loads(values["states"]) == {"slim": "built", "full": "built"}
     assert json.loads(values["digests"]) == {
         "slim": values["slim-digest"],
         "full": values["full-digest"],
