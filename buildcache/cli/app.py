@@ -37,10 +37,12 @@ def _root(
     _version: Annotated[
         bool,
         typer.Option(
+            "--version",
+            "-V",
             "--tool-version",
             callback=_version_callback,
             is_eager=True,
-            help="Print buildcache's version.",
+            help="Print buildcache's version (`build --version` is the image's).",
         ),
     ] = False,
 ) -> None:
@@ -56,18 +58,45 @@ def make_app(command: str | None = None) -> typer.Typer:
         help="Multi-architecture docker buildx builds of image variants, with a registry cache "
         "per variant, pushed to every registry.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion for bash, zsh, fish, PowerShell
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        context_settings=HELP,
     )
     app.callback()(_root)
     for name in (command,) if command in COMMANDS else COMMANDS:
         module = importlib.import_module(f"buildcache.cli.{'login' if name == 'logout' else name}")
         if name in GROUPS:
-            app.add_typer(module.app, name=name)
+            app.add_typer(module.app, name=name, context_settings=HELP)
         else:
-            app.command()(getattr(module, name))
+            epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+            app.command(context_settings=HELP, epilog=epilog)(getattr(module, name))
     return app
+
+
+HELP = {"help_option_names": ["-h", "--help"]}
+# shown under each command's --help
+EXAMPLES = {
+    "plan": (
+        "buildcache plan --version 1.2.3        # the tags, cache refs and build args of a release",
+        "buildcache plan full --json --offline  # one variant, as JSON, without asking a registry",
+    ),
+    "build": (
+        "buildcache build --push --version 1.2.3  # a release: every variant, every registry",
+        "buildcache build slim --load --platform linux/amd64  # one variant into the local store",
+        "buildcache build --dry-run --version 1.2.3  # the bake file and commands; nothing runs",
+    ),
+    "login": ("GITHUB_TOKEN=... GITHUB_ACTOR=me buildcache login  # ghcr.io from the environment",),
+    "logout": ("buildcache logout  # forget what login stored",),
+    "init": (
+        "buildcache init                          # a starter buildcache.toml from the Dockerfile",
+        "buildcache init --image ghcr.io/acme/widget --image acme/widget",
+    ),
+    "doctor": ("buildcache doctor --json  # what a build would need, and what is missing",),
+    "merge": (
+        "buildcache merge amd64.json arm64.json  # the fan-out's last job: one tagged index",
+    ),
+}
 
 
 def command_of(argv: list[str]) -> str | None:

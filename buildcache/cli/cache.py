@@ -30,6 +30,7 @@ def cache_prune(
         typer.Argument(
             help="Orphan cache tags to delete although no record says this project wrote them.",
             show_default=False,
+            metavar="[TAG...]",
         ),
     ] = None,
     yes: Annotated[

@@ -181,3 +181,16 @@ def test_user_text_is_shown_as_text_never_as_markup(
     code, _, err = run(capsys, "plan", "full", "--version", "1")
     assert code == 0, err
     assert "SPEC=/src[full] [bold red]x[/] :+1:" in err
+
+
+def test_version_h_and_examples_speak_the_usual_language(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert (code, out.startswith("buildcache ")) == (0, True)
+    code, out, _ = run(capsys, "build", "-h")
+    assert code == 0
+    assert "Examples:" in out
+    assert "buildcache build --push --version 1.2.3" in out
+    code, out, _ = run(capsys, "--help")
+    assert "--install-completion" in out
