@@ -17,8 +17,11 @@ build that fails before its first step runs them to say why.
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -263,11 +266,28 @@ def login(client: Docker, registry: str, username: str, password: str) -> str | 
     """`docker login --password-stdin`; None when accepted, else docker's reason (no secret)."""
     server = None if registry == "docker.io" else registry
     try:
-        # python-on-whales passes the password on standard input, never on the command line
-        client.whales.login(server=server, username=username, password=password)
+        # python-on-whales passes the password on standard input, never on the command line;
+        # docker's "Login Succeeded" goes to stderr: stdout is --json's alone
+        with _stdout_to_stderr():
+            client.whales.login(server=server, username=username, password=password)
     except _docker_exception() as error:
         return _reason(error).replace(password, "***")
     return None
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """The process's standard output (file descriptor 1, which a child docker inherits) sent
+    to standard error for the block."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def logout(client: Docker, registry: str) -> None:

@@ -61,6 +61,7 @@ def test_login_from_the_environment_then_push_to_a_registry_that_needs_it(
     assert result.returncode == 0, result.stderr
     assert f"login  {private} as {REGISTRY_USER}" in result.stderr
     assert REGISTRY_PASSWORD not in result.stdout + result.stderr
+    assert result.stdout == ""  # docker's "Login Succeeded" too goes to stderr
 
     result, data = project.run_json("build", "slim", "--push", "--version", "1.0.0", env=env)
     assert result.returncode == 0, result.stderr
