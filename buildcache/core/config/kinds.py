@@ -330,6 +330,30 @@ def string_list(reader: Reader, key: str, value: Any) -> list[str]:
     return [v.strip() for v in value]
 
 
+def tag_rules(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    """metadata-action's `tags` lines, each read now so that a mistake names its key."""
+    from buildcache.core.plan.rules import parse_rule
+
+    lines = tuple(string_list(reader, key, value))
+    for line in lines:
+        try:
+            parse_rule(line)
+        except UsageError as error:
+            raise reader.error(key, error.message.removeprefix("tags.rules: ")) from None
+    return lines
+
+
+def tag_flavor(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    from buildcache.core.plan.rules import parse_flavor
+
+    lines = tuple(string_list(reader, key, value))
+    try:
+        parse_flavor(lines)
+    except UsageError as error:
+        raise reader.error(key, error.message.removeprefix("tags.flavor: ")) from None
+    return lines
+
+
 CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
     "images": images,
     "image": image,
@@ -356,4 +380,6 @@ CONVERTERS: dict[str, Callable[[Reader, Setting, str, Any], Any]] = {
     "refs": refs,
     "provenance": provenance,
     "names": names,
+    "tag-rules": tag_rules,
+    "tag-flavor": tag_flavor,
 }

@@ -109,6 +109,25 @@ def _project_table(root: Path) -> Mapping[str, Any]:
     return project if isinstance(project, dict) else {}
 
 
+def _one_tag_language(reader: Reader, tags: Mapping[str, Any]) -> None:
+    """metadata-action's rules, or buildcache's shorthand keys: both would leave the reader
+    guessing which one made a tag."""
+    if not (tags["rules"] or tags["flavor"]):
+        return
+    short = [
+        key
+        for key in tags
+        if key not in ("rules", "flavor")
+        and reader.sources.get(f"tags.{key}", "default") != "default"
+    ]
+    if short:
+        raise reader.error(
+            f"tags.{short[0]}",
+            "is a shorthand, and tags.rules/tags.flavor are given: they make every tag",
+            hint="write it as a rule (see the README's Tags), or drop tags.rules and tags.flavor",
+        )
+
+
 def parse_config(
     table: Mapping[str, Any],
     env: Mapping[str, str],
@@ -128,6 +147,7 @@ def parse_config(
     version = env.get("BUILDCACHE_VERSION", "").strip() or None
     if version:
         reader.sources["version"] = "env BUILDCACHE_VERSION"
+    _one_tag_language(reader, sections["tags"])
     cache = sections["cache"]
     if not cache["tag-prefix"]:
         raise reader.error(

@@ -63,6 +63,10 @@ class TagsConfig:
     latest: Literal["auto", "true", "false"] = "auto"  # auto: on the highest final release
     prefix: str = ""  # before every tag but latest and the variant's alias
     suffix: str = ""  # after every tag but latest and the variant's alias
+    # docker/metadata-action's `tags` and `flavor` lines (core/plan/rules.py): where either is
+    # given, they make the tags and the keys above are not read
+    rules: tuple[str, ...] = ()
+    flavor: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

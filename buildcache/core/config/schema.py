@@ -20,7 +20,7 @@ DRIVERS = ("docker", "docker-container", "kubernetes", "remote")
 Kind = Literal[
     "images", "platforms", "path", "name", "args", "image", "tag-prefix", "tag-suffix",
     "tag-pattern", "tags", "latest", "choice", "bool", "int", "number", "cache-options", "options", "duration", "labels",
-    "secrets", "ssh", "contexts", "refs", "provenance", "names",
+    "secrets", "ssh", "contexts", "refs", "provenance", "names", "tag-rules", "tag-flavor",
 ]  # fmt: skip
 
 
@@ -66,6 +66,8 @@ SCHEMA = (
     Setting("tags.latest", "latest", "auto"),
     Setting("tags.prefix", "tag-prefix", ""),
     Setting("tags.suffix", "tag-suffix", ""),
+    Setting("tags.rules", "tag-rules", ()),  # metadata-action's `tags` lines
+    Setting("tags.flavor", "tag-flavor", ()),  # metadata-action's `flavor` lines
     Setting("build.keep-going", "bool", False),
     Setting("build.reproducible", "bool", False, env="BUILDCACHE_REPRODUCIBLE"),
     Setting("build.check-build-args", "bool", True),

@@ -7,10 +7,12 @@ with a dict.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +49,7 @@ class RunContext:
     event: Event = "local"
     tag: str | None = None  # the tag a tag build built
     pr_number: str | None = None
+    commit_date: datetime | None = None  # HEAD's commit time, where git says it
     public: bool = False  # a public repository, as the CI reports it (provenance mode=max)
 
     @property
@@ -93,6 +96,13 @@ def _pr_number(env: Mapping[str, str], event: Mapping[str, object]) -> str | Non
 
 
 def run_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
+    context = _ci_context(env, git)
+    if git.commit_time is None:
+        return context
+    return dataclasses.replace(context, commit_date=datetime.fromtimestamp(git.commit_time, UTC))
+
+
+def _ci_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
     if env.get("GITHUB_ACTIONS") == "true":
         return _github_context(env, git)
     if env.get("GITLAB_CI") == "true":

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from buildcache.core.config.model import TagsConfig, VariantConfig
 from buildcache.core.plan.ci import RunContext, branch_slug
+from buildcache.core.plan.rules import Rule, RuleEvent, latest_tag, parse_flavor, rule_tags
 from buildcache.core.reference import MAX_TAG, TAG
 from buildcache.errors import UsageError
 
@@ -36,8 +37,9 @@ PEP440 = re.compile(
 )
 # a release series or a version of more parts than semver's: 1.2, v2, 1.2.3.4
 _SERIES = re.compile(r"^v?\d+(\.\d+)*$")
-# the rules a release run's own version tags come from (_version_names)
-_VERSION_RULES = ("semver ", "pep440 ", "version")
+# the rules a release run's own version tags come from (_version_names, and the tag rules
+# that read the git tag: core/plan/rules.py)
+_VERSION_RULES = ("semver ", "pep440 ", "version", "match ", "ref tag ")
 _DATE = re.compile(r"\{\{\s*date\s+'(?P<format>[^']*)'\s*\}\}")
 _DATE_TOKENS = {"YYYY": "%Y", "MM": "%m", "DD": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 
@@ -46,12 +48,15 @@ _DATE_TOKENS = {"YYYY": "%Y", "MM": "%m", "DD": "%d", "HH": "%H", "mm": "%M", "s
 class TagName:
     name: str
     rule: str  # what made it, shown by `plan` and in its JSON
+    forward: bool = False  # a release series' tag a rule made (`{{major}}.{{minor}}`)
 
     @property
     def floating(self) -> bool:
         """A tag that follows the newest release (latest, 1.2, 1): it only ever moves forward,
         so it is written last, and never over a higher release (core/publish.py)."""
-        return self.rule.startswith(("latest", "semver {{major}", "pep440 {{major}"))
+        return self.forward or self.rule.startswith(
+            ("latest", "semver {{major}", "pep440 {{major}")
+        )
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class RunTags:
     latest: bool  # latest (and each variant's alias) moves to this run's image
     latest_reason: str
     release: bool  # a release version (not a branch, pull request or schedule run)
+    latest_name: str = LATEST  # the default variant's moving tag (a flavor may affix it)
 
 
 def run_tags(
@@ -78,7 +84,18 @@ def run_tags(
     now: datetime,
 ) -> RunTags:
     """The tags of this run. `version` is the one the user gave (flag or BUILDCACHE_VERSION);
-    `known_versions` are the repository's tags, so that an older release never moves latest."""
+    `known_versions` are the repository's tags, so that an older release never moves latest.
+    Where the config has metadata-action's rules (`[tags] rules`, `flavor`), they make them."""
+    if tags.rules or tags.flavor:
+        return _by_rules(
+            tags,
+            context=context,
+            version=version,
+            version_source=version_source,
+            extra=extra,
+            no_latest=no_latest,
+            now=now,
+        )
     if version is None and context.event == "tag" and context.tag:
         version, version_source = context.tag, f"the tag build of {context.tag}"
     names: list[TagName] = []
@@ -101,13 +118,7 @@ def run_tags(
     names += [TagName(tag, "--tag") for tag in extra]
     if tags.prefix or tags.suffix:
         names = [TagName(f"{tags.prefix}{n.name}{tags.suffix}", n.rule) for n in names]
-    unique = tuple(_first_of_each(names))
-    for name in unique:
-        if not TAG.fullmatch(name.name):
-            raise UsageError(
-                f"{name.name!r} ({name.rule}) is not a valid Docker tag (up to 128 letters, digits, "
-                "'_', '.' and '-', not starting with '.' or '-')"
-            )
+    unique = _valid(_first_of_each(names))
     return RunTags(
         version=primary,
         source=version_source,
@@ -116,6 +127,96 @@ def run_tags(
         latest_reason=reason,
         release=release,
     )
+
+
+def _valid(names: Sequence[TagName]) -> tuple[TagName, ...]:
+    for name in names:
+        if not TAG.fullmatch(name.name):
+            raise UsageError(
+                f"{name.name!r} ({name.rule}) is not a valid Docker tag (up to 128 letters, digits, "
+                "'_', '.' and '-', not starting with '.' or '-')"
+            )
+    return tuple(names)
+
+
+# metadata-action's event names for the run's kind (its rules test schedule and the default
+# branch's events by name)
+_EVENT_NAMES = {
+    "pull_request": "pull_request",
+    "schedule": "schedule",
+    "manual": "workflow_dispatch",
+}
+
+
+def _by_rules(
+    tags: TagsConfig,
+    *,
+    context: RunContext,
+    version: str | None,
+    version_source: str,
+    extra: Sequence[str],
+    no_latest: bool,
+    now: datetime,
+) -> RunTags:
+    """The tags metadata-action's rules give this run; a version given is a tag build of it."""
+    ref, source = _rule_ref(context, version, version_source)
+    event = RuleEvent(
+        ref=ref,
+        event=_EVENT_NAMES.get(context.event, "push"),
+        sha=context.sha or "",
+        default_branch=context.default_branch,
+        now=now,
+        commit_date=context.commit_date,
+    )
+    flavor = parse_flavor(tags.flavor)
+    found = rule_tags(tags.rules, flavor, event)
+    if found.main is None or found.main_rule is None:
+        raise UsageError(
+            f"no rule of tags.rules gives {source} a tag",
+            hint="add one for this kind of run (e.g. type=ref,event=branch), or give --version",
+        )
+    made = [(found.main, found.main_rule), *found.partial]
+    names = [
+        TagName(value, _rule_label(rule), _forward(rule, value, found.main)) for value, rule in made
+    ]
+    names += [TagName(tag, "--tag") for tag in extra]
+    latest = bool(found.latest) and not no_latest
+    return RunTags(
+        version=found.main,
+        source=source,
+        names=_valid(_first_of_each(names)),
+        latest=latest,
+        latest_reason="--no-latest"
+        if found.latest and no_latest
+        else f"tags.flavor latest={flavor.latest}",
+        release=ref.startswith("refs/tags/"),
+        latest_name=latest_tag(flavor),
+    )
+
+
+def _rule_ref(context: RunContext, version: str | None, source: str) -> tuple[str, str]:
+    """The git ref the rules read, as GitHub names it, and where the run's version is from."""
+    if version is not None:
+        return f"refs/tags/{version}", source
+    if context.event == "tag" and context.tag:
+        return f"refs/tags/{context.tag}", f"the tag build of {context.tag}"
+    if context.event == "pull_request" and context.pr_number:
+        return f"refs/pull/{context.pr_number}/merge", "the pull request"
+    if context.branch:
+        return f"refs/heads/{context.branch}", f"the branch {context.branch}"
+    return "", "this run (no branch, tag or pull request)"
+
+
+def _rule_label(rule: Rule) -> str:
+    kind = f"ref {rule.attrs['event']}" if rule.kind == "ref" else rule.kind
+    return f"{kind} ({rule.text})"
+
+
+def _forward(rule: Rule, value: str, main: str) -> bool:
+    """A semver or pep440 rule's tag of a release series (1.2, 1): it only moves forward."""
+    pattern = rule.attrs.get("pattern", "")
+    whole = any(word in pattern for word in ("version", "raw", "patch"))
+    return rule.kind in ("semver", "pep440") and not whole and value != main
 
 
 def _event_names(
@@ -267,5 +368,6 @@ def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
         n if variant.default else TagName(f"{n.name}-{variant.name}", n.rule) for n in run.names
     ]
     if run.latest:
-        names.append(TagName(moving_tag(variant), f"latest: {run.latest_reason}"))
+        moving = run.latest_name if variant.default else variant.name
+        names.append(TagName(moving, f"latest: {run.latest_reason}"))
     return names

@@ -199,3 +199,54 @@ def test_what_does_not_read_as_another_release_is_tagged(
 def test_a_nightly_named_by_its_date_is_not_a_release() -> None:
     env = {**GITHUB, "GITHUB_EVENT_NAME": "schedule", "GITHUB_REF_NAME": "main"}
     assert _names(_plan(env, "schedule = \"{{date 'YYYYMMDD'}}\"\n")) == ["20261128"]
+
+
+RULES = """\
+rules = [
+  "type=ref,event=branch",
+  "type=ref,event=pr",
+  "type=semver,pattern={{version}}",
+  "type=semver,pattern={{major}}.{{minor}}",
+  "type=sha",
+]
+"""
+
+
+def test_metadata_action_rules_tag_a_release_with_its_series_and_the_variant_suffix() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    plan = _plan({**env, "GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}, RULES)
+    assert _names(plan) == ["1.2.3", "1.2", "sha-aaaaaaa", "latest"]
+    assert _names(plan, "full") == ["1.2.3-full", "1.2-full", "sha-aaaaaaa-full", "full"]
+    assert (plan.version, plan.release, plan.latest) == ("1.2.3", True, True)
+    slim = next(v for v in plan.variants if v.name == "slim")
+    assert slim.floating == {"1.2", "latest"}  # moved forward only, written last
+    assert _rules(plan)["1.2"] == "semver (type=semver,pattern={{major}}.{{minor}})"
+
+
+def test_metadata_action_rules_tag_a_branch_and_a_pull_request_by_ref() -> None:
+    push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    assert _names(_plan({**push, "GITHUB_REF_NAME": "dev"}, RULES)) == ["dev", "sha-aaaaaaa"]
+    pr = {**GITHUB, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF": "refs/pull/7/merge"}
+    pr |= {"GITHUB_HEAD_REF": "x", "GITHUB_BASE_REF": "main"}
+    assert _names(_plan(pr, RULES)) == ["pr-7", "sha-aaaaaaa"]
+
+
+def test_metadata_action_rules_never_let_a_branch_write_a_release() -> None:
+    push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    with pytest.raises(UsageError, match="reads as a release, and this run is not that release"):
+        _plan({**push, "GITHUB_REF_NAME": "1.0.0"}, RULES)
+
+
+def test_a_flavor_affixes_the_tags_and_on_latest_the_moving_tag_too() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    env |= {"GITHUB_REF_NAME": "v2.0.0", "GITHUB_REF": "refs/tags/v2.0.0"}
+    flavored = (
+        'rules = ["type=semver,pattern={{version}}"]\nflavor = ["suffix=-py312,onlatest=true"]\n'
+    )
+    assert _names(_plan(env, flavored)) == ["2.0.0-py312", "latest-py312"]
+
+
+def test_no_rule_for_the_run_is_a_usage_error_naming_the_run() -> None:
+    push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    with pytest.raises(UsageError, match="no rule of tags.rules gives the branch dev a tag"):
+        _plan({**push, "GITHUB_REF_NAME": "dev"}, 'rules = ["type=semver,pattern={{version}}"]\n')
