@@ -248,5 +248,5 @@ def test_a_flavor_affixes_the_tags_and_on_latest_the_moving_tag_too() -> None:
 
 def test_no_rule_for_the_run_is_a_usage_error_naming_the_run() -> None:
     push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
-    with pytest.raises(UsageError, match="no rule of tags.rules gives the branch dev a tag"):
+    with pytest.raises(UsageError, match=r"no rule of tags\.rules gives the branch dev a tag"):
         _plan({**push, "GITHUB_REF_NAME": "dev"}, 'rules = ["type=semver,pattern={{version}}"]\n')
