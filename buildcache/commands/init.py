@@ -77,7 +77,9 @@ def init(
     say(console, f"wrote {target}", "green")
     console.file.flush()
     sys.stderr.write("\nAdd to your Makefile:\n\n" + MAKE_TARGET + "\n")
-    sys.stderr.write("Add to your workflow (GitHub Actions):\n\n" + CI_STEP)
+    sys.stderr.write(
+        "A workflow (GitHub Actions) that builds on pushes, tags and pull requests:\n\n" + CI_STEP
+    )
     sys.stderr.flush()
 
 

@@ -183,6 +183,23 @@ release:  ## build and push every variant to every registry
 """
 
 CI_STEP = """\
+# .github/workflows/image.yml
+on:
+  push:
+    branches: [main]
+    tags: ["v*"]
+  pull_request:
+  workflow_dispatch:
+permissions:
+  contents: read
+  packages: write                          # push to ghcr.io with GITHUB_TOKEN
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0                   # the git tags: an older release never moves latest
       - uses: docker/setup-qemu-action@v3      # arm64 under emulation
       - uses: docker/setup-buildx-action@v3    # a builder that can export a registry cache
       - uses: OWNER/buildcache@v1              # installs buildcache, logs in, builds and pushes

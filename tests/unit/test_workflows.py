@@ -50,3 +50,15 @@ def test_the_action_passes_only_options_buildcache_has() -> None:
     used = set(re.findall(r"args\+=\((--[a-z-]+)", (ROOT / "action.yml").read_text()))
     assert used
     assert used <= known, used - known
+
+
+def test_the_workflow_init_prints_is_a_valid_workflow(tmp_path: Path) -> None:
+    """With the checkout (and its git tags) and the triggers, not a lone step."""
+    from buildcache.core.init import CI_STEP
+
+    printed = tmp_path / "image.yml"
+    printed.write_text(CI_STEP)
+    result = _check("vendor.github-workflows", str(printed))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "fetch-depth: 0" in CI_STEP
+    assert "actions/checkout" in CI_STEP
