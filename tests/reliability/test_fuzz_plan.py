@@ -75,6 +75,36 @@ GIT_TAG = _mostly(
 )
 
 
+# metadata-action's rule lines as workflows write them, and a few broken ones
+RULE = _mostly(
+    st.sampled_from(
+        [
+            "type=ref,event=branch", "type=ref,event=pr", "type=ref,event=tag", "type=schedule",
+            "type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}",
+            "type=pep440,pattern={{version}}", "type=match,pattern=v(\\d+),group=1",
+            "type=edge", "type=sha", "type=sha,format=long", "type=raw,value=stable",
+            "type=raw,value=latest,enable={{is_default_branch}}",
+            "type=schedule,pattern={{date 'YYYYMMDD' tz='Asia/Tokyo'}}",
+        ]
+    ),
+    st.one_of(WORD, st.sampled_from(["type=bogus", "type=ref", "type=match,group=x"])),
+    12,
+)  # fmt: skip
+FLAVOR = _mostly(
+    st.sampled_from(["latest=auto", "latest=false", "prefix=py-,onlatest=true", "suffix=-slim"]),
+    st.one_of(WORD, st.just("latest=maybe")),
+    10,
+)
+
+
+@st.composite
+def _rule_tags(draw: Any) -> dict[str, Any]:
+    return {
+        "rules": draw(st.lists(RULE, min_size=1, max_size=5)),
+        "flavor": draw(st.lists(FLAVOR, max_size=2)),
+    }
+
+
 @st.composite
 def configs(draw: Any) -> dict[str, Any]:
     table: dict[str, Any] = {"images": draw(st.lists(IMAGE, min_size=1, max_size=2, unique=True))}
@@ -102,6 +132,8 @@ def configs(draw: Any) -> dict[str, Any]:
             if v is not None
         }
     if draw(st.booleans()):
+        table["tags"] = draw(st.one_of(st.builds(dict), _rule_tags()))
+    elif draw(st.booleans()):
         table["tags"] = {
             "semver": draw(st.booleans()),
             "sha": draw(st.booleans()),
