@@ -332,9 +332,11 @@ def string_list(reader: Reader, key: str, value: Any) -> list[str]:
 
 def tag_rules(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
     """metadata-action's `tags` lines, each read now so that a mistake names its key."""
+    lines = tuple(string_list(reader, key, value))
+    if not lines:
+        return lines  # the shorthand keys make the tags: nothing to import
     from buildcache.core.plan.rules import parse_rule
 
-    lines = tuple(string_list(reader, key, value))
     for line in lines:
         try:
             parse_rule(line)
@@ -344,9 +346,11 @@ def tag_rules(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[s
 
 
 def tag_flavor(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
+    lines = tuple(string_list(reader, key, value))
+    if not lines:
+        return lines
     from buildcache.core.plan.rules import parse_flavor
 
-    lines = tuple(string_list(reader, key, value))
     try:
         parse_flavor(lines)
     except UsageError as error:

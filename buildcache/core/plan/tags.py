@@ -18,12 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from buildcache.core.config.model import TagsConfig, VariantConfig
 from buildcache.core.plan.ci import RunContext, branch_slug
-from buildcache.core.plan.rules import Rule, RuleEvent, latest_tag, parse_flavor, rule_tags
 from buildcache.core.reference import MAX_TAG, TAG
 from buildcache.errors import UsageError
+
+if TYPE_CHECKING:
+    from buildcache.core.plan.rules import Rule  # a config with tag rules only
 
 LATEST = "latest"
 SEMVER = re.compile(
@@ -159,6 +162,8 @@ def _by_rules(
     now: datetime,
 ) -> RunTags:
     """The tags metadata-action's rules give this run; a version given is a tag build of it."""
+    from buildcache.core.plan.rules import RuleEvent, latest_tag, parse_flavor, rule_tags
+
     ref, source = _rule_ref(context, version, version_source)
     event = RuleEvent(
         ref=ref,
