@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 import typer
 from rich.console import Console
 
-from buildcache.core.bases import RECORD_SUFFIX
 from buildcache.core.cache import (
+    RECORD_SUFFIX,
     CacheEntry,
     PruneTarget,
     cache_owner,

@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 from buildcache.buildkit.rawjson import parse_time
 
-RECORD_SUFFIX = ".record"
 FILE_LIST_LIMIT = 300  # files a step may read and still have each one's hash recorded
 RECORD_TYPE = "application/vnd.buildcache.record.v1+json"
 Refresh = Literal["always", "cache"]

@@ -10,13 +10,18 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildcache.buildkit.rawjson import parse_time
-from buildcache.core.bases import RECORD_SUFFIX, CacheRecord
 from buildcache.core.config.model import Config
 from buildcache.core.plan.ci import CachePolicy, branch_slug
 from buildcache.core.reference import MAX_TAG, ImageRef
+
+if TYPE_CHECKING:
+    from buildcache.core.bases import CacheRecord
+
+# the tag of the record beside a cache tag (core/bases.py, registry/bases.py)
+RECORD_SUFFIX = ".record"
 
 CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from buildcache.core.bases import (
     FILE_LIST_LIMIT,
-    RECORD_SUFFIX,
     RECORD_TYPE,
     CacheRecord,
     MissCause,
@@ -39,7 +38,7 @@ from buildcache.core.bases import (
     new_record,
     predictions,
 )
-from buildcache.core.cache import cache_owner
+from buildcache.core.cache import RECORD_SUFFIX, cache_owner
 from buildcache.core.dockerfile import (
     Dockerfile,
     Needed,

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from buildcache.core.bases import RECORD_SUFFIX
-from buildcache.core.cache import variant_of
+from buildcache.core.cache import RECORD_SUFFIX, variant_of
 from buildcache.core.config.model import Config
 from buildcache.core.plan.model import VariantPlan
 from buildcache.core.reference import TAG, ImageRef

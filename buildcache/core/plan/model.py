@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from buildcache.core.bases import Upstream
 from buildcache.core.inputs import VariantInputs
 from buildcache.core.plan.ci import CachePolicy
 from buildcache.core.plan.metadata import Described
 from buildcache.core.redact import shown_args
 from buildcache.core.reference import CacheSpec, ImageRef, cache_source
+
+if TYPE_CHECKING:
+    from buildcache.core.bases import Upstream  # looked up for a build, not a plan
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,8 @@ import pytest
 from rich.console import Console
 
 from buildcache.commands import cache
-from buildcache.core.bases import RECORD_SUFFIX, RECORD_TYPE
+from buildcache.core.bases import RECORD_TYPE
+from buildcache.core.cache import RECORD_SUFFIX
 from buildcache.core.config.load import parse_config
 from buildcache.errors import UsageError
 from buildcache.registry.client import RegistryClient
