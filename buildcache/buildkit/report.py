@@ -160,23 +160,26 @@ def cache_report(
         written = metadata is not None and metadata.cache_written
         exported = _export_status(own, cache_to, cache_to_mode, written, build_failed)
     steps = variant_steps(tracker.steps(), variant)
-    executed = [s for s in steps if s.ran]
-    ordered = sorted(executed, key=lambda s: (s.index or 0, s.platform or ""))
+    executed = sorted((s for s in steps if s.ran), key=lambda s: (s.index or 0, s.platform or ""))
+    cached = sum(1 for s in steps if s.reused)
     return CacheReport(
         variant=variant,
         imported=tuple(imports.get(ref, CacheImport(ref, "missing")) for ref in cache_from),
         exported=exported,
         total=len(steps),
-        cached=sum(1 for s in steps if s.reused),
-        not_run=sum(1 for s in steps if not s.ran and not s.reused),
-        executed_steps=tuple(
-            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text)
-            for s in ordered
-        ),
+        cached=cached,
+        not_run=len(steps) - cached - len(executed),  # the build stopped before them
+        executed_steps=tuple(_executed(s) for s in executed),
         per_platform=_per_platform(steps),
         runs=sum(1 for s in steps if not s.is_from),
         executed_runs=sum(1 for s in executed if not s.is_from),
-        first_executed=_first_executed(ordered),
+        first_executed=_first_executed(executed),
+    )
+
+
+def _executed(step: Vertex) -> ExecutedStep:
+    return ExecutedStep(
+        step.step_name, step.platform, step.seconds, step.is_from, step.stage, step.text
     )
 
 
