@@ -33,9 +33,25 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing buildcache.toml.")
     ] = False,
+    workflow: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="WORKFLOW",
+            help="A GitHub workflow that builds with docker/build-push-action: its matrix, build "
+            "args, metadata-action tags and cache become the config (default: the first such "
+            "workflow in .github/workflows, else the Dockerfile is read).",
+        ),
+    ] = None,
 ) -> None:
-    """Write a starter buildcache.toml for the repository here, from its Dockerfile."""
+    """Write a starter buildcache.toml for the repository here, from its workflow or Dockerfile."""
     from buildcache.commands.init import init as command
 
     platforms = list(platform or ["linux/amd64", "linux/arm64"])
-    command(images=list(image or []), dockerfile=dockerfile, platforms=platforms, force=force)
+    command(
+        images=list(image or []),
+        dockerfile=dockerfile,
+        platforms=platforms,
+        force=force,
+        workflow=workflow,
+    )

@@ -47,6 +47,7 @@ def init(
     dockerfile: Path | None,
     platforms: list[str],
     force: bool,
+    workflow: Path | None = None,
     console: Console | None = None,
 ) -> None:
     console = console or make_console()
@@ -54,6 +55,10 @@ def init(
     target = root / CONFIG_FILE
     if target.exists() and not force:
         raise UsageError(f"{target} already exists", hint="add --force to overwrite it")
+    workflow = workflow or (None if dockerfile else _found_workflow(root))
+    if workflow is not None:
+        _write(target, _from_workflow(root, workflow, images, console), console)
+        return
     dockerfile = dockerfile or _choose(find_dockerfiles(root))
     if not (root / dockerfile).is_file():
         raise UsageError(
@@ -66,7 +71,12 @@ def init(
         dockerfile=read_dockerfile((root / dockerfile).read_text(encoding="utf-8")),
         platforms=platforms,
     )
-    # the config written must be one buildcache accepts: check it as `build` would
+    _write(target, text, console)
+
+
+def _write(target: Path, text: str, console: Console) -> None:
+    """The config written, once it is one buildcache accepts (checked as `build` reads it);
+    then the make targets and the workflow that runs it."""
     try:
         parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
     except ConfigError as error:
@@ -81,6 +91,46 @@ def init(
         "A workflow (GitHub Actions) that builds on pushes, tags and pull requests:\n\n" + CI_STEP
     )
     sys.stderr.flush()
+
+
+def _found_workflow(root: Path) -> Path | None:
+    """The first workflow under .github/workflows that builds with build-push-action."""
+    folder = root / ".github" / "workflows"
+    candidates = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
+    return next(
+        (p.relative_to(root) for p in candidates if "docker/build-push-action" in p.read_text()),
+        None,
+    )
+
+
+def _from_workflow(root: Path, workflow: Path, images: list[str], console: Console) -> str:
+    """The config the workflow's build job stands for, and a note for each thing it could not
+    carry over."""
+    import tomli_w
+    import yaml
+
+    from buildcache.core.migrate import migrate
+
+    path = root / workflow
+    if not path.is_file():
+        raise UsageError(f"there is no workflow {workflow} here")
+    try:
+        parsed = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise UsageError(f"{workflow} is not YAML: {' '.join(str(error).split())}") from None
+    found = repository_url(os.environ, git.facts(root).remote_url)
+    repository = found.value.split("://", 1)[-1].split("/", 1)[-1] if found else None
+    migration = migrate(parsed if isinstance(parsed, dict) else {}, repository=repository)
+    if images:
+        migration.config["images"] = images
+    labelled(console, "note", "yellow", f"read {workflow}, job {migration.job}")
+    for note in migration.notes:
+        labelled(console, "note", "yellow", f"not carried over: {note}")
+    header = (
+        "# buildcache: multi-platform builds with a registry cache per variant (see its README).\n"
+        f"# Written by `buildcache init --from {workflow.as_posix()}` (job {migration.job}).\n"
+    )
+    return header + tomli_w.dumps(migration.config)
 
 
 def _asked_images(root: Path, console: Console) -> list[str]:

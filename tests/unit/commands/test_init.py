@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -113,4 +114,58 @@ def test_typed_image_names_may_be_separated_by_commas_or_spaces() -> None:
         "ghcr.io/a/w",
         "acme/w",
         "quay.io/a/w",
+    ]
+
+
+def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A variant-matrix project: init --from its workflow, then a release's plan has the
+    workflow's tags and each variant's build arguments (the empty-default one included)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_URL", "GITHUB_ACTIONS", "BUILDCACHE_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "image.yml").write_text(
+        (Path(__file__).parents[1] / "core/data/workflows/variant-matrix.yml").read_text()
+    )
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nARG PYTHON_VERSION\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
+        'RUN pip install "${CCC_INSTALL_SPEC:-ccc}"\n'
+    )
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    remote = "https://github.com/acme/ccc.git"
+    subprocess.run(["git", "remote", "add", "origin", remote], cwd=tmp_path, check=True)
+
+    with pytest.raises(SystemExit) as done:
+        main(["init"])
+    err = capsys.readouterr().err
+    assert done.value.code == 0, err
+    assert "note: read .github/workflows/image.yml, job image" in err
+    assert "not carried over: build-args: GIT_SHA" in err
+
+    with pytest.raises(SystemExit) as done:
+        main(["plan", "--version", "1.2.3", "--json", "--offline"])
+    out, err = capsys.readouterr()
+    assert done.value.code == 0, err
+    plan = {v["name"]: v for v in json.loads(out)["variants"]}
+    assert plan["slim"]["tags"] == [
+        f"{image}:{tag}"
+        for tag in ("1.2.3", "1.2", "latest")
+        for image in ("ghcr.io/acme/ccc", "docker.io/acme/ccc")
+    ]
+    assert [t.split(":")[1] for t in plan["full"]["tags"]][::2] == [
+        "1.2.3-full",
+        "1.2-full",
+        "full",
+    ]
+    assert plan["slim"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src"
+    assert plan["full"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src[full]"
+    assert plan["full"]["build_args"]["CCC_VARIANT"] == "full"
+    # the cache the workflow wrote is the one read: no cold release after the move
+    assert plan["full"]["cache_from"] == [
+        "type=registry,ref=ghcr.io/acme/ccc-cache:buildcache-full"
     ]

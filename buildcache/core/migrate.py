@@ -1,0 +1,331 @@
+"""Pure: a buildcache.toml from a GitHub workflow that builds with docker/build-push-action
+(`buildcache init --from`).
+
+What the workflow already says is carried over in buildcache's words: the matrix's variants and
+their build arguments (`${{ matrix.x }}` resolved per entry; what all share goes to the top),
+the Dockerfile, context and platforms, metadata-action's images, `tags` lines (as `[tags]
+rules`, verbatim) and `flavor`, the registry cache it writes (so the cache it has is reused),
+provenance and SBOM. What cannot be carried is said, one note each: another expression, a
+cache of another kind, secrets, a per-variant suffix buildcache makes itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from buildcache.errors import UsageError
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}")
+_MATRIX = re.compile(r"^matrix\.([A-Za-z_][\w-]*)$")
+_SWITCH = re.compile(r"variant|flavou?r|edition|target", re.IGNORECASE)
+
+
+@dataclass
+class Migration:
+    config: dict[str, Any]  # buildcache.toml, as a table for the TOML writer
+    job: str
+    notes: list[str] = field(default_factory=list)  # what was not carried over, and why
+
+
+@dataclass(frozen=True)
+class _Job:
+    name: str
+    build: Mapping[str, Any]  # build-push-action's `with`
+    meta: Mapping[str, Any]  # metadata-action's `with` ({} where there is none)
+    logins: tuple[str, ...]  # login-action's registries
+    matrix: tuple[dict[str, str], ...]  # one entry per matrix combination
+
+
+def migrate(workflow: Mapping[str, Any], *, repository: str | None = None) -> Migration:
+    """The config the workflow's build job stands for. `repository` (owner/name) resolves
+    `${{ github.repository }}`. Raises UsageError where no job builds with build-push-action."""
+    job = _build_job(workflow)
+    migration = Migration({}, job.name)
+    context = {
+        "github.repository": repository or "",
+        "github.repository_owner": (repository or "/").split("/")[0],
+    }
+    key = _variant_key(job)
+    variants = _variant_names(job, key)
+    _images(migration, job, context)
+    _inputs(migration, job, key, variants)
+    _tags(migration, job)
+    _cache(migration, job, key, variants)
+    _attest(migration, job)
+    _left_out(migration, job)
+    return migration
+
+
+# Finding the job
+
+
+def _build_job(workflow: Mapping[str, Any]) -> _Job:
+    jobs = workflow.get("jobs")
+    for name, job in jobs.items() if isinstance(jobs, dict) else []:
+        steps = [s for s in (job.get("steps") or []) if isinstance(s, dict)]
+        build = _step_with(steps, "docker/build-push-action")
+        if build is not None:
+            return _Job(
+                name=str(name),
+                build=build,
+                meta=_step_with(steps, "docker/metadata-action") or {},
+                logins=tuple(
+                    str((s.get("with") or {}).get("registry") or "docker.io")
+                    for s in steps
+                    if str(s.get("uses", "")).startswith("docker/login-action")
+                ),
+                matrix=_matrix(((job.get("strategy") or {}).get("matrix")) or {}),
+            )
+    raise UsageError("no job of the workflow builds with docker/build-push-action")
+
+
+def _step_with(steps: Sequence[Mapping[str, Any]], action: str) -> dict[str, Any] | None:
+    for step in steps:
+        if str(step.get("uses", "")).startswith(f"{action}@"):
+            return {str(k): v for k, v in (step.get("with") or {}).items()}
+    return None
+
+
+def _matrix(matrix: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
+    """The matrix's combinations: the product of its lists, then its `include` entries (an
+    entry that adds keys to combinations it matches extends them, else is one of its own)."""
+    if not isinstance(matrix, dict):
+        return ()
+    axes = {
+        k: v for k, v in matrix.items() if isinstance(v, list) and k not in ("include", "exclude")
+    }
+    product = itertools.product(*axes.values()) if axes else ()
+    combos = [{k: str(v) for k, v in zip(axes, values, strict=True)} for values in product]
+    added: list[dict[str, str]] = []
+    for extra in matrix.get("include") or []:
+        entry = {str(k): str(v) for k, v in extra.items()}
+        # added to every original combination whose values it does not change, else its own
+        matching = [c for c in combos if all(c[k] == v for k, v in entry.items() if k in axes)]
+        for combo in matching:
+            combo.update(entry)
+        if not matching:
+            added.append(entry)
+    return tuple(combos + added)
+
+
+# The variants
+
+
+def _variant_key(job: _Job) -> str | None:
+    """The matrix key that names the variants: one the build's inputs use, a switch's name
+    (variant, flavor, edition, target) first."""
+    used = sorted(
+        {m.group(1) for text in _texts(job.build) for m in _matrix_refs(text)},
+        key=lambda k: (not _SWITCH.search(k), k),
+    )
+    distinct = [k for k in used if len({entry.get(k) for entry in job.matrix}) > 1]
+    return (distinct or used or [None])[0]
+
+
+def _variant_names(job: _Job, key: str | None) -> list[str]:
+    if key is None or not job.matrix:
+        return ["default"]
+    return list(dict.fromkeys(_name(entry.get(key, "default")) for entry in job.matrix))
+
+
+def _name(text: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")[:63] or "default"
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in _texts(v)]
+    return [str(value)] if value is not None else []
+
+
+def _matrix_refs(text: str) -> list[re.Match[str]]:
+    return [m for e in _EXPRESSION.finditer(text) if (m := _MATRIX.match(e.group("expr")))]
+
+
+def _resolved(text: str, entry: Mapping[str, str], context: Mapping[str, str]) -> str | None:
+    """`text` with `${{ matrix.x }}` (and the context's own) filled in; None where another
+    expression is left."""
+
+    def one(match: re.Match[str]) -> str:
+        expr = match.group("expr")
+        found = _MATRIX.match(expr)
+        if found and found.group(1) in entry:
+            return entry[found.group(1)]
+        return context.get(expr, match.group())
+
+    filled = _EXPRESSION.sub(one, text)
+    return None if "${{" in filled else filled
+
+
+def _lines(value: Any) -> list[str]:
+    """A list input of docker's actions: newline-separated (commas too, where `commas`)."""
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+# The parts of the config
+
+
+def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None:
+    images = []
+    for line in _lines(job.meta.get("images")):
+        fields = dict(_field(f) for f in line.split(","))
+        name = _resolved(fields.get("name", ""), {}, context)
+        if name is None:
+            migration.notes.append(f"images: {line!r} holds an expression; give the name")
+        elif name:
+            images.append(name.lower())
+    if not images:
+        tags = [_resolved(t, {}, context) for t in _lines(job.build.get("tags")) if "${{" not in t]
+        images = list(dict.fromkeys(t.rsplit(":", 1)[0] for t in tags if t))
+    if not images:
+        raise UsageError(
+            "the workflow names no image (metadata-action's `images`, or literal tags)",
+            hint="give them with --image",
+        )
+    migration.config["images"] = images
+
+
+def _field(text: str) -> tuple[str, str]:
+    """`name=ghcr.io/x` -> (name, ghcr.io/x); a bare value is the name."""
+    key, sep, value = text.partition("=")
+    return (key.strip(), value.strip()) if sep else ("name", text.strip())
+
+
+def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:
+    build, entries = job.build, list(job.matrix) or [{}]
+    config = migration.config
+    platforms = [p.strip() for line in _lines(build.get("platforms")) for p in line.split(",")]
+    if platforms and not any("${{" in p for p in platforms):
+        config["platforms"] = platforms
+    if build.get("file"):
+        config["dockerfile"] = str(build["file"])
+    if build.get("context") and str(build["context"]) != ".":
+        config["context"] = str(build["context"])
+    per_variant = {
+        name: _build_args(build, entry, migration)
+        for name, entry in _by_variant(entries, key, variants)
+    }
+    shared = {
+        k: v
+        for k, v in next(iter(per_variant.values())).items()
+        if all(args.get(k) == v for args in per_variant.values())
+    }
+    if shared:
+        config["build-args"] = shared
+    config["variants"] = {
+        name: {"build-args": {k: v for k, v in args.items() if k not in shared}}
+        | ({"default": True} if n == 0 else {})
+        for n, (name, args) in enumerate(per_variant.items())
+    }
+    for table in config["variants"].values():
+        if not table["build-args"]:
+            del table["build-args"]
+
+
+def _by_variant(
+    entries: Sequence[Mapping[str, str]], key: str | None, variants: list[str]
+) -> list[tuple[str, Mapping[str, str]]]:
+    if key is None:
+        return [(variants[0], entries[0])]
+    first: dict[str, Mapping[str, str]] = {}
+    for entry in entries:
+        first.setdefault(_name(entry.get(key, "default")), entry)
+    return list(first.items())
+
+
+def _build_args(
+    build: Mapping[str, Any], entry: Mapping[str, str], migration: Migration
+) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for line in _lines(build.get("build-args")):
+        name, _, value = line.partition("=")
+        filled = _resolved(value, entry, {})
+        if filled is None:
+            note = f"build-args: {name.strip()} is {value.strip()!r}, an expression buildcache cannot read: pass it with --build-arg"
+            if note not in migration.notes:
+                migration.notes.append(note)
+            continue
+        args[name.strip()] = filled
+    return args
+
+
+def _tags(migration: Migration, job: _Job) -> None:
+    rules, flavor, tags = [], [], migration.config.setdefault("tags", {})
+    for line in _lines(job.meta.get("tags")):
+        if "${{" in line:
+            migration.notes.append(f"tags: {line!r} holds an expression; left out")
+        else:
+            rules.append(line)
+    for line in _lines(job.meta.get("flavor")):
+        if "${{" in line:
+            migration.notes.append(
+                f"flavor: {line!r} depends on the run; buildcache suffixes every variant but the "
+                "default with -<variant> itself (its moving tag is <variant>)"
+            )
+        else:
+            flavor.append(line)
+    if job.meta and rules:
+        tags["rules"] = rules
+    if job.meta and flavor:
+        tags["flavor"] = flavor
+    if not tags:
+        del migration.config["tags"]
+
+
+def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:
+    """The registry cache the workflow writes, kept: the same image and tags where they are
+    `<prefix><variant>` (buildcache's own shape)."""
+    written = [_fields(line) for line in _lines(job.build.get("cache-to"))]
+    registry = next((f for f in written if f.get("type") == "registry" and f.get("ref")), None)
+    for other in (f for f in written if f.get("type") not in (None, "registry")):
+        migration.notes.append(
+            f"cache-to: type={other['type']} is not carried over: buildcache keeps a registry "
+            "cache per variant instead (one cold build fills it)"
+        )
+    if registry is None:
+        return
+    image, _, tag = registry["ref"].rpartition(":")
+    prefix = re.sub(r"\$\{\{\s*matrix\.[\w-]+\s*\}\}$", "", tag) if key else tag
+    cache: dict[str, Any] = {"image": image, "mode": registry.get("mode", "min")}
+    if prefix and prefix != tag:
+        cache["tag-prefix"] = prefix
+    else:
+        migration.notes.append(
+            f"cache: the workflow's cache tags ({tag}) are not <prefix><variant>; buildcache's "
+            f"are buildcache-<variant> on {image} (one cold build fills them)"
+        )
+    migration.config["cache"] = cache
+
+
+def _fields(line: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in line.split(",") if "=" in part)
+
+
+def _attest(migration: Migration, job: _Job) -> None:
+    attest: dict[str, Any] = {}
+    provenance = str(job.build.get("provenance", "")).lower()
+    if provenance in ("false", "mode=min", "mode=max"):
+        attest["provenance"] = {"false": False}.get(provenance, provenance.removeprefix("mode="))
+    if str(job.build.get("sbom", "")).lower() == "true":
+        attest["sbom"] = True
+    if attest:
+        migration.config["attest"] = attest
+
+
+def _left_out(migration: Migration, job: _Job) -> None:
+    build = job.build
+    for name in ("secrets", "secret-files", "ssh"):
+        for line in _lines(build.get(name)):
+            migration.notes.append(
+                f"{name}: {line.split('=', 1)[0]!r}: declare it under [secrets] or ssh (values "
+                "from the step's env), see the README's Build inputs"
+            )
+    if job.logins:
+        migration.notes.append(
+            f"logins ({', '.join(job.logins)}): the action runs `buildcache login`, from "
+            "GITHUB_TOKEN/GITHUB_ACTOR (ghcr.io) and DOCKERHUB_USERNAME/DOCKERHUB_TOKEN in its env"
+        )

@@ -1,0 +1,85 @@
+"""core/migrate.py: a config from a workflow that builds with build-push-action."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from buildcache.core.migrate import migrate
+from buildcache.errors import UsageError
+
+WORKFLOWS = Path(__file__).parent / "data" / "workflows"
+
+
+def _workflow(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def test_a_variant_matrix_becomes_variants_with_their_build_args_tags_and_cache() -> None:
+    migration = migrate(_workflow("variant-matrix.yml"), repository="Acme/CCC")
+    config = migration.config
+    assert migration.job == "image"
+    assert config["images"] == ["ghcr.io/acme/ccc", "acme/ccc"]
+    assert config["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert config["dockerfile"] == "docker/Dockerfile"
+    assert config["build-args"] == {"PYTHON_VERSION": "3.12"}
+    assert config["variants"] == {
+        "slim": {
+            "default": True,
+            "build-args": {"CCC_VARIANT": "slim", "CCC_INSTALL_SPEC": "/ccc-src"},
+        },
+        "full": {"build-args": {"CCC_VARIANT": "full", "CCC_INSTALL_SPEC": "/ccc-src[full]"}},
+    }
+    assert config["tags"] == {
+        "rules": [
+            "type=ref,event=branch",
+            "type=ref,event=pr",
+            "type=semver,pattern={{version}}",
+            "type=semver,pattern={{major}}.{{minor}}",
+        ],
+        "flavor": ["latest=auto"],
+    }
+    # the cache the workflow has, kept: same image, same tags
+    assert config["cache"] == {
+        "image": "ghcr.io/acme/ccc-cache",
+        "mode": "max",
+        "tag-prefix": "buildcache-",
+    }
+    assert config["attest"] == {"provenance": "max"}
+    notes = "\n".join(migration.notes)
+    assert "GIT_SHA" in notes  # an expression it cannot read
+    assert "suffix=" in notes  # the per-variant suffix is buildcache's own
+    assert "'pypi'" in notes  # a secret to declare
+    assert "ghcr.io, docker.io" in notes
+
+
+def test_a_workflow_without_build_push_action_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no job of the workflow builds"):
+        migrate({"jobs": {"x": {"steps": [{"run": "make"}]}}})
+
+
+def test_a_matrix_of_lists_and_a_gha_cache() -> None:
+    workflow = {
+        "jobs": {
+            "build": {
+                "strategy": {"matrix": {"flavor": ["cpu", "gpu"], "python": ["3.12"]}},
+                "steps": [
+                    {
+                        "uses": "docker/build-push-action@v6",
+                        "with": {
+                            "build-args": "FLAVOR=${{ matrix.flavor }}\nPY=${{ matrix.python }}",
+                            "tags": "ghcr.io/acme/x:latest",
+                            "cache-to": "type=gha,mode=max",
+                        },
+                    }
+                ],
+            }
+        }
+    }
+    migration = migrate(workflow)
+    assert migration.config["images"] == ["ghcr.io/acme/x"]
+    assert migration.config["build-args"] == {"PY": "3.12"}
+    assert list(migration.config["variants"]) == ["cpu", "gpu"]
+    assert any("type=gha is not carried over" in n for n in migration.notes)
