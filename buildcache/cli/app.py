@@ -14,7 +14,9 @@ from buildcache import __version__
 
 # every command, in the order `--help` lists them; login and logout live in cli/login.py, and
 # builder and cache are groups of their own
-COMMANDS = ("plan", "build", "login", "logout", "init", "doctor", "merge", "builder", "cache")
+COMMANDS = (
+    "plan", "build", "login", "logout", "init", "doctor", "merge", "builder", "cache", "schema",
+)  # fmt: skip
 GROUPS = ("builder", "cache")
 
 
@@ -93,6 +95,7 @@ EXAMPLES = {
         "buildcache init --image ghcr.io/acme/widget --image acme/widget",
     ),
     "doctor": ("buildcache doctor --json  # what a build would need, and what is missing",),
+    "schema": ("buildcache schema > buildcache.schema.json  # for taplo or your editor",),
     "merge": (
         "buildcache merge amd64.json arm64.json  # the fan-out's last job: one tagged index",
     ),

@@ -1,0 +1,124 @@
+"""Pure: the JSON Schema of buildcache.toml (and of `[tool.buildcache]`), made from the one
+declaration of its keys (schema.py), for editors (taplo, SchemaStore). `buildcache schema`
+prints it; buildcache/config.schema.json is it, kept current by a test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from buildcache.core.config.schema import (
+    BUILDER_SCHEMA,
+    NODE_SCHEMA,
+    SCHEMA,
+    VARIANT_SCHEMA,
+    Kind,
+    Setting,
+)
+
+_STRING = {"type": "string"}
+_STRINGS = {"type": "array", "items": _STRING}
+_TABLE_OF_STRINGS = {"type": "object", "additionalProperties": _STRING}
+_ARG = {
+    "oneOf": [
+        _STRING,
+        {
+            "type": "object",
+            "properties": {"env": _STRING, "default": _STRING},
+            "required": ["env"],
+            "additionalProperties": False,
+        },
+    ]
+}
+_SECRET = {
+    "type": "object",
+    "properties": {"env": _STRING, "file": _STRING, "required": {"type": "boolean"}},
+    "additionalProperties": False,
+}
+_KINDS: dict[Kind, dict[str, Any]] = {
+    "images": {"oneOf": [_STRING, {**_STRINGS, "minItems": 1}]},
+    "platforms": {
+        **_STRINGS,
+        "items": {"type": "string", "pattern": "^[A-Za-z0-9_]+/[A-Za-z0-9_-]+(/[A-Za-z0-9]+)?$"},
+    },
+    "path": _STRING,
+    "name": _STRING,
+    "image": _STRING,
+    "tag-prefix": _STRING,
+    "tag-suffix": _STRING,
+    "tag-pattern": _STRING,
+    "tags": _STRINGS,
+    "tag-rules": _STRINGS,
+    "tag-flavor": _STRINGS,
+    "names": _STRINGS,
+    "refs": _STRINGS,
+    "ssh": _STRINGS,
+    "args": {"type": "object", "additionalProperties": _ARG},
+    "labels": _TABLE_OF_STRINGS,
+    "options": _TABLE_OF_STRINGS,
+    "cache-options": _TABLE_OF_STRINGS,
+    "contexts": _TABLE_OF_STRINGS,
+    "secrets": {"type": "object", "additionalProperties": _SECRET},
+    "latest": {"enum": ["auto", "true", "false", True, False]},
+    "bool": {"type": "boolean"},
+    "int": {"type": "integer", "minimum": 0},
+    "number": {"type": "number", "minimum": 0},
+    "duration": {"type": "string", "pattern": "^[0-9]+[hdw]$"},
+    "provenance": {"enum": ["auto", "min", "max", "off", False]},
+    "choice": _STRING,
+}
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a buildcache config table."""
+    top = {s.key: s for s in SCHEMA if "." not in s.key}
+    sections: dict[str, dict[str, Setting]] = {}
+    for setting in SCHEMA:
+        if "." in setting.key:
+            section, key = setting.key.split(".", 1)
+            sections.setdefault(section, {})[key] = setting
+    properties: dict[str, Any] = {key: _property(s) for key, s in top.items()}
+    properties |= {name: _object(keys) for name, keys in sections.items()}
+    properties["variants"] = {
+        "type": "object",
+        "description": "The variants: one image each, built from the same Dockerfile.",
+        "additionalProperties": _object({s.key: s for s in VARIANT_SCHEMA}),
+    }
+    builder = _object({s.key: s for s in BUILDER_SCHEMA})
+    builder["properties"]["nodes"] = {
+        "type": "array",
+        "items": _object({s.key: s for s in NODE_SCHEMA}),
+    }
+    properties["builder"] = builder
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "buildcache.toml",
+        "description": "buildcache's config: buildcache.toml, or [tool.buildcache] in pyproject.toml.",
+        "type": "object",
+        "properties": properties,
+        "required": [key for key, s in top.items() if s.required],
+        "additionalProperties": False,
+    }
+
+
+def _object(settings: dict[str, Setting]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {key: _property(s) for key, s in settings.items()},
+        "required": [key for key, s in settings.items() if s.required],
+        "additionalProperties": False,
+    }
+
+
+def _property(setting: Setting) -> dict[str, Any]:
+    found = dict(_KINDS[setting.kind])
+    if setting.choices:
+        found = {"enum": list(setting.choices)}
+    if setting.high:
+        found["maximum"] = setting.high
+    if setting.default not in (None, {}, ()):
+        found["default"] = (
+            list(setting.default) if isinstance(setting.default, tuple) else setting.default
+        )
+    if setting.env:
+        found["description"] = f"Overridden by the environment variable {setting.env}."
+    return found
