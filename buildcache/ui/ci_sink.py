@@ -164,7 +164,8 @@ def outputs(result: BuildResult) -> dict[str, str]:
     (the share of steps from the cache, 0.00-1.00; empty where nothing was built: a release
     published before), <variant>-state (built, failed, cancelled, published before); the same
     for all variants as JSON objects (digests, tags, cache-hits, states: the Action's outputs,
-    whose names cannot depend on the config); and metadata, the whole result as one line."""
+    whose names cannot depend on the config); digest, the default variant's (build-push-action's
+    name); and metadata, the whole result as one line."""
     values: dict[str, str] = {}
     digests: dict[str, str | None] = {}
     tags: dict[str, list[str]] = {}
@@ -186,6 +187,9 @@ def outputs(result: BuildResult) -> dict[str, str]:
     values["tags"] = json.dumps(tags, separators=(",", ":"))
     values["cache-hits"] = json.dumps(hits, separators=(",", ":"))
     values["states"] = json.dumps(states, separators=(",", ":"))
+    # build-push-action's own output, where one image is built: the default variant's
+    default = next((v.name for v in result.plan.variants if v.default), None)
+    values["digest"] = (digests.get(default) if default else None) or ""
     values["metadata"] = json.dumps(result.to_json(), separators=(",", ":"))
     return values
 

@@ -163,8 +163,10 @@ def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: P
         "tags",
         "cache-hits",
         "states",
+        "digest",
         "metadata",
     }
+    assert values["digest"] == values["slim-digest"]  # the default variant's
     assert json.loads(values["states"]) == {"slim": "built", "full": "built"}
     assert json.loads(values["digests"]) == {
         "slim": values["slim-digest"],

@@ -46,9 +46,10 @@ def test_the_action_passes_only_options_buildcache_has() -> None:
         option
         for sub in ("build", "login", "merge")
         for param in command.commands[sub].params  # type: ignore[attr-defined]
-        for option in param.opts
+        for option in [*param.opts, *getattr(param, "secondary_opts", [])]
     }
-    used = set(re.findall(r"args\+=\((--[a-z-]+)", (ROOT / "action.yml").read_text()))
+    action = (ROOT / "action.yml").read_text()
+    used = set(re.findall(r"(?:args\+=\(|\beach )(--[a-z-]+)", action))
     assert used
     assert used <= known, used - known
 
@@ -63,3 +64,30 @@ def test_the_workflow_init_prints_is_a_valid_workflow(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "fetch-depth: 0" in CI_STEP
     assert "actions/checkout" in CI_STEP
+
+
+def test_the_action_s_constraints_pin_every_dependency_buildcache_installs() -> None:
+    """The action installs with `-c action-constraints.txt`: a dependency missing from it would
+    float from run to run."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    pinned = {
+        line.split("==")[0].lower()
+        for line in (ROOT / "action-constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    seen: set[str] = set()
+    todo = ["buildcache-cli"]
+    while todo:
+        dist = distribution(todo.pop())
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            name = requirement.name.lower().replace("_", "-")
+            if name not in seen:
+                seen.add(name)
+                todo.append(name)
+    assert seen <= pinned, seen - pinned

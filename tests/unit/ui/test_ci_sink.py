@@ -76,6 +76,7 @@ def test_outputs_per_variant_and_metadata_on_one_line(tmp_path: Path) -> None:
         == "ghcr.io/a/w:1.2.3,docker.io/a/w:1.2.3,ghcr.io/a/w:latest,docker.io/a/w:latest"
     )
     assert values["slim-cache-hit"] == "0.80"
+    assert values["digest"] == "sha256:abc"  # build-push-action's name, the default variant's
     assert json.loads(values["metadata"]) == json.loads(json.dumps(RESULT.to_json()))
 
 
