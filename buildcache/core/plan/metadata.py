@@ -114,7 +114,10 @@ def oci_labels(
     labels: dict[str, Described] = {}
     source = repository_url(env, remote)
     if source is not None:
+        # metadata-action's defaults from the repository: its page, and its name as the title
         labels[OCI + "source"] = source
+        labels[OCI + "url"] = source
+        labels[OCI + "title"] = Described(source.value.rstrip("/").rsplit("/", 1)[-1], source.origin)
     if sha:
         labels[OCI + "revision"] = Described(sha, "the commit built")
     labels[OCI + "version"] = Described(version, "the version of this run")

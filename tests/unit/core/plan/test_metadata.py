@@ -91,3 +91,24 @@ def test_the_config_adds_and_overrides_and_a_variant_over_that(tmp_path: Path) -
 def test_csv_fields_are_quoted_as_buildx_reads_them() -> None:
     assert csv_field("a=b") == "a=b"
     assert csv_field('a=x, "y"') == '"a=x, ""y"""'
+
+
+def test_a_ci_run_gets_metadata_action_s_title_and_url_from_the_repository() -> None:
+    from buildcache.core.plan.metadata import oci_labels
+
+    github = {"GITHUB_REPOSITORY": "acme/widget", "GITHUB_SERVER_URL": "https://github.com"}
+    common = {"remote": None, "sha": "a" * 40, "version": "1", "now": NOW, "epoch": None}
+    labels = oci_labels(env=github, project={}, extra={}, **common)
+    assert labels[OCI + "title"].value == "widget"
+    assert (
+        labels[OCI + "url"].value
+        == labels[OCI + "source"].value
+        == "https://github.com/acme/widget"
+    )
+    # pyproject.toml's own name and URL win
+    project = {"name": "widget-cli", "urls": {"Homepage": "https://widget.example"}}
+    labels = oci_labels(env=github, project=project, extra={}, **common)
+    assert (labels[OCI + "title"].value, labels[OCI + "url"].value) == (
+        "widget-cli",
+        "https://widget.example",
+    )
