@@ -1,13 +1,14 @@
 """`buildcache cache ls|prune`: the cache tags between builds.
 
-Tags, annotations and deletes go through the registry's HTTP API (registry.py), the images'
-platforms through `imagetools inspect` (engine.py); which tag belongs to which variant, and what
-prune may delete, is core/cache.py's.
+Tags, manifests, the images' platforms and deletes go through the registry's HTTP API
+(registry/client.py): no docker process; which tag belongs to which variant, which platforms a
+cache holds, and what prune may delete, is core/cache.py's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
@@ -20,6 +21,7 @@ from buildcache.core.cache import (
     PruneTarget,
     cache_owner,
     cache_summary,
+    cached_platforms,
     is_cache_manifest,
     orphan_tags,
     prune_targets,
@@ -27,14 +29,15 @@ from buildcache.core.cache import (
 )
 from buildcache.core.config.model import Config
 from buildcache.core.plan.tags import moving_tag
-from buildcache.core.reference import ImageRef
+from buildcache.core.reference import ImageRef, platform_name
 from buildcache.errors import BuildFailed, RegistryError, UsageError
 from buildcache.registry.bases import read_record
 from buildcache.registry.client import RegistryClient
 from buildcache.ui.console import print_json, say
 from buildcache.ui.tables import cache_entries_table
 
-PlatformLayers = Callable[[ImageRef], Mapping[str, str] | None]  # image -> {platform: top layer}
+# image -> {platform: its layers}, None where the image cannot be read
+PlatformLayers = Callable[[ImageRef], Mapping[str, Sequence[str]] | None]
 Connect = Callable[[str], RegistryClient]  # a registry host -> a client for its HTTP API
 
 
@@ -47,13 +50,7 @@ def ls(
     platform_layers: PlatformLayers | None = None,
 ) -> None:
     if platform_layers is None:
-        from buildcache.docker import engine
-
-        client = engine.make_client()
-
-        def platform_layers(ref: ImageRef) -> Mapping[str, str] | None:
-            return engine.platform_top_layers(client, ref)
-
+        platform_layers = _image_layers(connect)
     entries, orphans = list_cache(config, platform_layers=platform_layers, connect=connect)
     if as_json:
         print_json(
@@ -203,11 +200,10 @@ def _entry(
     platforms: tuple[str, ...] | None = None
     owner = next((v for v in config.variants if v.name == variant), None)
     if owner is not None:
-        # The cache does not record platforms; the variant's image does. A platform is in the
-        # cache when its image's top layer is one of the cache's layers (mode=max keeps it).
-        tops = platform_layers(config.images[0].with_tag(moving_tag(owner)))
-        if tops is not None:
-            platforms = tuple(sorted(p for p, top in tops.items() if top in layers))
+        # The cache does not record platforms; the variant's image does (core/cache.py)
+        image_layers = platform_layers(config.images[0].with_tag(moving_tag(owner)))
+        if image_layers is not None:
+            platforms = cached_platforms(image_layers, layers)
     return CacheEntry(
         variant=variant,
         ref=ref,
@@ -218,6 +214,43 @@ def _entry(
         written=written,
         is_cache=is_cache,
     )
+
+
+def _image_layers(connect: Connect) -> PlatformLayers:
+    """Each platform's layers of an image, read over the registry API (no attestation)."""
+
+    def read(reference: ImageRef) -> Mapping[str, Sequence[str]] | None:
+        try:
+            with connect(reference.registry) as registry:
+                index = registry.manifest(reference.repository, reference.tag or "latest")
+                if index is None:
+                    return None
+                if index.body.get("layers"):  # one platform: its config says which
+                    config = json.loads(
+                        registry.blob(reference.repository, index.body["config"]["digest"])
+                    )
+                    name = platform_name(
+                        config["os"], config["architecture"], config.get("variant")
+                    )
+                    return {name: [str(layer["digest"]) for layer in index.body["layers"]]}
+                found = {}
+                for entry in index.body.get("manifests") or []:
+                    platform = entry.get("platform") or {}
+                    if platform.get("os") in (None, "unknown"):
+                        continue  # BuildKit's attestation manifests
+                    image = registry.manifest(reference.repository, str(entry["digest"]))
+                    name = platform_name(
+                        platform["os"], str(platform.get("architecture")), platform.get("variant")
+                    )
+                    found[name] = [
+                        str(layer["digest"])
+                        for layer in (image.body if image else {}).get("layers") or []
+                    ]
+                return found
+        except (RegistryError, KeyError, TypeError, ValueError):
+            return None
+
+    return read
 
 
 def delete_tags(

@@ -137,6 +137,22 @@ def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | No
     return set(seen), sum(seen.values()), written
 
 
+def cached_platforms(
+    image_layers: Mapping[str, Sequence[str]], cache_layers: Collection[str]
+) -> tuple[str, ...]:
+    """The platforms of an image whose layers the cache holds. A platform counts by the layers
+    only it has (two platforms share a COPY of the same files), and by any of them: the image may
+    be a release that later builds of the cache's branch have moved past, whose top layer the
+    cache no longer holds, while the dependency layers under it are still there."""
+    found = []
+    for platform, layers in image_layers.items():
+        others = {d for p, ls in image_layers.items() if p != platform for d in ls}
+        own = [d for d in layers if d not in others] or list(layers)
+        if any(d in cache_layers for d in own):
+            found.append(platform)
+    return tuple(sorted(found))
+
+
 def cache_owner(image: ImageRef) -> str:
     """The project a cache belongs to, as the record beside it says: the project's first image
     (no tag), the same on every runner and laptop that builds it. Two configs that publish the

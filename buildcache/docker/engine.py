@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from buildcache.core import doctor as fixes
 from buildcache.core.builder import CreateCall
 from buildcache.core.doctor import Check
-from buildcache.core.reference import ImageRef, platform_name
 from buildcache.errors import EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
@@ -237,29 +236,6 @@ def _raise_first_failure(found: Sequence[Check]) -> None:
 def supports_platform(platform: str, available: Sequence[str]) -> bool:
     # "linux/arm/v7" is listed as such; "linux/amd64" may be listed with or without a variant.
     return any(p == platform or p.startswith(platform + "/") for p in available)
-
-
-def platform_top_layers(client: Docker, reference: ImageRef) -> dict[str, str] | None:
-    """{platform: digest of its top layer} of a multi-platform image, None where it is not there."""
-    try:
-        index = client.whales.buildx.imagetools.inspect(str(reference))
-    except _docker_exception():
-        return None
-    tops: dict[str, str] = {}
-    for entry in index.manifests or []:
-        platform = entry.platform
-        if platform is None or not platform.os or platform.os == "unknown" or not entry.digest:
-            continue  # BuildKit's attestation manifests
-        try:
-            image = client.whales.buildx.imagetools.inspect(
-                str(reference.with_digest(entry.digest))
-            )
-        except _docker_exception():
-            continue
-        if image.layers:
-            key = platform_name(platform.os, str(platform.architecture), platform.variant)
-            tops[key] = str(image.layers[-1].digest)
-    return tops
 
 
 def login(client: Docker, registry: str, username: str, password: str) -> str | None:

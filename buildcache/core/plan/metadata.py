@@ -117,7 +117,9 @@ def oci_labels(
         # metadata-action's defaults from the repository: its page, and its name as the title
         labels[OCI + "source"] = source
         labels[OCI + "url"] = source
-        labels[OCI + "title"] = Described(source.value.rstrip("/").rsplit("/", 1)[-1], source.origin)
+        labels[OCI + "title"] = Described(
+            source.value.rstrip("/").rsplit("/", 1)[-1], source.origin
+        )
     if sha:
         labels[OCI + "revision"] = Described(sha, "the commit built")
     labels[OCI + "version"] = Described(version, "the version of this run")

@@ -8,6 +8,7 @@ from buildcache.core.bases import CacheRecord
 from buildcache.core.cache import (
     CacheEntry,
     cache_summary,
+    cached_platforms,
     orphan_tags,
     prune_targets,
     variant_of,
@@ -132,3 +133,21 @@ def test_an_orphan_without_any_record_is_kept_unless_named() -> None:
     [kept] = prune_targets([orphan], [], owner=MINE)
     [named] = prune_targets([orphan], [], owner=MINE, named=["buildcache-x"])
     assert (kept.skipped is not None, named.skipped) == (True, None)
+
+
+def test_a_platform_is_in_the_cache_by_the_layers_only_it_has_any_of_them() -> None:
+    """Not by the image's top layer: a release that later builds moved past keeps its
+    dependency layers in the cache, not its source layer."""
+    image = {
+        "linux/amd64": ["base-a", "deps-a", "copy", "src-a"],
+        "linux/arm64": ["base-b", "deps-b", "copy", "src-b"],
+    }
+    assert cached_platforms(image, {"deps-a", "deps-b", "src-new"}) == (
+        "linux/amd64",
+        "linux/arm64",
+    )
+    # a layer both platforms share (a COPY of the same files) says nothing of either
+    assert cached_platforms(image, {"copy", "deps-b"}) == ("linux/arm64",)
+    assert cached_platforms(image, set()) == ()
+    # one platform alone: any of its layers
+    assert cached_platforms({"linux/amd64": ["copy"]}, {"copy"}) == ("linux/amd64",)
