@@ -261,19 +261,32 @@ def _tags(migration: Migration, job: _Job) -> None:
         else:
             rules.append(line)
     for line in _lines(job.meta.get("flavor")):
-        if "${{" in line:
+        if "${{" not in line:
+            flavor.append(line)
+        elif not _per_variant_suffix(migration, line):
             migration.notes.append(
                 f"flavor: {line!r} depends on the run; buildcache suffixes every variant but the "
                 "default with -<variant> itself (its moving tag is <variant>)"
             )
-        else:
-            flavor.append(line)
     if job.meta and rules:
         tags["rules"] = rules
     if job.meta and flavor:
         tags["flavor"] = flavor
     if not tags:
         del migration.config["tags"]
+
+
+def _per_variant_suffix(migration: Migration, line: str) -> bool:
+    """`suffix=${{ matrix.variant == 'full' && '-full' || '' }},onlatest=true`: buildcache's own
+    `-<variant>` suffix, and the moving tag `latest-<variant>` where `onlatest` says so."""
+    variants = migration.config.get("variants", {})
+    others = [name for name, table in variants.items() if not table.get("default")]
+    if not line.startswith("suffix=") or not all(f"'-{name}'" in line for name in others):
+        return False
+    if re.search(r",\s*onlatest=true\b", line):
+        for name in others:
+            variants[name]["latest-tag"] = f"latest-{name}"
+    return True
 
 
 def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:

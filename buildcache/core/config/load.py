@@ -267,6 +267,7 @@ def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, 
                 target=values["target"],
                 platforms=values["platforms"] or None,
                 dockerfile=values["dockerfile"],
+                latest_tag=values["latest-tag"] or None,
             )
         )
     defaults = [v.name for v in variants if v.default]

@@ -119,6 +119,9 @@ class VariantConfig:
     target: str | None = None
     platforms: tuple[str, ...] | None = None
     dockerfile: Path | None = None
+    # the tag that follows its newest release: its name (`latest` for the default variant),
+    # or another (`latest-full`, as a metadata-action flavor suffix with onlatest makes it)
+    latest_tag: str | None = None
     # from a bake file's target (core/config/bakefile.py)
     context: Path | None = None
     secrets: tuple[Secret, ...] = ()

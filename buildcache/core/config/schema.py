@@ -89,6 +89,7 @@ VARIANT_SCHEMA = (
     Setting("target", "name"),
     Setting("platforms", "platforms"),
     Setting("dockerfile", "path"),
+    Setting("latest-tag", "tag-prefix", ""),  # its moving tag (default: its name; latest)
 )
 BUILDER_SCHEMA = (
     Setting("name", "name", "buildcache"),

@@ -33,7 +33,14 @@ from buildcache.core.plan.invariants import check_invariants, check_paths
 from buildcache.core.plan.metadata import source_date_epoch, variant_metadata
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.plan.request import PlanRequest, RunFacts
-from buildcache.core.plan.tags import RunTags, TagName, not_this_release, run_tags, variant_tags
+from buildcache.core.plan.tags import (
+    RunTags,
+    TagName,
+    moving_tag,
+    not_this_release,
+    run_tags,
+    variant_tags,
+)
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.redact import secret_looking_args
 from buildcache.core.reference import TAG, CacheSpec, ImageRef
@@ -168,7 +175,8 @@ def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:
 def _refuse_release_tags(config: Config, run: RunTags) -> None:
     """A release is written only by a release: no other rule may make a moving tag (latest, a
     variant's own name) or a tag that reads as a version (a branch named 1.0.0, 1.0 or v2)."""
-    moving_names = {"latest", *(v.name for v in config.variants if not v.default)}
+    moving_names = {"latest", *(moving_tag(v) for v in config.variants)}
+    moving_names |= {v.name for v in config.variants if not v.default}
     for name in run.names:
         if name.name in moving_names:
             raise UsageError(

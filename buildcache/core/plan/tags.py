@@ -348,6 +348,12 @@ def release_shaped(name: str) -> bool:
     return name == LATEST or any(p.match(name) for p in (SEMVER, PEP440, _SERIES))
 
 
+def may_write_a_release(rule: str) -> bool:
+    """A rule whose release-shaped tags are this run's own: its version (or the git tag it
+    reads), latest, or a schedule's date."""
+    return rule.startswith((*_VERSION_RULES, "latest", "schedule"))
+
+
 def not_this_release(run: RunTags) -> list[TagName]:
     """The tags of `run` that read as a release but are not its own version's: a branch named
     1.0.0 (or 1.0, v2), a raw tag or --tag 2.0 outside the 2.0 release. Schedule tags are not
@@ -355,15 +361,14 @@ def not_this_release(run: RunTags) -> list[TagName]:
     return [
         name
         for name in run.names
-        if release_shaped(name.name)
-        and not name.rule.startswith(_VERSION_RULES)
-        and not name.rule.startswith("schedule")
+        if release_shaped(name.name) and not may_write_a_release(name.rule)
     ]
 
 
 def moving_tag(variant: VariantConfig) -> str:
-    """The tag that follows the newest release: `latest` for the default variant, else its name."""
-    return LATEST if variant.default else variant.name
+    """The tag that follows the newest release: its own `latest-tag`, else `latest` for the
+    default variant and its name for the others."""
+    return variant.latest_tag or (LATEST if variant.default else variant.name)
 
 
 def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
@@ -373,6 +378,6 @@ def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
         n if variant.default else TagName(f"{n.name}-{variant.name}", n.rule) for n in run.names
     ]
     if run.latest:
-        moving = run.latest_name if variant.default else variant.name
+        moving = variant.latest_tag or (run.latest_name if variant.default else variant.name)
         names.append(TagName(moving, f"latest: {run.latest_reason}"))
     return names

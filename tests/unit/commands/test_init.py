@@ -157,10 +157,11 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
         for tag in ("1.2.3", "1.2", "latest")
         for image in ("ghcr.io/acme/ccc", "docker.io/acme/ccc")
     ]
+    # the workflow's own tags, latest-full included (its flavor's suffix with onlatest)
     assert [t.split(":")[1] for t in plan["full"]["tags"]][::2] == [
         "1.2.3-full",
         "1.2-full",
-        "full",
+        "latest-full",
     ]
     assert plan["slim"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src"
     assert plan["full"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src[full]"

@@ -30,7 +30,11 @@ def test_a_variant_matrix_becomes_variants_with_their_build_args_tags_and_cache(
             "default": True,
             "build-args": {"CCC_VARIANT": "slim", "CCC_INSTALL_SPEC": "/ccc-src"},
         },
-        "full": {"build-args": {"CCC_VARIANT": "full", "CCC_INSTALL_SPEC": "/ccc-src[full]"}},
+        "full": {
+            "build-args": {"CCC_VARIANT": "full", "CCC_INSTALL_SPEC": "/ccc-src[full]"},
+            # the workflow's flavor suffix with onlatest: its moving tag is latest-full
+            "latest-tag": "latest-full",
+        },
     }
     assert config["tags"] == {
         "rules": [
@@ -50,7 +54,7 @@ def test_a_variant_matrix_becomes_variants_with_their_build_args_tags_and_cache(
     assert config["attest"] == {"provenance": "max"}
     notes = "\n".join(migration.notes)
     assert "GIT_SHA" in notes  # an expression it cannot read
-    assert "suffix=" in notes  # the per-variant suffix is buildcache's own
+    assert "suffix=" not in notes  # the per-variant suffix is buildcache's own: carried
     assert "'pypi'" in notes  # a secret to declare
     assert "ghcr.io, docker.io" in notes
 
