@@ -73,14 +73,16 @@ def _build_job(workflow: Mapping[str, Any]) -> _Job:
                 name=str(name),
                 build=build,
                 meta=_step_with(steps, "docker/metadata-action") or {},
-                logins=tuple(
-                    str((s.get("with") or {}).get("registry") or "docker.io")
-                    for s in steps
-                    if str(s.get("uses", "")).startswith("docker/login-action")
-                ),
+                logins=_logins(steps),
                 matrix=_matrix(((job.get("strategy") or {}).get("matrix")) or {}),
             )
     raise UsageError("no job of the workflow builds with docker/build-push-action")
+
+
+def _logins(steps: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The registries login-action logs in to (Docker Hub where it names none)."""
+    logins = [s for s in steps if str(s.get("uses", "")).startswith("docker/login-action")]
+    return tuple(str((s.get("with") or {}).get("registry") or "docker.io") for s in logins)
 
 
 def _step_with(steps: Sequence[Mapping[str, Any]], action: str) -> dict[str, Any] | None:
@@ -91,8 +93,8 @@ def _step_with(steps: Sequence[Mapping[str, Any]], action: str) -> dict[str, Any
 
 
 def _matrix(matrix: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
-    """The matrix's combinations: the product of its lists, then its `include` entries (an
-    entry that adds keys to combinations it matches extends them, else is one of its own)."""
+    """The matrix's combinations: the product of its lists, then its `include` entries (each
+    added to every combination whose values it does not change, else one of its own)."""
     if not isinstance(matrix, dict):
         return ()
     axes = {
@@ -100,16 +102,18 @@ def _matrix(matrix: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
     }
     product = itertools.product(*axes.values()) if axes else ()
     combos = [{k: str(v) for k, v in zip(axes, values, strict=True)} for values in product]
-    added: list[dict[str, str]] = []
+    added = []
     for extra in matrix.get("include") or []:
         entry = {str(k): str(v) for k, v in extra.items()}
-        # added to every original combination whose values it does not change, else its own
-        matching = [c for c in combos if all(c[k] == v for k, v in entry.items() if k in axes)]
+        matching = [c for c in combos if _extends(c, entry, axes)]
         for combo in matching:
             combo.update(entry)
-        if not matching:
-            added.append(entry)
+        added += [] if matching else [entry]
     return tuple(combos + added)
+
+
+def _extends(combo: Mapping[str, str], entry: Mapping[str, str], axes: Mapping[str, Any]) -> bool:
+    return all(combo[k] == v for k, v in entry.items() if k in axes)
 
 
 # The variants
@@ -196,8 +200,23 @@ def _field(text: str) -> tuple[str, str]:
 
 
 def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:
-    build, entries = job.build, list(job.matrix) or [{}]
-    config = migration.config
+    """Where and for what it builds, and each variant with its own build arguments (those all
+    variants share go to the top)."""
+    _paths(migration.config, job.build)
+    per_variant = {
+        name: _build_args(job.build, entry, migration)
+        for name, entry in _by_variant(list(job.matrix) or [{}], key, variants)
+    }
+    shared = _shared(list(per_variant.values()))
+    if shared:
+        migration.config["build-args"] = shared
+    migration.config["variants"] = {
+        name: _variant_table(n == 0, {k: v for k, v in args.items() if k not in shared})
+        for n, (name, args) in enumerate(per_variant.items())
+    }
+
+
+def _paths(config: dict[str, Any], build: Mapping[str, Any]) -> None:
     platforms = [p.strip() for line in _lines(build.get("platforms")) for p in line.split(",")]
     if platforms and not any("${{" in p for p in platforms):
         config["platforms"] = platforms
@@ -205,25 +224,18 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
         config["dockerfile"] = str(build["file"])
     if build.get("context") and str(build["context"]) != ".":
         config["context"] = str(build["context"])
-    per_variant = {
-        name: _build_args(build, entry, migration)
-        for name, entry in _by_variant(entries, key, variants)
-    }
-    shared = {
-        k: v
-        for k, v in next(iter(per_variant.values())).items()
-        if all(args.get(k) == v for args in per_variant.values())
-    }
-    if shared:
-        config["build-args"] = shared
-    config["variants"] = {
-        name: {"build-args": {k: v for k, v in args.items() if k not in shared}}
-        | ({"default": True} if n == 0 else {})
-        for n, (name, args) in enumerate(per_variant.items())
-    }
-    for table in config["variants"].values():
-        if not table["build-args"]:
-            del table["build-args"]
+
+
+def _shared(tables: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The entries every table has, with the same value."""
+    return {k: v for k, v in tables[0].items() if all(t.get(k) == v for t in tables)}
+
+
+def _variant_table(default: bool, build_args: Mapping[str, str]) -> dict[str, Any]:
+    table: dict[str, Any] = {"default": True} if default else {}
+    if build_args:
+        table["build-args"] = dict(build_args)
+    return table
 
 
 def _by_variant(
