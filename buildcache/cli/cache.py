@@ -40,6 +40,7 @@ def cache_prune(
         bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
     ] = False,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Delete the cache tags of this project's variants that are no longer in the config.
 
@@ -54,4 +55,5 @@ def cache_prune(
         dry_run=dry_run,
         console=make_console(),
         named=tags or (),
+        as_json=as_json,
     )

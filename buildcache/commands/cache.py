@@ -77,17 +77,40 @@ def prune(
     dry_run: bool,
     console: Console,
     named: Sequence[str] = (),
+    as_json: bool = False,
     connect: Connect = RegistryClient,
 ) -> None:
     """Delete the caches (and records) of this project's removed variants, and the orphans asked
     for by name; what another project wrote, or what no record claims, is listed and kept."""
     targets = _prune_targets(config, connect, named)
+    deleted = _pruned(config, targets, yes=yes, dry_run=dry_run, console=console, connect=connect)
+    if as_json:
+        print_json(
+            {
+                "cache_image": str(config.cache_image),
+                "dry_run": dry_run,
+                "deleted": deleted,
+                "kept": [{"tag": t.tag, "reason": t.skipped} for t in targets if t.skipped],
+            }
+        )
+
+
+def _pruned(
+    config: Config,
+    targets: Sequence[PruneTarget],
+    *,
+    yes: bool,
+    dry_run: bool,
+    console: Console,
+    connect: Connect,
+) -> list[str]:
+    """The tags deleted, each target said first."""
     if not targets:
         say(
             console,
             f"nothing to prune: every cache tag in {config.cache_image} belongs to a variant",
         )
-        return
+        return []
     for target in targets:
         ref = config.cache_image.with_tag(target.tag)
         if target.skipped:
@@ -97,13 +120,14 @@ def prune(
     doomed = [t for t in targets if t.skipped is None]
     if dry_run or not doomed:
         say(console, "(dry run: nothing deleted)" if dry_run else "nothing to delete")
-        return
+        return []
     if not yes and not _confirmed(len(doomed)):
         say(console, "nothing deleted")
-        return
+        return []
     deleted = delete_tags(config, targets, connect=connect)
     refs = ", ".join(str(config.cache_image.with_tag(tag)) for tag in deleted)
     say(console, f"deleted {len(deleted)} cache tag(s): {refs}", "green")
+    return deleted
 
 
 def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> list[PruneTarget]:

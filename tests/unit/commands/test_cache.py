@@ -219,3 +219,21 @@ def test_prune_refuses_a_named_tag_that_is_not_an_orphan() -> None:
             connect=registry.connect,
         )
     assert registry.deleted == []
+
+
+def test_prune_json_says_what_was_deleted_and_what_was_kept_and_why(capsys) -> None:
+    registry = Registry(
+        {
+            "buildcache-gone": "sha256:2",
+            "buildcache-gone.record": "sha256:3",
+            "buildcache-x": "sha256:4",
+        }
+    )
+    console, _ = _console()
+    cache.prune(
+        _config(), yes=True, dry_run=False, console=console, as_json=True, connect=registry.connect
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert data["deleted"] == ["buildcache-gone", "buildcache-gone.record"]
+    assert [k["tag"] for k in data["kept"]] == ["buildcache-x"]
+    assert "no record says which project wrote it" in data["kept"][0]["reason"]
