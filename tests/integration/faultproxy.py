@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -237,6 +238,15 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up on a reset or a stall the proxy injected is the fault working, not
+    an error to print a traceback for."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError | OSError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 def fault_proxy(
     upstream: str,
     faults: list[int],
@@ -245,7 +255,7 @@ def fault_proxy(
     agent: str = "",
 ) -> Iterator[tuple[str, FaultProxy]]:
     proxy = FaultProxy(upstream, faults, when, delay=delay, agent=agent)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+    server = _QuietServer(("127.0.0.1", 0), _handler(proxy))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
