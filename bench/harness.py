@@ -187,11 +187,10 @@ class Project:
         self.platforms = tuple(platforms)
         self.registries = tuple(registries)
         MADE.extend(f"{registry}/{self.name}" for registry in self.registries)
-        self.build_args = {
-            "BASE_IMAGE": BASE,
-            "DEPS_SECONDS": str(deps_seconds),
-            **(build_args or {}),
-        }
+        # the example's slow steps take DEPS_SECONDS; a Dockerfile of a scenario's own does not
+        # declare it (buildcache refuses a build argument no ARG declares)
+        slow = {"DEPS_SECONDS": str(deps_seconds)} if dockerfile is None else {}
+        self.build_args = {"BASE_IMAGE": BASE, **slow, **(build_args or {})}
         self.write_config()
         # a repository on a branch, as a project is: builds without --version are tagged `main`
         git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
