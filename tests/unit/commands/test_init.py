@@ -11,14 +11,21 @@ from buildcache.core.init import image_names, suggested_image
 from tests.unit.core.test_init import MULTI_STAGE
 
 
-def test_init_writes_refuses_to_overwrite_and_needs_images(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder as the working directory, no terminal, no CI's repository facts."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_URL"):
+    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_URL", "GITHUB_ACTIONS", "BUILDCACHE_VERSION"):
         monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_init_writes_refuses_to_overwrite_and_needs_images(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tmp_path = here
+    (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
 
     def run(*args: str) -> int:
         with pytest.raises(SystemExit) as done:
@@ -78,13 +85,10 @@ def test_init_with_several_dockerfiles_and_no_terminal_asks_for_one(
 
 
 def test_init_without_a_terminal_publishes_to_the_forge_s_registry_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    here: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    tmp_path = here
     (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_URL"):
-        monkeypatch.delenv(name, raising=False)
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     remote = "https://github.com/Acme/Widget.git"
     subprocess.run(["git", "remote", "add", "origin", remote], cwd=tmp_path, check=True)
@@ -118,14 +122,11 @@ def test_typed_image_names_may_be_separated_by_commas_or_spaces() -> None:
 
 
 def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    here: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A variant-matrix project: init --from its workflow, then a release's plan has the
     workflow's tags and each variant's build arguments (the empty-default one included)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_URL", "GITHUB_ACTIONS", "BUILDCACHE_VERSION"):
-        monkeypatch.delenv(name, raising=False)
+    tmp_path = here
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "image.yml").write_text(
