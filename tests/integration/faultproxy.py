@@ -237,7 +237,6 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@contextmanager
 class _QuietServer(ThreadingHTTPServer):
     """A client that hangs up on a reset or a stall the proxy injected is the fault working, not
     an error to print a traceback for."""
@@ -247,6 +246,7 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
+@contextmanager
 def fault_proxy(
     upstream: str,
     faults: list[int],
