@@ -91,3 +91,13 @@ def test_the_action_s_constraints_pin_every_dependency_buildcache_installs() -> 
                 seen.add(name)
                 todo.append(name)
     assert seen <= pinned, seen - pinned
+
+
+def test_the_gitlab_example_is_a_valid_pipeline_that_runs_buildcache() -> None:
+    example = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
+    result = _check("vendor.gitlab-ci", str(example))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = example.read_text()
+    assert "buildcache build" in text
+    assert "buildcache login" in text  # from CI_REGISTRY_USER / CI_REGISTRY_PASSWORD
+    assert "pip install buildcache " not in text  # that name on PyPI is someone else's
