@@ -7,6 +7,7 @@ every registry, through the registry API; then its tags are written as a build w
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,7 @@ def merge(
         console.print(publish_table(published))
     if as_json:
         print_json(_merge_json(merged, published))
+    _step_outputs(merged, indexes, published)
     if any(r.status not in ("done", "kept") for r in published):
         raise BuildFailed(
             "not every tag was published (the table above says which)",
@@ -60,6 +62,26 @@ def merge(
         f"merged {len(merged.variants)} variant(s) for {', '.join(platforms)}",
         "bold green",
     )
+
+
+def _step_outputs(
+    merged: MergeInput, indexes: dict[str, ImageRef], published: list[TagResult]
+) -> None:
+    """In GitHub Actions, the step outputs a build writes: each variant's index and tags."""
+    output = os.environ.get("GITHUB_OUTPUT")
+    if os.environ.get("GITHUB_ACTIONS") != "true" or not output:
+        return
+    from buildcache.ui.ci_sink import write_merge_outputs
+
+    default = next((v.name for v in merged.variants if v.default), "")
+    tags = {
+        v.name: [str(r.ref) for r in published if r.variant == v.name and r.status == "done"]
+        for v in merged.variants
+    }
+    digests = {
+        v.name: indexes[v.name].digest if v.name in indexes else None for v in merged.variants
+    }
+    write_merge_outputs(Path(output), digests, tags, default)
 
 
 def _put_indexes(

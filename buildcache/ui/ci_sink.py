@@ -194,6 +194,21 @@ def outputs(result: BuildResult) -> dict[str, str]:
     return values
 
 
+def write_merge_outputs(
+    path: Path, digests: Mapping[str, str | None], tags: Mapping[str, list[str]], default: str
+) -> None:
+    """`merge`'s step outputs, named as a build's: digests and tags as JSON objects by variant,
+    and digest, the default variant's index."""
+    values = {
+        "digests": json.dumps(dict(digests), separators=(",", ":")),
+        "tags": json.dumps(dict(tags), separators=(",", ":")),
+        "digest": digests.get(default) or "",
+    }
+    lines = [line for name, value in values.items() for line in _output_lines(name, value)]
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+
+
 def write_outputs(path: Path, result: BuildResult) -> None:
     lines = [line for name, value in outputs(result).items() for line in _output_lines(name, value)]
     with path.open("a", encoding="utf-8") as stream:

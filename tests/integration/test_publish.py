@@ -369,10 +369,19 @@ def test_two_engines_build_a_platform_each_and_merge_one_index(
         assert manifest(f"{cache}:buildcache-slim-{platform}") is not None
     assert manifest(f"{registries.ghcr}/{project.name}:3.0.0") is None
 
+    outputs = tmp_path / "github-output"
     result, data = project.run_json(
-        "merge", str(tmp_path / "amd64.json"), str(tmp_path / "arm64.json")
+        "merge",
+        str(tmp_path / "amd64.json"),
+        str(tmp_path / "arm64.json"),
+        env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs)},
     )
     assert result.returncode == 0, result.stderr
+    # the action's outputs after a merge: each variant's index, as after a build
+    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    index = manifest(f"{registries.ghcr}/{project.name}:3.0.0")["_digest"]
+    assert json.loads(written["digests"])["slim"] == written["digest"] == index
+    assert f"{registries.hub}/{project.name}:3.0.0-full" in json.loads(written["tags"])["full"]
     assert {v["name"]: sorted(v["platforms"]) for v in data["variants"]} == {
         "slim": sorted(BOTH),
         "full": sorted(BOTH),
