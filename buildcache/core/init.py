@@ -127,31 +127,37 @@ def variant_name(text: str) -> str:
 def _variants(dockerfile: Dockerfile) -> tuple[dict[str, Any], str]:
     """The [variants] table, and a sentence on where it came from."""
     finals = dockerfile.final_stages
-    table: dict[str, dict[str, Any]]
     if len(finals) > 1:
-        table = {variant_name(stage): {"target": stage} for stage in finals}
+        table: dict[str, dict[str, Any]] = {variant_name(s): {"target": s} for s in finals}
         table[variant_name(finals[-1])]["default"] = True
         return table, f"one variant per final stage ({', '.join(finals)})"
     switch = dockerfile.variant_switch()
     if switch is None:
         return {}, "one image (add [variants.<name>] tables with build-args or target for more)"
+    how = "its values" if dockerfile.compared.get(switch) else "its default (add the others)"
+    return _by_switch(
+        dockerfile, switch
+    ), f"one variant per value of the build argument {switch}, from {how}"
+
+
+def _by_switch(dockerfile: Dockerfile, switch: str) -> dict[str, dict[str, Any]]:
+    """A variant per value of the switch (its default first), each with the switch and the
+    arguments whose default holds the default's name (`/src[slim]` -> `/src[full]`)."""
     default = dockerfile.args.get(switch) or None
-    values = list(dict.fromkeys([v for v in [default, *dockerfile.compared.get(switch, [])] if v]))
-    if not values:
-        values = ["default"]
-    others = {
-        arg: value
-        for arg, value in dockerfile.args.items()
-        if arg != switch and value and default and len(default) >= 3 and default in value
+    compared = dockerfile.compared.get(switch, [])
+    values = list(dict.fromkeys(v for v in [default, *compared] if v)) or ["default"]
+    follows = {
+        arg: text
+        for arg, text in dockerfile.args.items()
+        if arg != switch and text and default and len(default) >= 3 and default in text
     }
-    table = {}
+    table: dict[str, dict[str, Any]] = {}
     for n, value in enumerate(values):
         args = {switch: value} | {
-            arg: text.replace(default or "", value) for arg, text in others.items()
+            arg: text.replace(default or "", value) for arg, text in follows.items()
         }
         table[variant_name(value)] = {"build-args": args} | ({"default": True} if n == 0 else {})
-    how = "its values" if dockerfile.compared.get(switch) else "its default (add the others)"
-    return table, f"one variant per value of the build argument {switch}, from {how}"
+    return table
 
 
 def starter_config(

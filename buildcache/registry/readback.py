@@ -76,19 +76,9 @@ def higher_release_holds(
     version tags before it moves any tag, so the lower one sees it and stays back. The
     repository's tags are listed once, and each digest read once; none is held where `version`
     is not comparable."""
-    mine = release_key(version)
-    if mine is None:
-        return {}
-    higher: list[tuple[tuple[int, ...], str]] = []
-    for name in client.tags(repository):
-        if suffix and not name.endswith(suffix):
-            continue
-        key = release_key(name.removesuffix(suffix) if suffix else name)
-        if key is not None and key > mine:
-            higher.append((key, name))
+    higher = _higher_releases(client.tags(repository), version, suffix)
     if not higher:
         return {}
-    newest_first = sorted(higher, reverse=True)[:20]
     digests: dict[str, str | None] = {}
 
     def digest(name: str) -> str | None:
@@ -99,18 +89,36 @@ def higher_release_holds(
     held: dict[str, Held] = {}
     for tag in tags:
         series = _series(tag.removesuffix(suffix) if suffix else tag)
-        mates = [name for key, name in newest_first if key[: len(series)] == series]
-        if not mates:
-            continue
-        current = digest(tag)
-        holder = next((n for n in mates if current and digest(n) == current), None)
-        held[tag] = Held(
-            mates[0],
-            f"it stays on {holder}, a higher release than {version}"
-            if holder is not None
-            else f"{mates[0]}, a higher release than {version}, is published: it takes {tag}",
-        )
+        mates = [name for key, name in higher if key[: len(series)] == series]
+        if mates:
+            current = digest(tag)
+            holder = next((n for n in mates if current and digest(n) == current), None)
+            held[tag] = _held(tag, version, mates[0], holder)
     return held
+
+
+def _higher_releases(
+    names: Sequence[str], version: str, suffix: str
+) -> list[tuple[tuple[int, ...], str]]:
+    """The repository's releases higher than `version` among its tags ending in `suffix`, the
+    newest 20 first; none where `version` is not comparable."""
+    mine = release_key(version)
+    if mine is None:
+        return []
+    higher = []
+    for name in names:
+        if suffix and not name.endswith(suffix):
+            continue
+        key = release_key(name.removesuffix(suffix) if suffix else name)
+        if key is not None and key > mine:
+            higher.append((key, name))
+    return sorted(higher, reverse=True)[:20]
+
+
+def _held(tag: str, version: str, top: str, holder: str | None) -> Held:
+    if holder is not None:
+        return Held(top, f"it stays on {holder}, a higher release than {version}")
+    return Held(top, f"{top}, a higher release than {version}, is published: it takes {tag}")
 
 
 def _series(tag: str) -> tuple[int, ...]:
