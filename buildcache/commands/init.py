@@ -23,6 +23,7 @@ from buildcache.core.init import (
     MAKE_TARGET,
     image_names,
     read_dockerfile,
+    repository_path,
     starter_config,
     suggested_image,
 )
@@ -118,8 +119,7 @@ def _from_workflow(root: Path, workflow: Path, images: list[str], console: Conso
         parsed = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise UsageError(f"{workflow} is not YAML: {' '.join(str(error).split())}") from None
-    found = repository_url(os.environ, git.facts(root).remote_url)
-    repository = found.value.split("://", 1)[-1].split("/", 1)[-1] if found else None
+    repository = repository_path(_repository_url(root))
     migration = migrate(parsed if isinstance(parsed, dict) else {}, repository=repository)
     if images:
         migration.config["images"] = images
@@ -133,15 +133,20 @@ def _from_workflow(root: Path, workflow: Path, images: list[str], console: Conso
     return header + tomli_w.dumps(migration.config)
 
 
+def _repository_url(root: Path) -> str | None:
+    """The repository's web URL: the CI's, else the git remote's."""
+    found = repository_url(os.environ, git.facts(root).remote_url)
+    return found.value if found else None
+
+
 def _asked_images(root: Path, console: Console) -> list[str]:
     """The images to publish: asked on a terminal; without one, the forge's own registry for the
     repository (GitHub's or GitLab's), said in a note."""
     if sys.stdin.isatty():
         answer = typer.prompt("Images to publish, one per registry (comma-separated)", err=True)
         return image_names(str(answer))
-    remote = git.facts(root).remote_url
-    found = repository_url(os.environ, remote)
-    image = suggested_image(found.value if found else None)
+    url = _repository_url(root)
+    image = suggested_image(url)
     if image is None:
         raise UsageError(
             "no image names", hint="give them with --image, e.g. --image ghcr.io/acme/widget"
@@ -150,7 +155,7 @@ def _asked_images(root: Path, console: Console) -> list[str]:
         console,
         "note",
         "yellow",
-        f"no --image: publishing to {image}, the registry of {found.value if found else ''} "
+        f"no --image: publishing to {image}, the registry of {url} "
         "(add others to `images`, e.g. Docker Hub's acme/widget)",
     )
     return [image]

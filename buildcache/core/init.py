@@ -105,13 +105,25 @@ def _compared_literals(script: str, name: str) -> list[str]:
 _FORGE_REGISTRIES = {"github.com": "ghcr.io", "gitlab.com": "registry.gitlab.com"}
 
 
+def _host_and_path(repository_url: str | None) -> tuple[str, str] | None:
+    """https://github.com/Acme/Widget -> (github.com, Acme/Widget)."""
+    match = re.match(r"^https?://([^/]+)/(.+?)/*$", repository_url or "")
+    return (match.group(1).lower(), match.group(2)) if match else None
+
+
+def repository_path(repository_url: str | None) -> str | None:
+    """The repository's owner/name (a GitLab group path) of its web URL."""
+    found = _host_and_path(repository_url)
+    return found[1] if found else None
+
+
 def suggested_image(repository_url: str | None) -> str | None:
     """The image a repository on GitHub or GitLab publishes to its forge's own registry
     (https://github.com/Acme/Widget -> ghcr.io/acme/widget); None elsewhere."""
-    match = re.match(r"^https?://([^/]+)/(.+?)/*$", repository_url or "")
-    if match is None or match.group(1).lower() not in _FORGE_REGISTRIES:
+    found = _host_and_path(repository_url)
+    if found is None or found[0] not in _FORGE_REGISTRIES:
         return None
-    return f"{_FORGE_REGISTRIES[match.group(1).lower()]}/{match.group(2).lower()}"
+    return f"{_FORGE_REGISTRIES[found[0]]}/{found[1].lower()}"
 
 
 def image_names(answer: str) -> list[str]:

@@ -204,13 +204,16 @@ def write_merge_outputs(
         "tags": json.dumps(dict(tags), separators=(",", ":")),
         "digest": digests.get(default) or "",
     }
-    lines = [line for name, value in values.items() for line in _output_lines(name, value)]
-    with path.open("a", encoding="utf-8") as stream:
-        stream.write("\n".join(lines) + "\n")
+    _append_outputs(path, values)
 
 
 def write_outputs(path: Path, result: BuildResult) -> None:
-    lines = [line for name, value in outputs(result).items() for line in _output_lines(name, value)]
+    _append_outputs(path, outputs(result))
+
+
+def _append_outputs(path: Path, values: Mapping[str, str]) -> None:
+    """Step outputs appended to $GITHUB_OUTPUT (never overwriting the steps' before)."""
+    lines = [line for name, value in values.items() for line in _output_lines(name, value)]
     with path.open("a", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
 

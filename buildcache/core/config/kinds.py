@@ -332,29 +332,38 @@ def string_list(reader: Reader, key: str, value: Any) -> list[str]:
 
 def tag_rules(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
     """metadata-action's `tags` lines, each read now so that a mistake names its key."""
-    lines = tuple(string_list(reader, key, value))
-    if not lines:
-        return lines  # the shorthand keys make the tags: nothing to import
-    from buildcache.core.plan.rules import parse_rule
 
-    for line in lines:
-        try:
+    def check(lines: tuple[str, ...]) -> None:
+        from buildcache.core.plan.rules import parse_rule
+
+        for line in lines:
             parse_rule(line)
-        except UsageError as error:
-            raise reader.error(key, error.message.removeprefix("tags.rules: ")) from None
-    return lines
+
+    return _metadata_lines(reader, key, value, check)
 
 
 def tag_flavor(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
-    lines = tuple(string_list(reader, key, value))
-    if not lines:
-        return lines
-    from buildcache.core.plan.rules import parse_flavor
+    """metadata-action's `flavor` lines."""
 
-    try:
+    def check(lines: tuple[str, ...]) -> None:
+        from buildcache.core.plan.rules import parse_flavor
+
         parse_flavor(lines)
-    except UsageError as error:
-        raise reader.error(key, error.message.removeprefix("tags.flavor: ")) from None
+
+    return _metadata_lines(reader, key, value, check)
+
+
+def _metadata_lines(
+    reader: Reader, key: str, value: Any, check: Callable[[tuple[str, ...]], None]
+) -> tuple[str, ...]:
+    """Lines of metadata-action's inputs, checked as its reader checks them; none: the
+    shorthand keys make the tags, and the rule reader is not imported."""
+    lines = tuple(string_list(reader, key, value))
+    if lines:
+        try:
+            check(lines)
+        except UsageError as error:
+            raise reader.error(key, error.message.removeprefix(f"{key}: ")) from None
     return lines
 
 

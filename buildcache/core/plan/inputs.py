@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildcache.core.config.model import AttestConfig, Config, VariantConfig
-from buildcache.core.dockerfile import Dockerfile, Needed, needed, read_dockerfile
+from buildcache.core.dockerfile import Dockerfile, Needed, Stage, needed, read_dockerfile
 from buildcache.core.inputs import (
     CONTEXT_SCHEMES,
     Attest,
@@ -68,8 +68,12 @@ def check_inputs(
 
 def declared_args(dockerfile: Dockerfile, needed: Needed) -> set[str]:
     """Every ARG the target's stages (and the global ones) declare."""
+    return _declared(dockerfile, needed.stages)
+
+
+def _declared(dockerfile: Dockerfile, stages: Iterable[Stage]) -> set[str]:
     names = set(dockerfile.meta_args)
-    for stage in needed.stages:
+    for stage in stages:
         for step in stage.steps:
             names.update(step.args)
     return names
@@ -111,10 +115,7 @@ def undeclared_args(
     """The build arguments of `given` (where -> names) that no ARG declares: those given for
     every variant (`build-args`) anywhere in the Dockerfile, a variant's own and the run's in
     the stages its target needs. BuildKit's own (proxies, BUILDKIT_*) are never counted."""
-    everywhere = set(dockerfile.meta_args)
-    for stage in dockerfile.stages:
-        for step in stage.steps:
-            everywhere.update(step.args)
+    everywhere = _declared(dockerfile, dockerfile.stages)
     in_target = declared_args(dockerfile, target)
     found = []
     for where, names in given.items():

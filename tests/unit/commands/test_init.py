@@ -11,6 +11,12 @@ from buildcache.core.init import image_names, suggested_image
 from tests.unit.core.test_init import MULTI_STAGE
 
 
+def _repository(path: Path, remote: str) -> None:
+    """A git repository whose origin is `remote`, as a checkout is."""
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    subprocess.run(["git", "remote", "add", "origin", remote], cwd=path, check=True)
+
+
 @pytest.fixture
 def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty folder as the working directory, no terminal, no CI's repository facts."""
@@ -89,9 +95,7 @@ def test_init_without_a_terminal_publishes_to_the_forge_s_registry_and_says_so(
 ) -> None:
     tmp_path = here
     (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    remote = "https://github.com/Acme/Widget.git"
-    subprocess.run(["git", "remote", "add", "origin", remote], cwd=tmp_path, check=True)
+    _repository(tmp_path, "https://github.com/Acme/Widget.git")
     with pytest.raises(SystemExit) as done:
         main(["init"])
     err = capsys.readouterr().err
@@ -137,9 +141,7 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
         "FROM python:3.12-slim\nARG PYTHON_VERSION\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
         'RUN pip install "${CCC_INSTALL_SPEC:-ccc}"\n'
     )
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    remote = "https://github.com/acme/ccc.git"
-    subprocess.run(["git", "remote", "add", "origin", remote], cwd=tmp_path, check=True)
+    _repository(tmp_path, "https://github.com/acme/ccc.git")
 
     with pytest.raises(SystemExit) as done:
         main(["init"])
