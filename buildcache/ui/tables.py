@@ -15,8 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from buildcache.buildkit.report import CacheExport, CacheReport, VariantStatus
-from buildcache.core.bases import MissCause, Upstream, short
+from buildcache.core.bases import BaseUse, CacheRecord, MissCause, Upstream, short
 from buildcache.core.doctor import Check
+from buildcache.core.inputs import Attest
 from buildcache.core.plan.metadata import Described
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import shown_args
@@ -53,10 +54,14 @@ def print_plan(
     for variant in plan.variants:
         console.print(variant_table(variant))
     if sources:
-        table = _key_table(Text("settings from", style="bold"))
-        for key, origin in sources.items():
-            table.add_row(Text(key), Text(origin, style="dim" if origin == "default" else ""))
-        console.print(table)
+        console.print(_sources_table(sources))
+
+
+def _sources_table(sources: Mapping[str, str]) -> Table:
+    table = _key_table(Text("settings from", style="bold"))
+    for key, origin in sources.items():
+        table.add_row(Text(key), Text(origin, style="dim" if origin == "default" else ""))
+    return table
 
 
 def _headline(label: str, value: str, why: str) -> Text:
@@ -71,25 +76,32 @@ def variant_table(variant: VariantPlan) -> Table:
     table.add_row(Text("tags"), _tags_text(variant))
     for key, value in _build_rows(variant).items():
         table.add_row(Text(key), Text(value))
-    table.add_row(
-        Text("cache to"),
-        Text(variant.cache_to.to_option())
-        if variant.cache_to
-        else Text(
-            "not written, as the cache policy above says (--cache rw writes it)", style="dim"
-        ),
-    )
-    if variant.labels:
-        table.add_row(Text("labels"), _described_text(variant.labels))
-    if variant.annotations == variant.labels and variant.labels:
-        table.add_row(Text("annotations"), Text("the labels above, on the index too", style="dim"))
-    elif variant.annotations:
-        table.add_row(Text("annotations"), _described_text(variant.annotations))
+    table.add_row(Text("cache to"), _cache_to_text(variant))
+    for label, text in _metadata_rows(variant):
+        table.add_row(label, text)
     for key, value in inputs_rows(variant).items():
         table.add_row(Text(key), Text(value))
     if variant.upstream is not None:
         table.add_row(Text("bases"), bases_text(variant.upstream))
     return table
+
+
+def _cache_to_text(variant: VariantPlan) -> Text:
+    if variant.cache_to is None:
+        return Text("not written, as the cache policy above says (--cache rw writes it)", "dim")
+    return Text(variant.cache_to.to_option())
+
+
+def _metadata_rows(variant: VariantPlan) -> list[Row]:
+    """Labels, and annotations unless they are the labels again."""
+    rows = []
+    if variant.labels:
+        rows.append((Text("labels"), _described_text(variant.labels)))
+    if variant.annotations and variant.annotations == variant.labels:
+        rows.append((Text("annotations"), Text("the labels above, on the index too", "dim")))
+    elif variant.annotations:
+        rows.append((Text("annotations"), _described_text(variant.annotations)))
+    return rows
 
 
 def _tags_text(variant: VariantPlan) -> Text:
@@ -133,43 +145,49 @@ def inputs_rows(variant: VariantPlan) -> dict[str, str]:
         "flags": " ".join(
             f for f, on in (("--no-cache", given.no_cache), ("--pull", given.pull)) if on
         ),
+        "attestations": _attest_text(given.attest),
     }
-    if given.attest is not None:
-        attest = given.attest
-        provenance = (
-            "no provenance"
-            if attest.provenance == "off"
-            else f"provenance mode={attest.provenance}"
-        )
-        rows["attestations"] = f"{provenance}{', sbom' if attest.sbom else ''}  ({attest.reason})"
     return {key: value for key, value in rows.items() if value}
+
+
+def _attest_text(attest: Attest | None) -> str:
+    if attest is None:
+        return ""
+    provenance = (
+        "no provenance" if attest.provenance == "off" else f"provenance mode={attest.provenance}"
+    )
+    return f"{provenance}{', sbom' if attest.sbom else ''}  ({attest.reason})"
 
 
 def bases_text(upstream: Upstream) -> Text:
     """Each base with the digest built on, and what the cache's record says of it."""
-    text = Text()
-    for n, base in enumerate(upstream.bases):
-        text.append("\n" if n else "")
-        text.append(base.name)
-        if base.current.error:
-            text.append(f"  unresolved: {base.current.error}", style="yellow")
-            continue
-        text.append(f"@{short(base.use)}")
-        if base.pinned and base.refresh_on:
-            text.append(
-                f"  pinned: the cache's base since {base.since:%Y-%m-%d}; the tag is now "
-                f"{short(base.current.digest)}; refreshes on {base.refresh_on:%Y-%m-%d}",
-                style="yellow",
-            )
-        elif base.moved:
-            text.append(f"  moved since the cache was built on {short(base.recorded)}", "yellow")
-        elif base.recorded:
-            text.append(f"  the cache's base since {base.since:%Y-%m-%d}", style="dim")
+    text = Text("\n").join(_base_text(base) for base in upstream.bases)
     if not upstream.bases:
         text.append("none (FROM scratch, or stages only)", style="dim")
     if upstream.record_note:
         text.append(f"\n{upstream.record_note}", style="dim")
     return text
+
+
+def _base_text(base: BaseUse) -> Text:
+    if base.current.error:
+        return Text.assemble(base.name, (f"  unresolved: {base.current.error}", "yellow"))
+    return Text.assemble(f"{base.name}@{short(base.use)}", _base_state(base))
+
+
+def _base_state(base: BaseUse) -> tuple[str, str]:
+    """What the cache's record says of a base: pinned, moved, or the cache's base since."""
+    if base.pinned and base.refresh_on:
+        return (
+            f"  pinned: the cache's base since {base.since:%Y-%m-%d}; the tag is now "
+            f"{short(base.current.digest)}; refreshes on {base.refresh_on:%Y-%m-%d}",
+            "yellow",
+        )
+    if base.moved:
+        return f"  moved since the cache was built on {short(base.recorded)}", "yellow"
+    if base.recorded:
+        return f"  the cache's base since {base.since:%Y-%m-%d}", "dim"
+    return "", ""
 
 
 def cache_table(
@@ -220,21 +238,29 @@ def _import_rows(report: CacheReport) -> list[Row]:
 
 def _step_rows(report: CacheReport) -> list[Row]:
     """One row of steps from the cache, or one per platform where they differ."""
-    platforms = list(report.per_platform.items())
-    if len({(s.total, s.cached) for _, s in platforms}) > 1:
-        counts = [(p, s.total, s.cached) for p, s in platforms]
-    else:
-        counts = [(", ".join(report.per_platform) or "-", report.total, report.cached)]
-    fetched = sum(1 for s in report.executed_steps if s.is_from)
-    note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
-    if report.not_run:
-        note += f"; {report.not_run} never ran (the build stopped before them)"
+    note = _steps_note(report)
     rows = []
-    for n, (label, total, cached) in enumerate(counts):
+    for n, (label, total, cached) in enumerate(_step_counts(report)):
         style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
         summary = Text.assemble((f"{cached}/{total} from the cache", style), f"  {label}")
         rows.append((Text("steps"), summary + ("" if n else note)))
     return rows
+
+
+def _step_counts(report: CacheReport) -> list[tuple[str, int, int]]:
+    """(platforms, steps, from the cache): one line for all, or one per platform if they differ."""
+    platforms = list(report.per_platform.items())
+    if len({(s.total, s.cached) for _, s in platforms}) > 1:
+        return [(p, s.total, s.cached) for p, s in platforms]
+    return [(", ".join(report.per_platform) or "-", report.total, report.cached)]
+
+
+def _steps_note(report: CacheReport) -> str:
+    fetched = sum(1 for s in report.executed_steps if s.is_from)
+    note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
+    if report.not_run:
+        note += f"; {report.not_run} never ran (the build stopped before them)"
+    return note
 
 
 def _ran_rows(report: CacheReport) -> list[Row]:
@@ -288,25 +314,32 @@ def rerun_notes(
 def cache_warnings(
     reports: Sequence[CacheReport], causes: Mapping[str, MissCause] | None = None
 ) -> list[str]:
+    return [
+        warning
+        for report in reports
+        for warning in _report_warnings(report, (causes or {}).get(report.variant))
+    ]
+
+
+def _report_warnings(report: CacheReport, cause: MissCause | None) -> list[str]:
+    """A broken chain of reuse, a cache not saved, a cache that could not be read."""
     warnings = []
-    for report in reports:
-        cause = (causes or {}).get(report.variant)
-        if report.reuse_broken:
-            warnings.append(
-                f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
-                f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
-                + (f"; the likely cause: {cause.detail}" if cause else "")
-            )
-        if report.exported.status == "failed":
-            warnings.append(
-                f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"
-            )
-        for imported in report.imported:
-            if imported.status == "failed":
-                warnings.append(
-                    f"{report.variant}: the cache {imported.ref} could not be read: {imported.reason}"
-                )
-    return warnings
+    if report.reuse_broken:
+        likely = f"; the likely cause: {cause.detail}" if cause else ""
+        warnings.append(
+            f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
+            f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
+            + likely
+        )
+    if report.exported.status == "failed":
+        warnings.append(
+            f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"
+        )
+    return warnings + [
+        f"{report.variant}: the cache {imported.ref} could not be read: {imported.reason}"
+        for imported in report.imported
+        if imported.status == "failed"
+    ]
 
 
 def human_size(size: int | None) -> str:
@@ -331,26 +364,36 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
     table.add_column("built on", overflow="fold")
     table.add_column("owner", overflow="fold")  # the project whose build wrote it (its record)
     for entry in [*entries, *orphans]:
-        platforms = "?" if entry.platforms is None else ", ".join(entry.platforms) or "none found"
-        built_on = (
-            "\n".join(
-                f"{b.name}@{short(b.digest)} since {b.since:%Y-%m-%d}" for b in entry.record.bases
-            )
-            or "no base image"
-            if entry.record
-            else "- (no record)"
-        )
-        table.add_row(
-            Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow"),
-            Text(str(entry.ref)),
-            Text("yes", style="green") if entry.present else Text("no", style="yellow"),
-            Text(platforms if entry.present else "-"),
-            Text(human_size(entry.size)),
-            Text(entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"),
-            Text(built_on if entry.present else "-"),
-            Text(entry.record.owner or "-" if entry.record else "-"),
-        )
+        table.add_row(*_entry_cells(entry))
     return table
+
+
+def _entry_cells(entry: CacheEntry) -> list[Text]:
+    present = Text("yes", style="green") if entry.present else Text("no", style="yellow")
+    return [
+        Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow"),
+        Text(str(entry.ref)),
+        present,
+        Text(_entry_platforms(entry) if entry.present else "-"),
+        Text(human_size(entry.size)),
+        Text(entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"),
+        Text(_built_on(entry.record) if entry.present else "-"),
+        Text(entry.record.owner or "-" if entry.record else "-"),
+    ]
+
+
+def _entry_platforms(entry: CacheEntry) -> str:
+    if entry.platforms is None:
+        return "?"
+    return ", ".join(entry.platforms) or "none found"
+
+
+def _built_on(record: CacheRecord | None) -> str:
+    """The bases the cache's record names, each with the digest built on and since when."""
+    if record is None:
+        return "- (no record)"
+    bases = [f"{b.name}@{short(b.digest)} since {b.since:%Y-%m-%d}" for b in record.bases]
+    return "\n".join(bases) or "no base image"
 
 
 def publish_table(results: Sequence[TagResult]) -> Table:
