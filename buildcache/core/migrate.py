@@ -66,17 +66,25 @@ def migrate(workflow: Mapping[str, Any], *, repository: str | None = None) -> Mi
 def _build_job(workflow: Mapping[str, Any]) -> _Job:
     jobs = workflow.get("jobs")
     for name, job in jobs.items() if isinstance(jobs, dict) else []:
-        steps = [s for s in (job.get("steps") or []) if isinstance(s, dict)]
-        build = _step_with(steps, "docker/build-push-action")
-        if build is not None:
-            return _Job(
-                name=str(name),
-                build=build,
-                meta=_step_with(steps, "docker/metadata-action") or {},
-                logins=_logins(steps),
-                matrix=_matrix(((job.get("strategy") or {}).get("matrix")) or {}),
-            )
+        found = _job_of(str(name), job)
+        if found is not None:
+            return found
     raise UsageError("no job of the workflow builds with docker/build-push-action")
+
+
+def _job_of(name: str, job: Mapping[str, Any]) -> _Job | None:
+    """The job, where one of its steps builds with build-push-action."""
+    steps = [s for s in (job.get("steps") or []) if isinstance(s, dict)]
+    build = _step_with(steps, "docker/build-push-action")
+    if build is None:
+        return None
+    return _Job(
+        name=name,
+        build=build,
+        meta=_step_with(steps, "docker/metadata-action") or {},
+        logins=_logins(steps),
+        matrix=_matrix(((job.get("strategy") or {}).get("matrix")) or {}),
+    )
 
 
 def _logins(steps: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -100,16 +108,30 @@ def _matrix(matrix: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
     axes = {
         k: v for k, v in matrix.items() if isinstance(v, list) and k not in ("include", "exclude")
     }
-    product = itertools.product(*axes.values()) if axes else ()
-    combos = [{k: str(v) for k, v in zip(axes, values, strict=True)} for values in product]
+    combos = _combinations(axes)
     added = []
     for extra in matrix.get("include") or []:
         entry = {str(k): str(v) for k, v in extra.items()}
-        matching = [c for c in combos if _extends(c, entry, axes)]
-        for combo in matching:
-            combo.update(entry)
-        added += [] if matching else [entry]
+        added += [] if _included(combos, entry, axes) else [entry]
     return tuple(combos + added)
+
+
+def _combinations(axes: Mapping[str, list[Any]]) -> list[dict[str, str]]:
+    if not axes:
+        return []
+    product = itertools.product(*axes.values())
+    return [{k: str(v) for k, v in zip(axes, values, strict=True)} for values in product]
+
+
+def _included(
+    combos: list[dict[str, str]], entry: Mapping[str, str], axes: Mapping[str, Any]
+) -> bool:
+    """Adds `entry` to every combination whose axis values it does not change; False where
+    there is none (the entry is then a combination of its own)."""
+    matching = [c for c in combos if _extends(c, entry, axes)]
+    for combo in matching:
+        combo.update(entry)
+    return bool(matching)
 
 
 def _extends(combo: Mapping[str, str], entry: Mapping[str, str], axes: Mapping[str, Any]) -> bool:
@@ -174,6 +196,17 @@ def _lines(value: Any) -> list[str]:
 
 
 def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None:
+    images = _meta_images(migration, job, context) or _tagged_images(job, context)
+    if not images:
+        raise UsageError(
+            "the workflow names no image (metadata-action's `images`, or literal tags)",
+            hint="give them with --image",
+        )
+    migration.config["images"] = images
+
+
+def _meta_images(migration: Migration, job: _Job, context: Mapping[str, str]) -> list[str]:
+    """metadata-action's `images` lines, each `name=...` or a bare name."""
     images = []
     for line in _lines(job.meta.get("images")):
         fields = dict(_field(f) for f in line.split(","))
@@ -182,15 +215,13 @@ def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None
             migration.notes.append(f"images: {line!r} holds an expression; give the name")
         elif name:
             images.append(name.lower())
-    if not images:
-        tags = [_resolved(t, {}, context) for t in _lines(job.build.get("tags")) if "${{" not in t]
-        images = list(dict.fromkeys(t.rsplit(":", 1)[0] for t in tags if t))
-    if not images:
-        raise UsageError(
-            "the workflow names no image (metadata-action's `images`, or literal tags)",
-            hint="give them with --image",
-        )
-    migration.config["images"] = images
+    return images
+
+
+def _tagged_images(job: _Job, context: Mapping[str, str]) -> list[str]:
+    """The images of build-push-action's literal `tags`, where no metadata-action names any."""
+    tags = [_resolved(t, {}, context) for t in _lines(job.build.get("tags")) if "${{" not in t]
+    return list(dict.fromkeys(t.rsplit(":", 1)[0] for t in tags if t))
 
 
 def _field(text: str) -> tuple[str, str]:
@@ -217,13 +248,19 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
 
 
 def _paths(config: dict[str, Any], build: Mapping[str, Any]) -> None:
-    platforms = [p.strip() for line in _lines(build.get("platforms")) for p in line.split(",")]
-    if platforms and not any("${{" in p for p in platforms):
+    platforms = _platforms(build)
+    if platforms:
         config["platforms"] = platforms
     if build.get("file"):
         config["dockerfile"] = str(build["file"])
     if build.get("context") and str(build["context"]) != ".":
         config["context"] = str(build["context"])
+
+
+def _platforms(build: Mapping[str, Any]) -> list[str]:
+    """build-push-action's `platforms` (newlines or commas); none where one is an expression."""
+    platforms = [p.strip() for line in _lines(build.get("platforms")) for p in line.split(",")]
+    return [] if any("${{" in p for p in platforms) else platforms
 
 
 def _shared(tables: Sequence[Mapping[str, str]]) -> dict[str, str]:
@@ -266,12 +303,24 @@ def _build_args(
 
 
 def _tags(migration: Migration, job: _Job) -> None:
-    rules, flavor, tags = [], [], migration.config.setdefault("tags", {})
+    tags = {"rules": _rule_lines(migration, job), "flavor": _flavor_lines(migration, job)}
+    tags = {key: lines for key, lines in tags.items() if lines}
+    if tags:
+        migration.config["tags"] = tags
+
+
+def _rule_lines(migration: Migration, job: _Job) -> list[str]:
+    rules = []
     for line in _lines(job.meta.get("tags")):
         if "${{" in line:
             migration.notes.append(f"tags: {line!r} holds an expression; left out")
         else:
             rules.append(line)
+    return rules
+
+
+def _flavor_lines(migration: Migration, job: _Job) -> list[str]:
+    flavor = []
     for line in _lines(job.meta.get("flavor")):
         if "${{" not in line:
             flavor.append(line)
@@ -280,12 +329,7 @@ def _tags(migration: Migration, job: _Job) -> None:
                 f"flavor: {line!r} depends on the run; buildcache suffixes every variant but the "
                 "default with -<variant> itself (its moving tag is <variant>)"
             )
-    if job.meta and rules:
-        tags["rules"] = rules
-    if job.meta and flavor:
-        tags["flavor"] = flavor
-    if not tags:
-        del migration.config["tags"]
+    return flavor
 
 
 def _per_variant_suffix(migration: Migration, line: str) -> bool:
@@ -304,13 +348,7 @@ def _per_variant_suffix(migration: Migration, line: str) -> bool:
 def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:
     """The registry cache the workflow writes, kept: the same image and tags where they are
     `<prefix><variant>` (buildcache's own shape)."""
-    written = [_fields(line) for line in _lines(job.build.get("cache-to"))]
-    registry = next((f for f in written if f.get("type") == "registry" and f.get("ref")), None)
-    for other in (f for f in written if f.get("type") not in (None, "registry")):
-        migration.notes.append(
-            f"cache-to: type={other['type']} is not carried over: buildcache keeps a registry "
-            "cache per variant instead (one cold build fills it)"
-        )
+    registry = _registry_cache(migration, job)
     if registry is None:
         return
     image, _, tag = registry["ref"].rpartition(":")
@@ -324,6 +362,17 @@ def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]
             f"are buildcache-<variant> on {image} (one cold build fills them)"
         )
     migration.config["cache"] = cache
+
+
+def _registry_cache(migration: Migration, job: _Job) -> dict[str, str] | None:
+    """The `type=registry` line of `cache-to`; a note for each cache of another kind."""
+    written = [_fields(line) for line in _lines(job.build.get("cache-to"))]
+    for other in (f for f in written if f.get("type") not in (None, "registry")):
+        migration.notes.append(
+            f"cache-to: type={other['type']} is not carried over: buildcache keeps a registry "
+            "cache per variant instead (one cold build fills it)"
+        )
+    return next((f for f in written if f.get("type") == "registry" and f.get("ref")), None)
 
 
 def _fields(line: str) -> dict[str, str]:
