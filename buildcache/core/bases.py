@@ -19,7 +19,7 @@ cache rewritten by a run that wrote no record (an older buildcache, a plain bake
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -105,36 +105,39 @@ class CacheRecord:
         try:
             if data.get("record") != 1:
                 return None
-            written = parse_time(data["written"])
-            bases = []
-            for base in data.get("bases") or []:
-                since = parse_time(base["since"])
-                if since is None:
-                    return None
-                bases.append(RecordedBase(str(base["name"]), str(base["digest"]), since))
-            steps = tuple(
-                RecordedStep(
-                    stage=str(s["stage"]),
-                    text=str(s["text"]),
-                    args={str(k): None if v is None else str(v) for k, v in s["args"].items()},
-                    files={str(k): str(v) for k, v in s["files"].items()},
-                    each_file={str(k): str(v) for k, v in (s.get("each_file") or {}).items()},
-                )
-                for s in data.get("steps") or []
-            )
-            if written is None:
-                return None
             owner = data.get("owner")
             return cls(
                 variant=str(data["variant"]),
-                written=written,
+                written=_time(data["written"]),
                 cache_digest=data.get("cache_digest"),
-                bases=tuple(bases),
-                steps=steps,
+                bases=tuple(_recorded_base(b) for b in data.get("bases") or []),
+                steps=tuple(_recorded_step(s) for s in data.get("steps") or []),
                 owner=str(owner) if owner is not None else None,
             )
         except (KeyError, TypeError, AttributeError, ValueError):
             return None
+
+
+def _time(text: object) -> datetime:
+    """A record's time; ValueError where it is not one (the record is then not read)."""
+    parsed = parse_time(text)
+    if parsed is None:
+        raise ValueError(text)
+    return parsed
+
+
+def _recorded_base(base: Mapping[str, Any]) -> RecordedBase:
+    return RecordedBase(str(base["name"]), str(base["digest"]), _time(base["since"]))
+
+
+def _recorded_step(step: Mapping[str, Any]) -> RecordedStep:
+    return RecordedStep(
+        stage=str(step["stage"]),
+        text=str(step["text"]),
+        args={str(k): None if v is None else str(v) for k, v in step["args"].items()},
+        files={str(k): str(v) for k, v in step["files"].items()},
+        each_file={str(k): str(v) for k, v in (step.get("each_file") or {}).items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -223,39 +226,37 @@ def decide(
     """Which digest each base is built on. `refresh = "cache"` keeps the digest the cache was
     built on while it is younger than `max_age` (counted from when the cache took it), unless
     `refresh_now`; otherwise the tag's digest of this run."""
+    keeps_pin = refresh == "cache" and not refresh_now
     uses = []
     for name in names:
         current = resolved.get(name) or ResolvedBase(name, None, error="not resolved")
         recorded = record.base(name) if record else None
-        use, since, pinned, refresh_on = current.digest, now, False, None
-        if recorded is not None and recorded.digest == current.digest:
-            since = recorded.since
-        elif (
-            recorded is not None
-            and current.digest is not None
-            and refresh == "cache"
-            and not refresh_now
-            and now - recorded.since < max_age
-        ):
-            use, since, pinned = recorded.digest, recorded.since, True
-            refresh_on = recorded.since + max_age
-        if "@" in name:
-            use = name.rsplit("@", 1)[1]  # pinned in the Dockerfile already
-        uses.append(
-            BaseUse(
-                name=name,
-                context_key=context_key(name),
-                current=current,
-                use=use,
-                since=since,
-                recorded=recorded.digest if recorded else None,
-                recorded_since=recorded.since if recorded else None,
-                pinned=pinned,
-                refresh_on=refresh_on,
-                final=name == final_base,
-            )
+        pinned = keeps_pin and _pin_holds(recorded, current, now - max_age)
+        use = BaseUse(
+            name=name,
+            context_key=context_key(name),
+            current=current,
+            use=recorded.digest if recorded and pinned else current.digest,
+            since=recorded.since
+            if recorded and (pinned or recorded.digest == current.digest)
+            else now,
+            recorded=recorded.digest if recorded else None,
+            recorded_since=recorded.since if recorded else None,
+            pinned=pinned,
+            refresh_on=recorded.since + max_age if recorded and pinned else None,
+            final=name == final_base,
         )
+        # pinned in the Dockerfile already
+        uses.append(replace(use, use=name.rsplit("@", 1)[1]) if "@" in name else use)
     return tuple(uses)
+
+
+def _pin_holds(recorded: RecordedBase | None, current: ResolvedBase, after: datetime) -> bool:
+    """The cache's base stays where the tag moved (not where it failed to resolve) and the
+    cache took it after `after`."""
+    if recorded is None or current.digest is None:
+        return False
+    return recorded.digest != current.digest and recorded.since > after
 
 
 def _age(then: datetime, now: datetime) -> str:
@@ -275,25 +276,24 @@ def predictions(variant: str, upstream: Upstream, now: datetime) -> list[str]:
                 f"{variant}: the base {base.name} could not be resolved ({base.current.error}); "
                 "BuildKit resolves it itself, and no step's miss can be blamed on it"
             )
-            continue
-        if not base.moved:
-            continue
-        was = (
-            f"the cache for {variant} was built on {base.name}@{short(base.recorded)} "
-            f"(since {_age(base.recorded_since or base.since, now)}); the tag now resolves to "
-            f"{short(base.current.digest)}"
-        )
-        if base.pinned and base.refresh_on:
-            notes.append(
-                f"{was}: building on the cache's base until {base.refresh_on:%Y-%m-%d} "
-                f'([base] refresh = "cache"); --refresh-base takes the new one now'
-            )
-        else:
-            expired = (
-                " (the pin is older than [base] max-age)" if upstream.refresh == "cache" else ""
-            )
-            notes.append(f"{was}: every step after its FROM will run again{expired}")
+        elif base.moved:
+            notes.append(_moved_note(variant, base, upstream.refresh, now))
     return notes
+
+
+def _moved_note(variant: str, base: BaseUse, refresh: Refresh, now: datetime) -> str:
+    was = (
+        f"the cache for {variant} was built on {base.name}@{short(base.recorded)} "
+        f"(since {_age(base.recorded_since or base.since, now)}); the tag now resolves to "
+        f"{short(base.current.digest)}"
+    )
+    if base.pinned and base.refresh_on:
+        return (
+            f"{was}: building on the cache's base until {base.refresh_on:%Y-%m-%d} "
+            f'([base] refresh = "cache"); --refresh-base takes the new one now'
+        )
+    expired = " (the pin is older than [base] max-age)" if refresh == "cache" else ""
+    return f"{was}: every step after its FROM will run again{expired}"
 
 
 CauseKind = Literal["base", "instruction", "argument", "files", "unknown"]
@@ -327,18 +327,22 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
     label = wanted if len(wanted) <= 80 else wanted[:77] + "..."
     moved = _moved_base(upstream, now.stage if now else (stage or ""))
     if moved is not None:
-        return MissCause(
-            "base",
-            label,
-            f"the base {moved.name} moved: {short(moved.recorded)} -> {short(moved.use)}",
-            ((moved.name, moved.recorded, moved.use),),
-        )
+        return _base_moved(label, moved)
     if now is None:
         return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
     before = next((s for s in record.steps if s.stage == now.stage and s.text == now.text), None)
     if before is None:
         return MissCause("instruction", label, "the instruction is new or was changed")
     return _changed_input(label, before, now)
+
+
+def _base_moved(label: str, moved: BaseUse) -> MissCause:
+    return MissCause(
+        "base",
+        label,
+        f"the base {moved.name} moved: {short(moved.recorded)} -> {short(moved.use)}",
+        ((moved.name, moved.recorded, moved.use),),
+    )
 
 
 def _step_now(upstream: Upstream, stage: str | None, wanted: str) -> RecordedStep | None:
@@ -373,15 +377,25 @@ def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissC
         (k, before.files.get(k), v) for k, v in now.files.items() if before.files.get(k) != v
     )
     if files:
-        paths = _changed_files(before.each_file, now.each_file) or [p for p, _, _ in files]
-        named = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-        return MissCause("files", label, f"the files it reads changed: {named}", files)
+        return _files_changed(label, files, before, now)
     return MissCause(
         "unknown",
         label,
         "no recorded input changed: the cache may not hold this step (mode=min, or another "
         "build wrote the cache ref)",
     )
+
+
+def _files_changed(
+    label: str,
+    files: tuple[tuple[str, str | None, str | None], ...],
+    before: RecordedStep,
+    now: RecordedStep,
+) -> MissCause:
+    """The files named where both runs listed them, else the sources (".") that changed."""
+    paths = _changed_files(before.each_file, now.each_file) or [p for p, _, _ in files]
+    named = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return MissCause("files", label, f"the files it reads changed: {named}", files)
 
 
 def _changed_files(before: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
