@@ -43,6 +43,7 @@ from buildcache.core.dockerfile import (
     Dockerfile,
     Needed,
     Stage,
+    StepView,
     chain_bases,
     ignore_rules,
     is_ignored,
@@ -119,6 +120,13 @@ def read_record(
     except (RegistryError, ValueError, KeyError) as error:
         reason = error.message if isinstance(error, RegistryError) else "unreadable"
         return None, f"the record of {cache_ref} could not be read ({reason})"
+    return _describing(record, cache_ref, cache_digest)
+
+
+def _describing(
+    record: CacheRecord | None, cache_ref: ImageRef, cache_digest: str | None
+) -> tuple[CacheRecord | None, str | None]:
+    """The record where this version reads it and it names the cache manifest there now."""
     if record is None:
         return None, f"the record of {cache_ref} was written by another version of buildcache"
     if cache_digest != record.cache_digest:
@@ -223,19 +231,21 @@ def _steps(
         missing = [s for s in view.sources if (variant.context, s) not in hashed]
         for source, found in hash_sources(variant.context, missing, rules).items():
             hashed[(variant.context, source)] = found
-        sources = [hashed[(variant.context, s)] for s in view.sources]
-        each_file = {path: h for found in sources for path, h in found.each_file.items()}
-        steps.append(
-            RecordedStep(
-                stage=view.stage,
-                text=view.text,
-                args={k: kept_value(k, v) for k, v in view.args.items()},
-                files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
-                shown=view.shown,
-                each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
-            )
-        )
+        steps.append(_recorded(view, [hashed[(variant.context, s)] for s in view.sources]))
     return tuple(steps)
+
+
+def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
+    """A step with the hashes of its sources (`sources`, in the order the step names them)."""
+    each_file = {path: h for found in sources for path, h in found.each_file.items()}
+    return RecordedStep(
+        stage=view.stage,
+        text=view.text,
+        args={k: kept_value(k, v) for k, v in view.args.items()},
+        files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
+        shown=view.shown,
+        each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
+    )
 
 
 def attach(
@@ -248,20 +258,7 @@ def attach(
     connect: Connect = RegistryClient,
 ) -> BuildPlan:
     """The plan with each variant's bases, record and inputs, and a note for each prediction."""
-    notes: list[str] = []
-    read: dict[Path, Dockerfile] = {}  # variants mostly share one Dockerfile: read it once
-    wanted: dict[str, tuple[Dockerfile, Needed]] = {}
-    for variant in plan.variants:
-        try:
-            if variant.dockerfile not in read:
-                read[variant.dockerfile] = read_dockerfile(variant.dockerfile.read_text())
-            dockerfile = read[variant.dockerfile]
-            found = needed(dockerfile, variant.target, variant.build_args, variant.inputs.contexts)
-        except (OSError, ConfigError) as error:
-            reason = error.message if isinstance(error, BuildcacheError) else str(error)
-            notes.append(f"{variant.name}: its bases are not known ({reason})")
-            continue
-        wanted[variant.name] = (dockerfile, found)
+    wanted, notes = _needs(plan)
     # the bases and every variant's record, asked at the same time: a plan waits for the slowest
     with ThreadPoolExecutor(max_workers=1 + len(wanted)) as pool:
         names = [n for _, found in wanted.values() for n in found.images]
@@ -303,6 +300,26 @@ def attach(
     return dataclasses.replace(plan, variants=tuple(variants), notes=(*plan.notes, *notes))
 
 
+def _needs(plan: BuildPlan) -> tuple[dict[str, tuple[Dockerfile, Needed]], list[str]]:
+    """Each variant's Dockerfile and what it needs (bases, stages); a note for each variant
+    whose Dockerfile cannot be read."""
+    notes: list[str] = []
+    read: dict[Path, Dockerfile] = {}  # variants mostly share one Dockerfile: read it once
+    wanted: dict[str, tuple[Dockerfile, Needed]] = {}
+    for variant in plan.variants:
+        try:
+            if variant.dockerfile not in read:
+                read[variant.dockerfile] = read_dockerfile(variant.dockerfile.read_text())
+            dockerfile = read[variant.dockerfile]
+            found = needed(dockerfile, variant.target, variant.build_args, variant.inputs.contexts)
+        except (OSError, ConfigError) as error:
+            reason = error.message if isinstance(error, BuildcacheError) else str(error)
+            notes.append(f"{variant.name}: its bases are not known ({reason})")
+            continue
+        wanted[variant.name] = (dockerfile, found)
+    return wanted, notes
+
+
 def after_build(
     plan: BuildPlan,
     reports: Mapping[str, CacheReport],
@@ -319,19 +336,31 @@ def after_build(
         upstream, report = variant.upstream, reports.get(variant.name)
         if upstream is None or report is None:
             continue
-        first = next((s for s in report.executed_steps if not s.is_from), None)
-        if first is not None:
-            cause = explain(upstream, first.stage, first.text)
-            if cause is not None:
-                causes[variant.name] = cause
+        cause = _miss_cause(upstream, report)
+        if cause is not None:
+            causes[variant.name] = cause
         if report.exported.status == "written" and variant.cache_to is not None:
-            owner = cache_owner(variant.pushed_image)
-            record = new_record(variant.name, upstream, now=now, cache_digest=None, owner=owner)
-            try:
-                write_record(variant.cache_to.ref, record, connect)
-            except RegistryError as error:
-                notes.append(
-                    f"{variant.name}: the record beside its cache could not be written "
-                    f"({error.message}); the next build cannot say why a step missed"
-                )
+            notes += _record_written(variant, variant.cache_to.ref, upstream, now, connect)
     return causes, notes
+
+
+def _miss_cause(upstream: Upstream, report: CacheReport) -> MissCause | None:
+    """Why the first step that ran (FROM aside) missed the cache."""
+    first = next((s for s in report.executed_steps if not s.is_from), None)
+    return None if first is None else explain(upstream, first.stage, first.text)
+
+
+def _record_written(
+    variant: VariantPlan, cache_ref: ImageRef, upstream: Upstream, now: datetime, connect: Connect
+) -> list[str]:
+    """Writes the new record beside the cache; a note where it could not be."""
+    owner = cache_owner(variant.pushed_image)
+    record = new_record(variant.name, upstream, now=now, cache_digest=None, owner=owner)
+    try:
+        write_record(cache_ref, record, connect)
+    except RegistryError as error:
+        return [
+            f"{variant.name}: the record beside its cache could not be written "
+            f"({error.message}); the next build cannot say why a step missed"
+        ]
+    return []
