@@ -25,7 +25,7 @@ from rich.console import Console
 
 from buildcache.buildkit.metadata import TargetMetadata, digests
 from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
-from buildcache.buildkit.tracker import BuildTracker
+from buildcache.buildkit.tracker import BuildTracker, Vertex
 from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.config.model import Config
@@ -77,9 +77,7 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
     console = _console(options.progress)
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
-    resumed = {}
-    if plan.release and plan.push and not options.force:
-        resumed = published_before(plan, console, retry_policy(config))
+    resumed = _resumed(config, plan, console, force=options.force)
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
     with sink.group(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}"):
         result = run_build(
@@ -94,6 +92,13 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
     _show(result, console, sink, as_json=options.as_json)
     _raise_failure(result, options.min_cache_hit)
     say(console, _summary(result), "bold green")
+
+
+def _resumed(config: Config, plan: BuildPlan, console: Console, *, force: bool) -> dict[str, str]:
+    """The variants an earlier run of this release published (not built again), unless --force."""
+    if not plan.release or not plan.push or force:
+        return {}
+    return published_before(plan, console, retry_policy(config))
 
 
 def _console(progress: ProgressMode) -> Console:
@@ -176,18 +181,27 @@ def run_build(
             baked = bake_the_others(bake, plan, baked, console)
     baked = baked.with_resumed(resumed)
     built = baked.built_plan(plan)
-    error = baked.failure()
-    published: list[TagResult] = []
-    # a failed bake publishes nothing, unless --keep-going asked for the variants that built
-    publishing = error is None or options.keep_going
-    if publishing and built.variants and built.push and not built.push_by_digest:
-        published, error = _publish(built, baked, console, policy, error)
-    if error is not None and options.keep_going and built.variants:
+    keep_going = bool(options.keep_going)
+    published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
+    if error is not None and keep_going and built.variants:
         done = ", ".join(v.name for v in built.variants)
         error = BuildFailed(
             f"{error.message} ({done} built{' and published' if published else ''})"
         )
     return baked.result(plan, published, error)
+
+
+def _publish_built(
+    built: BuildPlan, baked: Baked, console: Console, policy: RetryPolicy, *, keep_going: bool
+) -> tuple[list[TagResult], BuildFailed | None]:
+    """The variants built, published where the plan pushes their tags; a failed bake publishes
+    nothing, unless --keep-going asked for the variants that built."""
+    error = baked.failure()
+    if error is not None and not keep_going:
+        return [], error
+    if not built.variants or not built.push or built.push_by_digest:
+        return [], error
+    return _publish(built, baked, console, policy, error)
 
 
 def _publish(
@@ -512,9 +526,12 @@ def _raw_log(path: Path | None) -> Iterator[TextIO | None]:
 def _failure_message(tracker: BuildTracker) -> str | None:
     failed = tracker.failed_steps()
     if failed:
-        vertex = failed[0]
-        where = " ".join(p for p in (vertex.variant, vertex.platform) if p)
-        step = vertex.step_name if vertex.is_step else vertex.text
-        return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"
+        return _step_failure(failed[0])
     other = [line for line in tracker.other_lines if "ERROR" in line or "error" in line]
     return other[-1] if other else None
+
+
+def _step_failure(vertex: Vertex) -> str:
+    where = " ".join(p for p in (vertex.variant, vertex.platform) if p)
+    step = vertex.step_name if vertex.is_step else vertex.text
+    return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"

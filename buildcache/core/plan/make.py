@@ -16,6 +16,7 @@ from pathlib import Path
 
 from buildcache.core.cache import cache_refs
 from buildcache.core.config.model import Config, VariantConfig
+from buildcache.core.dockerfile import Dockerfile, Needed
 from buildcache.core.inputs import parse_build_arg
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy, run_context
 from buildcache.core.plan.inputs import (
@@ -123,12 +124,7 @@ def make_plan(
             continue
         variants.append(_variant_plan(config, variant, platforms, run, request, policy))
     _check_selection(variants, request)
-    if request.staging and (request.push or request.push_by_digest) and variants:
-        notes.append(
-            "this builder (docker driver) cannot push an image untagged: each variant goes to "
-            f"every registry under buildcache's own tag ({variants[0].staging_tag}, ...) before "
-            "its tags are written"
-        )
+    notes += _staging_note(variants, request)
     check_invariants(config, variants)
     return BuildPlan(
         version=run.version,
@@ -145,6 +141,16 @@ def make_plan(
     )
 
 
+def _staging_note(variants: Sequence[VariantPlan], request: PlanRequest) -> list[str]:
+    if not request.staging or not (request.push or request.push_by_digest) or not variants:
+        return []
+    return [
+        "this builder (docker driver) cannot push an image untagged: each variant goes to "
+        f"every registry under buildcache's own tag ({variants[0].staging_tag}, ...) before "
+        "its tags are written"
+    ]
+
+
 def _platforms_named(request: PlanRequest) -> PlanRequest:
     """--platform as BuildKit names it (linux/x86_64 is linux/amd64), or a usage error."""
     try:
@@ -155,6 +161,7 @@ def _platforms_named(request: PlanRequest) -> PlanRequest:
 
 
 def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:
+    """The variants asked for (all where none is named); a usage error for what cannot be."""
     known = [v.name for v in config.variants]
     unknown = [name for name in request.variants if name not in known]
     if unknown:
@@ -166,10 +173,14 @@ def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:
             "--push and --load cannot be combined: push to the registries, or load locally"
         )
     chosen = [v for v in config.variants if not request.variants or v.name in request.variants]
-    for platform in request.platforms:
+    _check_platforms(config, chosen, request.platforms)
+    return chosen
+
+
+def _check_platforms(config: Config, chosen: Sequence[VariantConfig], asked: Sequence[str]) -> None:
+    for platform in asked:
         if not any(platform in (v.platforms or config.platforms) for v in chosen):
             raise UsageError(f"--platform {platform} is not one of the configured platforms")
-    return chosen
 
 
 def _refuse_release_tags(config: Config, run: RunTags) -> None:
@@ -341,12 +352,7 @@ def describe(
             builtin = builtin_args(
                 declared_args(*needs), version=built.version, revision=context.sha, variant=v.name
             )
-            by_origin = {
-                "build-args": config.build_args,
-                f"variants.{v.name}.build-args": config.variant(v.name).build_args,
-                "--build-arg": run_args,
-            }
-            notes += _check_build_args(config, undeclared_args(*needs, v.name, by_origin))
+            notes += _check_build_args(config, _undeclared(config, v.name, needs, run_args))
             args = {**builtin, **args}
             notes += unmet_mounts(needs[1], given.secrets, given.ssh)
         labels, annotations = metadata[v.name]
@@ -359,6 +365,18 @@ def describe(
         notes += check_inputs([v.inputs for v in described], env, facts.exists)
     notes = list(dict.fromkeys(notes))  # a step every variant runs, named once
     return dataclasses.replace(built, variants=tuple(described), notes=(*notes, *built.notes))
+
+
+def _undeclared(
+    config: Config, variant: str, needs: tuple[Dockerfile, Needed], run_args: Mapping[str, str]
+) -> list[UndeclaredArg]:
+    """The build arguments given (each where it was given) that no ARG of the target declares."""
+    by_origin = {
+        "build-args": config.build_args,
+        f"variants.{variant}.build-args": config.variant(variant).build_args,
+        "--build-arg": run_args,
+    }
+    return undeclared_args(*needs, variant, by_origin)
 
 
 def _check_build_args(config: Config, undeclared: Sequence[UndeclaredArg]) -> list[str]:
