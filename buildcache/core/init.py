@@ -89,16 +89,19 @@ def _compared_literals(script: str, name: str) -> list[str]:
     """String literals that a shell script compares the variable `name` with."""
     variable = rf"""["']?\$\{{?{re.escape(name)}\}}?["']?"""
     # a test compares with spaces around the operator: `variant=$VARIANT` is a word, not a test
-    found = [
-        m.group("literal") for m in re.finditer(rf"{variable}\s+(?:==?|!=)\s+{_LITERAL}", script)
-    ]
-    found += [
-        m.group("literal") for m in re.finditer(rf"{_LITERAL}\s+(?:==?|!=)\s+{variable}", script)
-    ]
+    tests = (rf"{variable}\s+(?:==?|!=)\s+{_LITERAL}", rf"{_LITERAL}\s+(?:==?|!=)\s+{variable}")
+    found = [m.group("literal") for test in tests for m in re.finditer(test, script)]
+    found += _case_patterns(script, variable)
+    return [f for f in dict.fromkeys(found) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", f)]
+
+
+def _case_patterns(script: str, variable: str) -> list[str]:
+    """The patterns of `case $VARIABLE in a) ...;; b|c) ...;; esac`."""
+    found = []
     for case in re.finditer(rf"case\s+{variable}\s+in\b(?P<body>.*?)\besac\b", script, re.DOTALL):
         for patterns in re.findall(r"(?:^|;;|\bin\b)\s*\(?([^()*;]+?)\)", case.group("body")):
             found += [p.strip().strip("\"'") for p in patterns.split("|") if p.strip()]
-    return [f for f in dict.fromkeys(found) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", f)]
+    return found
 
 
 # where a forge keeps the images of a repository: its web host -> its registry host
@@ -158,11 +161,7 @@ def _by_switch(dockerfile: Dockerfile, switch: str) -> dict[str, dict[str, Any]]
     default = dockerfile.args.get(switch) or None
     compared = dockerfile.compared.get(switch, [])
     values = list(dict.fromkeys(v for v in [default, *compared] if v)) or ["default"]
-    follows = {
-        arg: text
-        for arg, text in dockerfile.args.items()
-        if arg != switch and text and default and len(default) >= 3 and default in text
-    }
+    follows = _following(dockerfile, switch, default or "")
     table: dict[str, dict[str, Any]] = {}
     for n, value in enumerate(values):
         args = {switch: value} | {
@@ -170,6 +169,18 @@ def _by_switch(dockerfile: Dockerfile, switch: str) -> dict[str, dict[str, Any]]
         }
         table[variant_name(value)] = {"build-args": args} | ({"default": True} if n == 0 else {})
     return table
+
+
+def _following(dockerfile: Dockerfile, switch: str, default: str) -> dict[str, str]:
+    """The other arguments whose default holds the switch's default (3 letters at least, so
+    that a default of `a` does not rewrite every word with an a in it)."""
+    if len(default) < 3:
+        return {}
+    return {
+        arg: text
+        for arg, text in dockerfile.args.items()
+        if arg != switch and text and default in text
+    }
 
 
 def starter_config(
