@@ -102,7 +102,6 @@ def run_tags(
     if version is None and context.event == "tag" and context.tag:
         version, version_source = context.tag, f"the tag build of {context.tag}"
     names: list[TagName] = []
-    release = version is not None
     latest, reason = False, "not a release"
     if version is not None:
         names, final = _version_names(version, tags)
@@ -110,13 +109,7 @@ def run_tags(
         primary = version  # as given (v1.2.3): the tags say how it was spelled out
     else:
         primary, version_source, names = _event_names(tags, context, now)
-    if tags.sha:
-        if not context.sha:
-            raise UsageError(
-                "tags.sha is on, but the commit is unknown (no git repository, no GITHUB_SHA)"
-            )
-        sha = context.sha if tags.sha_format == "long" else context.sha[:7]
-        names.append(TagName(f"sha-{sha}", f"sha ({tags.sha_format})"))
+    names += _sha_names(tags, context)
     names += [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
     names += [TagName(tag, "--tag") for tag in extra]
     if tags.prefix or tags.suffix:
@@ -128,8 +121,20 @@ def run_tags(
         names=unique,
         latest=latest,
         latest_reason=reason,
-        release=release,
+        release=version is not None,
     )
+
+
+def _sha_names(tags: TagsConfig, context: RunContext) -> list[TagName]:
+    """`sha-<commit>` where `tags.sha` is on."""
+    if not tags.sha:
+        return []
+    if not context.sha:
+        raise UsageError(
+            "tags.sha is on, but the commit is unknown (no git repository, no GITHUB_SHA)"
+        )
+    sha = context.sha if tags.sha_format == "long" else context.sha[:7]
+    return [TagName(f"sha-{sha}", f"sha ({tags.sha_format})")]
 
 
 def _valid(names: Sequence[TagName]) -> tuple[TagName, ...]:
@@ -264,42 +269,47 @@ def _strftime(pattern: str) -> str:
 
 def _version_names(version: str, tags: TagsConfig) -> tuple[list[TagName], bool]:
     """A release's tag names, and whether it is final (not a pre-release)."""
-    if tags.semver:
-        match = SEMVER.match(version)
-        if match:
-            core = f"{match['major']}.{match['minor']}.{match['patch']}"
-            # Docker tags cannot hold '+': build metadata is kept after '_'
-            build = f"_{match['build']}" if match["build"] else ""
-            if match["pre"]:
-                return [TagName(f"{core}-{match['pre']}{build}", "semver {{version}}")], False
-            return [
-                TagName(core + build, "semver {{version}}"),
-                TagName(f"{match['major']}.{match['minor']}", "semver {{major}}.{{minor}}"),
-                TagName(match["major"], "semver {{major}}"),
-            ], True
-        if not tags.pep440:
-            raise UsageError(
-                f"{version!r} is not a semantic version (like 1.2.3 or v1.2.3-rc.1), and tags.semver is on",
-                hint="give --version X.Y.Z, or turn tags.semver off",
-            )
+    semver = SEMVER.match(version) if tags.semver else None
+    if semver:
+        return _semver_names(semver)
+    if tags.semver and not tags.pep440:
+        raise UsageError(
+            f"{version!r} is not a semantic version (like 1.2.3 or v1.2.3-rc.1), and tags.semver is on",
+            hint="give --version X.Y.Z, or turn tags.semver off",
+        )
     if tags.pep440:
-        match = PEP440.match(version)
-        if not match:
-            raise UsageError(
-                f"{version!r} is not a PEP 440 version (like 1.2.3 or 1.3.0rc1), and tags.pep440 is on",
-                hint="give --version X.Y.Z, or turn tags.pep440 off",
-            )
-        exact = version.removeprefix("v")
-        if match["pre"] or match["dev"]:
-            return [TagName(exact, "pep440 {{version}}")], False
-        names = [TagName(exact, "pep440 {{version}}")]
-        if match["minor"] is not None:
-            names.append(
-                TagName(f"{match['major']}.{match['minor']}", "pep440 {{major}}.{{minor}}")
-            )
-        names.append(TagName(match["major"], "pep440 {{major}}"))
-        return _first_of_each(names), True  # 1, 1, 1 is one tag
+        return _pep440_names(version)
     return [TagName(version, "version")], True
+
+
+def _semver_names(match: re.Match[str]) -> tuple[list[TagName], bool]:
+    core = f"{match['major']}.{match['minor']}.{match['patch']}"
+    # Docker tags cannot hold '+': build metadata is kept after '_'
+    build = f"_{match['build']}" if match["build"] else ""
+    if match["pre"]:
+        return [TagName(f"{core}-{match['pre']}{build}", "semver {{version}}")], False
+    return [
+        TagName(core + build, "semver {{version}}"),
+        TagName(f"{match['major']}.{match['minor']}", "semver {{major}}.{{minor}}"),
+        TagName(match["major"], "semver {{major}}"),
+    ], True
+
+
+def _pep440_names(version: str) -> tuple[list[TagName], bool]:
+    match = PEP440.match(version)
+    if not match:
+        raise UsageError(
+            f"{version!r} is not a PEP 440 version (like 1.2.3 or 1.3.0rc1), and tags.pep440 is on",
+            hint="give --version X.Y.Z, or turn tags.pep440 off",
+        )
+    exact = version.removeprefix("v")
+    if match["pre"] or match["dev"]:
+        return [TagName(exact, "pep440 {{version}}")], False
+    names = [TagName(exact, "pep440 {{version}}")]
+    if match["minor"] is not None:
+        names.append(TagName(f"{match['major']}.{match['minor']}", "pep440 {{major}}.{{minor}}"))
+    names.append(TagName(match["major"], "pep440 {{major}}"))
+    return _first_of_each(names), True  # 1, 1, 1 is one tag
 
 
 def version_names(
@@ -333,13 +343,18 @@ def _latest(
     if tags.latest == "true":
         return True, "tags.latest = true"
     mine = release_key(version)
-    if mine is not None:
-        higher = [k for k in known if (key := release_key(k)) is not None and key > mine]
-        if higher:
-            top = max(higher, key=lambda k: release_key(k) or ())
-            return False, f"not the highest release ({top} is higher)"
-        return True, "the highest release"
-    return True, "a release"
+    if mine is None:
+        return True, "a release"
+    top = _highest_above(mine, known)
+    if top is not None:
+        return False, f"not the highest release ({top} is higher)"
+    return True, "the highest release"
+
+
+def _highest_above(mine: tuple[int, ...], known: Sequence[str]) -> str | None:
+    """The highest of the known releases, where it is higher than `mine`."""
+    higher = [k for k in known if (key := release_key(k)) is not None and key > mine]
+    return max(higher, key=lambda k: release_key(k) or ()) if higher else None
 
 
 def release_shaped(name: str) -> bool:
