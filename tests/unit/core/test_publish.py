@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -193,6 +193,16 @@ def test_a_moving_tag_a_higher_release_holds_is_kept_not_failed() -> None:
     assert not any(t.endswith((":latest", ":full")) for t in registry.written)
 
 
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, also where the shell that started the tests ignores
+    SIGINT (a job started with `&` by a script)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("ctrl_c")
 def test_a_signal_while_writing_waits_for_the_writes_under_way_and_moves_no_tag() -> None:
     copied: list[str] = []
     under_way = threading.Barrier(6)  # the six version-tag writes run at once
@@ -219,6 +229,7 @@ def test_a_signal_while_writing_waits_for_the_writes_under_way_and_moves_no_tag(
     assert not any(t.endswith((":latest", ":full")) for t in copied)
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_a_signal_during_a_lone_write_lets_it_finish_and_starts_nothing_after_it() -> None:
     plan = make_plan(
         parse_config(
