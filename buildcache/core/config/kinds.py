@@ -104,20 +104,21 @@ def args(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str, st
     for name, arg in mapping(reader, key, value).items():
         if not BUILD_ARG_NAME.fullmatch(name):
             raise reader.error(f"{key}.{name}", "is not a valid build argument name")
-        if isinstance(arg, bool | float):
-            # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
-            raise reader.error(
-                f"{key}.{name}",
-                f"must be a string, not {kind_of(arg)}",
-                hint=f'quote it: {name} = "{arg}"',
-            )
-        if isinstance(arg, dict):
-            args[name] = env_value(reader, f"{key}.{name}", arg)
-            continue
-        if not isinstance(arg, str | int):
-            raise reader.error(f"{key}.{name}", f"must be a string, not {kind_of(arg)}")
-        args[name] = str(arg)
+        args[name] = _arg(reader, f"{key}.{name}", name, arg)
     return args
+
+
+def _arg(reader: Reader, where: str, name: str, arg: Any) -> str:
+    if isinstance(arg, bool | float):
+        # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
+        raise reader.error(
+            where, f"must be a string, not {kind_of(arg)}", hint=f'quote it: {name} = "{arg}"'
+        )
+    if isinstance(arg, dict):
+        return env_value(reader, where, arg)
+    if not isinstance(arg, str | int):
+        raise reader.error(where, f"must be a string, not {kind_of(arg)}")
+    return str(arg)
 
 
 def env_value(reader: Reader, key: str, value: Mapping[str, Any]) -> str:
@@ -141,23 +142,31 @@ def env_value(reader: Reader, key: str, value: Mapping[str, Any]) -> str:
 
 def secrets(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[Secret, ...]:
     """`[secrets] id = { env = "NAME" }` or `{ file = "path" }`, optionally `required = false`."""
-    found = []
-    for secret_id, body in mapping(reader, key, value).items():
-        where = f"{key}.{secret_id}"
-        if not SECRET_ID.fullmatch(secret_id):
-            raise reader.error(where, "is not a secret id (letters, digits, '_', '.', '-')")
-        if not isinstance(body, dict) or set(body) - {"env", "file", "required"}:
-            raise reader.error(where, 'must be { env = "NAME" } or { file = "path" }')
-        env, file, required = body.get("env"), body.get("file"), body.get("required", True)
-        if (env is None) == (file is None) or not isinstance(required, bool):
-            raise reader.error(where, 'must name one of env or file, e.g. { env = "PYPI_TOKEN" }')
-        if env is not None and not (isinstance(env, str) and ENV_NAME.fullmatch(env)):
-            raise reader.error(where + ".env", f"{env!r} is not an environment variable's name")
-        if file is not None and not (isinstance(file, str) and file.strip() and "," not in file):
-            raise reader.error(where + ".file", "must be a path without commas")
-        path = reader.root / Path(file).expanduser() if isinstance(file, str) else None
-        found.append(Secret(secret_id, env=env, file=path, required=required))
-    return tuple(found)
+    return tuple(
+        _secret(reader, f"{key}.{secret_id}", secret_id, body)
+        for secret_id, body in mapping(reader, key, value).items()
+    )
+
+
+def _secret(reader: Reader, where: str, secret_id: str, body: Any) -> Secret:
+    if not SECRET_ID.fullmatch(secret_id):
+        raise reader.error(where, "is not a secret id (letters, digits, '_', '.', '-')")
+    if not isinstance(body, dict) or set(body) - {"env", "file", "required"}:
+        raise reader.error(where, 'must be { env = "NAME" } or { file = "path" }')
+    env, file, required = body.get("env"), body.get("file"), body.get("required", True)
+    if (env is None) == (file is None) or not isinstance(required, bool):
+        raise reader.error(where, 'must name one of env or file, e.g. { env = "PYPI_TOKEN" }')
+    if env is not None:
+        return Secret(secret_id, env=_secret_env(reader, where, env), required=required)
+    if not (isinstance(file, str) and file.strip() and "," not in file):
+        raise reader.error(where + ".file", "must be a path without commas")
+    return Secret(secret_id, file=reader.root / Path(file).expanduser(), required=required)
+
+
+def _secret_env(reader: Reader, where: str, env: Any) -> str:
+    if not (isinstance(env, str) and ENV_NAME.fullmatch(env)):
+        raise reader.error(where + ".env", f"{env!r} is not an environment variable's name")
+    return env
 
 
 def ssh(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:
@@ -283,6 +292,11 @@ def number(reader: Reader, setting: Setting, key: str, value: Any) -> float:
 
 
 def options(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str, str]:
+    if setting.kind == "labels":
+        return {
+            name: _label(reader, f"{key}.{name}", name, label)
+            for name, label in mapping(reader, key, value).items()
+        }
     options: dict[str, str] = {}
     for name, option in mapping(reader, key, value).items():
         if setting.kind == "cache-options" and name in ("type", "ref", "mode"):
@@ -291,15 +305,19 @@ def options(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str,
                 "is set by buildcache itself",
                 hint="use cache.image, cache.tag-prefix and cache.mode",
             )
-        if setting.kind == "labels":  # any text, under a label key
-            if not LABEL_KEY.fullmatch(name) or not isinstance(option, str):
-                raise reader.error(f"{key}.{name}", "must be a string, under a label key")
-        elif isinstance(option, bool):
+        if isinstance(option, bool):
             option = "true" if option else "false"
-        if not isinstance(option, str | int) or ("," in str(option) and setting.kind != "labels"):
+        if not isinstance(option, str | int) or "," in str(option):
             raise reader.error(f"{key}.{name}", "must be a string without commas")
         options[name] = str(option)
     return options
+
+
+def _label(reader: Reader, where: str, name: str, label: Any) -> str:
+    """Any text, under a label key."""
+    if not LABEL_KEY.fullmatch(name) or not isinstance(label, str):
+        raise reader.error(where, "must be a string, under a label key")
+    return label
 
 
 def duration(reader: Reader, setting: Setting, key: str, value: Any) -> timedelta:
