@@ -30,7 +30,7 @@ from buildcache.core.cache import (
 from buildcache.core.config.model import Config
 from buildcache.core.plan.tags import moving_tag
 from buildcache.core.reference import ImageRef, platform_name
-from buildcache.errors import BuildFailed, RegistryError, UsageError
+from buildcache.errors import BuildcacheError, BuildFailed, RegistryError, UsageError
 from buildcache.registry.bases import read_record
 from buildcache.registry.client import RegistryClient
 from buildcache.ui.console import print_json, say
@@ -111,12 +111,7 @@ def _pruned(
             f"nothing to prune: every cache tag in {config.cache_image} belongs to a variant",
         )
         return []
-    for target in targets:
-        ref = config.cache_image.with_tag(target.tag)
-        if target.skipped:
-            say(console, f"keep   {ref} ({target.skipped})", "dim")
-        else:
-            say(console, f"delete {ref}")
+    _say_targets(config, targets, console)
     doomed = [t for t in targets if t.skipped is None]
     if dry_run or not doomed:
         say(console, "(dry run: nothing deleted)" if dry_run else "nothing to delete")
@@ -130,18 +125,21 @@ def _pruned(
     return deleted
 
 
+def _say_targets(config: Config, targets: Sequence[PruneTarget], console: Console) -> None:
+    for target in targets:
+        ref = config.cache_image.with_tag(target.tag)
+        if target.skipped:
+            say(console, f"keep   {ref} ({target.skipped})", "dim")
+        else:
+            say(console, f"delete {ref}")
+
+
 def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> list[PruneTarget]:
     """The orphans' cache tags, and their records; kept, those another tag of the repository
     (a release, where the cache shares the image's) points at too."""
     entries, orphans = list_cache(config, platform_layers=lambda ref: None, connect=connect)
     image = config.cache_image
-    not_orphans = sorted(set(named) - {o.ref.tag for o in orphans})
-    if not_orphans:
-        raise UsageError(
-            f"{', '.join(not_orphans)}: not a cache tag of a variant gone from the config, in "
-            f"{image} (prune deletes nothing else)",
-            hint="'buildcache cache ls' lists the orphans",
-        )
+    _check_named(image, named, orphans)
     listed = {e.ref.tag for e in (*entries, *orphans)}
     with connect(image.registry) as registry:
         listed_all = registry.tags(image.repository) if orphans else []
@@ -157,13 +155,34 @@ def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> li
             owner=cache_owner(config.images[0]),
             named=named,
         )
-        # a deleted cache tag takes its record along
-        records = [f"{t.tag}{RECORD_SUFFIX}" for t in targets if t.skipped is None]
-        for record in (r for r in records if r in listed_all):
-            digest = registry.digest(image.repository, record)
-            if digest:
-                targets.append(PruneTarget(record, digest))
-    return targets
+        return targets + _their_records(registry, image, targets, listed_all)
+
+
+def _check_named(image: ImageRef, named: Sequence[str], orphans: Sequence[CacheEntry]) -> None:
+    """A tag named on the command line must be an orphan: prune deletes nothing else."""
+    not_orphans = sorted(set(named) - {o.ref.tag for o in orphans})
+    if not_orphans:
+        raise UsageError(
+            f"{', '.join(not_orphans)}: not a cache tag of a variant gone from the config, in "
+            f"{image} (prune deletes nothing else)",
+            hint="'buildcache cache ls' lists the orphans",
+        )
+
+
+def _their_records(
+    registry: RegistryClient,
+    image: ImageRef,
+    targets: Sequence[PruneTarget],
+    listed: Sequence[str],
+) -> list[PruneTarget]:
+    """A deleted cache tag takes its record along."""
+    records = [f"{t.tag}{RECORD_SUFFIX}" for t in targets if t.skipped is None]
+    found = []
+    for record in (r for r in records if r in listed):
+        digest = registry.digest(image.repository, record)
+        if digest:
+            found.append(PruneTarget(record, digest))
+    return found
 
 
 def _confirmed(count: int) -> bool:
@@ -289,22 +308,29 @@ def delete_tags(
             try:
                 registry.delete_manifest(image.repository, target.digest)
             except RegistryError as error:
-                if not deleted:
-                    unsupported = error.status in (400, 401, 403, 404, 405)
-                    raise RegistryError(
-                        f"{error.message}; nothing was deleted",
-                        status=error.status,
-                        hint=(
-                            f"{image.registry} does not allow deleting through the registry API (Docker Hub and "
-                            "ghcr.io delete through their own web API or UI); or log in with a token that may delete"
-                        )
-                        if unsupported
-                        else error.hint,
-                    ) from None
                 left = [t.tag for t in to_delete if t.tag not in deleted]
-                raise BuildFailed(
-                    f"deleted {', '.join(deleted)}, then {error.message}; still there: {', '.join(left)}",
-                    hint="run the same command again to delete the rest",
-                ) from None
+                raise _delete_failed(image, error, deleted, left) from None
             deleted.append(target.tag)
     return deleted
+
+
+def _delete_failed(
+    image: ImageRef, error: RegistryError, deleted: Sequence[str], left: Sequence[str]
+) -> BuildcacheError:
+    """Nothing deleted (and why a registry may refuse), or what was and what is still there."""
+    if deleted:
+        return BuildFailed(
+            f"deleted {', '.join(deleted)}, then {error.message}; still there: {', '.join(left)}",
+            hint="run the same command again to delete the rest",
+        )
+    unsupported = error.status in (400, 401, 403, 404, 405)
+    return RegistryError(
+        f"{error.message}; nothing was deleted",
+        status=error.status,
+        hint=(
+            f"{image.registry} does not allow deleting through the registry API (Docker Hub and "
+            "ghcr.io delete through their own web API or UI); or log in with a token that may delete"
+        )
+        if unsupported
+        else error.hint,
+    )
