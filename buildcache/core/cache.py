@@ -125,16 +125,16 @@ def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | No
     descriptors = list(body.get("manifests") or body.get("layers") or [])
     if body.get("config"):
         descriptors.append(body["config"])
-    seen: dict[str, int] = {}
-    written: datetime | None = None
-    for descriptor in descriptors:
-        digest = descriptor.get("digest")
-        if digest:
-            seen[digest] = int(descriptor.get("size") or 0)
-        created = parse_time((descriptor.get("annotations") or {}).get("buildkit/createdat"))
-        if created and (written is None or created > written):
-            written = created
-    return set(seen), sum(seen.values()), written
+    seen = {d["digest"]: int(d.get("size") or 0) for d in descriptors if d.get("digest")}
+    return set(seen), sum(seen.values()), _newest(descriptors)
+
+
+def _newest(descriptors: Sequence[Mapping[str, Any]]) -> datetime | None:
+    """The newest `buildkit/createdat` of the descriptors (BuildKit's time of each layer)."""
+    times = [
+        parse_time((d.get("annotations") or {}).get("buildkit/createdat")) for d in descriptors
+    ]
+    return max((t for t in times if t is not None), default=None)
 
 
 def cached_platforms(
@@ -144,13 +144,18 @@ def cached_platforms(
     only it has (two platforms share a COPY of the same files), and by any of them: the image may
     be a release that later builds of the cache's branch have moved past, whose top layer the
     cache no longer holds, while the dependency layers under it are still there."""
-    found = []
-    for platform, layers in image_layers.items():
-        others = {d for p, ls in image_layers.items() if p != platform for d in ls}
-        own = [d for d in layers if d not in others] or list(layers)
-        if any(d in cache_layers for d in own):
-            found.append(platform)
+    found = [
+        platform
+        for platform in image_layers
+        if any(d in cache_layers for d in _own_layers(platform, image_layers))
+    ]
     return tuple(sorted(found))
+
+
+def _own_layers(platform: str, image_layers: Mapping[str, Sequence[str]]) -> list[str]:
+    """The layers only this platform has; all of its layers where it has none of its own."""
+    others = {d for p, layers in image_layers.items() if p != platform for d in layers}
+    return [d for d in image_layers[platform] if d not in others] or list(image_layers[platform])
 
 
 def cache_owner(image: ImageRef) -> str:

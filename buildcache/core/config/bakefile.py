@@ -42,14 +42,7 @@ def bake_variants(
     replaced. `targets` empty: the group "default". Relative paths are buildx's: from `cwd`."""
     all_targets: Mapping[str, Any] = definition.get("target") or {}
     names = _target_names(definition, targets, all_targets)
-    own = {v.name: v for v in config.variants} if _has_variants(config) else {}
-    strays = [name for name in own if name not in names]
-    if strays:
-        raise ConfigError(
-            f"[variants.{strays[0]}] is not a target the bake file builds here",
-            key=f"variants.{strays[0]}",
-            hint=f"the targets: {', '.join(names)}",
-        )
+    own = _own_variants(config, names)
     variants, notes = [], []
     for n, name in enumerate(names):
         target = all_targets[name]
@@ -59,12 +52,32 @@ def bake_variants(
                 f"bake target {name}: its {', '.join(replaced)} are buildcache's to make, and replaced"
             )
         variants.append(_with_own(_variant(name, target, cwd, default=n == 0), own.get(name)))
-    # a variant table's `default = true`, when written (the config marks its first variant
-    # default when none says so; here the bake file's first target is)
-    chosen = [n for n in own if config.sources.get(f"variants.{n}.default", "default") != "default"]
-    if chosen and own[chosen[0]].default:
-        variants = [dataclasses.replace(v, default=v.name == chosen[0]) for v in variants]
+    variants = _default_written(config, own, variants)
     return dataclasses.replace(config, variants=tuple(variants)), notes
+
+
+def _own_variants(config: Config, names: Sequence[str]) -> dict[str, VariantConfig]:
+    """The config's [variants.NAME] tables, each for a target the bake file builds here."""
+    own = {v.name: v for v in config.variants} if _has_variants(config) else {}
+    strays = [name for name in own if name not in names]
+    if strays:
+        raise ConfigError(
+            f"[variants.{strays[0]}] is not a target the bake file builds here",
+            key=f"variants.{strays[0]}",
+            hint=f"the targets: {', '.join(names)}",
+        )
+    return own
+
+
+def _default_written(
+    config: Config, own: Mapping[str, VariantConfig], variants: list[VariantConfig]
+) -> list[VariantConfig]:
+    """A variant table's `default = true`, where written (the config marks its first variant
+    default when none says so; here the bake file's first target is)."""
+    chosen = [n for n in own if config.sources.get(f"variants.{n}.default", "default") != "default"]
+    if not chosen or not own[chosen[0]].default:
+        return variants
+    return [dataclasses.replace(v, default=v.name == chosen[0]) for v in variants]
 
 
 def _target_names(
@@ -76,10 +89,9 @@ def _target_names(
     names = list(asked) or list(default_group.get("targets") or all_targets)
     unknown = [n for n in names if n not in all_targets]
     if unknown or not names:
+        missing = f"no target {', '.join(map(repr, unknown))}" if unknown else "no targets"
         raise ConfigError(
-            f"the bake file has no target {', '.join(map(repr, unknown))}"
-            if unknown
-            else "the bake file has no targets",
+            f"the bake file has {missing}",
             key="bake-targets",
             hint=f"its targets: {', '.join(all_targets) or 'none'}",
         )
