@@ -148,14 +148,6 @@ def parse_config(
     if version:
         reader.sources["version"] = "env BUILDCACHE_VERSION"
     _one_tag_language(reader, sections["tags"])
-    cache = sections["cache"]
-    if not cache["tag-prefix"]:
-        raise reader.error(
-            "cache.tag-prefix",
-            "must not be empty: every tag of the cache image would look like a cache tag, and "
-            "`cache prune` could take a release for one",
-            hint='keep the default, "buildcache-"',
-        )
     return Config(
         path=path,
         images=top["images"],
@@ -177,13 +169,7 @@ def parse_config(
             sbom=sections["attest"]["sbom"],
             sbom_generator=sections["attest"]["sbom-generator"],
         ),
-        cache=CacheConfig(
-            image=cache["image"],
-            tag_prefix=cache["tag-prefix"],
-            mode=cache["mode"],
-            options=cache["options"],
-            sources=cache["from"],
-        ),
+        cache=_cache(reader, sections["cache"]),
         tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
         publish=PublishConfig(**sections["publish"]),
         build=BuildConfig(**{k.replace("-", "_"): v for k, v in sections["build"].items()}),
@@ -193,6 +179,23 @@ def parse_config(
         version=version,
         sources=reader.sources,
         notes=tuple(reader.notes),
+    )
+
+
+def _cache(reader: Reader, cache: Mapping[str, Any]) -> CacheConfig:
+    if not cache["tag-prefix"]:
+        raise reader.error(
+            "cache.tag-prefix",
+            "must not be empty: every tag of the cache image would look like a cache tag, and "
+            "`cache prune` could take a release for one",
+            hint='keep the default, "buildcache-"',
+        )
+    return CacheConfig(
+        image=cache["image"],
+        tag_prefix=cache["tag-prefix"],
+        mode=cache["mode"],
+        options=cache["options"],
+        sources=cache["from"],
     )
 
 
@@ -213,17 +216,26 @@ def _builder(reader: Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
     )
     if not BUILDER_NAME.fullmatch(values["name"]):
         raise reader.error("builder.name", f"{values['name']!r} is not a valid builder name")
-    nodes_raw = table.get("nodes", [])
-    if not isinstance(nodes_raw, list) or not all(isinstance(n, dict) for n in nodes_raw):
+    return BuilderConfig(
+        name=values["name"],
+        driver=values["driver"],
+        driver_opts=values["driver-opts"],
+        nodes=_nodes(reader, table.get("nodes", [])),
+    )
+
+
+def _nodes(reader: Reader, nodes: Any) -> tuple[NodeConfig, ...]:
+    """`[[builder.nodes]]`: one table per machine of the builder."""
+    if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
         raise reader.error(
             "builder.nodes",
             "must be a list of tables ([[builder.nodes]])",
             hint='e.g. endpoint = "ssh://user@arm64-host"',
         )
-    nodes = []
-    for n, node in enumerate(nodes_raw):
+    found = []
+    for n, node in enumerate(nodes):
         fields = reader.section(node, NODE_SCHEMA, f"builder.nodes[{n}].")
-        nodes.append(
+        found.append(
             NodeConfig(
                 endpoint=fields["endpoint"],
                 platforms=fields["platforms"],
@@ -231,45 +243,40 @@ def _builder(reader: Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
                 driver_opts=fields["driver-opts"],
             )
         )
-    return BuilderConfig(
-        name=values["name"],
-        driver=values["driver"],
-        driver_opts=values["driver-opts"],
-        nodes=tuple(nodes),
+    return tuple(found)
+
+
+def _variant(reader: Reader, name: str, body: Any) -> VariantConfig:
+    if not VARIANT_NAME.fullmatch(name):
+        raise reader.error(
+            f"variants.{name}",
+            "is not a valid variant name (lowercase letters, digits, '_' and '-', starting with a letter or digit)",
+        )
+    reserved = _reserved(name)
+    if reserved:
+        raise reader.error(f"variants.{name}", f"cannot name a variant: {reserved}")
+    if not isinstance(body, dict):
+        raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
+    values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")
+    return VariantConfig(
+        name=name,
+        default=values["default"],
+        build_args=values["build-args"],
+        labels=values["labels"],
+        annotations=values["annotations"],
+        contexts=values["contexts"],
+        cache_from=values["cache-from"],
+        target=values["target"],
+        platforms=values["platforms"] or None,
+        dockerfile=values["dockerfile"],
+        latest_tag=values["latest-tag"] or None,
     )
 
 
 def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, ...]:
     if not table:
         return (VariantConfig(name=DEFAULT_VARIANT, default=True),)
-    variants = []
-    for name, body in table.items():
-        if not VARIANT_NAME.fullmatch(name):
-            raise reader.error(
-                f"variants.{name}",
-                "is not a valid variant name (lowercase letters, digits, '_' and '-', starting with a letter or digit)",
-            )
-        reserved = _reserved(name)
-        if reserved:
-            raise reader.error(f"variants.{name}", f"cannot name a variant: {reserved}")
-        if not isinstance(body, dict):
-            raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
-        values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")
-        variants.append(
-            VariantConfig(
-                name=name,
-                default=values["default"],
-                build_args=values["build-args"],
-                labels=values["labels"],
-                annotations=values["annotations"],
-                contexts=values["contexts"],
-                cache_from=values["cache-from"],
-                target=values["target"],
-                platforms=values["platforms"] or None,
-                dockerfile=values["dockerfile"],
-                latest_tag=values["latest-tag"] or None,
-            )
-        )
+    variants = [_variant(reader, name, body) for name, body in table.items()]
     defaults = [v.name for v in variants if v.default]
     if len(defaults) > 1:
         raise reader.error(
