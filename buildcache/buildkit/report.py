@@ -159,12 +159,23 @@ def cache_report(
     else:
         written = metadata is not None and metadata.cache_written
         exported = _export_status(own, cache_to, cache_to_mode, written, build_failed)
-    steps = variant_steps(tracker.steps(), variant)
+    imported = tuple(imports.get(ref, CacheImport(ref, "missing")) for ref in cache_from)
+    return _counted(variant, imported, exported, variant_steps(tracker.steps(), variant))
+
+
+def _counted(
+    variant: str,
+    imported: tuple[CacheImport, ...],
+    exported: CacheExport,
+    steps: Sequence[Vertex],
+) -> CacheReport:
+    """The report of a variant's steps: how many came from the cache, which ran, and where
+    the chain of reuse broke."""
     executed = sorted((s for s in steps if s.ran), key=lambda s: (s.index or 0, s.platform or ""))
     cached = sum(1 for s in steps if s.reused)
     return CacheReport(
         variant=variant,
-        imported=tuple(imports.get(ref, CacheImport(ref, "missing")) for ref in cache_from),
+        imported=imported,
         exported=exported,
         total=len(steps),
         cached=cached,

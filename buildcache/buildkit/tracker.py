@@ -84,45 +84,62 @@ class Vertex:
         return f"{where}{self.index}/{self.count} {self.text}"
 
 
+@dataclass(frozen=True)
+class VertexName:
+    """What BuildKit's name of a vertex says: the variant, platform and step it belongs to."""
+
+    text: str
+    variant: str | None = None
+    platform: str | None = None
+    stage: str | None = None
+    index: int | None = None  # the step's number, for steps
+    count: int | None = None
+
+    def vertex(self, digest: str, name: str) -> Vertex:
+        return Vertex(
+            digest=digest,
+            name=name,
+            variant=self.variant,
+            platform=self.platform,
+            stage=self.stage,
+            index=self.index,
+            count=self.count,
+            text=self.text,
+        )
+
+
 def parse_vertex_name(
     name: str, variants: Sequence[str], platforms: Mapping[str, Sequence[str]]
-) -> dict[str, Any]:
+) -> VertexName:
     """Split `[slim linux/arm64 runtime 3/5] RUN ...` into its parts.
 
     `variants` are the bake targets; with one variant buildx may leave its name out, and with
     one platform BuildKit leaves the platform out, so both fall back to the only one there is.
     """
-    parts: dict[str, Any] = {
-        "variant": None,
-        "platform": None,
-        "stage": None,
-        "index": None,
-        "count": None,
-    }
     match = _PREFIXED.match(name)
-    rest = name
-    tokens: list[str] = []
-    if match:
-        tokens = match.group("prefix").split()
-        rest = match.group("rest")
-    if tokens and tokens[0] in variants:
-        parts["variant"] = tokens.pop(0)
-    elif len(variants) == 1:
-        parts["variant"] = variants[0]
-    if tokens and _PLATFORM.match(tokens[0]):
-        parts["platform"] = tokens.pop(0)
-    counter = _STEP_COUNTER.match(tokens[-1]) if tokens else None
-    if counter and "internal" not in tokens:
-        tokens.pop()
-        parts["index"] = int(counter.group("index"))
-        parts["count"] = int(counter.group("count"))
-        parts["stage"] = " ".join(tokens) or None
-        variant_platforms = platforms.get(parts["variant"] or "", ())
-        if parts["platform"] is None and len(variant_platforms) == 1:
-            parts["platform"] = variant_platforms[0]
+    tokens = match.group("prefix").split() if match else []
+    rest = match.group("rest") if match else name
     # a FROM resolved to its digest: 12 hex digits identify it, 64 only widen every table
-    parts["text"] = _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(rest.split()))
-    return parts
+    text = _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(rest.split()))
+    variant = _variant_token(tokens, variants)
+    platform = tokens.pop(0) if tokens and _PLATFORM.match(tokens[0]) else None
+    counter = _STEP_COUNTER.match(tokens[-1]) if tokens else None
+    if counter is None or "internal" in tokens:
+        return VertexName(text, variant, platform)
+    own_platforms = platforms.get(variant or "", ())
+    if platform is None and len(own_platforms) == 1:
+        platform = own_platforms[0]
+    stage = " ".join(tokens[:-1]) or None
+    return VertexName(
+        text, variant, platform, stage, int(counter.group("index")), int(counter.group("count"))
+    )
+
+
+def _variant_token(tokens: list[str], variants: Sequence[str]) -> str | None:
+    """The bake target the name starts with (taken off `tokens`), else the only one."""
+    if tokens and tokens[0] in variants:
+        return tokens.pop(0)
+    return variants[0] if len(variants) == 1 else None
 
 
 # Events the renderers in output.py show as the build streams.
@@ -143,6 +160,31 @@ class LogLine:
 
 
 Event = StepStarted | StepFinished | LogLine
+
+
+def _log_lines(vertex: Vertex, raw: Mapping[str, Any]) -> list[Event]:
+    """A vertex's log lines (base64 in the stream): kept on the vertex, told for steps."""
+    try:
+        data = base64.b64decode(raw.get("data") or "").decode(errors="replace")
+    except ValueError:
+        return []
+    lines = [text for text in data.splitlines() if text.strip()]
+    vertex.logs.extend(lines)
+    return [LogLine(vertex, text) for text in lines] if vertex.is_step else []
+
+
+def _merge(vertex: Vertex, raw: Mapping[str, Any]) -> None:
+    """A vertex's update: times, cached, and its error (a cancel is no error of its own)."""
+    started = parse_time(raw.get("started"))
+    if started is not None and (vertex.started is None or vertex.completed is not None):
+        vertex.started = started
+    vertex.completed = parse_time(raw.get("completed")) or vertex.completed
+    vertex.cached = vertex.cached or bool(raw.get("cached"))
+    error = raw.get("error")
+    if error and str(error).strip().endswith("context canceled"):
+        vertex.canceled = True
+    elif error:
+        vertex.error = str(error)
 
 
 class BuildTracker:
@@ -182,17 +224,8 @@ class BuildTracker:
             events.extend(self._update_vertex(raw))
         for raw in obj.get("logs") or ():
             vertex = self.vertexes.get(raw.get("vertex", "")) if isinstance(raw, dict) else None
-            if vertex is None:
-                continue
-            try:
-                data = base64.b64decode(raw.get("data") or "").decode(errors="replace")
-            except ValueError:
-                continue
-            for text in data.splitlines():
-                if text.strip():
-                    vertex.logs.append(text)
-                    if vertex.is_step:
-                        events.append(LogLine(vertex, text))
+            if vertex is not None:
+                events.extend(_log_lines(vertex, raw))
         return events
 
     def _update_vertex(self, raw: Mapping[str, Any]) -> list[Event]:
@@ -200,24 +233,10 @@ class BuildTracker:
         vertex = self.vertexes.get(digest)
         if vertex is None:
             name = str(raw.get("name", ""))
-            vertex = Vertex(
-                digest=digest, name=name, **parse_vertex_name(name, self.variants, self.platforms)
-            )
+            vertex = parse_vertex_name(name, self.variants, self.platforms).vertex(digest, name)
             self.vertexes[digest] = vertex
         was_started, was_done = vertex.started is not None, vertex.done
-        started = parse_time(raw.get("started"))
-        if started is not None and (vertex.started is None or vertex.completed is not None):
-            vertex.started = started
-        completed = parse_time(raw.get("completed"))
-        if completed is not None:
-            vertex.completed = completed
-        if raw.get("cached"):
-            vertex.cached = True
-        error = raw.get("error")
-        if error and str(error).strip().endswith("context canceled"):
-            vertex.canceled = True
-        elif error:
-            vertex.error = str(error)
+        _merge(vertex, raw)
         if not vertex.is_step:
             return []
         events: list[Event] = []

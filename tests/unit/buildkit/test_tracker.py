@@ -71,7 +71,7 @@ def test_vertex_names_are_split_into_variant_platform_and_step(name: str, expect
         name, variants, {"slim": ["linux/amd64"], "only": ["linux/amd64", "linux/arm64"]}
     )
     for key, value in expected.items():
-        assert parts[key] == value, key
+        assert getattr(parts, key) == value, key
 
 
 def test_the_decoder_reads_pretty_printed_objects_and_skips_what_it_cannot_read() -> None:
