@@ -24,6 +24,7 @@ CONTEXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:@-]*$")
 # a context value that is not a folder of this repository: BuildKit resolves it itself
 CONTEXT_SCHEMES = ("docker-image://", "oci-layout://", "target:", "https://", "http://", "git@")
 Provenance = Literal["auto", "off", "min", "max"]
+ProvenanceMode = Literal["off", "min", "max"]  # what "auto" becomes
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Secret:
 
 @dataclass(frozen=True)
 class Attest:
-    provenance: Literal["off", "min", "max"]
+    provenance: ProvenanceMode
     sbom: bool
     reason: str  # why this provenance mode
     builder_id: str | None = None  # the CI run that built it, as build-push-action records

@@ -14,6 +14,7 @@ from buildcache.core.dockerfile import Dockerfile, Needed, Stage, needed, read_d
 from buildcache.core.inputs import (
     CONTEXT_SCHEMES,
     Attest,
+    ProvenanceMode,
     RunInputs,
     Secret,
     VariantInputs,
@@ -31,36 +32,50 @@ def check_inputs(
     """What must be there before a build starts: every required secret (only its presence is
     checked, the value is never read), the agent of an SSH entry without keys, every context
     folder. A secret that may be missing is a note."""
-    notes = []
-    for secret in dict.fromkeys(s for inputs in given for s in inputs.secrets):
-        present = (secret.env in env) if secret.env else exists(secret.file or Path())
-        if present:
-            continue
-        where = (
-            f"the environment variable {secret.env} is not set"
-            if secret.env
-            else f"the file {secret.file} does not exist"
-        )
-        if secret.required:
-            raise UsageError(
-                f"the secret {secret.id!r} is missing: {where}",
-                hint="set it, or mark the secret required = false to build without it",
-            )
-        notes.append(f"the secret {secret.id!r} is left out: {where}")
+    secrets = dict.fromkeys(s for inputs in given for s in inputs.secrets)
+    notes = [note for secret in secrets if (note := _missing_secret(secret, env, exists))]
     for inputs in given:
-        for entry in inputs.ssh:
-            if "=" not in entry and not env.get("SSH_AUTH_SOCK"):
-                raise UsageError(
-                    f"--ssh {entry} forwards the SSH agent, and SSH_AUTH_SOCK is not set",
-                    hint="start one (eval $(ssh-agent) && ssh-add), or give keys: ID=PATH",
-                )
-        for name, value in inputs.contexts.items():
-            if not value.startswith(CONTEXT_SCHEMES) and not exists(Path(value)):
-                raise UsageError(
-                    f"the build context {name}, {value}, does not exist",
-                    hint="a folder in the config is relative to the config file",
-                )
+        _check_agent(inputs.ssh, env)
+        _check_contexts(inputs.contexts, exists)
     return notes
+
+
+def _missing_secret(
+    secret: Secret, env: Mapping[str, str], exists: Callable[[Path], bool]
+) -> str | None:
+    """None where the secret is there; a note where it may be missing; else a usage error."""
+    present = (secret.env in env) if secret.env else exists(secret.file or Path())
+    if present:
+        return None
+    where = (
+        f"the environment variable {secret.env} is not set"
+        if secret.env
+        else f"the file {secret.file} does not exist"
+    )
+    if secret.required:
+        raise UsageError(
+            f"the secret {secret.id!r} is missing: {where}",
+            hint="set it, or mark the secret required = false to build without it",
+        )
+    return f"the secret {secret.id!r} is left out: {where}"
+
+
+def _check_agent(ssh: Iterable[str], env: Mapping[str, str]) -> None:
+    for entry in ssh:
+        if "=" not in entry and not env.get("SSH_AUTH_SOCK"):
+            raise UsageError(
+                f"--ssh {entry} forwards the SSH agent, and SSH_AUTH_SOCK is not set",
+                hint="start one (eval $(ssh-agent) && ssh-add), or give keys: ID=PATH",
+            )
+
+
+def _check_contexts(contexts: Mapping[str, str], exists: Callable[[Path], bool]) -> None:
+    for name, value in contexts.items():
+        if not value.startswith(CONTEXT_SCHEMES) and not exists(Path(value)):
+            raise UsageError(
+                f"the build context {name}, {value}, does not exist",
+                hint="a folder in the config is relative to the config file",
+            )
 
 
 # What the Dockerfile asks for
@@ -144,21 +159,16 @@ def builtin_args(
 def unmet_mounts(needed: Needed, secrets: Iterable[Secret], ssh: Iterable[str]) -> list[str]:
     """Notes for each secret or SSH mount of the target's steps that the build is not given:
     BuildKit runs such a step without it (or fails it, with required=true)."""
-    given = {s.id for s in secrets}
-    agents = {entry.partition("=")[0] for entry in ssh}
-    notes = []
-    for stage in needed.stages:
-        for step in stage.steps:
-            for kind, mount_id in step.mounts:
-                if (kind == "secret" and mount_id not in given) or (
-                    kind == "ssh" and mount_id not in agents
-                ):
-                    how = "[secrets] or --secret" if kind == "secret" else "ssh = [...] or --ssh"
-                    notes.append(
-                        f"`{step.text}` mounts the {kind} {mount_id!r}, which this build "
-                        f"is not given ({how}): BuildKit runs the step without it"
-                    )
-    return notes
+    given = {"secret": {s.id for s in secrets}, "ssh": {entry.partition("=")[0] for entry in ssh}}
+    how = {"secret": "[secrets] or --secret", "ssh": "ssh = [...] or --ssh"}
+    return [
+        f"`{step.text}` mounts the {kind} {mount_id!r}, which this build "
+        f"is not given ({how[kind]}): BuildKit runs the step without it"
+        for stage in needed.stages
+        for step in stage.steps
+        for kind, mount_id in step.mounts
+        if mount_id not in given[kind]
+    ]
 
 
 # One variant's inputs, from the config and the command line
@@ -172,25 +182,34 @@ def attest_of(
     says; an SBOM when asked. A build that pushes nothing makes none."""
     if not push:
         return None
-    mode = run.provenance or config.provenance
-    if mode == "auto":
-        public = context.public and context.ci is not None
-        mode = "max" if public else "min"
-        reason = "a public repository (as build-push-action)" if public else "buildx's default"
-    else:
-        reason = "--provenance" if run.provenance else "[attest] provenance"
-    builder_id = None
-    if context.ci == "github" and env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
-        server = env.get("GITHUB_SERVER_URL", "").rstrip("/")
-        builder_id = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
-    sbom = config.sbom if run.sbom is None else run.sbom
+    mode, reason = _provenance(config, run, context)
     return Attest(
         provenance=mode,
-        sbom=sbom,
+        sbom=config.sbom if run.sbom is None else run.sbom,
         reason=reason,
-        builder_id=builder_id,
+        builder_id=_builder_id(context, env),
         sbom_generator=config.sbom_generator,
     )
+
+
+def _provenance(
+    config: AttestConfig, run: RunInputs, context: RunContext
+) -> tuple[ProvenanceMode, str]:
+    """The provenance mode, and why."""
+    mode = run.provenance or config.provenance
+    if mode != "auto":
+        return mode, "--provenance" if run.provenance else "[attest] provenance"
+    if context.public and context.ci is not None:
+        return "max", "a public repository (as build-push-action)"
+    return "min", "buildx's default"
+
+
+def _builder_id(context: RunContext, env: Mapping[str, str]) -> str | None:
+    """The GitHub run that built the image, as the provenance's builder id."""
+    if context.ci != "github" or not env.get("GITHUB_RUN_ID") or not env.get("GITHUB_REPOSITORY"):
+        return None
+    server = env.get("GITHUB_SERVER_URL", "").rstrip("/")
+    return f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
 
 
 def variant_inputs(
