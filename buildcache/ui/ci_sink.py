@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -137,16 +138,19 @@ def variant_groups(steps: Sequence[Vertex], variants: Sequence[str]) -> list[str
     for variant in variants:
         own = variant_steps(steps, variant)  # shared steps too, as the report counts them
         cached = sum(1 for s in own if s.reused)
-        body: list[str] = []
-        for step in own:
-            outcome = "CACHED" if step.reused else f"{step.seconds or 0:.1f}s"
-            body.append(f"{step.platform or ''} {step.step_name} {outcome}".strip())
-            if not step.reused:
-                body += [f"  | {line}" for line in step.logs]
+        body = [line for step in own for line in _step_lines(step)]
         # a line of the build's own output must not end the group or start a command
         body = [line.replace("::", ": :") if line.startswith("::") else line for line in body]
         lines += group(f"{variant}: {cached}/{len(own)} steps from the cache", body)
     return lines
+
+
+def _step_lines(step: Vertex) -> list[str]:
+    """A step with CACHED or its seconds; the output of one that ran."""
+    if step.reused:
+        return [f"{step.platform or ''} {step.step_name} CACHED".strip()]
+    ran = f"{step.platform or ''} {step.step_name} {step.seconds or 0:.1f}s".strip()
+    return [ran, *(f"  | {line}" for line in step.logs)]
 
 
 # Step outputs
@@ -166,32 +170,46 @@ def outputs(result: BuildResult) -> dict[str, str]:
     for all variants as JSON objects (digests, tags, cache-hits, states: the Action's outputs,
     whose names cannot depend on the config); digest, the default variant's (build-push-action's
     name); and metadata, the whole result as one line."""
+    each = {v.name: _VariantOutputs.of(result, v) for v in result.plan.variants}
     values: dict[str, str] = {}
-    digests: dict[str, str | None] = {}
-    tags: dict[str, list[str]] = {}
-    hits: dict[str, float | None] = {}
-    states: dict[str, str | None] = {}
-    for variant in result.plan.variants:
-        name = variant.name
-        digests[name] = result.digest(name)
-        tags[name] = result.pushed(name) or [str(t) for t in variant.tags]
-        report = result.reports.get(name)
-        hits[name] = round(report.cached / report.total, 2) if report and report.total else None
-        status = result.statuses.get(name)
-        states[name] = status.state if status else None
-        values[f"{name}-digest"] = digests[name] or ""
-        values[f"{name}-tags"] = ",".join(tags[name])
-        values[f"{name}-cache-hit"] = "" if hits[name] is None else f"{hits[name]:.2f}"
-        values[f"{name}-state"] = states[name] or ""
-    values["digests"] = json.dumps(digests, separators=(",", ":"))
-    values["tags"] = json.dumps(tags, separators=(",", ":"))
-    values["cache-hits"] = json.dumps(hits, separators=(",", ":"))
-    values["states"] = json.dumps(states, separators=(",", ":"))
+    for name, out in each.items():
+        values[f"{name}-digest"] = out.digest or ""
+        values[f"{name}-tags"] = ",".join(out.tags)
+        values[f"{name}-cache-hit"] = "" if out.cache_hit is None else f"{out.cache_hit:.2f}"
+        values[f"{name}-state"] = out.state or ""
+    values["digests"] = _json({name: out.digest for name, out in each.items()})
+    values["tags"] = _json({name: out.tags for name, out in each.items()})
+    values["cache-hits"] = _json({name: out.cache_hit for name, out in each.items()})
+    values["states"] = _json({name: out.state for name, out in each.items()})
     # build-push-action's own output, where one image is built: the default variant's
-    default = next((v.name for v in result.plan.variants if v.default), None)
-    values["digest"] = (digests.get(default) if default else None) or ""
-    values["metadata"] = json.dumps(result.to_json(), separators=(",", ":"))
+    default = next((each[v.name] for v in result.plan.variants if v.default), None)
+    values["digest"] = (default.digest if default else None) or ""
+    values["metadata"] = _json(result.to_json())
     return values
+
+
+@dataclass(frozen=True)
+class _VariantOutputs:
+    digest: str | None
+    tags: list[str]  # those pushed, else those planned
+    cache_hit: float | None  # None where nothing was built (a release published before)
+    state: str | None
+
+    @classmethod
+    def of(cls, result: BuildResult, variant: VariantPlan) -> _VariantOutputs:
+        report = result.reports.get(variant.name)
+        status = result.statuses.get(variant.name)
+        return cls(
+            digest=result.digest(variant.name),
+            tags=result.pushed(variant.name) or [str(t) for t in variant.tags],
+            cache_hit=round(report.cached / report.total, 2) if report and report.total else None,
+            state=status.state if status else None,
+        )
+
+
+def _json(value: object) -> str:
+    """One line: a step output is one line of $GITHUB_OUTPUT."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def write_merge_outputs(
@@ -350,12 +368,22 @@ def _cache_lines(report: CacheReport, cause: MissCause | None) -> list[str]:
     exported = report.exported
     reason = f" ({md_text(exported.reason)})" if exported.reason else ""
     lines.append(f"| write | {md_code(exported.ref or '-')} | {exported.status}{reason} |")
+    return [*lines, *_ran_details(report), ""]
+
+
+def _ran_details(report: CacheReport) -> list[str]:
+    """The steps that ran, with their seconds, folded."""
     ran = [s for s in report.executed_steps if s.seconds is not None]
-    if ran:
-        lines += ["", "<details><summary>steps that ran</summary>", ""]
-        lines += [
+    if not ran:
+        return []
+    return [
+        "",
+        "<details><summary>steps that ran</summary>",
+        "",
+        *(
             f"- {round(s.seconds or 0, 3):.1f}s {md_code(s.platform or '')} {md_text(s.name)}"
             for s in ran
-        ]
-        lines += ["", "</details>"]
-    return [*lines, ""]
+        ),
+        "",
+        "</details>",
+    ]
