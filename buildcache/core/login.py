@@ -39,32 +39,36 @@ def login_target(registry: str, env: Mapping[str, str]) -> LoginTarget:
     if user and password:
         return LoginTarget(registry, user, password, f"{generic}_USERNAME/_PASSWORD")
     generic_hint = f"{generic}_USERNAME and {generic}_PASSWORD"
+    own = _own_variables(registry, env)
+    if own is None:
+        return LoginTarget(registry, missing=generic_hint)
+    user, password = env.get(own.user), env.get(own.password)
+    if user and password:
+        return LoginTarget(registry, user, password, f"{own.user} and {own.password}")
+    return LoginTarget(registry, missing=f"{own.missing}, or {generic_hint}")
+
+
+@dataclass(frozen=True)
+class _Variables:
+    """Where a registry's own CI keeps its credentials."""
+
+    user: str
+    password: str
+    missing: str  # what to set, said where they are not there
+
+
+def _own_variables(registry: str, env: Mapping[str, str]) -> _Variables | None:
     if registry == GHCR:
-        token_name = "GHCR_TOKEN" if env.get("GHCR_TOKEN") else "GITHUB_TOKEN"
-        token, actor = env.get(token_name), env.get("GITHUB_ACTOR")
-        if token and actor:
-            return LoginTarget(registry, actor, token, f"GITHUB_ACTOR and {token_name}")
-        return LoginTarget(
-            registry, missing=f"GITHUB_TOKEN (or GHCR_TOKEN) and GITHUB_ACTOR, or {generic_hint}"
-        )
+        token = "GHCR_TOKEN" if env.get("GHCR_TOKEN") else "GITHUB_TOKEN"
+        return _Variables("GITHUB_ACTOR", token, "GITHUB_TOKEN (or GHCR_TOKEN) and GITHUB_ACTOR")
     if env.get("GITLAB_CI") == "true" and registry == env.get("CI_REGISTRY"):
         # GitLab's own registry: the job's registry user and password (docs: CI/CD variables)
-        user, password = env.get("CI_REGISTRY_USER"), env.get("CI_REGISTRY_PASSWORD")
-        if user and password:
-            return LoginTarget(
-                registry, user, password, "CI_REGISTRY_USER and CI_REGISTRY_PASSWORD"
-            )
-        return LoginTarget(
-            registry, missing=f"CI_REGISTRY_USER and CI_REGISTRY_PASSWORD, or {generic_hint}"
-        )
+        both = "CI_REGISTRY_USER and CI_REGISTRY_PASSWORD"
+        return _Variables("CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD", both)
     if registry == DOCKER_HUB:
-        user, token = env.get("DOCKERHUB_USERNAME"), env.get("DOCKERHUB_TOKEN")
-        if user and token:
-            return LoginTarget(registry, user, token, "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN")
-        return LoginTarget(
-            registry, missing=f"DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or {generic_hint}"
-        )
-    return LoginTarget(registry, missing=generic_hint)
+        both = "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN"
+        return _Variables("DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN", both)
+    return None
 
 
 def login_targets(config: Config, env: Mapping[str, str]) -> list[LoginTarget]:

@@ -56,11 +56,15 @@ def normal_platform(text: str) -> str:
         raise PlatformError(
             f"{text!r}: BuildKit knows no architecture {arch!r}{_nearest(arch, KNOWN_ARCH)}"
         )
-    if variant is not None and variant not in KNOWN_VARIANTS.get(arch, ()):
-        known = KNOWN_VARIANTS.get(arch, ())
+    _check_variant(text, arch, variant)
+    return "/".join(p for p in (os, arch, variant) if p)
+
+
+def _check_variant(text: str, arch: str, variant: str | None) -> None:
+    known = KNOWN_VARIANTS.get(arch, ())
+    if variant is not None and variant not in known:
         which = f" (it has {', '.join(known)})" if known else " (it has none)"
         raise PlatformError(f"{text!r}: {arch} has no variant {variant!r}{which}")
-    return "/".join(p for p in (os, arch, variant) if p)
 
 
 def _nearest(name: str, known: tuple[str, ...]) -> str:

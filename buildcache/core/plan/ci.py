@@ -235,6 +235,11 @@ def cache_policy(flag: CacheFlag, *, push: bool, context: RunContext, release: b
         if push:
             return CachePolicy("rw", "a local run with --push", slug)
         return CachePolicy("ro", "a local run without --push", slug)
+    return _ci_policy(context, slug)
+
+
+def _ci_policy(context: RunContext, slug: str | None) -> CachePolicy:
+    """A CI run that is no release: the default branch writes, the others read."""
     if context.pull_request:
         return CachePolicy("ro", "a pull request reads the cache and does not write it", slug)
     if context.on_default_branch:

@@ -83,20 +83,33 @@ def project_fields(project: Mapping[str, Any]) -> dict[str, Described]:
         found["title"] = Described(project["name"], origin)
     if isinstance(project.get("description"), str) and project["description"].strip():
         found["description"] = Described(" ".join(project["description"].split()), origin)
-    license_ = project.get("license")
-    if isinstance(license_, str):
-        found["licenses"] = Described(license_, origin)
-    elif isinstance(license_, dict) and isinstance(license_.get("text"), str):
-        text = license_["text"].strip()
-        if text and "\n" not in text and len(text) < 100:
-            found["licenses"] = Described(text, origin)
-    urls = project.get("urls")
-    if isinstance(urls, dict):
-        for key in ("Homepage", "homepage", "Documentation", "Repository", "Source"):
-            if isinstance(urls.get(key), str):
-                found["url"] = Described(urls[key], f"{origin} urls.{key}")
-                break
+    licenses = _licenses(project.get("license"))
+    if licenses:
+        found["licenses"] = Described(licenses, origin)
+    url = _url(project.get("urls"))
+    if url is not None:
+        found["url"] = Described(url[1], f"{origin} urls.{url[0]}")
     return found
+
+
+def _licenses(license_: Any) -> str | None:
+    """`license = "MIT"`, or a one-line `license = { text = "..." }` (not a whole licence)."""
+    if isinstance(license_, str):
+        return license_
+    text = license_.get("text") if isinstance(license_, dict) else None
+    if not isinstance(text, str) or "\n" in text.strip() or len(text.strip()) >= 100:
+        return None
+    return text.strip() or None
+
+
+def _url(urls: Any) -> tuple[str, str] | None:
+    """The first of the project's URLs that is its home: (its key, the URL)."""
+    if not isinstance(urls, dict):
+        return None
+    for key in ("Homepage", "homepage", "Documentation", "Repository", "Source"):
+        if isinstance(urls.get(key), str):
+            return key, urls[key]
+    return None
 
 
 def oci_labels(
