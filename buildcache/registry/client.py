@@ -16,7 +16,7 @@ import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -108,22 +108,26 @@ def credentials_for(registry: str, env: Mapping[str, str] | None = None) -> tupl
         if registry == DOCKER_HUB
         else (registry, f"https://{registry}", f"http://{registry}")
     )
-    helper = next(
-        (config.get("credHelpers", {}).get(k) for k in keys if k in config.get("credHelpers", {})),
-        None,
-    )
-    helper = helper or config.get("credsStore")
+    return _from_auths(config.get("auths", {}), keys) or _from_helpers(config, keys)
+
+
+def _from_auths(auths: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, str] | None:
+    """`auths.<registry>.auth`: base64 of user:secret, as `docker login` writes it."""
     for key in keys:
-        auth = config.get("auths", {}).get(key, {})
+        auth = auths.get(key, {})
         if auth.get("auth"):
             user, _, secret = base64.b64decode(auth["auth"]).decode(errors="replace").partition(":")
             return user, secret
-    if helper:
-        for key in keys:
-            found = _from_helper(helper, key)
-            if found:
-                return found
     return None
+
+
+def _from_helpers(config: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, str] | None:
+    """The registry's credential helper (`credHelpers`), else the store (`credsStore`)."""
+    helpers = config.get("credHelpers", {})
+    helper = next((helpers[k] for k in keys if k in helpers), None) or config.get("credsStore")
+    if not helper:
+        return None
+    return next((found for key in keys if (found := _from_helper(helper, key))), None)
 
 
 def has_credentials(registry: str, env: Mapping[str, str] | None = None) -> bool:
@@ -196,26 +200,32 @@ class _RegistryAuth(httpx.Auth):
         challenge = response.headers.get("WWW-Authenticate", "")
         scheme = challenge.split(" ", 1)[0].lower()
         params = dict(_CHALLENGE_PARAM.findall(challenge))
-        if scheme == "basic":
-            basic = self._basic()
-            if basic:
-                request.headers["Authorization"] = basic
-                yield request
-            return
-        if scheme == "bearer" and params.get("realm"):
-            query = {k: v for k, v in params.items() if k in ("service", "scope")}
-            token_request = httpx.Request("GET", params["realm"], params=query)
-            basic = self._basic()
-            if basic:
-                token_request.headers["Authorization"] = basic
-            token_response = yield token_request
-            if token_response.status_code != 200:
-                return
-            body = token_response.json()
-            self.token = body.get("token") or body.get("access_token")
+        basic = self._basic()
+        if scheme == "basic" and basic:
+            request.headers["Authorization"] = basic
+            yield request
+        elif scheme == "bearer" and params.get("realm"):
+            token_response = yield _token_request(params, basic)
+            self.token = _token(token_response)
             if self.token:
                 request.headers["Authorization"] = f"Bearer {self.token}"
                 yield request
+
+
+def _token_request(params: Mapping[str, str], basic: str | None) -> httpx.Request:
+    """The token server's request of a Bearer challenge (realm, service, scope)."""
+    query = {k: v for k, v in params.items() if k in ("service", "scope")}
+    request = httpx.Request("GET", params["realm"], params=query)
+    if basic:
+        request.headers["Authorization"] = basic
+    return request
+
+
+def _token(response: httpx.Response) -> str | None:
+    if response.status_code != 200:
+        return None
+    body = response.json()
+    return body.get("token") or body.get("access_token")  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
