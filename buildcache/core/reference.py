@@ -90,30 +90,37 @@ class ImageRef:
 
 def split_name(name: str) -> tuple[str, str]:
     """An image name without tag -> (registry, repository), with Docker Hub's defaults."""
-    first, sep, rest = name.partition("/")
-    # docker's rule: the first component is a registry when it has a '.' or ':' or is localhost
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        registry, repository = first.lower(), rest
-        if not DOMAIN.fullmatch(first):
-            raise ReferenceError(f"{first!r} is not a registry host name")
-        # Docker Hub's other names: one image, whichever is written
-        registry = DOCKER_HUB if registry in DOCKER_HUB_ALIASES else registry
-    else:
-        registry, repository = DOCKER_HUB, name
+    registry, repository = _registry_and_path(name)
     if registry == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"
     # upper case is not allowed in a repository (docker refuses it after the build);
     # metadata-action lowers `images` for the user, and so does buildcache (config: with a note)
     repository = repository.lower()
+    _check_components(name, repository)
+    if len(f"{registry}/{repository}") > MAX_NAME:
+        raise ReferenceError(f"{name!r} is longer than the {MAX_NAME} characters a name may have")
+    return registry, repository
+
+
+def _registry_and_path(name: str) -> tuple[str, str]:
+    first, sep, rest = name.partition("/")
+    # docker's rule: the first component is a registry when it has a '.' or ':' or is localhost
+    if not sep or not ("." in first or ":" in first or first == "localhost"):
+        return DOCKER_HUB, name
+    if not DOMAIN.fullmatch(first):
+        raise ReferenceError(f"{first!r} is not a registry host name")
+    # Docker Hub's other names: one image, whichever is written
+    registry = first.lower()
+    return (DOCKER_HUB if registry in DOCKER_HUB_ALIASES else registry), rest
+
+
+def _check_components(name: str, repository: str) -> None:
     for component in repository.split("/"):
         if not PATH_COMPONENT.fullmatch(component):
             raise ReferenceError(
                 f"{name!r} is not a valid image name: {component!r} must be lowercase letters and "
                 "digits, separated by '.', '_', '__' or '-'"
             )
-    if len(f"{registry}/{repository}") > MAX_NAME:
-        raise ReferenceError(f"{name!r} is longer than the {MAX_NAME} characters a name may have")
-    return registry, repository
 
 
 def parse_image_name(text: str) -> ImageRef:

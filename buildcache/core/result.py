@@ -11,7 +11,7 @@ from buildcache.buildkit.metadata import TargetMetadata
 from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.bases import MissCause
-from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.publish import TagResult
 from buildcache.errors import BuildFailed
 
@@ -39,20 +39,27 @@ class BuildResult:
     def to_json(self) -> dict[str, Any]:
         data = self.plan.to_json()
         for variant, chosen in zip(data["variants"], self.plan.variants, strict=True):
-            variant["digest"] = self.digest(chosen.name)
-            if self.plan.push_by_digest and variant["digest"]:
-                # where `buildcache merge` finds this platform's image
-                variant["digest_ref"] = str(chosen.pushed_image.with_digest(variant["digest"]))
-            own = [r for r in self.published if r.variant == chosen.name]
-            variant["pushed"] = self.pushed(chosen.name)
-            variant["publish"] = [r.to_json() for r in own]
-            report = self.reports.get(chosen.name)
-            variant["cache"] = report.to_json() if report else None
-            cause = self.causes.get(chosen.name)
-            if variant["cache"] is not None:
-                variant["cache"]["miss_cause"] = cause.to_json() if cause else None
-            status = self.statuses.get(chosen.name)
-            variant["status"] = status.to_json() if status else None
+            variant.update(self._variant_json(chosen))
         data["ok"] = self.error is None
         data["error"] = self.error.message if self.error else None
         return data
+
+    def _variant_json(self, chosen: VariantPlan) -> dict[str, Any]:
+        """What the build made of one variant: its digest, tags pushed, cache report, status."""
+        name = chosen.name
+        found: dict[str, Any] = {"digest": self.digest(name)}
+        if self.plan.push_by_digest and found["digest"]:
+            # where `buildcache merge` finds this platform's image
+            found["digest_ref"] = str(chosen.pushed_image.with_digest(found["digest"]))
+        found["pushed"] = self.pushed(name)
+        found["publish"] = [r.to_json() for r in self.published if r.variant == name]
+        report, cause, status = (
+            self.reports.get(name),
+            self.causes.get(name),
+            self.statuses.get(name),
+        )
+        found["cache"] = report.to_json() if report else None
+        if found["cache"] is not None:
+            found["cache"]["miss_cause"] = cause.to_json() if cause else None
+        found["status"] = status.to_json() if status else None
+        return found
