@@ -10,6 +10,7 @@ which is how a step of the report is found again here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import shlex
@@ -187,30 +188,29 @@ def _unquote(text: str) -> str:
 def read_dockerfile(text: str) -> Dockerfile:
     """Raises ConfigError naming the parser's complaint. Cached by text: the plan (built-in
     args, mounts) and bases.py read the same Dockerfile, and a Dockerfile is immutable."""
-    commands = parse_instructions(text)
     meta: dict[str, str | None] = {}
-    stages: list[Stage] = []
-    current: tuple[int, str | None, str] | None = None
-    steps: list[Step] = []
-    for command in commands:
+    heads: list[Stage] = []
+    steps: list[list[Step]] = []  # each stage's
+    for command in parse_instructions(text):
         cmd = command.cmd.upper()
         if cmd == "FROM":
-            if current is not None:
-                stages.append(Stage(*current, steps=tuple(steps)))
-            words = list(command.value)
-            name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
-            current, steps = (len(stages), name, words[0] if words else ""), []
+            heads.append(_stage(len(heads), command.value))
+            steps.append([])
             continue
         step = _step(cmd, command.original, command.flags, command.value)
-        if current is None:
-            if cmd == "ARG":
-                for name, default in zip(step.args, step.defaults, strict=True):
-                    meta.setdefault(name, default)
-            continue
-        steps.append(step)
-    if current is not None:
-        stages.append(Stage(*current, steps=tuple(steps)))
+        if steps:
+            steps[-1].append(step)
+        elif cmd == "ARG":
+            for name, default in zip(step.args, step.defaults, strict=True):
+                meta.setdefault(name, default)
+    stages = (dataclasses.replace(h, steps=tuple(s)) for h, s in zip(heads, steps, strict=True))
     return Dockerfile(meta_args=meta, stages=tuple(stages))
+
+
+def _stage(index: int, words: Sequence[str]) -> Stage:
+    """A stage of `FROM base [AS name]`, without its steps yet."""
+    name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
+    return Stage(index, name, words[0] if words else "", steps=())
 
 
 @dataclass(frozen=True)
@@ -317,30 +317,37 @@ def step_views(
         scope: dict[str, str | None] = {}
         for step in stage.steps:
             if step.instruction == "ARG":
-                for name, default in zip(step.args, step.defaults, strict=True):
-                    if name in AUTOMATIC_ARGS:
-                        continue
-                    # a global ARG redeclared without a default takes the global value
-                    fallback = meta.get(name) if default is None else default
-                    scope[name] = build_args.get(name, fallback)
-                continue
-            if step.instruction not in STEP_INSTRUCTIONS:
-                continue
-            if step.instruction == "RUN":
-                seen = dict(scope)
-            else:
-                seen = {n: scope[n] for n in sorted(names_used(step.text)) if n in scope}
-            views.append(
-                StepView(
-                    stage=stage.label,
-                    instruction=step.instruction,
-                    text=step.text,
-                    shown=_collapse(expand(step.text, scope)),
-                    args=seen,
-                    sources=tuple(expand(s, scope) for s in step.sources),
-                )
-            )
+                scope |= _declared_values(step, meta, build_args)
+            elif step.instruction in STEP_INSTRUCTIONS:
+                views.append(_view(stage, step, scope))
     return views
+
+
+def _declared_values(
+    step: Step, meta: Mapping[str, str | None], build_args: Mapping[str, str]
+) -> dict[str, str | None]:
+    """The values of the arguments an ARG step declares (BuildKit's automatic ones aside)."""
+    values = {}
+    for name, default in zip(step.args, step.defaults, strict=True):
+        # a global ARG redeclared without a default takes the global value
+        fallback = meta.get(name) if default is None else default
+        values[name] = build_args.get(name, fallback)
+    return {name: value for name, value in values.items() if name not in AUTOMATIC_ARGS}
+
+
+def _view(stage: Stage, step: Step, scope: Mapping[str, str | None]) -> StepView:
+    if step.instruction == "RUN":
+        seen = dict(scope)
+    else:
+        seen = {n: scope[n] for n in sorted(names_used(step.text)) if n in scope}
+    return StepView(
+        stage=stage.label,
+        instruction=step.instruction,
+        text=step.text,
+        shown=_collapse(expand(step.text, scope)),
+        args=seen,
+        sources=tuple(expand(s, scope) for s in step.sources),
+    )
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
