@@ -61,37 +61,43 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     session = Session()  # the root options' values (--debug), filled in as they are parsed
     try:
-        # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
-        # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
-        words = sys.argv[1:] if argv is None else argv
-        app = make_app(command_of(words))
-        code = app(args=words, standalone_mode=False, prog_name="buildcache", obj=session)
-        if code == ExitCode.INTERRUPTED:
-            code = _stopped(_console())
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        code = _run(sys.argv[1:] if argv is None else argv, session)
     except BuildcacheError as error:
         if session.debug:
             _console().print_exception()
         _report_error(_console(), error)
-        sys.exit(error.exit_code)
+        code = error.exit_code
     except typer.Exit as done:
-        sys.exit(done.exit_code)
+        code = done.exit_code
     except typer.TyperException as error:
         # typer's own usage errors (unknown option, bad value)
         labelled(_console(), "error", "bold red", error.format_message())
-        sys.exit(ExitCode.USAGE)
+        code = ExitCode.USAGE
     except (KeyboardInterrupt, typer.Abort):
-        sys.exit(_stopped(_console()))
+        code = _stopped(_console())
     except Exception as error:
-        if session.debug:
-            _console().print_exception()
-        else:
-            labelled(
-                _console(),
-                "internal error",
-                "bold red",
-                f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",
-            )
-        sys.exit(ExitCode.INTERNAL)
-    sys.exit(ExitCode.OK)
+        code = _internal_error(error, session)
+    sys.exit(code)
+
+
+def _run(words: list[str], session: Session) -> int:
+    # Outside standalone mode typer turns Ctrl-C and typer.Exit into a returned exit code
+    # (130 for Ctrl-C) instead of raising: that code is ours to exit with.
+    app = make_app(command_of(words))
+    code = app(args=words, standalone_mode=False, prog_name="buildcache", obj=session)
+    if code == ExitCode.INTERRUPTED:
+        return _stopped(_console())
+    return code if isinstance(code, int) and code else ExitCode.OK
+
+
+def _internal_error(error: Exception, session: Session) -> int:
+    if session.debug:
+        _console().print_exception()
+    else:
+        labelled(
+            _console(),
+            "internal error",
+            "bold red",
+            f"{type(error).__name__}: {error}. This is a bug in buildcache; rerun with --debug and report it.",
+        )
+    return ExitCode.INTERNAL
