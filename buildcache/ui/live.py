@@ -134,27 +134,27 @@ class LiveView(QuietView):
             if isinstance(event, StepStarted):
                 row.current = Text(step_label(vertex))
             elif isinstance(event, StepFinished):
-                row.done += 1
-                row.cached += 1 if vertex.reused else 0
-                if vertex.error:
-                    row.failed = True
-                    self.console.print(
-                        Text(
-                            f"✗ {where(vertex)} {step_label(vertex)}: {vertex.error}",
-                            style="bold red",
-                        )
-                    )
-                    for line in vertex.logs:
-                        self.console.print(Text(f"  │ {line}", style="dim"))
-                else:
-                    result = Text(outcome(vertex), style="green" if vertex.reused else "yellow")
-                    self.console.print(
-                        Text.assemble(
-                            ("✓ ", "green"), f"{where(vertex)} {step_label(vertex)} ", result
-                        )
-                    )
+                self._finished(row, vertex)
             elif isinstance(event, LogLine) and not vertex.done:
                 row.current = Text.assemble(f"{step_label(vertex)}  ", (event.line[-60:], "dim"))
+
+    def _finished(self, row: _Row, vertex: Vertex) -> None:
+        """A step done: counted in its row, and printed above the rows (with its log's tail
+        where it failed)."""
+        row.done += 1
+        row.cached += 1 if vertex.reused else 0
+        row.failed = row.failed or bool(vertex.error)
+        if not vertex.error:
+            result = Text(outcome(vertex), style="green" if vertex.reused else "yellow")
+            self.console.print(
+                Text.assemble(("✓ ", "green"), f"{where(vertex)} {step_label(vertex)} ", result)
+            )
+            return
+        self.console.print(
+            Text(f"✗ {where(vertex)} {step_label(vertex)}: {vertex.error}", style="bold red")
+        )
+        for line in vertex.logs:
+            self.console.print(Text(f"  │ {line}", style="dim"))
 
     def _render(self) -> Table:
         return self._table(final=False)
