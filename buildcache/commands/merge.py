@@ -34,13 +34,7 @@ def merge(
     explicit_config: bool = False,
 ) -> None:
     merged = read_results(results)
-    try:
-        config: Config | None = load_config()
-    except BuildcacheError:
-        if explicit_config:
-            raise
-        config = None
-    policy = retry_policy(config) if config else RetryPolicy()
+    policy = _policy(load_config, explicit_config=explicit_config)
     indexes, published = _put_indexes(merged, policy, console)
     ready = [v for v in merged.variants if v.name in indexes]
     published += publish_tags(
@@ -64,6 +58,17 @@ def merge(
     )
 
 
+def _policy(load_config: Callable[[], Config], *, explicit_config: bool) -> RetryPolicy:
+    """The config's retries; the defaults where there is no config (merge needs none) unless
+    --config named one."""
+    try:
+        return retry_policy(load_config())
+    except BuildcacheError:
+        if explicit_config:
+            raise
+        return RetryPolicy()
+
+
 def _step_outputs(
     merged: MergeInput, indexes: dict[str, ImageRef], published: list[TagResult]
 ) -> None:
@@ -78,10 +83,12 @@ def _step_outputs(
         v.name: [str(r.ref) for r in published if r.variant == v.name and r.status == "done"]
         for v in merged.variants
     }
-    digests = {
-        v.name: indexes[v.name].digest if v.name in indexes else None for v in merged.variants
-    }
+    digests = {v.name: _digest(indexes.get(v.name)) for v in merged.variants}
     write_merge_outputs(Path(output), digests, tags, default)
+
+
+def _digest(index: ImageRef | None) -> str | None:
+    return index.digest if index else None
 
 
 def _put_indexes(
