@@ -19,7 +19,7 @@ cache rewritten by a run that wrote no record (an older buildcache, a plain bake
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -227,28 +227,50 @@ def decide(
     built on while it is younger than `max_age` (counted from when the cache took it), unless
     `refresh_now`; otherwise the tag's digest of this run."""
     keeps_pin = refresh == "cache" and not refresh_now
-    uses = []
-    for name in names:
-        current = resolved.get(name) or ResolvedBase(name, None, error="not resolved")
-        recorded = record.base(name) if record else None
-        pinned = keeps_pin and _pin_holds(recorded, current, now - max_age)
-        use = BaseUse(
-            name=name,
-            context_key=context_key(name),
-            current=current,
-            use=recorded.digest if recorded and pinned else current.digest,
-            since=recorded.since
-            if recorded and (pinned or recorded.digest == current.digest)
-            else now,
-            recorded=recorded.digest if recorded else None,
-            recorded_since=recorded.since if recorded else None,
-            pinned=pinned,
-            refresh_on=recorded.since + max_age if recorded and pinned else None,
+    return tuple(
+        _base_use(
+            name,
+            resolved.get(name) or ResolvedBase(name, None, error="not resolved"),
+            record.base(name) if record else None,
+            max_age=max_age if keeps_pin else None,
+            now=now,
             final=name == final_base,
         )
-        # pinned in the Dockerfile already
-        uses.append(replace(use, use=name.rsplit("@", 1)[1]) if "@" in name else use)
-    return tuple(uses)
+        for name in names
+    )
+
+
+def _base_use(
+    name: str,
+    current: ResolvedBase,
+    recorded: RecordedBase | None,
+    *,
+    max_age: timedelta | None,
+    now: datetime,
+    final: bool,
+) -> BaseUse:
+    """One base: on the cache's digest while its pin holds (`max_age` None: no pin holds),
+    else on the tag's; since when the cache has had it."""
+    use, since, refresh_on = current.digest, now, None
+    pinned = max_age is not None and _pin_holds(recorded, current, now - max_age)
+    if recorded is not None and max_age is not None and pinned:
+        use, since, refresh_on = recorded.digest, recorded.since, recorded.since + max_age
+    elif recorded is not None and recorded.digest == current.digest:
+        since = recorded.since
+    if "@" in name:
+        use = name.rsplit("@", 1)[1]  # pinned in the Dockerfile already
+    return BaseUse(
+        name=name,
+        context_key=context_key(name),
+        current=current,
+        use=use,
+        since=since,
+        recorded=recorded.digest if recorded else None,
+        recorded_since=recorded.since if recorded else None,
+        pinned=pinned,
+        refresh_on=refresh_on,
+        final=final,
+    )
 
 
 def _pin_holds(recorded: RecordedBase | None, current: ResolvedBase, after: datetime) -> bool:
