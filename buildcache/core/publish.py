@@ -292,6 +292,21 @@ class Publisher:
         version = [s for s in steps if not s.moving]
         self._run_all({id(s): s for s in version}, done)
         missing = _missing_version_tags([r for s in version for r in done[id(s)]])
+        free = self._free_moving_tags(steps, missing, done)
+        ran: dict[int, list[TagResult]] = {}
+        self._run_all(free, ran)
+        for key, results in ran.items():
+            done[key] = [*results, *done[key]]
+
+    def _free_moving_tags(
+        self,
+        steps: Sequence[PublishStep],
+        missing: Mapping[str, str],
+        done: dict[int, list[TagResult]],
+    ) -> dict[int, PublishStep]:
+        """The moving tags to write: none of a variant whose version tags are missing, and
+        none a higher release holds (decided once per variant). The others' results go into
+        `done`."""
         decisions: dict[str, Decision] = {}
         free: dict[int, PublishStep] = {}
         for step in (s for s in steps if s.moving):
@@ -306,10 +321,7 @@ class Publisher:
             left = tuple(t for t in step.tags if decision.moves(t))
             if left:
                 free[id(step)] = PublishStep(step.variant, step.image, left, moving=True)
-        ran: dict[int, list[TagResult]] = {}
-        self._run_all(free, ran)
-        for key, results in ran.items():
-            done[key] = [*results, *done[key]]
+        return free
 
     def _decide(self, variant: str, tags: Sequence[str]) -> Decision:
         """Which moving tags a higher release holds, on any registry: decided once, applied on
