@@ -262,5 +262,9 @@ class BuildTracker:
         if not steps or self.failed_steps() or not all(s.done for s in steps):
             return None
         errors = [v.error for v in self.vertexes.values() if v.error and not v.canceled]
-        errors += [line for line in self.other_lines if "ERROR" in line or "error" in line]
+        errors += self.error_lines()
         return errors[-1] if errors else None
+
+    def error_lines(self) -> list[str]:
+        """buildx's own lines that say ERROR or error."""
+        return [line for line in self.other_lines if "ERROR" in line or "error" in line]

@@ -527,7 +527,7 @@ def _failure_message(tracker: BuildTracker) -> str | None:
     failed = tracker.failed_steps()
     if failed:
         return _step_failure(failed[0])
-    other = [line for line in tracker.other_lines if "ERROR" in line or "error" in line]
+    other = tracker.error_lines()
     return other[-1] if other else None
 
 
