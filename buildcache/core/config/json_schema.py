@@ -71,13 +71,8 @@ _KINDS: dict[Kind, dict[str, Any]] = {
 def config_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a buildcache config table."""
     top = {s.key: s for s in SCHEMA if "." not in s.key}
-    sections: dict[str, dict[str, Setting]] = {}
-    for setting in SCHEMA:
-        if "." in setting.key:
-            section, key = setting.key.split(".", 1)
-            sections.setdefault(section, {})[key] = setting
     properties: dict[str, Any] = {key: _property(s) for key, s in top.items()}
-    properties |= {name: _object(keys) for name, keys in sections.items()}
+    properties |= {name: _object(keys) for name, keys in _sections().items()}
     properties["variants"] = {
         "type": "object",
         "description": "The variants: one image each, built from the same Dockerfile.",
@@ -98,6 +93,15 @@ def config_schema() -> dict[str, Any]:
         "required": [key for key, s in top.items() if s.required],
         "additionalProperties": False,
     }
+
+
+def _sections() -> dict[str, dict[str, Setting]]:
+    """The settings of each [section] (cache, tags, ...), by their key in it."""
+    sections: dict[str, dict[str, Setting]] = {}
+    for setting in (s for s in SCHEMA if "." in s.key):
+        section, key = setting.key.split(".", 1)
+        sections.setdefault(section, {})[key] = setting
+    return sections
 
 
 def _object(settings: dict[str, Setting]) -> dict[str, Any]:
