@@ -34,6 +34,7 @@ from buildcache.errors import EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
+    from python_on_whales.components.buildx.cli_wrapper import Builder
     from python_on_whales.components.system.models import SystemInfo
     from python_on_whales.exceptions import DockerException
 
@@ -167,9 +168,14 @@ def _builder(
         builder=builder.name or builder_name or "default",
         driver=builder.driver or "docker",
         containerd_store=_containerd_store(info),
-        platforms=tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or [])),
+        platforms=_platforms(builder),
     )
     return Check("builder", "ok", f"'{engine.builder}', driver {engine.driver}"), engine
+
+
+def _platforms(builder: Builder) -> tuple[str, ...]:
+    """What the builder's nodes build for (QEMU's emulated platforms among them)."""
+    return tuple(str(p) for node in builder.nodes or [] for p in (node.platforms or []))
 
 
 def _cache_export_check(engine: EngineInfo, needed: bool) -> Check:

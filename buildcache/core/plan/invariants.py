@@ -13,10 +13,8 @@ from buildcache.core.reference import TAG, ImageRef
 from buildcache.errors import ConfigError, UsageError
 
 
-def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
-    """What must hold of every plan, or a release could overwrite what another one wrote:
-    each tag is written by one variant, no image tag is a cache tag, every cache ref is a valid
-    tag. Broken, it is a usage error naming the variants and the tag."""
+def _one_writer_each(variants: Sequence[VariantPlan]) -> dict[ImageRef, str]:
+    """Each tag and the one variant that writes it; a usage error where two would."""
     writers: dict[ImageRef, str] = {}
     for variant in variants:
         for tag in variant.tags:
@@ -27,6 +25,14 @@ def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
                     "ran last would win",
                     hint="rename a variant, or drop the --tag or tags.raw that repeats a variant's name",
                 )
+    return writers
+
+
+def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
+    """What must hold of every plan, or a release could overwrite what another one wrote:
+    each tag is written by one variant, no image tag is a cache tag, every cache ref is a valid
+    tag. Broken, it is a usage error naming the variants and the tag."""
+    writers = _one_writer_each(variants)
     cache_repo = config.cache_image.bare()
     names = [v.name for v in config.variants]
     for tag in writers:
