@@ -8,7 +8,9 @@ and a warning on a laptop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from rich.console import Console
 
@@ -18,7 +20,36 @@ from buildcache.core.plan.ci import GitFacts, run_context
 from buildcache.errors import BuildFailed
 from buildcache.registry import client as registry
 from buildcache.registry.client import has_credentials
-from buildcache.ui.console import labelled, say
+from buildcache.ui.console import labelled, print_json, say
+
+LoginStatus = Literal["logged in", "rejected", "docker config", "anonymous", "missing"]
+_STYLES: dict[LoginStatus, str] = {"logged in": "green", "rejected": "red", "missing": "yellow"}
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What `login` did for one registry; never a secret, in any field."""
+
+    registry: str
+    status: LoginStatus
+    detail: str  # as whom and from which variables, or why not
+    missing: str | None = None  # the variables to set, where none were found
+
+    def line(self) -> str:
+        word = {"logged in": "login", "rejected": "failed", "missing": "skip"}.get(
+            self.status, "ok"
+        )
+        return (
+            f"{word:<6} {self.registry}{' ' if self.status == 'logged in' else ': '}{self.detail}"
+        )
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "registry": self.registry,
+            "status": self.status,
+            "detail": self.detail,
+            "missing": self.missing,
+        }
 
 
 def login(
@@ -26,6 +57,7 @@ def login(
     env: Mapping[str, str],
     console: Console,
     *,
+    as_json: bool = False,
     probe: Callable[[str], bool | None] | None = None,
 ) -> None:
     from buildcache.docker import engine
@@ -33,40 +65,50 @@ def login(
     in_ci = run_context(env, GitFacts()).ci is not None
     client = engine.make_client()
     engine.require_docker_command(client)
-    rejected, missing = [], []
+    outcomes = []
     for target in login_targets(config, env):
         credentials = target.credentials()
         if credentials is None:
-            if not _without_credentials(target, env, console, probe or registry.needs_login):
-                missing.append(target)
-            continue
-        reason = engine.login(client, target.registry, *credentials)
-        if reason is None:
-            say(
-                console,
-                f"login  {target.registry} as {target.username} (from {target.source})",
-                "green",
-            )
+            outcome = _without_credentials(target, env, probe or registry.needs_login)
         else:
-            say(console, f"failed {target.registry}: {reason}", "red")
-            rejected.append(target.registry)
+            reason = engine.login(client, target.registry, *credentials)
+            outcome = _logged_in(target, reason)
+        say(console, outcome.line(), _STYLES.get(outcome.status, ""))
+        outcomes.append(outcome)
+    if as_json:
+        print_json({"registries": [o.to_json() for o in outcomes]})
+    _raise_failure(outcomes, console, in_ci=in_ci)
+
+
+def _logged_in(target: LoginTarget, reason: str | None) -> LoginOutcome:
+    if reason is not None:
+        return LoginOutcome(target.registry, "rejected", reason)
+    who = f"as {target.username} (from {target.source})"
+    return LoginOutcome(target.registry, "logged in", who)
+
+
+def _raise_failure(outcomes: Sequence[LoginOutcome], console: Console, *, in_ci: bool) -> None:
+    """A rejected login fails; missing credentials fail in CI and are a warning elsewhere."""
+    rejected = [o.registry for o in outcomes if o.status == "rejected"]
     if rejected:
         raise BuildFailed(
             f"the login to {', '.join(rejected)} was rejected",
             hint="check the username and that the token may push there",
         )
-    if missing:
-        what = "; ".join(f"{t.registry}: set {t.missing}" for t in missing)
-        if in_ci:
-            raise BuildFailed(
-                f"no credentials for {', '.join(t.registry for t in missing)}, which the build "
-                "pushes to",
-                hint=what,
-            )
-        labelled(console, "warning", "yellow", f"a push will fail without credentials ({what})")
+    missing = [o for o in outcomes if o.status == "missing"]
+    if not missing:
+        return
+    what = "; ".join(f"{o.registry}: set {o.missing}" for o in missing)
+    if in_ci:
+        raise BuildFailed(
+            f"no credentials for {', '.join(o.registry for o in missing)}, which the build "
+            "pushes to",
+            hint=what,
+        )
+    labelled(console, "warning", "yellow", f"a push will fail without credentials ({what})")
 
 
-def logout(config: Config, console: Console) -> None:
+def logout(config: Config, console: Console, *, as_json: bool = False) -> None:
     """`docker logout` of every registry of the config, as docker/login-action does at the end of
     a job: the credentials a CI step stored do not outlive it on a shared runner."""
     from buildcache.docker import engine
@@ -76,22 +118,24 @@ def logout(config: Config, console: Console) -> None:
     for name in config.registries:
         engine.logout(client, name)
         say(console, f"logout {name}")
+    if as_json:
+        print_json(
+            {"registries": [{"registry": r, "status": "logged out"} for r in config.registries]}
+        )
 
 
 def _without_credentials(
-    target: LoginTarget,
-    env: Mapping[str, str],
-    console: Console,
-    probe: Callable[[str], bool | None],
-) -> bool:
+    target: LoginTarget, env: Mapping[str, str], probe: Callable[[str], bool | None]
+) -> LoginOutcome:
     """Whether a registry with no credentials in the environment can do without them."""
     if has_credentials(target.registry, env):
-        say(console, f"ok     {target.registry}: logged in already (the docker config)")
-        return True
+        return LoginOutcome(
+            target.registry, "docker config", "logged in already (the docker config)"
+        )
     asks = probe(target.registry)
     if asks is False:
-        say(console, f"ok     {target.registry}: takes pushes without a login")
-        return True
+        return LoginOutcome(target.registry, "anonymous", "takes pushes without a login")
     where = "" if asks else " (and it could not be reached to ask whether it needs one)"
-    say(console, f"skip   {target.registry}: no credentials{where}; set {target.missing}", "yellow")
-    return False
+    return LoginOutcome(
+        target.registry, "missing", f"no credentials{where}; set {target.missing}", target.missing
+    )

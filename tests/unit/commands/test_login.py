@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,10 @@ from buildcache.cli.main import main
 from tests.unit.conftest import DockerCalls
 
 SECRET = "s3cr3t-token-value"
+DOCKER_HUB_VARIABLES = (
+    "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or "
+    "BUILDCACHE_LOGIN_DOCKER_IO_USERNAME and BUILDCACHE_LOGIN_DOCKER_IO_PASSWORD"
+)
 
 
 def test_login_puts_the_password_on_stdin_only_and_never_in_output(
@@ -99,3 +104,62 @@ def test_logout_removes_the_credentials_of_every_registry_of_the_config(
         main(["logout"])
     assert done.value.code == 0
     assert [c["args"] for c in docker_calls.calls] == [["logout", "ghcr.io"], ["logout"]]
+
+
+def test_login_json_says_each_registrys_outcome_on_stdout_and_no_secret(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    docker_calls: DockerCalls,
+) -> None:
+    (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", SECRET)
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    monkeypatch.delenv("DOCKERHUB_TOKEN", raising=False)
+    import buildcache.registry.client
+
+    monkeypatch.setattr(buildcache.registry.client, "needs_login", lambda registry: True)
+    with pytest.raises(SystemExit) as done:
+        main(["login", "--json"])
+    out, err = capsys.readouterr()
+    assert done.value.code == 0
+    assert SECRET not in out + err
+    assert json.loads(out) == {
+        "registries": [
+            {
+                "registry": "ghcr.io",
+                "status": "logged in",
+                "detail": "as octocat (from GITHUB_ACTOR and GITHUB_TOKEN)",
+                "missing": None,
+            },
+            {
+                "registry": "docker.io",
+                "status": "missing",
+                "detail": f"no credentials; set {DOCKER_HUB_VARIABLES}",
+                "missing": DOCKER_HUB_VARIABLES,
+            },
+        ]
+    }
+
+
+def test_logout_json_lists_the_registries_logged_out(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    docker_calls: DockerCalls,
+) -> None:
+    (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        main(["logout", "--json"])
+    assert done.value.code == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "registries": [
+            {"registry": "ghcr.io", "status": "logged out"},
+            {"registry": "docker.io", "status": "logged out"},
+        ]
+    }
