@@ -137,15 +137,18 @@ class TagWriter:
                 for n, r in enumerate(settled)
                 if r.variant == variant and r.tag in tags and r.status == "done"
             ]
-            if not written:
-                continue
-            try:
-                held = self.holders(variant, sorted({settled[n].tag for n in written}))
-                for n in written:
-                    settled[n] = self._settle_one(settled[n], held.get(settled[n].tag))
-            except RegistryError:
-                continue
+            if written:
+                self._settle_variant(variant, settled, written)
         return settled
+
+    def _settle_variant(self, variant: str, settled: list[TagResult], written: list[int]) -> None:
+        """The moving tags of one variant (at `written` in `settled`), settled in place."""
+        try:
+            held = self.holders(variant, sorted({settled[n].tag for n in written}))
+            for n in written:
+                settled[n] = self._settle_one(settled[n], held.get(settled[n].tag))
+        except RegistryError:
+            return  # left to the read-back
 
     def _settle_one(self, result: TagResult, held: Held | None) -> TagResult:
         client = self.registries.client(result.image)

@@ -88,13 +88,18 @@ def higher_release_holds(
 
     held: dict[str, Held] = {}
     for tag in tags:
-        series = _series(tag.removesuffix(suffix) if suffix else tag)
-        mates = [name for key, name in higher if key[: len(series)] == series]
+        mates = _mates(tag.removesuffix(suffix) if suffix else tag, higher)
         if mates:
             current = digest(tag)
             holder = next((n for n in mates if current and digest(n) == current), None)
             held[tag] = _held(tag, version, mates[0], holder)
     return held
+
+
+def _mates(tag: str, higher: Sequence[tuple[tuple[int, ...], str]]) -> list[str]:
+    """The higher releases in the tag's series (all of them for latest or an alias)."""
+    series = _series(tag)
+    return [name for key, name in higher if key[: len(series)] == series]
 
 
 def _higher_releases(
