@@ -37,16 +37,8 @@ def doctor(load_config: Callable[[], Config], *, as_json: bool, console: Console
 def run_checks(load_config: Callable[[], Config], docker_host: str | None = None) -> list[Check]:
     from buildcache.docker import engine
 
-    found: list[Check] = []
-    config: Config | None = None
-    try:
-        config = load_config()
-        variants = ", ".join(v.name for v in config.variants)
-        found.append(
-            Check("config", "ok", f"{config.path or 'the environment'}: variants {variants}")
-        )
-    except BuildcacheError as error:
-        found.append(Check("config", "fail", error.message, error.hint))
+    config, check = _config_check(load_config)
+    found = [check]
     probes, _ = engine.probe(
         engine.make_client(docker_host),
         builder_name=config.builder_name if config else None,
@@ -56,6 +48,15 @@ def run_checks(load_config: Callable[[], Config], docker_host: str | None = None
     found += probes
     found += [_registry_check(registry) for registry in (config.registries if config else [])]
     return found
+
+
+def _config_check(load_config: Callable[[], Config]) -> tuple[Config | None, Check]:
+    try:
+        config = load_config()
+    except BuildcacheError as error:
+        return None, Check("config", "fail", error.message, error.hint)
+    variants = ", ".join(v.name for v in config.variants)
+    return config, Check("config", "ok", f"{config.path or 'the environment'}: variants {variants}")
 
 
 def _registry_check(registry: str) -> Check:

@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.bases import BaseUse
 from buildcache.core.plan.metadata import csv_field
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.publish import publish_steps
@@ -63,11 +64,18 @@ def base_annotations(variant: VariantPlan) -> str:
             f"annotation-index.{BASE_DIGEST}={base.use}",
         ]
     for platform in variant.platforms:
-        options.append(f"annotation-manifest[{platform}].{BASE_NAME}={name}")
-        digest = base.current.platforms.get(platform) if not base.pinned else None
-        if digest:
-            options.append(f"annotation-manifest[{platform}].{BASE_DIGEST}={digest}")
+        options += _manifest_annotations(platform, name, base)
     return "," + ",".join(options)
+
+
+def _manifest_annotations(platform: str, name: str, base: BaseUse) -> list[str]:
+    """A platform's manifest: the base's name, and its digest for that platform (not known for
+    a pinned base: the record keeps the index digest only)."""
+    options = [f"annotation-manifest[{platform}].{BASE_NAME}={name}"]
+    digest = base.current.platforms.get(platform) if not base.pinned else None
+    if digest:
+        options.append(f"annotation-manifest[{platform}].{BASE_DIGEST}={digest}")
+    return options
 
 
 def annotation_options(variant: VariantPlan) -> str:
