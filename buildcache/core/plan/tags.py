@@ -101,7 +101,6 @@ def run_tags(
         )
     if version is None and context.event == "tag" and context.tag:
         version, version_source = context.tag, f"the tag build of {context.tag}"
-    names: list[TagName] = []
     latest, reason = False, "not a release"
     if version is not None:
         names, final = _version_names(version, tags)
@@ -112,9 +111,7 @@ def run_tags(
     names += _sha_names(tags, context)
     names += [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
     names += [TagName(tag, "--tag") for tag in extra]
-    if tags.prefix or tags.suffix:
-        names = [TagName(f"{tags.prefix}{n.name}{tags.suffix}", n.rule) for n in names]
-    unique = _valid(_first_of_each(names))
+    unique = _valid(_first_of_each(_affixed(names, tags)))
     return RunTags(
         version=primary,
         source=version_source,
@@ -123,6 +120,11 @@ def run_tags(
         latest_reason=reason,
         release=version is not None,
     )
+
+
+def _affixed(names: Sequence[TagName], tags: TagsConfig) -> list[TagName]:
+    """Every name with `tags.prefix` and `tags.suffix`."""
+    return [TagName(f"{tags.prefix}{n.name}{tags.suffix}", n.rule) for n in names]
 
 
 def _sha_names(tags: TagsConfig, context: RunContext) -> list[TagName]:
@@ -185,20 +187,17 @@ def _by_rules(
             f"no rule of tags.rules gives {source} a tag",
             hint="add one for this kind of run (e.g. type=ref,event=branch), or give --version",
         )
-    made = [(found.main, found.main_rule), *found.partial]
-    names = [
-        TagName(value, _rule_label(rule), _forward(rule, value, found.main)) for value, rule in made
-    ]
+    main = found.main
+    made = [(main, found.main_rule), *found.partial]
+    names = [TagName(value, _rule_label(rule), _forward(rule, value, main)) for value, rule in made]
     names += [TagName(tag, "--tag") for tag in extra]
-    latest = bool(found.latest) and not no_latest
+    reason = f"tags.flavor latest={flavor.latest}"
     return RunTags(
-        version=found.main,
+        version=main,
         source=source,
         names=_valid(_first_of_each(names)),
-        latest=latest,
-        latest_reason="--no-latest"
-        if found.latest and no_latest
-        else f"tags.flavor latest={flavor.latest}",
+        latest=bool(found.latest) and not no_latest,
+        latest_reason="--no-latest" if found.latest and no_latest else reason,
         release=ref.startswith("refs/tags/"),
         latest_name=latest_tag(flavor),
     )
@@ -241,17 +240,24 @@ def _event_names(
         name = _DATE.sub(lambda m: now.strftime(_strftime(m.group("format"))), tags.schedule)
         return name, "the schedule", [TagName(name, f"schedule ({tags.schedule})")]
     if context.branch and tags.branch:
-        slug = branch_slug(context.branch, MAX_TAG - 16)  # room for a variant's suffix
-        names = [TagName(slug, "branch")]
-        if tags.edge and context.on_default_branch:
-            names.append(TagName("edge", f"edge (the default branch, {context.default_branch})"))
-        return slug, f"the branch {context.branch}", names
+        return _branch_names(tags, context, context.branch)
     raise UsageError(
         "no version to tag the images with: this run is not a tag build, and has no branch or "
         "pull request to name them after",
         hint="give one with --version V (e.g. --version test --no-latest) or BUILDCACHE_VERSION; "
         'a release from the tag at HEAD: --version "$(git describe --tags --exact-match)"',
     )
+
+
+def _branch_names(
+    tags: TagsConfig, context: RunContext, branch: str
+) -> tuple[str, str, list[TagName]]:
+    """A branch's slug, and edge where the branch is the default one and `tags.edge` is on."""
+    slug = branch_slug(branch, MAX_TAG - 16)  # room for a variant's suffix
+    names = [TagName(slug, "branch")]
+    if tags.edge and context.on_default_branch:
+        names.append(TagName("edge", f"edge (the default branch, {context.default_branch})"))
+    return slug, f"the branch {branch}", names
 
 
 def _first_of_each(names: Sequence[TagName]) -> list[TagName]:
