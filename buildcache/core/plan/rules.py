@@ -11,6 +11,7 @@ ported as data (tests/unit/core/plan/data/metadata_action.json) and passes here.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,23 +148,45 @@ def _defaults(kind: str, attrs: Mapping[str, str], line: str) -> dict[str, str]:
 
 
 def parse_flavor(lines: Sequence[str]) -> Flavor:
-    values: dict[str, object] = {}
+    flavor = Flavor()
     for line in lines:
-        last = ""
-        for item in _fields(line):
-            key, sep, value = item.partition("=")
-            key, value = key.strip().lower(), value.strip()
-            if not sep or key not in ("latest", "prefix", "suffix", "onlatest"):
-                raise UsageError(
-                    f"tags.flavor: {line!r} is not latest=, prefix=, suffix=, onlatest="
-                )
-            if key == "onlatest":
-                values[f"{last}_latest"] = value == "true"
-            else:
-                values[key], last = value, key
-    if values.get("latest", "auto") not in ("auto", "true", "false"):
+        flavor = _with_flavor_line(flavor, line)
+    if flavor.latest not in ("auto", "true", "false"):
         raise UsageError("tags.flavor: latest is auto, true or false")
-    return Flavor(**values)  # type: ignore[arg-type]
+    return flavor
+
+
+def _with_flavor_line(flavor: Flavor, line: str) -> Flavor:
+    """One `flavor` line: `latest=`, `prefix=` or `suffix=`, an `onlatest=` after either of
+    the last two saying whether latest takes it too."""
+    last = ""
+    for item in _fields(line):
+        key, sep, value = item.partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if not sep or key not in ("latest", "prefix", "suffix", "onlatest"):
+            raise UsageError(f"tags.flavor: {line!r} is not latest=, prefix=, suffix=, onlatest=")
+        if key == "onlatest":
+            flavor = _on_latest(flavor, last, value == "true", line)
+        else:
+            flavor, last = _set_flavor(flavor, key, value), key
+    return flavor
+
+
+def _set_flavor(flavor: Flavor, key: str, value: str) -> Flavor:
+    if key == "latest":
+        return dataclasses.replace(flavor, latest=value)
+    if key == "prefix":
+        return dataclasses.replace(flavor, prefix=value)
+    return dataclasses.replace(flavor, suffix=value)
+
+
+def _on_latest(flavor: Flavor, after: str, on: bool, line: str) -> Flavor:
+    """`onlatest=` of the prefix or suffix just before it."""
+    if after == "prefix":
+        return dataclasses.replace(flavor, prefix_latest=on)
+    if after == "suffix":
+        return dataclasses.replace(flavor, suffix_latest=on)
+    raise UsageError(f"tags.flavor: {line!r}: onlatest= follows a prefix= or suffix=")
 
 
 # Evaluating
@@ -173,16 +196,20 @@ def rule_tags(rules: Sequence[str], flavor: Flavor, event: RuleEvent) -> RuleTag
     """The run's tags by metadata-action's rules (its defaults where there are none)."""
     parsed = sorted((parse_rule(r) for r in rules or DEFAULT_RULES), key=lambda r: -r.priority)
     found = RuleTags()
-    for rule in parsed:
-        enabled = _render(rule.attrs["enable"], _globals(event))
-        if enabled not in ("true", "false"):
-            raise UsageError(f"tags.rules: enable is true or false, not {enabled!r}")
-        if enabled == "true":
-            value, latest = _KINDS[rule.kind](rule, flavor, event)
-            if value is not None:
-                found.add(_affixed(value, rule, flavor, event), rule, _latest(flavor, latest))
+    for rule in (r for r in parsed if _enabled(r, event)):
+        value, latest = _KINDS[rule.kind](rule, flavor, event)
+        if value is not None:
+            found.add(_affixed(value, rule, flavor, event), rule, _latest(flavor, latest))
     found.latest = bool(found.latest)
     return found
+
+
+def _enabled(rule: Rule, event: RuleEvent) -> bool:
+    """The rule's `enable=` (`{{is_default_branch}}` and the like rendered)."""
+    enabled = _render(rule.attrs["enable"], _globals(event))
+    if enabled not in ("true", "false"):
+        raise UsageError(f"tags.rules: enable is true or false, not {enabled!r}")
+    return enabled == "true"
 
 
 def latest_tag(flavor: Flavor) -> str:
@@ -267,14 +294,19 @@ def _match(rule: Rule, flavor: Flavor, event: RuleEvent) -> tuple[str | None, bo
     raw = _tag_value(rule, event)
     if raw is None:
         return None, False
-    pattern = rule.attrs["pattern"]
-    literal = re.fullmatch(r"/(.+)/([a-z]*)", pattern)
-    flags = re.IGNORECASE if literal and "i" in literal.group(2) else 0
-    found = re.search(literal.group(1) if literal else pattern, raw, flags)
+    found = _compiled(rule.attrs["pattern"]).search(raw)
     group = int(rule.attrs["group"])
     if found is None or group > (found.re.groups or 0) or found.group(group) is None:
         return None, False
     return found.group(group), True
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A `type=match` pattern: a regular expression, or JavaScript's `/.../i` literal."""
+    literal = re.fullmatch(r"/(.+)/([a-z]*)", pattern)
+    if literal is None:
+        return re.compile(pattern)
+    return re.compile(literal.group(1), re.IGNORECASE if "i" in literal.group(2) else 0)
 
 
 def _edge(rule: Rule, flavor: Flavor, event: RuleEvent) -> tuple[str | None, bool]:

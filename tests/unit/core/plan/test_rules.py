@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from buildcache.core.plan.rules import RuleEvent, latest_tag, parse_flavor, rule_tags
+from buildcache.errors import UsageError
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "data" / "metadata_action.json").read_text()
@@ -57,3 +58,18 @@ def test_metadata_action_s_own_cases_give_the_same_tags(case: dict[str, Any]) ->
     if case["name"] in DIFFERENT:
         pytest.skip(DIFFERENT[case["name"]])
     assert tags_of(case) == case["expected"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["onlatest=true"], "onlatest= follows a prefix= or suffix="),
+        (["latest=maybe"], "latest is auto, true or false"),
+        (["color=blue"], "is not latest=, prefix=, suffix=, onlatest="),
+    ],
+)
+def test_a_flavor_line_metadata_action_would_not_read_is_one_sentence(
+    lines: list[str], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_flavor(lines)
