@@ -233,15 +233,22 @@ def variant_steps(steps: Sequence[Vertex], variant: str) -> list[Vertex]:
     groups count with this one function.
     """
     own = [s for s in steps if s.variant == variant]
+    own += _shared_steps([s for s in steps if s.variant != variant], own)
+    return sorted(own, key=lambda s: (s.platform or "", s.index or 0))
+
+
+def _shared_steps(others: Sequence[Vertex], own: Sequence[Vertex]) -> list[Vertex]:
+    """Other variants' steps that are this one's too: at a number it has no step of its own
+    at, in a Dockerfile of as many steps, and shared (see _shared_with)."""
     seen = {(s.platform, s.index) for s in own}
     counts = {(s.platform, s.count) for s in own}
-    for step in steps:
-        if step.variant == variant or (step.platform, step.index) in seen:
-            continue
-        if (step.platform, step.count) in counts and _shared_with(step, own):
-            own.append(step)
-            seen.add((step.platform, step.index))
-    return sorted(own, key=lambda s: (s.platform or "", s.index or 0))
+    shared = []
+    for step in others:
+        key = (step.platform, step.index)
+        if key not in seen and (step.platform, step.count) in counts and _shared_with(step, own):
+            shared.append(step)
+            seen.add(key)
+    return shared
 
 
 def _shared_with(step: Vertex, own: Sequence[Vertex]) -> bool:
@@ -250,6 +257,12 @@ def _shared_with(step: Vertex, own: Sequence[Vertex]) -> bool:
     return not any(
         s.platform == step.platform and s.index == step.index and s.text != step.text for s in own
     )
+
+
+def _failed_at(vertex: Vertex) -> VariantStatus:
+    step = vertex.step_name if vertex.is_step else vertex.text
+    where = f"{vertex.platform} " if vertex.platform else ""
+    return VariantStatus("failed", f"{where}{step}", vertex.error, tuple(vertex.logs))
 
 
 @dataclass(frozen=True)
@@ -274,10 +287,7 @@ def variant_status(
         return VariantStatus("failed", error=error)  # the bake failed as a whole, before any step
     failed = [v for v in tracker.failed_steps() if v.variant == variant]
     if failed:
-        vertex = failed[0]
-        step = vertex.step_name if vertex.is_step else vertex.text
-        where = f"{vertex.platform} " if vertex.platform else ""
-        return VariantStatus("failed", f"{where}{step}", vertex.error, tuple(vertex.logs))
+        return _failed_at(failed[0])
     target = targets.get(variant)
     if target is not None and target.digest:
         return VariantStatus("built")  # it was done and exported before the failure stopped it
