@@ -60,19 +60,24 @@ def init(
     if workflow is not None:
         _write(target, _from_workflow(root, workflow, images, console), console)
         return
+    _write(target, _from_dockerfile(root, dockerfile, images, platforms, console), console)
+
+
+def _from_dockerfile(
+    root: Path, dockerfile: Path | None, images: list[str], platforms: list[str], console: Console
+) -> str:
+    """A starter config from the Dockerfile (given, found, or chosen among those found)."""
     dockerfile = dockerfile or _choose(find_dockerfiles(root))
     if not (root / dockerfile).is_file():
         raise UsageError(
             f"there is no {dockerfile} here", hint="give the Dockerfile with --dockerfile PATH"
         )
-    images = images or _asked_images(root, console)
-    text = starter_config(
-        images=images,
+    return starter_config(
+        images=images or _asked_images(root, console),
         dockerfile_name=dockerfile.as_posix(),
         dockerfile=read_dockerfile((root / dockerfile).read_text(encoding="utf-8")),
         platforms=platforms,
     )
-    _write(target, text, console)
 
 
 def _write(target: Path, text: str, console: Console) -> None:
@@ -169,11 +174,15 @@ def _choose(found: list[Path]) -> Path:
         )
     if len(found) == 1:
         return found[0]
-    listed = ", ".join(p.as_posix() for p in found)
     if not sys.stdin.isatty():
+        listed = ", ".join(p.as_posix() for p in found)
         raise UsageError(
             f"found several Dockerfiles ({listed})", hint="choose one with --dockerfile PATH"
         )
+    return _asked_dockerfile(found)
+
+
+def _asked_dockerfile(found: list[Path]) -> Path:
     for n, path in enumerate(found, 1):
         sys.stderr.write(f"  {n}. {path.as_posix()}\n")
     while True:
