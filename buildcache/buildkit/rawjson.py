@@ -52,17 +52,22 @@ class RawJsonDecoder:
         self._lines.append(stripped)
         self._size += len(stripped)
         if stripped == "}":
-            obj = _loads("\n".join(self._lines))
-            self._lines = []
-            self._size = 0
-            if obj is None:
-                self.dropped += 1
-            else:
+            obj = self._close_object()
+            if obj is not None:
                 yield obj
         elif self._size > MAX_OBJECT_BYTES:
             self.dropped += 1
             self._lines = []
             self._size = 0
+
+    def _close_object(self) -> dict[str, Any] | None:
+        """The open object, ended by a `}` at column 0; None (counted dropped) if it is not JSON."""
+        obj = _loads("\n".join(self._lines))
+        self._lines = []
+        self._size = 0
+        if obj is None:
+            self.dropped += 1
+        return obj
 
     def _start(self, line: str) -> None:
         self._lines = [line]

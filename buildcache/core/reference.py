@@ -74,18 +74,23 @@ class ImageRef:
         rest, _, digest = raw.partition("@")
         if digest and not DIGEST.fullmatch(digest):
             raise ReferenceError(f"{digest!r} is not a digest (like sha256:<64 hex>)")
-        name, tag = rest, None
-        slash = rest.rfind("/")
-        colon = rest.rfind(":")
-        if colon > slash:
-            name, tag = rest[:colon], rest[colon + 1 :]
-            if not TAG.fullmatch(tag):
-                raise ReferenceError(
-                    f"{tag!r} is not a valid tag (up to {MAX_TAG} letters, digits, '_', '.' and '-', "
-                    "not starting with '.' or '-')"
-                )
+        name, tag = _name_and_tag(rest)
         registry, repository = split_name(name)
         return cls(registry, repository, tag, digest or None)
+
+
+def _name_and_tag(text: str) -> tuple[str, str | None]:
+    """`ghcr.io/x:1.0` -> (ghcr.io/x, 1.0); a colon before the last slash is a port's."""
+    colon = text.rfind(":")
+    if colon <= text.rfind("/"):
+        return text, None
+    tag = text[colon + 1 :]
+    if not TAG.fullmatch(tag):
+        raise ReferenceError(
+            f"{tag!r} is not a valid tag (up to {MAX_TAG} letters, digits, '_', '.' and '-', "
+            "not starting with '.' or '-')"
+        )
+    return text[:colon], tag
 
 
 def split_name(name: str) -> tuple[str, str]:

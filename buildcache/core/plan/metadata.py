@@ -38,8 +38,11 @@ def repository_url(env: Mapping[str, str], remote: str | None) -> Described | No
         return Described(f"{server.rstrip('/')}/{env['GITHUB_REPOSITORY']}", "GitHub Actions")
     if env.get("CI_PROJECT_URL"):
         return Described(env["CI_PROJECT_URL"], "GitLab CI")
-    if not remote:
-        return None
+    return _web_url(remote) if remote else None
+
+
+def _web_url(remote: str) -> Described | None:
+    """A git remote's web URL: scp-like and ssh:// remotes as https, credentials dropped."""
     url = remote.strip()
     scp = _SCP_LIKE.match(url) if "://" not in url else None
     if scp:
