@@ -32,21 +32,21 @@ def cache_refs(
     """The variant's main cache ref, and its own ref where a branch, or a runner building one
     platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
     main = config.cache_image.with_tag(f"{config.cache.tag_prefix}{variant}")
-    platform_part = "-" + platform.replace("/", "-") if platform else ""
-    if (policy is None or policy.branch_slug is None) and not platform:
+    branch = policy.branch_slug if policy is not None else None
+    if branch is None and not platform:
         return main, None
-    stem = f"{config.cache.tag_prefix}{variant}-"
-    if policy is not None and policy.branch_slug is not None:
-        stem += (
-            branch_slug(
-                policy.branch_slug,
-                MAX_TAG - len(stem) - len(platform_part) - len(RECORD_SUFFIX),
-            )
-            + platform_part
-        )
-    else:
-        stem += platform_part[1:]
-    return main, config.cache_image.with_tag(stem)
+    own = _own_suffix(f"{config.cache.tag_prefix}{variant}-", branch, platform)
+    return main, config.cache_image.with_tag(own)
+
+
+def _own_suffix(stem: str, branch: str | None, platform: str | None) -> str:
+    """`<stem><branch>-<os>-<arch>`, either part where there is one; the branch cut to leave
+    room for the rest and the record's suffix within a tag's 128 characters."""
+    platform_part = platform.replace("/", "-") if platform else ""
+    if branch is None:
+        return stem + platform_part
+    room = MAX_TAG - len(stem) - len(platform_part) - len(RECORD_SUFFIX) - bool(platform_part)
+    return stem + "-".join(p for p in (branch_slug(branch, room), platform_part) if p)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,16 +97,18 @@ def variant_of(tag: str, prefix: str, variants: Sequence[str]) -> str | None:
 def orphan_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> list[str]:
     """Tags shaped like a cache tag, `<prefix><variant>[-<branch or platform>]`, of a variant that
     is not in the config (any more). Nothing else is ever a candidate for deletion."""
+    if not prefix:
+        return []
     return sorted(
-        t
-        for t in tags
-        if prefix
-        and t.startswith(prefix)
-        # a record goes with its cache tag (core/bases.py), never on its own
-        and not t.endswith(RECORD_SUFFIX)
-        and re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", t[len(prefix) :])
-        and variant_of(t, prefix, variants) is None
+        t for t in tags if _cache_shaped(t, prefix) and not variant_of(t, prefix, variants)
     )
+
+
+def _cache_shaped(tag: str, prefix: str) -> bool:
+    # a record goes with its cache tag (core/bases.py), never on its own
+    if not tag.startswith(prefix) or tag.endswith(RECORD_SUFFIX):
+        return False
+    return re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", tag[len(prefix) :]) is not None
 
 
 def is_cache_manifest(body: Mapping[str, Any]) -> bool:
