@@ -167,9 +167,10 @@ def outputs(result: BuildResult) -> dict[str, str]:
     """Per variant: <variant>-digest, <variant>-tags (comma-separated), <variant>-cache-hit
     (the share of steps from the cache, 0.00-1.00; empty where nothing was built: a release
     published before), <variant>-state (built, failed, cancelled, published before); the same
-    for all variants as JSON objects (digests, tags, cache-hits, states: the Action's outputs,
-    whose names cannot depend on the config); digest, the default variant's (build-push-action's
-    name); and metadata, the whole result as one line."""
+    for all variants as JSON objects (digests, variant-tags, cache-hits, states: the Action's
+    outputs, whose names cannot depend on the config); tags, every tag one per line (as
+    metadata-action's); digest, imageid and metadata, the default variant's, in
+    build-push-action's shapes; and result, buildcache's whole result on one line."""
     each = {v.name: _VariantOutputs.of(result, v) for v in result.plan.variants}
     values: dict[str, str] = {}
     for name, out in each.items():
@@ -178,14 +179,27 @@ def outputs(result: BuildResult) -> dict[str, str]:
         values[f"{name}-cache-hit"] = "" if out.cache_hit is None else f"{out.cache_hit:.2f}"
         values[f"{name}-state"] = out.state or ""
     values["digests"] = _json({name: out.digest for name, out in each.items()})
-    values["tags"] = _json({name: out.tags for name, out in each.items()})
+    values["variant-tags"] = _json({name: out.tags for name, out in each.items()})
+    values["tags"] = "\n".join(tag for out in each.values() for tag in out.tags)
     values["cache-hits"] = _json({name: out.cache_hit for name, out in each.items()})
     values["states"] = _json({name: out.state for name, out in each.items()})
-    # build-push-action's own output, where one image is built: the default variant's
-    default = next((each[v.name] for v in result.plan.variants if v.default), None)
-    values["digest"] = (default.digest if default else None) or ""
-    values["metadata"] = _json(result.to_json())
+    values |= _build_push_outputs(result)
+    values["result"] = _json(result.to_json())
     return values
+
+
+def _build_push_outputs(result: BuildResult) -> dict[str, str]:
+    """build-push-action's digest, imageid and metadata (buildx's metadata of the target), of
+    the default variant: what a workflow written for build-push-action reads."""
+    default = next((v.name for v in result.plan.variants if v.default), None)
+    target = result.targets.get(default) if default else None
+    if target is None:
+        return {"digest": "", "imageid": "", "metadata": ""}
+    return {
+        "digest": target.digest or "",
+        "imageid": target.config_digest or "",
+        "metadata": _json(dict(target.entry)) if target.entry else "",
+    }
 
 
 @dataclass(frozen=True)
@@ -215,11 +229,12 @@ def _json(value: object) -> str:
 def write_merge_outputs(
     path: Path, digests: Mapping[str, str | None], tags: Mapping[str, list[str]], default: str
 ) -> None:
-    """`merge`'s step outputs, named as a build's: digests and tags as JSON objects by variant,
-    and digest, the default variant's index."""
+    """`merge`'s step outputs, named as a build's: digests and variant-tags as JSON objects by
+    variant, tags one per line, and digest, the default variant's index."""
     values = {
-        "digests": json.dumps(dict(digests), separators=(",", ":")),
-        "tags": json.dumps(dict(tags), separators=(",", ":")),
+        "digests": _json(dict(digests)),
+        "variant-tags": _json(dict(tags)),
+        "tags": "\n".join(tag for listed in tags.values() for tag in listed),
         "digest": digests.get(default) or "",
     }
     _append_outputs(path, values)

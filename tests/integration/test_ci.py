@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from tests.github_output import read_outputs
 from tests.integration.conftest import (
     REGISTRY_PASSWORD,
     REGISTRY_USER,
@@ -149,7 +150,7 @@ def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: P
     assert data["version"] == "v1.4.0"
     assert data["cache_policy"] == {"mode": "rw", "reason": "a release tag"}
 
-    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    values = read_outputs(output.read_text())
     assert set(values) == {
         "slim-digest",
         "slim-tags",
@@ -160,11 +161,14 @@ def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: P
         "full-cache-hit",
         "full-state",
         "digests",
+        "variant-tags",
         "tags",
         "cache-hits",
         "states",
         "digest",
+        "imageid",
         "metadata",
+        "result",
     }
     assert values["digest"] == values["slim-digest"]  # the default variant's
     assert json.loads(values["states"]) == {"slim": "built", "full": "built"}
@@ -172,7 +176,14 @@ def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: P
         "slim": values["slim-digest"],
         "full": values["full-digest"],
     }
-    assert set(json.loads(values["tags"])["full"]) == set(values["full-tags"].split(","))
+    assert set(json.loads(values["variant-tags"])["full"]) == set(values["full-tags"].split(","))
+    every_tag = values["slim-tags"].split(",") + values["full-tags"].split(",")
+    assert values["tags"].splitlines() == every_tag  # metadata-action's shape: one per line
+    # build-push-action's shapes, of the default variant: buildx's own metadata of its target
+    metadata = json.loads(values["metadata"])
+    assert metadata["containerimage.digest"] == values["digest"]
+    assert metadata["containerimage.config.digest"] == values["imageid"]
+    assert values["imageid"].startswith("sha256:")
     ghcr, hub = project.registries.ghcr, project.registries.hub
     for variant, suffix in (("slim", ""), ("full", "-full")):
         tags = values[f"{variant}-tags"].split(",")
@@ -187,7 +198,7 @@ def test_github_actions_outputs_summary_and_groups(project: Project, tmp_path: P
         assert digest.startswith("sha256:")
         assert manifest(f"{hub}/{project.name}:1.4{suffix}")["_digest"] == digest
         assert 0.0 <= float(values[f"{variant}-cache-hit"]) <= 1.0
-    assert json.loads(values["metadata"]) == data
+    assert json.loads(values["result"]) == data
 
     text = summary.read_text()
     assert "## buildcache: v1.4.0 built" in text

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
+from tests.github_output import read_outputs
 from tests.integration.conftest import (
     Project,
     free_port,
@@ -378,10 +379,12 @@ def test_two_engines_build_a_platform_each_and_merge_one_index(
     )
     assert result.returncode == 0, result.stderr
     # the action's outputs after a merge: each variant's index, as after a build
-    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    written = read_outputs(outputs.read_text())
     index = manifest(f"{registries.ghcr}/{project.name}:3.0.0")["_digest"]
     assert json.loads(written["digests"])["slim"] == written["digest"] == index
-    assert f"{registries.hub}/{project.name}:3.0.0-full" in json.loads(written["tags"])["full"]
+    assert (
+        f"{registries.hub}/{project.name}:3.0.0-full" in json.loads(written["variant-tags"])["full"]
+    )
     assert {v["name"]: sorted(v["platforms"]) for v in data["variants"]} == {
         "slim": sorted(BOTH),
         "full": sorted(BOTH),

@@ -73,7 +73,9 @@ def test_metadata_that_is_missing_or_broken_reads_as_empty(tmp_path: Path) -> No
     (tmp_path / "good.json").write_text(
         '{"slim": {"containerimage.digest": "sha256:1"}, "buildx.build.ref": "b/b/x"}'
     )
-    assert read_metadata(tmp_path / "good.json") == {"slim": TargetMetadata(digest="sha256:1")}
+    assert read_metadata(tmp_path / "good.json") == {
+        "slim": TargetMetadata(digest="sha256:1", entry={"containerimage.digest": "sha256:1"})
+    }
 
 
 def test_baking_never_imports_python_on_whales(docker_calls: DockerCalls, tmp_path: Path) -> None:

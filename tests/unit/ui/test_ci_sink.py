@@ -22,6 +22,7 @@ from buildcache.core.reference import ImageRef
 from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed
 from buildcache.ui import ci_sink as github
+from tests.github_output import read_outputs
 from tests.unit.plans import make_plan
 
 IMAGES = ("ghcr.io/a/w", "docker.io/a/w")
@@ -44,6 +45,15 @@ REPORT = CacheReport(
 )
 
 
+# what buildx writes for a target into --metadata-file
+ENTRY = {
+    "buildx.build.ref": "builder/builder0/abc",
+    "containerimage.config.digest": "sha256:c0f",
+    "containerimage.digest": "sha256:abc",
+    "image.name": "ghcr.io/a/w:1.2.3,docker.io/a/w:1.2.3",
+}
+
+
 def _result(**changes: Any) -> BuildResult:
     plan = make_plan(CONFIG, version="1.2.3", push=True)
     published = [
@@ -54,7 +64,9 @@ def _result(**changes: Any) -> BuildResult:
     result = BuildResult(
         plan=plan,
         reports={"slim": REPORT},
-        targets={"slim": TargetMetadata(digest="sha256:abc")},
+        targets={
+            "slim": TargetMetadata(digest="sha256:abc", config_digest="sha256:c0f", entry=ENTRY)
+        },
         published=published,
     )
     return dataclasses.replace(result, **changes)
@@ -67,17 +79,36 @@ def test_outputs_per_variant_and_metadata_on_one_line(tmp_path: Path) -> None:
     path = tmp_path / "output"
     path.write_text("earlier=1\n")
     github.write_outputs(path, RESULT)
-    lines = path.read_text().splitlines()
-    assert lines[0] == "earlier=1"  # appended, never overwritten
-    values = dict(line.split("=", 1) for line in lines[1:])
+    assert path.read_text().startswith("earlier=1\n")  # appended, never overwritten
+    values = read_outputs(path.read_text())
     assert values["slim-digest"] == "sha256:abc"
     assert (
         values["slim-tags"]
         == "ghcr.io/a/w:1.2.3,docker.io/a/w:1.2.3,ghcr.io/a/w:latest,docker.io/a/w:latest"
     )
     assert values["slim-cache-hit"] == "0.80"
-    assert values["digest"] == "sha256:abc"  # build-push-action's name, the default variant's
-    assert json.loads(values["metadata"]) == json.loads(json.dumps(RESULT.to_json()))
+    assert json.loads(values["result"]) == json.loads(json.dumps(RESULT.to_json()))
+    assert json.loads(values["variant-tags"]) == {"slim": values["slim-tags"].split(",")}
+
+
+def test_outputs_named_as_docker_s_actions_have_their_shapes(tmp_path: Path) -> None:
+    values = github.outputs(RESULT)
+    # build-push-action's, of the default variant: its digest, image ID and buildx's metadata
+    assert values["digest"] == "sha256:abc"
+    assert values["imageid"] == "sha256:c0f"
+    assert json.loads(values["metadata"]) == ENTRY
+    # metadata-action's: every tag, one per line (a multi-line output in $GITHUB_OUTPUT)
+    assert values["tags"].splitlines() == values["slim-tags"].split(",")
+    path = tmp_path / "output"
+    github.write_outputs(path, RESULT)
+    text = path.read_text()
+    assert "tags<<ghadelimiter_" in text
+    assert "\nghcr.io/a/w:1.2.3\ndocker.io/a/w:1.2.3\n" in text
+
+
+def test_build_push_outputs_are_empty_where_the_default_variant_was_not_built() -> None:
+    values = github.outputs(_result(targets={}))
+    assert (values["digest"], values["imageid"], values["metadata"]) == ("", "", "")
 
 
 def test_summary_has_tags_per_registry_digest_platforms_and_the_cache() -> None:
