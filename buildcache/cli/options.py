@@ -133,6 +133,22 @@ BuildContextOption = Annotated[
         help="A named build context: a folder, docker-image://REF, target:NAME; repeatable.",
     ),
 ]
+LabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        metavar="KEY=VALUE",
+        help="An image label over the config's (and the OCI defaults); repeatable.",
+    ),
+]
+AnnotationOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--annotation",
+        metavar="KEY=VALUE",
+        help="An annotation of the index and each manifest, over the config's; repeatable.",
+    ),
+]
 ProvenanceOption = Annotated[
     ProvenanceChoice | None,
     typer.Option(
@@ -170,6 +186,8 @@ def plan_request(
     secret: SecretOption = None,
     ssh: SshOption = None,
     build_context: BuildContextOption = None,
+    label: LabelOption = None,
+    annotation: AnnotationOption = None,
     provenance: ProvenanceOption = None,
     sbom: SbomOption = None,
     no_cache: NoCacheOption = False,
@@ -183,6 +201,8 @@ def plan_request(
         secrets=tuple(secret or ()),
         ssh=tuple(ssh or ()),
         contexts=tuple(build_context or ()),
+        labels=tuple(label or ()),
+        annotations=tuple(annotation or ()),
         provenance=provenance.value if provenance else None,  # type: ignore[arg-type]
         sbom=sbom,
         no_cache=no_cache,

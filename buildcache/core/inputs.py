@@ -20,6 +20,7 @@ from buildcache.errors import UsageError
 
 SECRET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")  # a label's or an annotation's
 CONTEXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:@-]*$")
 # a context value that is not a folder of this repository: BuildKit resolves it itself
 CONTEXT_SCHEMES = ("docker-image://", "oci-layout://", "target:", "https://", "http://", "git@")
@@ -80,6 +81,8 @@ class RunInputs:
     secrets: Sequence[str] = ()  # id=ID,env=NAME or id=ID,src=PATH
     ssh: Sequence[str] = ()  # default, or ID=PATH
     contexts: Sequence[str] = ()  # NAME=VALUE
+    labels: Sequence[str] = ()  # KEY=VALUE, over the config's
+    annotations: Sequence[str] = ()  # KEY=VALUE, over the config's
     provenance: Provenance | None = None
     sbom: bool | None = None
     no_cache: bool = False
@@ -161,6 +164,19 @@ def parse_context(text: str, cwd: Path) -> tuple[str, str]:
             hint="e.g. --build-context shared=../shared or python:3.12-slim=docker-image://...",
         )
     return name, context_value(value, cwd)
+
+
+def parse_key_values(flag: str, texts: Sequence[str]) -> dict[str, str]:
+    """`--label KEY=VALUE` (or `--annotation`), each: the value is any text, the key a label's."""
+    found = {}
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not LABEL_KEY.fullmatch(key):
+            raise UsageError(
+                f"{flag} {text!r} is not KEY=VALUE", hint=f"e.g. {flag} org.example.team=web"
+            )
+        found[key] = value
+    return found
 
 
 def _variables(value: str) -> list[str]:

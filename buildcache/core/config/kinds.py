@@ -15,6 +15,7 @@ from buildcache.core.config.schema import Setting
 from buildcache.core.inputs import (
     CONTEXT_NAME,
     ENV_NAME,
+    LABEL_KEY,
     SECRET_ID,
     Secret,
     context_value,
@@ -25,7 +26,6 @@ from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
 from buildcache.errors import UsageError
 
 TAG_CHARS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 DURATION = re.compile(r"(\d{1,4})([hdw])")
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

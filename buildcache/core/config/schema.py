@@ -38,9 +38,9 @@ class Setting:
 SCHEMA = (
     Setting("images", "images", required=True, env="BUILDCACHE_IMAGES"),
     Setting("platforms", "platforms", ("linux/amd64",), env="BUILDCACHE_PLATFORMS"),
-    Setting("context", "path", "."),
-    Setting("dockerfile", "path", "Dockerfile"),
-    Setting("target", "name"),
+    Setting("context", "path", ".", env="BUILDCACHE_CONTEXT"),
+    Setting("dockerfile", "path", "Dockerfile", env="BUILDCACHE_DOCKERFILE"),
+    Setting("target", "name", env="BUILDCACHE_TARGET"),
     Setting("build-args", "args", {}),
     Setting("labels", "labels", {}),
     Setting("annotations", "labels", {}),

@@ -17,7 +17,7 @@ from pathlib import Path
 from buildcache.core.cache import cache_refs
 from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.dockerfile import Dockerfile, Needed
-from buildcache.core.inputs import parse_build_arg
+from buildcache.core.inputs import parse_build_arg, parse_key_values
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy, run_context
 from buildcache.core.plan.inputs import (
     UndeclaredArg,
@@ -31,7 +31,11 @@ from buildcache.core.plan.inputs import (
     variant_inputs,
 )
 from buildcache.core.plan.invariants import check_invariants, check_paths
-from buildcache.core.plan.metadata import source_date_epoch, variant_metadata
+from buildcache.core.plan.metadata import (
+    source_date_epoch,
+    variant_metadata,
+    with_command_line,
+)
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.plan.request import PlanRequest, RunFacts
 from buildcache.core.plan.tags import (
@@ -336,6 +340,8 @@ def describe(
         epoch=epoch,
     )
     run_args = dict(parse_build_arg(text, env) for text in request.inputs.build_args)
+    run_labels = parse_key_values("--label", request.inputs.labels)
+    run_annotations = parse_key_values("--annotation", request.inputs.annotations)
     notes = [*notes, *secret_looking_args(set(run_args) - set(config.build_args))]
     if epoch and config.build.reproducible:
         run_args["SOURCE_DATE_EPOCH"] = epoch  # BuildKit reads it itself
@@ -355,7 +361,7 @@ def describe(
             notes += _check_build_args(config, _undeclared(config, v.name, needs, run_args))
             args = {**builtin, **args}
             notes += unmet_mounts(needs[1], given.secrets, given.ssh)
-        labels, annotations = metadata[v.name]
+        labels, annotations = with_command_line(metadata[v.name], run_labels, run_annotations)
         described.append(
             dataclasses.replace(
                 v, labels=labels, annotations=annotations, build_args=args, inputs=given

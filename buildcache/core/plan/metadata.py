@@ -152,6 +152,20 @@ def csv_field(text: str) -> str:
     return text
 
 
+Metadata = tuple[dict[str, Described], dict[str, Described]]  # (labels, annotations)
+
+
+def with_command_line(
+    found: Metadata, labels: Mapping[str, str], annotations: Mapping[str, str]
+) -> Metadata:
+    """--label and --annotation over everything else; an OCI label given so is an annotation
+    too, as the config's are."""
+    own = {k: Described(v, "--label") for k, v in labels.items()}
+    own_oci = {k: v for k, v in own.items() if k.startswith(OCI)}
+    given = {k: Described(v, "--annotation") for k, v in annotations.items()}
+    return {**found[0], **own}, {**found[1], **own_oci, **given}
+
+
 def variant_metadata(
     config: Config,
     *,
@@ -161,7 +175,7 @@ def variant_metadata(
     version: str,
     now: datetime,
     epoch: str | None = None,
-) -> dict[str, tuple[dict[str, Described], dict[str, Described]]]:
+) -> dict[str, Metadata]:
     """Each variant's (labels, annotations): the OCI defaults of the run, the config's tables
     over them, the variant's over those. The annotations start from the OCI keys of the labels."""
     labels = oci_labels(

@@ -194,3 +194,53 @@ def test_version_h_and_examples_speak_the_usual_language(
     assert "buildcache build --push --version 1.2.3" in out
     code, out, _ = run(capsys, "--help")
     assert "--install-completion" in out
+
+
+def test_labels_and_annotations_from_the_command_line_go_over_the_config_s(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys,
+        "plan",
+        "--version",
+        "1.0.0",
+        "--offline",
+        "--json",
+        "--label",
+        "org.example.team=web, and more",
+        "--label",
+        "org.opencontainers.image.vendor=Acme",
+        "--annotation",
+        "org.example.note=a=b",
+    )
+    assert code == 0, err
+    variant = json.loads(out)["variants"][0]
+    assert variant["labels"]["org.example.team"] == "web, and more"
+    assert variant["labels"]["org.opencontainers.image.vendor"] == "Acme"
+    # an OCI label is an annotation too, as the config's are; an annotation is not a label
+    assert variant["annotations"]["org.opencontainers.image.vendor"] == "Acme"
+    assert variant["annotations"]["org.example.note"] == "a=b"
+    assert "org.example.note" not in variant["labels"]
+    assert "org.example.team" not in variant["annotations"]
+
+
+def test_a_label_that_is_not_key_value_is_one_sentence_and_exit_2(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "plan", "--offline", "--version", "1", "--label", "=oops")
+    assert code == 2
+    assert "--label '=oops' is not KEY=VALUE" in err
+
+
+def test_the_environment_names_the_dockerfile_context_and_target(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "docker").mkdir()
+    (repo / "docker" / "Dockerfile").write_text("FROM scratch AS runtime\nARG VARIANT\n")
+    monkeypatch.setenv("BUILDCACHE_DOCKERFILE", "docker/Dockerfile")
+    monkeypatch.setenv("BUILDCACHE_TARGET", "runtime")
+    code, out, err = run(capsys, "plan", "--offline", "--version", "1", "--json")
+    assert code == 0, err
+    variant = json.loads(out)["variants"][0]
+    assert variant["dockerfile"] == str(repo / "docker" / "Dockerfile")
+    assert variant["target"] == "runtime"
