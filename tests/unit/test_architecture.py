@@ -1,6 +1,7 @@
 """docs/ARCHITECTURE.md's rules, checked: which folder may import which, one importer of
 python-on-whales, and no import circle (an import under TYPE_CHECKING counts). Function
-complexity and argument counts are gated by ruff (C901, PLR0913 in pyproject.toml)."""
+complexity and argument counts are gated by ruff (C901, PLR0913 in pyproject.toml), the package's
+average complexity by radon (a ratchet)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,18 @@ def test_the_import_graph_has_no_circle() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+# The average complexity of the package's blocks (functions, methods, classes: radon's own
+# average), as it stands: it may only go down (issue 21's goal is 3.5; 4.87 when it was filed).
+AVERAGE_COMPLEXITY = 3.82
+
+
+def test_complexity_only_goes_down_and_no_function_is_graded_d() -> None:
+    from radon.complexity import cc_visit, sorted_results
+
+    blocks = [b for path in MODULES for b in sorted_results(cc_visit(path.read_text()))]
+    average = sum(b.complexity for b in blocks) / len(blocks)
+    assert average <= AVERAGE_COMPLEXITY, f"average complexity {average:.2f}"
+    graded_d = [f"{b.name} ({b.complexity})" for b in blocks if b.complexity > 20]
+    assert not graded_d, graded_d
