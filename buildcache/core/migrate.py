@@ -234,10 +234,8 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
     """Where and for what it builds, and each variant with its own build arguments (those all
     variants share go to the top)."""
     _paths(migration.config, job.build)
-    per_variant = {
-        name: _build_args(job.build, entry, migration)
-        for name, entry in _by_variant(list(job.matrix) or [{}], key, variants)
-    }
+    entries = _by_variant(list(job.matrix) or [{}], key, variants)
+    per_variant = {name: _build_args(job.build, entry, migration) for name, entry in entries}
     shared = _shared(list(per_variant.values()))
     if shared:
         migration.config["build-args"] = shared
@@ -245,6 +243,39 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
         name: _variant_table(n == 0, {k: v for k, v in args.items() if k not in shared})
         for n, (name, args) in enumerate(per_variant.items())
     }
+    _targets(migration, job, entries)
+    _labels(migration, job)
+
+
+def _targets(
+    migration: Migration, job: _Job, entries: Sequence[tuple[str, Mapping[str, str]]]
+) -> None:
+    """build-push-action's `target`: the config's where every variant builds the same stage,
+    else each variant's own (`target: ${{ matrix.variant }}`)."""
+    if not job.build.get("target"):
+        return
+    targets = {name: _resolved(str(job.build["target"]), entry, {}) for name, entry in entries}
+    if None in targets.values():
+        migration.notes.append(f"target: {job.build['target']!r} holds an expression; give it")
+    elif len(set(targets.values())) == 1:
+        migration.config["target"] = next(iter(targets.values()))
+    else:
+        for name, target in targets.items():
+            migration.config["variants"][name]["target"] = target
+
+
+def _labels(migration: Migration, job: _Job) -> None:
+    """build-push-action's `labels` lines (metadata-action's own labels buildcache makes too)."""
+    labels = {}
+    for line in _lines(job.build.get("labels")):
+        key, sep, value = line.partition("=")
+        if "${{" in line:
+            if "steps." not in line:  # metadata-action's output: buildcache sets those labels
+                migration.notes.append(f"labels: {line!r} holds an expression; left out")
+        elif sep:
+            labels[key.strip()] = value.strip()
+    if labels:
+        migration.config["labels"] = labels
 
 
 def _paths(config: dict[str, Any], build: Mapping[str, Any]) -> None:

@@ -87,3 +87,53 @@ def test_a_matrix_of_lists_and_a_gha_cache() -> None:
     assert migration.config["build-args"] == {"PY": "3.12"}
     assert list(migration.config["variants"]) == ["cpu", "gpu"]
     assert any("type=gha is not carried over" in n for n in migration.notes)
+
+
+def test_a_target_per_variant_and_literal_labels_are_carried_over() -> None:
+    workflow = yaml.safe_load(
+        """
+jobs:
+  image:
+    strategy:
+      matrix:
+        variant: [slim, full]
+    steps:
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/acme/widget
+      - uses: docker/build-push-action@v6
+        with:
+          target: ${{ matrix.variant }}
+          labels: |
+            ${{ steps.meta.outputs.labels }}
+            org.example.team=web
+            org.example.run=${{ github.run_id }}
+"""
+    )
+    migration = migrate(workflow)
+    assert migration.config["variants"] == {
+        "slim": {"default": True, "target": "slim"},
+        "full": {"target": "full"},
+    }
+    assert migration.config["labels"] == {"org.example.team": "web"}
+    # metadata-action's labels are buildcache's own; another expression is said
+    assert [n for n in migration.notes if n.startswith("labels:")] == [
+        "labels: 'org.example.run=${{ github.run_id }}' holds an expression; left out"
+    ]
+
+
+def test_one_target_for_every_variant_is_the_config_s() -> None:
+    workflow = {
+        "jobs": {
+            "image": {
+                "steps": [
+                    {
+                        "uses": "docker/build-push-action@v6",
+                        "with": {"target": "runtime", "tags": "acme/w:1"},
+                    }
+                ]
+            }
+        }
+    }
+    assert migrate(workflow).config["target"] == "runtime"
