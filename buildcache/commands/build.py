@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report,
 from buildcache.buildkit.tracker import BuildTracker, Vertex
 from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
+from buildcache.core.bases import MissCause
 from buildcache.core.config.model import Config
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.publish import (
@@ -88,7 +90,6 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
             builder=config.builder_name,
             resumed=resumed,
         )
-    result = _with_causes(result, console)
     _show(result, console, sink, as_json=options.as_json)
     _raise_failure(result, options.min_cache_hit)
     say(console, _summary(result), "bold green")
@@ -106,16 +107,28 @@ def _console(progress: ProgressMode) -> Console:
     return make_console(plain=plain)
 
 
-def _with_causes(result: BuildResult, console: Console) -> BuildResult:
-    """Each variant's record written beside its cache, and the cause of each miss."""
-    if not any(v.upstream for v in result.plan.variants):
-        return result
+@contextmanager
+def _records(
+    plan: BuildPlan, reports: Mapping[str, CacheReport], console: Console
+) -> Iterator[Callable[[], Mapping[str, MissCause]]]:
+    """Each variant's record written beside its cache while the run publishes (a few round
+    trips each, on the cache's registry: nothing to wait for after the tags), and the cause of
+    each miss, once the block asks for them. A record that cannot be written is a warning."""
+    if not any(v.upstream for v in plan.variants):
+        yield dict
+        return
     from buildcache.registry import bases
 
-    causes, notes = bases.after_build(result.plan, result.reports, now=datetime.now(UTC))
-    for note in notes:
-        labelled(console, "warning", "yellow", note)
-    return dataclasses.replace(result, causes=causes)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(bases.after_build, plan, reports, now=datetime.now(UTC))
+
+        def causes() -> Mapping[str, MissCause]:
+            found, notes = written.result()
+            for note in notes:
+                labelled(console, "warning", "yellow", note)
+            return found
+
+        yield causes
 
 
 def _show(result: BuildResult, console: Console, sink: CISink, *, as_json: bool) -> None:
@@ -182,13 +195,15 @@ def run_build(
     baked = baked.with_resumed(resumed)
     built = baked.built_plan(plan)
     keep_going = bool(options.keep_going)
-    published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
+    with _records(plan, baked.reports(plan), console) as causes:
+        published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
+        found = causes()
     if error is not None and keep_going and built.variants:
         done = ", ".join(v.name for v in built.variants)
         error = BuildFailed(
             f"{error.message} ({done} built{' and published' if published else ''})"
         )
-    return baked.result(plan, published, error)
+    return baked.result(plan, published, error, found)
 
 
 def _publish_built(
@@ -396,16 +411,26 @@ class Baked:
     def digests(self) -> dict[str, str | None]:
         return digests(self.targets)
 
+    def reports(self, plan: BuildPlan) -> dict[str, CacheReport]:
+        """Each variant's cache report (none for one an earlier run published)."""
+        not_written = _not_written(plan)
+        return {
+            v.name: self._report(v, not_written)
+            for v in plan.variants
+            if v.name not in self.resumed
+        }
+
     def result(
-        self, plan: BuildPlan, published: list[TagResult], error: BuildFailed | None
+        self,
+        plan: BuildPlan,
+        published: list[TagResult],
+        error: BuildFailed | None,
+        causes: Mapping[str, MissCause],
     ) -> BuildResult:
         return BuildResult(
             plan=plan,
-            reports={
-                v.name: self._report(v, _not_written(plan))
-                for v in plan.variants
-                if v.name not in self.resumed
-            },
+            reports=self.reports(plan),
+            causes=causes,
             statuses=self.statuses,
             targets=self.targets,
             failed=self.first.failed_steps(),

@@ -133,19 +133,20 @@ def _read_indexes(
     sources: Mapping[str, ImageRef],
     copy: Collection[str],
 ) -> tuple[dict[str, Manifest], list[TagResult]]:
-    """Each variant's index read once (copied first where `copy` asks), and the failed results
-    of the variants whose index cannot be read (none of their tags is written)."""
+    """Each variant's index read once (copied first where `copy` asks; the variants at once),
+    and the failed results of the variants whose index cannot be read (none of their tags is
+    written)."""
+    from buildcache.registry.client import at_once
     from buildcache.registry.publish import copy_where_missing, read_manifest
 
     manifests: dict[str, Manifest] = {}
-    failed: list[TagResult] = []
-    for variant in variants:
+
+    def one(variant: Tagged) -> list[TagResult]:
         source = sources.get(variant.name)
         if source is None:  # never a silent gap in the table
-            failed += failed_results(variant, "buildx reported no digest for it", 0)
-            continue
+            return failed_results(variant, "buildx reported no digest for it", 0)
 
-        def read(variant: Tagged = variant, source: ImageRef = source) -> None:
+        def read() -> None:
             try:
                 origin = source
                 if variant.name in copy:
@@ -155,6 +156,7 @@ def _read_indexes(
                 raise PublishError(error.message) from None
 
         reason, attempts = retrier.retried(read, str(source))
-        if reason is not None:
-            failed += failed_results(variant, reason, attempts)
+        return [] if reason is None else failed_results(variant, reason, attempts)
+
+    failed = [result for results in at_once(one, list(variants)) for result in results]
     return manifests, failed

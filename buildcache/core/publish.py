@@ -307,21 +307,33 @@ class Publisher:
         """The moving tags to write: none of a variant whose version tags are missing, and
         none a higher release holds (decided once per variant). The others' results go into
         `done`."""
-        decisions: dict[str, Decision] = {}
+        decisions = self._decide_all(steps, missing)
         free: dict[int, PublishStep] = {}
         for step in (s for s in steps if s.moving):
             if step.variant in missing:
                 why = "a version tag is missing on " + missing[step.variant]
                 done[id(step)] = _each(step, step.tags, "skipped", why)
                 continue
-            if step.variant not in decisions:
-                decisions[step.variant] = self._decide(step.variant, _moving_names(steps, step))
             decision = decisions[step.variant]
             done[id(step)] = decision.results(step)
             left = tuple(t for t in step.tags if decision.moves(t))
             if left:
                 free[id(step)] = PublishStep(step.variant, step.image, left, moving=True)
         return free
+
+    def _decide_all(
+        self, steps: Sequence[PublishStep], missing: Mapping[str, str]
+    ) -> dict[str, Decision]:
+        """Each variant's decision (of those whose version tags are all written), the variants
+        asked at once: each asks every registry for its releases."""
+        moving = {s.variant: s for s in steps if s.moving and s.variant not in missing}
+        if not moving:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(moving))) as pool:
+            decided = pool.map(
+                lambda s: self._decide(s.variant, _moving_names(steps, s)), moving.values()
+            )
+            return dict(zip(moving, decided, strict=True))
 
     def _decide(self, variant: str, tags: Sequence[str]) -> Decision:
         """Which moving tags a higher release holds, on any registry: decided once, applied on

@@ -14,10 +14,11 @@ reason, and a record that cannot be read or written is a note.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -331,7 +332,7 @@ def after_build(
     and the new record beside each cache this build wrote. Never raises: a record that cannot
     be written is a note."""
     causes: dict[str, MissCause] = {}
-    notes: list[str] = []
+    writes: list[Callable[[], list[str]]] = []
     for variant in plan.variants:
         upstream, report = variant.upstream, reports.get(variant.name)
         if upstream is None or report is None:
@@ -340,7 +341,14 @@ def after_build(
         if cause is not None:
             causes[variant.name] = cause
         if report.exported.status == "written" and variant.cache_to is not None:
-            notes += _record_written(variant, variant.cache_to.ref, upstream, now, connect)
+            writes.append(
+                functools.partial(
+                    _record_written, variant, variant.cache_to.ref, upstream, now, connect
+                )
+            )
+    # each record is a few round trips: written at once, not one variant after the other
+    with ThreadPoolExecutor(max_workers=max(1, len(writes))) as pool:
+        notes = [note for written in pool.map(lambda write: write(), writes) for note in written]
     return causes, notes
 
 

@@ -17,10 +17,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from buildcache.core.reference import DOCKER_HUB, content_digest
 from buildcache.errors import RegistryError
@@ -31,6 +32,20 @@ from buildcache.errors import RegistryError
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
+
+T = TypeVar("T")
+R = TypeVar("R")
+REQUESTS_AT_ONCE = 8  # registry calls in flight at once, over every registry
+
+
+def at_once(call: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """`call` of each item, REQUESTS_AT_ONCE at a time: a registry round trip each, not their
+    sum. The results in the order of `items`; the first error raised once all have ended."""
+    if len(items) < 2:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(REQUESTS_AT_ONCE, len(items))) as pool:
+        return list(pool.map(call, items))
+
 
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_AUTH_KEYS = (

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from buildcache.core.publish import PublishStep, TagResult
 from buildcache.core.reference import ImageRef, content_digest
 from buildcache.errors import PublishError, RegistryError
-from buildcache.registry.client import Connect, RegistryClient
+from buildcache.registry.client import Connect, RegistryClient, at_once
 from buildcache.registry.copy import copy_image
 from buildcache.registry.readback import Held, higher_release_holds
 
@@ -61,12 +61,17 @@ def copy_where_missing(
     copied through the API (registry/copy.py) as it is, from the first that does (`source`'s
     own first): that image, by digest. Raises RegistryError when none holds it."""
     digest = str(source.digest)
+    candidates = [source.bare(), *images]
+
+    def holds(image: ImageRef) -> bool:
+        try:
+            return registries.client(image).digest(image.repository, digest) == digest
+        except RegistryError:
+            return False  # the copy onto it says what is wrong, if it comes to that
+
+    held = at_once(holds, candidates)
     origin = next(
-        (
-            image.with_digest(digest)
-            for image in (source.bare(), *images)
-            if registries.client(image).digest(image.repository, digest) == digest
-        ),
+        (image.with_digest(digest) for image, has in zip(candidates, held, strict=True) if has),
         None,
     )
     if origin is None:
@@ -114,11 +119,16 @@ class TagWriter:
             raise PublishError(error.message) from None
 
     def holders(self, variant: str, tags: Sequence[str]) -> dict[str, Held]:
-        found: dict[str, Held] = {}
-        for image in self.images[variant]:
+        """The moving tags a higher release holds on any of the variant's registries (asked at
+        once); where several do, the first registry's word."""
+        suffix = self.suffixes.get(variant, "")
+
+        def held_on(image: ImageRef) -> dict[str, Held]:
             client = self.registries.client(image)
-            suffix = self.suffixes.get(variant, "")
-            held = higher_release_holds(client, image.repository, tags, self.version, suffix)
+            return higher_release_holds(client, image.repository, tags, self.version, suffix)
+
+        found: dict[str, Held] = {}
+        for held in at_once(held_on, self.images[variant]):
             found = {**held, **found}
         return found
 
@@ -131,24 +141,35 @@ class TagWriter:
         index, with no higher release published, is written again (a lower release wrote it
         after this one did). What cannot be read here is left to the read-back."""
         settled = list(results)
-        for variant, tags in moving.items():
-            written = [
+        written = {
+            variant: [
                 n
                 for n, r in enumerate(settled)
                 if r.variant == variant and r.tag in tags and r.status == "done"
             ]
-            if written:
-                self._settle_variant(variant, settled, written)
+            for variant, tags in moving.items()
+        }
+        at_once(
+            lambda variant: self._settle_variant(variant, settled, written[variant]),
+            [variant for variant, places in written.items() if places],
+        )
         return settled
 
     def _settle_variant(self, variant: str, settled: list[TagResult], written: list[int]) -> None:
         """The moving tags of one variant (at `written` in `settled`), settled in place."""
         try:
             held = self.holders(variant, sorted({settled[n].tag for n in written}))
-            for n in written:
-                settled[n] = self._settle_one(settled[n], held.get(settled[n].tag))
         except RegistryError:
             return  # left to the read-back
+
+        def settle_one(n: int) -> TagResult:
+            try:
+                return self._settle_one(settled[n], held.get(settled[n].tag))
+            except RegistryError:
+                return settled[n]  # left to the read-back
+
+        for n, one in zip(written, at_once(settle_one, written), strict=True):
+            settled[n] = one
 
     def _settle_one(self, result: TagResult, held: Held | None) -> TagResult:
         client = self.registries.client(result.image)

@@ -5,36 +5,47 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TypeVar
 
 from buildcache.core.plan.tags import release_key
 from buildcache.core.publish import Retrier, RetryPolicy, TagResult
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildFailed, PublishError, RegistryError
-from buildcache.registry.client import RegistryClient
+from buildcache.registry.client import RegistryClient, at_once
+
+T = TypeVar("T")
 
 
 def read_back(expected: Mapping[ImageRef, str], policy: RetryPolicy | None = None) -> list[str]:
     """Each tag read back on its registry (a HEAD each, tried again after a transient error as
     `policy` says): a sentence for every one that does not resolve to the digest expected of
     it. Another run publishing at the same moment, or a registry that lost a write, shows here
-    instead of in someone's pull."""
-    wrong: list[str] = []
-    by_registry: dict[str, list[ImageRef]] = {}
-    for ref in expected:
-        by_registry.setdefault(ref.registry, []).append(ref)
-    for registry, refs in by_registry.items():
-        with RegistryClient(registry) as client:
-            for ref in refs:
-                try:
-                    found = _digest(client, ref, policy or RetryPolicy(attempts=1))
-                except RegistryError as error:
-                    wrong.append(f"{ref} could not be read back ({error.message})")
-                    continue
-                if found != expected[ref]:
-                    wrong.append(f"{ref} resolves to {found or 'nothing'}, not {expected[ref]}")
-    return wrong
+    instead of in someone's pull. The reads run at once (a round trip each, not their sum)."""
+
+    def check(client: RegistryClient, ref: ImageRef) -> str | None:
+        try:
+            found = _digest(client, ref, policy or RetryPolicy(attempts=1))
+        except RegistryError as error:
+            return f"{ref} could not be read back ({error.message})"
+        if found != expected[ref]:
+            return f"{ref} resolves to {found or 'nothing'}, not {expected[ref]}"
+        return None
+
+    return [wrong for wrong in _each_at_once(list(expected), check) if wrong is not None]
+
+
+def _each_at_once(
+    refs: Sequence[ImageRef], read: Callable[[RegistryClient, ImageRef], T]
+) -> list[T]:
+    """`read` of every reference at once, with one client per registry; the results in the
+    order of `refs`."""
+    with ExitStack() as stack:
+        registries = {ref.registry for ref in refs}
+        clients = {r: stack.enter_context(RegistryClient(r)) for r in registries}
+        return at_once(lambda ref: read(clients[ref.registry], ref), refs)
 
 
 def _digest(client: RegistryClient, ref: ImageRef, policy: RetryPolicy) -> str | None:
@@ -153,22 +164,18 @@ def read_back_published(
 
 def digests_of(refs: Mapping[str, ImageRef], policy: RetryPolicy | None = None) -> dict[str, str]:
     """The digest each reference resolves to, for those that exist (a HEAD each, tried again
-    after a transient error). One that cannot be read stops the run: whether a release is
-    published decides whether it is built, and a guess could replace it."""
-    found: dict[str, str] = {}
-    for registry in {ref.registry for ref in refs.values()}:
-        with RegistryClient(registry) as client:
-            for key, ref in refs.items():
-                if ref.registry != registry:
-                    continue
-                try:
-                    digest = _digest(client, ref, policy or RetryPolicy(attempts=1))
-                except RegistryError as error:
-                    raise BuildFailed(
-                        f"cannot tell whether {ref} is published already: {error.message}",
-                        hint=error.hint
-                        or "nothing was built or tagged: run the same command again",
-                    ) from None
-                if digest:
-                    found[key] = digest
-    return found
+    after a transient error, all at once). One that cannot be read stops the run: whether a
+    release is published decides whether it is built, and a guess could replace it."""
+
+    def read(client: RegistryClient, ref: ImageRef) -> str | None:
+        try:
+            return _digest(client, ref, policy or RetryPolicy(attempts=1))
+        except RegistryError as error:
+            raise BuildFailed(
+                f"cannot tell whether {ref} is published already: {error.message}",
+                hint=error.hint or "nothing was built or tagged: run the same command again",
+            ) from None
+
+    keys = list(refs)
+    found = _each_at_once([refs[key] for key in keys], read)
+    return {key: digest for key, digest in zip(keys, found, strict=True) if digest}
