@@ -172,12 +172,7 @@ def outputs(result: BuildResult) -> dict[str, str]:
     metadata-action's); digest, imageid and metadata, the default variant's, in
     build-push-action's shapes; and result, buildcache's whole result on one line."""
     each = {v.name: _VariantOutputs.of(result, v) for v in result.plan.variants}
-    values: dict[str, str] = {}
-    for name, out in each.items():
-        values[f"{name}-digest"] = out.digest or ""
-        values[f"{name}-tags"] = ",".join(out.tags)
-        values[f"{name}-cache-hit"] = "" if out.cache_hit is None else f"{out.cache_hit:.2f}"
-        values[f"{name}-state"] = out.state or ""
+    values = {key: value for name, out in each.items() for key, value in out.named(name).items()}
     values["digests"] = _json({name: out.digest for name, out in each.items()})
     values["variant-tags"] = _json({name: out.tags for name, out in each.items()})
     values["tags"] = "\n".join(tag for out in each.values() for tag in out.tags)
@@ -208,6 +203,15 @@ class _VariantOutputs:
     tags: list[str]  # those pushed, else those planned
     cache_hit: float | None  # None where nothing was built (a release published before)
     state: str | None
+
+    def named(self, name: str) -> dict[str, str]:
+        """<name>-digest, -tags (comma-separated), -cache-hit (empty for no figure), -state."""
+        return {
+            f"{name}-digest": self.digest or "",
+            f"{name}-tags": ",".join(self.tags),
+            f"{name}-cache-hit": "" if self.cache_hit is None else f"{self.cache_hit:.2f}",
+            f"{name}-state": self.state or "",
+        }
 
     @classmethod
     def of(cls, result: BuildResult, variant: VariantPlan) -> _VariantOutputs:

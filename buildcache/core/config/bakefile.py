@@ -95,12 +95,12 @@ def _target_names(
             key="bake-targets",
             hint=f"its targets: {', '.join(all_targets) or 'none'}",
         )
-    for name in names:
-        if not VARIANT_NAME.fullmatch(name):
-            raise ConfigError(
-                f"the bake target {name!r} cannot name a variant (lowercase letters, digits, '_', '-')",
-                key="bake-targets",
-            )
+    unfit = [name for name in names if not VARIANT_NAME.fullmatch(name)]
+    if unfit:
+        raise ConfigError(
+            f"the bake target {unfit[0]!r} cannot name a variant (lowercase letters, digits, '_', '-')",
+            key="bake-targets",
+        )
     return names
 
 
