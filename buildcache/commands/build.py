@@ -195,7 +195,8 @@ def run_build(
     baked = baked.with_resumed(resumed)
     built = baked.built_plan(plan)
     keep_going = bool(options.keep_going)
-    with _records(plan, baked.reports(plan), console) as causes:
+    reports = baked.reports(plan)
+    with _records(plan, reports, console) as causes:
         published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
         found = causes()
     if error is not None and keep_going and built.variants:
@@ -203,7 +204,7 @@ def run_build(
         error = BuildFailed(
             f"{error.message} ({done} built{' and published' if published else ''})"
         )
-    return baked.result(plan, published, error, found)
+    return baked.result(plan, reports, published, error, found)
 
 
 def _publish_built(
@@ -423,13 +424,14 @@ class Baked:
     def result(
         self,
         plan: BuildPlan,
+        reports: Mapping[str, CacheReport],
         published: list[TagResult],
         error: BuildFailed | None,
         causes: Mapping[str, MissCause],
     ) -> BuildResult:
         return BuildResult(
             plan=plan,
-            reports=self.reports(plan),
+            reports=reports,
             causes=causes,
             statuses=self.statuses,
             targets=self.targets,

@@ -56,7 +56,7 @@ from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import kept_value
 from buildcache.core.reference import ImageRef, ReferenceError, platform_name
 from buildcache.errors import BuildcacheError, ConfigError, RegistryError
-from buildcache.registry.client import Connect, RegistryClient
+from buildcache.registry.client import Connect, RegistryClient, at_once
 
 if TYPE_CHECKING:
     from buildcache.buildkit.report import CacheReport  # after a build only
@@ -91,10 +91,7 @@ def resolve(names: Iterable[str], connect: Connect = RegistryClient) -> dict[str
         }
         return ResolvedBase(name, ref.digest or found.digest, platforms)
 
-    if not unique:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
-        return {base.name: base for base in pool.map(one, unique)}
+    return {base.name: base for base in at_once(one, unique)}
 
 
 def record_ref(cache_ref: ImageRef) -> ImageRef:
@@ -347,8 +344,7 @@ def after_build(
                 )
             )
     # each record is a few round trips: written at once, not one variant after the other
-    with ThreadPoolExecutor(max_workers=max(1, len(writes))) as pool:
-        notes = [note for written in pool.map(lambda write: write(), writes) for note in written]
+    notes = [note for written in at_once(lambda write: write(), writes) for note in written]
     return causes, notes
 
 

@@ -174,8 +174,7 @@ def outputs(result: BuildResult) -> dict[str, str]:
     each = {v.name: _VariantOutputs.of(result, v) for v in result.plan.variants}
     values = {key: value for name, out in each.items() for key, value in out.named(name).items()}
     values["digests"] = _json({name: out.digest for name, out in each.items()})
-    values["variant-tags"] = _json({name: out.tags for name, out in each.items()})
-    values["tags"] = "\n".join(tag for out in each.values() for tag in out.tags)
+    values |= _tag_outputs({name: out.tags for name, out in each.items()})
     values["cache-hits"] = _json({name: out.cache_hit for name, out in each.items()})
     values["states"] = _json({name: out.state for name, out in each.items()})
     values |= _build_push_outputs(result)
@@ -225,6 +224,14 @@ class _VariantOutputs:
         )
 
 
+def _tag_outputs(tags: Mapping[str, list[str]]) -> dict[str, str]:
+    """variant-tags, a JSON object by variant; tags, every tag one per line (metadata-action's)."""
+    return {
+        "variant-tags": _json(dict(tags)),
+        "tags": "\n".join(tag for listed in tags.values() for tag in listed),
+    }
+
+
 def _json(value: object) -> str:
     """One line: a step output is one line of $GITHUB_OUTPUT."""
     return json.dumps(value, separators=(",", ":"))
@@ -237,8 +244,7 @@ def write_merge_outputs(
     variant, tags one per line, and digest, the default variant's index."""
     values = {
         "digests": _json(dict(digests)),
-        "variant-tags": _json(dict(tags)),
-        "tags": "\n".join(tag for listed in tags.values() for tag in listed),
+        **_tag_outputs(tags),
         "digest": digests.get(default) or "",
     }
     _append_outputs(path, values)

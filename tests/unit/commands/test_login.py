@@ -15,20 +15,26 @@ DOCKER_HUB_VARIABLES = (
 )
 
 
-def test_login_puts_the_password_on_stdin_only_and_never_in_output(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    docker_calls: DockerCalls,
-) -> None:
+@pytest.fixture
+def laptop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project publishing to ghcr.io and Docker Hub, on a laptop (even when the tests run in
+    CI) with GitHub's token in the environment and no docker login of the machine's."""
     (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no docker login of the machine's
-    for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"):  # a laptop, even when the tests run in CI
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_TOKEN", SECRET)
     monkeypatch.setenv("GITHUB_ACTOR", "octocat")
     monkeypatch.delenv("DOCKERHUB_TOKEN", raising=False)
+    return tmp_path
+
+
+@pytest.mark.usefixtures("laptop")
+def test_login_puts_the_password_on_stdin_only_and_never_in_output(
+    capsys: pytest.CaptureFixture[str],
+    docker_calls: DockerCalls,
+) -> None:
     with pytest.raises(SystemExit) as done:
         main(["login"])
     out, err = capsys.readouterr()
@@ -106,20 +112,12 @@ def test_logout_removes_the_credentials_of_every_registry_of_the_config(
     assert [c["args"] for c in docker_calls.calls] == [["logout", "ghcr.io"], ["logout"]]
 
 
+@pytest.mark.usefixtures("laptop")
 def test_login_json_says_each_registrys_outcome_on_stdout_and_no_secret(
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     docker_calls: DockerCalls,
 ) -> None:
-    (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
-    for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GITHUB_TOKEN", SECRET)
-    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
-    monkeypatch.delenv("DOCKERHUB_TOKEN", raising=False)
     import buildcache.registry.client
 
     monkeypatch.setattr(buildcache.registry.client, "needs_login", lambda registry: True)
