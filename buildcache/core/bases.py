@@ -103,19 +103,22 @@ class CacheRecord:
     def from_json(cls, data: Mapping[str, Any]) -> CacheRecord | None:
         """None for anything that is not a record this version can read."""
         try:
-            if data.get("record") != 1:
-                return None
-            owner = data.get("owner")
-            return cls(
-                variant=str(data["variant"]),
-                written=_time(data["written"]),
-                cache_digest=data.get("cache_digest"),
-                bases=tuple(_recorded_base(b) for b in data.get("bases") or []),
-                steps=tuple(_recorded_step(s) for s in data.get("steps") or []),
-                owner=str(owner) if owner is not None else None,
-            )
+            return cls._read(data) if data.get("record") == 1 else None
         except (KeyError, TypeError, AttributeError, ValueError):
             return None
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> CacheRecord:
+        """A record of version 1; KeyError, TypeError, ... where it is not one."""
+        owner = data.get("owner")
+        return cls(
+            variant=str(data["variant"]),
+            written=_time(data["written"]),
+            cache_digest=data.get("cache_digest"),
+            bases=tuple(_recorded_base(b) for b in data.get("bases") or []),
+            steps=tuple(_recorded_step(s) for s in data.get("steps") or []),
+            owner=str(owner) if owner is not None else None,
+        )
 
 
 def _time(text: object) -> datetime:
@@ -135,9 +138,13 @@ def _recorded_step(step: Mapping[str, Any]) -> RecordedStep:
         stage=str(step["stage"]),
         text=str(step["text"]),
         args={str(k): None if v is None else str(v) for k, v in step["args"].items()},
-        files={str(k): str(v) for k, v in step["files"].items()},
-        each_file={str(k): str(v) for k, v in (step.get("each_file") or {}).items()},
+        files=_strings(step["files"]),
+        each_file=_strings(step.get("each_file") or {}),
     )
+
+
+def _strings(mapping: Mapping[Any, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in mapping.items()}
 
 
 @dataclass(frozen=True)
@@ -251,32 +258,42 @@ def _base_use(
 ) -> BaseUse:
     """One base: on the cache's digest while its pin holds (`max_age` None: no pin holds),
     else on the tag's; since when the cache has had it."""
-    use, since, refresh_on = current.digest, now, None
-    pinned = max_age is not None and _pin_holds(recorded, current, now - max_age)
-    if recorded is not None and max_age is not None and pinned:
-        use, since, refresh_on = recorded.digest, recorded.since, recorded.since + max_age
-    elif recorded is not None and recorded.digest == current.digest:
-        since = recorded.since
-    if "@" in name:
-        use = name.rsplit("@", 1)[1]  # pinned in the Dockerfile already
+    pin = _pin(recorded, current, max_age, now)
+    use: str | None = pin.digest if pin else current.digest
+    since = pin.since if pin else _since(recorded, current, now)
+    refresh_on = pin.since + max_age if pin and max_age else None
     return BaseUse(
         name=name,
         context_key=context_key(name),
         current=current,
-        use=use,
+        use=name.rsplit("@", 1)[1] if "@" in name else use,  # pinned in the Dockerfile already
         since=since,
         recorded=recorded.digest if recorded else None,
         recorded_since=recorded.since if recorded else None,
-        pinned=pinned,
+        pinned=pin is not None,
         refresh_on=refresh_on,
         final=final,
     )
 
 
-def _pin_holds(recorded: RecordedBase | None, current: ResolvedBase, after: datetime) -> bool:
+def _pin(
+    recorded: RecordedBase | None, current: ResolvedBase, max_age: timedelta | None, now: datetime
+) -> RecordedBase | None:
+    """The cache's base, where its pin holds."""
+    if recorded is None or max_age is None:
+        return None
+    return recorded if _pin_holds(recorded, current, now - max_age) else None
+
+
+def _since(recorded: RecordedBase | None, current: ResolvedBase, now: datetime) -> datetime:
+    """Since when the cache has been on the tag's digest: now, unless it was on it already."""
+    return recorded.since if recorded is not None and recorded.digest == current.digest else now
+
+
+def _pin_holds(recorded: RecordedBase, current: ResolvedBase, after: datetime) -> bool:
     """The cache's base stays where the tag moved (not where it failed to resolve) and the
     cache took it after `after`."""
-    if recorded is None or current.digest is None:
+    if current.digest is None:
         return False
     return recorded.digest != current.digest and recorded.since > after
 
@@ -346,12 +363,21 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
         return None
     wanted = " ".join(shown.split())
     now = _step_now(upstream, stage, wanted)
-    label = wanted if len(wanted) <= 80 else wanted[:77] + "..."
+    label = _label(wanted)
     moved = _moved_base(upstream, now.stage if now else (stage or ""))
     if moved is not None:
         return _base_moved(label, moved)
     if now is None:
         return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
+    return _changed_step(label, record, now)
+
+
+def _label(step: str) -> str:
+    return step if len(step) <= 80 else step[:77] + "..."
+
+
+def _changed_step(label: str, record: CacheRecord, now: RecordedStep) -> MissCause:
+    """What changed in a step the Dockerfile still has: the instruction, or what it reads."""
     before = next((s for s in record.steps if s.stage == now.stage and s.text == now.text), None)
     if before is None:
         return MissCause("instruction", label, "the instruction is new or was changed")
@@ -369,17 +395,20 @@ def _base_moved(label: str, moved: BaseUse) -> MissCause:
 
 def _step_now(upstream: Upstream, stage: str | None, wanted: str) -> RecordedStep | None:
     """This run's step as BuildKit named it: in its stage if that is known, else anywhere."""
-    steps = upstream.steps
-    in_stage = (s for s in steps if s.shown == wanted and (stage is None or s.stage == stage))
-    return next(in_stage, None) or next((s for s in steps if s.shown == wanted), None)
+    named = [s for s in upstream.steps if s.shown == wanted]
+    in_stage = (s for s in named if stage is None or s.stage == stage)
+    return next(in_stage, None) or next(iter(named), None)
 
 
 def _moved_base(upstream: Upstream, stage: str) -> BaseUse | None:
     base_name = upstream.chain_bases.get(stage)
     base = next((b for b in upstream.bases if b.name == base_name), None)
-    if base is None or not (base.recorded and base.use) or base.recorded == base.use:
-        return None
-    return base
+    return base if base is not None and _digest_changed(base) else None
+
+
+def _digest_changed(base: BaseUse) -> bool:
+    """The cache was built on one digest, this run on another."""
+    return bool(base.recorded and base.use) and base.recorded != base.use
 
 
 def _changes(
@@ -395,9 +424,7 @@ def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissC
     if args:
         listed = ", ".join(f"{n} {o!r} -> {v!r}" for n, o, v in args)
         return MissCause("argument", label, f"a build argument changed: {listed}", args)
-    files = tuple(
-        (k, before.files.get(k), v) for k, v in now.files.items() if before.files.get(k) != v
-    )
+    files = _changed_sources(before.files, now.files)
     if files:
         return _files_changed(label, files, before, now)
     return MissCause(
@@ -406,6 +433,13 @@ def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissC
         "no recorded input changed: the cache may not hold this step (mode=min, or another "
         "build wrote the cache ref)",
     )
+
+
+def _changed_sources(
+    before: Mapping[str, str], now: Mapping[str, str]
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """(source, old, new) of each source whose hash changed or that is new."""
+    return tuple((k, before.get(k), v) for k, v in now.items() if before.get(k) != v)
 
 
 def _files_changed(

@@ -27,7 +27,8 @@ from buildcache.buildkit.tracker import Vertex
 from buildcache.core.reference import ImageRef, ReferenceError
 
 if TYPE_CHECKING:
-    from buildcache.buildkit.report import CacheReport, VariantStatus
+    from buildcache.buildkit.metadata import TargetMetadata
+    from buildcache.buildkit.report import CacheReport, ExecutedStep, VariantStatus
     from buildcache.core.bases import BaseUse, MissCause
     from buildcache.core.plan.model import VariantPlan
     from buildcache.core.publish import TagResult
@@ -134,15 +135,19 @@ def group(title: str, lines: Sequence[str]) -> list[str]:
 def variant_groups(steps: Sequence[Vertex], variants: Sequence[str]) -> list[str]:
     """A folded log section per variant: each step with CACHED or its seconds, and the output
     of the steps that ran."""
-    lines: list[str] = []
-    for variant in variants:
-        own = variant_steps(steps, variant)  # shared steps too, as the report counts them
-        cached = sum(1 for s in own if s.reused)
-        body = [line for step in own for line in _step_lines(step)]
-        # a line of the build's own output must not end the group or start a command
-        body = [line.replace("::", ": :") if line.startswith("::") else line for line in body]
-        lines += group(f"{variant}: {cached}/{len(own)} steps from the cache", body)
-    return lines
+    return [line for variant in variants for line in _variant_group(steps, variant)]
+
+
+def _variant_group(steps: Sequence[Vertex], variant: str) -> list[str]:
+    own = variant_steps(steps, variant)  # shared steps too, as the report counts them
+    cached = sum(1 for s in own if s.reused)
+    body = [_inert(line) for step in own for line in _step_lines(step)]
+    return group(f"{variant}: {cached}/{len(own)} steps from the cache", body)
+
+
+def _inert(line: str) -> str:
+    """A line of the build's own output, unable to end the group or start a command."""
+    return line.replace("::", ": :") if line.startswith("::") else line
 
 
 def _step_lines(step: Vertex) -> list[str]:
@@ -172,7 +177,7 @@ def outputs(result: BuildResult) -> dict[str, str]:
     metadata-action's); digest, imageid and metadata, the default variant's, in
     build-push-action's shapes; and result, buildcache's whole result on one line."""
     each = {v.name: _VariantOutputs.of(result, v) for v in result.plan.variants}
-    values = {key: value for name, out in each.items() for key, value in out.named(name).items()}
+    values = _per_variant_outputs(each)
     values["digests"] = _json({name: out.digest for name, out in each.items()})
     values |= _tag_outputs({name: out.tags for name, out in each.items()})
     values["cache-hits"] = _json({name: out.cache_hit for name, out in each.items()})
@@ -182,11 +187,14 @@ def outputs(result: BuildResult) -> dict[str, str]:
     return values
 
 
+def _per_variant_outputs(each: Mapping[str, _VariantOutputs]) -> dict[str, str]:
+    return {key: value for name, out in each.items() for key, value in out.named(name).items()}
+
+
 def _build_push_outputs(result: BuildResult) -> dict[str, str]:
     """build-push-action's digest, imageid and metadata (buildx's metadata of the target), of
     the default variant: what a workflow written for build-push-action reads."""
-    default = next((v.name for v in result.plan.variants if v.default), None)
-    target = result.targets.get(default) if default else None
+    target = _default_target(result)
     if target is None:
         return {"digest": "", "imageid": "", "metadata": ""}
     return {
@@ -194,6 +202,12 @@ def _build_push_outputs(result: BuildResult) -> dict[str, str]:
         "imageid": target.config_digest or "",
         "metadata": _json(dict(target.entry)) if target.entry else "",
     }
+
+
+def _default_target(result: BuildResult) -> TargetMetadata | None:
+    """What buildx wrote of the default variant, if it was built."""
+    default = next((v.name for v in result.plan.variants if v.default), None)
+    return result.targets.get(default) if default else None
 
 
 @dataclass(frozen=True)
@@ -214,14 +228,23 @@ class _VariantOutputs:
 
     @classmethod
     def of(cls, result: BuildResult, variant: VariantPlan) -> _VariantOutputs:
-        report = result.reports.get(variant.name)
         status = result.statuses.get(variant.name)
         return cls(
             digest=result.digest(variant.name),
-            tags=result.pushed(variant.name) or [str(t) for t in variant.tags],
-            cache_hit=round(report.cached / report.total, 2) if report and report.total else None,
+            tags=_tags_of(result, variant),
+            cache_hit=_cache_hit(result.reports.get(variant.name)),
             state=status.state if status else None,
         )
+
+
+def _tags_of(result: BuildResult, variant: VariantPlan) -> list[str]:
+    """The tags pushed, else those planned."""
+    return result.pushed(variant.name) or [str(t) for t in variant.tags]
+
+
+def _cache_hit(report: CacheReport | None) -> float | None:
+    """The share of steps from the cache; None where nothing was built."""
+    return round(report.cached / report.total, 2) if report and report.total else None
 
 
 def _tag_outputs(tags: Mapping[str, list[str]]) -> dict[str, str]:
@@ -285,15 +308,20 @@ def md_code(text: str) -> str:
 def _registry_table(tags: Sequence[str]) -> list[str]:
     by_image: dict[str, list[str]] = {}
     for reference in tags:
-        try:
-            ref = ImageRef.parse(reference)
-            image, tag = ref.name, ref.tag or ""
-        except ReferenceError:
-            image, tag = reference, ""
+        image, tag = _image_and_tag(reference)
         by_image.setdefault(image, []).append(md_code(tag))
     rows = ["| image | tags |", "|---|---|"]
     rows += [f"| {md_code(image)} | {' '.join(names)} |" for image, names in by_image.items()]
     return rows
+
+
+def _image_and_tag(reference: str) -> tuple[str, str]:
+    """A tag's image and tag name; a reference that does not parse is shown whole."""
+    try:
+        ref = ImageRef.parse(reference)
+    except ReferenceError:
+        return reference, ""
+    return ref.name, ref.tag or ""
 
 
 def _bases_lines(bases: Sequence[BaseUse]) -> list[str]:
@@ -306,14 +334,18 @@ def _base_state(base: BaseUse) -> str:
     if base.current.error:
         return f" unresolved ({md_text(base.current.error)})"
     if base.pinned:
-        refresh_on = base.refresh_on.isoformat()[:10] if base.refresh_on else ""
-        return (
-            f" **pinned** to the cache's {md_code(base.use or '')} since "
-            f"{base.since.isoformat()[:10]} (the tag is now {md_code(base.current.digest or '')}; "
-            f"refreshes on {refresh_on})"
-        )
+        return _pinned_state(base)
     moved = f" (moved from {md_code(base.recorded or '')})" if base.moved else ""
     return f" {md_code(base.use or '-')}{moved}"
+
+
+def _pinned_state(base: BaseUse) -> str:
+    refresh_on = base.refresh_on.isoformat()[:10] if base.refresh_on else ""
+    return (
+        f" **pinned** to the cache's {md_code(base.use or '')} since "
+        f"{base.since.isoformat()[:10]} (the tag is now {md_code(base.current.digest or '')}; "
+        f"refreshes on {refresh_on})"
+    )
 
 
 def summary(result: BuildResult) -> str:
@@ -340,15 +372,19 @@ def _variant_summary(result: BuildResult, variant: VariantPlan) -> list[str]:
         f"- digest: {md_code(result.digest(variant.name) or '-')}",
         f"- platforms: {md_text(', '.join(variant.platforms))}",
     ]
-    pushed = result.pushed(variant.name)
-    lines += ["- pushed:" if pushed else "- not pushed; its tags would be:", ""]
-    lines += [*_registry_table(pushed or [str(t) for t in variant.tags]), ""]
+    lines += _pushed_lines(result, variant)
     lines += _not_published([r for r in result.published if r.variant == variant.name])
     lines += _bases_lines(variant.upstream.bases if variant.upstream else ())
     report = result.reports.get(variant.name)
     if report is not None:
         lines += _cache_lines(report, result.causes.get(variant.name))
     return lines
+
+
+def _pushed_lines(result: BuildResult, variant: VariantPlan) -> list[str]:
+    pushed = result.pushed(variant.name)
+    heading = "- pushed:" if pushed else "- not pushed; its tags would be:"
+    return [heading, "", *_registry_table(_tags_of(result, variant)), ""]
 
 
 def _status_lines(status: VariantStatus | None) -> list[str]:
@@ -360,14 +396,17 @@ def _status_lines(status: VariantStatus | None) -> list[str]:
         ]
     if status is None or status.state not in ("failed", "cancelled"):
         return []
+    return _failure_lines(status)
+
+
+def _failure_lines(status: VariantStatus) -> list[str]:
+    """Where it failed, why, and its last lines of output."""
     where = f" at {md_code(status.step)}" if status.step else ""
     lines = [f"**{status.state}**{where}: {md_text(status.error or '')}", ""]
-    if status.log:
-        # in an indented block nothing is Markdown, and no line can end it
-        lines += ["its last lines of output:", ""]
-        lines += [f"    {line}" for line in status.log[-20:]]
-        lines.append("")
-    return lines
+    if not status.log:
+        return lines
+    # in an indented block nothing is Markdown, and no line can end it
+    return [*lines, "its last lines of output:", "", *(f"    {x}" for x in status.log[-20:]), ""]
 
 
 def _not_published(results: Sequence[TagResult]) -> list[str]:
@@ -387,13 +426,15 @@ def _cache_lines(report: CacheReport, cause: MissCause | None) -> list[str]:
     if cause is not None:
         lines += [f"**why steps ran:** {md_code(cause.step)}: {md_text(cause.detail)}", ""]
     lines += ["| | ref | status |", "|---|---|---|"]
-    for imported in report.imported:
-        reason = f" ({md_text(imported.reason)})" if imported.reason else ""
-        lines.append(f"| read | {md_code(imported.ref)} | {imported.status}{reason} |")
+    lines += [_cache_row("read", i.ref, i.status, i.reason) for i in report.imported]
     exported = report.exported
-    reason = f" ({md_text(exported.reason)})" if exported.reason else ""
-    lines.append(f"| write | {md_code(exported.ref or '-')} | {exported.status}{reason} |")
+    lines.append(_cache_row("write", exported.ref or "-", exported.status, exported.reason))
     return [*lines, *_ran_details(report), ""]
+
+
+def _cache_row(way: str, ref: str, status: str, reason: str | None) -> str:
+    because = f" ({md_text(reason)})" if reason else ""
+    return f"| {way} | {md_code(ref)} | {status}{because} |"
 
 
 def _ran_details(report: CacheReport) -> list[str]:
@@ -405,10 +446,13 @@ def _ran_details(report: CacheReport) -> list[str]:
         "",
         "<details><summary>steps that ran</summary>",
         "",
-        *(
-            f"- {round(s.seconds or 0, 3):.1f}s {md_code(s.platform or '')} {md_text(s.name)}"
-            for s in ran
-        ),
+        *map(_ran_line, ran),
         "",
         "</details>",
     ]
+
+
+def _ran_line(step: ExecutedStep) -> str:
+    return (
+        f"- {round(step.seconds or 0, 3):.1f}s {md_code(step.platform or '')} {md_text(step.name)}"
+    )
