@@ -8,7 +8,7 @@ those that ran, and the cache export (written, skipped, failed). The figures are
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -126,11 +126,14 @@ def _import_status(vertex: Vertex) -> CacheImport:
     name = ref.group("ref") if ref else vertex.text
     if not vertex.error:
         return CacheImport(name, "found")
-    error = vertex.error
-    # The first build of a variant has no cache yet: normal, not a failure.
-    if error.rstrip().endswith("not found") or "manifest unknown" in error:
+    if _not_there(vertex.error):
         return CacheImport(name, "missing", None)
-    return CacheImport(name, "failed", _short_reason(error, name))
+    return CacheImport(name, "failed", _short_reason(vertex.error, name))
+
+
+def _not_there(error: str) -> bool:
+    """The first build of a variant has no cache yet: normal, not a failure."""
+    return error.rstrip().endswith("not found") or "manifest unknown" in error
 
 
 def _short_reason(error: str, ref: str | None = None) -> str:
@@ -171,8 +174,8 @@ def _counted(
 ) -> CacheReport:
     """The report of a variant's steps: how many came from the cache, which ran, and where
     the chain of reuse broke."""
-    executed = sorted((s for s in steps if s.ran), key=lambda s: (s.index or 0, s.platform or ""))
-    cached = sum(1 for s in steps if s.reused)
+    executed = sorted((s for s in steps if s.ran), key=_in_order)
+    cached = _count(steps, lambda s: s.reused)
     return CacheReport(
         variant=variant,
         imported=imported,
@@ -182,10 +185,22 @@ def _counted(
         not_run=len(steps) - cached - len(executed),  # the build stopped before them
         executed_steps=tuple(_executed(s) for s in executed),
         per_platform=_per_platform(steps),
-        runs=sum(1 for s in steps if not s.is_from),
-        executed_runs=sum(1 for s in executed if not s.is_from),
+        runs=_count(steps, _not_from),
+        executed_runs=_count(executed, _not_from),
         first_executed=_first_executed(executed),
     )
+
+
+def _in_order(step: Vertex) -> tuple[int, str]:
+    return step.index or 0, step.platform or ""
+
+
+def _not_from(step: Vertex) -> bool:
+    return not step.is_from
+
+
+def _count(steps: Sequence[Vertex], which: Callable[[Vertex], bool]) -> int:
+    return sum(1 for step in steps if which(step))
 
 
 def _executed(step: Vertex) -> ExecutedStep:
@@ -200,11 +215,15 @@ def _export_status(
     vertex = next((v for v in own if _EXPORT.match(v.text)), None)
     if vertex is not None and vertex.error:
         return CacheExport(ref, "failed", _short_reason(vertex.error), mode)
-    if written or (vertex is not None and vertex.completed is not None):
+    if written or _completed(vertex):
         return CacheExport(ref, "written", None, mode)
     if build_failed:
         return CacheExport(ref, "skipped", "the build failed before the cache was exported", mode)
     return CacheExport(ref, "failed", "BuildKit did not export it", mode)
+
+
+def _completed(vertex: Vertex | None) -> bool:
+    return vertex is not None and vertex.completed is not None
 
 
 def _per_platform(steps: Sequence[Vertex]) -> dict[str, PlatformSteps]:
@@ -244,10 +263,11 @@ def _shared_steps(others: Sequence[Vertex], own: Sequence[Vertex]) -> list[Verte
     counts = {(s.platform, s.count) for s in own}
     shared = []
     for step in others:
-        key = (step.platform, step.index)
-        if key not in seen and (step.platform, step.count) in counts and _shared_with(step, own):
+        if (step.platform, step.index) in seen or (step.platform, step.count) not in counts:
+            continue
+        if _shared_with(step, own):
             shared.append(step)
-            seen.add(key)
+            seen.add((step.platform, step.index))
     return shared
 
 
@@ -288,7 +308,10 @@ def variant_status(
     failed = [v for v in tracker.failed_steps() if v.variant == variant]
     if failed:
         return _failed_at(failed[0])
-    target = targets.get(variant)
-    if target is not None and target.digest:
+    if _exported(targets.get(variant)):
         return VariantStatus("built")  # it was done and exported before the failure stopped it
     return VariantStatus("cancelled", error="another variant failed, and BuildKit stopped this one")
+
+
+def _exported(target: TargetMetadata | None) -> bool:
+    return target is not None and bool(target.digest)

@@ -116,23 +116,34 @@ def parse_vertex_name(
     `variants` are the bake targets; with one variant buildx may leave its name out, and with
     one platform BuildKit leaves the platform out, so both fall back to the only one there is.
     """
-    match = _PREFIXED.match(name)
-    tokens = match.group("prefix").split() if match else []
-    rest = match.group("rest") if match else name
-    # a FROM resolved to its digest: 12 hex digits identify it, 64 only widen every table
-    text = _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(rest.split()))
+    tokens, text = _prefix_and_text(name)
     variant = _variant_token(tokens, variants)
     platform = tokens.pop(0) if tokens and _PLATFORM.match(tokens[0]) else None
     counter = _STEP_COUNTER.match(tokens[-1]) if tokens else None
     if counter is None or "internal" in tokens:
         return VertexName(text, variant, platform)
-    own_platforms = platforms.get(variant or "", ())
-    if platform is None and len(own_platforms) == 1:
-        platform = own_platforms[0]
+    platform = platform or _only_platform(platforms.get(variant or "", ()))
     stage = " ".join(tokens[:-1]) or None
     return VertexName(
         text, variant, platform, stage, int(counter.group("index")), int(counter.group("count"))
     )
+
+
+def _prefix_and_text(name: str) -> tuple[list[str], str]:
+    """The words of the `[...]` prefix, and the step's text after it."""
+    match = _PREFIXED.match(name)
+    if match is None:
+        return [], _short_digests(name)
+    return match.group("prefix").split(), _short_digests(match.group("rest"))
+
+
+def _short_digests(text: str) -> str:
+    """A FROM resolved to its digest: 12 hex digits identify it, 64 only widen every table."""
+    return _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(text.split()))
+
+
+def _only_platform(platforms: Sequence[str]) -> str | None:
+    return platforms[0] if len(platforms) == 1 else None
 
 
 def _variant_token(tokens: list[str], variants: Sequence[str]) -> str | None:
@@ -180,11 +191,21 @@ def _merge(vertex: Vertex, raw: Mapping[str, Any]) -> None:
         vertex.started = started
     vertex.completed = parse_time(raw.get("completed")) or vertex.completed
     vertex.cached = vertex.cached or bool(raw.get("cached"))
-    error = raw.get("error")
-    if error and str(error).strip().endswith("context canceled"):
+    _merge_error(vertex, raw.get("error"))
+
+
+def _merge_error(vertex: Vertex, error: object) -> None:
+    if not error:
+        return
+    if str(error).strip().endswith("context canceled"):
         vertex.canceled = True
-    elif error:
+    else:
         vertex.error = str(error)
+
+
+def _counts_as_step(vertex: Vertex) -> bool:
+    """A step, or BuildKit's internal work (a failure there is a build's failure)."""
+    return vertex.is_step or "internal" in vertex.name
 
 
 class BuildTracker:
@@ -219,22 +240,20 @@ class BuildTracker:
     def update(self, obj: Mapping[str, Any]) -> list[Event]:
         events: list[Event] = []
         for raw in obj.get("vertexes") or ():
-            if not isinstance(raw, dict) or not isinstance(raw.get("digest"), str):
-                continue
-            events.extend(self._update_vertex(raw))
+            if isinstance(raw, dict) and isinstance(raw.get("digest"), str):
+                events.extend(self._update_vertex(raw))
         for raw in obj.get("logs") or ():
-            vertex = self.vertexes.get(raw.get("vertex", "")) if isinstance(raw, dict) else None
+            vertex = self._logged(raw)
             if vertex is not None:
                 events.extend(_log_lines(vertex, raw))
         return events
 
+    def _logged(self, raw: object) -> Vertex | None:
+        """The vertex a log entry belongs to, if it is one this tracker knows."""
+        return self.vertexes.get(raw.get("vertex", "")) if isinstance(raw, dict) else None
+
     def _update_vertex(self, raw: Mapping[str, Any]) -> list[Event]:
-        digest = raw["digest"]
-        vertex = self.vertexes.get(digest)
-        if vertex is None:
-            name = str(raw.get("name", ""))
-            vertex = parse_vertex_name(name, self.variants, self.platforms).vertex(digest, name)
-            self.vertexes[digest] = vertex
+        vertex = self._vertex(raw["digest"], str(raw.get("name", "")))
         was_started, was_done = vertex.started is not None, vertex.done
         _merge(vertex, raw)
         if not vertex.is_step:
@@ -246,24 +265,33 @@ class BuildTracker:
             events.append(StepFinished(vertex))
         return events
 
+    def _vertex(self, digest: str, name: str) -> Vertex:
+        """The vertex of this digest, made the first time it is seen."""
+        if digest not in self.vertexes:
+            parsed = parse_vertex_name(name, self.variants, self.platforms)
+            self.vertexes[digest] = parsed.vertex(digest, name)
+        return self.vertexes[digest]
+
     def steps(self) -> list[Vertex]:
         return [v for v in self.vertexes.values() if v.is_step]
 
     def failed_steps(self) -> list[Vertex]:
-        return [
-            v for v in self.vertexes.values() if v.error and (v.is_step or "internal" in v.name)
-        ]
+        return [v for v in self.vertexes.values() if v.error and _counts_as_step(v)]
 
     def export_failure(self) -> str | None:
         """Why the build failed after every step was done: the export or the push (a vertex
         that is not a step, such as `exporting to image`), or buildx's own last error line.
         None where a step failed or did not finish: the build itself failed."""
-        steps = self.steps()
-        if not steps or self.failed_steps() or not all(s.done for s in steps):
+        if not self._steps_all_done():
             return None
         errors = [v.error for v in self.vertexes.values() if v.error and not v.canceled]
         errors += self.error_lines()
         return errors[-1] if errors else None
+
+    def _steps_all_done(self) -> bool:
+        """There were steps, and every one of them finished without an error."""
+        steps = self.steps()
+        return bool(steps) and not self.failed_steps() and all(s.done for s in steps)
 
     def error_lines(self) -> list[str]:
         """buildx's own lines that say ERROR or error."""
