@@ -83,14 +83,22 @@ def _job_of(name: str, job: Mapping[str, Any]) -> _Job | None:
         build=build,
         meta=_step_with(steps, "docker/metadata-action") or {},
         logins=_logins(steps),
-        matrix=_matrix(((job.get("strategy") or {}).get("matrix")) or {}),
+        matrix=_matrix(_job_matrix(job)),
     )
+
+
+def _job_matrix(job: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (job.get("strategy") or {}).get("matrix") or {}
 
 
 def _logins(steps: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """The registries login-action logs in to (Docker Hub where it names none)."""
     logins = [s for s in steps if str(s.get("uses", "")).startswith("docker/login-action")]
-    return tuple(str((s.get("with") or {}).get("registry") or "docker.io") for s in logins)
+    return tuple(_login_registry(s) for s in logins)
+
+
+def _login_registry(step: Mapping[str, Any]) -> str:
+    return str((step.get("with") or {}).get("registry") or "docker.io")
 
 
 def _step_with(steps: Sequence[Mapping[str, Any]], action: str) -> dict[str, Any] | None:
@@ -105,15 +113,17 @@ def _matrix(matrix: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
     added to every combination whose values it does not change, else one of its own)."""
     if not isinstance(matrix, dict):
         return ()
-    axes = {
+    axes = _axes(matrix)
+    combos = _combinations(axes)
+    entries = [{str(k): str(v) for k, v in extra.items()} for extra in matrix.get("include") or []]
+    return tuple(combos + [entry for entry in entries if not _included(combos, entry, axes)])
+
+
+def _axes(matrix: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The matrix's lists (its `include` and `exclude` aside)."""
+    return {
         k: v for k, v in matrix.items() if isinstance(v, list) and k not in ("include", "exclude")
     }
-    combos = _combinations(axes)
-    added = []
-    for extra in matrix.get("include") or []:
-        entry = {str(k): str(v) for k, v in extra.items()}
-        added += [] if _included(combos, entry, axes) else [entry]
-    return tuple(combos + added)
 
 
 def _combinations(axes: Mapping[str, list[Any]]) -> list[dict[str, str]]:
@@ -148,8 +158,12 @@ def _variant_key(job: _Job) -> str | None:
         {m.group(1) for text in _texts(job.build) for m in _matrix_refs(text)},
         key=lambda k: (not _SWITCH.search(k), k),
     )
-    distinct = [k for k in used if len({entry.get(k) for entry in job.matrix}) > 1]
+    distinct = [k for k in used if _varies(job.matrix, k)]
     return (distinct or used or [None])[0]
+
+
+def _varies(matrix: Sequence[Mapping[str, str]], key: str) -> bool:
+    return len({entry.get(key) for entry in matrix}) > 1
 
 
 def _variant_names(job: _Job, key: str | None) -> list[str]:
@@ -239,12 +253,19 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
     shared = _shared(list(per_variant.values()))
     if shared:
         migration.config["build-args"] = shared
-    migration.config["variants"] = {
+    migration.config["variants"] = _variant_tables(per_variant, shared)
+    _targets(migration, job, entries)
+    _labels(migration, job)
+
+
+def _variant_tables(
+    per_variant: Mapping[str, Mapping[str, str]], shared: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Each variant's table, with the build arguments it does not share; the first the default."""
+    return {
         name: _variant_table(n == 0, {k: v for k, v in args.items() if k not in shared})
         for n, (name, args) in enumerate(per_variant.items())
     }
-    _targets(migration, job, entries)
-    _labels(migration, job)
 
 
 def _targets(
@@ -260,22 +281,29 @@ def _targets(
     elif len(set(targets.values())) == 1:
         migration.config["target"] = next(iter(targets.values()))
     else:
-        for name, target in targets.items():
-            migration.config["variants"][name]["target"] = target
+        _variant_targets(migration.config["variants"], targets)
+
+
+def _variant_targets(variants: dict[str, dict[str, Any]], targets: Mapping[str, Any]) -> None:
+    for name, target in targets.items():
+        variants[name]["target"] = target
 
 
 def _labels(migration: Migration, job: _Job) -> None:
     """build-push-action's `labels` lines (metadata-action's own labels buildcache makes too)."""
-    labels = {}
-    for line in _lines(job.build.get("labels")):
-        key, sep, value = line.partition("=")
-        if "${{" in line:
-            if "steps." not in line:  # metadata-action's output: buildcache sets those labels
-                migration.notes.append(f"labels: {line!r} holds an expression; left out")
-        elif sep:
-            labels[key.strip()] = value.strip()
+    lines = _lines(job.build.get("labels"))
+    literal = [line for line in lines if "${{" not in line]
+    # metadata-action's output (`steps.`) is left out quietly: buildcache sets those labels
+    left_out = [line for line in lines if "${{" in line and "steps." not in line]
+    migration.notes += [f"labels: {line!r} holds an expression; left out" for line in left_out]
+    labels = dict(_label(line) for line in literal if "=" in line)
     if labels:
         migration.config["labels"] = labels
+
+
+def _label(line: str) -> tuple[str, str]:
+    key, _, value = line.partition("=")
+    return key.strip(), value.strip()
 
 
 def _paths(config: dict[str, Any], build: Mapping[str, Any]) -> None:
@@ -368,12 +396,17 @@ def _per_variant_suffix(migration: Migration, line: str) -> bool:
     `-<variant>` suffix, and the moving tag `latest-<variant>` where `onlatest` says so."""
     variants = migration.config.get("variants", {})
     others = [name for name, table in variants.items() if not table.get("default")]
-    if not line.startswith("suffix=") or not all(f"'-{name}'" in line for name in others):
+    if not _suffixes_each(line, others):
         return False
     if re.search(r",\s*onlatest=true\b", line):
         for name in others:
             variants[name]["latest-tag"] = f"latest-{name}"
     return True
+
+
+def _suffixes_each(line: str, variants: Sequence[str]) -> bool:
+    """A `suffix=` expression that names `-<variant>` for each of these variants."""
+    return line.startswith("suffix=") and all(f"'-{name}'" in line for name in variants)
 
 
 def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:
@@ -383,7 +416,7 @@ def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]
     if registry is None:
         return
     image, _, tag = registry["ref"].rpartition(":")
-    prefix = re.sub(r"\$\{\{\s*matrix\.[\w-]+\s*\}\}$", "", tag) if key else tag
+    prefix = _tag_prefix(tag) if key else tag
     cache: dict[str, Any] = {"image": image, "mode": registry.get("mode", "min")}
     if prefix and prefix != tag:
         cache["tag-prefix"] = prefix
@@ -395,14 +428,20 @@ def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]
     migration.config["cache"] = cache
 
 
+def _tag_prefix(tag: str) -> str:
+    """`cache-${{ matrix.variant }}` -> `cache-`."""
+    return re.sub(r"\$\{\{\s*matrix\.[\w-]+\s*\}\}$", "", tag)
+
+
 def _registry_cache(migration: Migration, job: _Job) -> dict[str, str] | None:
     """The `type=registry` line of `cache-to`; a note for each cache of another kind."""
     written = [_fields(line) for line in _lines(job.build.get("cache-to"))]
-    for other in (f for f in written if f.get("type") not in (None, "registry")):
-        migration.notes.append(
-            f"cache-to: type={other['type']} is not carried over: buildcache keeps a registry "
-            "cache per variant instead (one cold build fills it)"
-        )
+    others = [f["type"] for f in written if f.get("type") not in (None, "registry")]
+    migration.notes += [
+        f"cache-to: type={other} is not carried over: buildcache keeps a registry "
+        "cache per variant instead (one cold build fills it)"
+        for other in others
+    ]
     return next((f for f in written if f.get("type") == "registry" and f.get("ref")), None)
 
 
