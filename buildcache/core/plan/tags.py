@@ -99,8 +99,7 @@ def run_tags(
             no_latest=no_latest,
             now=now,
         )
-    if version is None and context.event == "tag" and context.tag:
-        version, version_source = context.tag, f"the tag build of {context.tag}"
+    version, version_source = _tag_build(version, version_source, context)
     latest, reason = False, "not a release"
     if version is not None:
         names, final = _version_names(version, tags)
@@ -108,9 +107,7 @@ def run_tags(
         primary = version  # as given (v1.2.3): the tags say how it was spelled out
     else:
         primary, version_source, names = _event_names(tags, context, now)
-    names += _sha_names(tags, context)
-    names += [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
-    names += [TagName(tag, "--tag") for tag in extra]
+    names += _other_names(tags, context, extra)
     unique = _valid(_first_of_each(_affixed(names, tags)))
     return RunTags(
         version=primary,
@@ -120,6 +117,19 @@ def run_tags(
         latest_reason=reason,
         release=version is not None,
     )
+
+
+def _tag_build(version: str | None, source: str, context: RunContext) -> tuple[str | None, str]:
+    """The version given, else the git tag of a tag build; where it is from."""
+    if version is None and context.event == "tag" and context.tag:
+        return context.tag, f"the tag build of {context.tag}"
+    return version, source
+
+
+def _other_names(tags: TagsConfig, context: RunContext, extra: Sequence[str]) -> list[TagName]:
+    """Beside the version's or the event's: sha-<commit>, tags.raw and --tag."""
+    raw = [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
+    return [*_sha_names(tags, context), *raw, *(TagName(tag, "--tag") for tag in extra)]
 
 
 def _affixed(names: Sequence[TagName], tags: TagsConfig) -> list[TagName]:
@@ -182,13 +192,8 @@ def _by_rules(
     )
     flavor = parse_flavor(tags.flavor)
     found = rule_tags(tags.rules, flavor, event)
-    if found.main is None or found.main_rule is None:
-        raise UsageError(
-            f"no rule of tags.rules gives {source} a tag",
-            hint="add one for this kind of run (e.g. type=ref,event=branch), or give --version",
-        )
-    main = found.main
-    made = [(main, found.main_rule), *found.partial]
+    main, main_rule = _main_tag(found.main, found.main_rule, source)
+    made = [(main, main_rule), *found.partial]
     names = [TagName(value, _rule_label(rule), _forward(rule, value, main)) for value, rule in made]
     names += [TagName(tag, "--tag") for tag in extra]
     reason = f"tags.flavor latest={flavor.latest}"
@@ -201,6 +206,16 @@ def _by_rules(
         release=ref.startswith("refs/tags/"),
         latest_name=latest_tag(flavor),
     )
+
+
+def _main_tag(main: str | None, rule: Rule | None, source: str) -> tuple[str, Rule]:
+    """The rules' first tag (the run's version), and its rule; a UsageError where none is."""
+    if main is None or rule is None:
+        raise UsageError(
+            f"no rule of tags.rules gives {source} a tag",
+            hint="add one for this kind of run (e.g. type=ref,event=branch), or give --version",
+        )
+    return main, rule
 
 
 def _rule_ref(context: RunContext, version: str | None, source: str) -> tuple[str, str]:
@@ -233,12 +248,10 @@ def _event_names(
 ) -> tuple[str, str, list[TagName]]:
     """A run that is not a release: its tags come from its event."""
     if context.event == "pull_request" and tags.pr and context.pr_number:
-        return f"pr-{context.pr_number}", "the pull request", [
-            TagName(f"pr-{context.pr_number}", "pull request")
-        ]  # fmt: skip
+        name = f"pr-{context.pr_number}"
+        return name, "the pull request", [TagName(name, "pull request")]
     if context.event == "schedule":
-        name = _DATE.sub(lambda m: now.strftime(_strftime(m.group("format"))), tags.schedule)
-        return name, "the schedule", [TagName(name, f"schedule ({tags.schedule})")]
+        return _schedule_names(tags.schedule, now)
     if context.branch and tags.branch:
         return _branch_names(tags, context, context.branch)
     raise UsageError(
@@ -247,6 +260,12 @@ def _event_names(
         hint="give one with --version V (e.g. --version test --no-latest) or BUILDCACHE_VERSION; "
         'a release from the tag at HEAD: --version "$(git describe --tags --exact-match)"',
     )
+
+
+def _schedule_names(pattern: str, now: datetime) -> tuple[str, str, list[TagName]]:
+    """tags.schedule with its {{date '...'}} filled in."""
+    name = _DATE.sub(lambda m: now.strftime(_strftime(m.group("format"))), pattern)
+    return name, "the schedule", [TagName(name, f"schedule ({pattern})")]
 
 
 def _branch_names(
@@ -328,13 +347,18 @@ def version_names(
 
 def release_key(version: str) -> tuple[int, ...] | None:
     """A final release's numbers, to compare (v1.10.0 > v1.9.2); None for anything else."""
-    match = SEMVER.match(version)
-    if match and not match["pre"]:
-        return int(match["major"]), int(match["minor"]), int(match["patch"])
-    match = PEP440.match(version)
-    if match and not (match["pre"] or match["dev"]):
-        return tuple(int(match[k] or 0) for k in ("major", "minor", "patch"))
+    semver = SEMVER.match(version)
+    if semver and not semver["pre"]:
+        return _numbers(semver)
+    pep440 = PEP440.match(version)
+    if pep440 and not (pep440["pre"] or pep440["dev"]):
+        return _numbers(pep440)
     return None
+
+
+def _numbers(match: re.Match[str]) -> tuple[int, ...]:
+    """major, minor, patch (0 where a PEP 440 version leaves one out)."""
+    return tuple(int(match[k] or 0) for k in ("major", "minor", "patch"))
 
 
 def _latest(
@@ -395,10 +419,15 @@ def moving_tag(variant: VariantConfig) -> str:
 def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
     """The tags of one variant: the run's tags (suffixed `-x` for variant x), then `latest` (or
     `x`) where the run moves it."""
-    names = [
-        n if variant.default else TagName(f"{n.name}-{variant.name}", n.rule) for n in run.names
-    ]
+    if variant.default:
+        names = list(run.names)
+    else:
+        names = [TagName(f"{n.name}-{variant.name}", n.rule) for n in run.names]
     if run.latest:
-        moving = variant.latest_tag or (run.latest_name if variant.default else variant.name)
-        names.append(TagName(moving, f"latest: {run.latest_reason}"))
+        names.append(TagName(_moving_name(variant, run), f"latest: {run.latest_reason}"))
     return names
+
+
+def _moving_name(variant: VariantConfig, run: RunTags) -> str:
+    """moving_tag, where the default variant's may be affixed by a flavor."""
+    return variant.latest_tag or (run.latest_name if variant.default else variant.name)
