@@ -25,7 +25,7 @@ from typing import Any
 import tomli_w
 
 from buildcache.core import dockerfile as dockerfile_model
-from buildcache.core.dockerfile import Step
+from buildcache.core.dockerfile import Stage, Step
 from buildcache.errors import ConfigError, UsageError
 
 SWITCH_NAME = re.compile(r"VARIANT|FLAVOU?R|EDITION", re.IGNORECASE)
@@ -48,10 +48,8 @@ class Dockerfile:
         """The build argument that selects the variant, if one does."""
         compared = [a for a in self.args if self.compared.get(a)]
         named = [a for a in self.args if SWITCH_NAME.search(a)]
-        for candidates in ([a for a in compared if a in named], compared, named):
-            if candidates:
-                return candidates[0]
-        return None
+        both = [a for a in compared if a in named]
+        return next(iter(both or compared or named), None)
 
 
 def read_dockerfile(text: str) -> Dockerfile:
@@ -62,12 +60,17 @@ def read_dockerfile(text: str) -> Dockerfile:
         raise UsageError(error.message) from None
     result = Dockerfile(args=dict(model.meta_args))
     for stage in model.stages:
-        base = stage.base.lower()
-        result.used_stages.update(s for s in result.stages if s == base)
-        result.stages.append(stage.name or str(stage.index))
-        for step in stage.steps:
-            _read_step(result, step)
+        _read_stage(result, stage)
     return result
+
+
+def _read_stage(result: Dockerfile, stage: Stage) -> None:
+    """The stage's name, the stage it builds on, and its steps."""
+    if stage.base.lower() in result.stages:
+        result.used_stages.add(stage.base.lower())
+    result.stages.append(stage.name or str(stage.index))
+    for step in stage.steps:
+        _read_step(result, step)
 
 
 def _read_step(result: Dockerfile, step: Step) -> None:
@@ -76,13 +79,15 @@ def _read_step(result: Dockerfile, step: Step) -> None:
     for name, default in zip(step.args, step.defaults, strict=True):
         result.args.setdefault(name, default)
     result.used_stages.update(stage for stage in step.uses if stage in result.stages)
-    if step.instruction != "RUN":
-        return
-    for name in result.args:
-        literals = _compared_literals(step.text, name)
-        if literals:
-            known = result.compared.setdefault(name, [])
-            known += [lit for lit in literals if lit not in known]
+    if step.instruction == "RUN":
+        for name in result.args:
+            _add_compared(result, name, _compared_literals(step.text, name))
+
+
+def _add_compared(result: Dockerfile, name: str, literals: Sequence[str]) -> None:
+    if literals:
+        known = result.compared.setdefault(name, [])
+        known += [lit for lit in literals if lit not in known]
 
 
 def _compared_literals(script: str, name: str) -> list[str]:
@@ -97,10 +102,15 @@ def _compared_literals(script: str, name: str) -> list[str]:
 
 def _case_patterns(script: str, variable: str) -> list[str]:
     """The patterns of `case $VARIABLE in a) ...;; b|c) ...;; esac`."""
+    cases = re.finditer(rf"case\s+{variable}\s+in\b(?P<body>.*?)\besac\b", script, re.DOTALL)
+    return [pattern for case in cases for pattern in _case_labels(case.group("body"))]
+
+
+def _case_labels(body: str) -> list[str]:
+    """`a) ...;; b|c) ...` -> a, b, c."""
     found = []
-    for case in re.finditer(rf"case\s+{variable}\s+in\b(?P<body>.*?)\besac\b", script, re.DOTALL):
-        for patterns in re.findall(r"(?:^|;;|\bin\b)\s*\(?([^()*;]+?)\)", case.group("body")):
-            found += [p.strip().strip("\"'") for p in patterns.split("|") if p.strip()]
+    for patterns in re.findall(r"(?:^|;;|\bin\b)\s*\(?([^()*;]+?)\)", body):
+        found += [p.strip().strip("\"'") for p in patterns.split("|") if p.strip()]
     return found
 
 
@@ -143,9 +153,7 @@ def _variants(dockerfile: Dockerfile) -> tuple[dict[str, Any], str]:
     """The [variants] table, and a sentence on where it came from."""
     finals = dockerfile.final_stages
     if len(finals) > 1:
-        table: dict[str, dict[str, Any]] = {variant_name(s): {"target": s} for s in finals}
-        table[variant_name(finals[-1])]["default"] = True
-        return table, f"one variant per final stage ({', '.join(finals)})"
+        return _by_stage(finals), f"one variant per final stage ({', '.join(finals)})"
     switch = dockerfile.variant_switch()
     if switch is None:
         return {}, "one image (add [variants.<name>] tables with build-args or target for more)"
@@ -155,19 +163,27 @@ def _variants(dockerfile: Dockerfile) -> tuple[dict[str, Any], str]:
     ), f"one variant per value of the build argument {switch}, from {how}"
 
 
+def _by_stage(finals: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """A variant per final stage, the last the default."""
+    table: dict[str, dict[str, Any]] = {variant_name(s): {"target": s} for s in finals}
+    table[variant_name(finals[-1])]["default"] = True
+    return table
+
+
 def _by_switch(dockerfile: Dockerfile, switch: str) -> dict[str, dict[str, Any]]:
     """A variant per value of the switch (its default first), each with the switch and the
     arguments whose default holds the default's name (`/src[slim]` -> `/src[full]`)."""
-    default = dockerfile.args.get(switch) or None
+    default = dockerfile.args.get(switch) or ""
     compared = dockerfile.compared.get(switch, [])
     values = list(dict.fromkeys(v for v in [default, *compared] if v)) or ["default"]
-    follows = _following(dockerfile, switch, default or "")
+    follows = _following(dockerfile, switch, default)
     table: dict[str, dict[str, Any]] = {}
-    for n, value in enumerate(values):
+    for value in values:
         args = {switch: value} | {
-            arg: text.replace(default or "", value) for arg, text in follows.items()
+            arg: text.replace(default, value) for arg, text in follows.items()
         }
-        table[variant_name(value)] = {"build-args": args} | ({"default": True} if n == 0 else {})
+        table[variant_name(value)] = {"build-args": args}
+    table[variant_name(values[0])]["default"] = True
     return table
 
 
