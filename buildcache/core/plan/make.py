@@ -166,12 +166,7 @@ def _platforms_named(request: PlanRequest) -> PlanRequest:
 
 def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:
     """The variants asked for (all where none is named); a usage error for what cannot be."""
-    known = [v.name for v in config.variants]
-    unknown = [name for name in request.variants if name not in known]
-    if unknown:
-        raise UsageError(
-            f"unknown variant {', '.join(map(repr, unknown))}; the config has {', '.join(known)}"
-        )
+    _check_names([v.name for v in config.variants], request.variants)
     if request.push and request.load:
         raise UsageError(
             "--push and --load cannot be combined: push to the registries, or load locally"
@@ -179,6 +174,14 @@ def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:
     chosen = [v for v in config.variants if not request.variants or v.name in request.variants]
     _check_platforms(config, chosen, request.platforms)
     return chosen
+
+
+def _check_names(known: Sequence[str], asked: Sequence[str]) -> None:
+    unknown = [name for name in asked if name not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown variant {', '.join(map(repr, unknown))}; the config has {', '.join(known)}"
+        )
 
 
 def _check_platforms(config: Config, chosen: Sequence[VariantConfig], asked: Sequence[str]) -> None:
@@ -190,6 +193,18 @@ def _check_platforms(config: Config, chosen: Sequence[VariantConfig], asked: Seq
 def _refuse_release_tags(config: Config, run: RunTags) -> None:
     """A release is written only by a release: no other rule may make a moving tag (latest, a
     variant's own name) or a tag that reads as a version (a branch named 1.0.0, 1.0 or v2)."""
+    _refuse_moving_tags(config, run)
+    for name in not_this_release(run):
+        raise UsageError(
+            f"{name.name!r} ({name.rule}) reads as a release, and this run is not that release: "
+            "it would overwrite or pre-empt the published one",
+            hint="a release is a tag build or --version X; a branch named like one is tagged "
+            'with [tags] prefix = "branch-" (or renamed, e.g. release/1.0.0); a series tag '
+            "(1.0, 1) moves with [tags] semver = true",
+        )
+
+
+def _refuse_moving_tags(config: Config, run: RunTags) -> None:
     moving_names = {"latest", *(moving_tag(v) for v in config.variants)}
     moving_names |= {v.name for v in config.variants if not v.default}
     for name in run.names:
@@ -199,14 +214,6 @@ def _refuse_release_tags(config: Config, run: RunTags) -> None:
                 "latest, or a variant's own name",
                 hint="give a version, e.g. --version 1.2.3, and leave latest to the release rules",
             )
-    for name in not_this_release(run):
-        raise UsageError(
-            f"{name.name!r} ({name.rule}) reads as a release, and this run is not that release: "
-            "it would overwrite or pre-empt the published one",
-            hint="a release is a tag build or --version X; a branch named like one is tagged "
-            'with [tags] prefix = "branch-" (or renamed, e.g. release/1.0.0); a series tag '
-            "(1.0, 1) moves with [tags] semver = true",
-        )
 
 
 def _platforms(
@@ -298,7 +305,7 @@ def _variant_plan(
         default=variant.default,
         tags=tuple(image.with_tag(n.name) for n in named for image in config.images),
         tag_rules={n.name: n.rule for n in named},
-        floating=frozenset(n.name for n in named if n.floating),
+        floating=_floating(named),
         images=tuple(config.images),
         staging_tag=_staging_tag(config, variant.name, own_platform, request.staging),
         platforms=platforms,
@@ -308,10 +315,17 @@ def _variant_plan(
         context=variant.context or config.context,
         cache_ref=cache.written,
         cache_from=cache.read,
-        cache_to=CacheSpec(cache.written, config.cache.mode, config.cache.options)
-        if written
-        else None,
+        cache_to=_cache_to(config, cache.written) if written else None,
     )
+
+
+def _floating(named: Sequence[TagName]) -> frozenset[str]:
+    """The tags of a release series (1.2, 1), which only move forward."""
+    return frozenset(n.name for n in named if n.floating)
+
+
+def _cache_to(config: Config, ref: ImageRef) -> CacheSpec:
+    return CacheSpec(ref, config.cache.mode, config.cache.options)
 
 
 # What each variant hands BuildKit besides its context
@@ -343,8 +357,7 @@ def describe(
     run_labels = parse_key_values("--label", request.inputs.labels)
     run_annotations = parse_key_values("--annotation", request.inputs.annotations)
     notes = [*notes, *secret_looking_args(set(run_args) - set(config.build_args))]
-    if epoch and config.build.reproducible:
-        run_args["SOURCE_DATE_EPOCH"] = epoch  # BuildKit reads it itself
+    run_args |= _epoch_arg(config, epoch)
     attest = attest_of(config.attest, request.inputs, push=built.push, context=context, env=env)
     texts = _dockerfile_texts(built.variants, facts)
     described = []
@@ -373,6 +386,11 @@ def describe(
     return dataclasses.replace(built, variants=tuple(described), notes=(*notes, *built.notes))
 
 
+def _epoch_arg(config: Config, epoch: str | None) -> dict[str, str]:
+    """SOURCE_DATE_EPOCH for a reproducible build (BuildKit reads it itself)."""
+    return {"SOURCE_DATE_EPOCH": epoch} if epoch and config.build.reproducible else {}
+
+
 def _undeclared(
     config: Config, variant: str, needs: tuple[Dockerfile, Needed], run_args: Mapping[str, str]
 ) -> list[UndeclaredArg]:
@@ -390,12 +408,16 @@ def _check_build_args(config: Config, undeclared: Sequence[UndeclaredArg]) -> li
     config says `[build] check-build-args = false`."""
     if not undeclared or not config.build.check_build_args:
         return [u.note() for u in undeclared]
-    first = undeclared[0]
+    raise _undeclared_error(config, undeclared[0])
+
+
+def _undeclared_error(config: Config, first: UndeclaredArg) -> UsageError | ConfigError:
+    """A usage error where the argument came from the command line, else the config's."""
     hint = "passed on purpose? set [build] check-build-args = false (a note instead)"
     if first.where.startswith("--"):
-        raise UsageError(f"{first.where}: {first.sentence()}", hint=hint)
+        return UsageError(f"{first.where}: {first.sentence()}", hint=hint)
     source = str(config.path) if config.path else None
-    raise ConfigError(first.sentence(), source=source, key=first.where, hint=hint)
+    return ConfigError(first.sentence(), source=source, key=first.where, hint=hint)
 
 
 def _dockerfile_texts(variants: Sequence[VariantPlan], facts: RunFacts) -> dict[Path, str | None]:
