@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,9 +73,7 @@ class BuildOptions:
 
 def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) -> None:
     """Run the plan, show the report, tell CI; raise what failed (after the report)."""
-    raw_log = options.raw_log
-    if raw_log is not None and not raw_log.parent.is_dir():
-        raise UsageError(f"--raw-log {raw_log}: the folder {raw_log.parent} does not exist")
+    _check_raw_log(options.raw_log)
     console = _console(options.progress)
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
@@ -93,6 +91,11 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
     _show(result, console, sink, as_json=options.as_json)
     _raise_failure(result, options.min_cache_hit)
     say(console, _summary(result), "bold green")
+
+
+def _check_raw_log(path: Path | None) -> None:
+    if path is not None and not path.parent.is_dir():
+        raise UsageError(f"--raw-log {path}: the folder {path.parent} does not exist")
 
 
 def _resumed(config: Config, plan: BuildPlan, console: Console, *, force: bool) -> dict[str, str]:
@@ -152,9 +155,13 @@ def _show(result: BuildResult, console: Console, sink: CISink, *, as_json: bool)
 def _raise_failure(result: BuildResult, min_cache_hit: float | None) -> None:
     if result.error is not None:
         raise result.error
-    if min_cache_hit is None:
-        return
-    low = [r for r in result.reports.values() if r.hit_ratio < min_cache_hit]
+    if min_cache_hit is not None:
+        _check_cache_hits(result.reports.values(), min_cache_hit)
+
+
+def _check_cache_hits(reports: Iterable[CacheReport], min_cache_hit: float) -> None:
+    """--min-cache-hit: a BuildFailed naming each variant below it."""
+    low = [r for r in reports if r.hit_ratio < min_cache_hit]
     if low:
         raise BuildFailed(
             "too few steps came from the cache: "
@@ -199,12 +206,17 @@ def run_build(
     with _records(plan, reports, console) as causes:
         published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
         found = causes()
-    if error is not None and keep_going and built.variants:
-        done = ", ".join(v.name for v in built.variants)
-        error = BuildFailed(
-            f"{error.message} ({done} built{' and published' if published else ''})"
-        )
+    if error is not None and keep_going:
+        error = _with_survivors(error, built, bool(published))
     return baked.result(plan, reports, published, error, found)
+
+
+def _with_survivors(error: BuildFailed, built: BuildPlan, published: bool) -> BuildFailed:
+    """--keep-going's failure, naming the variants built (and published) all the same."""
+    if not built.variants:
+        return error
+    done = ", ".join(v.name for v in built.variants)
+    return BuildFailed(f"{error.message} ({done} built{' and published' if published else ''})")
 
 
 def _publish_built(
@@ -215,9 +227,14 @@ def _publish_built(
     error = baked.failure()
     if error is not None and not keep_going:
         return [], error
-    if not built.variants or not built.push or built.push_by_digest:
+    if not _publishes(built):
         return [], error
     return _publish(built, baked, console, policy, error)
+
+
+def _publishes(built: BuildPlan) -> bool:
+    """Tags to write: variants built, pushed, and not by digest (merge tags those)."""
+    return bool(built.variants) and built.push and not built.push_by_digest
 
 
 def _publish(
@@ -396,17 +413,7 @@ class Baked:
             return None
         pushed = self.first.export_failure()
         if pushed is not None:
-            login = (
-                "log in with a token that may push (buildcache login, or docker login), then "
-                if is_auth_error(pushed)
-                else ""
-            )
-            return BuildFailed(
-                f"the push failed after every step was done: {' '.join(pushed.split())}",
-                hint="no tag was written on any registry (tags are written once every registry "
-                f"holds the image): {login}run the same command again; its steps come from the "
-                "cache",
-            )
+            return _push_failed(pushed)
         return BuildFailed(_failure_message(self.first) or self.error.message)
 
     def digests(self) -> dict[str, str | None]:
@@ -420,6 +427,12 @@ class Baked:
             for v in plan.variants
             if v.name not in self.resumed
         }
+
+    def _tracker_of(self, variant: str) -> BuildTracker:
+        """The bake that built the variant: the second (--keep-going's), where it did."""
+        if self.second is not None and self.statuses[variant].state == "built":
+            return self.second
+        return self.first
 
     def result(
         self,
@@ -442,17 +455,32 @@ class Baked:
         )
 
     def _report(self, variant: VariantPlan, not_written: str) -> CacheReport:
-        rebuilt = self.second is not None and self.statuses[variant.name].state == "built"
+        cache_to = variant.cache_to
         return cache_report(
-            self.second if rebuilt and self.second is not None else self.first,
+            self._tracker_of(variant.name),
             variant=variant.name,
             cache_from=[str(ref) for ref in variant.cache_from],
-            cache_to=str(variant.cache_to.ref) if variant.cache_to else None,
-            cache_to_mode=variant.cache_to.mode if variant.cache_to else None,
+            cache_to=str(cache_to.ref) if cache_to else None,
+            cache_to_mode=cache_to.mode if cache_to else None,
             export_skipped_reason=not_written,
             metadata=self.targets.get(variant.name),
             build_failed=self.statuses[variant.name].state != "built",
         )
+
+
+def _push_failed(reason: str) -> BuildFailed:
+    """The bake's push failed after every step was done; nothing was tagged."""
+    login = (
+        "log in with a token that may push (buildcache login, or docker login), then "
+        if is_auth_error(reason)
+        else ""
+    )
+    return BuildFailed(
+        f"the push failed after every step was done: {' '.join(reason.split())}",
+        hint="no tag was written on any registry (tags are written once every registry "
+        f"holds the image): {login}run the same command again; its steps come from the "
+        "cache",
+    )
 
 
 def _not_written(plan: BuildPlan) -> str:
@@ -505,7 +533,7 @@ def _worth_another_bake(tracker: BuildTracker) -> str | None:
 def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:
     """--keep-going: the variants that did not fail, baked again on their own."""
     failed = [n for n, status in baked.statuses.items() if status.state == "failed"]
-    others = tuple(v for v in plan.variants if v.name in baked.statuses and v.name not in failed)
+    others = _not_failed(plan, baked, failed)
     if not failed or not others:
         return baked
     labelled(
@@ -520,6 +548,10 @@ def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console)
     targets, error = bake(part, second, "others")
     statuses = {**baked.statuses, **_statuses(others, second, targets, error)}
     return dataclasses.replace(baked, second=second, statuses=statuses, targets=targets)
+
+
+def _not_failed(plan: BuildPlan, baked: Baked, failed: Sequence[str]) -> tuple[VariantPlan, ...]:
+    return tuple(v for v in plan.variants if v.name in baked.statuses and v.name not in failed)
 
 
 def _statuses(
