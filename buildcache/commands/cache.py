@@ -8,9 +8,11 @@ cache holds, and what prune may delete, is core/cache.py's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -112,17 +114,23 @@ def _pruned(
         )
         return []
     _say_targets(config, targets, console)
-    doomed = [t for t in targets if t.skipped is None]
-    if dry_run or not doomed:
-        say(console, "(dry run: nothing deleted)" if dry_run else "nothing to delete")
-        return []
-    if not yes and not _confirmed(len(doomed)):
-        say(console, "nothing deleted")
+    if not _go_ahead(len([t for t in targets if t.skipped is None]), yes, dry_run, console):
         return []
     deleted = delete_tags(config, targets, connect=connect)
     refs = ", ".join(str(config.cache_image.with_tag(tag)) for tag in deleted)
     say(console, f"deleted {len(deleted)} cache tag(s): {refs}", "green")
     return deleted
+
+
+def _go_ahead(doomed: int, yes: bool, dry_run: bool, console: Console) -> bool:
+    """Whether to delete: something to, no --dry-run, and --yes or a yes at the terminal."""
+    if dry_run or not doomed:
+        say(console, "(dry run: nothing deleted)" if dry_run else "nothing to delete")
+        return False
+    if not yes and not _confirmed(doomed):
+        say(console, "nothing deleted")
+        return False
+    return True
 
 
 def _say_targets(config: Config, targets: Sequence[PruneTarget], console: Console) -> None:
@@ -143,19 +151,21 @@ def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> li
     listed = {e.ref.tag for e in (*entries, *orphans)}
     with connect(image.registry) as registry:
         listed_all = registry.tags(image.repository) if orphans else []
-        others = [
-            registry.digest(image.repository, tag)
-            for tag in listed_all
-            if tag not in listed and not tag.endswith(RECORD_SUFFIX)
-        ]
+        others = [t for t in listed_all if t not in listed and not t.endswith(RECORD_SUFFIX)]
         targets = prune_targets(
             orphans,
             entries,
-            [d for d in others if d],
+            _digests(registry, image, others),
             owner=cache_owner(config.images[0]),
             named=named,
         )
         return targets + _their_records(registry, image, targets, listed_all)
+
+
+def _digests(registry: RegistryClient, image: ImageRef, tags: Sequence[str]) -> list[str]:
+    """The digests these tags point at (a tag gone since it was listed, left out)."""
+    found = (registry.digest(image.repository, tag) for tag in tags)
+    return [digest for digest in found if digest]
 
 
 def _check_named(image: ImageRef, named: Sequence[str], orphans: Sequence[CacheEntry]) -> None:
@@ -202,11 +212,9 @@ def list_cache(
     prefix = config.cache.tag_prefix
     with connect(image.registry) as registry:
         tags = registry.tags(image.repository)
-        owned = [t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants)]
-        wanted = [f"{prefix}{v}" for v in variants]
         entries = [
             _entry(config, registry, tag, variant_of(tag, prefix, variants), platform_layers)
-            for tag in [*wanted, *sorted(set(owned) - set(wanted))]
+            for tag in _variant_tags(tags, prefix, variants)
         ]
         orphans = [
             _entry(config, registry, tag, None, platform_layers)
@@ -214,6 +222,13 @@ def list_cache(
         ]
     # the record beside a cache ref says which project wrote it, on which bases, and when
     return _with_records(entries, tags, connect), _with_records(orphans, tags, connect)
+
+
+def _variant_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> list[str]:
+    """Each variant's cache tag (there or not), then the others of its variants (a branch's)."""
+    owned = [t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants)]
+    wanted = [f"{prefix}{v}" for v in variants]
+    return [*wanted, *sorted(set(owned) - set(wanted))]
 
 
 def _with_records(
@@ -239,61 +254,79 @@ def _entry(
     if manifest is None:
         return CacheEntry(variant=variant, ref=ref, present=False)
     layers, size, written = cache_summary(manifest.body)
-    is_cache = is_cache_manifest(manifest.body)
-    platforms: tuple[str, ...] | None = None
-    owner = next((v for v in config.variants if v.name == variant), None)
-    if owner is not None:
-        # The cache does not record platforms; the variant's image does (core/cache.py)
-        image_layers = platform_layers(config.images[0].with_tag(moving_tag(owner)))
-        if image_layers is not None:
-            platforms = cached_platforms(image_layers, layers)
     return CacheEntry(
         variant=variant,
         ref=ref,
         present=True,
         digest=manifest.digest,
-        platforms=platforms,
+        platforms=_platforms_of(config, variant, layers, platform_layers),
         size=size,
         written=written,
-        is_cache=is_cache,
+        is_cache=is_cache_manifest(manifest.body),
     )
+
+
+def _platforms_of(
+    config: Config, variant: str | None, layers: Collection[str], platform_layers: PlatformLayers
+) -> tuple[str, ...] | None:
+    """The platforms a variant's cache holds: the cache does not record them, the variant's
+    image does (core/cache.py). None where there is no image to ask."""
+    owner = next((v for v in config.variants if v.name == variant), None)
+    if owner is None:
+        return None
+    image_layers = platform_layers(config.images[0].with_tag(moving_tag(owner)))
+    return None if image_layers is None else cached_platforms(image_layers, layers)
 
 
 def _image_layers(connect: Connect) -> PlatformLayers:
     """Each platform's layers of an image, read over the registry API (no attestation)."""
 
-    def read(reference: ImageRef) -> Mapping[str, Sequence[str]] | None:
-        try:
-            with connect(reference.registry) as registry:
-                index = registry.manifest(reference.repository, reference.tag or "latest")
-                if index is None:
-                    return None
-                if index.body.get("layers"):  # one platform: its config says which
-                    config = json.loads(
-                        registry.blob(reference.repository, index.body["config"]["digest"])
-                    )
-                    name = platform_name(
-                        config["os"], config["architecture"], config.get("variant")
-                    )
-                    return {name: [str(layer["digest"]) for layer in index.body["layers"]]}
-                found = {}
-                for entry in index.body.get("manifests") or []:
-                    platform = entry.get("platform") or {}
-                    if platform.get("os") in (None, "unknown"):
-                        continue  # BuildKit's attestation manifests
-                    image = registry.manifest(reference.repository, str(entry["digest"]))
-                    name = platform_name(
-                        platform["os"], str(platform.get("architecture")), platform.get("variant")
-                    )
-                    found[name] = [
-                        str(layer["digest"])
-                        for layer in (image.body if image else {}).get("layers") or []
-                    ]
-                return found
-        except (RegistryError, KeyError, TypeError, ValueError):
-            return None
+    return functools.partial(_layers_by_platform, connect)
 
-    return read
+
+def _layers_by_platform(
+    connect: Connect, reference: ImageRef
+) -> Mapping[str, Sequence[str]] | None:
+    """None where the image is not there or not readable."""
+    try:
+        with connect(reference.registry) as registry:
+            index = registry.manifest(reference.repository, reference.tag or "latest")
+            if index is None:
+                return None
+            if index.body.get("layers"):  # one platform: its config says which
+                return _one_platform(registry, reference.repository, index.body)
+            return _each_platform(registry, reference.repository, index.body)
+    except (RegistryError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _one_platform(
+    registry: RegistryClient, repository: str, manifest: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    config = json.loads(registry.blob(repository, manifest["config"]["digest"]))
+    name = platform_name(config["os"], config["architecture"], config.get("variant"))
+    return {name: [str(layer["digest"]) for layer in manifest["layers"]]}
+
+
+def _each_platform(
+    registry: RegistryClient, repository: str, index: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    found = {}
+    for entry in index.get("manifests") or []:
+        platform = entry.get("platform") or {}
+        if platform.get("os") not in (None, "unknown"):  # not BuildKit's attestation manifests
+            found[_platform_name(platform)] = _layers(registry, repository, str(entry["digest"]))
+    return found
+
+
+def _platform_name(platform: Mapping[str, Any]) -> str:
+    return platform_name(platform["os"], str(platform.get("architecture")), platform.get("variant"))
+
+
+def _layers(registry: RegistryClient, repository: str, digest: str) -> list[str]:
+    """A platform's image's layers; none where it is gone."""
+    image = registry.manifest(repository, digest)
+    return [str(layer["digest"]) for layer in (image.body if image else {}).get("layers") or []]
 
 
 def delete_tags(
