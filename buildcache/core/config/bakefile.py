@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.core.config.model import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
-from buildcache.core.inputs import context_value, parse_secret
+from buildcache.core.inputs import Secret, context_value, parse_secret
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.errors import ConfigError, UsageError
 
@@ -43,17 +43,21 @@ def bake_variants(
     all_targets: Mapping[str, Any] = definition.get("target") or {}
     names = _target_names(definition, targets, all_targets)
     own = _own_variants(config, names)
-    variants, notes = [], []
-    for n, name in enumerate(names):
-        target = all_targets[name]
-        replaced = [key for key in REPLACED if target.get(key)]
-        if replaced:
-            notes.append(
-                f"bake target {name}: its {', '.join(replaced)} are buildcache's to make, and replaced"
-            )
-        variants.append(_with_own(_variant(name, target, cwd, default=n == 0), own.get(name)))
+    variants = [
+        _with_own(_variant(name, all_targets[name], cwd, default=n == 0), own.get(name))
+        for n, name in enumerate(names)
+    ]
     variants = _default_written(config, own, variants)
+    notes = [note for name in names for note in _replaced_note(name, all_targets[name])]
     return dataclasses.replace(config, variants=tuple(variants)), notes
+
+
+def _replaced_note(name: str, target: Mapping[str, Any]) -> list[str]:
+    """What a bake target sets that buildcache makes itself (tags, cache, output, ...)."""
+    replaced = [key for key in REPLACED if target.get(key)]
+    if not replaced:
+        return []
+    return [f"bake target {name}: its {', '.join(replaced)} are buildcache's to make, and replaced"]
 
 
 def _own_variants(config: Config, names: Sequence[str]) -> dict[str, VariantConfig]:
@@ -87,6 +91,18 @@ def _target_names(
     fit to name a variant."""
     default_group = (definition.get("group") or {}).get("default", {})
     names = list(asked) or list(default_group.get("targets") or all_targets)
+    _check_there(names, all_targets)
+    unfit = [name for name in names if not VARIANT_NAME.fullmatch(name)]
+    if unfit:
+        raise ConfigError(
+            f"the bake target {unfit[0]!r} cannot name a variant (lowercase letters, digits, '_', '-')",
+            key="bake-targets",
+        )
+    return names
+
+
+def _check_there(names: Sequence[str], all_targets: Mapping[str, Any]) -> None:
+    """Some targets, each one the bake file has."""
     unknown = [n for n in names if n not in all_targets]
     if unknown or not names:
         missing = f"no target {', '.join(map(repr, unknown))}" if unknown else "no targets"
@@ -95,13 +111,6 @@ def _target_names(
             key="bake-targets",
             hint=f"its targets: {', '.join(all_targets) or 'none'}",
         )
-    unfit = [name for name in names if not VARIANT_NAME.fullmatch(name)]
-    if unfit:
-        raise ConfigError(
-            f"the bake target {unfit[0]!r} cannot name a variant (lowercase letters, digits, '_', '-')",
-            key="bake-targets",
-        )
-    return names
 
 
 def _has_variants(config: Config) -> bool:
@@ -118,20 +127,27 @@ def _variant(
     context = bake_dir / str(target.get("context") or ".")
     # buildx reads a relative Dockerfile from the context
     dockerfile = context / str(target.get("dockerfile") or "Dockerfile")
-    contexts = target.get("contexts") or {}
     return VariantConfig(
         name=name,
         default=default,
         build_args=_strings(target.get("args")),
         labels=_strings(target.get("labels")),
-        contexts={k: context_value(str(v), bake_dir) for k, v in contexts.items()},
+        contexts=_contexts(target.get("contexts"), bake_dir),
         target=target.get("target") or None,
         platforms=_platforms(name, target.get("platforms") or ()),
         dockerfile=dockerfile,
         context=context,
-        secrets=tuple(parse_secret(str(entry), bake_dir) for entry in target.get("secret") or []),
+        secrets=_secrets(target.get("secret"), bake_dir),
         ssh=tuple(str(s) for s in target.get("ssh") or ()),
     )
+
+
+def _contexts(contexts: Mapping[str, Any] | None, bake_dir: Path) -> dict[str, str]:
+    return {k: context_value(str(v), bake_dir) for k, v in (contexts or {}).items()}
+
+
+def _secrets(entries: Sequence[Any] | None, bake_dir: Path) -> tuple[Secret, ...]:
+    return tuple(parse_secret(str(entry), bake_dir) for entry in entries or [])
 
 
 def _platforms(name: str, platforms: Sequence[str]) -> tuple[str, ...] | None:

@@ -68,15 +68,20 @@ def image_ref(reader: Reader, key: str, value: str) -> ImageRef:
 def platforms(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
-    try:
-        platforms = tuple(normal_platform(p) for p in string_list(reader, key, value))
-    except PlatformError as error:
-        raise reader.error(key, str(error)) from None
+    platforms = _normal_platforms(reader, key, value)
     if len(set(platforms)) != len(platforms):
         raise reader.error(key, f"names a platform twice: {', '.join(platforms)}")
     if not platforms and setting.default:
         raise reader.error(key, "must name at least one platform")
     return platforms
+
+
+def _normal_platforms(reader: Reader, key: str, value: Any) -> tuple[str, ...]:
+    """Each platform as BuildKit names it (linux/x86_64 is linux/amd64)."""
+    try:
+        return tuple(normal_platform(p) for p in string_list(reader, key, value))
+    except PlatformError as error:
+        raise reader.error(key, str(error)) from None
 
 
 def path_kind(reader: Reader, setting: Setting, key: str, value: Any) -> Path | None:
@@ -123,11 +128,7 @@ def _arg(reader: Reader, where: str, name: str, arg: Any) -> str:
 
 def env_value(reader: Reader, key: str, value: Mapping[str, Any]) -> str:
     """`{ env = "GIT_SHA" }` (or with `default = "dev"`): the value of a variable of the run."""
-    variable, default = value.get("env"), value.get("default")
-    if set(value) - {"env", "default"} or not isinstance(variable, str):
-        raise reader.error(key, 'must be a string or { env = "NAME" } (with an optional default)')
-    if not ENV_NAME.fullmatch(variable) or not isinstance(default, str | None):
-        raise reader.error(key, f"{{ env = {variable!r} }} must name a variable; a default is text")
+    variable, default = _env_and_default(reader, key, value)
     if variable in reader.env:
         reader.sources[key] = f"env {variable}"
         return reader.env[variable]
@@ -138,6 +139,16 @@ def env_value(reader: Reader, key: str, value: Mapping[str, Any]) -> str:
             hint=f'set it, or give a default: {{ env = "{variable}", default = "..." }}',
         )
     return default
+
+
+def _env_and_default(reader: Reader, key: str, value: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The variable `{ env = ... }` names, and its default if it has one."""
+    variable, default = value.get("env"), value.get("default")
+    if set(value) - {"env", "default"} or not isinstance(variable, str):
+        raise reader.error(key, 'must be a string or { env = "NAME" } (with an optional default)')
+    if not ENV_NAME.fullmatch(variable) or not isinstance(default, str | None):
+        raise reader.error(key, f"{{ env = {variable!r} }} must name a variable; a default is text")
+    return variable, default
 
 
 def secrets(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[Secret, ...]:
@@ -151,16 +162,26 @@ def secrets(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[Sec
 def _secret(reader: Reader, where: str, secret_id: str, body: Any) -> Secret:
     if not SECRET_ID.fullmatch(secret_id):
         raise reader.error(where, "is not a secret id (letters, digits, '_', '.', '-')")
+    env, file, required = _secret_fields(reader, where, body)
+    if env is not None:
+        return Secret(secret_id, env=_secret_env(reader, where, env), required=required)
+    return Secret(secret_id, file=_secret_file(reader, where, file), required=required)
+
+
+def _secret_fields(reader: Reader, where: str, body: Any) -> tuple[Any, Any, bool]:
+    """A secret's env or file (one of them), and whether it is required."""
     if not isinstance(body, dict) or set(body) - {"env", "file", "required"}:
         raise reader.error(where, 'must be { env = "NAME" } or { file = "path" }')
     env, file, required = body.get("env"), body.get("file"), body.get("required", True)
     if (env is None) == (file is None) or not isinstance(required, bool):
         raise reader.error(where, 'must name one of env or file, e.g. { env = "PYPI_TOKEN" }')
-    if env is not None:
-        return Secret(secret_id, env=_secret_env(reader, where, env), required=required)
+    return env, file, required
+
+
+def _secret_file(reader: Reader, where: str, file: Any) -> Path:
     if not (isinstance(file, str) and file.strip() and "," not in file):
         raise reader.error(where + ".file", "must be a path without commas")
-    return Secret(secret_id, file=reader.root / Path(file).expanduser(), required=required)
+    return reader.root / Path(file).expanduser()
 
 
 def _secret_env(reader: Reader, where: str, env: Any) -> str:
@@ -305,12 +326,17 @@ def options(reader: Reader, setting: Setting, key: str, value: Any) -> dict[str,
                 "is set by buildcache itself",
                 hint="use cache.image, cache.tag-prefix and cache.mode",
             )
-        if isinstance(option, bool):
-            option = "true" if option else "false"
-        if not isinstance(option, str | int) or "," in str(option):
-            raise reader.error(f"{key}.{name}", "must be a string without commas")
-        options[name] = str(option)
+        options[name] = _option(reader, f"{key}.{name}", option)
     return options
+
+
+def _option(reader: Reader, where: str, option: Any) -> str:
+    """An option's value as text (true, false, a number, a string), which takes no comma."""
+    if isinstance(option, bool):
+        return "true" if option else "false"
+    if not isinstance(option, str | int) or "," in str(option):
+        raise reader.error(where, "must be a string without commas")
+    return str(option)
 
 
 def _label(reader: Reader, where: str, name: str, label: Any) -> str:
@@ -340,11 +366,12 @@ def mapping(reader: Reader, key: str, value: Any) -> Mapping[str, Any]:
 def string_list(reader: Reader, key: str, value: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list | tuple) or not all(
-        isinstance(v, str) and v.strip() for v in value
-    ):
-        shown = "a list with an empty string" if isinstance(value, list | tuple) else kind_of(value)
-        raise reader.error(key, f"must be a list of non-empty strings, not {shown}")
+    if not isinstance(value, list | tuple):
+        raise reader.error(key, f"must be a list of non-empty strings, not {kind_of(value)}")
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        raise reader.error(
+            key, "must be a list of non-empty strings, not a list with an empty string"
+        )
     return [v.strip() for v in value]
 
 
