@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from buildcache.core.bases import (
     FILE_LIST_LIMIT,
@@ -108,17 +108,23 @@ def read_record(
             found = client.manifest(ref.repository, ref.tag or "")
             if found is None:
                 return None, f"{cache_ref} has no record yet"
-            layers = found.body.get("layers") or []
-            if found.body.get("artifactType") != RECORD_TYPE or not layers:
+            layer = _record_layer(found.body)
+            if layer is None:
                 return None, f"{ref} is not a buildcache record"
-            record = CacheRecord.from_json(
-                json.loads(client.blob(ref.repository, layers[0]["digest"]))
-            )
+            record = CacheRecord.from_json(json.loads(client.blob(ref.repository, layer)))
             cache_digest = client.digest(cache_ref.repository, cache_ref.tag or "")
     except (RegistryError, ValueError, KeyError) as error:
         reason = error.message if isinstance(error, RegistryError) else "unreadable"
         return None, f"the record of {cache_ref} could not be read ({reason})"
     return _describing(record, cache_ref, cache_digest)
+
+
+def _record_layer(manifest: Mapping[str, Any]) -> str | None:
+    """The digest of a record's one layer; None where the manifest is not a record."""
+    layers = manifest.get("layers") or []
+    if manifest.get("artifactType") != RECORD_TYPE or not layers:
+        return None
+    return str(layers[0]["digest"])
 
 
 def _describing(
@@ -207,11 +213,17 @@ def _source_files(
     """The files of the context a source names, .dockerignore applied, in a stable order."""
     pattern = source.lstrip("/").removeprefix("./") or "."
     matches = sorted(context.glob(pattern)) if pattern != "." else [context]
-    for match in matches:
-        for path in sorted(match.rglob("*")) if match.is_dir() else [match]:
-            relative = path.relative_to(context).as_posix()
-            if path.is_file() and not is_ignored(relative, rules):
-                yield relative, path
+    for path in (path for match in matches for path in _files_under(match)):
+        relative = path.relative_to(context).as_posix()
+        if not is_ignored(relative, rules):
+            yield relative, path
+
+
+def _files_under(path: Path) -> list[Path]:
+    """The files of a folder (all the way down, in order), or the file itself."""
+    if path.is_dir():
+        return [found for found in sorted(path.rglob("*")) if found.is_file()]
+    return [path] if path.is_file() else []
 
 
 def _steps(
@@ -222,8 +234,7 @@ def _steps(
 ) -> tuple[RecordedStep, ...]:
     """The variant's steps as the record keeps them; `hashed` holds the file hashes already
     taken in this run (variants share a context, and mostly its COPY sources)."""
-    ignore_file = variant.context / ".dockerignore"
-    rules = ignore_rules(ignore_file.read_text()) if ignore_file.is_file() else []
+    rules = _dockerignore(variant.context)
     steps = []
     for view in step_views(dockerfile, stages, variant.build_args):
         missing = [s for s in view.sources if (variant.context, s) not in hashed]
@@ -231,6 +242,11 @@ def _steps(
             hashed[(variant.context, source)] = found
         steps.append(_recorded(view, [hashed[(variant.context, s)] for s in view.sources]))
     return tuple(steps)
+
+
+def _dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    ignore_file = context / ".dockerignore"
+    return ignore_rules(ignore_file.read_text()) if ignore_file.is_file() else []
 
 
 def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
@@ -337,15 +353,21 @@ def after_build(
         cause = _miss_cause(upstream, report)
         if cause is not None:
             causes[variant.name] = cause
-        if report.exported.status == "written" and variant.cache_to is not None:
-            writes.append(
-                functools.partial(
-                    _record_written, variant, variant.cache_to.ref, upstream, now, connect
-                )
-            )
+        writes += _record_write(variant, upstream, report, now, connect)
     # each record is a few round trips: written at once, not one variant after the other
     notes = [note for written in at_once(lambda write: write(), writes) for note in written]
     return causes, notes
+
+
+def _record_write(
+    variant: VariantPlan, upstream: Upstream, report: CacheReport, now: datetime, connect: Connect
+) -> list[Callable[[], list[str]]]:
+    """The write of a variant's new record, where this build wrote its cache."""
+    if report.exported.status != "written" or variant.cache_to is None:
+        return []
+    return [
+        functools.partial(_record_written, variant, variant.cache_to.ref, upstream, now, connect)
+    ]
 
 
 def _miss_cause(upstream: Upstream, report: CacheReport) -> MissCause | None:
