@@ -14,10 +14,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from buildcache.buildkit.report import CacheExport, CacheReport, VariantStatus
+from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep, VariantStatus
 from buildcache.core.bases import BaseUse, CacheRecord, MissCause, Upstream, short
 from buildcache.core.doctor import Check
-from buildcache.core.inputs import Attest
+from buildcache.core.inputs import Attest, Secret
 from buildcache.core.plan.metadata import Described
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import shown_args
@@ -44,17 +44,24 @@ def _key_table(title: Text | None = None) -> Table:
 def print_plan(
     console: Console, plan: BuildPlan, *, sources: Mapping[str, str] | None = None
 ) -> None:
-    console.print(_headline("version ", plan.version, f"from {plan.version_source}"))
-    if plan.cache_policy is not None:
-        policy = plan.cache_policy
-        console.print(_headline("cache ", POLICY_WORDS[policy.mode], policy.reason))
-    console.print(_headline("latest ", "moves" if plan.latest else "stays", plan.latest_reason))
+    for headline in _headlines(plan):
+        console.print(headline)
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
     for variant in plan.variants:
         console.print(variant_table(variant))
     if sources:
         console.print(_sources_table(sources))
+
+
+def _headlines(plan: BuildPlan) -> list[Text]:
+    """The plan's version, its cache policy (where one applies) and whether latest moves."""
+    lines = [_headline("version ", plan.version, f"from {plan.version_source}")]
+    if plan.cache_policy is not None:
+        policy = plan.cache_policy
+        lines.append(_headline("cache ", POLICY_WORDS[policy.mode], policy.reason))
+    lines.append(_headline("latest ", "moves" if plan.latest else "stays", plan.latest_reason))
+    return lines
 
 
 def _sources_table(sources: Mapping[str, str]) -> Table:
@@ -73,16 +80,15 @@ def variant_table(variant: VariantPlan) -> Table:
     from and with, its cache refs, labels, inputs and bases."""
     title = Text.assemble((variant.name, "bold"), (" (default)", "dim") if variant.default else "")
     table = _key_table(title)
-    table.add_row(Text("tags"), _tags_text(variant))
-    for key, value in _build_rows(variant).items():
-        table.add_row(Text(key), Text(value))
-    table.add_row(Text("cache to"), _cache_to_text(variant))
-    for label, text in _metadata_rows(variant):
-        table.add_row(label, text)
-    for key, value in inputs_rows(variant).items():
-        table.add_row(Text(key), Text(value))
+    rows: list[Row] = [(Text("tags"), _tags_text(variant))]
+    rows += [(Text(key), Text(value)) for key, value in _build_rows(variant).items()]
+    rows.append((Text("cache to"), _cache_to_text(variant)))
+    rows += _metadata_rows(variant)
+    rows += [(Text(key), Text(value)) for key, value in inputs_rows(variant).items()]
     if variant.upstream is not None:
-        table.add_row(Text("bases"), bases_text(variant.upstream))
+        rows.append((Text("bases"), bases_text(variant.upstream)))
+    for label, text in rows:
+        table.add_row(label, text)
     return table
 
 
@@ -137,9 +143,7 @@ def inputs_rows(variant: VariantPlan) -> dict[str, str]:
     """Secrets (where each is read from, never its value), SSH, named contexts, attestations."""
     given = variant.inputs
     rows = {
-        "secrets": "\n".join(
-            f"{s.id}  ({s.source}{'' if s.required else ', optional'})" for s in given.secrets
-        ),
+        "secrets": "\n".join(map(_secret_text, given.secrets)),
         "ssh": ", ".join(given.ssh),
         "contexts": "\n".join(f"{name}={value}" for name, value in given.contexts.items()),
         "flags": " ".join(
@@ -148,6 +152,11 @@ def inputs_rows(variant: VariantPlan) -> dict[str, str]:
         "attestations": _attest_text(given.attest),
     }
     return {key: value for key, value in rows.items() if value}
+
+
+def _secret_text(secret: Secret) -> str:
+    """A secret's id and where it is read from, never its value."""
+    return f"{secret.id}  ({secret.source}{'' if secret.required else ', optional'})"
 
 
 def _attest_text(attest: Attest | None) -> str:
@@ -269,13 +278,14 @@ def _ran_rows(report: CacheReport) -> list[Row]:
     ran = sorted(
         (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
     )
-    rows = [
-        (Text("ran"), Text(f"{step.seconds or 0:5.1f}s {step.platform or ''} {step.name}"))
-        for step in ran[:5]
-    ]
+    rows = [(Text("ran"), _ran_text(step)) for step in ran[:5]]
     if len(ran) > 5:
         rows.append((Text(""), Text(f"... and {len(ran) - 5} more (--json lists them all)")))
     return rows
+
+
+def _ran_text(step: ExecutedStep) -> Text:
+    return Text(f"{step.seconds or 0:5.1f}s {step.platform or ''} {step.name}")
 
 
 def _export_text(exported: CacheExport) -> Text:
@@ -303,12 +313,18 @@ def rerun_notes(
 ) -> list[str]:
     """Why a step ran again where that was expected (files, an argument, the Dockerfile or the
     base changed, and the rest came from the cache): information, not a warning."""
-    notes = []
-    for report in reports:
-        cause = (causes or {}).get(report.variant)
-        if cause is not None and cause.kind != "unknown" and not report.reuse_broken:
-            notes.append(f"{report.variant}: {cause.step} ran again: {cause.detail}")
-    return notes
+    return [
+        note
+        for report in reports
+        for note in _rerun_note(report, (causes or {}).get(report.variant))
+    ]
+
+
+def _rerun_note(report: CacheReport, cause: MissCause | None) -> list[str]:
+    """A miss with a known cause, the rest of the chain of reuse intact."""
+    if cause is None or cause.kind == "unknown" or report.reuse_broken:
+        return []
+    return [f"{report.variant}: {cause.step} ran again: {cause.detail}"]
 
 
 def cache_warnings(
@@ -323,14 +339,7 @@ def cache_warnings(
 
 def _report_warnings(report: CacheReport, cause: MissCause | None) -> list[str]:
     """A broken chain of reuse, a cache not saved, a cache that could not be read."""
-    warnings = []
-    if report.reuse_broken:
-        likely = f"; the likely cause: {cause.detail}" if cause else ""
-        warnings.append(
-            f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
-            f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
-            + likely
-        )
+    warnings = [_broken_chain(report, cause)] if report.reuse_broken else []
     if report.exported.status == "failed":
         warnings.append(
             f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"
@@ -340,6 +349,15 @@ def _report_warnings(report: CacheReport, cause: MissCause | None) -> list[str]:
         for imported in report.imported
         if imported.status == "failed"
     ]
+
+
+def _broken_chain(report: CacheReport, cause: MissCause | None) -> str:
+    likely = f"; the likely cause: {cause.detail}" if cause else ""
+    return (
+        f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
+        f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
+        + likely
+    )
 
 
 def human_size(size: int | None) -> str:
@@ -369,17 +387,31 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
 
 
 def _entry_cells(entry: CacheEntry) -> list[Text]:
-    present = Text("yes", style="green") if entry.present else Text("no", style="yellow")
+    present = entry.present
     return [
-        Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow"),
-        Text(str(entry.ref)),
-        present,
-        Text(_entry_platforms(entry) if entry.present else "-"),
+        *_entry_names(entry),
+        Text("yes", style="green") if present else Text("no", style="yellow"),
+        Text(_entry_platforms(entry) if present else "-"),
         Text(human_size(entry.size)),
-        Text(entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"),
-        Text(_built_on(entry.record) if entry.present else "-"),
-        Text(entry.record.owner or "-" if entry.record else "-"),
+        Text(_written(entry)),
+        Text(_built_on(entry.record) if present else "-"),
+        Text(_owner(entry)),
     ]
+
+
+def _entry_names(entry: CacheEntry) -> list[Text]:
+    """The variant (or "(orphan)") and the cache ref."""
+    variant = Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow")
+    return [variant, Text(str(entry.ref))]
+
+
+def _written(entry: CacheEntry) -> str:
+    return entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"
+
+
+def _owner(entry: CacheEntry) -> str:
+    """The project whose build wrote it, as its record says."""
+    return (entry.record.owner or "-") if entry.record else "-"
 
 
 def _entry_platforms(entry: CacheEntry) -> str:
