@@ -42,6 +42,7 @@ from buildcache.core.config.schema import (
     SCHEMA,
     TOP_KEYS,
     VARIANT_SCHEMA,
+    Setting,
 )
 from buildcache.errors import ConfigError
 
@@ -51,14 +52,7 @@ from buildcache.errors import ConfigError
 def find_config(cwd: Path, explicit: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
     """The config file and its buildcache table: --config, buildcache.toml, pyproject.toml."""
     if explicit is not None:
-        if explicit.is_dir():
-            raise ConfigError(f"the config file {explicit} is a directory")
-        if not explicit.is_file():
-            raise ConfigError(f"the config file {explicit} does not exist")
-        table = _read_toml(explicit)
-        if explicit.name == PYPROJECT:
-            return explicit, _pyproject_table(explicit, table, required=True)
-        return explicit, table
+        return explicit, _explicit_config(explicit)
     candidate = cwd / CONFIG_FILE
     if candidate.is_file():
         return candidate, _read_toml(candidate)
@@ -68,6 +62,18 @@ def find_config(cwd: Path, explicit: Path | None = None) -> tuple[Path | None, d
         if table is not None:
             return candidate, table
     return None, {}
+
+
+def _explicit_config(path: Path) -> Any:
+    """The buildcache table of --config PATH: a buildcache.toml, or a pyproject.toml's."""
+    if path.is_dir():
+        raise ConfigError(f"the config file {path} is a directory")
+    if not path.is_file():
+        raise ConfigError(f"the config file {path} does not exist")
+    table = _read_toml(path)
+    if path.name == PYPROJECT:
+        return _pyproject_table(path, table, required=True)
+    return table
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -114,18 +120,25 @@ def _one_tag_language(reader: Reader, tags: Mapping[str, Any]) -> None:
     guessing which one made a tag."""
     if not (tags["rules"] or tags["flavor"]):
         return
-    short = [
-        key
-        for key in tags
-        if key not in ("rules", "flavor")
-        and reader.sources.get(f"tags.{key}", "default") != "default"
-    ]
+    short = [key for key in tags if key not in ("rules", "flavor") and reader.given(f"tags.{key}")]
     if short:
         raise reader.error(
             f"tags.{short[0]}",
             "is a shorthand, and tags.rules/tags.flavor are given: they make every tag",
             hint="write it as a rule (see the README's Tags), or drop tags.rules and tags.flavor",
         )
+
+
+def _section_schema(name: str) -> tuple[Setting, ...]:
+    return tuple(s for s in SCHEMA if s.key.startswith(name + "."))
+
+
+def _env_version(reader: Reader, env: Mapping[str, str]) -> str | None:
+    """BUILDCACHE_VERSION, where it is set and not empty."""
+    version = env.get("BUILDCACHE_VERSION", "").strip() or None
+    if version:
+        reader.sources["version"] = "env BUILDCACHE_VERSION"
+    return version
 
 
 def parse_config(
@@ -139,14 +152,10 @@ def parse_config(
     reader = Reader(path, root, env, CONVERTERS)
     top = reader.section(table, tuple(s for s in SCHEMA if "." not in s.key), "", known=TOP_KEYS)
     sections = {
-        name: reader.section(
-            reader.table(table, name), tuple(s for s in SCHEMA if s.key.startswith(name + ".")), name + "."
-        )
+        name: reader.section(reader.table(table, name), _section_schema(name), name + ".")
         for name in ("cache", "tags", "build", "publish", "base", "attest")
-    }  # fmt: skip
-    version = env.get("BUILDCACHE_VERSION", "").strip() or None
-    if version:
-        reader.sources["version"] = "env BUILDCACHE_VERSION"
+    }
+    version = _env_version(reader, env)
     _one_tag_language(reader, sections["tags"])
     return Config(
         path=path,
@@ -247,14 +256,7 @@ def _nodes(reader: Reader, nodes: Any) -> tuple[NodeConfig, ...]:
 
 
 def _variant(reader: Reader, name: str, body: Any) -> VariantConfig:
-    if not VARIANT_NAME.fullmatch(name):
-        raise reader.error(
-            f"variants.{name}",
-            "is not a valid variant name (lowercase letters, digits, '_' and '-', starting with a letter or digit)",
-        )
-    reserved = _reserved(name)
-    if reserved:
-        raise reader.error(f"variants.{name}", f"cannot name a variant: {reserved}")
+    _check_variant_name(reader, name)
     if not isinstance(body, dict):
         raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
     values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")
@@ -271,6 +273,17 @@ def _variant(reader: Reader, name: str, body: Any) -> VariantConfig:
         dockerfile=values["dockerfile"],
         latest_tag=values["latest-tag"] or None,
     )
+
+
+def _check_variant_name(reader: Reader, name: str) -> None:
+    if not VARIANT_NAME.fullmatch(name):
+        raise reader.error(
+            f"variants.{name}",
+            "is not a valid variant name (lowercase letters, digits, '_' and '-', starting with a letter or digit)",
+        )
+    reserved = _reserved(name)
+    if reserved:
+        raise reader.error(f"variants.{name}", f"cannot name a variant: {reserved}")
 
 
 def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, ...]:

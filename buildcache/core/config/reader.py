@@ -66,22 +66,26 @@ class Reader:
         in `sources`), the environment over the file; keys checked against the schema and
         `known` (the keys read elsewhere)."""
         self.check_keys(table, (*(s.key.rsplit(".", 1)[-1] for s in schema), *known), where)
-        values: dict[str, Any] = {}
-        for setting in schema:
-            name = setting.key.rsplit(".", 1)[-1]
-            key = where + name
-            if setting.env and setting.env in self.env:
-                self.sources[key] = f"env {setting.env}"
-                values[name] = self._from_env(setting, key)
-            elif name in table:
-                self.sources[key] = f"file {self.file}"
-                values[name] = self._convert(setting, key, table[name])
-            elif setting.required:
-                raise self.error(key, "is required", hint='e.g. images = ["ghcr.io/acme/widget"]')
-            else:
-                self.sources[key] = "default"
-                values[name] = self._convert(setting, key, setting.default)
-        return values
+        named = [(setting.key.rsplit(".", 1)[-1], setting) for setting in schema]
+        return {name: self._value(setting, table, where, name) for name, setting in named}
+
+    def _value(self, setting: Setting, table: Mapping[str, Any], where: str, name: str) -> Any:
+        """One setting: from its environment variable, else the file, else its default."""
+        key = where + name
+        if setting.env and setting.env in self.env:
+            self.sources[key] = f"env {setting.env}"
+            return self._from_env(setting, key)
+        if name in table:
+            self.sources[key] = f"file {self.file}"
+            return self._convert(setting, key, table[name])
+        if setting.required:
+            raise self.error(key, "is required", hint='e.g. images = ["ghcr.io/acme/widget"]')
+        self.sources[key] = "default"
+        return self._convert(setting, key, setting.default)
+
+    def given(self, key: str) -> bool:
+        """Whether a setting read so far was written (in the file or the environment)."""
+        return self.sources.get(key, "default") != "default"
 
     def _from_env(self, setting: Setting, key: str) -> Any:
         assert setting.env is not None
