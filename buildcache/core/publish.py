@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.plan.tags import LATEST
 from buildcache.core.reference import ImageRef
 from buildcache.errors import PublishError
@@ -98,18 +98,23 @@ class Retrier:
                 call()
             except PublishError as error:
                 if not is_transient(error.reason) or attempt == self.policy.attempts:
-                    why = (
-                        error.reason if attempt == 1 else f"{error.reason} (after {attempt} tries)"
-                    )
-                    return why, attempt
-                wait = self.policy.wait(attempt, error.reason, self.rng)
-                self.on_event(
-                    f"{what}: {error.reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
-                )
-                self.sleep(wait)
+                    return _gave_up(error.reason, attempt), attempt
+                self._wait(attempt, error.reason, what)
                 continue
             return None, attempt
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, attempt: int, reason: str, what: str) -> None:
+        """The policy's wait after failed try number `attempt`, announced."""
+        wait = self.policy.wait(attempt, reason, self.rng)
+        self.on_event(
+            f"{what}: {reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
+        )
+        self.sleep(wait)
+
+
+def _gave_up(reason: str, attempts: int) -> str:
+    return reason if attempts == 1 else f"{reason} (after {attempts} tries)"
 
 
 @dataclass(frozen=True)
@@ -196,13 +201,16 @@ def publish_steps(variants: Sequence[Tagged]) -> list[PublishStep]:
     moving_steps: list[PublishStep] = []
     for variant in variants:
         version, moving = split_tags(variant)
-        for image, tags in version.items():
-            if tags:
-                steps.append(PublishStep(variant.name, image, tuple(tags), moving=False))
-        for image, tags in moving.items():
-            if tags:
-                moving_steps.append(PublishStep(variant.name, image, tuple(tags), moving=True))
+        steps += _steps_of(variant.name, version, moving=False)
+        moving_steps += _steps_of(variant.name, moving, moving=True)
     return steps + moving_steps
+
+
+def _steps_of(
+    variant: str, tags: Mapping[ImageRef, list[str]], *, moving: bool
+) -> list[PublishStep]:
+    """A step per image with tags to write."""
+    return [PublishStep(variant, image, tuple(t), moving=moving) for image, t in tags.items() if t]
 
 
 VERSION_RULES = ("version", "semver {{version}}", "pep440 {{version}}")
@@ -214,15 +222,16 @@ def version_refs(plan: BuildPlan) -> dict[str, ImageRef]:
     only once every registry holds the image)."""
     refs = {}
     for variant in plan.variants:
-        first = variant.pushed_image
-        exact = [
-            r
-            for r in variant.tags
-            if r.bare() == first and variant.tag_rules.get(r.tag or "") in VERSION_RULES
-        ]
+        exact = [r for r in variant.tags if _is_version_tag(variant, r)]
         if exact:
             refs[variant.name] = exact[0]
     return refs
+
+
+def _is_version_tag(variant: VariantPlan, ref: ImageRef) -> bool:
+    """The exact release tag of the variant, on its first image."""
+    on_first = ref.bare() == variant.pushed_image
+    return on_first and variant.tag_rules.get(ref.tag or "") in VERSION_RULES
 
 
 # writes one step's tags; raises PublishError
@@ -316,9 +325,7 @@ class Publisher:
                 continue
             decision = decisions[step.variant]
             done[id(step)] = decision.results(step)
-            left = tuple(t for t in step.tags if decision.moves(t))
-            if left:
-                free[id(step)] = PublishStep(step.variant, step.image, left, moving=True)
+            free |= _free_part(step, decision)
         return free
 
     def _decide_all(
@@ -405,6 +412,14 @@ def _each(
 def _moving_names(steps: Sequence[PublishStep], step: PublishStep) -> list[str]:
     """Every moving tag of the step's variant, on any image."""
     return sorted({t for s in steps if s.moving and s.variant == step.variant for t in s.tags})
+
+
+def _free_part(step: PublishStep, decision: Decision) -> dict[int, PublishStep]:
+    """The step with only the tags the decision moves, keyed by the step; none if none is left."""
+    left = tuple(t for t in step.tags if decision.moves(t))
+    if not left:
+        return {}
+    return {id(step): PublishStep(step.variant, step.image, left, moving=True)}
 
 
 def _not_started(step: PublishStep) -> list[TagResult]:
