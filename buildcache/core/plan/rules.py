@@ -92,10 +92,13 @@ class RuleTags:
         value = sanitized(value)
         if self.main is None:
             self.main, self.main_rule = value, rule
-        elif value != self.main and value not in (v for v, _ in self.partial):
+        elif not self._has(value):
             self.partial.append((value, rule))
         if self.latest is None:
             self.latest = latest
+
+    def _has(self, value: str) -> bool:
+        return value == self.main or value in (v for v, _ in self.partial)
 
 
 def sanitized(tag: str) -> str:
@@ -253,31 +256,39 @@ def _matched(raw: str, rule: Rule) -> str:
 
 
 def _semver(rule: Rule, flavor: Flavor, event: RuleEvent) -> tuple[str | None, bool]:
-    raw = _tag_value(rule, event)
-    if raw is None:
+    raw = _version_read(rule, event)
+    parsed = _SEMVER.match(raw) if raw is not None else None
+    if raw is None or parsed is None:
         return None, False
-    raw = _matched(raw, rule)
-    parsed = _SEMVER.match(raw)
-    if parsed is None:
-        return None, False
-    core = f"{parsed['major']}.{parsed['minor']}.{parsed['patch']}"
-    version = f"{core}-{parsed['pre']}" if parsed["pre"] else core
-    fields = {k: _constant(v) for k, v in parsed.groupdict(default="").items()}
-    fields |= {"raw": _constant(raw), "version": _constant(version)}
-    fields["prerelease"] = _constant(parsed["pre"] or "")
+    fields = _semver_fields(raw, parsed)
     if parsed["pre"]:
         pattern = rule.attrs["pattern"] if _is_raw(rule.attrs["pattern"]) else "{{version}}"
         return _render(pattern, fields), False
     return _render(rule.attrs["pattern"], fields), True
 
 
+def _version_read(rule: Rule, event: RuleEvent) -> str | None:
+    """The version a semver or pep440 rule reads, its `match` applied."""
+    raw = _tag_value(rule, event)
+    return None if raw is None else _matched(raw, rule)
+
+
+def _semver_fields(raw: str, parsed: re.Match[str]) -> dict[str, Helper]:
+    """What a semver pattern may name: major, minor, patch, version, prerelease, raw, ..."""
+    core = f"{parsed['major']}.{parsed['minor']}.{parsed['patch']}"
+    version = f"{core}-{parsed['pre']}" if parsed["pre"] else core
+    fields = {k: _constant(v) for k, v in parsed.groupdict(default="").items()}
+    fields |= {"raw": _constant(raw), "version": _constant(version)}
+    fields["prerelease"] = _constant(parsed["pre"] or "")
+    return fields
+
+
 def _pep440(rule: Rule, flavor: Flavor, event: RuleEvent) -> tuple[str | None, bool]:
     from packaging.version import InvalidVersion, Version
 
-    raw = _tag_value(rule, event)
+    raw = _version_read(rule, event)
     if raw is None:
         return None, False
-    raw = _matched(raw, rule)
     try:
         parsed = Version(raw)
     except InvalidVersion:
@@ -295,10 +306,15 @@ def _match(rule: Rule, flavor: Flavor, event: RuleEvent) -> tuple[str | None, bo
     if raw is None:
         return None, False
     found = _compiled(rule.attrs["pattern"]).search(raw)
-    group = int(rule.attrs["group"])
-    if found is None or group > (found.re.groups or 0) or found.group(group) is None:
-        return None, False
-    return found.group(group), True
+    value = _group(found, int(rule.attrs["group"]))
+    return (value, True) if value is not None else (None, False)
+
+
+def _group(found: re.Match[str] | None, group: int) -> str | None:
+    """The match's group, where the pattern has it and it matched."""
+    if found is None or group > (found.re.groups or 0):
+        return None
+    return found.group(group)
 
 
 def _compiled(pattern: str) -> re.Pattern[str]:
