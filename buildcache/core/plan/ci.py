@@ -127,7 +127,7 @@ def _github_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
     default_branch, source = _github_default_branch(env, event, git)
     return RunContext(
         ci="github",
-        branch=env.get("GITHUB_HEAD_REF") or (None if tag_build else env.get("GITHUB_REF_NAME")),
+        branch=_github_branch(env, tag_build),
         default_branch=default_branch,
         default_branch_source=source,
         tag_build=tag_build,
@@ -139,6 +139,11 @@ def _github_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
         pr_number=_pr_number(env, event) if pull_request else None,
         public=_get(event, "repository", "private") is False,
     )
+
+
+def _github_branch(env: Mapping[str, str], tag_build: bool) -> str | None:
+    """A pull request's head branch, else the branch pushed (a tag build has none)."""
+    return env.get("GITHUB_HEAD_REF") or (None if tag_build else env.get("GITHUB_REF_NAME"))
 
 
 def _github_fork(env: Mapping[str, str], event: Mapping[str, object]) -> bool:
@@ -162,12 +167,7 @@ def _github_default_branch(
 def _gitlab_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
     tag_build = bool(env.get("CI_COMMIT_TAG"))
     merge_request = bool(env.get("CI_MERGE_REQUEST_IID"))
-    source_project = env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
-    fork = merge_request and bool(source_project)
-    if env.get("CI_DEFAULT_BRANCH"):
-        default_branch, source = env["CI_DEFAULT_BRANCH"], "CI_DEFAULT_BRANCH"
-    else:
-        default_branch, source = _git_default(git)
+    default_branch, source = _gitlab_default_branch(env, git)
     return RunContext(
         ci="gitlab",
         branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_BRANCH"),
@@ -175,13 +175,25 @@ def _gitlab_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
         default_branch_source=source,
         tag_build=tag_build,
         pull_request=merge_request,
-        fork=fork and source_project != env.get("CI_MERGE_REQUEST_PROJECT_ID"),
+        fork=merge_request and _gitlab_fork(env),
         sha=env.get("CI_COMMIT_SHA") or git.sha,
         event=_gitlab_kind(env, tag_build, merge_request),
         tag=env.get("CI_COMMIT_TAG") or None,
         pr_number=env.get("CI_MERGE_REQUEST_IID") if merge_request else None,
         public=env.get("CI_PROJECT_VISIBILITY") == "public",
     )
+
+
+def _gitlab_default_branch(env: Mapping[str, str], git: GitFacts) -> tuple[str, str]:
+    if env.get("CI_DEFAULT_BRANCH"):
+        return env["CI_DEFAULT_BRANCH"], "CI_DEFAULT_BRANCH"
+    return _git_default(git)
+
+
+def _gitlab_fork(env: Mapping[str, str]) -> bool:
+    """A merge request from another project than the one it targets."""
+    source_project = env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
+    return bool(source_project) and source_project != env.get("CI_MERGE_REQUEST_PROJECT_ID")
 
 
 def _gitlab_kind(env: Mapping[str, str], tag_build: bool, merge_request: bool) -> Event:
@@ -232,10 +244,15 @@ def cache_policy(flag: CacheFlag, *, push: bool, context: RunContext, release: b
     if context.tag_build or release:
         return CachePolicy("rw", "a release tag", None)
     if context.ci is None:
-        if push:
-            return CachePolicy("rw", "a local run with --push", slug)
-        return CachePolicy("ro", "a local run without --push", slug)
+        return _local_policy(push, slug)
     return _ci_policy(context, slug)
+
+
+def _local_policy(push: bool, slug: str | None) -> CachePolicy:
+    """Not in CI: a run that pushes writes the cache, one that does not reads it."""
+    if push:
+        return CachePolicy("rw", "a local run with --push", slug)
+    return CachePolicy("ro", "a local run without --push", slug)
 
 
 def _ci_policy(context: RunContext, slug: str | None) -> CachePolicy:
