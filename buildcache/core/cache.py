@@ -124,11 +124,15 @@ def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | No
     A registry cache is an index of layer blobs plus a cache config (the default), or an image
     manifest with the same layers (`image-manifest=true`, for registries such as ECR).
     """
-    descriptors = list(body.get("manifests") or body.get("layers") or [])
-    if body.get("config"):
-        descriptors.append(body["config"])
+    descriptors = _descriptors(body)
     seen = {d["digest"]: int(d.get("size") or 0) for d in descriptors if d.get("digest")}
     return set(seen), sum(seen.values()), _newest(descriptors)
+
+
+def _descriptors(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The blobs a cache manifest names: its layers (or an index's entries), and its config."""
+    descriptors = list(body.get("manifests") or body.get("layers") or [])
+    return [*descriptors, body["config"]] if body.get("config") else descriptors
 
 
 def _newest(descriptors: Sequence[Mapping[str, Any]]) -> datetime | None:
@@ -200,14 +204,22 @@ def prune_targets(
 def _why_kept(
     orphan: CacheEntry, kept_digests: Collection[str], owner: str, named: Collection[str]
 ) -> str | None:
-    tag = orphan.ref.tag or ""
-    written_by = orphan.record.owner if orphan.record else None
     if not orphan.is_cache:
         return "it is not a BuildKit cache (an image?)"
     if orphan.digest in kept_digests:
         return "it is the same manifest as a cache tag in use"
-    if written_by is not None and written_by != owner:
-        return f"written by another project, {written_by}: prune it from that project"
-    if written_by is None and tag not in named:
+    return _not_ours(orphan, owner, named)
+
+
+def _not_ours(orphan: CacheEntry, owner: str, named: Collection[str]) -> str | None:
+    """Why a cache is not this project's to delete: another project's record says it wrote
+    it, or no record says who did and it was not named."""
+    tag = orphan.ref.tag or ""
+    written_by = orphan.record.owner if orphan.record else None
+    if written_by is None:
+        if tag in named:
+            return None
         return f"no record says which project wrote it: 'buildcache cache prune {tag}' deletes it"
+    if written_by != owner:
+        return f"written by another project, {written_by}: prune it from that project"
     return None
