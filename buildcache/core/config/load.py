@@ -129,6 +129,13 @@ def _one_tag_language(reader: Reader, tags: Mapping[str, Any]) -> None:
         )
 
 
+def fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A section's values under their dataclass fields' names: each key is declared once, in
+    the schema, and its field is its name with `_` for `-` (tests/unit/core/config check that
+    every schema key has its field)."""
+    return {key.replace("-", "_"): value for key, value in values.items()}
+
+
 def _section_schema(name: str) -> tuple[Setting, ...]:
     return tuple(s for s in SCHEMA if s.key.startswith(name + "."))
 
@@ -159,30 +166,14 @@ def parse_config(
     _one_tag_language(reader, sections["tags"])
     return Config(
         path=path,
-        images=top["images"],
-        platforms=top["platforms"],
-        context=top["context"],
-        dockerfile=top["dockerfile"],
-        target=top["target"],
-        build_args=top["build-args"],
-        labels=top["labels"],
-        annotations=top["annotations"],
         project=project or {},
-        secrets=top["secrets"],
-        ssh=top["ssh"],
-        contexts=top["contexts"],
-        bake_file=top["bake-file"],
-        bake_targets=top["bake-targets"],
-        attest=AttestConfig(
-            provenance=sections["attest"]["provenance"],
-            sbom=sections["attest"]["sbom"],
-            sbom_generator=sections["attest"]["sbom-generator"],
-        ),
+        **fields(top),
+        attest=AttestConfig(**fields(sections["attest"])),
         cache=_cache(reader, sections["cache"]),
-        tags=TagsConfig(**{k.replace("-", "_"): v for k, v in sections["tags"].items()}),
-        publish=PublishConfig(**sections["publish"]),
-        build=BuildConfig(**{k.replace("-", "_"): v for k, v in sections["build"].items()}),
-        base=BaseConfig(refresh=sections["base"]["refresh"], max_age=sections["base"]["max-age"]),
+        tags=TagsConfig(**fields(sections["tags"])),
+        publish=PublishConfig(**fields(sections["publish"])),
+        build=BuildConfig(**fields(sections["build"])),
+        base=BaseConfig(**fields(sections["base"])),
         builder=_builder(reader, reader.table(table, "builder")),
         variants=_variants(reader, reader.table(table, "variants")),
         version=version,
@@ -225,12 +216,7 @@ def _builder(reader: Reader, table: Mapping[str, Any]) -> BuilderConfig | None:
     )
     if not BUILDER_NAME.fullmatch(values["name"]):
         raise reader.error("builder.name", f"{values['name']!r} is not a valid builder name")
-    return BuilderConfig(
-        name=values["name"],
-        driver=values["driver"],
-        driver_opts=values["driver-opts"],
-        nodes=_nodes(reader, table.get("nodes", [])),
-    )
+    return BuilderConfig(**fields(values), nodes=_nodes(reader, table.get("nodes", [])))
 
 
 def _nodes(reader: Reader, nodes: Any) -> tuple[NodeConfig, ...]:
@@ -241,18 +227,10 @@ def _nodes(reader: Reader, nodes: Any) -> tuple[NodeConfig, ...]:
             "must be a list of tables ([[builder.nodes]])",
             hint='e.g. endpoint = "ssh://user@arm64-host"',
         )
-    found = []
-    for n, node in enumerate(nodes):
-        fields = reader.section(node, NODE_SCHEMA, f"builder.nodes[{n}].")
-        found.append(
-            NodeConfig(
-                endpoint=fields["endpoint"],
-                platforms=fields["platforms"],
-                name=fields["name"],
-                driver_opts=fields["driver-opts"],
-            )
-        )
-    return tuple(found)
+    return tuple(
+        NodeConfig(**fields(reader.section(node, NODE_SCHEMA, f"builder.nodes[{n}].")))
+        for n, node in enumerate(nodes)
+    )
 
 
 def _variant(reader: Reader, name: str, body: Any) -> VariantConfig:
@@ -260,19 +238,9 @@ def _variant(reader: Reader, name: str, body: Any) -> VariantConfig:
     if not isinstance(body, dict):
         raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
     values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")
-    return VariantConfig(
-        name=name,
-        default=values["default"],
-        build_args=values["build-args"],
-        labels=values["labels"],
-        annotations=values["annotations"],
-        contexts=values["contexts"],
-        cache_from=values["cache-from"],
-        target=values["target"],
-        platforms=values["platforms"] or None,
-        dockerfile=values["dockerfile"],
-        latest_tag=values["latest-tag"] or None,
-    )
+    # an empty list of platforms or latest-tag is none: the config's own apply
+    values |= {"platforms": values["platforms"] or None, "latest-tag": values["latest-tag"] or None}
+    return VariantConfig(name=name, **fields(values))
 
 
 def _check_variant_name(reader: Reader, name: str) -> None:

@@ -200,3 +200,43 @@ def test_an_uppercase_image_name_is_lowercased_with_a_note_and_the_hint_only_fit
     with pytest.raises(ConfigError) as caught:
         _parse('images = ["../x"]')
     assert caught.value.hint is None  # "buildcache makes the tags" belongs under a tag only
+
+
+# Each config key is declared once, in the schema; its dataclass field is its name with `_`
+# for `-` (load.fields). A key without its field, or a field a key cannot reach, fails here.
+def _section_fields() -> list[tuple[str, type, tuple[str, ...]]]:
+    from buildcache.core.config import model
+    from buildcache.core.config.schema import BUILDER_SCHEMA, NODE_SCHEMA, SCHEMA, VARIANT_SCHEMA
+
+    def keys(prefix: str) -> tuple[str, ...]:
+        return tuple(
+            s.key.removeprefix(prefix)
+            for s in SCHEMA
+            if s.key.startswith(prefix) and "." not in s.key.removeprefix(prefix)
+        )
+
+    return [
+        ("top", model.Config, keys("")),
+        ("attest", model.AttestConfig, keys("attest.")),
+        ("tags", model.TagsConfig, keys("tags.")),
+        ("build", model.BuildConfig, keys("build.")),
+        ("publish", model.PublishConfig, keys("publish.")),
+        ("base", model.BaseConfig, keys("base.")),
+        ("variants", model.VariantConfig, tuple(s.key for s in VARIANT_SCHEMA)),
+        ("builder", model.BuilderConfig, tuple(s.key for s in BUILDER_SCHEMA)),
+        ("nodes", model.NodeConfig, tuple(s.key for s in NODE_SCHEMA)),
+    ]
+
+
+@pytest.mark.parametrize(("section", "dataclass", "keys"), _section_fields())
+def test_every_schema_key_has_its_field(
+    section: str, dataclass: type, keys: tuple[str, ...]
+) -> None:
+    import dataclasses
+
+    from buildcache.core.config.load import fields
+
+    names = {f.name for f in dataclasses.fields(dataclass)}
+    assert keys, section
+    missing = [key for key in fields(dict.fromkeys(keys)) if key not in names]
+    assert not missing, f"{section}: no field for {missing}"
