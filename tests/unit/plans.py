@@ -58,7 +58,6 @@ def make_plan(
         ci=None,
         branch=None,
         default_branch="main",
-        default_branch_source="the default, main",
         tag_build=False,
         pull_request=False,
         fork=False,

@@ -41,7 +41,6 @@ class RunContext:
     ci: str | None  # "github", "gitlab", "ci" (another CI) or None (a laptop)
     branch: str | None
     default_branch: str
-    default_branch_source: str
     tag_build: bool  # the CI built a tag (a release)
     pull_request: bool
     fork: bool  # a pull request from a fork: no write token
@@ -107,12 +106,11 @@ def _ci_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
         return _github_context(env, git)
     if env.get("GITLAB_CI") == "true":
         return _gitlab_context(env, git)
-    default_branch, source = _git_default(git)
+    default_branch = _git_default(git)
     return RunContext(
         ci="ci" if env.get("CI", "").lower() in ("true", "1") else None,
         branch=git.branch,
         default_branch=default_branch,
-        default_branch_source=source,
         tag_build=False,
         pull_request=False,
         fork=False,
@@ -124,12 +122,11 @@ def _github_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
     event = _github_event(env)
     pull_request = env.get("GITHUB_EVENT_NAME", "").startswith("pull_request")
     tag_build = env.get("GITHUB_REF_TYPE") == "tag"
-    default_branch, source = _github_default_branch(env, event, git)
+    default_branch = _github_default_branch(env, event, git)
     return RunContext(
         ci="github",
         branch=_github_branch(env, tag_build),
         default_branch=default_branch,
-        default_branch_source=source,
         tag_build=tag_build,
         pull_request=pull_request,
         fork=pull_request and _github_fork(env, event),
@@ -155,24 +152,22 @@ def _github_fork(env: Mapping[str, str], event: Mapping[str, object]) -> bool:
 
 def _github_default_branch(
     env: Mapping[str, str], event: Mapping[str, object], git: GitFacts
-) -> tuple[str, str]:
+) -> str:
+    """The repository's settings (the event says), else a pull request's base, else git's."""
     default = _get(event, "repository", "default_branch")
     if isinstance(default, str) and default:
-        return default, "the repository settings (GitHub event)"
-    if env.get("GITHUB_BASE_REF"):
-        return env["GITHUB_BASE_REF"], "GITHUB_BASE_REF"
-    return _git_default(git)
+        return default
+    return env.get("GITHUB_BASE_REF") or _git_default(git)
 
 
 def _gitlab_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
     tag_build = bool(env.get("CI_COMMIT_TAG"))
     merge_request = bool(env.get("CI_MERGE_REQUEST_IID"))
-    default_branch, source = _gitlab_default_branch(env, git)
+    default_branch = _gitlab_default_branch(env, git)
     return RunContext(
         ci="gitlab",
         branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_BRANCH"),
         default_branch=default_branch,
-        default_branch_source=source,
         tag_build=tag_build,
         pull_request=merge_request,
         fork=merge_request and _gitlab_fork(env),
@@ -184,10 +179,8 @@ def _gitlab_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
     )
 
 
-def _gitlab_default_branch(env: Mapping[str, str], git: GitFacts) -> tuple[str, str]:
-    if env.get("CI_DEFAULT_BRANCH"):
-        return env["CI_DEFAULT_BRANCH"], "CI_DEFAULT_BRANCH"
-    return _git_default(git)
+def _gitlab_default_branch(env: Mapping[str, str], git: GitFacts) -> str:
+    return env.get("CI_DEFAULT_BRANCH") or _git_default(git)
 
 
 def _gitlab_fork(env: Mapping[str, str]) -> bool:
@@ -207,10 +200,9 @@ def _gitlab_kind(env: Mapping[str, str], tag_build: bool, merge_request: bool) -
     return "manual" if source in ("web", "api", "trigger") else "branch"
 
 
-def _git_default(git: GitFacts) -> tuple[str, str]:
-    if git.default_branch:
-        return git.default_branch, "git (refs/remotes/origin/HEAD)"
-    return "main", "the default, main"
+def _git_default(git: GitFacts) -> str:
+    """origin's HEAD, else main."""
+    return git.default_branch or "main"
 
 
 def branch_slug(branch: str, room: int = MAX_TAG) -> str:

@@ -234,10 +234,7 @@ def test_github_context_from_the_environment_and_event(tmp_path: Path) -> None:
     context = run_context(env, LOCAL)
     assert context.ci == "github"
     assert context.branch == "patch-1"
-    assert (context.default_branch, context.default_branch_source) == (
-        "trunk",
-        "the repository settings (GitHub event)",
-    )
+    assert context.default_branch == "trunk"
     assert context.pull_request
     assert context.fork
     assert context.sha == "feedface"
@@ -278,5 +275,5 @@ def test_gitlab_context() -> None:
 def test_local_default_branch_from_git_else_main() -> None:
     assert run_context({}, GitFacts(branch="dev", default_branch="trunk")).default_branch == "trunk"
     local = run_context({}, GitFacts(branch="dev"))
-    assert (local.default_branch, local.default_branch_source) == ("main", "the default, main")
+    assert local.default_branch == "main"
     assert run_context({"CI": "true"}, GitFacts()).ci == "ci"
