@@ -7,6 +7,7 @@ only under --debug.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
         code = _stopped(_console())
     except Exception as error:
         code = _internal_error(error, session)
+    # The interpreter's last collection would walk every object the imports made (typer, rich,
+    # httpx): ~30 ms of every run, for nothing an exit needs (finalizers and atexit still run)
+    gc.freeze()
     sys.exit(code)
 
 
