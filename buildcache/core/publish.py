@@ -213,9 +213,6 @@ def _steps_of(
     return [PublishStep(variant, image, tuple(t), moving=moving) for image, t in tags.items() if t]
 
 
-VERSION_RULES = ("version", "semver {{version}}", "pep440 {{version}}")
-
-
 def version_refs(plan: BuildPlan) -> dict[str, ImageRef]:
     """Each variant's exact release tag on the first image (1.2.3, 1.2.3-full): the tag an earlier
     run of the same release has written, if one did (on every registry, since tags are written
@@ -230,8 +227,7 @@ def version_refs(plan: BuildPlan) -> dict[str, ImageRef]:
 
 def _is_version_tag(variant: VariantPlan, ref: ImageRef) -> bool:
     """The exact release tag of the variant, on its first image."""
-    on_first = ref.bare() == variant.pushed_image
-    return on_first and variant.tag_rules.get(ref.tag or "") in VERSION_RULES
+    return ref.bare() == variant.pushed_image and ref.tag in variant.release_tags
 
 
 # writes one step's tags; raises PublishError

@@ -316,6 +316,42 @@ def test_an_index_put_that_fails_on_latest_leaves_latest_on_its_old_digest(
         assert manifest(f"{registry}/{project.name}:latest")["_digest"] == new
 
 
+def test_with_metadata_action_rules_an_older_release_run_again_replaces_nothing(
+    project: Project,
+) -> None:
+    """A release with metadata-action's rules, run again after a newer one: it is published
+    already, so its image is not built again; its own tags stay on it and its series' tags
+    (1.2, 1.2-full) on the newer release, on every registry."""
+    registries = project.registries
+    images = [f"{registries.ghcr}/{project.name}", f"{registries.hub}/{project.name}"]
+    rules = '"type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"'
+    _with_images(project, images, f"[tags]\nrules = [{rules}]\n")
+    args = ("build", "--push", "--platform", "linux/amd64", "--version")
+    digests = {}
+    for version in ("v1.2.0", "v1.2.1"):
+        result, data = project.run_json(*args, version)
+        assert result.returncode == 0, result.stderr
+        digests[version] = {v["name"]: v["digest"] for v in data["variants"]}
+    result, again = project.run_json(*args, "v1.2.0")
+    assert result.returncode == 0, result.stderr
+    assert "is published already" in result.stderr
+    assert {v["name"]: v["status"]["state"] for v in again["variants"]} == {
+        "slim": "published before",
+        "full": "published before",
+    }
+    on = {
+        "1.2.0": digests["v1.2.0"]["slim"],
+        "1.2.0-full": digests["v1.2.0"]["full"],
+        "1.2": digests["v1.2.1"]["slim"],
+        "1.2-full": digests["v1.2.1"]["full"],
+        "latest": digests["v1.2.1"]["slim"],
+        "full": digests["v1.2.1"]["full"],
+    }
+    for image in images:
+        found = {tag: manifest(f"{image}:{tag}")["_digest"] for tag in on}
+        assert found == on, image
+
+
 def test_force_republishes_a_release_cleanly_on_every_registry(project: Project) -> None:
     args = ("build", "--push", "--version", "9.0.0")
     result, first = project.run_json(*args)

@@ -25,6 +25,8 @@ class VariantPlan:
     tags: tuple[ImageRef, ...]  # every tag on every registry
     tag_rules: Mapping[str, str] = field(default_factory=dict)  # tag name -> the rule that made it
     floating: frozenset[str] = frozenset()  # tag names that only move forward (latest, 1.2, 1)
+    # the release's own version tag (1.2.3, 1.2.3-full): what an earlier run of it wrote
+    release_tags: frozenset[str] = frozenset()
     platforms: tuple[str, ...]
     build_args: Mapping[str, str]
     target: str | None

@@ -14,6 +14,7 @@ For variant x other than the default one, every tag T becomes `T-x`, and `latest
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ class TagName:
     name: str
     rule: str  # what made it, shown by `plan` and in its JSON
     forward: bool = False  # a release series' tag a rule made (`{{major}}.{{minor}}`)
+    # the release's own version (1.2.3, v1.2.3 by `type=ref,event=tag`): written by that release
+    # once; a run of a release published before completes it and never replaces it
+    exact: bool = False
 
     @property
     def floating(self) -> bool:
@@ -134,7 +138,7 @@ def _other_names(tags: TagsConfig, context: RunContext, extra: Sequence[str]) ->
 
 def _affixed(names: Sequence[TagName], tags: TagsConfig) -> list[TagName]:
     """Every name with `tags.prefix` and `tags.suffix`."""
-    return [TagName(f"{tags.prefix}{n.name}{tags.suffix}", n.rule) for n in names]
+    return [dataclasses.replace(n, name=f"{tags.prefix}{n.name}{tags.suffix}") for n in names]
 
 
 def _sha_names(tags: TagsConfig, context: RunContext) -> list[TagName]:
@@ -193,8 +197,12 @@ def _by_rules(
     flavor = parse_flavor(tags.flavor)
     found = rule_tags(tags.rules, flavor, event)
     main, main_rule = _main_tag(found.main, found.main_rule, source)
-    made = [(main, main_rule), *found.partial]
-    names = [TagName(value, _rule_label(rule), _forward(rule, value, main)) for value, rule in made]
+    release = ref.startswith("refs/tags/")
+    names = [TagName(main, _rule_label(main_rule), exact=release and _whole(main_rule))]
+    names += [
+        TagName(value, _rule_label(rule), _forward(rule, value, main))
+        for value, rule in found.partial
+    ]
     names += [TagName(tag, "--tag") for tag in extra]
     reason = f"tags.flavor latest={flavor.latest}"
     return RunTags(
@@ -203,7 +211,7 @@ def _by_rules(
         names=_valid(_first_of_each(names)),
         latest=bool(found.latest) and not no_latest,
         latest_reason="--no-latest" if found.latest and no_latest else reason,
-        release=ref.startswith("refs/tags/"),
+        release=release,
         latest_name=latest_tag(flavor),
     )
 
@@ -238,9 +246,15 @@ def _rule_label(rule: Rule) -> str:
 
 def _forward(rule: Rule, value: str, main: str) -> bool:
     """A semver or pep440 rule's tag of a release series (1.2, 1): it only moves forward."""
+    return not _whole(rule) and value != main
+
+
+def _whole(rule: Rule) -> bool:
+    """A rule that makes a whole version: any but a semver or pep440 pattern of a series
+    ({{major}}.{{minor}}, {{major}})."""
     pattern = rule.attrs.get("pattern", "")
     whole = any(word in pattern for word in ("version", "raw", "patch"))
-    return rule.kind in ("semver", "pep440") and not whole and value != main
+    return rule.kind not in ("semver", "pep440") or whole
 
 
 def _event_names(
@@ -304,7 +318,7 @@ def _version_names(version: str, tags: TagsConfig) -> tuple[list[TagName], bool]
         )
     if tags.pep440:
         return _pep440_names(version)
-    return [TagName(version, "version")], True
+    return [TagName(version, "version", exact=True)], True
 
 
 def _semver_names(match: re.Match[str]) -> tuple[list[TagName], bool]:
@@ -312,9 +326,9 @@ def _semver_names(match: re.Match[str]) -> tuple[list[TagName], bool]:
     # Docker tags cannot hold '+': build metadata is kept after '_'
     build = f"_{match['build']}" if match["build"] else ""
     if match["pre"]:
-        return [TagName(f"{core}-{match['pre']}{build}", "semver {{version}}")], False
+        return [TagName(f"{core}-{match['pre']}{build}", "semver {{version}}", exact=True)], False
     return [
-        TagName(core + build, "semver {{version}}"),
+        TagName(core + build, "semver {{version}}", exact=True),
         TagName(f"{match['major']}.{match['minor']}", "semver {{major}}.{{minor}}"),
         TagName(match["major"], "semver {{major}}"),
     ], True
@@ -327,10 +341,10 @@ def _pep440_names(version: str) -> tuple[list[TagName], bool]:
             f"{version!r} is not a PEP 440 version (like 1.2.3 or 1.3.0rc1), and tags.pep440 is on",
             hint="give --version X.Y.Z, or turn tags.pep440 off",
         )
-    exact = version.removeprefix("v")
+    exact = TagName(version.removeprefix("v"), "pep440 {{version}}", exact=True)
     if match["pre"] or match["dev"]:
-        return [TagName(exact, "pep440 {{version}}")], False
-    names = [TagName(exact, "pep440 {{version}}")]
+        return [exact], False
+    names = [exact]
     if match["minor"] is not None:
         names.append(TagName(f"{match['major']}.{match['minor']}", "pep440 {{major}}.{{minor}}"))
     names.append(TagName(match["major"], "pep440 {{major}}"))
@@ -421,8 +435,8 @@ def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
     `x`) where the run moves it."""
     if variant.default:
         names = list(run.names)
-    else:
-        names = [TagName(f"{n.name}-{variant.name}", n.rule) for n in run.names]
+    else:  # 1.2-full is a series' tag as 1.2 is, 1.2.3-full the release's own as 1.2.3 is
+        names = [dataclasses.replace(n, name=f"{n.name}-{variant.name}") for n in run.names]
     if run.latest:
         names.append(TagName(_moving_name(variant, run), f"latest: {run.latest_reason}"))
     return names

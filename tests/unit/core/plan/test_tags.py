@@ -218,9 +218,43 @@ def test_metadata_action_rules_tag_a_release_with_its_series_and_the_variant_suf
     assert _names(plan) == ["1.2.3", "1.2", "sha-aaaaaaa", "latest"]
     assert _names(plan, "full") == ["1.2.3-full", "1.2-full", "sha-aaaaaaa-full", "full"]
     assert (plan.version, plan.release, plan.latest) == ("1.2.3", True, True)
-    slim = next(v for v in plan.variants if v.name == "slim")
+    slim, full = plan.variants
     assert slim.floating == {"1.2", "latest"}  # moved forward only, written last
+    assert full.floating == {"1.2-full", "full"}  # a variant's series moves forward too
     assert _rules(plan)["1.2"] == "semver (type=semver,pattern={{major}}.{{minor}})"
+    # the release's own tag: a re-run of v1.2.3 finds it and never replaces it
+    assert (slim.release_tags, full.release_tags) == ({"1.2.3"}, {"1.2.3-full"})
+
+
+@pytest.mark.parametrize(
+    ("rules", "exact"),
+    [
+        ('"type=semver,pattern={{version}}"', {"1.2.3"}),
+        ('"type=pep440,pattern={{version}}"', {"1.2.3"}),
+        ('"type=ref,event=tag"', {"v1.2.3"}),
+        ('"type=semver,pattern={{major}}.{{minor}}"', set()),  # a series is no release's own
+    ],
+)
+def test_the_release_tag_of_metadata_action_rules(rules: str, exact: set[str]) -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    env |= {"GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}
+    plan = _plan(env, f"rules = [{rules}]")
+    assert plan.variants[0].release_tags == exact
+
+
+def test_a_branch_run_has_no_release_tag() -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    plan = _plan({**env, "GITHUB_REF_NAME": "main", "GITHUB_REF": "refs/heads/main"}, RULES)
+    assert [v.release_tags for v in plan.variants] == [frozenset(), frozenset()]
+    shorthand = _plan({**env, "GITHUB_REF_NAME": "main", "GITHUB_REF": "refs/heads/main"})
+    assert [v.release_tags for v in shorthand.variants] == [frozenset(), frozenset()]
+
+
+def test_the_release_tag_of_the_shorthand_is_its_version() -> None:
+    semver = _plan({}, "semver = true", version="v2.0.0-rc.1")
+    assert [v.release_tags for v in semver.variants] == [{"2.0.0-rc.1"}, {"2.0.0-rc.1-full"}]
+    plain = _plan({}, version="2026.11")
+    assert [v.release_tags for v in plain.variants] == [{"2026.11"}, {"2026.11-full"}]
 
 
 def test_metadata_action_rules_tag_a_branch_and_a_pull_request_by_ref() -> None:
