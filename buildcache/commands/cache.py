@@ -19,6 +19,7 @@ from rich.console import Console
 
 from buildcache.core.cache import (
     RECORD_SUFFIX,
+    STAGING_SUFFIX,
     CacheEntry,
     PruneTarget,
     cache_owner,
@@ -216,6 +217,7 @@ def list_cache(
             _entry(config, registry, tag, variant_of(tag, prefix, variants), platform_layers)
             for tag in _variant_tags(tags, prefix, variants)
         ]
+        entries = [e for e in entries if not _staging_image(e, prefix, variants)]
         orphans = [
             _entry(config, registry, tag, None, platform_layers)
             for tag in orphan_tags(tags, prefix, variants)
@@ -229,6 +231,14 @@ def _variant_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> 
     owned = [t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants)]
     wanted = [f"{prefix}{v}" for v in variants]
     return [*wanted, *sorted(set(owned) - set(wanted))]
+
+
+def _staging_image(entry: CacheEntry, prefix: str, variants: Sequence[str]) -> bool:
+    """The image the docker driver pushes under buildcache's staging tag (`buildcache-slim-image`,
+    core/plan/make.py), in a cache image that is also the image's repository: no cache."""
+    tag = entry.ref.tag or ""
+    own_ref = tag in (f"{prefix}{v}" for v in variants)
+    return not own_ref and tag.endswith(STAGING_SUFFIX) and entry.present and not entry.is_cache
 
 
 def _with_records(

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # the tag of the record beside a cache tag (core/bases.py, registry/bases.py)
 RECORD_SUFFIX = ".record"
+# the end of the tag a builder that cannot push untagged (the docker driver) pushes a variant's
+# image under (core/plan/make.py): an image, never a cache
+STAGING_SUFFIX = "-image"
 
 CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
 

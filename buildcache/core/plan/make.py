@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildcache.core.cache import cache_refs
+from buildcache.core.cache import STAGING_SUFFIX, cache_refs
 from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.dockerfile import Dockerfile, Needed
 from buildcache.core.inputs import parse_build_arg, parse_key_values
@@ -285,7 +285,7 @@ def _staging_tag(config: Config, variant: str, platform: str | None, staging: bo
     if not staging:
         return None
     own = f"-{platform.replace('/', '-')}" if platform else ""
-    return f"{config.cache.tag_prefix}{variant}{own}-image"
+    return f"{config.cache.tag_prefix}{variant}{own}{STAGING_SUFFIX}"
 
 
 def _variant_plan(

@@ -139,6 +139,32 @@ def test_ls_json_lists_every_variant_present_or_not_and_the_orphans(
     assert [o["ref"] for o in data["orphans"]] == ["ghcr.io/acme/widget-cache:buildcache-old"]
 
 
+def test_ls_leaves_out_the_docker_drivers_staging_images(capsys: object) -> None:
+    """With the docker driver each variant's image goes to its registry under buildcache's
+    staging tag; where the cache shares the image's repository, that image is no cache."""
+    registry = Registry(
+        {
+            "buildcache-slim": "sha256:1",
+            "buildcache-slim-image": "sha256:i1",  # the staging tag: an image
+            "buildcache-full-feature-x": "sha256:2",  # a branch's cache: listed
+        }
+    )
+    cache.ls(
+        _config(),
+        as_json=True,
+        console=_console()[0],
+        connect=registry.connect,
+        platform_layers=lambda ref: None,
+    )
+    data = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert [r["ref"].rsplit(":", 1)[1] for r in data["refs"]] == [
+        "buildcache-slim",
+        "buildcache-full",
+        "buildcache-full-feature-x",
+    ]
+    assert data["orphans"] == []
+
+
 def test_prune_never_touches_a_release_even_where_the_cache_shares_the_image_repository() -> None:
     config = parse_config(
         tomllib.loads('images = ["ghcr.io/acme/widget"]\n[variants.slim]\n'),
