@@ -227,8 +227,10 @@ def list_cache(
 
 
 def _variant_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> list[str]:
-    """Each variant's cache tag (there or not), then the others of its variants (a branch's)."""
-    owned = [t for t in tags if t.startswith(prefix) and variant_of(t, prefix, variants)]
+    """Each variant's cache tag (there or not), then the others of its variants (a branch's);
+    the records beside them are not caches."""
+    caches = [t for t in tags if t.startswith(prefix) and not t.endswith(RECORD_SUFFIX)]
+    owned = [t for t in caches if variant_of(t, prefix, variants)]
     wanted = [f"{prefix}{v}" for v in variants]
     return [*wanted, *sorted(set(owned) - set(wanted))]
 

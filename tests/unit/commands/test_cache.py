@@ -139,7 +139,7 @@ def test_ls_json_lists_every_variant_present_or_not_and_the_orphans(
     assert [o["ref"] for o in data["orphans"]] == ["ghcr.io/acme/widget-cache:buildcache-old"]
 
 
-def test_ls_leaves_out_the_docker_drivers_staging_images(capsys: object) -> None:
+def test_ls_lists_caches_not_staging_images_or_records(capsys: object) -> None:
     """With the docker driver each variant's image goes to its registry under buildcache's
     staging tag; where the cache shares the image's repository, that image is no cache."""
     registry = Registry(
@@ -147,6 +147,7 @@ def test_ls_leaves_out_the_docker_drivers_staging_images(capsys: object) -> None
             "buildcache-slim": "sha256:1",
             "buildcache-slim-image": "sha256:i1",  # the staging tag: an image
             "buildcache-full-feature-x": "sha256:2",  # a branch's cache: listed
+            "buildcache-full-feature-x.record": "sha256:3",  # its record: beside it, not a cache
         }
     )
     cache.ls(
