@@ -40,15 +40,18 @@ if TYPE_CHECKING:
 # does.
 
 
-def published_before(plan: BuildPlan, console: Console, policy: RetryPolicy) -> dict[str, str]:
+def published_before(
+    plan: BuildPlan, console: Console, policy: RetryPolicy, connect: Connect | None = None
+) -> dict[str, str]:
     """The variants whose release tag an earlier run wrote already (variant -> digest). A
     published version is never replaced: the run writes that image's tags where they are
     missing, so a run that failed halfway is completed by running it again."""
     if plan.push_by_digest:
         return {}
+    from buildcache.registry.client import RegistryClient
     from buildcache.registry.readback import digests_of
 
-    found = digests_of(version_refs(plan), policy)
+    found = digests_of(version_refs(plan), policy, connect or RegistryClient)
     for name, digest in found.items():
         labelled(
             console,
@@ -67,6 +70,7 @@ def publish(
     console: Console,
     policy: RetryPolicy,
     resumed: Collection[str] = (),
+    connect: Connect | None = None,
 ) -> list[TagResult]:
     """Every tag of the plan's variants on every registry. The bake pushed each to every
     registry; a resumed release, and one the docker driver pushed under its staging tag, is
@@ -87,6 +91,7 @@ def publish(
         console=console,
         policy=policy,
         copy={*resumed, *staged},
+        connect=connect,
     )
 
 

@@ -14,7 +14,7 @@ from buildcache.core.plan.tags import release_key
 from buildcache.core.publish import Retrier, RetryPolicy, TagResult
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildFailed, PublishError, RegistryError
-from buildcache.registry.client import RegistryClient, at_once
+from buildcache.registry.client import Connect, RegistryClient, at_once
 
 T = TypeVar("T")
 
@@ -38,13 +38,15 @@ def read_back(expected: Mapping[ImageRef, str], policy: RetryPolicy | None = Non
 
 
 def _each_at_once(
-    refs: Sequence[ImageRef], read: Callable[[RegistryClient, ImageRef], T]
+    refs: Sequence[ImageRef],
+    read: Callable[[RegistryClient, ImageRef], T],
+    connect: Connect = RegistryClient,
 ) -> list[T]:
     """`read` of every reference at once, with one client per registry; the results in the
     order of `refs`."""
     with ExitStack() as stack:
         registries = {ref.registry for ref in refs}
-        clients = {r: stack.enter_context(RegistryClient(r)) for r in registries}
+        clients = {r: stack.enter_context(connect(r)) for r in registries}
         return at_once(lambda ref: read(clients[ref.registry], ref), refs)
 
 
@@ -162,7 +164,11 @@ def read_back_published(
     )
 
 
-def digests_of(refs: Mapping[str, ImageRef], policy: RetryPolicy | None = None) -> dict[str, str]:
+def digests_of(
+    refs: Mapping[str, ImageRef],
+    policy: RetryPolicy | None = None,
+    connect: Connect = RegistryClient,
+) -> dict[str, str]:
     """The digest each reference resolves to, for those that exist (a HEAD each, tried again
     after a transient error, all at once). One that cannot be read stops the run: whether a
     release is published decides whether it is built, and a guess could replace it."""
@@ -177,5 +183,5 @@ def digests_of(refs: Mapping[str, ImageRef], policy: RetryPolicy | None = None) 
             ) from None
 
     keys = list(refs)
-    found = _each_at_once([refs[key] for key in keys], read)
+    found = _each_at_once([refs[key] for key in keys], read, connect)
     return {key: digest for key, digest in zip(keys, found, strict=True) if digest}

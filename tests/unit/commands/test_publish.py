@@ -111,3 +111,51 @@ def test_a_staged_variant_no_registry_holds_fails_its_tags_and_says_so() -> None
     assert all("no registry holds sha256:1111" in str(r.reason) for r in full)
     assert memory.tag(TWO, "full") is None
     assert {r.status for r in results if r.variant == "slim"} == {"done"}
+
+
+# A release's plan, published and run again: `build --push` asks published_before, then publish
+
+
+RULES_CONFIG = """\
+images = ["one.example/acme/widget", "two.example/acme/widget"]
+[tags]
+rules = ["type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"]
+[variants.slim]
+default = true
+[variants.full]
+"""
+
+
+def _release_plan(version: str):
+    import tomllib
+    from pathlib import Path
+
+    from buildcache.core.config.load import parse_config
+    from buildcache.core.plan.ci import GitFacts
+    from tests.unit.plans import plan_run
+
+    config = parse_config(tomllib.loads(RULES_CONFIG), {}, path=Path("/r/b.toml"), root=Path("/r"))
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    env |= {"GITHUB_REF_NAME": version, "GITHUB_REF": f"refs/tags/{version}"}
+    return plan_run(config, env=env | {"GITHUB_SHA": "a" * 40}, git=GitFacts(branch="main"))
+
+
+def test_a_release_published_before_is_found_and_completed_not_replaced() -> None:
+    from buildcache.commands.publish import publish, published_before
+
+    memory = MemoryRegistries()
+    policy = RetryPolicy(attempts=1, backoff=0)
+    plan = _release_plan("v1.2.0")
+    console = Console(file=io.StringIO(), markup=False)
+    assert published_before(plan, console, policy, memory.connect) == {}
+    built = {"slim": memory.push_index(ONE), "full": memory.push_index(ONE, ("arm64",))}
+    results = publish(plan, built, console=console, policy=policy, connect=memory.connect)
+    assert {r.status for r in results} == {"done"}
+    for image in (ONE, TWO):
+        assert memory.tag(image, "1.2.0") == built["slim"]
+        assert memory.tag(image, "1.2-full") == built["full"]
+    # run again: each variant is found by its own release tag on the first registry
+    stream = io.StringIO()
+    again = published_before(plan, Console(file=stream, markup=False), policy, memory.connect)
+    assert again == built
+    assert "slim 1.2.0 is published already" in stream.getvalue()
