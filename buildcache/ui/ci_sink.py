@@ -27,7 +27,6 @@ from buildcache.buildkit.tracker import Vertex
 from buildcache.core.reference import ImageRef, ReferenceError
 
 if TYPE_CHECKING:
-    from buildcache.buildkit.metadata import TargetMetadata
     from buildcache.buildkit.report import CacheReport, ExecutedStep, VariantStatus
     from buildcache.core.bases import BaseUse, MissCause
     from buildcache.core.plan.model import VariantPlan
@@ -194,20 +193,21 @@ def _per_variant_outputs(each: Mapping[str, _VariantOutputs]) -> dict[str, str]:
 def _build_push_outputs(result: BuildResult) -> dict[str, str]:
     """build-push-action's digest, imageid and metadata (buildx's metadata of the target), of
     the default variant: what a workflow written for build-push-action reads."""
-    target = _default_target(result)
-    if target is None:
+    default = next((v for v in result.plan.variants if v.default), None)
+    target = result.targets.get(default.name) if default else None
+    if default is None or target is None:
         return {"digest": "", "imageid": "", "metadata": ""}
     return {
         "digest": target.digest or "",
         "imageid": target.config_digest or "",
-        "metadata": _json(dict(target.entry)) if target.entry else "",
+        "metadata": _json(_named(target.entry, _tags_of(result, default))) if target.entry else "",
     }
 
 
-def _default_target(result: BuildResult) -> TargetMetadata | None:
-    """What buildx wrote of the default variant, if it was built."""
-    default = next((v.name for v in result.plan.variants if v.default), None)
-    return result.targets.get(default) if default else None
+def _named(entry: Mapping[str, object], tags: Sequence[str]) -> dict[str, object]:
+    """buildx's metadata with `image.name` as build-push-action's has it, the tags: buildcache's
+    bake pushes by digest (or under its staging tag) and writes the tags after it."""
+    return {**entry, "image.name": ",".join(tags)} if "image.name" in entry else dict(entry)
 
 
 @dataclass(frozen=True)

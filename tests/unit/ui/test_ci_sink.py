@@ -45,12 +45,12 @@ REPORT = CacheReport(
 )
 
 
-# what buildx writes for a target into --metadata-file
+# what buildx writes for a target into --metadata-file: buildcache's bake pushes by digest
 ENTRY = {
     "buildx.build.ref": "builder/builder0/abc",
     "containerimage.config.digest": "sha256:c0f",
     "containerimage.digest": "sha256:abc",
-    "image.name": "ghcr.io/a/w:1.2.3,docker.io/a/w:1.2.3",
+    "image.name": "ghcr.io/a/w,docker.io/a/w",
 }
 
 
@@ -96,7 +96,9 @@ def test_outputs_named_as_docker_s_actions_have_their_shapes(tmp_path: Path) -> 
     # build-push-action's, of the default variant: its digest, image ID and buildx's metadata
     assert values["digest"] == "sha256:abc"
     assert values["imageid"] == "sha256:c0f"
-    assert json.loads(values["metadata"]) == ENTRY
+    # image.name as build-push-action's: the tags pushed, not the names the bake pushed by digest
+    tags = "ghcr.io/a/w:1.2.3,docker.io/a/w:1.2.3,ghcr.io/a/w:latest,docker.io/a/w:latest"
+    assert json.loads(values["metadata"]) == {**ENTRY, "image.name": tags}
     # metadata-action's: every tag, one per line (a multi-line output in $GITHUB_OUTPUT)
     assert values["tags"].splitlines() == values["slim-tags"].split(",")
     path = tmp_path / "output"
