@@ -25,6 +25,7 @@ RECORD_SUFFIX = ".record"
 # the end of the tag a builder that cannot push untagged (the docker driver) pushes a variant's
 # image under (core/plan/make.py): an image, never a cache
 STAGING_SUFFIX = "-image"
+_NOT_STAGING = "-cache"  # ends a branch's cache tag that would otherwise end as a staging tag
 
 CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
 
@@ -49,7 +50,10 @@ def _own_suffix(stem: str, branch: str | None, platform: str | None) -> str:
     if branch is None:
         return stem + platform_part
     room = MAX_TAG - len(stem) - len(platform_part) - len(RECORD_SUFFIX) - bool(platform_part)
-    return stem + "-".join(p for p in (branch_slug(branch, room), platform_part) if p)
+    own = stem + "-".join(p for p in (branch_slug(branch, room), platform_part) if p)
+    if own.endswith(STAGING_SUFFIX):  # a branch named `image`: not the docker driver's staging tag
+        return own[: MAX_TAG - len(RECORD_SUFFIX) - len(_NOT_STAGING)] + _NOT_STAGING
+    return own
 
 
 @dataclass(frozen=True, kw_only=True)

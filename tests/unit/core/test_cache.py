@@ -151,3 +151,25 @@ def test_a_platform_is_in_the_cache_by_the_layers_only_it_has_any_of_them() -> N
     assert cached_platforms(image, set()) == ()
     # one platform alone: any of its layers
     assert cached_platforms({"linux/amd64": ["copy"]}, {"copy"}) == ("linux/amd64",)
+
+
+@pytest.mark.parametrize(
+    ("branch", "tag"),
+    [
+        ("feature/x", "buildcache-slim-feature-x"),
+        ("image", "buildcache-slim-image-cache"),  # not the docker driver's staging tag
+        ("docker-image", "buildcache-slim-docker-image-cache"),
+    ],
+)
+def test_a_branch_s_cache_tag_is_never_a_staging_tag(branch: str, tag: str) -> None:
+    import tomllib
+    from pathlib import Path
+
+    from buildcache.core.cache import cache_refs
+    from buildcache.core.config.load import parse_config
+    from buildcache.core.plan.ci import CachePolicy
+
+    text = 'images = ["ghcr.io/acme/widget"]\n[variants.slim]\n'
+    config = parse_config(tomllib.loads(text), {}, path=Path("/r/b.toml"), root=Path("/r"))
+    main, own = cache_refs(config, "slim", CachePolicy("ro", "a branch", branch_slug=branch))
+    assert (main.tag, own.tag if own else None) == ("buildcache-slim", tag)
