@@ -356,7 +356,8 @@ class MissCause:
 
 def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | None:
     """The most likely cause of the step (`shown` as BuildKit named it, in `stage`) missing the
-    cache, from the record: the base moved, the instruction changed, an argument it sees
+    cache, from the record: its instruction changed (whatever the base did: a step the cache
+    had built runs first where the base's layers moved), the base moved, an argument it sees
     changed, or the files it reads changed. None where there is no record to compare with."""
     record = upstream.record
     if record is None:
@@ -364,24 +365,26 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
     wanted = " ".join(shown.split())
     now = _step_now(upstream, stage, wanted)
     label = _label(wanted)
+    before = _recorded_as(record, now)
+    if now is not None and before is None:
+        return MissCause("instruction", label, "the instruction is new or was changed")
     moved = _moved_base(upstream, now.stage if now else (stage or ""))
     if moved is not None:
         return _base_moved(label, moved)
-    if now is None:
+    if now is None or before is None:
         return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
-    return _changed_step(label, record, now)
+    return _changed_input(label, before, now)
 
 
 def _label(step: str) -> str:
     return step if len(step) <= 80 else step[:77] + "..."
 
 
-def _changed_step(label: str, record: CacheRecord, now: RecordedStep) -> MissCause:
-    """What changed in a step the Dockerfile still has: the instruction, or what it reads."""
-    before = next((s for s in record.steps if s.stage == now.stage and s.text == now.text), None)
-    if before is None:
-        return MissCause("instruction", label, "the instruction is new or was changed")
-    return _changed_input(label, before, now)
+def _recorded_as(record: CacheRecord, now: RecordedStep | None) -> RecordedStep | None:
+    """The step as the record has it: the same instruction in the same stage."""
+    if now is None:
+        return None
+    return next((s for s in record.steps if s.stage == now.stage and s.text == now.text), None)
 
 
 def _base_moved(label: str, moved: BaseUse) -> MissCause:

@@ -125,6 +125,15 @@ def test_a_miss_is_blamed_on_the_base_then_the_instruction_the_arguments_the_fil
     assert explain(Upstream(bases=same, steps=(unchanged,)), "runtime", COPY.text) is None
 
 
+def test_a_changed_instruction_is_its_own_miss_even_where_the_base_tag_moved() -> None:
+    """The base's tag moved to an index of the same layers (re-pushed), so the steps before
+    ran from the cache; the step that missed is one whose instruction changed."""
+    changed = shown(RecordedStep("runtime", "RUN make full", {}, {}), "RUN make full")
+    cause = explain(_upstream(uses(), (changed,)), "runtime", "RUN make full")
+    assert cause is not None
+    assert (cause.kind, cause.detail) == ("instruction", "the instruction is new or was changed")
+
+
 def test_a_record_round_trips_and_keeps_no_secret_value() -> None:
     step = RecordedStep("runtime", "RUN x", {"NPM_TOKEN": kept_value("NPM_TOKEN", "s3cr3t")}, {})
     upstream = Upstream(bases=uses(), steps=(step,))
