@@ -75,3 +75,31 @@ def make_plan(
     return make.make_plan(
         config, run, PlanRequest(variants=tuple(selected), **request), cache_policy
     )
+
+
+def tag_build(config: Config, version: str) -> BuildPlan:
+    """The plan of a GitHub Actions build of the git tag `version` (a release)."""
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    env |= {"GITHUB_REF_NAME": version, "GITHUB_REF": f"refs/tags/{version}"}
+    return plan_run(
+        config,
+        env=env | {"GITHUB_SHA": "a" * 40},
+        git=GitFacts(branch="main", default_branch="main"),
+    )
+
+
+def rules_config(*images: str) -> Config:
+    """Two variants (slim the default, and full) tagged by metadata-action's rules: the version
+    and its major.minor series."""
+    import json
+    import tomllib
+
+    from buildcache.core.config.load import parse_config
+
+    text = (
+        f"images = {json.dumps(list(images))}\n"
+        "[tags]\n"
+        'rules = ["type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"]\n'
+        "[variants.slim]\ndefault = true\n[variants.full]\n"
+    )
+    return parse_config(tomllib.loads(text), {}, path=Path("/r/b.toml"), root=Path("/r"))

@@ -116,28 +116,10 @@ def test_a_staged_variant_no_registry_holds_fails_its_tags_and_says_so() -> None
 # A release's plan, published and run again: `build --push` asks published_before, then publish
 
 
-RULES_CONFIG = """\
-images = ["one.example/acme/widget", "two.example/acme/widget"]
-[tags]
-rules = ["type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"]
-[variants.slim]
-default = true
-[variants.full]
-"""
-
-
 def _release_plan(version: str):
-    import tomllib
-    from pathlib import Path
+    from tests.unit.plans import rules_config, tag_build
 
-    from buildcache.core.config.load import parse_config
-    from buildcache.core.plan.ci import GitFacts
-    from tests.unit.plans import plan_run
-
-    config = parse_config(tomllib.loads(RULES_CONFIG), {}, path=Path("/r/b.toml"), root=Path("/r"))
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
-    env |= {"GITHUB_REF_NAME": version, "GITHUB_REF": f"refs/tags/{version}"}
-    return plan_run(config, env=env | {"GITHUB_SHA": "a" * 40}, git=GitFacts(branch="main"))
+    return tag_build(rules_config(f"{ONE}", f"{TWO}"), version)
 
 
 def test_a_release_published_before_is_found_and_completed_not_replaced() -> None:

@@ -294,35 +294,23 @@ def test_a_hold_that_cannot_be_decided_is_retried_then_fails_the_moving_tags_onl
     assert not any(t.endswith((":latest", ":full")) for t in registry.written)
 
 
-RULES_CONFIG = """\
-images = ["ghcr.io/acme/widget", "acme/widget"]
-[tags]
-rules = ["type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"]
-[variants.slim]
-default = true
-[variants.full]
-"""
-
-
 @pytest.mark.parametrize(
-    ("config_text", "version"),
-    [(CONFIG, "v1.2.3"), (RULES_CONFIG, "1.2.3")],  # the shorthand keeps the tag as it is written
+    ("rules", "version"),
+    [(False, "v1.2.3"), (True, "1.2.3")],  # the shorthand keeps the tag as it is written
     ids=["shorthand", "rules"],
 )
 def test_an_earlier_run_of_a_release_is_found_by_its_own_version_tag(
-    config_text: str, version: str
+    rules: bool, version: str
 ) -> None:
     """What `build --push` reads before it builds: with the shorthand or with metadata-action's
     rules alike, each variant's exact release tag on its first registry (never a series tag,
     which a higher release may hold)."""
-    from buildcache.core.plan.ci import GitFacts
     from buildcache.core.publish import version_refs
-    from tests.unit.plans import plan_run
+    from tests.unit.plans import rules_config, tag_build
 
-    config = parse_config(tomllib.loads(config_text), {}, path=Path("/r/b.toml"), root=Path("/r"))
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
-    env |= {"GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3", "GITHUB_SHA": "a" * 40}
-    plan = plan_run(config, env=env, git=GitFacts(branch="main", default_branch="main"))
+    images = ("ghcr.io/acme/widget", "acme/widget")
+    shorthand = parse_config(tomllib.loads(CONFIG), {}, path=Path("/r/b.toml"), root=Path("/r"))
+    plan = tag_build(rules_config(*images) if rules else shorthand, "v1.2.3")
     refs = {name: str(ref) for name, ref in version_refs(plan).items()}
     image = "ghcr.io/acme/widget"
     assert refs == {"slim": f"{image}:{version}", "full": f"{image}:{version}-full"}
