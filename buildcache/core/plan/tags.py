@@ -198,7 +198,7 @@ def _by_rules(
     found = rule_tags(tags.rules, flavor, event)
     main, main_rule = _main_tag(found.main, found.main_rule, source)
     release = ref.startswith("refs/tags/")
-    names = [TagName(main, _rule_label(main_rule), exact=release and _whole(main_rule))]
+    names = [TagName(main, _rule_label(main_rule), exact=release and _own_version(main_rule))]
     names += [
         TagName(value, _rule_label(rule), _forward(rule, value, main))
         for value, rule in found.partial
@@ -247,6 +247,14 @@ def _rule_label(rule: Rule) -> str:
 def _forward(rule: Rule, value: str, main: str) -> bool:
     """A semver or pep440 rule's tag of a release series (1.2, 1): it only moves forward."""
     return not _whole(rule) and value != main
+
+
+def _own_version(rule: Rule) -> bool:
+    """A rule that makes the release's own version: semver or pep440 of the whole version, a
+    match of the git tag, or the git tag itself; never raw (`stable`), sha or a series."""
+    if rule.kind in ("semver", "pep440"):
+        return _whole(rule)
+    return rule.kind == "match" or (rule.kind == "ref" and rule.attrs.get("event") == "tag")
 
 
 def _whole(rule: Rule) -> bool:

@@ -233,6 +233,8 @@ def test_metadata_action_rules_tag_a_release_with_its_series_and_the_variant_suf
         ('"type=pep440,pattern={{version}}"', {"1.2.3"}),
         ('"type=ref,event=tag"', {"v1.2.3"}),
         ('"type=semver,pattern={{major}}.{{minor}}"', set()),  # a series is no release's own
+        ('"type=raw,value=stable"', set()),  # moved by every release
+        ('"type=match,pattern=v(.*),group=1"', {"1.2.3"}),
     ],
 )
 def test_the_release_tag_of_metadata_action_rules(rules: str, exact: set[str]) -> None:
