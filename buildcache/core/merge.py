@@ -42,7 +42,14 @@ def read_results(paths: Sequence[Path]) -> MergeInput:
     merged = MergeInput(
         version=first["version"],
         variants=[
-            VariantTags(v["name"], v["default"], _refs(paths[0], v["tags"]))
+            # floating: the tags that only move forward (a result of an older buildcache has
+            # none: then only latest and the variant's name do)
+            VariantTags(
+                v["name"],
+                v["default"],
+                _refs(paths[0], v["tags"]),
+                frozenset(v.get("floating", ())),
+            )
             for v in first["variants"]
         ],
     )

@@ -161,6 +161,8 @@ class Tagged(Protocol):
     def default(self) -> bool: ...
     @property
     def tags(self) -> tuple[ImageRef, ...]: ...
+    @property
+    def floating(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -168,12 +170,13 @@ class VariantTags:
     name: str
     default: bool
     tags: tuple[ImageRef, ...]
+    floating: frozenset[str] = frozenset()  # the tags that only move forward (latest, 1.2, 1)
 
 
 def split_tags(chosen: Tagged) -> tuple[dict[ImageRef, list[str]], dict[ImageRef, list[str]]]:
     """Per image, in the config's order: the version tags and the moving ones (`latest` or the
     variant's own name, and where the plan says so `1.2` and `1`: `floating`)."""
-    floating = getattr(chosen, "floating", None) or {LATEST if chosen.default else chosen.name}
+    floating = chosen.floating or {LATEST if chosen.default else chosen.name}
     version: dict[ImageRef, list[str]] = {}
     moving: dict[ImageRef, list[str]] = {}
     for reference in chosen.tags:

@@ -67,6 +67,7 @@ class VariantPlan:
             "default": self.default,
             "tags": [str(t) for t in self.tags],
             "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
+            "floating": sorted(self.floating),
             "platforms": list(self.platforms),
             "build_args": shown_args(self.build_args),
             "target": self.target,

@@ -24,6 +24,7 @@ def _result(path: Path, platform: str, digest: str, version: str = "1.0") -> Pat
                         "name": "slim",
                         "default": True,
                         "tags": ["r1/a:1.0", "r2/a:1.0", "r1/a:latest", "r2/a:latest"],
+                        "floating": ["latest"],
                         "platforms": [platform],
                         "digest_ref": f"r1/a@{digest}",
                     }
@@ -101,3 +102,22 @@ def test_merge_refuses_mixed_results(tmp_path: Path) -> None:
     (tmp_path / "d.json").write_text("not json")
     with pytest.raises(UsageError, match="is not the JSON"):
         read_results([a, tmp_path / "d.json"])
+
+
+def test_merge_keeps_the_tags_that_only_move_forward(tmp_path: Path) -> None:
+    """A series' tag (1, 1.2, a variant's own latest-full) is written last, and never over a
+    higher release, in merge as in build: the runners' results say which tags those are."""
+    from buildcache.core.publish import split_tags
+
+    path = _result(tmp_path / "a.json", "linux/amd64", A)
+    data = json.loads(path.read_text())
+    data["variants"][0]["tags"] += ["r1/a:1", "r2/a:1"]
+    data["variants"][0]["floating"] = ["1", "latest"]
+    path.write_text(json.dumps(data))
+    [variant] = read_results([path]).variants
+    version, moving = split_tags(variant)
+    assert [(i.repository, t) for i, t in version.items()] == [("r1/a", ["1.0"]), ("r2/a", ["1.0"])]
+    assert [(i.repository, t) for i, t in moving.items()] == [
+        ("r1/a", ["latest", "1"]),
+        ("r2/a", ["latest", "1"]),
+    ]

@@ -167,6 +167,7 @@ def test_plan_json_has_the_documented_shape() -> None:
         "default",
         "tags",
         "tag_rules",
+        "floating",
         "platforms",
         "build_args",
         "target",
