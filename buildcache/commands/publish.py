@@ -26,6 +26,7 @@ from buildcache.core.publish import (
     images_of,
     moving_tags,
     publish_steps,
+    release_shape,
     version_refs,
 )
 from buildcache.core.reference import ImageRef
@@ -120,8 +121,7 @@ def publish_tags(
             registries,
             manifests,
             images={v.name: images_of(v) for v in ready},
-            version=version,
-            suffixes={v.name: "" if v.default else f"-{v.name}" for v in ready},
+            shapes={v.name: release_shape(v, version) for v in ready},
         )
         publisher = Publisher(put=writer.put, retrier=retrier, hold=writer.hold)
         try:

@@ -49,6 +49,7 @@ def read_results(paths: Sequence[Path]) -> MergeInput:
                 v["default"],
                 _refs(paths[0], v["tags"]),
                 frozenset(v.get("floating", ())),
+                dict(v.get("release_tags", {})),
             )
             for v in first["variants"]
         ],

@@ -163,6 +163,8 @@ class Tagged(Protocol):
     def tags(self) -> tuple[ImageRef, ...]: ...
     @property
     def floating(self) -> frozenset[str]: ...
+    @property
+    def release_tags(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,28 @@ class VariantTags:
     default: bool
     tags: tuple[ImageRef, ...]
     floating: frozenset[str] = frozenset()  # the tags that only move forward (latest, 1.2, 1)
+    release_tags: Mapping[str, str] = field(default_factory=dict)  # own tag -> its version
+
+
+@dataclass(frozen=True)
+class ReleaseShape:
+    """Where a variant's tags carry the release's version: `<prefix><version><suffix>` (v1.2.3,
+    1.2.3-alpine-full). Higher releases are found, and a series' tag read, between the same
+    prefix and suffix."""
+
+    version: str
+    prefix: str = ""
+    suffix: str = ""
+
+
+def release_shape(variant: Tagged, version: str) -> ReleaseShape:
+    """From the variant's own release tag; without one (not a release), the run's version and
+    the variant's own suffix."""
+    for tag, carried in variant.release_tags.items():
+        prefix, found, suffix = tag.partition(carried)
+        if found:
+            return ReleaseShape(carried, prefix, suffix)
+    return ReleaseShape(version, "", "" if variant.default else f"-{variant.name}")
 
 
 def split_tags(chosen: Tagged) -> tuple[dict[ImageRef, list[str]], dict[ImageRef, list[str]]]:

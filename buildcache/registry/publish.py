@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from buildcache.core.publish import PublishStep, TagResult
+from buildcache.core.publish import PublishStep, ReleaseShape, TagResult
 from buildcache.core.reference import ImageRef, content_digest
 from buildcache.errors import PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once
@@ -95,8 +95,7 @@ class TagWriter:
     registries: Registries
     manifests: Mapping[str, Manifest]  # variant -> what its tags are written with
     images: Mapping[str, Sequence[ImageRef]]  # variant -> every registry's image
-    version: str
-    suffixes: Mapping[str, str] = field(default_factory=dict)  # variant -> "-full" ("" default)
+    shapes: Mapping[str, ReleaseShape]  # variant -> where its tags carry the release's version
 
     def put(self, step: PublishStep) -> None:
         """Each tag of the step, one PUT of the variant's index. Raises PublishError."""
@@ -121,11 +120,11 @@ class TagWriter:
     def holders(self, variant: str, tags: Sequence[str]) -> dict[str, Held]:
         """The moving tags a higher release holds on any of the variant's registries (asked at
         once); where several do, the first registry's word."""
-        suffix = self.suffixes.get(variant, "")
+        shape = self.shapes[variant]
 
         def held_on(image: ImageRef) -> dict[str, Held]:
             client = self.registries.client(image)
-            return higher_release_holds(client, image.repository, tags, self.version, suffix)
+            return higher_release_holds(client, image.repository, tags, shape)
 
         found: dict[str, Held] = {}
         for held in at_once(held_on, self.images[variant]):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from buildcache.core.plan.tags import release_key
-from buildcache.core.publish import Retrier, RetryPolicy, TagResult
+from buildcache.core.publish import ReleaseShape, Retrier, RetryPolicy, TagResult
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once
@@ -80,16 +80,16 @@ class Held:
 
 
 def higher_release_holds(
-    client: RegistryClient, repository: str, tags: Sequence[str], version: str, suffix: str = ""
+    client: RegistryClient, repository: str, tags: Sequence[str], shape: ReleaseShape
 ) -> dict[str, Held]:
     """The floating `tags` (latest, a variant's alias, 1.2, 1) that must stay where they are: a
-    release higher than `version` in the tag's series (any, for latest and an alias; 1.2.x for
-    `1.2`) is published in the repository, among the tags that end in `suffix` (the variant's).
-    Whether the tag points at it yet or not: a release published at the same moment writes its
-    version tags before it moves any tag, so the lower one sees it and stays back. The
-    repository's tags are listed once, and each digest read once; none is held where `version`
-    is not comparable."""
-    higher = _higher_releases(client.tags(repository), version, suffix)
+    release higher than the shape's version in the tag's series (any, for latest and an alias;
+    1.2.x for `1.2`) is published in the repository, among the tags of the variant's shape (its
+    prefix and suffix: v1.3.0-alpine-full). Whether the tag points at it yet or not: a release
+    published at the same moment writes its version tags before it moves any tag, so the lower
+    one sees it and stays back. The repository's tags are listed once, and each digest read
+    once; none is held where the version is not comparable."""
+    higher = _higher_releases(client.tags(repository), shape)
     if not higher:
         return {}
     digests: dict[str, str | None] = {}
@@ -101,36 +101,44 @@ def higher_release_holds(
 
     held: dict[str, Held] = {}
     for tag in tags:
-        mates = _mates(tag.removesuffix(suffix) if suffix else tag, higher)
+        mates = _mates(_carried(tag, shape), higher)
         if mates:
             current = digest(tag)
             holder = next((n for n in mates if current and digest(n) == current), None)
-            held[tag] = _held(tag, version, mates[0], holder)
+            held[tag] = _held(tag, shape.version, mates[0], holder)
     return held
 
 
-def _mates(tag: str, higher: Sequence[tuple[tuple[int, ...], str]]) -> list[str]:
-    """The higher releases in the tag's series (all of them for latest or an alias)."""
-    series = _series(tag)
+def _carried(tag: str, shape: ReleaseShape) -> str | None:
+    """What a tag of the shape carries between its prefix and suffix (1.2 of v1.2-alpine); None
+    for a tag of another shape."""
+    if not (tag.startswith(shape.prefix) and tag.endswith(shape.suffix)):
+        return None
+    return tag[len(shape.prefix) : len(tag) - len(shape.suffix)]
+
+
+def _mates(carried: str | None, higher: Sequence[tuple[tuple[int, ...], str]]) -> list[str]:
+    """The higher releases in the series a tag carries (all of them for latest or an alias, a
+    tag of no series)."""
+    series = _series(carried) if carried is not None else ()
     return [name for key, name in higher if key[: len(series)] == series]
 
 
 def _higher_releases(
-    names: Sequence[str], version: str, suffix: str
+    names: Sequence[str], shape: ReleaseShape
 ) -> list[tuple[tuple[int, ...], str]]:
-    """The repository's releases higher than `version` among its tags ending in `suffix`, the
-    newest 20 first; none where `version` is not comparable."""
-    mine = release_key(version)
+    """The repository's releases higher than the shape's version among its tags of the shape,
+    the newest 20 first; none where the version is not comparable."""
+    mine = release_key(shape.version)
     if mine is None:
         return []
-    higher = []
-    for name in names:
-        if suffix and not name.endswith(suffix):
-            continue
-        key = release_key(name.removesuffix(suffix) if suffix else name)
-        if key is not None and key > mine:
-            higher.append((key, name))
+    keys = ((_key(_carried(name, shape)), name) for name in names)
+    higher = [(key, name) for key, name in keys if key is not None and key > mine]
     return sorted(higher, reverse=True)[:20]
+
+
+def _key(carried: str | None) -> tuple[int, ...] | None:
+    return release_key(carried) if carried is not None else None
 
 
 def _held(tag: str, version: str, top: str, holder: str | None) -> Held:

@@ -316,40 +316,68 @@ def test_an_index_put_that_fails_on_latest_leaves_latest_on_its_old_digest(
         assert manifest(f"{registry}/{project.name}:latest")["_digest"] == new
 
 
+RULES = '"type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"'
+ONE_PLATFORM_RELEASE = ("build", "--push", "--platform", "linux/amd64", "--version")
+
+
+def _releases_by_rules(
+    project: Project, versions: list[str], flavor: str = ""
+) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The project tagged by metadata-action's rules (and flavor), each version released in
+    turn: its images, and each version's digest per variant."""
+    registries = project.registries
+    images = [f"{registries.ghcr}/{project.name}", f"{registries.hub}/{project.name}"]
+    _with_images(project, images, f"[tags]\nrules = [{RULES}]\nflavor = [{flavor}]\n")
+    digests = {}
+    for version in versions:
+        result, data = project.run_json(*ONE_PLATFORM_RELEASE, version)
+        assert result.returncode == 0, result.stderr
+        digests[version] = {v["name"]: v["digest"] for v in data["variants"]}
+    return images, digests
+
+
+def _assert_tags(images: list[str], on: dict[str, str]) -> None:
+    for image in images:
+        found = {tag: manifest(f"{image}:{tag}")["_digest"] for tag in on}
+        assert found == on, image
+
+
 def test_with_metadata_action_rules_an_older_release_run_again_replaces_nothing(
     project: Project,
 ) -> None:
     """A release with metadata-action's rules, run again after a newer one: it is published
     already, so its image is not built again; its own tags stay on it and its series' tags
     (1.2, 1.2-full) on the newer release, on every registry."""
-    registries = project.registries
-    images = [f"{registries.ghcr}/{project.name}", f"{registries.hub}/{project.name}"]
-    rules = '"type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"'
-    _with_images(project, images, f"[tags]\nrules = [{rules}]\n")
-    args = ("build", "--push", "--platform", "linux/amd64", "--version")
-    digests = {}
-    for version in ("v1.2.0", "v1.2.1"):
-        result, data = project.run_json(*args, version)
-        assert result.returncode == 0, result.stderr
-        digests[version] = {v["name"]: v["digest"] for v in data["variants"]}
-    result, again = project.run_json(*args, "v1.2.0")
+    images, digests = _releases_by_rules(project, ["v1.2.0", "v1.2.1"])
+    result, again = project.run_json(*ONE_PLATFORM_RELEASE, "v1.2.0")
     assert result.returncode == 0, result.stderr
     assert "is published already" in result.stderr
     assert {v["name"]: v["status"]["state"] for v in again["variants"]} == {
         "slim": "published before",
         "full": "published before",
     }
-    on = {
-        "1.2.0": digests["v1.2.0"]["slim"],
-        "1.2.0-full": digests["v1.2.0"]["full"],
-        "1.2": digests["v1.2.1"]["slim"],
-        "1.2-full": digests["v1.2.1"]["full"],
-        "latest": digests["v1.2.1"]["slim"],
-        "full": digests["v1.2.1"]["full"],
-    }
-    for image in images:
-        found = {tag: manifest(f"{image}:{tag}")["_digest"] for tag in on}
-        assert found == on, image
+    old, new = digests["v1.2.0"], digests["v1.2.1"]
+    _assert_tags(
+        images,
+        {"1.2.0": old["slim"], "1.2.0-full": old["full"], "1.2": new["slim"]}
+        | {"1.2-full": new["full"], "latest": new["slim"], "full": new["full"]},
+    )
+
+
+def test_an_older_release_with_a_flavor_suffix_moves_no_tag_of_a_higher_one(
+    project: Project,
+) -> None:
+    """metadata-action's `flavor: suffix=-alpine`: every tag but latest ends in -alpine, so a
+    release is 1.2.1-alpine. An older release published after it writes its own tags and
+    leaves latest, the series' tag and the variants' moving tags on the higher one."""
+    images, digests = _releases_by_rules(project, ["v1.2.1", "v1.2.0"], '"suffix=-alpine"')
+    old, new = digests["v1.2.0"], digests["v1.2.1"]
+    _assert_tags(
+        images,
+        {"1.2.0-alpine": old["slim"], "1.2.0-alpine-full": old["full"]}
+        | {"1.2.1-alpine": new["slim"], "1.2-alpine": new["slim"], "1.2-alpine-full": new["full"]}
+        | {"latest": new["slim"], "full": new["full"]},
+    )
 
 
 def test_force_republishes_a_release_cleanly_on_every_registry(project: Project) -> None:

@@ -306,7 +306,7 @@ def _variant_plan(
         tags=tuple(image.with_tag(n.name) for n in named for image in config.images),
         tag_rules={n.name: n.rule for n in named},
         floating=_floating(named),
-        release_tags=frozenset(n.name for n in named if n.exact),
+        release_tags={n.name: n.version for n in named if n.version},
         images=tuple(config.images),
         staging_tag=_staging_tag(config, variant.name, own_platform, request.staging),
         platforms=platforms,

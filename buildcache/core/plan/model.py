@@ -25,8 +25,9 @@ class VariantPlan:
     tags: tuple[ImageRef, ...]  # every tag on every registry
     tag_rules: Mapping[str, str] = field(default_factory=dict)  # tag name -> the rule that made it
     floating: frozenset[str] = frozenset()  # tag names that only move forward (latest, 1.2, 1)
-    # the release's own version tag (1.2.3, 1.2.3-full): what an earlier run of it wrote
-    release_tags: frozenset[str] = frozenset()
+    # the release's own version tag (1.2.3, 1.2.3-full: what an earlier run of it wrote) -> the
+    # version it carries (1.2.3)
+    release_tags: Mapping[str, str] = field(default_factory=dict)
     platforms: tuple[str, ...]
     build_args: Mapping[str, str]
     target: str | None
@@ -68,6 +69,7 @@ class VariantPlan:
             "tags": [str(t) for t in self.tags],
             "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
             "floating": sorted(self.floating),
+            "release_tags": dict(self.release_tags),
             "platforms": list(self.platforms),
             "build_args": shown_args(self.build_args),
             "target": self.target,

@@ -85,13 +85,14 @@ class RuleTags:
     partial: list[tuple[str, Rule]] = field(default_factory=list)
     latest: bool | None = None
     main_rule: Rule | None = None
+    main_bare: str | None = None  # the main tag's value before its prefix and suffix
 
-    def add(self, value: str, rule: Rule, latest: bool) -> None:
+    def add(self, value: str, rule: Rule, latest: bool, bare: str = "") -> None:
         if not value:
             return
         value = sanitized(value)
         if self.main is None:
-            self.main, self.main_rule = value, rule
+            self.main, self.main_rule, self.main_bare = value, rule, sanitized(bare) or value
         elif not self._has(value):
             self.partial.append((value, rule))
         if self.latest is None:
@@ -202,7 +203,7 @@ def rule_tags(rules: Sequence[str], flavor: Flavor, event: RuleEvent) -> RuleTag
     for rule in (r for r in parsed if _enabled(r, event)):
         value, latest = _KINDS[rule.kind](rule, flavor, event)
         if value is not None:
-            found.add(_affixed(value, rule, flavor, event), rule, _latest(flavor, latest))
+            found.add(_affixed(value, rule, flavor, event), rule, _latest(flavor, latest), value)
     found.latest = bool(found.latest)
     return found
 

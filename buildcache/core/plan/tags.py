@@ -53,9 +53,10 @@ class TagName:
     name: str
     rule: str  # what made it, shown by `plan` and in its JSON
     forward: bool = False  # a release series' tag a rule made (`{{major}}.{{minor}}`)
-    # the release's own version (1.2.3, v1.2.3 by `type=ref,event=tag`): written by that release
-    # once; a run of a release published before completes it and never replaces it
-    exact: bool = False
+    # on the release's own version tag (1.2.3, v1.2.3-alpine), the version it carries (1.2.3):
+    # written by that release once; a run of a release published before completes it and never
+    # replaces it, and higher releases are found between the same prefix and suffix
+    version: str | None = None
 
     @property
     def floating(self) -> bool:
@@ -198,7 +199,8 @@ def _by_rules(
     found = rule_tags(tags.rules, flavor, event)
     main, main_rule = _main_tag(found.main, found.main_rule, source)
     release = ref.startswith("refs/tags/")
-    names = [TagName(main, _rule_label(main_rule), exact=release and _own_version(main_rule))]
+    own = release and _own_version(main_rule)
+    names = [TagName(main, _rule_label(main_rule), version=found.main_bare if own else None)]
     names += [
         TagName(value, _rule_label(rule), _forward(rule, value, main))
         for value, rule in found.partial
@@ -326,7 +328,7 @@ def _version_names(version: str, tags: TagsConfig) -> tuple[list[TagName], bool]
         )
     if tags.pep440:
         return _pep440_names(version)
-    return [TagName(version, "version", exact=True)], True
+    return [TagName(version, "version", version=version)], True
 
 
 def _semver_names(match: re.Match[str]) -> tuple[list[TagName], bool]:
@@ -334,9 +336,10 @@ def _semver_names(match: re.Match[str]) -> tuple[list[TagName], bool]:
     # Docker tags cannot hold '+': build metadata is kept after '_'
     build = f"_{match['build']}" if match["build"] else ""
     if match["pre"]:
-        return [TagName(f"{core}-{match['pre']}{build}", "semver {{version}}", exact=True)], False
+        pre = f"{core}-{match['pre']}{build}"
+        return [TagName(pre, "semver {{version}}", version=pre)], False
     return [
-        TagName(core + build, "semver {{version}}", exact=True),
+        TagName(core + build, "semver {{version}}", version=core + build),
         TagName(f"{match['major']}.{match['minor']}", "semver {{major}}.{{minor}}"),
         TagName(match["major"], "semver {{major}}"),
     ], True
@@ -349,7 +352,8 @@ def _pep440_names(version: str) -> tuple[list[TagName], bool]:
             f"{version!r} is not a PEP 440 version (like 1.2.3 or 1.3.0rc1), and tags.pep440 is on",
             hint="give --version X.Y.Z, or turn tags.pep440 off",
         )
-    exact = TagName(version.removeprefix("v"), "pep440 {{version}}", exact=True)
+    bare = version.removeprefix("v")
+    exact = TagName(bare, "pep440 {{version}}", version=bare)
     if match["pre"] or match["dev"]:
         return [exact], False
     names = [exact]

@@ -107,14 +107,17 @@ def test_merge_refuses_mixed_results(tmp_path: Path) -> None:
 def test_merge_keeps_the_tags_that_only_move_forward(tmp_path: Path) -> None:
     """A series' tag (1, 1.2, a variant's own latest-full) is written last, and never over a
     higher release, in merge as in build: the runners' results say which tags those are."""
-    from buildcache.core.publish import split_tags
+    from buildcache.core.publish import ReleaseShape, release_shape, split_tags
 
     path = _result(tmp_path / "a.json", "linux/amd64", A)
     data = json.loads(path.read_text())
     data["variants"][0]["tags"] += ["r1/a:1", "r2/a:1"]
     data["variants"][0]["floating"] = ["1", "latest"]
+    data["variants"][0]["release_tags"] = {"1.0": "1.0"}
     path.write_text(json.dumps(data))
-    [variant] = read_results([path]).variants
+    merged = read_results([path])
+    [variant] = merged.variants
+    assert release_shape(variant, merged.version) == ReleaseShape("1.0", "", "")
     version, moving = split_tags(variant)
     assert [(i.repository, t) for i, t in version.items()] == [("r1/a", ["1.0"]), ("r2/a", ["1.0"])]
     assert [(i.repository, t) for i, t in moving.items()] == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from buildcache.core.publish import ReleaseShape
 from buildcache.core.reference import ImageRef
 from buildcache.registry.readback import higher_release_holds
 from tests.unit.commands.test_cache import Registry
@@ -11,7 +12,9 @@ IMAGE = ImageRef("ghcr.io", "acme/widget")
 
 def _holds(registry: Registry, tags: list[str], version: str, suffix: str = "") -> dict[str, str]:
     with registry.connect(IMAGE.registry) as client:
-        held = higher_release_holds(client, IMAGE.repository, tags, version, suffix)
+        held = higher_release_holds(
+            client, IMAGE.repository, tags, ReleaseShape(version, "", suffix)
+        )
     return {tag: hold.why for tag, hold in held.items()}
 
 
@@ -43,3 +46,31 @@ def test_a_series_tag_is_held_only_by_a_higher_release_of_its_series() -> None:
         "1": "1.3.0, a higher release than 1.2.4, is published: it takes 1",
     }  # 1.2 moves to 1.2.4: 1.3.0 is not of its series
     assert _holds(registry, ["latest"], "2.0.0") == {}
+
+
+def test_releases_are_compared_between_the_variant_s_prefix_and_suffix() -> None:
+    """metadata-action's `flavor: suffix=-alpine` (or buildcache's tags.suffix): 1.3.0-alpine
+    is a higher release, and 1.2-alpine a series' tag; an unsuffixed 9.0.0 is another image's."""
+    registry = Registry(
+        {
+            "latest": "sha256:a13",
+            "1.3.0-alpine": "sha256:a13",
+            "1.2.5-alpine": "sha256:a125",
+            "1.2-alpine": "sha256:a125",
+            "9.0.0": "sha256:other",
+        }
+    )
+    shape = ReleaseShape("1.2.4", "", "-alpine")
+    with registry.connect(IMAGE.registry) as client:
+        held = higher_release_holds(client, IMAGE.repository, ["latest", "1.2-alpine"], shape)
+    assert {tag: h.why for tag, h in held.items()} == {
+        "latest": "it stays on 1.3.0-alpine, a higher release than 1.2.4",
+        "1.2-alpine": "it stays on 1.2.5-alpine, a higher release than 1.2.4",
+    }
+    with registry.connect(IMAGE.registry) as client:
+        assert (
+            higher_release_holds(
+                client, IMAGE.repository, ["latest"], ReleaseShape("1.4.0", "", "-alpine")
+            )
+            == {}
+        )

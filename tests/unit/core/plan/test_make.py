@@ -168,6 +168,7 @@ def test_plan_json_has_the_documented_shape() -> None:
         "tags",
         "tag_rules",
         "floating",
+        "release_tags",
         "platforms",
         "build_args",
         "target",

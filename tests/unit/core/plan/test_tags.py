@@ -223,7 +223,7 @@ def test_metadata_action_rules_tag_a_release_with_its_series_and_the_variant_suf
     assert full.floating == {"1.2-full", "full"}  # a variant's series moves forward too
     assert _rules(plan)["1.2"] == "semver (type=semver,pattern={{major}}.{{minor}})"
     # the release's own tag: a re-run of v1.2.3 finds it and never replaces it
-    assert (slim.release_tags, full.release_tags) == ({"1.2.3"}, {"1.2.3-full"})
+    assert (slim.release_tags, full.release_tags) == ({"1.2.3": "1.2.3"}, {"1.2.3-full": "1.2.3"})
 
 
 @pytest.mark.parametrize(
@@ -241,22 +241,22 @@ def test_the_release_tag_of_metadata_action_rules(rules: str, exact: set[str]) -
     env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
     env |= {"GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}
     plan = _plan(env, f"rules = [{rules}]")
-    assert plan.variants[0].release_tags == exact
+    assert set(plan.variants[0].release_tags) == exact
 
 
 def test_a_branch_run_has_no_release_tag() -> None:
     env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
     plan = _plan({**env, "GITHUB_REF_NAME": "main", "GITHUB_REF": "refs/heads/main"}, RULES)
-    assert [v.release_tags for v in plan.variants] == [frozenset(), frozenset()]
+    assert [v.release_tags for v in plan.variants] == [{}, {}]
     shorthand = _plan({**env, "GITHUB_REF_NAME": "main", "GITHUB_REF": "refs/heads/main"})
-    assert [v.release_tags for v in shorthand.variants] == [frozenset(), frozenset()]
+    assert [v.release_tags for v in shorthand.variants] == [{}, {}]
 
 
 def test_the_release_tag_of_the_shorthand_is_its_version() -> None:
     semver = _plan({}, "semver = true", version="v2.0.0-rc.1")
-    assert [v.release_tags for v in semver.variants] == [{"2.0.0-rc.1"}, {"2.0.0-rc.1-full"}]
+    assert [set(v.release_tags) for v in semver.variants] == [{"2.0.0-rc.1"}, {"2.0.0-rc.1-full"}]
     plain = _plan({}, version="2026.11")
-    assert [v.release_tags for v in plain.variants] == [{"2026.11"}, {"2026.11-full"}]
+    assert [set(v.release_tags) for v in plain.variants] == [{"2026.11"}, {"2026.11-full"}]
 
 
 def test_metadata_action_rules_tag_a_branch_and_a_pull_request_by_ref() -> None:
@@ -286,3 +286,21 @@ def test_no_rule_for_the_run_is_a_usage_error_naming_the_run() -> None:
     push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
     with pytest.raises(UsageError, match=r"no rule of tags\.rules gives the branch dev a tag"):
         _plan({**push, "GITHUB_REF_NAME": "dev"}, 'rules = ["type=semver,pattern={{version}}"]\n')
+
+
+@pytest.mark.parametrize(
+    ("tags_toml", "expected"),
+    [
+        # metadata-action's flavor: every tag but latest suffixed
+        (RULES + 'flavor = ["suffix=-alpine"]\n', {"1.2.3-alpine": "1.2.3"}),
+        (RULES + 'flavor = ["prefix=v"]\n', {"v1.2.3": "1.2.3"}),
+        # the shorthand's own prefix and suffix
+        ('semver = true\nsuffix = "-alpine"\n', {"1.2.3-alpine": "1.2.3"}),
+    ],
+)
+def test_a_release_tag_knows_the_version_it_carries_inside_its_affixes(
+    tags_toml: str, expected: dict[str, str]
+) -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    plan = _plan({**env, "GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}, tags_toml)
+    assert plan.variants[0].release_tags == expected
