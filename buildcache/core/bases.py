@@ -49,6 +49,8 @@ class RecordedBase:
     name: str
     digest: str
     since: datetime  # since when the cache has been built on this digest
+    # platform -> manifest digest of that digest's images (none in a record of an older buildcache)
+    platforms: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,12 @@ class CacheRecord:
             "written": self.written.isoformat(),
             "cache_digest": self.cache_digest,
             "bases": [
-                {"name": b.name, "digest": b.digest, "since": b.since.isoformat()}
+                {
+                    "name": b.name,
+                    "digest": b.digest,
+                    "since": b.since.isoformat(),
+                    "platforms": dict(b.platforms),
+                }
                 for b in self.bases
             ],
             "steps": [
@@ -130,7 +137,8 @@ def _time(text: object) -> datetime:
 
 
 def _recorded_base(base: Mapping[str, Any]) -> RecordedBase:
-    return RecordedBase(str(base["name"]), str(base["digest"]), _time(base["since"]))
+    platforms = _strings(base.get("platforms") or {})
+    return RecordedBase(str(base["name"]), str(base["digest"]), _time(base["since"]), platforms)
 
 
 def _recorded_step(step: Mapping[str, Any]) -> RecordedStep:
@@ -162,10 +170,15 @@ class BaseUse:
     pinned: bool = False  # `use` is the cache's digest, not the tag's current one
     refresh_on: datetime | None = None  # when a pin ends
     final: bool = False  # the target's own base (the image's base.name annotation)
+    recorded_platforms: Mapping[str, str] = field(default_factory=dict)  # of `recorded`
 
     @property
     def moved(self) -> bool:
-        return bool(self.recorded and self.current.digest and self.recorded != self.current.digest)
+        """The tag points elsewhere than the cache's base, and at other images: an index pushed
+        again over the same platform images (new attestations) has not moved for BuildKit."""
+        if not (self.recorded and self.current.digest) or self.recorded == self.current.digest:
+            return False
+        return not same_images(self.recorded_platforms, self.current.platforms)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -270,10 +283,16 @@ def _base_use(
         since=since,
         recorded=recorded.digest if recorded else None,
         recorded_since=recorded.since if recorded else None,
+        recorded_platforms=recorded.platforms if recorded else {},
         pinned=pin is not None,
         refresh_on=refresh_on,
         final=final,
     )
+
+
+def same_images(before: Mapping[str, str], now: Mapping[str, str]) -> bool:
+    """Two indexes of the same platform images (where both are known)."""
+    return bool(before) and before == now
 
 
 def _pin(
@@ -286,14 +305,18 @@ def _pin(
 
 
 def _since(recorded: RecordedBase | None, current: ResolvedBase, now: datetime) -> datetime:
-    """Since when the cache has been on the tag's digest: now, unless it was on it already."""
-    return recorded.since if recorded is not None and recorded.digest == current.digest else now
+    """Since when the cache has been on the tag's digest (or its images): now, unless it was
+    on it already."""
+    if recorded is None:
+        return now
+    same = recorded.digest == current.digest or same_images(recorded.platforms, current.platforms)
+    return recorded.since if same else now
 
 
 def _pin_holds(recorded: RecordedBase, current: ResolvedBase, after: datetime) -> bool:
     """The cache's base stays where the tag moved (not where it failed to resolve) and the
     cache took it after `after`."""
-    if current.digest is None:
+    if current.digest is None or same_images(recorded.platforms, current.platforms):
         return False
     return recorded.digest != current.digest and recorded.since > after
 
@@ -410,8 +433,8 @@ def _moved_base(upstream: Upstream, stage: str) -> BaseUse | None:
 
 
 def _digest_changed(base: BaseUse) -> bool:
-    """The cache was built on one digest, this run on another."""
-    return bool(base.recorded and base.use) and base.recorded != base.use
+    """The cache was built on one base, this run on other images (not a pin of the cache's)."""
+    return base.moved and base.use != base.recorded
 
 
 def _changes(
@@ -477,10 +500,19 @@ def new_record(
         written=now,
         cache_digest=cache_digest,
         bases=tuple(
-            RecordedBase(b.name, b.use, b.since) for b in upstream.bases if b.use is not None
+            RecordedBase(b.name, b.use, b.since, _platforms_of_use(b))
+            for b in upstream.bases
+            if b.use is not None
         ),
         steps=tuple(
             RecordedStep(s.stage, s.text, s.args, s.files, each_file=s.each_file)
             for s in upstream.steps
         ),
     )
+
+
+def _platforms_of_use(base: BaseUse) -> Mapping[str, str]:
+    """The platform images of the digest built on, where this run knows them."""
+    if base.use == base.current.digest:
+        return base.current.platforms
+    return base.recorded_platforms if base.use == base.recorded else {}

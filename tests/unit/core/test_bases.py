@@ -134,6 +134,28 @@ def test_a_changed_instruction_is_its_own_miss_even_where_the_base_tag_moved() -
     assert (cause.kind, cause.detail) == ("instruction", "the instruction is new or was changed")
 
 
+def test_an_index_pushed_again_over_the_same_images_has_not_moved() -> None:
+    """The tag's index digest changed (new attestations, say) but not one platform's image:
+    BuildKit reuses every step, so nothing is predicted to run again, no pin is taken, no miss
+    is blamed on the base, and the cache has been on it since it first was."""
+    images = {"linux/amd64": "sha256:p"}  # what uses() resolves the tag's platforms to
+    since = NOW - timedelta(days=19)
+    rec = replace(record(), bases=(RecordedBase(NAME, OLD, since, images),))
+    [same] = uses(rec=rec)
+    assert (same.use, same.moved, same.pinned, same.since) == (NEW, False, False, since)
+    [kept] = uses("cache", rec=rec)
+    assert (kept.use, kept.pinned) == (NEW, False)
+    assert predictions("full", Upstream(bases=(same,), record=rec), NOW) == []
+    run = shown(RUN, 'RUN pip install "/w[slim]"')
+    cause = explain(_upstream((same,), (run,), rec), "runtime", 'RUN pip install "/w[slim]"')
+    assert cause is not None
+    assert cause.kind != "base"
+    # other images behind the new index: moved, as before
+    other = replace(record(), bases=(RecordedBase(NAME, OLD, since, {"linux/amd64": "sha256:q"}),))
+    [moved] = uses(rec=other)
+    assert moved.moved
+
+
 def test_a_record_round_trips_and_keeps_no_secret_value() -> None:
     step = RecordedStep("runtime", "RUN x", {"NPM_TOKEN": kept_value("NPM_TOKEN", "s3cr3t")}, {})
     upstream = Upstream(bases=uses(), steps=(step,))
@@ -144,7 +166,7 @@ def test_a_record_round_trips_and_keeps_no_secret_value() -> None:
     assert CacheRecord.from_json(data) == made
     assert made.owner == "ghcr.io/a/w"
     assert CacheRecord.from_json({**data, "owner": None}) == replace(made, owner=None)  # older
-    assert made.bases == (RecordedBase(NAME, NEW, NOW),)
+    assert made.bases == (RecordedBase(NAME, NEW, NOW, {"linux/amd64": "sha256:p"}),)
     assert CacheRecord.from_json({"record": 2}) is None
     assert CacheRecord.from_json({"record": 1, "written": "x"}) is None
     assert kept_value("VARIANT", "full") == "full"
