@@ -32,7 +32,7 @@ from buildcache.core.cache import (
 )
 from buildcache.core.config.model import Config
 from buildcache.core.plan.tags import moving_tag
-from buildcache.core.reference import ImageRef, platform_name
+from buildcache.core.reference import ImageRef, platform_images, platform_name
 from buildcache.errors import BuildcacheError, BuildFailed, RegistryError, UsageError
 from buildcache.registry.bases import read_record
 from buildcache.registry.client import RegistryClient
@@ -323,16 +323,8 @@ def _one_platform(
 def _each_platform(
     registry: RegistryClient, repository: str, index: Mapping[str, Any]
 ) -> dict[str, list[str]]:
-    found = {}
-    for entry in index.get("manifests") or []:
-        platform = entry.get("platform") or {}
-        if platform.get("os") not in (None, "unknown"):  # not BuildKit's attestation manifests
-            found[_platform_name(platform)] = _layers(registry, repository, str(entry["digest"]))
-    return found
-
-
-def _platform_name(platform: Mapping[str, Any]) -> str:
-    return platform_name(platform["os"], str(platform.get("architecture")), platform.get("variant"))
+    images = platform_images(index)
+    return {name: _layers(registry, repository, digest) for name, digest in images.items()}
 
 
 def _layers(registry: RegistryClient, repository: str, digest: str) -> list[str]:

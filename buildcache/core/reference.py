@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
@@ -163,6 +163,20 @@ def content_digest(data: bytes) -> str:
 def platform_name(os: str, architecture: str, variant: str | None = None) -> str:
     """`linux/arm64/v8`: a platform as buildx writes it, from an index entry's fields."""
     return f"{os}/{architecture}" + (f"/{variant}" if variant else "")
+
+
+def platform_images(index: Mapping[str, Any]) -> dict[str, str]:
+    """Each platform's image digest in an index (`linux/arm64/v8` -> digest); BuildKit's
+    attestation manifests (platform `unknown/unknown`) aside."""
+    found = {}
+    for entry in index.get("manifests") or []:
+        platform = entry.get("platform") or {}
+        if platform.get("os") not in (None, "unknown"):
+            name = platform_name(
+                platform["os"], platform.get("architecture", ""), platform.get("variant")
+            )
+            found[name] = str(entry["digest"])
+    return found
 
 
 def cache_source(ref: ImageRef) -> str:

@@ -54,7 +54,7 @@ from buildcache.core.dockerfile import (
 )
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import kept_value
-from buildcache.core.reference import ImageRef, ReferenceError, platform_name
+from buildcache.core.reference import ImageRef, ReferenceError, platform_images
 from buildcache.errors import BuildcacheError, ConfigError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once
 
@@ -84,12 +84,7 @@ def resolve(names: Iterable[str], connect: Connect = RegistryClient) -> dict[str
             return ResolvedBase(name, None, error=error.message)
         if found is None:
             return ResolvedBase(name, None, error="no such image on its registry")
-        platforms = {
-            platform_name(p["os"], p.get("architecture", ""), p.get("variant")): m["digest"]
-            for m in found.body.get("manifests") or []
-            if (p := m.get("platform") or {}).get("os") not in (None, "unknown")
-        }
-        return ResolvedBase(name, ref.digest or found.digest, platforms)
+        return ResolvedBase(name, ref.digest or found.digest, platform_images(found.body))
 
     return {base.name: base for base in at_once(one, unique)}
 

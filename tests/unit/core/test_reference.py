@@ -74,3 +74,20 @@ def test_cache_options_are_written_once_here() -> None:
     assert spec.to_option() == (
         "type=registry,ref=ghcr.io/acme/app:buildcache-slim,mode=max,image-manifest=true,ignore-error=true"
     )
+
+
+def test_an_index_s_platform_images_leave_out_buildkit_s_attestations() -> None:
+    from buildcache.core.reference import platform_images
+
+    index = {
+        "manifests": [
+            {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
+            {
+                "digest": "sha256:b",
+                "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+            },
+            {"digest": "sha256:c", "platform": {"os": "unknown", "architecture": "unknown"}},
+        ]
+    }
+    assert platform_images(index) == {"linux/amd64": "sha256:a", "linux/arm64/v8": "sha256:b"}
+    assert platform_images({"layers": []}) == {}  # one image, no index
