@@ -15,12 +15,17 @@ DOCKER_HUB_VARIABLES = (
 )
 
 
+def _project(folder: Path, monkeypatch: pytest.MonkeyPatch, *images: str) -> None:
+    """A project publishing to `images`, the working folder."""
+    (folder / "buildcache.toml").write_text(f"images = {json.dumps(list(images))}\n")
+    monkeypatch.chdir(folder)
+
+
 @pytest.fixture
 def laptop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project publishing to ghcr.io and Docker Hub, on a laptop (even when the tests run in
     CI) with GitHub's token in the environment and no docker login of the machine's."""
-    (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
-    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, monkeypatch, "ghcr.io/acme/widget", "acme/widget")
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"):
         monkeypatch.delenv(name, raising=False)
@@ -54,8 +59,7 @@ def test_login_puts_the_password_on_stdin_only_and_never_in_output(
 def test_in_ci_a_registry_without_credentials_fails_the_login_naming_the_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "buildcache.toml").write_text('images = ["registry.gitlab.com/acme/widget"]\n')
-    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, monkeypatch, "registry.gitlab.com/acme/widget")
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no docker login of the machine's
     monkeypatch.setenv("GITLAB_CI", "true")
     monkeypatch.setenv("CI_REGISTRY", "registry.gitlab.com")
@@ -77,8 +81,7 @@ def test_gitlab_ci_logs_in_to_its_own_registry(
     capsys: pytest.CaptureFixture[str],
     docker_calls: DockerCalls,
 ) -> None:
-    (tmp_path / "buildcache.toml").write_text('images = ["registry.gitlab.com/acme/widget"]\n')
-    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, monkeypatch, "registry.gitlab.com/acme/widget")
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     env = {
         "GITLAB_CI": "true",
@@ -104,8 +107,7 @@ def test_logout_removes_the_credentials_of_every_registry_of_the_config(
     capsys: pytest.CaptureFixture[str],
     docker_calls: DockerCalls,
 ) -> None:
-    (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
-    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, monkeypatch, "ghcr.io/acme/widget", "acme/widget")
     with pytest.raises(SystemExit) as done:
         main(["logout"])
     assert done.value.code == 0
@@ -150,8 +152,7 @@ def test_logout_json_lists_the_registries_logged_out(
     capsys: pytest.CaptureFixture[str],
     docker_calls: DockerCalls,
 ) -> None:
-    (tmp_path / "buildcache.toml").write_text('images = ["ghcr.io/acme/widget", "acme/widget"]\n')
-    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, monkeypatch, "ghcr.io/acme/widget", "acme/widget")
     with pytest.raises(SystemExit) as done:
         main(["logout", "--json"])
     assert done.value.code == 0
