@@ -1,9 +1,11 @@
 """Pure: a BuildPlan -> the bake file that `docker buildx bake` runs, and that command's text.
 
 One bake run builds every selected variant, so BuildKit shares the common layers between them and
-runs them in parallel. The bake file is JSON (bake reads JSON, HCL or compose): nothing to escape
-by hand, and `--dry-run` prints exactly what runs. This is where the plan's typed references
-become the strings buildx reads.
+runs them in parallel. The bake file is JSON (bake reads JSON, HCL or compose), but bake evaluates
+`${...}` and `%{...}` in every JSON string as HCL templates: each string is written escaped
+(`hcl_literal`), so a build argument `${HOME}` reaches the build as those characters.
+`--dry-run` prints exactly the file that runs. This is where the plan's typed references become
+the strings buildx reads.
 """
 
 from __future__ import annotations
@@ -168,8 +170,20 @@ def bake_definition(plan: BuildPlan) -> dict[str, Any]:
     }
 
 
+def hcl_literal(value: Any) -> Any:
+    """A bake file's value as bake reads it back literally: bake evaluates every JSON string as
+    an HCL template, where `$${` stands for `${` and `%%{` for `%{`."""
+    if isinstance(value, str):
+        return value.replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, list):
+        return [hcl_literal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: hcl_literal(item) for key, item in value.items()}
+    return value
+
+
 def bake_file_text(plan: BuildPlan) -> str:
-    return json.dumps(bake_definition(plan), indent=2) + "\n"
+    return json.dumps(hcl_literal(bake_definition(plan)), indent=2) + "\n"
 
 
 def bake_command(bake_file: Path, metadata_file: Path | None, progress: str) -> list[str]:
@@ -193,7 +207,7 @@ def dry_run_text(plan: BuildPlan) -> str:
     for target in shown["target"].values():
         target["args"] = shown_args(target["args"])
     lines = [f"# {path} (buildcache writes it to a temporary folder)\n"]
-    lines.append(json.dumps(shown, indent=2) + "\n")
+    lines.append(json.dumps(hcl_literal(shown), indent=2) + "\n")
     lines.append("# the command\n")
     lines.append(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
     if plan.push and not plan.push_by_digest:

@@ -216,3 +216,30 @@ def test_an_sbom_from_the_configured_generator_sits_beside_the_provenance(
     # the generator scanned the image's files
     files = int(statements["https://spdx.dev/Document"]["predicate"]["comment"].split()[-1])
     assert files > 3
+
+
+def test_build_args_and_labels_reach_the_image_as_written_not_as_bake_templates(
+    project: Project, base_image: str
+) -> None:
+    # bake reads every string of its JSON file as an HCL template: unescaped, the first value
+    # became "X" and the second broke the bake
+    written = '${upper("x")} %{ if true }y%{ endif } ${HOME} $${kept}'
+    (project.path / "Dockerfile").write_text(
+        f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\nARG GREETING\n"
+        f"RUN echo {project.name} && printf '%s' \"$GREETING\" > /greeting\n"
+    )
+    ghcr = project.registries.ghcr
+    project.write_config(
+        f'images = ["{ghcr}/{project.name}"]\n'
+        'platforms = ["linux/amd64"]\n'
+        f"build-args = {{ BASE_IMAGE = {json.dumps(base_image)}, GREETING = {json.dumps(written)} }}\n"
+        f"labels = {{ greeting = {json.dumps(written)} }}\n"
+        "[variants.slim]\n"
+    )
+    result = project.run("build", "--push", "--version", "1.0", "--provenance", "off")
+    assert result.returncode == 0, result.stderr
+    image = manifest(f"{ghcr}/{project.name}:1.0")
+    assert image is not None
+    assert _files(project, image)["greeting"] == written.encode()
+    config = json.loads(_blob(project, image["config"]["digest"]))
+    assert config["config"]["Labels"]["greeting"] == written
