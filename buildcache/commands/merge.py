@@ -11,18 +11,28 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from buildcache.commands.build import retry_policy
 from buildcache.commands.publish import publish_tags
 from buildcache.core.config.model import Config
-from buildcache.core.merge import MergeInput, RunnerImage, merged_index, read_results
+from buildcache.core.merge import (
+    MergeInput,
+    RunnerImage,
+    check_platforms,
+    merged_index,
+    read_results,
+)
 from buildcache.core.publish import Retrier, RetryPolicy, TagResult, failed_results, images_of
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildcacheError, BuildFailed, PublishError, RegistryError
 from buildcache.ui.console import print_json, say
 from buildcache.ui.tables import publish_table
+
+if TYPE_CHECKING:
+    from buildcache.registry.publish import Registries
 
 
 def merge(
@@ -33,8 +43,9 @@ def merge(
     console: Console,
     explicit_config: bool = False,
 ) -> None:
-    merged = read_results(results)
-    policy = _policy(load_config, explicit_config=explicit_config)
+    config = _config(load_config, explicit_config=explicit_config)
+    merged = read_results(results, config.images if config else ())
+    policy = retry_policy(config) if config else RetryPolicy()
     indexes, published = _put_indexes(merged, policy, console)
     ready = [v for v in merged.variants if v.name in indexes]
     published += publish_tags(
@@ -58,15 +69,16 @@ def merge(
     )
 
 
-def _policy(load_config: Callable[[], Config], *, explicit_config: bool) -> RetryPolicy:
-    """The config's retries; the defaults where there is no config (merge needs none) unless
-    --config named one."""
+def _config(load_config: Callable[[], Config], *, explicit_config: bool) -> Config | None:
+    """The project's config: its images are the only ones a result may name, its retries
+    those of the merge. Without one (merge can run where only the results are), the results'
+    images are taken as they are, with the default retries; unless --config named one."""
     try:
-        return retry_policy(load_config())
+        return load_config()
     except BuildcacheError:
         if explicit_config:
             raise
-        return RetryPolicy()
+        return None
 
 
 def _step_outputs(
@@ -106,23 +118,17 @@ def _put_indexes(
     indexes: dict[str, ImageRef] = {}
     failed: list[TagResult] = []
     with Registries() as registries:
+        # every runner's image read and checked before anything is written anywhere
+        runners = {v.name: _runner_images(registries, merged, v.name) for v in merged.variants}
         for variant in merged.variants:
             images = images_of(variant)
             sources = merged.sources[variant.name]
 
             def make(images: list[ImageRef] = images, name: str = variant.name) -> None:
                 try:
-                    runners = []
-                    for source, platforms in zip(
-                        merged.sources[name], merged.runner_platforms[name], strict=True
-                    ):
+                    for source in merged.sources[name]:
                         copy_where_missing(registries, source, images)
-                        client = registries.client(source)
-                        data, media_type = client.raw_manifest(
-                            source.repository, str(source.digest)
-                        )
-                        runners.append(RunnerImage(data, media_type, platforms))
-                    data, media_type = merged_index(runners)
+                    data, media_type = merged_index(runners[name])
                     digest = put_by_digest(registries, images, data, media_type)
                 except RegistryError as error:
                     raise PublishError(error.message) from None
@@ -135,6 +141,24 @@ def _put_indexes(
                 why = f"its index could not be made: {reason}"
                 failed += failed_results(variant, why, attempts)
     return indexes, failed
+
+
+def _runner_images(registries: Registries, merged: MergeInput, name: str) -> list[RunnerImage]:
+    """Each runner's image of a variant as its registry holds it, checked to be of the
+    platforms its result names (an amd64 image labelled arm64 would make an index with amd64
+    twice). A registry that cannot be read fails the merge before anything is written."""
+    runners = []
+    for source, platforms in zip(merged.sources[name], merged.runner_platforms[name], strict=True):
+        client = registries.client(source)
+        try:
+            data, media_type = client.raw_manifest(source.repository, str(source.digest))
+            runner = RunnerImage(data, media_type, platforms)
+            config = None if runner.is_index else client.blob(source.repository, runner.config)
+        except RegistryError as error:
+            raise PublishError(f"{source}: {error.message}; nothing was merged") from None
+        check_platforms(source, runner, config)
+        runners.append(runner)
+    return runners
 
 
 def _merge_json(merged: MergeInput, published: list[TagResult]) -> dict[str, object]:

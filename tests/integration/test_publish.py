@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     image_platforms,
     manifest,
     own_registry,
+    registry_get,
     second_daemon,
 )
 from tests.integration.faultproxy import fault_proxy
@@ -433,6 +434,32 @@ def test_two_engines_build_a_platform_each_and_merge_one_index(
     for platform in ("linux-amd64", "linux-arm64"):
         assert manifest(f"{cache}:buildcache-slim-{platform}") is not None
     assert manifest(f"{registries.ghcr}/{project.name}:3.0.0") is None
+
+    # results that are not what they say: refused before anything is written
+    def tags_now() -> list[object]:
+        return [
+            registry_get(r, f"{project.name}/tags/list").json()
+            for r in (registries.ghcr, registries.hub)
+        ]
+
+    before = tags_now()
+    relabelled = json.loads(amd64.stdout)
+    for variant in relabelled["variants"]:
+        variant["platforms"] = ["linux/arm64"]
+    (tmp_path / "relabelled.json").write_text(json.dumps(relabelled))
+    foreign = amd64.stdout.replace(project.name, f"{project.name}-other")
+    (tmp_path / "foreign.json").write_text(foreign)
+    (tmp_path / "list.json").write_text(json.dumps([json.loads(amd64.stdout)]))
+    for bad, words in (
+        ("relabelled", "the result names linux/arm64, but the image is linux/amd64"),
+        ("foreign", "not an image of this project's config"),
+        ("list", "is not the JSON of `buildcache build --json`"),
+    ):
+        refused = project.run("merge", str(tmp_path / "amd64.json"), str(tmp_path / f"{bad}.json"))
+        assert refused.returncode == 2, (bad, refused.stderr)
+        assert words in " ".join(refused.stderr.split()), (bad, refused.stderr)
+        assert "Traceback" not in refused.stderr
+    assert tags_now() == before
 
     outputs = tmp_path / "github-output"
     result, data = project.run_json(

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.core.merge import RunnerImage, merged_index, read_results
+from buildcache.core.merge import RunnerImage, check_platforms, merged_index, read_results
+from buildcache.core.reference import ImageRef
 from buildcache.errors import UsageError
 
 A, B, C = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
@@ -124,3 +125,44 @@ def test_merge_keeps_the_tags_that_only_move_forward(tmp_path: Path) -> None:
         ("r1/a", ["latest", "1"]),
         ("r2/a", ["latest", "1"]),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[]", '{"version": "1.0", "push_by_digest": true, "ok": true, "variants": "slim"}',
+     '{"version": 1, "push_by_digest": true, "ok": true, "variants": [{"name": "slim", "digest_ref": "r1/a@sha256:1"}]}'],
+)  # fmt: skip
+def test_a_result_of_another_shape_is_a_usage_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "r.json").write_text(text)
+    with pytest.raises(UsageError, match="is not the JSON of `buildcache build --json`"):
+        read_results([tmp_path / "r.json"])
+
+
+def test_a_result_naming_images_the_config_does_not_have_is_refused(tmp_path: Path) -> None:
+    result = _result(tmp_path / "a.json", "linux/amd64", A)
+    ours = (ImageRef.parse("r1/a"), ImageRef.parse("r2/a"))
+    assert read_results([result], ours).sources["slim"]
+    with pytest.raises(UsageError, match=r"names docker\.io/r2/a, not an image of this project"):
+        read_results([result], ours[:1])
+
+
+def _manifest(config: str = A) -> bytes:
+    return json.dumps({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"digest": config}}).encode()  # fmt: skip
+
+
+def test_an_image_must_be_of_the_platforms_its_result_names() -> None:
+    source = ImageRef.parse("r1/a@" + A)
+    amd64 = json.dumps({"os": "linux", "architecture": "amd64"}).encode()
+    manifest = "application/vnd.oci.image.manifest.v1+json"
+    check_platforms(source, RunnerImage(_manifest(), manifest, ("linux/amd64",)), amd64)
+    with pytest.raises(UsageError, match="names linux/arm64, but the image is linux/amd64"):
+        check_platforms(source, RunnerImage(_manifest(), manifest, ("linux/arm64",)), amd64)
+    index = json.dumps({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"digest": B, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+        {"digest": C, "platform": {"os": "unknown", "architecture": "unknown"}},
+    ]}).encode()  # fmt: skip
+    media = "application/vnd.oci.image.index.v1+json"
+    check_platforms(source, RunnerImage(index, media, ("linux/arm64",)), None)
+    with pytest.raises(UsageError, match="but the image is linux/arm64/v8"):
+        check_platforms(source, RunnerImage(index, media, ("linux/amd64",)), None)
