@@ -30,6 +30,58 @@ _NOT_STAGING = "-cache"  # ends a branch's cache tag that would otherwise end as
 CACHE_CONFIG_TYPE = "application/vnd.buildkit.cacheconfig.v0"
 
 
+@dataclass(frozen=True)
+class NameOwner:
+    """Who writes a name into a registry, and as what: `the cache` of slim."""
+
+    variant: str
+    what: str  # "the cache", "the cache record", "the staging tag", "a tag"
+
+    def __str__(self) -> str:
+        return f"{self.what} of {self.variant}"
+
+
+def record_ref(cache_ref: ImageRef) -> ImageRef:
+    """The record beside a cache tag (core/bases.py): what the cache was built from."""
+    return cache_ref.with_tag(f"{cache_ref.tag}{RECORD_SUFFIX}")
+
+
+def staging_tag(prefix: str, variant: str, platform: str | None) -> str:
+    """The tag a builder that cannot push untagged pushes the variant's image under, on every
+    image of the variant: `buildcache-slim-image` (`-linux-arm64-image` for one platform)."""
+    own = f"-{platform.replace('/', '-')}" if platform else ""
+    return f"{prefix}{variant}{own}{STAGING_SUFFIX}"
+
+
+def owned_names(config: Config) -> dict[ImageRef, NameOwner]:
+    """Every name a variant owns whatever the run: its main cache and record, each
+    platform's cache and record (a --push-by-digest runner's), and its staging tags on every
+    image. Raises ConfigError where two variants would own one name (`base`'s staging tag is
+    `base-image`'s cache where the cache shares the image's repository)."""
+    from buildcache.errors import ConfigError
+
+    owners: dict[ImageRef, NameOwner] = {}
+    prefix = config.cache.tag_prefix
+    for variant in config.variants:
+        names: list[tuple[ImageRef, str]] = []
+        for platform in (None, *(variant.platforms or config.platforms)):
+            main, own = cache_refs(config, variant.name, None, platform)
+            cache = own or main
+            names += [(cache, "the cache"), (record_ref(cache), "the cache record")]
+            tag = staging_tag(prefix, variant.name, platform)
+            names += [(image.with_tag(tag), "the staging tag") for image in config.images]
+        for ref, what in names:
+            owner = owners.setdefault(ref, NameOwner(variant.name, what))
+            if owner.variant != variant.name:
+                raise ConfigError(
+                    f"{ref} would be {owner} and {what} of {variant.name}: one would overwrite "
+                    "the other",
+                    key="variants",
+                    hint="rename a variant, or give the cache an image of its own (cache.image)",
+                )
+    return owners
+
+
 def cache_refs(
     config: Config, variant: str, policy: CachePolicy | None, platform: str | None = None
 ) -> tuple[ImageRef, ImageRef | None]:

@@ -39,7 +39,7 @@ from buildcache.core.bases import (
     new_record,
     predictions,
 )
-from buildcache.core.cache import RECORD_SUFFIX, cache_owner
+from buildcache.core.cache import cache_owner, record_ref
 from buildcache.core.dockerfile import (
     Dockerfile,
     Needed,
@@ -87,10 +87,6 @@ def resolve(names: Iterable[str], connect: Connect = RegistryClient) -> dict[str
         return ResolvedBase(name, ref.digest or found.digest, platform_images(found.body))
 
     return {base.name: base for base in at_once(one, unique)}
-
-
-def record_ref(cache_ref: ImageRef) -> ImageRef:
-    return cache_ref.with_tag(f"{cache_ref.tag}{RECORD_SUFFIX}")
 
 
 def read_record(

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from buildcache.core.config.load import parse_config
+from buildcache.core.config.model import Config
 from buildcache.core.plan.ci import GitFacts
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.plan.tags import may_write_a_release, release_shaped
@@ -67,11 +68,22 @@ PLATFORM = _mostly(
     GOOD_PLATFORM, st.one_of(WORD, st.sampled_from(["linux/x86_64", "linux/foo"])), 15
 )
 ARG = _mostly(st.from_regex(r"[A-Z_][A-Z0-9_]{0,6}", fullmatch=True), WORD, 15)
-VARIANT = _mostly(st.from_regex(r"[a-z][a-z0-9-]{0,7}", fullmatch=True), WORD, 15)
+VARIANT = _mostly(
+    st.one_of(
+        st.from_regex(r"[a-z][a-z0-9-]{0,7}", fullmatch=True),
+        # names that meet another's cache or staging tag: slim on branch dev, base's staging tag
+        st.sampled_from(["slim", "slim-dev", "base", "base-image", "full"]),
+    ),
+    WORD,
+    15,
+)
 # branches and tags as teams name them, with the ones that read as releases among them
 BRANCH = _mostly(
     st.sampled_from(
-        ["main", "master", "develop", "feature/Login", "fix_bug-12", "release/1.0", "renovate/x"]
+        [
+            *("main", "master", "develop", "feature/Login", "fix_bug-12", "release/1.0"),
+            *("renovate/x", "dev", "image", "buildcache-full-image"),
+        ]
     ),
     st.one_of(st.sampled_from(["1.0.0", "1.0", "v2", "latest", "full", "é", "a" * 300]), WORD),
     6,
@@ -198,8 +210,36 @@ def events(draw: Any) -> tuple[dict[str, str], GitFacts]:
     return env, git
 
 
-def _check(plan: BuildPlan) -> None:
+def _owned(config: Config) -> dict[str, str]:
+    """Every name a variant owns in any run, made here from the README's words, not from
+    buildcache's own function: its main cache and record in the cache image, its staging tag
+    on every image (and, for one platform, the same names with `-<os>-<arch>`)."""
+    owned: dict[str, str] = {}
+    prefix, cache = config.cache.tag_prefix, config.cache_image.name
+    for variant in config.variants:
+        for platform in ("", *(variant.platforms or config.platforms)):
+            stem = prefix + variant.name + (f"-{platform.replace('/', '-')}" if platform else "")
+            names = [f"{cache}:{stem}", f"{cache}:{stem}.record"]
+            names += [f"{image.name}:{stem}-image" for image in config.images]
+            for name in names:
+                assert owned.setdefault(name, variant.name) == variant.name, f"{name} owned twice"
+    return owned
+
+
+def _check_namespace(plan: BuildPlan, config: Config) -> None:
+    """No name a variant writes (its tags, its cache, the record beside it) is another's."""
+    owned = _owned(config)
+    for variant in plan.variants:
+        cache = str(variant.cache_ref)
+        for name in (*map(str, variant.tags), cache, f"{cache}.record"):
+            assert owned.get(name, variant.name) == variant.name, f"{variant.name} writes {name}"
+        for tag in map(str, variant.tags):
+            assert tag not in owned, f"the tag {tag} is a name buildcache keeps"
+
+
+def _check(plan: BuildPlan, config: Config) -> None:
     """The invariants a plan keeps, whatever came in."""
+    _check_namespace(plan, config)
     writers: dict[str, str] = {}
     for variant in plan.variants:
         for ref in (*variant.tags, variant.cache_ref, *variant.cache_from):
@@ -223,7 +263,9 @@ def _check(plan: BuildPlan) -> None:
 @given(
     table=configs(),
     version=_mostly(st.none(), st.one_of(WORD, st.sampled_from(["1.2.3", "v1.2.3-rc.1"])), 3),
-    extra=st.lists(_mostly(NAME, WORD, 4), max_size=2),
+    extra=st.lists(
+        _mostly(NAME, st.one_of(WORD, st.just("buildcache-full.record")), 4), max_size=2
+    ),
     event=events(),
     known=st.lists(st.sampled_from(["v1.0.0", "1.2.3", "v2.0.0", "junk"]), max_size=3),
     config_env=_mostly(
@@ -250,13 +292,14 @@ def test_any_config_ends_in_a_valid_plan_or_a_usage_error(
     if version:
         env = {**env, "BUILDCACHE_VERSION": version}
     outcome = _plan(table, config_env, env, git, extra, known)
-    OUTCOMES[type(outcome).__name__] = OUTCOMES.get(type(outcome).__name__, 0) + 1
+    kind = "BuildPlan" if isinstance(outcome, tuple) else type(outcome).__name__
+    OUTCOMES[kind] = OUTCOMES.get(kind, 0) + 1
     if isinstance(outcome, BuildcacheError):
         assert isinstance(outcome, UsageError), type(outcome)
         assert outcome.message.strip(), "an error without a sentence"
         assert "\n" not in outcome.message.strip(), outcome.message  # one line in a CI log
     else:
-        _check(outcome)
+        _check(*outcome)
 
 
 OUTCOMES: dict[str, int] = {}
@@ -269,13 +312,13 @@ def _plan(
     git: GitFacts,
     extra: list[str],
     known: list[str],
-) -> BuildPlan | BuildcacheError:
+) -> tuple[BuildPlan, Config] | BuildcacheError:
     try:
         text = tomli_w.dumps(table)  # what a user could have written
         config = parse_config(
             tomllib.loads(text), config_env, path=Path("/r/buildcache.toml"), root=Path("/r")
         )
-        return plan_run(
+        plan = plan_run(
             config,
             env=env,
             git=git,
@@ -283,6 +326,7 @@ def _plan(
             known_versions=lambda: known,
             now=datetime(2026, 11, 30, 2, 0, tzinfo=UTC),
         )
+        return plan, config
     except BuildcacheError as error:
         return error
 

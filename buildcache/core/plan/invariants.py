@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from buildcache.core.cache import RECORD_SUFFIX, variant_of
+from buildcache.core.cache import RECORD_SUFFIX, NameOwner, owned_names, record_ref, variant_of
 from buildcache.core.config.model import Config
 from buildcache.core.plan.model import VariantPlan
 from buildcache.core.reference import TAG, ImageRef
@@ -28,18 +28,47 @@ def _one_writer_each(variants: Sequence[VariantPlan]) -> dict[ImageRef, str]:
     return writers
 
 
+def _written_names(variant: VariantPlan) -> list[tuple[ImageRef, NameOwner]]:
+    """The names a run of the variant writes besides its staging tags (which it owns in any
+    run): its cache (a branch's, a platform's, or the main one), the record beside it, and its
+    tags."""
+    names = [
+        (variant.cache_ref, NameOwner(variant.name, "the cache")),
+        (record_ref(variant.cache_ref), NameOwner(variant.name, "the cache record")),
+    ]
+    return names + [(tag, NameOwner(variant.name, "a tag")) for tag in variant.tags]
+
+
+def check_namespace(config: Config, variants: Sequence[VariantPlan]) -> None:
+    """Every name this run writes into a registry is its own: never another variant's cache,
+    record or staging tag (`slim` on branch `dev` would write `buildcache-slim-dev`, the cache
+    of a variant `slim-dev`), and no tag is a name buildcache keeps for itself."""
+    owners = owned_names(config)
+    for variant in variants:
+        for ref, writer in _written_names(variant):
+            owner = owners.get(ref)
+            if owner is not None and owner != writer:
+                raise UsageError(
+                    f"{ref} would be written as {writer} and is {owner}: one would overwrite "
+                    "the other",
+                    hint="rename the variant, the branch or the tag",
+                )
+
+
 def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
     """What must hold of every plan, or a release could overwrite what another one wrote:
-    each tag is written by one variant, no image tag is a cache tag, every cache ref is a valid
-    tag. Broken, it is a usage error naming the variants and the tag."""
+    each tag is written by one variant, no name written is another's, no image tag is a cache
+    tag, every cache ref is a valid tag. Broken, it is a usage error naming the variants and
+    the tag."""
     writers = _one_writer_each(variants)
     cache_repo = config.cache_image.bare()
     names = [v.name for v in config.variants]
     for tag in writers:
-        if tag.bare() == cache_repo and variant_of(tag.tag or "", config.cache.tag_prefix, names):
+        owner = variant_of(tag.tag or "", config.cache.tag_prefix, names)
+        if tag.bare() == cache_repo and owner:
             raise ConfigError(
-                f"the image tag {tag} is also a cache tag ({writers[tag]}), so publishing it would "
-                "overwrite a variant's cache",
+                f"the image tag {tag} (of {writers[tag]}) is shaped like a cache tag of {owner}, "
+                "so publishing it could overwrite a cache",
                 key="cache.tag-prefix",
                 hint="use a cache.image of its own (e.g. <image>-cache), or a different cache.tag-prefix",
             )
@@ -51,6 +80,7 @@ def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
                 f"keep a record beside it (at most {128 - len(RECORD_SUFFIX)} characters)",
                 key="cache.tag-prefix",
             )
+    check_namespace(config, variants)
 
 
 def check_paths(variants: Sequence[VariantPlan], exists: Callable[[Path], bool] | None) -> None:

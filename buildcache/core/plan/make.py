@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildcache.core.cache import STAGING_SUFFIX, cache_refs
+from buildcache.core.cache import cache_refs, staging_tag
 from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.dockerfile import Dockerfile, Needed
 from buildcache.core.inputs import parse_build_arg, parse_key_values
@@ -284,8 +284,7 @@ def _cache_of(
 def _staging_tag(config: Config, variant: str, platform: str | None, staging: bool) -> str | None:
     if not staging:
         return None
-    own = f"-{platform.replace('/', '-')}" if platform else ""
-    return f"{config.cache.tag_prefix}{variant}{own}{STAGING_SUFFIX}"
+    return staging_tag(config.cache.tag_prefix, variant, platform)
 
 
 def _variant_plan(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def test_load_takes_one_platform_and_not_push() -> None:
 def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
     # the alias of variant buildcache-full is the cache tag of variant full, in the same repository
     text = CONFIG + "\n[variants.buildcache-full]\n"
-    with pytest.raises(ConfigError, match="is also a cache tag"):
+    with pytest.raises(ConfigError, match="is shaped like a cache tag"):
         make_plan(_config(text), version="1")
     with pytest.raises(ConfigError, match="must not be empty"):
         _config(CONFIG.replace("[cache]\n", '[cache]\ntag-prefix = ""\n'))
@@ -305,3 +306,32 @@ def test_a_reproducible_build_hands_buildkit_the_commit_time_and_labels_it_creat
     assert "SOURCE_DATE_EPOCH" not in plain.variants[0].build_args
     outside_git = plan_run(reproducible, env={}, git=GitFacts(), version="1")
     assert "SOURCE_DATE_EPOCH" not in outside_git.variants[0].build_args
+
+
+NAMESPACE = 'images = ["ghcr.io/acme/w"]\n[variants.slim]\ndefault = true\n'
+
+
+@pytest.mark.parametrize(
+    ("variants", "branch", "tags", "words"),
+    [
+        # base's staging tag (a docker-driver push) is base-image's cache
+        (["base", "base-image"], "main", [],
+         "w:buildcache-base-image would be the staging tag of base and the cache of base-image"),
+        # slim's cache on branch dev is the main cache of slim-dev
+        (["slim-dev"], "dev", [],
+         "w:buildcache-slim-dev would be written as the cache of slim and is the cache of slim-dev"),
+        (["full"], "main", ["buildcache-full.record"],
+         "w:buildcache-full.record would be written as a tag of slim and is the cache record of full"),
+        (["full"], "buildcache-full-image", [], "shaped like a cache tag of full"),
+    ],
+)  # fmt: skip
+def test_a_name_buildcache_writes_is_never_another_s(
+    variants: list[str], branch: str, tags: list[str], words: str
+) -> None:
+    config = _config(NAMESPACE + "".join(f"[variants.{name}]\n" for name in variants))
+    with pytest.raises(UsageError, match=re.escape(words)):
+        plan_run(config, tags=tags, git=GitFacts(branch=branch, default_branch="main"))
+    # the same config on its default branch, without the tag, plans (unless the config itself
+    # gives one name to two variants)
+    if "staging tag" not in words:
+        plan_run(config, git=GitFacts(branch="main", default_branch="main"))
