@@ -44,6 +44,32 @@ class Instruction:
     line: int = 0  # the first line, from 1
 
 
+_SYNTAX = re.compile(r"\A(?:[ \t]*#[^\n]*\n)*?[ \t]*#[ \t]*syntax[ \t]*=[ \t]*(\S+)", re.IGNORECASE)
+# every instruction BuildKit's Dockerfile parser knows; any other word fails the build with a
+# parse error that quotes the line
+INSTRUCTIONS = frozenset(
+    ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
+)  # fmt: skip
+
+
+def unknown_instruction(text: str) -> int | None:
+    """The line of the first instruction BuildKit does not know (None: every one is known, or
+    the text has none): a file that is not a Dockerfile at all, where BuildKit's error would
+    print a line of it. A frontend other than docker/dockerfile (`# syntax=`) has words of its
+    own: not checked."""
+    syntax = _SYNTAX.search(text)
+    if syntax and not syntax.group(1).startswith(
+        ("docker/dockerfile", "docker.io/docker/dockerfile")
+    ):
+        return None
+    try:
+        found = parse_instructions(text)
+    except ConfigError:
+        return None  # BuildKit's own error quotes no line of these
+    return next((i.line for i in found if i.cmd.upper() not in INSTRUCTIONS), None)
+
+
 def parse_instructions(text: str) -> tuple[Instruction, ...]:
     """Every instruction of a Dockerfile. Raises ConfigError where BuildKit's parser would fail
     (no instruction, an unterminated here-document)."""

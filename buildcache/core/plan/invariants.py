@@ -3,11 +3,12 @@ cache refs, a Dockerfile and context that exist)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from buildcache.core.cache import RECORD_SUFFIX, NameOwner, owned_names, record_ref, variant_of
 from buildcache.core.config.model import Config
+from buildcache.core.dockerfile_syntax import unknown_instruction
 from buildcache.core.plan.model import VariantPlan
 from buildcache.core.reference import TAG, ImageRef
 from buildcache.errors import ConfigError, UsageError
@@ -81,6 +82,35 @@ def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
                 key="cache.tag-prefix",
             )
     check_namespace(config, variants)
+
+
+def check_dockerfiles(texts: Mapping[Path, str | None]) -> None:
+    """A file that is not a Dockerfile is refused before BuildKit parses it: its parse error
+    would print the file's first unknown line (a `dockerfile` pointed at a password file
+    would show a password hash). The line itself is never shown."""
+    for path, text in texts.items():
+        line = unknown_instruction(text) if text is not None else None
+        if line is not None:
+            raise ConfigError(
+                f"{path} is not a Dockerfile: line {line} is no instruction BuildKit knows (not "
+                "shown: the file may hold anything)",
+                key="dockerfile",
+            )
+
+
+def outside_notes(variants: Sequence[VariantPlan], root: Path | None) -> list[str]:
+    """A note for each Dockerfile or context outside the project's folder: a context of `/`
+    or `..` sends the engine everything under it."""
+    if root is None:
+        return []
+    notes = []
+    for variant in variants:
+        for what, path in (("context", variant.context), ("Dockerfile", variant.dockerfile)):
+            if not path.resolve().is_relative_to(root.resolve()):
+                notes.append(
+                    f"the {what} of {variant.name}, {path}, is outside the project ({root})"
+                )
+    return list(dict.fromkeys(notes))
 
 
 def check_paths(variants: Sequence[VariantPlan], exists: Callable[[Path], bool] | None) -> None:

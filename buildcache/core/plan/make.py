@@ -30,7 +30,12 @@ from buildcache.core.plan.inputs import (
     unmet_mounts,
     variant_inputs,
 )
-from buildcache.core.plan.invariants import check_invariants, check_paths
+from buildcache.core.plan.invariants import (
+    check_dockerfiles,
+    check_invariants,
+    check_paths,
+    outside_notes,
+)
 from buildcache.core.plan.metadata import (
     source_date_epoch,
     variant_metadata,
@@ -360,6 +365,8 @@ def describe(
     run_args |= _epoch_arg(config, epoch)
     attest = attest_of(config.attest, request.inputs, push=built.push, context=context, env=env)
     texts = _dockerfile_texts(built.variants, facts)
+    check_dockerfiles(texts)
+    notes += outside_notes(built.variants, config.path.parent if config.path else None)
     described = []
     for v in built.variants:
         given = variant_inputs(

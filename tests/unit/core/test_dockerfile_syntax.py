@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from buildcache.core.dockerfile_syntax import parse_instructions
+from buildcache.core.dockerfile_syntax import parse_instructions, unknown_instruction
 from buildcache.errors import ConfigError
 
 CASES: list[dict[str, Any]] = json.loads(
@@ -36,3 +36,19 @@ def test_a_dockerfile_reads_as_buildkit_reads_it(case: dict[str, Any]) -> None:
         for i in parse_instructions(case["text"])
     ]
     assert read == case["instructions"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("FROM a\nRUN x\n", None),
+        ("# syntax=docker/dockerfile:1\nfrom a\nrun x \\\n  y\n", None),
+        ("root:x:0:0:root:/root:/bin/bash\n", 1),
+        ("FROM a\nRUN <<EOF\nnot an instruction\nEOF\nCOPY a b\n", None),
+        ("FROM a\n\nAPI_KEY=abc\n", 3),
+        ("# syntax=example.com/other:1\nBUILD it\n", None),  # another frontend's own words
+        ("", None),
+    ],
+)
+def test_a_line_that_is_no_dockerfile_instruction_is_found(text: str, line: int | None) -> None:
+    assert unknown_instruction(text) == line

@@ -335,3 +335,15 @@ def test_a_name_buildcache_writes_is_never_another_s(
     # gives one name to two variants)
     if "staging tag" not in words:
         plan_run(config, git=GitFacts(branch="main", default_branch="main"))
+
+
+def test_a_file_that_is_not_a_dockerfile_is_refused_without_a_line_of_it(tmp_path: Path) -> None:
+    secret = "root:$6$hash:20228:0:99999:7:::\n"
+    config = _config('images = ["ghcr.io/acme/w"]\ndockerfile = "/etc/shadow"\ncontext = "/"\n')
+    with pytest.raises(ConfigError, match="/etc/shadow is not a Dockerfile: line 1") as refused:
+        plan_run(config, version="1", read_text=lambda path: secret, exists=lambda path: True)
+    assert "root" not in str(refused.value)
+    plan = plan_run(
+        config, version="1", read_text=lambda path: "FROM a\n", exists=lambda path: True
+    )
+    assert "the context of default, /, is outside the project (/r)" in plan.notes
