@@ -53,7 +53,11 @@ NoLatestOption = Annotated[
 TagOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--tag", "-t", metavar="TAG", help="Another tag (T, and T-x for variant x); repeatable."
+        "--tag",
+        "-t",
+        metavar="TAG",
+        help="Another tag (T, and T-x for variant x), or a configured image's reference "
+        "(ghcr.io/acme/widget:T, as metadata-action outputs); repeatable.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]

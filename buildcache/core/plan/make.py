@@ -46,6 +46,7 @@ from buildcache.core.plan.request import PlanRequest, RunFacts
 from buildcache.core.plan.tags import (
     RunTags,
     TagName,
+    given_tags,
     moving_tag,
     not_this_release,
     run_tags,
@@ -67,12 +68,13 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     context = run_context(facts.env, facts.git)
     version, source = _version(request, facts.env)
     release = version is not None or context.event == "tag"
+    extra, tag_notes = given_tags(request.tags, config.images)
     run = run_tags(
         config.tags,
         context=context,
         version=version,
         version_source=source,
-        extra=request.tags,
+        extra=extra,
         no_latest=request.no_latest,
         known_versions=facts.known_versions() if release else (),
         now=facts.now,
@@ -83,7 +85,7 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
         context=context,
         release=context.event == "tag",
     )
-    notes = list(config.notes)
+    notes = [*config.notes, *tag_notes]
     if context.fork and request.push:
         # Say so, rather than fail on the registry's permission error.
         request = dataclasses.replace(request, push=False)

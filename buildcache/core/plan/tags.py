@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from buildcache.core.config.model import TagsConfig, VariantConfig
 from buildcache.core.plan.ci import RunContext, branch_slug
-from buildcache.core.reference import MAX_TAG, TAG
+from buildcache.core.reference import MAX_TAG, TAG, ImageRef, ReferenceError
 from buildcache.errors import UsageError
 
 if TYPE_CHECKING:
@@ -78,6 +78,51 @@ class RunTags:
     latest_reason: str
     release: bool  # a release version (not a branch, pull request or schedule run)
     latest_name: str = LATEST  # the default variant's moving tag (a flavor may affix it)
+
+
+def given_tags(
+    texts: Sequence[str], images: Sequence[ImageRef]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """--tag as build-push-action's `tags` takes it: a tag, or a full reference of a configured
+    image as metadata-action outputs it (ghcr.io/acme/widget:1.2.3 -> 1.2.3). A tag named for
+    several images is one tag, pushed to every image. A reference's `latest` is left to the
+    release rules (latest moves only to the highest release) and said in a note. The tags and
+    the notes."""
+    tags: dict[str, None] = {}
+    notes: dict[str, None] = {}
+    for text in texts:
+        tag = _given_tag(text.strip(), images)
+        if tag == LATEST and text.strip() != LATEST:
+            notes[
+                f"--tag {text.strip()}: latest is left to buildcache's release rules, which move it "
+                "only to a release above every earlier one"
+            ] = None
+        else:
+            tags[tag] = None
+    return tuple(tags), tuple(notes)
+
+
+def _given_tag(text: str, images: Sequence[ImageRef]) -> str:
+    """One --tag's tag: itself, or the tag of a reference to one of `images` (none: latest, as
+    docker reads it)."""
+    if "/" not in text and ":" not in text:
+        return text  # a tag alone, checked with the run's other tags
+    try:
+        ref = ImageRef.parse(text)
+    except ReferenceError as error:
+        raise UsageError(
+            f"--tag {text!r} is neither a tag nor an image reference: {error}"
+        ) from None
+    if ref.digest:
+        raise UsageError(f"--tag {text!r} has a digest: give a tag, e.g. {ref.name}:1.2.3")
+    if ref.bare() not in {image.bare() for image in images}:
+        configured = ", ".join(image.name for image in images)
+        raise UsageError(
+            f"--tag {text!r} is a tag of {ref.name}, which is not an image of the config "
+            f"({configured})",
+            hint="add the image to images, or give the tag alone (--tag 1.2.3)",
+        )
+    return ref.tag or LATEST
 
 
 def run_tags(

@@ -304,3 +304,74 @@ def test_a_release_tag_knows_the_version_it_carries_inside_its_affixes(
     env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
     plan = _plan({**env, "GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}, tags_toml)
     assert plan.variants[0].release_tags == expected
+
+
+# --tag as build-push-action's `tags`: metadata-action's full references of the configured images
+
+
+def _two_images(*given: str, **options: Any) -> BuildPlan:
+    text = 'images = ["ghcr.io/acme/widget", "acme/widget"]\n[variants.slim]\n[variants.full]\n'
+    config = parse_config(tomllib.loads(text), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+    return plan_run(
+        config,
+        env={**PUSH, "GITHUB_REF_NAME": "main"},
+        git=GitFacts(branch="main", default_branch="main", sha="b" * 40),
+        now=NOW,
+        tags=given,
+        **options,
+    )
+
+
+def test_a_full_reference_of_a_configured_image_is_its_tag_once_for_every_image() -> None:
+    plan = _two_images(
+        "ghcr.io/acme/widget:edge",
+        "docker.io/acme/widget:edge",  # metadata-action's same tag of the second image
+        "index.docker.io/acme/widget:sha-bbbbbbb",  # Docker Hub by another of its names
+        "acme/widget:pr-check",
+        "plain",
+    )
+    slim = next(v for v in plan.variants if v.name == "slim")
+    assert [str(t) for t in slim.tags] == [
+        f"{image}:{tag}"
+        for tag in ("main", "edge", "sha-bbbbbbb", "pr-check", "plain")
+        for image in ("ghcr.io/acme/widget", "docker.io/acme/widget")
+    ]
+    assert _rules(plan)["edge"] == "--tag"
+    assert _names(plan, "full")[2] == "edge-full"  # as a tag alone: T-x for variant x
+
+
+def test_a_full_reference_s_latest_is_left_to_the_release_rules_with_a_note() -> None:
+    plan = _two_images("ghcr.io/acme/widget:latest", "acme/widget:latest", "ghcr.io/acme/widget")
+    assert "latest" not in _names(plan)
+    assert (
+        plan.notes.count(
+            "--tag ghcr.io/acme/widget:latest: latest is left to buildcache's release rules, which "
+            "move it only to a release above every earlier one"
+        )
+        == 1
+    )
+    with pytest.raises(UsageError, match="'latest' \\(--tag\\) is a moving tag"):
+        _two_images("latest")  # a bare latest is still refused, as before
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        (
+            "ghcr.io/other/app:1",
+            "--tag 'ghcr.io/other/app:1' is a tag of ghcr.io/other/app, which is not an image of "
+            "the config (ghcr.io/acme/widget, docker.io/acme/widget)",
+        ),
+        ("quay.io/acme/widget:1", "quay.io/acme/widget, which is not an image of the config"),
+        ("ghcr.io/acme/widget@sha256:" + "a" * 64, "has a digest: give a tag"),
+        ("ghcr.io/acme/widget:-x", "is neither a tag nor an image reference"),
+        ("ghcr.io/acme/widget:a:b", "is neither a tag nor an image reference"),
+    ],
+)
+def test_a_full_reference_of_another_image_is_a_usage_error_naming_it(
+    given: str, words: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        _two_images("ghcr.io/acme/widget:edge", given)
+    assert words in raised.value.message
+    assert raised.value.exit_code == 2
