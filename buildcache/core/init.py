@@ -242,11 +242,11 @@ jobs:
   image:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v5
         with:
           fetch-depth: 0                   # the git tags: an older release never moves latest
-      - uses: docker/setup-qemu-action@v3      # arm64 under emulation
-      - uses: docker/setup-buildx-action@v3    # a builder that can export a registry cache
+      - uses: docker/setup-qemu-action@v4      # arm64 under emulation
+      - uses: docker/setup-buildx-action@v4    # a builder that can export a registry cache
       - uses: OWNER/buildcache@v1              # installs buildcache, logs in, builds and pushes
         with:
           push: ${{ github.event_name != 'pull_request' }}

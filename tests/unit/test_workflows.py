@@ -243,3 +243,459 @@ def test_the_action_hands_build_push_action_s_inputs_to_buildcache_never_a_secre
     assert "context=app file=docker/Dockerfile target=runtime" in args
     assert "secret=s3cr3t=value" in args  # in the environment BuildKit reads it from
     assert not any("s3cr3t" in arg for arg in args if not arg.startswith("secret="))
+
+
+def _lint_workflows(repo: Path, workflows: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    folder = repo / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    for name, text in workflows.items():
+        (folder / name).write_text(text)
+    (repo / "action.yml").write_text((ROOT / "action.yml").read_text())
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    actionlint = Path(sys.executable).parent / "actionlint"
+    return subprocess.run(
+        [str(actionlint), "-no-color", "-oneline"], cwd=repo, capture_output=True, text=True
+    )
+
+
+def test_every_action_named_runs_on_a_runtime_github_supports(tmp_path: Path) -> None:
+    """actionlint knows each action's runtime: node20 ones (actions/checkout@v4,
+    setup-buildx-action@v3, ...) are flagged. The examples, the workflow init prints, and the
+    actions action.yml itself uses (a workflow step of each)."""
+    from buildcache.core.init import CI_STEP
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    own = [step["uses"] for step in action["runs"]["steps"] if "uses" in step]
+    assert own
+    steps = "".join(f"      - uses: {uses}\n        with: {{path: x, key: y}}\n" for uses in own)
+    steps = steps.replace("setup-python@v6\n        with: {path: x, key: y}", "setup-python@v6")
+    uses_of_action = f"on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+    workflows = {w.name: w.read_text() for w in WORKFLOWS}
+    result = _lint_workflows(
+        tmp_path, {**workflows, "init.yml": CI_STEP, "action-uses.yml": uses_of_action}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    named = re.findall(r"uses: ([\w./-]+@v\d+)", "".join(workflows.values()) + CI_STEP)
+    assert {"actions/checkout@v5", "docker/setup-buildx-action@v4"} <= set(named)
+
+
+# A workflow as docker's documentation writes one: metadata-action's tags and labels handed to
+# build-push-action. Switched to buildcache by its `uses:` line alone.
+METADATA_THEN_BUILD_PUSH = """\
+name: ci
+on:
+  push:
+    branches: [main]
+    tags: ["v*"]
+  pull_request:
+jobs:
+  docker:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      packages: write
+    steps:
+      - uses: actions/checkout@v5
+      - name: Docker meta
+        id: meta
+        uses: docker/metadata-action@v6
+        with:
+          images: |
+            ghcr.io/acme/widget
+            acme/widget
+          tags: |
+            type=ref,event=branch
+            type=ref,event=pr
+            type=semver,pattern={{version}}
+            type=sha
+      - uses: docker/setup-qemu-action@v4
+      - id: buildx
+        uses: docker/setup-buildx-action@v4
+      - uses: docker/login-action@v4
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - name: Build and push
+        id: build
+        uses: docker/build-push-action@v7
+        with:
+          context: .
+          builder: ${{ steps.buildx.outputs.name }}
+          platforms: linux/amd64,linux/arm64
+          push: ${{ github.event_name != 'pull_request' }}
+          tags: ${{ steps.meta.outputs.tags }}
+          labels: ${{ steps.meta.outputs.labels }}
+          annotations: ${{ steps.meta.outputs.annotations }}
+          provenance: true
+          sbom: true
+          cache-from: type=gha
+          cache-to: type=gha,mode=max
+          secret-envs: |
+            NPM_TOKEN=NPM_TOKEN
+          ssh: default
+          github-token: ${{ secrets.GITHUB_TOKEN }}
+          outputs: type=registry
+          load: false
+      - run: echo "${{ steps.build.outputs.digest }} ${{ steps.build.outputs.imageid }}"
+      - run: echo "$METADATA" | jq .
+        env:
+          METADATA: ${{ steps.build.outputs.metadata }}
+"""
+
+
+def test_a_build_push_action_workflow_switched_by_its_uses_line_passes_actionlint(
+    tmp_path: Path,
+) -> None:
+    assert (
+        _lint_workflows(tmp_path / "docker", {"ci.yml": METADATA_THEN_BUILD_PUSH}).returncode == 0
+    )
+    switched = METADATA_THEN_BUILD_PUSH.replace("uses: docker/build-push-action@v7", "uses: ./")
+    assert switched != METADATA_THEN_BUILD_PUSH
+    result = _lint_workflows(tmp_path / "buildcache", {"ci.yml": switched})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _build_step_inputs(workflow: str) -> dict[str, str]:
+    """The Build step's environment from a workflow's `with:`, as the runner sets it: each
+    input the action has, its default where the workflow leaves it out."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "build")
+    given = next(
+        s for s in yaml.safe_load(workflow)["jobs"]["docker"]["steps"] if s.get("id") == "build"
+    )
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    inputs.update(
+        {
+            name: str(value).lower() if isinstance(value, bool) else str(value)
+            for name, value in given["with"].items()
+        }
+    )
+    return {
+        variable: inputs[value.removeprefix("${{ inputs.").removesuffix(" }}")]
+        for variable, value in step["env"].items()
+    }
+
+
+SHA = "860c1904a1ce19322e91ac35af1ab07466440c37"
+# What metadata-action@v6 outputs for METADATA_THEN_BUILD_PUSH on a push to main
+META_TAGS = (
+    "ghcr.io/acme/widget:main\nghcr.io/acme/widget:sha-860c190\n"
+    "acme/widget:main\nacme/widget:sha-860c190"
+)
+META_LABELS = (
+    "org.opencontainers.image.created=2026-12-04T12:00:00.000Z\n"
+    "org.opencontainers.image.description=\n"
+    "org.opencontainers.image.revision=" + SHA + "\n"
+    "org.opencontainers.image.source=https://github.com/acme/widget\n"
+    "org.opencontainers.image.title=widget\n"
+    "org.opencontainers.image.version=main"
+)
+META_ANNOTATIONS = (
+    "manifest:org.opencontainers.image.title=widget\nmanifest:org.opencontainers.image.version=main"
+)
+
+
+# `buildcache build ARGS` as `buildcache plan --json ARGS`: build's own options (the platforms,
+# --load) kept aside in build-only.json, the plan in plan.json
+PLAN_FOR_BUILD = """\
+import json, subprocess, sys
+build_only, plan_args, args = [], [], iter(sys.argv[2:])
+for arg in args:
+    if arg == "--platform":
+        build_only += [arg, next(args)]
+    elif arg == "--load":
+        build_only.append(arg)
+    else:
+        plan_args.append(arg)
+with open("build-only.json", "w") as out:
+    json.dump(build_only, out)
+with open("plan.json", "w") as out:
+    plan = [sys.executable, "-m", "buildcache", "plan", "--json", *plan_args]
+    sys.exit(subprocess.run(plan, stdout=out).returncode)
+"""
+
+
+def _run_build_step(repo: Path, inputs: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The Build step's script in `repo`, its `buildcache build ...` run as the real `buildcache
+    plan --json` of the same options (this checkout's, through PYTHONPATH)."""
+    stub = repo.parent / "bin" / "buildcache"
+    stub.parent.mkdir()
+    stub.write_text(f"#!{sys.executable}\n{PLAN_FOR_BUILD}")
+    stub.chmod(0o755)
+    env = {
+        **inputs,
+        "PATH": f"{stub.parent}:/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(repo.parent),
+        "BUILDCACHE_OFFLINE": "1",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REPOSITORY": "acme/widget",
+        "GITHUB_SHA": SHA,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "42",
+        "NPM_TOKEN": "npm-s3cr3t",
+        "SSH_AUTH_SOCK": str(repo.parent / "agent.sock"),  # ssh: default (an ssh-agent step)
+    }
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", _build_script()],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _checkout(repo: Path) -> Path:
+    repo.mkdir()
+    (repo / "buildcache.toml").write_text(
+        'images = ["ghcr.io/acme/widget", "acme/widget"]\n'
+        'platforms = ["linux/amd64", "linux/arm64"]\n'
+    )
+    (repo / "Dockerfile").write_text("FROM alpine:3.20\nRUN echo built\n")
+    return repo
+
+
+def _switched_inputs(tags: str) -> dict[str, str]:
+    """METADATA_THEN_BUILD_PUSH's inputs with its expressions as a push to main fills them."""
+    filled = {
+        "${{ steps.meta.outputs.tags }}": tags,
+        "${{ steps.meta.outputs.labels }}": META_LABELS,
+        "${{ steps.meta.outputs.annotations }}": META_ANNOTATIONS,
+        "${{ github.event_name != 'pull_request' }}": "true",
+        "${{ steps.buildx.outputs.name }}": "builder-1",
+        "${{ secrets.GITHUB_TOKEN }}": "ghs_s3cr3t",
+    }
+    inputs = _build_step_inputs(METADATA_THEN_BUILD_PUSH)
+    return {name: filled.get(value, value) for name, value in inputs.items()}
+
+
+@pytest.mark.parametrize("separator", ["\n", ","], ids=["lines", "comma-separated"])
+def test_the_action_gives_metadata_action_s_tags_to_the_real_buildcache_plan(
+    tmp_path: Path, separator: str
+) -> None:
+    """Done when: a workflow of build-push-action's inputs (metadata-action's full-reference
+    tags, provenance: true, cache-from), its `uses:` line switched, plans those tags."""
+    import json
+
+    repo = _checkout(tmp_path / "widget")
+    done = _run_build_step(repo, _switched_inputs(META_TAGS.replace("\n", separator)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    plan = json.loads((repo / "plan.json").read_text())
+    (variant,) = plan["variants"]
+    assert variant["tags"] == [
+        "ghcr.io/acme/widget:main",
+        "docker.io/acme/widget:main",
+        "ghcr.io/acme/widget:sha-860c190",
+        "docker.io/acme/widget:sha-860c190",
+    ]
+    assert variant["attest"]["provenance"] == "min"  # provenance: true, buildx's default mode
+    assert variant["attest"]["sbom"] is True
+    assert variant["labels"]["org.opencontainers.image.title"] == "widget"
+    assert variant["annotations"]["org.opencontainers.image.title"] == "widget"
+    assert variant["secrets"] == [{"id": "NPM_TOKEN", "env": "NPM_TOKEN", "required": True}]
+    assert variant["ssh"] == ["default"]
+    build_only = json.loads((repo / "build-only.json").read_text())
+    assert build_only == ["--platform", "linux/amd64", "--platform", "linux/arm64"]
+    warnings = [line for line in done.stdout.splitlines() if line.startswith("::warning")]
+    assert any("cache-from: type=gha is not read" in w for w in warnings)
+    assert any("cache-to is not used" in w for w in warnings)
+    assert any("github-token is not used" in w for w in warnings)
+    assert not any("s3cr3t" in line for line in done.stdout.splitlines() + done.stderr.splitlines())
+
+
+def test_a_tag_of_an_image_the_config_does_not_have_is_a_usage_error_naming_it(
+    tmp_path: Path,
+) -> None:
+    repo = _checkout(tmp_path / "widget")
+    inputs = _switched_inputs(META_TAGS + "\nquay.io/acme/widget:main")
+    done = _run_build_step(repo, inputs)
+    assert done.returncode == 2
+    assert (
+        "--tag 'quay.io/acme/widget:main' is a tag of quay.io/acme/widget, which is not an image "
+        "of the config (ghcr.io/acme/widget, docker.io/acme/widget)"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _step(name: str) -> str:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    return next(s["run"] for s in action["runs"]["steps"] if s.get("name") == name)
+
+
+def test_the_action_puts_only_buildcache_on_path_never_its_venv_s_python_or_pip(
+    tmp_path: Path,
+) -> None:
+    """The Install step, with a Python whose `-m venv` makes a venv of stand-ins: the folder it
+    adds to GITHUB_PATH holds buildcache alone, so the job's own python and pip stay first."""
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/bin/sh\n"
+        '[ "$1 $2" = "-m venv" ] || exit 0\n'
+        'mkdir -p "$3/bin"\n'
+        'for name in python pip python3 buildcache; do printf "#!/bin/sh\\n" > "$3/bin/$name"; '
+        'chmod +x "$3/bin/$name"; done\n'
+    )
+    python.chmod(0o755)
+    github_path = tmp_path / "github_path"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "BUILDCACHE_PYTHON": str(python),
+        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_PATH": str(github_path),
+    }
+    (tmp_path / "temp").mkdir()
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", _step("Install buildcache")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    (added,) = github_path.read_text().splitlines()
+    assert sorted(p.name for p in Path(added).iterdir()) == ["buildcache"]
+    assert (
+        Path(added) / "buildcache"
+    ).resolve() == tmp_path / "temp/buildcache-venv/bin/buildcache"
+
+
+def test_the_dependency_cache_key_is_made_where_the_action_runs_from_a_checkout_path(
+    tmp_path: Path,
+) -> None:
+    """hashFiles() hashes only the workspace's files, and refuses the /./ that `uses: ./` puts in
+    github.action_path: the key comes from a shell, of the constraints and Python's version."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    cache = next(
+        s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache")
+    )
+    assert cache["with"]["key"] == "${{ steps.key.outputs.key }}"
+    action_path = tmp_path / "workspace"
+    action_path.mkdir()
+    constraints = action_path / "action-constraints.txt"
+    constraints.write_text((ROOT / "action-constraints.txt").read_text())
+
+    def key() -> str:
+        output = tmp_path / "output"
+        output.write_text("")
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "BUILDCACHE_PYTHON": sys.executable,
+            "GITHUB_ACTION_PATH": f"{action_path}/./",  # as `uses: ./` sets it
+            "GITHUB_OUTPUT": str(output),
+            "RUNNER_OS": "Linux",
+            "RUNNER_ARCH": "X64",
+        }
+        done = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", _step("Check Python")],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return output.read_text()
+
+    first = key()
+    version = f"py{sys.version_info.major}.{sys.version_info.minor}"
+    assert re.fullmatch(rf"key=buildcache-Linux-X64-{version}-[0-9a-f]{{16}}\n", first), first
+    constraints.write_text(constraints.read_text().replace("httpx==", "httpx==9"))
+    assert key() != first  # new constraints, new wheels
+
+
+def _build_args(tmp_path: Path, **inputs: str) -> tuple[list[str], list[str]]:
+    """The Build step's script with a buildcache that prints its arguments: (them, the
+    warnings)."""
+    stub = tmp_path / "bin" / "buildcache"
+    stub.parent.mkdir(exist_ok=True)
+    stub.write_text('#!/bin/sh\nprintf "arg %s\\n" "$@"\necho "builder $BUILDX_BUILDER"\n')
+    stub.chmod(0o755)
+    env = {f"BUILDCACHE_INPUT_{k.upper()}": v for k, v in inputs.items()}
+    env |= {"BUILDCACHE_INPUT_CACHE": "auto", "PATH": f"{stub.parent}:/usr/bin:/bin"}
+    env |= {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/widget",
+        "GITHUB_RUN_ID": "42",
+    }
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", _build_script()], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    args = [line.removeprefix("arg ") for line in lines if line.startswith("arg ")]
+    return args + [line for line in lines if line.startswith("builder ")], [
+        line.removeprefix("::warning title=buildcache::")
+        for line in lines
+        if line.startswith("::warning")
+    ]
+
+
+RUN_URL = "https://github.com/acme/widget/actions/runs/42"
+
+
+@pytest.mark.parametrize(
+    ("provenance", "mode", "warning"),
+    [
+        ("true", "min", None),  # buildx's --provenance=true: BuildKit's default mode
+        ("True", "min", None),
+        ("false", "off", None),
+        ("mode=max", "max", None),
+        ("max", "max", None),  # buildcache's own word, as before
+        (f"mode=max,builder-id={RUN_URL}", "max", None),  # the id buildcache gives anyway
+        ("builder-id=https://ci.example/run/7", "min", "provenance: builder-id is not used"),
+        ("mode=max,inline-only=true", "max", "provenance: inline-only is not used"),
+        ("", None, None),  # the config's
+    ],
+)
+def test_provenance_takes_build_push_action_s_forms(
+    tmp_path: Path, provenance: str, mode: str | None, warning: str | None
+) -> None:
+    args, warnings = _build_args(tmp_path, provenance=provenance)
+    given = [b for a, b in itertools.pairwise(args) if a == "--provenance"]
+    assert given == ([mode] if mode else [])
+    assert [w for w in warnings if w.startswith(warning or "")] == warnings
+    assert len(warnings) == (1 if warning else 0)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected", "warning"),
+    [
+        ({"sbom": "true"}, ["--sbom"], None),
+        ({"sbom": "FALSE"}, ["--no-sbom"], None),
+        ({"sbom": "generator=acme/scanner"}, ["--sbom"], "sbom: only true or false is used"),
+        ({"outputs": "type=registry", "push": "false"}, ["--push"], None),
+        ({"outputs": "type=image,name=x,push=true", "push": "false"}, ["--push"], None),
+        ({"outputs": "type=docker", "push": "false"}, ["--load"], None),
+        (
+            {"outputs": "type=local,dest=out", "push": "false"},
+            [],
+            "outputs: type=local is not used",
+        ),
+        ({"load": "true", "push": "false"}, ["--load"], None),
+        ({"push": "TRUE"}, ["--push"], None),
+        ({"secret_envs": "NPM=NPM_TOKEN,PIP=PIP_TOKEN"}, ["--secret", "--secret"], None),
+        ({"ssh": "default\ngithub=/k/id_ed25519"}, ["--ssh", "--ssh"], None),
+        ({"builder": "builder-1"}, ["builder builder-1"], None),
+        ({"cache_to": "type=gha,mode=max"}, [], "cache-to is not used: buildcache writes"),
+        ({"cache_from": "type=registry,ref=x:cache"}, [], "cache-from: type=registry is not read"),
+        ({"network": "host"}, [], "network is not used"),
+        ({"call": "check"}, [], "call is not used: buildcache always builds"),
+        ({"shm_size": "2g", "ulimit": "nofile=1024:1024"}, [], "shm-size is not used"),
+    ],
+)
+def test_build_push_action_s_other_inputs_are_used_or_said_not_to_be(
+    tmp_path: Path, inputs: dict[str, str], expected: list[str], warning: str | None
+) -> None:
+    args, warnings = _build_args(tmp_path, **inputs)
+    flags = ["--sbom", "--no-sbom", "--push", "--load", "--secret", "--ssh"]
+    assert [a for a in args if a in flags or a.startswith("builder ")] == [
+        *expected,
+        *([] if "builder" in inputs else ["builder "]),
+    ]
+    if warning:
+        assert any(w.startswith(warning) for w in warnings), warnings
+    else:
+        assert warnings == []
