@@ -246,3 +246,33 @@ def test_a_branch_named_like_a_release_never_writes_it(project: Project) -> None
     after = {(i, t): manifest(f"{i}:{t}")["_digest"] for i in images for t in tags}
     assert after == before
     assert all(manifest(f"{i}:1.0") is None and manifest(f"{i}:v2") is None for i in images)
+
+
+def test_metadata_action_s_full_reference_tags_are_pushed_to_every_image(project: Project) -> None:
+    """build-push-action's `tags` as the action hands them on: metadata-action's references of
+    both images, each tag pushed once to each, the same image under each; another image's
+    reference stops the run with exit 2 before anything is built."""
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "x")
+    images = [f"{r}/{project.name}" for r in (project.registries.ghcr, project.registries.hub)]
+    given = [f"--tag={image}:{tag}" for tag in ("main", "sha-860c190") for image in images]
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "main"}
+
+    result = project.run(
+        "build", "slim", "--push", "--platform", "linux/amd64", "--tag=quay.io/acme/x:1", env=env
+    )
+    assert result.returncode == 2, result.stderr
+    assert "'quay.io/acme/x:1' is a tag of quay.io/acme/x, which is not an image" in result.stderr
+    assert "docker buildx bake" not in result.stderr
+
+    result, data = project.run_json(
+        "build", "slim", "--push", "--platform", "linux/amd64", *given, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(data["variants"][0]["tags"]) == sorted(
+        f"{image}:{tag}" for image in images for tag in ("main", "sha-860c190")
+    )
+    pushed = [manifest(f"{image}:{tag}") for image in images for tag in ("main", "sha-860c190")]
+    assert len({found["_digest"] for found in pushed if found}) == 1
+    assert all(pushed)
