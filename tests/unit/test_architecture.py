@@ -86,16 +86,14 @@ def test_the_import_graph_has_no_circle() -> None:
         visit(module, ())
 
 
-# The average complexity of the package's blocks (functions, methods, classes: radon's own
-# average): issue 21's goal, met (4.87 when it was filed, 3.48 when it was resolved).
-AVERAGE_COMPLEXITY = 3.50
+# Complexity is gated per function, never as an average (an average is met by splitting
+# functions into one-line helpers that name nothing): ruff's mccabe at most 10 and at most 8
+# arguments (pyproject.toml), and here radon's second opinion: no block graded D.
 
 
-def test_complexity_only_goes_down_and_no_function_is_graded_d() -> None:
+def test_no_function_is_graded_d() -> None:
     from radon.complexity import cc_visit, sorted_results
 
     blocks = [b for path in MODULES for b in sorted_results(cc_visit(path.read_text()))]
-    average = sum(b.complexity for b in blocks) / len(blocks)
-    assert average <= AVERAGE_COMPLEXITY, f"average complexity {average:.2f}"
     graded_d = [f"{b.name} ({b.complexity})" for b in blocks if b.complexity > 20]
     assert not graded_d, graded_d
