@@ -3,7 +3,9 @@
 docker/metadata-action's rules are the model. A release (a tag build in CI, or a version the user
 gives with --version or BUILDCACHE_VERSION) is tagged with its version, and with `[tags] semver` or
 `pep440` also `{{major}}.{{minor}}` and `{{major}}`; `latest` moves only for the highest final
-release (`latest = "auto"`). Every other run is tagged by its event: a pull request `pr-<n>`, a
+release (`latest = "auto"`). A version that does not read as a release (`test`, `nightly`:
+`reads_as_release`) tags the run as given and moves with every run, as a branch's tag does, and
+never moves `latest`. Every other run is tagged by its event: a pull request `pr-<n>`, a
 schedule `nightly` (or a `{{date 'YYYYMMDD'}}` pattern), a branch (push, manual run, laptop) its
 name as a slug, and the default branch `edge` where asked. A version is never taken from a git
 tag at HEAD unless the run is a tag build: a manual run on a tagged commit must not republish a
@@ -151,7 +153,11 @@ def run_tags(
         )
     version, version_source = _tag_build(version, version_source, context)
     latest, reason = False, "not a release"
-    if version is not None:
+    if version is not None and not reads_as_release(version):
+        primary, names = version, [TagName(version, "version (not a release: it moves)")]
+        reason = f"not a release ({version} does not read as a version)"
+        version = None  # tagged as given, and moved by every run
+    elif version is not None:
         names, final = _version_names(version, tags)
         latest, reason = _latest(version, final, tags, no_latest, known_versions)
         primary = version  # as given (v1.2.3): the tags say how it was spelled out
@@ -243,7 +249,7 @@ def _by_rules(
     flavor = parse_flavor(tags.flavor)
     found = rule_tags(tags.rules, flavor, event)
     main, main_rule = _main_tag(found.main, found.main_rule, source)
-    release = ref.startswith("refs/tags/")
+    release = ref.startswith("refs/tags/") and _release_rule(main_rule, ref)
     own = release and _own_version(main_rule)
     names = [TagName(main, _rule_label(main_rule), version=found.main_bare if own else None)]
     names += [
@@ -252,12 +258,16 @@ def _by_rules(
     ]
     names += [TagName(tag, "--tag") for tag in extra]
     reason = f"tags.flavor latest={flavor.latest}"
+    if found.latest and not release:
+        reason = f"not a release ({main} does not read as a version)"
+    elif found.latest and no_latest:
+        reason = "--no-latest"
     return RunTags(
         version=main,
         source=source,
         names=_valid(_first_of_each(names)),
-        latest=bool(found.latest) and not no_latest,
-        latest_reason="--no-latest" if found.latest and no_latest else reason,
+        latest=bool(found.latest) and not no_latest and release,
+        latest_reason=reason,
         release=release,
         latest_name=latest_tag(flavor),
     )
@@ -284,6 +294,14 @@ def _rule_ref(context: RunContext, version: str | None, source: str) -> tuple[st
     if context.branch:
         return f"refs/heads/{context.branch}", f"the branch {context.branch}"
     return "", "this run (no branch, tag or pull request)"
+
+
+def _release_rule(rule: Rule, ref: str) -> bool:
+    """Whether the tag a git tag's rules gave is a release's: a semver, pep440 or match rule
+    read it as one, or the git tag reads as a version (not `test` or `nightly`)."""
+    return rule.kind in ("semver", "pep440", "match") or reads_as_release(
+        ref.removeprefix("refs/tags/")
+    )
 
 
 def _rule_label(rule: Rule) -> str:
@@ -458,10 +476,17 @@ def _highest_above(mine: tuple[int, ...], known: Sequence[str]) -> str | None:
     return max(higher, key=lambda k: release_key(k) or ()) if higher else None
 
 
+def reads_as_release(version: str) -> bool:
+    """Whether a version is a release: semver, PEP 440 or a release series (1.2.3, v1.3.0-rc.1,
+    1.3.0rc1, 2026.11, v2), published once and never replaced. `test`, `nightly` or `pr-12` is
+    not: its tag moves with every run, and it never moves latest."""
+    return any(p.match(version) for p in (SEMVER, PEP440, _SERIES))
+
+
 def release_shaped(name: str) -> bool:
     """Whether a tag reads as a release or a release series (1.0.0, 1.0, v2, latest): the
     tags that only a release may write."""
-    return name == LATEST or any(p.match(name) for p in (SEMVER, PEP440, _SERIES))
+    return name == LATEST or reads_as_release(name)
 
 
 def may_write_a_release(rule: str) -> bool:

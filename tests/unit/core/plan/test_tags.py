@@ -135,8 +135,59 @@ def test_sha_prefix_suffix_and_raw_tags() -> None:
 
 def test_a_given_version_on_a_branch_is_a_release_and_no_latest_keeps_it_out() -> None:
     env = {**GITHUB, "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF_NAME": "main"}
-    assert _names(_plan(env, version="test", no_latest=True)) == ["test"]
-    assert _names(_plan(env, version="test", no_latest=True), "full") == ["test-full"]
+    plan = _plan(env, version="1.4.0", no_latest=True)
+    assert (_names(plan), _names(plan, "full"), plan.release) == (["1.4.0"], ["1.4.0-full"], True)
+    assert (plan.latest, plan.latest_reason) == (False, "--no-latest")
+
+
+@pytest.mark.parametrize("version", ["test", "nightly", "pr-12", "feature-x"])
+@pytest.mark.parametrize("tags_toml", ["", "semver = true", "pep440 = true"])
+def test_a_given_version_that_is_not_a_release_moves_and_never_moves_latest(
+    version: str, tags_toml: str
+) -> None:
+    """--version test (the README's test image): tagged as given, not published once (built
+    and moved by every run), and latest stays where it is, --no-latest or not."""
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF_NAME": "main"}
+    for no_latest in (False, True):
+        plan = _plan(env, tags_toml, version=version, no_latest=no_latest)
+        assert (_names(plan), _names(plan, "full")) == ([version], [f"{version}-full"])
+        assert (plan.release, plan.latest) == (False, False)
+        assert [dict(v.release_tags) for v in plan.variants] == [{}, {}]
+        assert plan.latest_reason == f"not a release ({version} does not read as a version)"
+
+
+@pytest.mark.parametrize("version", ["test", "nightly"])
+def test_a_given_version_that_is_not_a_release_with_metadata_action_rules(version: str) -> None:
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF_NAME": "main"}
+    rules = 'rules = ["type=ref,event=tag", "type=semver,pattern={{version}}"]'
+    plan = _plan(env, rules, version=version)
+    assert (_names(plan), _names(plan, "full")) == ([version], [f"{version}-full"])
+    assert (plan.release, plan.latest) == (False, False)
+    assert plan.latest_reason == f"not a release ({version} does not read as a version)"
+    assert [dict(v.release_tags) for v in plan.variants] == [{}, {}]
+    release = _plan(env, rules, version="v1.2.3")
+    assert (release.release, release.latest) == (True, True)
+    assert _names(release) == ["1.2.3", "v1.2.3", "latest"]
+
+
+@pytest.mark.parametrize(
+    ("version", "release"),
+    [
+        ("1.2.3", True),
+        ("v1.3.0-rc.1", True),
+        ("1.3.0rc1", True),
+        ("2026.11", True),
+        ("v2", True),
+        ("test", False),
+        ("nightly", False),
+        ("pr-12", False),
+        ("latest-test", False),
+    ],
+)
+def test_a_version_is_a_release_when_it_reads_as_one(version: str, release: bool) -> None:
+    from buildcache.core.plan.tags import reads_as_release
+
+    assert reads_as_release(version) is release
 
 
 @pytest.mark.parametrize(
