@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
 import time
 import uuid
 from contextlib import ExitStack
@@ -568,3 +569,33 @@ def test_an_older_release_after_a_newer_one_leaves_latest_on_the_newer(project: 
     for registry in (registries.ghcr, registries.hub):
         assert manifest(f"{registry}/{project.name}:1")["_digest"] == slim_new
         assert manifest(f"{registry}/{project.name}:1.2")["_digest"] == slim_old
+
+
+def test_a_version_that_is_not_a_release_is_built_again_after_a_new_commit_and_moves(
+    project: Project,
+) -> None:
+    """The README's test image (--version test --no-latest): after a new commit, the run builds
+    it again and moves test and test-full to the new images on every registry; it is not
+    'published already' (only a release is published once), and latest and full never move."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "first"]):
+        subprocess.run([*git, *command], cwd=project.path, check=True, capture_output=True)
+    args = ("build", "--push", "--platform", "linux/amd64", "--version", "test", "--no-latest")
+    result, first = project.run_json(*args)
+    assert result.returncode == 0, result.stderr
+    (project.path / "example" / "src" / "VERSION").write_text(f"{uuid.uuid4().hex}\n")
+    subprocess.run([*git, "commit", "-qam", "second"], cwd=project.path, check=True)
+    result, again = project.run_json(*args)
+    assert result.returncode == 0, result.stderr
+    assert "published already" not in result.stderr
+    registries = project.registries
+    for variant, tag in (("slim", "test"), ("full", "test-full")):
+        old = next(v for v in first["variants"] if v["name"] == variant)["digest"]
+        new = next(v for v in again["variants"] if v["name"] == variant)
+        assert new["status"]["state"] == "built"
+        assert new["digest"] != old
+        for registry in (registries.ghcr, registries.hub):
+            assert manifest(f"{registry}/{project.name}:{tag}")["_digest"] == new["digest"]
+    for registry in (registries.ghcr, registries.hub):
+        assert manifest(f"{registry}/{project.name}:latest") is None
+        assert manifest(f"{registry}/{project.name}:full") is None
