@@ -304,7 +304,7 @@ def variant_status(
 ) -> VariantStatus:
     """How a variant of a bake that failed (with `error`) ended."""
     if not tracker.failed_steps():
-        return VariantStatus("failed", error=error)  # the bake failed as a whole, before any step
+        return _export_status_of(variant, tracker, targets, error)
     failed = [v for v in tracker.failed_steps() if v.variant == variant]
     if failed:
         return _failed_at(failed[0])
@@ -315,3 +315,23 @@ def variant_status(
 
 def _exported(target: TargetMetadata | None) -> bool:
     return target is not None and bool(target.digest)
+
+
+def _export_status_of(
+    variant: str, tracker: BuildTracker, targets: Mapping[str, TargetMetadata], error: str
+) -> VariantStatus:
+    """A variant of a bake that failed with no step failed: its own export's or push's failure;
+    built, where it was exported and only another variant's push failed; else the bake's."""
+    own = tracker.export_failure(variant)
+    if own is not None:
+        return VariantStatus("failed", error=own)
+    others = [name for name in tracker.export_failed_of() if name != variant]
+    if not others:
+        return VariantStatus("failed", error=error)  # the bake failed as a whole
+    if _exported(targets.get(variant)):
+        return VariantStatus("built")
+    return VariantStatus(
+        "cancelled",
+        error=f"the bake stopped when the push of {', '.join(others)} failed; this one's "
+        "image was not reported",
+    )

@@ -278,15 +278,29 @@ class BuildTracker:
     def failed_steps(self) -> list[Vertex]:
         return [v for v in self.vertexes.values() if v.error and _counts_as_step(v)]
 
-    def export_failure(self) -> str | None:
+    def export_failure(self, variant: str | None = None) -> str | None:
         """Why the build failed after every step was done: the export or the push (a vertex
-        that is not a step, such as `exporting to image`), or buildx's own last error line.
-        None where a step failed or did not finish: the build itself failed."""
+        that is not a step, such as `[slim] exporting to image`), or buildx's own last error
+        line. With `variant`, only its own export's (or one of no variant): another variant's
+        push is not this one's failure. None where a step failed or did not finish: the build
+        itself failed."""
         if not self._steps_all_done():
             return None
-        errors = [v.error for v in self.vertexes.values() if v.error and not v.canceled]
-        errors += self.error_lines()
-        return errors[-1] if errors else None
+        errors = self._export_errors()
+        mine = [error for name, error in errors if variant is None or name in (variant, None)]
+        if len(mine) == len(errors):  # no other variant's: buildx's own lines are this one's
+            mine += self.error_lines()
+        return mine[-1] if mine else None
+
+    def export_failed_of(self) -> list[str]:
+        """The variants whose export or push failed after every step was done."""
+        if not self._steps_all_done():
+            return []
+        return list(dict.fromkeys(name for name, _ in self._export_errors() if name is not None))
+
+    def _export_errors(self) -> list[tuple[str | None, str]]:
+        """Each vertex's error (a cancel aside) and the variant it belongs to."""
+        return [(v.variant, v.error) for v in self.vertexes.values() if v.error and not v.canceled]
 
     def _steps_all_done(self) -> bool:
         """There were steps, and every one of them finished without an error."""

@@ -413,7 +413,7 @@ class Baked:
             return None
         pushed = self.first.export_failure()
         if pushed is not None:
-            return _push_failed(pushed)
+            return _push_failed(pushed, self.first.export_failed_of())
         return BuildFailed(_failure_message(self.first) or self.error.message)
 
     def digests(self) -> dict[str, str | None]:
@@ -468,15 +468,17 @@ class Baked:
         )
 
 
-def _push_failed(reason: str) -> BuildFailed:
-    """The bake's push failed after every step was done; nothing was tagged."""
+def _push_failed(reason: str, variants: Sequence[str] = ()) -> BuildFailed:
+    """The bake's push (of `variants`, where known) failed after every step was done; nothing
+    was tagged."""
     login = (
         "log in with a token that may push (buildcache login, or docker login), then "
         if is_auth_error(reason)
         else ""
     )
     return BuildFailed(
-        f"the push failed after every step was done: {' '.join(reason.split())}",
+        f"the push{' of ' + ', '.join(variants) if variants else ''} failed after every step "
+        f"was done: {' '.join(reason.split())}",
         hint="no tag was written on any registry (tags are written once every registry "
         f"holds the image): {login}run the same command again; its steps come from the "
         "cache",
@@ -563,8 +565,7 @@ def _statuses(
     """How each variant of one bake ended."""
     if error is None:
         return {v.name: VariantStatus("built") for v in variants}
-    why = tracker.export_failure() or error.message
-    return {v.name: variant_status(v.name, tracker, targets, why) for v in variants}
+    return {v.name: variant_status(v.name, tracker, targets, error.message) for v in variants}
 
 
 def _tracker(plan: BuildPlan) -> BuildTracker:

@@ -265,3 +265,34 @@ def test_a_run_below_min_cache_hit_fails_naming_each_variant() -> None:
 def _ran(variant: str) -> Sequence[dict[str, object]]:
     """Step 2 of a variant, run (not from the cache)."""
     return [_step(variant, 2) | {"cached": False}]
+
+
+def _export_of(variant: str, error: str | None = None) -> dict[str, object]:
+    """A variant's own push (`[slim] exporting to image`), done or failed with `error`."""
+    return _export(error or "") | {
+        "digest": f"sha256:export-{variant}",
+        "name": f"[{variant}] exporting to image",
+    }
+
+
+def test_one_variants_failed_push_is_its_own_failure_never_anothers() -> None:
+    """slim's registry refused its push (docker's 401); full's push went through: full's
+    status and the run's error name slim's push, never full's."""
+    refused = "failed to push 127.0.0.1:5000/acme/widget: 401 Unauthorized"
+    vertexes = [*ALL_DONE, _export_of("slim", refused), _export_of("full")]
+    bake = StandInBake([Outcome(vertexes, "exit 1")])
+    baked = build.bake_all(bake, _two_variants(), NO_WAIT, _console()[0])  # type: ignore[arg-type]
+    assert baked.statuses["slim"].state == "failed"
+    assert baked.statuses["slim"].error == refused
+    full = baked.statuses["full"]
+    assert full.state == "cancelled"
+    assert refused not in (full.error or "")
+    assert "the push of slim failed" in (full.error or "")
+    failure = baked.failure()
+    assert failure is not None
+    assert failure.message == f"the push of slim failed after every step was done: {refused}"
+    # where buildx reported full's image, full was built: it is published with --keep-going
+    from buildcache.buildkit.report import variant_status
+
+    exported = {"full": TargetMetadata(digest="sha256:full")}
+    assert variant_status("full", baked.first, exported, "exit 1").state == "built"
