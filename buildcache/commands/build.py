@@ -90,7 +90,7 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
         )
     _show(result, console, sink, as_json=options.as_json)
     _raise_failure(result, options.min_cache_hit)
-    say(console, _summary(result), "bold green")
+    say(console, result.headline(), "bold green")
 
 
 def _check_raw_log(path: Path | None) -> None:
@@ -168,16 +168,6 @@ def _check_cache_hits(reports: Iterable[CacheReport], min_cache_hit: float) -> N
             + "; ".join(f"{r.variant} {r.cached}/{r.total} ({r.hit_ratio:.0%})" for r in low)
             + f", below --min-cache-hit {min_cache_hit:g}"
         )
-
-
-def _summary(result: BuildResult) -> str:
-    pushed = sum(1 for r in result.published if r.status == "done")
-    summary = f"built {len(result.plan.variants)} variant(s)"
-    if pushed:
-        return summary + f", pushed {pushed} tag(s)"
-    if result.plan.push_by_digest:
-        return summary + ", pushed by digest (buildcache merge tags them)"
-    return summary
 
 
 def run_build(

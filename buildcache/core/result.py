@@ -3,6 +3,7 @@ published; and the `build --json` object made of it."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,32 @@ class BuildResult:
         """The tags this run pushed of the variant."""
         return [str(r.ref) for r in self.published if r.variant == variant and r.status == "done"]
 
+    def headline(self) -> str:
+        """The run's last line, counting what happened: the variants built (failed, published
+        before), and the tags written (those of a release published before written again over
+        the same image, those a higher release keeps)."""
+        states = Counter(self._state(v.name) for v in self.plan.variants)
+        built = states["built"]
+        parts = [f"built {built} variant(s)" if built else "built nothing"]
+        parts += [words.format(states[key]) for key, words in _VARIANT_WORDS if states[key]]
+        return ", ".join(parts + self._tags_written(built))
+
+    def _state(self, variant: str) -> str:
+        """built, failed (or cancelled) or published before."""
+        status = self.statuses.get(variant)
+        state = status.state if status else ("built" if self.error is None else "failed")
+        return "failed" if state == "cancelled" else state
+
+    def _tags_written(self, built: int) -> list[str]:
+        """What was written of the tags: pushed, written again, kept, or by digest only."""
+        counts = Counter(_written_as(r, self._state(r.variant)) for r in self.published)
+        parts = [words.format(counts[key]) for key, words in _TAG_WORDS if counts[key]]
+        if self.plan.push_by_digest and built:
+            parts.append("pushed by digest (buildcache merge tags them)")
+        elif self.plan.push and not counts["done"] + counts["again"]:
+            parts.append("pushed no tag")
+        return parts
+
     def to_json(self) -> dict[str, Any]:
         data = self.plan.to_json()
         for variant, chosen in zip(data["variants"], self.plan.variants, strict=True):
@@ -63,3 +90,16 @@ class BuildResult:
             found["cache"]["miss_cause"] = cause.to_json() if cause else None
         found["status"] = status.to_json() if status else None
         return found
+
+
+_VARIANT_WORDS = (("failed", "{} failed"), ("published before", "{} published before"))
+_TAG_WORDS = (
+    ("done", "pushed {} tag(s)"),
+    ("again", "wrote {} tag(s) of the release again (its image)"),
+    ("kept", "kept {} on a higher release"),
+)
+
+
+def _written_as(result: TagResult, state: str) -> str:
+    """A tag's result; a tag written of a release published before is written `again`."""
+    return "again" if result.status == "done" and state == "published before" else result.status
