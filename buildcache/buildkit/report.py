@@ -52,10 +52,11 @@ class ExecutedStep:
 class PlatformSteps:
     total: int
     cached: int
+    not_run: int = 0  # the build stopped before them
 
     @property
     def executed(self) -> int:
-        return self.total - self.cached
+        return self.total - self.cached - self.not_run
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +115,12 @@ class CacheReport:
                 "reason": self.exported.reason,
             },
             "per_platform": {
-                p: {"total": s.total, "cached": s.cached, "executed": s.executed}
+                p: {
+                    "total": s.total,
+                    "cached": s.cached,
+                    "executed": s.executed,
+                    "not_run": s.not_run,
+                }
                 for p, s in self.per_platform.items()
             },
             "first_executed_step": self.first_executed,
@@ -231,7 +237,11 @@ def _per_platform(steps: Sequence[Vertex]) -> dict[str, PlatformSteps]:
     for step in steps:
         key = step.platform or "-"
         before = per_platform.get(key, PlatformSteps(0, 0))
-        per_platform[key] = PlatformSteps(before.total + 1, before.cached + int(step.reused))
+        per_platform[key] = PlatformSteps(
+            before.total + 1,
+            before.cached + int(step.reused),
+            before.not_run + int(step.never_ran),
+        )
     return per_platform
 
 

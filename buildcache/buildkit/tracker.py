@@ -67,6 +67,11 @@ class Vertex:
         return self.started is not None and not self.reused
 
     @property
+    def never_ran(self) -> bool:
+        """Neither ran nor reused: the build failed or stopped before it."""
+        return not (self.ran or self.reused)
+
+    @property
     def is_from(self) -> bool:
         # A FROM step is fetched, never run: on a fresh runner BuildKit resolves the base again
         # and does not call it cached, but that breaks no chain of reuse after it.

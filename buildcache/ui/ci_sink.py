@@ -139,6 +139,8 @@ def variant_groups(steps: Sequence[Vertex], variants: Sequence[str]) -> list[str
 
 def _variant_group(steps: Sequence[Vertex], variant: str) -> list[str]:
     own = variant_steps(steps, variant)  # shared steps too, as the report counts them
+    if not own:  # published before, or a bake that stopped before its first step: no 0/0
+        return [f"{variant}: no step of it ran or came from the cache"]
     cached = sum(1 for s in own if s.reused)
     body = [_inert(line) for step in own for line in _step_lines(step)]
     return group(f"{variant}: {cached}/{len(own)} steps from the cache", body)
@@ -422,7 +424,8 @@ def _not_published(results: Sequence[TagResult]) -> list[str]:
 
 
 def _cache_lines(report: CacheReport, cause: MissCause | None) -> list[str]:
-    lines = [f"**cache:** {report.cached}/{report.total} steps from the cache", ""]
+    figure = f"{report.cached}/{report.total} steps from the cache" if report.total else "no steps"
+    lines = [f"**cache:** {figure}", ""]
     if cause is not None:
         lines += [f"**why steps ran:** {md_code(cause.step)}: {md_text(cause.detail)}", ""]
     lines += ["| | ref | status |", "|---|---|---|"]

@@ -247,6 +247,8 @@ def _import_rows(report: CacheReport) -> list[Row]:
 
 def _step_rows(report: CacheReport) -> list[Row]:
     """One row of steps from the cache, or one per platform where they differ."""
+    if not report.total:  # never 0/0: the bake stopped before any step of it
+        return [(Text("steps"), Text("none: BuildKit reported no step of it", style="yellow"))]
     note = _steps_note(report)
     rows = []
     for n, (label, total, cached) in enumerate(_step_counts(report)):
@@ -268,8 +270,14 @@ def _steps_note(report: CacheReport) -> str:
     fetched = sum(1 for s in report.executed_steps if s.is_from)
     note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
     if report.not_run:
-        note += f"; {report.not_run} never ran (the build stopped before them)"
+        note += f"; {_never_ran(report)} (the build stopped before them)"
     return note
+
+
+def _never_ran(report: CacheReport) -> str:
+    """The steps that never ran, per platform: the same step on two platforms is not two."""
+    counts = [f"{s.not_run} on {p}" for p, s in report.per_platform.items() if s.not_run]
+    return "never ran: " + ", ".join(counts)
 
 
 def _ran_rows(report: CacheReport) -> list[Row]:

@@ -263,3 +263,22 @@ def test_a_release_published_before_is_a_state_of_its_own_with_no_cache_figures(
     assert (values["slim-cache-hit"], values["slim-state"]) == ("", "published before")
     assert json.loads(values["cache-hits"]) == {"slim": None}
     assert json.loads(values["states"]) == {"slim": "published before"}
+
+
+def test_no_step_of_a_variant_is_never_0_of_0_steps_from_the_cache() -> None:
+    """A variant published before, or a bake that stopped before its first step: the CI
+    group and the job summary say there were no steps, never "0/0 steps from the cache"."""
+    lines = github.variant_groups([], ["slim", "full"])
+    assert lines == [
+        "slim: no step of it ran or came from the cache",
+        "full: no step of it ran or came from the cache",
+    ]
+    stopped = _result(
+        reports={"slim": dataclasses.replace(REPORT, total=0, cached=0, executed_steps=())},
+        published=[],
+        statuses={"slim": VariantStatus("failed", error="the bake failed before any step")},
+        error=BuildFailed("the bake failed before any step"),
+    )
+    text = github.summary(stopped)
+    assert "0/0" not in text
+    assert "**cache:** no steps" in text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from buildcache.buildkit.report import cache_report
+from buildcache.buildkit.report import CacheReport, cache_report
 from buildcache.buildkit.tracker import BuildTracker
 from buildcache.ui.console import make_console
 from buildcache.ui.live import LiveView, PlainView, progress_view
@@ -201,3 +201,46 @@ def test_annotations_equal_to_the_labels_are_not_printed_twice() -> None:
     text = console.export_text()
     assert text.count("org.opencontainers.image.version=1.2.3") == 1
     assert "the labels above, on the index too" in text
+
+
+def _stopped_report(steps: list[tuple[str, int, bool]], total: int = 8) -> CacheReport:
+    """A cold two-platform build that failed: each (platform, step, started) of `total` steps."""
+    tracker = _tracker()
+    vertexes = [
+        {"digest": f"{platform}{n}", "name": f"[slim {platform} {n}/{total}] RUN step {n}"}
+        | ({"started": T0, "completed": T1} if started else {})
+        for platform, n, started in steps
+    ]
+    tracker.update({"vertexes": vertexes})
+    return cache_report(
+        tracker,
+        variant="slim",
+        cache_from=["r/c:buildcache-slim"],
+        cache_to=None,
+        cache_to_mode=None,
+        export_skipped_reason="not pushing",
+        metadata=None,
+        build_failed=True,
+    )
+
+
+def test_steps_that_never_ran_are_counted_per_platform_never_summed() -> None:
+    """A cold run that failed at step 2 on amd64 and step 1 on arm64: 13 steps never ran in
+    all, but that is 6 of a Dockerfile's 8 on one platform and 7 on the other."""
+    amd64 = [("linux/amd64", n, n <= 2) for n in range(1, 9)]
+    arm64 = [("linux/arm64", n, n <= 1) for n in range(1, 9)]
+    report = _stopped_report(amd64 + arm64)
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(cache_table([report]))
+    text = console.export_text()
+    assert "13 never ran" not in text
+    assert "never ran: 6 on linux/amd64, 7 on linux/arm64 (the build stopped before them)" in text
+    assert report.per_platform["linux/amd64"].executed == 2
+
+
+def test_a_variant_with_no_step_is_never_0_of_0_from_the_cache() -> None:
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(cache_table([_stopped_report([])]))
+    text = console.export_text()
+    assert "0/0" not in text
+    assert "none: BuildKit reported no step of it" in text
