@@ -17,11 +17,10 @@ build that fails before its first step runs them to say why.
 from __future__ import annotations
 
 import json
-import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -86,8 +85,13 @@ def make_client(host: str | None = None) -> Docker:
 
 def _reason(error: DockerException) -> str:
     """docker's own last line of complaint, for a message."""
-    lines = [line for line in (error.stderr or "").splitlines() if line.strip()]
-    return lines[-1].strip()[:300] if lines else f"exit code {error.return_code}, no message"
+    return _last_line(error.stderr or "", error.return_code)
+
+
+def _last_line(stderr: str, code: int) -> str:
+    """The last line that says something (blank lines after it aside)."""
+    lines = stderr.strip().splitlines()
+    return lines[-1].strip()[:300] if lines else f"exit code {code}, no message"
 
 
 def _docker_path(client: Docker) -> str | None:
@@ -245,31 +249,22 @@ def supports_platform(platform: str, available: Sequence[str]) -> bool:
 
 
 def login(client: Docker, registry: str, username: str, password: str) -> str | None:
-    """`docker login --password-stdin`; None when accepted, else docker's reason (no secret)."""
-    server = None if registry == "docker.io" else registry
+    """`docker login --password-stdin`; None when accepted, else docker's reason (no secret).
+    docker is run here, not by python-on-whales, whose login leaves docker's standard error
+    uncaptured: a refusal (docker's own 401) would reach the terminal and its reason not us."""
+    server = [] if registry == "docker.io" else [registry]
+    command = [*client.command(), "login", "--password-stdin", "--username", username, *server]
     try:
-        # python-on-whales passes the password on standard input, never on the command line;
-        # docker's "Login Succeeded" goes to stderr: stdout is --json's alone
-        with _stdout_to_stderr():
-            client.whales.login(server=server, username=username, password=password)
-    except _docker_exception() as error:
-        return _reason(error).replace(password, "***")
+        # the password on standard input, never on the command line; docker's "Login
+        # Succeeded" is captured: stdout is --json's alone
+        done = subprocess.run(command, input=password.encode(), capture_output=True, check=False)
+    except OSError as error:
+        return f"cannot run docker: {error.strerror}"
+    stderr = done.stderr.decode(errors="replace").replace(password, "***")
+    if done.returncode != 0:
+        return _last_line(stderr, done.returncode)
+    sys.stderr.write(stderr)  # docker's warnings (a password stored unencrypted) are said
     return None
-
-
-@contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """The process's standard output (file descriptor 1, which a child docker inherits) sent
-    to standard error for the block."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def logout(client: Docker, registry: str) -> None:

@@ -56,6 +56,11 @@ def test_login_from_the_environment_then_push_to_a_registry_that_needs_it(
     assert result.returncode == 1
     assert f"the login to {private} was rejected" in result.stderr
     assert "wrong-password" not in result.stdout + result.stderr
+    # docker's own reason (its 401), never "exit code 1, no message" under it
+    [failed] = [line for line in result.stderr.splitlines() if line.startswith("failed")]
+    assert failed.startswith(f"failed {private}: "), failed
+    assert "401 Unauthorized" in failed, failed
+    assert "no message" not in result.stderr
 
     env.update({f"{variable}_USERNAME": REGISTRY_USER, f"{variable}_PASSWORD": REGISTRY_PASSWORD})
     result = project.run("login", env=env)
