@@ -354,6 +354,8 @@ def test_with_metadata_action_rules_an_older_release_run_again_replaces_nothing(
     result, again = project.run_json(*ONE_PLATFORM_RELEASE, "v1.2.0")
     assert result.returncode == 0, result.stderr
     assert "is published already" in result.stderr
+    # its last line says nothing was built, and its tags were written again over its image
+    assert "built nothing, 2 published before, wrote " in result.stderr
     assert {v["name"]: v["status"]["state"] for v in again["variants"]} == {
         "slim": "published before",
         "full": "published before",
@@ -588,6 +590,7 @@ def test_a_version_that_is_not_a_release_is_built_again_after_a_new_commit_and_m
     result, again = project.run_json(*args)
     assert result.returncode == 0, result.stderr
     assert "published already" not in result.stderr
+    assert "built 2 variant(s), pushed 4 tag(s)" in result.stderr  # test, test-full on each
     registries = project.registries
     for variant, tag in (("slim", "test"), ("full", "test-full")):
         old = next(v for v in first["variants"] if v["name"] == variant)["digest"]

@@ -154,8 +154,8 @@ def run_tags(
     version, version_source = _tag_build(version, version_source, context)
     latest, reason = False, "not a release"
     if version is not None and not reads_as_release(version):
-        primary, names = version, [TagName(version, "version (not a release: it moves)")]
-        reason = f"not a release ({version} does not read as a version)"
+        primary, names = version, [TagName(version, "version, not a release: it moves")]
+        reason = f"{version} is not a release: it does not read as a version"
         version = None  # tagged as given, and moved by every run
     elif version is not None:
         names, final = _version_names(version, tags)
@@ -259,7 +259,7 @@ def _by_rules(
     names += [TagName(tag, "--tag") for tag in extra]
     reason = f"tags.flavor latest={flavor.latest}"
     if found.latest and not release:
-        reason = f"not a release ({main} does not read as a version)"
+        reason = f"{main} is not a release: it does not read as a version"
     elif found.latest and no_latest:
         reason = "--no-latest"
     return RunTags(

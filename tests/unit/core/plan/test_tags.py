@@ -153,7 +153,7 @@ def test_a_given_version_that_is_not_a_release_moves_and_never_moves_latest(
         assert (_names(plan), _names(plan, "full")) == ([version], [f"{version}-full"])
         assert (plan.release, plan.latest) == (False, False)
         assert [dict(v.release_tags) for v in plan.variants] == [{}, {}]
-        assert plan.latest_reason == f"not a release ({version} does not read as a version)"
+        assert plan.latest_reason == f"{version} is not a release: it does not read as a version"
 
 
 @pytest.mark.parametrize("version", ["test", "nightly"])
@@ -163,7 +163,7 @@ def test_a_given_version_that_is_not_a_release_with_metadata_action_rules(versio
     plan = _plan(env, rules, version=version)
     assert (_names(plan), _names(plan, "full")) == ([version], [f"{version}-full"])
     assert (plan.release, plan.latest) == (False, False)
-    assert plan.latest_reason == f"not a release ({version} does not read as a version)"
+    assert plan.latest_reason == f"{version} is not a release: it does not read as a version"
     assert [dict(v.release_tags) for v in plan.variants] == [{}, {}]
     release = _plan(env, rules, version="v1.2.3")
     assert (release.release, release.latest) == (True, True)
