@@ -27,6 +27,7 @@ from buildcache.buildkit.rawjson import parse_time
 
 FILE_LIST_LIMIT = 300  # files a step may read and still have each one's hash recorded
 RECORD_TYPE = "application/vnd.buildcache.record.v1+json"
+GIT_NOTE = "the build context holds .git: every commit changes it; add .git to .dockerignore"
 Refresh = Literal["always", "cache"]
 
 
@@ -63,6 +64,7 @@ class RecordedStep:
     # each file's own hash (context-relative path -> hash), where the step reads few enough
     # (FILE_LIST_LIMIT): a miss then names the files that changed, not only the source (".")
     each_file: Mapping[str, str] = field(default_factory=dict)
+    reads_git: bool = False  # it takes the context's .git (not recorded: this run's files)
 
 
 @dataclass(frozen=True)
@@ -474,20 +476,28 @@ def _files_changed(
     before: RecordedStep,
     now: RecordedStep,
 ) -> MissCause:
-    """The files named where both runs listed them, else the sources (".") that changed."""
+    """The files named where both runs listed them (the user's own first, .git's last), else
+    the sources (".") that changed; where the step reads the context's .git, that is said too:
+    a new commit alone changes it."""
     paths = _changed_files(before.each_file, now.each_file) or [p for p, _, _ in files]
     named = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-    return MissCause("files", label, f"the files it reads changed: {named}", files)
+    git = f" ({GIT_NOTE})" if now.reads_git else ""
+    return MissCause("files", label, f"the files it reads changed: {named}{git}", files)
 
 
 def _changed_files(before: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
-    """The files that changed, came or went; none where either run listed no file (too many
-    files, or a record of an older buildcache)."""
+    """The files that changed, came or went, the most telling first: the user's files before
+    .git's (which every commit changes), changed before removed; none where either run listed
+    no file (too many files, or a record of an older buildcache)."""
     if not before or not now:
         return []
-    changed = [path for path, digest in now.items() if before.get(path) != digest]
-    gone = [f"{path} (removed)" for path in before if path not in now]
-    return sorted(changed) + sorted(gone)
+    changed = sorted(path for path, digest in now.items() if before.get(path) != digest)
+    gone = sorted(f"{path} (removed)" for path in before if path not in now)
+    return sorted(changed + gone, key=_under_git)  # stable: changed, then removed, by name
+
+
+def _under_git(path: str) -> bool:
+    return path.startswith(".git/")
 
 
 def new_record(

@@ -17,7 +17,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from buildcache.core.bases import (
     FILE_LIST_LIMIT,
+    GIT_NOTE,
     RECORD_TYPE,
     CacheRecord,
     MissCause,
@@ -46,12 +46,11 @@ from buildcache.core.dockerfile import (
     Stage,
     StepView,
     chain_bases,
-    ignore_rules,
-    is_ignored,
     needed,
     read_dockerfile,
     step_views,
 )
+from buildcache.core.dockerignore import DockerIgnore, IgnoreError
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import kept_value
 from buildcache.core.reference import ImageRef, ReferenceError, platform_images
@@ -174,18 +173,24 @@ class Hashed:
 
     digest: str
     each_file: Mapping[str, str]  # context-relative path -> its hash; empty past the limit
+    reads_git: bool = False  # it takes files under the context's .git
 
 
-def hash_sources(
-    context: Path, sources: Sequence[str], rules: Sequence[tuple[bool, re.Pattern[str]]]
-) -> dict[str, Hashed]:
+def hash_sources(context: Path, sources: Sequence[str], ignore: DockerIgnore) -> dict[str, Hashed]:
     """Each source path (as a step names it, globs allowed) -> a hash of the files it takes from
     the context, .dockerignore applied: names and contents, so a rename is a change too."""
+    try:
+        return _hashed(context, sources, ignore)
+    except IgnoreError as error:  # docker refuses the build too: it says why
+        return dict.fromkeys(sources, Hashed(f"not hashed ({error.message})", {}))
+
+
+def _hashed(context: Path, sources: Sequence[str], ignore: DockerIgnore) -> dict[str, Hashed]:
     hashes: dict[str, Hashed] = {}
     budget = HASH_LIMIT
     for source in sources:
         digest, each_file = hashlib.sha256(), {}
-        for relative, path in _source_files(context, source, rules):
+        for relative, path in _source_files(context, source, ignore):
             budget -= path.stat().st_size
             if budget < 0:
                 return dict.fromkeys(sources, Hashed("not hashed (context too large)", {}))
@@ -194,19 +199,18 @@ def hash_sources(
             digest.update(content)
             each_file[relative] = content.hex()[:16]
         listed = each_file if len(each_file) <= FILE_LIST_LIMIT else {}
-        hashes[source] = Hashed("sha256:" + digest.hexdigest()[:32], listed)
+        reads_git = any(path.startswith(".git/") for path in each_file)
+        hashes[source] = Hashed("sha256:" + digest.hexdigest()[:32], listed, reads_git)
     return hashes
 
 
-def _source_files(
-    context: Path, source: str, rules: Sequence[tuple[bool, re.Pattern[str]]]
-) -> Iterator[tuple[str, Path]]:
+def _source_files(context: Path, source: str, ignore: DockerIgnore) -> Iterator[tuple[str, Path]]:
     """The files of the context a source names, .dockerignore applied, in a stable order."""
     pattern = source.lstrip("/").removeprefix("./") or "."
     matches = sorted(context.glob(pattern)) if pattern != "." else [context]
     for path in (path for match in matches for path in _files_under(match)):
         relative = path.relative_to(context).as_posix()
-        if not is_ignored(relative, rules):
+        if not ignore.excludes(relative):
             yield relative, path
 
 
@@ -225,19 +229,28 @@ def _steps(
 ) -> tuple[RecordedStep, ...]:
     """The variant's steps as the record keeps them; `hashed` holds the file hashes already
     taken in this run (variants share a context, and mostly its COPY sources)."""
-    rules = _dockerignore(variant.context)
+    ignore = dockerignore(variant.context, variant.dockerfile)
     steps = []
     for view in step_views(dockerfile, stages, variant.build_args):
         missing = [s for s in view.sources if (variant.context, s) not in hashed]
-        for source, found in hash_sources(variant.context, missing, rules).items():
+        for source, found in hash_sources(variant.context, missing, ignore).items():
             hashed[(variant.context, source)] = found
         steps.append(_recorded(view, [hashed[(variant.context, s)] for s in view.sources]))
     return tuple(steps)
 
 
-def _dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
-    ignore_file = context / ".dockerignore"
-    return ignore_rules(ignore_file.read_text()) if ignore_file.is_file() else []
+def dockerignore(context: Path, dockerfile: Path) -> DockerIgnore:
+    """The ignore file BuildKit applies: `<Dockerfile>.dockerignore` beside the Dockerfile where
+    there is one, else the context's .dockerignore. One docker refuses ignores nothing here (its
+    first use says why the files were not hashed)."""
+    beside = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    ignore_file = beside if beside.is_file() else context / ".dockerignore"
+    if not ignore_file.is_file():
+        return DockerIgnore.parse("")
+    try:
+        return DockerIgnore.parse(ignore_file.read_bytes().decode(errors="replace"))
+    except IgnoreError as error:
+        return DockerIgnore.refusing(error)
 
 
 def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
@@ -250,6 +263,7 @@ def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
         files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
         shown=view.shown,
         each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
+        reads_git=any(found.reads_git for found in sources),
     )
 
 
@@ -302,6 +316,8 @@ def attach(
         )
         notes += predictions(variant.name, upstream, now)
         variants.append(dataclasses.replace(variant, upstream=upstream))
+    if any(found.reads_git for found in hashed.values()):
+        notes.append(GIT_NOTE)  # once, however many variants read it
     return dataclasses.replace(plan, variants=tuple(variants), notes=(*plan.notes, *notes))
 
 

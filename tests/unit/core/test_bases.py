@@ -195,3 +195,34 @@ def test_a_source_change_names_the_files_that_changed_not_the_source() -> None:
     cause = explain(_upstream(uses(now_digest=OLD), (now,), rec), "runtime", text)
     assert cause is not None
     assert cause.detail == "the files it reads changed: ."
+
+
+def test_the_users_files_come_before_git_and_a_context_holding_git_says_so() -> None:
+    """The issue's miss: a commit changed `.git/*` and cli.py; cli.py is named first, and the
+    explanation says the context holds .git."""
+    text = "COPY . /app"
+    git = {f".git/{name}": "0" for name in ("COMMIT_EDITMSG", "HEAD", "index", "logs/HEAD")}
+    before_files = git | {"src/cli.py": "a", "src/app.py": "a", ".git/ORIG_HEAD": "0"}
+    now_files = dict.fromkeys(git, "1") | {"src/cli.py": "b", "src/app.py": "a"}
+    before = RecordedStep("stage-0", text, {}, {".": "sha256:1"}, each_file=before_files)
+    now = RecordedStep(
+        "stage-0", text, {}, {".": "sha256:2"}, shown=text, each_file=now_files, reads_git=True
+    )
+    rec = CacheRecord("full", NOW, "sha256:c", (RecordedBase(NAME, OLD, NOW),), (before,))
+    cause = explain(_upstream(uses(now_digest=OLD), (now,), rec), "stage-0", text)
+    assert cause is not None
+    assert cause.detail == (
+        "the files it reads changed: src/cli.py, .git/COMMIT_EDITMSG, .git/HEAD, .git/index, "
+        ".git/logs/HEAD and 1 more (the build context holds .git: every commit changes it; "
+        "add .git to .dockerignore)"
+    )
+    # .git now ignored: its files are gone from the step, and no advice to ignore it again
+    ignored = RecordedStep(
+        "stage-0", text, {}, {".": "sha256:3"}, shown=text, each_file={"src/cli.py": "b"}
+    )
+    cause = explain(_upstream(uses(now_digest=OLD), (ignored,), rec), "stage-0", text)
+    assert cause is not None
+    assert cause.detail.startswith(
+        "the files it reads changed: src/cli.py, src/app.py (removed), .git/"
+    )
+    assert ".dockerignore" not in cause.detail

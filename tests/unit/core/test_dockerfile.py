@@ -7,8 +7,6 @@ import pytest
 from buildcache.core.dockerfile import (
     chain_bases,
     expand,
-    ignore_rules,
-    is_ignored,
     needed,
     read_dockerfile,
     step_views,
@@ -89,16 +87,6 @@ def test_bind_mounts_of_the_context_are_sources() -> None:
     views = step_views(dockerfile, dockerfile.stages, {})
     assert [v.sources for v in views] == [("src",), (".",)]
     assert views[0].stage == "stage-0"
-
-
-def test_dockerignore_last_match_wins_and_folders_take_their_contents() -> None:
-    rules = ignore_rules("# comment\n*.pyc\nbuild/\n**/secret.txt\n!build/keep.txt\n")
-    assert is_ignored("a.pyc", rules)
-    assert not is_ignored("src/a.pyc", rules)  # `*` does not cross a folder
-    assert is_ignored("build/x/y", rules)
-    assert not is_ignored("build/keep.txt", rules)
-    assert is_ignored("deep/down/secret.txt", rules)
-    assert not is_ignored("src/main.py", rules)
 
 
 def test_a_dockerfile_buildkit_cannot_parse_is_a_config_error() -> None:

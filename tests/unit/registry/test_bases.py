@@ -13,13 +13,14 @@ import httpx
 
 from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep
 from buildcache.core.bake import bake_definition
-from buildcache.core.bases import CacheRecord
+from buildcache.core.bases import GIT_NOTE, CacheRecord
 from buildcache.core.config.load import parse_config
-from buildcache.core.dockerfile import ignore_rules
+from buildcache.core.dockerignore import DockerIgnore
 from buildcache.core.reference import ImageRef
 from buildcache.registry.bases import (
     after_build,
     attach,
+    dockerignore,
     hash_sources,
     read_record,
     resolve,
@@ -139,7 +140,7 @@ def test_files_are_hashed_by_name_and_content_with_dockerignore(tmp_path: Path) 
     (tmp_path / "src" / "a.py").write_text("a")
     (tmp_path / "src" / "a.pyc").write_text("compiled")
     (tmp_path / "requirements.txt").write_text("httpx\n")
-    rules = ignore_rules("*.pyc\nsrc/*.pyc\n")
+    rules = DockerIgnore.parse("*.pyc\nsrc/*.pyc\n")
     before = hash_sources(tmp_path, ["src/", "requirements.txt", "*.txt"], rules)
     (tmp_path / "src" / "a.pyc").write_text("recompiled")  # ignored: no change
     assert hash_sources(tmp_path, ["src/", "requirements.txt", "*.txt"], rules) == before
@@ -271,3 +272,43 @@ def test_a_base_nobody_can_reach_never_fails_the_plan(tmp_path: Path) -> None:
     assert "cannot reach" in (base.current.error or "")
     assert "contexts" not in bake_definition(plan)["target"]["full"]
     assert any("could not be resolved" in n for n in plan.notes)
+
+
+def test_the_dockerfiles_own_ignore_file_wins_and_one_docker_refuses_hashes_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app.py").write_text("a")
+    (tmp_path / "notes.md").write_text("n")
+    (tmp_path / ".dockerignore").write_text("*.md\n")
+    dockerfile = tmp_path / "build" / "app.Dockerfile"
+    dockerfile.parent.mkdir()
+    assert dockerignore(tmp_path, dockerfile).excludes("notes.md")
+    # BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile first
+    (tmp_path / "build" / "app.Dockerfile.dockerignore").write_text("*.py\n")
+    ignore = dockerignore(tmp_path, dockerfile)
+    assert ignore.excludes("app.py")
+    assert not ignore.excludes("notes.md")
+    # a file docker refuses (the build fails on it): no hash, and the reason
+    (tmp_path / ".dockerignore").write_text("src/[a-\n")
+    hashed = hash_sources(tmp_path, ["."], dockerignore(tmp_path, tmp_path / "Dockerfile"))["."]
+    assert hashed.digest == (
+        "not hashed (the .dockerignore pattern 'src/[a-' is not valid (syntax error))"
+    )
+    assert hashed.each_file == {}
+
+
+def test_a_context_whose_git_a_step_reads_is_a_note_once(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    config = CONFIG + '[variants.slim]\nbuild-args = { EXTRAS = "slim" }\n'
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . /app\n")
+    plan = make_plan(
+        parse_config(tomllib.loads(config), {}, path=tmp_path / "buildcache.toml", root=tmp_path),
+        version="1.0.0",
+        push=True,
+    )
+    attached = _attach(Registry(), plan, "always")
+    assert [n for n in attached.notes if ".git" in n] == [GIT_NOTE]
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    attached = _attach(Registry(), plan, "always")
+    assert not [n for n in attached.notes if ".git" in n]
