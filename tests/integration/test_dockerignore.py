@@ -133,3 +133,25 @@ def test_a_commit_that_changed_one_source_file_names_it_first_and_blames_git(
     slim = next(v for v in data["variants"] if v["name"] == "slim")["cache"]
     assert slim["miss_cause"] is None
     assert [s for s in slim["executed_steps"] if " FROM " not in s["name"]] == []
+
+
+def test_the_dockerfiles_own_ignore_file_is_the_one_applied(
+    docker: DockerClient, tmp_path: Path
+) -> None:
+    """`<Dockerfile>.dockerignore` beside the Dockerfile replaces the context's .dockerignore."""
+    context = _context(tmp_path / "context", "*.md\n")
+    dockerfile = tmp_path / "build" / "app.Dockerfile"
+    dockerfile.parent.mkdir()
+    dockerfile.write_text("FROM scratch\nCOPY . /\n")
+    (tmp_path / "build" / "app.Dockerfile.dockerignore").write_text("**/*.py\n")
+    out = tmp_path / "out"
+    subprocess.run(
+        ["docker", "buildx", "build", "--builder", "default", "--progress", "quiet",
+         "--file", str(dockerfile), "--output", f"type=local,dest={out}", str(context)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    sent = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    kept = set(hash_sources(context, ["."], dockerignore(context, dockerfile))["."].each_file)
+    assert "README.md" in sent
+    assert "app.py" not in sent
+    assert kept == sent
