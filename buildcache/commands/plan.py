@@ -14,6 +14,7 @@ from buildcache import git
 from buildcache.core.config.load import load_config
 from buildcache.core.config.model import Config
 from buildcache.core.plan.make import plan_run
+from buildcache.core.plan.metadata import run_time
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.plan.request import PlanRequest, RunFacts
 from buildcache.errors import UsageError
@@ -47,6 +48,7 @@ def checkout_facts(cwd: Path) -> RunFacts:
     return RunFacts(
         env=os.environ,
         git=git.facts(cwd),
+        now=run_time(os.environ, datetime.now(UTC)),
         known_versions=lambda: git.tags(cwd),
         exists=Path.exists,
         read_text=_read_text,

@@ -48,6 +48,8 @@ class RunContext:
     event: Event = "local"
     tag: str | None = None  # the tag a tag build built
     pr_number: str | None = None
+    # the branch a pull request merges into, or a tag push's (the event says): {{base_ref}}
+    base_ref: str | None = None
     commit_date: datetime | None = None  # HEAD's commit time, where git says it
     public: bool = False  # a public repository, as the CI reports it (provenance mode=max)
 
@@ -130,12 +132,37 @@ def _github_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
         tag_build=tag_build,
         pull_request=pull_request,
         fork=pull_request and _github_fork(env, event),
-        sha=env.get("GITHUB_SHA") or git.sha,
+        sha=_github_sha(env, event, pull_request) or git.sha,
         event=_github_kind(env, tag_build, pull_request),
         tag=env.get("GITHUB_REF_NAME") if tag_build else None,
         pr_number=_pr_number(env, event) if pull_request else None,
+        base_ref=_github_base_ref(env, event, tag_build, pull_request),
         public=_get(event, "repository", "private") is False,
     )
+
+
+def _github_sha(env: Mapping[str, str], event: Mapping[str, object], pull_request: bool) -> str:
+    """The commit: GITHUB_SHA, or with DOCKER_METADATA_PR_HEAD_SHA=true (metadata-action's
+    switch) a pull request's head commit rather than the merge GitHub made of it."""
+    head = _get(event, "pull_request", "head", "sha")
+    wants_head = env.get("DOCKER_METADATA_PR_HEAD_SHA", "").strip().lower() == "true"
+    if pull_request and wants_head and isinstance(head, str) and head:
+        return head
+    return env.get("GITHUB_SHA", "")
+
+
+def _github_base_ref(
+    env: Mapping[str, str], event: Mapping[str, object], tag_build: bool, pull_request: bool
+) -> str | None:
+    """A tag push's base_ref (the payload's, refs/heads/ taken off), a pull request's base
+    branch (the payload's, else GITHUB_BASE_REF); None for any other run."""
+    if tag_build:
+        base = _get(event, "base_ref")
+        return base.removeprefix("refs/heads/") if isinstance(base, str) else None
+    if pull_request:
+        base = _get(event, "pull_request", "base", "ref")
+        return base if isinstance(base, str) else env.get("GITHUB_BASE_REF") or None
+    return None
 
 
 def _github_branch(env: Mapping[str, str], tag_build: bool) -> str | None:
@@ -175,6 +202,7 @@ def _gitlab_context(env: Mapping[str, str], git: GitFacts) -> RunContext:
         event=_gitlab_kind(env, tag_build, merge_request),
         tag=env.get("CI_COMMIT_TAG") or None,
         pr_number=env.get("CI_MERGE_REQUEST_IID") if merge_request else None,
+        base_ref=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") if merge_request else None,
         public=env.get("CI_PROJECT_VISIBILITY") == "public",
     )
 

@@ -70,6 +70,13 @@ def source_date_epoch(
     return str(commit_time) if reproducible and commit_time is not None else None
 
 
+def run_time(env: Mapping[str, str], now: datetime) -> datetime:
+    """The run's one time: SOURCE_DATE_EPOCH where it is set, as `.created` reads it, so that a
+    reproducible run's `{{date}}` tags say the same moment as its label; else `now`."""
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    return datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else now
+
+
 def created_at(epoch: str | None, now: datetime) -> Described:
     """One time for the whole run; SOURCE_DATE_EPOCH (reproducible builds) wins."""
     if epoch is not None:

@@ -38,6 +38,7 @@ _SEMVER = re.compile(
     r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
 _MUSTACHE = re.compile(r"\{\{\s*(?P<name>[A-Za-z_]\w*)(?P<args>[^}]*)\}\}")
+_GIT_TAG = re.compile(r"\{\{\s*tag\s*\}\}")
 _MOMENT_TOKENS = re.compile(r"YYYY|YY|MM|M|DD|D|HH|H|hh|mm|m|ss|s|SSS|SS|S|A|a|ZZ|Z")
 
 
@@ -100,6 +101,11 @@ class RuleTags:
 
     def _has(self, value: str) -> bool:
         return value == self.main or value in (v for v, _ in self.partial)
+
+
+def reads_git_tag(rule: Rule) -> bool:
+    """A rule whose tag carries the git tag: `{{tag}}` in its value, prefix or suffix."""
+    return any(_GIT_TAG.search(rule.attrs.get(key, "")) for key in ("value", "prefix", "suffix"))
 
 
 def sanitized(tag: str) -> str:

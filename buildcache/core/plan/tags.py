@@ -43,9 +43,11 @@ PEP440 = re.compile(
 )
 # a release series or a version of more parts than semver's: 1.2, v2, 1.2.3.4
 _SERIES = re.compile(r"^v?\d+(\.\d+)*$")
+# a release's tag made by a rule that writes the git tag into it (type=raw,{{tag}}-{{sha}})
+_GIT_TAG_LABEL = "git tag, "
 # the rules a release run's own version tags come from (_version_names, and the tag rules
 # that read the git tag: core/plan/rules.py)
-_VERSION_RULES = ("semver ", "pep440 ", "version", "match ", "ref tag ")
+_VERSION_RULES = ("semver ", "pep440 ", "version", "match ", "ref tag ", _GIT_TAG_LABEL)
 _DATE = re.compile(r"\{\{\s*date\s+'(?P<format>[^']*)'\s*\}\}")
 _DATE_TOKENS = {"YYYY": "%Y", "MM": "%m", "DD": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 
@@ -243,6 +245,8 @@ def _by_rules(
         event=_EVENT_NAMES.get(context.event, "push"),
         sha=context.sha or "",
         default_branch=context.default_branch,
+        base_ref=context.base_ref if context.event == "tag" else None,
+        pr_base_ref=context.base_ref if context.event == "pull_request" else None,
         now=now,
         commit_date=context.commit_date,
     )
@@ -251,9 +255,11 @@ def _by_rules(
     main, main_rule = _main_tag(found.main, found.main_rule, source)
     release = ref.startswith("refs/tags/") and _release_rule(main_rule, ref)
     own = release and _own_version(main_rule)
-    names = [TagName(main, _rule_label(main_rule), version=found.main_bare if own else None)]
+    names = [
+        TagName(main, _rule_label(main_rule, release), version=found.main_bare if own else None)
+    ]
     names += [
-        TagName(value, _rule_label(rule), _forward(rule, value, main))
+        TagName(value, _rule_label(rule, release), _forward(rule, value, main))
         for value, rule in found.partial
     ]
     names += [TagName(tag, "--tag") for tag in extra]
@@ -304,9 +310,14 @@ def _release_rule(rule: Rule, ref: str) -> bool:
     )
 
 
-def _rule_label(rule: Rule) -> str:
+def _rule_label(rule: Rule, release: bool) -> str:
+    """The rule as `plan` shows it; on a release, one that writes the git tag into its tag
+    (`{{tag}}`) says so: that tag is the release's own, as its version's are."""
+    from buildcache.core.plan.rules import reads_git_tag
+
     kind = f"ref {rule.attrs['event']}" if rule.kind == "ref" else rule.kind
-    return f"{kind} ({rule.text})"
+    label = f"{kind} ({rule.text})"
+    return f"{_GIT_TAG_LABEL}{label}" if release and reads_git_tag(rule) else label
 
 
 def _forward(rule: Rule, value: str, main: str) -> bool:

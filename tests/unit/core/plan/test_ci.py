@@ -277,3 +277,43 @@ def test_local_default_branch_from_git_else_main() -> None:
     local = run_context({}, GitFacts(branch="dev"))
     assert local.default_branch == "main"
     assert run_context({"CI": "true"}, GitFacts()).ci == "ci"
+
+
+def _github(tmp_path: Path, name: str, payload: dict[str, Any], **env: str) -> RunContext:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payload))
+    base = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": name, "GITHUB_EVENT_PATH": str(event)}
+    return run_context({**base, "GITHUB_SHA": "merge0000", **env}, LOCAL)
+
+
+PULL = {"number": 15, "pull_request": {"base": {"ref": "trunk"}, "head": {"sha": "head1111"}}}
+
+
+def test_base_ref_is_a_pull_request_s_base_and_a_tag_push_s_base_ref(tmp_path: Path) -> None:
+    assert _github(tmp_path, "pull_request", PULL, GITHUB_BASE_REF="x").base_ref == "trunk"
+    # no pull_request in the event: GitHub's own variable
+    assert _github(tmp_path, "pull_request", {}, GITHUB_BASE_REF="main").base_ref == "main"
+    tag = {"base_ref": "refs/heads/master"}
+    assert _github(tmp_path, "push", tag, GITHUB_REF_TYPE="tag").base_ref == "master"
+    assert _github(tmp_path, "push", {"base_ref": None}, GITHUB_REF_TYPE="tag").base_ref is None
+    assert _github(tmp_path, "push", tag, GITHUB_REF_TYPE="branch").base_ref is None
+    gitlab = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "4"}
+    target = {"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "develop"}
+    assert run_context({**gitlab, **target}, LOCAL).base_ref == "develop"
+
+
+@pytest.mark.parametrize(
+    ("name", "switch", "sha"),
+    [
+        ("pull_request", "true", "head1111"),
+        ("pull_request_target", "TRUE", "head1111"),
+        ("pull_request", "false", "merge0000"),
+        ("pull_request", "", "merge0000"),
+        ("push", "true", "merge0000"),  # only a pull request has a head apart from its merge
+    ],
+)
+def test_docker_metadata_pr_head_sha_makes_a_pull_request_s_commit_its_head(
+    tmp_path: Path, name: str, switch: str, sha: str
+) -> None:
+    context = _github(tmp_path, name, PULL, DOCKER_METADATA_PR_HEAD_SHA=switch)
+    assert context.sha == sha

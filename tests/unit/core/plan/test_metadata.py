@@ -13,6 +13,7 @@ from buildcache.core.plan.metadata import (
     csv_field,
     project_fields,
     repository_url,
+    run_time,
     variant_metadata,
 )
 
@@ -112,3 +113,12 @@ def test_a_ci_run_gets_metadata_action_s_title_and_url_from_the_repository() -> 
         "widget-cli",
         "https://widget.example",
     )
+
+
+def test_the_run_s_time_is_source_date_epoch_where_it_is_set() -> None:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    assert run_time({"SOURCE_DATE_EPOCH": "1578616200"}, now) == datetime(
+        2020, 1, 10, 0, 30, tzinfo=UTC
+    )
+    assert run_time({"SOURCE_DATE_EPOCH": "soon"}, now) == now
+    assert run_time({}, now) == now

@@ -426,3 +426,25 @@ def test_a_full_reference_of_another_image_is_a_usage_error_naming_it(
         _two_images("ghcr.io/acme/widget:edge", given)
     assert words in raised.value.message
     assert raised.value.exit_code == 2
+
+
+def test_a_rule_that_writes_the_git_tag_makes_a_tag_of_that_release() -> None:
+    tag = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    tag |= {"GITHUB_REF_NAME": "v1.1.1", "GITHUB_REF": "refs/tags/v1.1.1"}
+    rules = 'rules = ["type=raw,{{tag}}-{{sha}}-foo"]\n'
+    assert _names(_plan(tag, rules)) == ["v1.1.1-aaaaaaa-foo"]
+    assert _rules(_plan(tag, rules))["v1.1.1-aaaaaaa-foo"].startswith("git tag, raw (")
+    # a branch has no git tag: the same rule's release-shaped tag is refused there
+    push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    with pytest.raises(UsageError, match="reads as a release"):
+        _plan({**push, "GITHUB_REF_NAME": "dev"}, 'rules = ["type=raw,{{tag}}1.0.0"]\n')
+
+
+def test_base_ref_and_the_pr_head_sha_reach_the_rules(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text('{"pull_request": {"base": {"ref": "trunk"}, "head": {"sha": "c0ffee00"}}}')
+    pr = {**GITHUB, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF": "refs/pull/7/merge"}
+    pr |= {"GITHUB_EVENT_PATH": str(event), "DOCKER_METADATA_PR_HEAD_SHA": "true"}
+    plan = _plan(pr, 'rules = ["type=ref,event=pr", "type=raw,to-{{base_ref}}", "type=sha"]\n')
+    assert _names(plan) == ["pr-7", "to-trunk", "sha-c0ffee0"]
+    assert plan.variants[0].labels["org.opencontainers.image.revision"].value == "c0ffee00"
