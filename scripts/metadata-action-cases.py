@@ -1,10 +1,15 @@
 """docker/metadata-action's own test table, as data for buildcache's tests of `[tags] rules`.
 
 Reads `__tests__/meta.test.ts` and its fixtures from a checkout of docker/metadata-action and
-writes tests/unit/core/plan/data/metadata_action.json: per case, the event (the fixture's
-GITHUB_* variables and the payload fields the rules read), the `tags` and `flavor` inputs, and
-the expected version and tag names (the image prefix taken off: buildcache puts its images in
-front). Only the cases that check tags through `Meta` (the sections listed in SECTIONS).
+writes tests/unit/core/plan/data/metadata_action.json: the fixtures (`fixtures`: each env file's
+GITHUB_* variables, those that name a runner's file aside, and its event file), their event
+payloads (`events`, by file name), and per case (`cases`) its fixture, the variables it sets
+beside it, the payload fields the rules read, the `images`, `tags`, `flavor` and `sepTags`
+inputs, and the expected version and tag names (the first image's prefix taken off: buildcache
+puts its images in front). Every section of the test file that checks tags
+(SECTIONS): those of `Meta.getTags()` and the tags inside the JSON output, the bake files and
+the `sepTags` output. A case where buildcache differs on purpose carries the reason (REFUSED,
+DIFFERENT).
 
     git clone https://github.com/docker/metadata-action /tmp/metadata-action
     python scripts/metadata-action-cases.py /tmp/metadata-action
@@ -14,13 +19,43 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).resolve().parent.parent / "tests/unit/core/plan/data/metadata_action.json"
-SECTIONS = ("null", "push", "tag", "latest", "pr", "pr-head-sha", "schedule", "release", "raw")
-ENV_KEYS = ("GITHUB_REF", "GITHUB_EVENT_NAME", "GITHUB_SHA")
+SECTIONS = (
+    "null", "push", "tag", "latest", "pr", "pr-head-sha", "schedule", "release", "raw",
+    "json", "bakeFile", "bakeFileTagsLabels", "sepTags",
+)  # fmt: skip
+# the runner's files: a test must not write where the fixture's runner did
+RUNNER_FILES = (
+    "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_STATE",
+    "GITHUB_WORKSPACE", "GITHUB_ACTION_PATH", "GITHUB_EVENT_PATH",
+)  # fmt: skip
+# Where buildcache differs on purpose (the README lists them too). Refused: "section/name" ->
+# why; the plan stops with a usage error (exit 2).
+NO_TAG = (
+    "no rule gives a tag, where metadata-action outputs none: buildcache stops the plan, "
+    "as a build with no tag would push nothing"
+)
+REFUSED: dict[str, str] = {"null/null01": NO_TAG, "push/push12": NO_TAG, "tag/tag10": NO_TAG}
+# Other tags: "section/name" -> (why, the tags buildcache gives; {checkout} is the short sha
+# of the case's commit)
+OWN_DEFAULTS = (
+    "no tags or flavor lines: buildcache's own tag keys ([tags] schedule), which tag a "
+    "schedule nightly and not also by its branch"
+)
+DIFFERENT: dict[str, tuple[str, list[str]]] = {
+    "null/null02": (
+        "no CI variables: a run on a laptop, whose commit git gives (as metadata-action's "
+        "`context: git` reads it)",
+        ["sha-{checkout}"],
+    ),
+    "schedule/schedule01": (OWN_DEFAULTS, ["nightly"]),
+    "schedule/schedule04": (OWN_DEFAULTS, ["nightly"]),
+}
 _TOKEN = re.compile(
     r"""\s+|//[^\n]*|/\*.*?\*/|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`"""
     r"""|[A-Za-z_$][\w$]*|-?\d+(?:\.\d+)?|[\[\]{}(),:]""",
@@ -113,54 +148,100 @@ def sections(text: str) -> dict[str, list[Any]]:
     return found
 
 
-def fixture(root: Path, env_file: str) -> tuple[dict[str, str], dict[str, Any]]:
+def fixture(root: Path, env_file: str) -> tuple[dict[str, str], str | None, dict[str, Any]]:
+    """The fixture's variables, its event file's name (where there is one) and its payload."""
     env: dict[str, str] = {}
     for line in (root / "__tests__/fixtures" / env_file).read_text().splitlines():
         if line and not line.startswith("#") and "=" in line:
             key, _, value = line.partition("=")
             env[key] = value
-    payload: dict[str, Any] = {}
     event_path = env.get("GITHUB_EVENT_PATH")
-    if event_path and (root / event_path).is_file():
-        payload = json.loads((root / event_path).read_text())
+    if not event_path or not (root / event_path).is_file():
+        return _kept(env), None, {}
+    return _kept(env), Path(event_path).name, json.loads((root / event_path).read_text())
+
+
+def _kept(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in RUNNER_FILES}
+
+
+def facts(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload fields the rules read."""
     pull = payload.get("pull_request") or {}
-    facts = {
+    return {
         "default_branch": (payload.get("repository") or {}).get("default_branch"),
         "base_ref": payload.get("base_ref"),
         "number": payload.get("number"),
         "pr_head_sha": (pull.get("head") or {}).get("sha"),
         "pr_base_ref": (pull.get("base") or {}).get("ref"),
     }
-    return {k: env[k] for k in ENV_KEYS if k in env}, facts
 
 
-def case(root: Path, section: str, row: list[Any]) -> dict[str, Any]:
-    name, env_file, inputs, version, tags = row[:5]
-    env, payload = fixture(root, env_file)
-    if section == "pr-head-sha":
-        env["DOCKER_METADATA_PR_HEAD_SHA"] = "true"
-    first = (inputs.get("images") or [""])[0]
+def expected_tags(section: str, row: list[Any]) -> tuple[Any, list[str]]:
+    """The version (where the section checks one) and the full tags a row expects."""
+    inputs = row[2]
+    if section == "json":
+        return None, row[3]["tags"]
+    if section in ("bakeFile", "bakeFileTagsLabels"):
+        (target,) = row[3]["target"].values()  # the `bake-target` input names it
+        return None, target["tags"]
+    if section == "sepTags":
+        return None, row[3].split(inputs["sepTags"]) if row[3] else []
+    return row[3], row[4]
+
+
+def case(section: str, row: list[Any], payload: dict[str, Any]) -> dict[str, Any]:
+    name, env_file, inputs = row[:3]
+    version, tags = expected_tags(section, row)
+    # what the case sets beside its fixture
+    env = {"DOCKER_METADATA_PR_HEAD_SHA": "true"} if section == "pr-head-sha" else {}
+    images = inputs.get("images") or []
+    first = images[0].split(",")[0] if images else ""
     prefix = f"{first.lower()}:" if first else ""
-    return {
+    found = {
         "name": name,
         "section": section,
+        "fixture": env_file,
         "env": env,
-        "payload": payload,
+        "payload": facts(payload),
+        "images": images,
         "tags": inputs.get("tags") or [],
         "flavor": inputs.get("flavor") or [],
+        "sep_tags": inputs.get("sepTags"),
         "version": version,
         "expected": [t.removeprefix(prefix) for t in tags if not prefix or t.startswith(prefix)],
     }
+    if f"{section}/{name}" in REFUSED:
+        found["refused"] = REFUSED[f"{section}/{name}"]
+    if f"{section}/{name}" in DIFFERENT:
+        found["differs"], found["buildcache_gives"] = DIFFERENT[f"{section}/{name}"]
+    return found
 
 
 def main() -> None:
     root = Path(sys.argv[1])
     text = (root / "__tests__/meta.test.ts").read_text()
     tables = sections(text)
-    cases = [case(root, s, row) for s in SECTIONS for row in tables[s]]
+    cases, fixtures, events = [], {}, {}
+    for section in SECTIONS:
+        for row in tables[section]:
+            env, event_file, payload = fixture(root, row[1])
+            fixtures[row[1]] = {"env": env, "event_file": event_file}
+            if event_file is not None:
+                events[event_file] = payload
+            cases.append(case(section, row, payload))
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    data = {
+        "source": f"docker/metadata-action@{commit}",
+        "fixtures": dict(sorted(fixtures.items())),
+        "events": dict(sorted(events.items())),
+        "cases": cases,
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(cases, indent=1) + "\n")
-    print(f"{len(cases)} cases -> {OUT}")
+    OUT.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"{len(cases)} cases, {len(fixtures)} fixtures -> {OUT}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ import pytest
 from buildcache.core.plan.rules import RuleEvent, latest_tag, parse_flavor, rule_tags
 from buildcache.errors import UsageError
 
-CASES: list[dict[str, Any]] = json.loads(
+TABLE: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "metadata_action.json").read_text()
 )
+CASES: list[dict[str, Any]] = TABLE["cases"]
 # metadata-action's tests fix the clock (and the commit's date) at this moment
 NOW = datetime(2020, 1, 10, 0, 30, tzinfo=UTC)
 # where buildcache differs on purpose, or metadata-action's result comes from a quirk no user
@@ -24,7 +25,8 @@ DIFFERENT: dict[str, str] = {}
 
 
 def event_of(case: dict[str, Any]) -> RuleEvent:
-    env, payload = case["env"], case["payload"]
+    env = {**TABLE["fixtures"][case["fixture"]]["env"], **case["env"]}
+    payload = case["payload"]
     name = env.get("GITHUB_EVENT_NAME", "")
     ref = env.get("GITHUB_REF", "")
     if "pull_request_target" in name:
