@@ -153,9 +153,12 @@ def run_tags(
             no_latest=no_latest,
             now=now,
         )
+    # a git tag's build is a release whatever its name (as metadata-action reads it); a
+    # version given by hand is one only where it reads as one (--version test: a test image)
+    by_hand = version is not None
     version, version_source = _tag_build(version, version_source, context)
     latest, reason = False, "not a release"
-    if version is not None and not reads_as_release(version):
+    if version is not None and by_hand and not reads_as_release(version):
         primary, names = version, [TagName(version, "version, not a release: it moves")]
         reason = f"{version} is not a release: it does not read as a version"
         version = None  # tagged as given, and moved by every run
@@ -253,7 +256,11 @@ def _by_rules(
     flavor = parse_flavor(tags.flavor)
     found = rule_tags(tags.rules, flavor, event)
     main, main_rule = _main_tag(found.main, found.main_rule, source)
-    release = ref.startswith("refs/tags/") and _release_rule(main_rule, ref)
+    # a git tag's build is a release, as metadata-action reads it (latest=auto moves latest
+    # on `type=ref,event=tag`); a version given by hand is one only where it reads as one
+    # (--version test builds a test image)
+    by_hand = version is not None and not _release_rule(main_rule, ref)
+    release = ref.startswith("refs/tags/") and not by_hand
     own = release and _own_version(main_rule)
     names = [
         TagName(main, _rule_label(main_rule, release), version=found.main_bare if own else None)
@@ -264,7 +271,7 @@ def _by_rules(
     ]
     names += [TagName(tag, "--tag") for tag in extra]
     reason = f"tags.flavor latest={flavor.latest}"
-    if found.latest and not release:
+    if found.latest and by_hand:
         reason = f"{main} is not a release: it does not read as a version"
     elif found.latest and no_latest:
         reason = "--no-latest"
@@ -272,7 +279,7 @@ def _by_rules(
         version=main,
         source=source,
         names=_valid(_first_of_each(names)),
-        latest=bool(found.latest) and not no_latest and release,
+        latest=bool(found.latest) and not no_latest and not by_hand,
         latest_reason=reason,
         release=release,
         latest_name=latest_tag(flavor),
