@@ -168,7 +168,7 @@ def run_tags(
         primary = version  # as given (v1.2.3): the tags say how it was spelled out
     else:
         primary, version_source, names = _event_names(tags, context, now)
-    names += _other_names(tags, context, extra)
+    names += _other_names(tags, context, extra, version)
     unique = _valid(_first_of_each(_affixed(names, tags)))
     return RunTags(
         version=primary,
@@ -187,10 +187,32 @@ def _tag_build(version: str | None, source: str, context: RunContext) -> tuple[s
     return version, source
 
 
-def _other_names(tags: TagsConfig, context: RunContext, extra: Sequence[str]) -> list[TagName]:
+def _other_names(
+    tags: TagsConfig, context: RunContext, extra: Sequence[str], release: str | None
+) -> list[TagName]:
     """Beside the version's or the event's: sha-<commit>, tags.raw and --tag."""
     raw = [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
-    return [*_sha_names(tags, context), *raw, *(TagName(tag, "--tag") for tag in extra)]
+    return [*_sha_names(tags, context), *raw, *_given_names(extra, release)]
+
+
+def _given_names(extra: Sequence[str], release: str | None) -> list[TagName]:
+    """--tag as given; on a release's run, the release's own version (1.2.3 on the tag build of
+    v1.2.3) is its release tag, and a series of it (1.2, 1) moves only forward: the tags
+    metadata-action's semver rules give, passed on as build-push-action's `tags`."""
+    match = SEMVER.match(release) if release else None
+    if match is None or match["build"]:
+        return [TagName(tag, "--tag") for tag in extra]
+    own = release.removeprefix("v") if release else ""
+    series = () if match["pre"] else (f"{match['major']}.{match['minor']}", match["major"])
+    names = []
+    for tag in extra:
+        if tag.removeprefix("v") == own:
+            names.append(TagName(tag, "version (--tag, this release's)", version=own))
+        elif tag.removeprefix("v") in series:
+            names.append(TagName(tag, "version series (--tag, this release's)", forward=True))
+        else:
+            names.append(TagName(tag, "--tag"))
+    return names
 
 
 def _affixed(names: Sequence[TagName], tags: TagsConfig) -> list[TagName]:
@@ -269,7 +291,7 @@ def _by_rules(
         TagName(value, _rule_label(rule, release), _forward(rule, value, main))
         for value, rule in found.partial
     ]
-    names += [TagName(tag, "--tag") for tag in extra]
+    names += _given_names(extra, found.main_bare if own else None)
     reason = f"tags.flavor latest={flavor.latest}"
     if found.latest and by_hand:
         reason = f"{main} is not a release: it does not read as a version"

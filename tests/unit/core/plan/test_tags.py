@@ -219,7 +219,7 @@ PUSH = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
         ("main", 'raw = ["2.0"]\n', None, ()),  # a raw rule outside the 2.0 release
         ("main", "", None, ("1.2.3",)),  # --tag
         ("main", "", "1.0.0", ("2",)),  # a release, tagging another release's series
-        ("main", "", "1.0.0", ("1.0",)),  # its series, without the semver rule that moves it
+        ("main", "", "1.0.0", ("1.1",)),  # a series it is not in
     ],
 )
 def test_a_tag_that_reads_as_a_release_is_written_only_by_that_release(
@@ -448,3 +448,33 @@ def test_base_ref_and_the_pr_head_sha_reach_the_rules(tmp_path: Path) -> None:
     plan = _plan(pr, 'rules = ["type=ref,event=pr", "type=raw,to-{{base_ref}}", "type=sha"]\n')
     assert _names(plan) == ["pr-7", "to-trunk", "sha-c0ffee0"]
     assert plan.variants[0].labels["org.opencontainers.image.revision"].value == "c0ffee00"
+
+
+# metadata-action's semver tags of a release, passed on as build-push-action's `tags`
+
+
+def _release_with(rules: str, *given: str) -> BuildPlan:
+    text = f'images = ["ghcr.io/acme/widget"]\n{rules}\n[variants.slim]\n'
+    config = parse_config(tomllib.loads(text), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+    env = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+    env |= {"GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}
+    return plan_run(
+        config, env=env, git=GitFacts(default_branch="main", sha="b" * 40), now=NOW, tags=given
+    )
+
+
+@pytest.mark.parametrize(
+    "rules", ["", '[tags]\nrules = ["type=semver,pattern={{version}}"]'], ids=["shorthand", "rules"]
+)
+def test_a_release_s_own_version_and_series_given_as_tags_are_its_own(rules: str) -> None:
+    plan = _release_with(rules, "ghcr.io/acme/widget:1.2.3", "ghcr.io/acme/widget:1.2", "1")
+    slim = plan.variants[0]
+    assert {"1.2.3", "1.2", "1"} <= {t.tag for t in slim.tags}
+    assert slim.release_tags["1.2.3"] == "1.2.3"  # published once, as the version's own tag
+    assert {"1.2", "1"} <= slim.floating  # only ever moved forward
+    # another release's version or series is still refused
+    for other in ("1.2.4", "1.3", "2"):
+        with pytest.raises(
+            UsageError, match="reads as a release, and this run is not that release"
+        ):
+            _release_with(rules, other)
