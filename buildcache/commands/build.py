@@ -27,6 +27,7 @@ from rich.console import Console
 from buildcache.buildkit.metadata import TargetMetadata, digests
 from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
 from buildcache.buildkit.tracker import BuildTracker, Vertex
+from buildcache.commands.preflight import check_registries
 from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.bases import MissCause
@@ -77,6 +78,7 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
     console = _console(options.progress)
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
+    check_registries(plan, console)  # a registry that cannot take the push: nothing is baked
     resumed = _resumed(config, plan, console, force=options.force)
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
     with sink.group(f"docker buildx bake: {', '.join(v.name for v in plan.variants)}"):

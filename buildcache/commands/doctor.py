@@ -16,7 +16,7 @@ from rich.console import Console
 from buildcache.core.config.model import Config
 from buildcache.core.doctor import Check, healthy
 from buildcache.errors import BuildcacheError, BuildFailed
-from buildcache.registry.client import has_credentials, needs_login
+from buildcache.registry.client import probe_access
 from buildcache.ui.console import print_json
 from buildcache.ui.tables import checks_table
 
@@ -60,19 +60,31 @@ def _config_check(load_config: Callable[[], Config]) -> tuple[Config | None, Che
 
 
 def _registry_check(registry: str) -> Check:
-    """Credentials for the registry, or no need of them (a registry that asks nobody)."""
+    """Whether a push could reach the registry and write there: the question `build --push`
+    asks before it bakes (core/preflight.py), answered the same way."""
     name = f"registry {registry}"
-    if has_credentials(registry):
-        return Check(name, "ok", "credentials in the docker config")
-    asks = needs_login(registry)
-    if asks is False:
+    found = probe_access(registry)
+    if found.state == "ok":
+        return Check(name, "ok", "credentials in the docker config, accepted")
+    if found.state == "anonymous":
         return Check(name, "ok", "no credentials, and it asks for none")
+    if found.state == "unreachable":
+        return Check(
+            name,
+            "warn",
+            f"unreachable ({found.detail}): a push there fails before anything is built",
+            f"check the address and the network, or start the registry at {registry}",
+        )
+    if found.state == "unexpected":
+        return Check(name, "warn", f"it answered {found.detail}: a push there may fail")
     why = (
-        "it asks who is calling" if asks else "it could not be reached to ask whether it needs any"
+        "it refused the credentials in the docker config"
+        if found.state == "refused"
+        else "no credentials in the docker config, and it asks who is calling"
     )
     return Check(
         name,
         "warn",
-        f"no credentials in the docker config, and {why}: a push fails without them",
+        f"{why} ({found.detail}): a push fails without them",
         f"buildcache login (or docker login {registry})",
     )

@@ -17,6 +17,7 @@ from rich.console import Console
 from buildcache.core.config.model import Config
 from buildcache.core.login import LoginTarget, login_targets
 from buildcache.core.plan.ci import GitFacts, run_context
+from buildcache.core.preflight import Access
 from buildcache.errors import BuildFailed
 from buildcache.registry import client as registry
 from buildcache.registry.client import has_credentials
@@ -58,7 +59,7 @@ def login(
     console: Console,
     *,
     as_json: bool = False,
-    probe: Callable[[str], bool | None] | None = None,
+    probe: Callable[[str], Access] | None = None,
 ) -> None:
     from buildcache.docker import engine
 
@@ -69,7 +70,8 @@ def login(
     for target in login_targets(config, env):
         credentials = target.credentials()
         if credentials is None:
-            outcome = _without_credentials(target, env, probe or registry.needs_login)
+            asked = probe or (lambda name: registry.probe_access(name, env))
+            outcome = _without_credentials(target, env, asked)
         else:
             reason = engine.login(client, target.registry, *credentials)
             outcome = _logged_in(target, reason)
@@ -125,17 +127,26 @@ def logout(config: Config, console: Console, *, as_json: bool = False) -> None:
 
 
 def _without_credentials(
-    target: LoginTarget, env: Mapping[str, str], probe: Callable[[str], bool | None]
+    target: LoginTarget, env: Mapping[str, str], probe: Callable[[str], Access]
 ) -> LoginOutcome:
     """Whether a registry with no credentials in the environment can do without them."""
     if has_credentials(target.registry, env):
         return LoginOutcome(
             target.registry, "docker config", "logged in already (the docker config)"
         )
-    asks = probe(target.registry)
-    if asks is False:
+    found = probe(target.registry)
+    if found.state == "anonymous":
         return LoginOutcome(target.registry, "anonymous", "takes pushes without a login")
-    where = "" if asks else " (and it could not be reached to ask whether it needs one)"
+    where = _not_asked(found)
     return LoginOutcome(
         target.registry, "missing", f"no credentials{where}; set {target.missing}", target.missing
     )
+
+
+def _not_asked(found: Access) -> str:
+    """Why whether a registry needs credentials is not known: it could not be asked."""
+    if found.state == "unreachable":
+        return f" (and it is unreachable, {found.detail}: whether it needs any is not known)"
+    if found.state == "unexpected":
+        return f" (and it answered {found.detail}: whether it needs any is not known)"
+    return ""

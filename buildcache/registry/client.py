@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from buildcache.core.preflight import Access, AccessState
 from buildcache.core.reference import DOCKER_HUB, content_digest
 from buildcache.errors import RegistryError
 
@@ -149,20 +150,65 @@ def has_credentials(registry: str, env: Mapping[str, str] | None = None) -> bool
     return credentials_for(registry, env) is not None
 
 
-def needs_login(registry: str) -> bool | None:
-    """Whether the registry's API asks who is calling (401 at /v2/); None where it cannot be
-    reached. Docker Hub and ghcr.io always ask: anonymous pushes are refused."""
-    if registry in (DOCKER_HUB, "ghcr.io"):
-        return True
-    host = api_host(registry)
-    scheme = "http" if is_loopback(host) else "https"
-    try:
-        response = httpx.get(
-            f"{scheme}://{host}/v2/", timeout=TIMEOUT, follow_redirects=True, verify=_tls(scheme)
-        )
-    except httpx.HTTPError:
-        return None
-    return response.status_code in (401, 403)
+# Docker Hub and ghcr.io give anyone a token that opens /v2/, yet refuse anonymous pushes
+ANONYMOUS_PUSH_REFUSED = (DOCKER_HUB, "ghcr.io")
+
+
+def probe_access(
+    registry: str,
+    env: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Access:
+    """Whether a push could reach the registry and write there: one GET of /v2/ (the token
+    exchange of its challenge included) with docker's credentials, as `docker login` checks
+    them. Never raises: what went wrong is the answer."""
+    with RegistryClient(registry, env=env, transport=transport) as client:
+        if not client.has_login and registry in ANONYMOUS_PUSH_REFUSED:
+            return Access(registry, "no credentials", "anonymous pushes are refused there")
+        try:
+            response = client.http.get("")
+        except httpx.HTTPError as error:
+            return Access(registry, "unreachable", unreachable_reason(error))
+        except ValueError:  # a token server that answered with no JSON
+            return Access(registry, "unexpected", "its token server answered with no token")
+    return access_of(registry, response.status_code, has_login=client.has_login)
+
+
+def access_of(registry: str, status: int, *, has_login: bool) -> Access:
+    """What /v2/'s answer (after the credentials were offered) says of a push there."""
+    if status in (401, 403):
+        state: AccessState = "refused" if has_login else "no credentials"
+        return Access(registry, state, f"{status} at /v2/")
+    if status != 200:
+        return Access(registry, "unexpected", f"{status} at /v2/")
+    if has_login:
+        return Access(registry, "ok", "credentials accepted")
+    return Access(registry, "anonymous", "takes calls without a login")
+
+
+def unreachable_reason(error: httpx.HTTPError) -> str:
+    """Why a registry could not be reached, in a few words: connection refused, no such host,
+    a TLS failure, a timeout."""
+    text = str(error)
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out"
+    lowered = text.lower()
+    if any(word in lowered for word in ("certificate", "ssl", "tls")):
+        return "TLS failed: " + " ".join(text.split())[:160]
+    for words, reason in _UNREACHABLE_REASONS:
+        if any(word in lowered for word in words):
+            return reason
+    return " ".join(text.split())[:200] or type(error).__name__
+
+
+_UNREACHABLE_REASONS = (
+    (("connection refused",), "connection refused"),
+    (
+        ("name or service not known", "nodename nor servname", "temporary failure in name"),
+        "no such host",
+    ),
+    (("network is unreachable", "no route to host"), "no route to it"),
+)
 
 
 def _from_helper(helper: str, server: str) -> tuple[str, str] | None:
@@ -263,9 +309,11 @@ class RegistryClient:
         self.registry = registry
         host = api_host(registry)
         scheme = "http" if is_loopback(host) else "https"
+        credentials = credentials_for(registry, env)
+        self.has_login = credentials is not None  # docker's config has credentials for it
         self.http = httpx.Client(
             base_url=f"{scheme}://{host}/v2/",
-            auth=_RegistryAuth(credentials_for(registry, env)),
+            auth=_RegistryAuth(credentials),
             timeout=TIMEOUT,
             transport=transport,
             follow_redirects=True,

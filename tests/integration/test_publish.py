@@ -37,7 +37,7 @@ def _with_images(project: Project, images: list[str], extra: str = "") -> None:
     config.write_text(text.replace(first_line, f"images = {json.dumps(images)}") + f"\n{extra}")
 
 
-def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
+def test_a_registry_down_from_the_start_stops_the_push_before_the_bake_then_back_completes(
     project: Project,
 ) -> None:
     registries = project.registries
@@ -45,33 +45,49 @@ def test_a_registry_down_from_the_start_then_back_completes_on_a_second_run(
     _with_images(project, [ghcr, spare], "[publish]\nretries = 1\nbackoff = 0.2\n")
     registries.stop("spare")
     try:
-        result, data = project.run_json(
-            "build", "--push", "--version", "1.0.0", "--progress", "plain"
-        )
+        result = project.run("build", "--push", "--version", "1.0.0", "--progress", "plain")
     finally:
         registries.start("spare")
     assert result.returncode == 1
-    # the bake pushes to every registry: its push failed, was baked again once, and failed
-    assert "baking again from the cache" in result.stderr
-    assert "the push failed after every step was done" in result.stderr
-    assert "no tag was written on any registry" in result.stderr
-    assert spare in result.stderr
-    # nothing is tagged anywhere until every registry holds the image
-    for variant in data["variants"]:
-        assert variant["publish"] == []
-    for tag in ("1.0.0", "1.0.0-full", "latest", "full"):
-        assert manifest(f"{ghcr}:{tag}") is None
+    # a registry that is down is not a missing password, nor a bad moment to bake again for
+    assert f"error: {registries.spare} is unreachable (connection refused)" in result.stderr
+    assert "nothing was built or pushed" in result.stderr
+    assert "docker login" not in result.stderr
+    assert "baking again" not in result.stderr
+    assert "Traceback" not in result.stderr
+    # nothing was baked: the reachable registry never heard of the image, nor of its cache
+    for repository in (project.name, f"{project.name}-cache"):
+        assert registry_get(registries.ghcr, f"{repository}/tags/list").status_code == 404
 
-    # the registry is back: the same command completes, every step from the cache
+    # the registry is back: the same command builds and publishes everywhere
     result, data = project.run_json("build", "--push", "--version", "1.0.0")
     assert result.returncode == 0, result.stderr
     for variant in data["variants"]:
-        assert variant["cache"]["steps"]["cached"] == variant["cache"]["steps"]["total"]
         assert {r["status"] for r in variant["publish"]} == {"done"}
         digests = {manifest(t)["_digest"] for t in variant["tags"]}
         assert digests == {variant["digest"]}  # byte-identical on every registry, every tag
     assert image_platforms(f"{spare}:latest") == BOTH
     assert image_platforms(f"{spare}:full") == BOTH
+
+
+def test_a_push_to_a_registry_that_needs_a_login_and_has_none_stops_before_the_bake(
+    project: Project, tmp_path: Path
+) -> None:
+    registries = project.registries
+    private = registries.private
+    _with_images(project, [f"{registries.ghcr}/{project.name}", f"{private}/{project.name}"])
+    docker_config = tmp_path / "docker-config"  # no docker login of the machine's
+    docker_config.mkdir()
+    result = project.run(
+        "build", "slim", "--push", "--version", "1.0.0", env={"DOCKER_CONFIG": str(docker_config)}
+    )
+    assert result.returncode == 1
+    assert f"error: {private} needs a login to push and the docker config has none" in result.stderr
+    assert f"docker login {private}" in result.stderr
+    assert "unreachable" not in result.stderr
+    assert "Traceback" not in result.stderr
+    for repository in (project.name, f"{project.name}-cache"):
+        assert registry_get(registries.ghcr, f"{repository}/tags/list").status_code == 404
 
 
 def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from buildcache.core.preflight import Access
 from tests.unit.commands.conftest import Run
 
 
@@ -34,19 +35,21 @@ def test_doctor_json_writes_only_json_to_stdout_and_no_table(
 
 
 @pytest.mark.parametrize(
-    ("asks", "state", "words"),
+    ("access", "state", "words"),
     [
-        (False, "ok", "no credentials, and it asks for none"),
-        (True, "warn", "it asks who is calling"),
-        (None, "warn", "could not be reached"),
+        (Access("r", "ok", "credentials accepted"), "ok", "credentials in the docker config"),
+        (Access("r", "anonymous", "takes calls"), "ok", "no credentials, and it asks for none"),
+        (Access("r", "no credentials", "401 at /v2/"), "warn", "it asks who is calling"),
+        (Access("r", "refused", "401 at /v2/"), "warn", "refused the credentials"),
+        (Access("r", "unreachable", "connection refused"), "warn", "unreachable (connection"),
+        (Access("r", "unexpected", "503 at /v2/"), "warn", "it answered 503"),
     ],
 )
-def test_a_registry_without_credentials_is_a_warning_only_where_it_asks_for_them(
-    monkeypatch: pytest.MonkeyPatch, asks: bool | None, state: str, words: str
+def test_a_registry_check_says_whether_a_push_could_reach_and_write_there(
+    monkeypatch: pytest.MonkeyPatch, access: Access, state: str, words: str
 ) -> None:
     from buildcache.commands import doctor
 
-    monkeypatch.setattr(doctor, "has_credentials", lambda registry: False)
-    monkeypatch.setattr(doctor, "needs_login", lambda registry: asks)
+    monkeypatch.setattr(doctor, "probe_access", lambda registry: access)
     check = doctor._registry_check("127.0.0.1:5000")
-    assert (check.status, words in check.detail) == (state, True)
+    assert (check.status, words in check.detail) == (state, True), check.detail

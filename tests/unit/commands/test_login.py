@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from buildcache.cli.main import main
+from buildcache.core.preflight import Access
 from tests.unit.conftest import DockerCalls
 
 SECRET = "s3cr3t-token-value"
@@ -13,6 +14,10 @@ DOCKER_HUB_VARIABLES = (
     "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or "
     "BUILDCACHE_LOGIN_DOCKER_IO_USERNAME and BUILDCACHE_LOGIN_DOCKER_IO_PASSWORD"
 )
+
+
+def _asks_who_is_calling(registry: str, env: object = None) -> Access:
+    return Access(registry, "no credentials", "401 at /v2/")
 
 
 def _project(folder: Path, monkeypatch: pytest.MonkeyPatch, *images: str) -> None:
@@ -66,7 +71,7 @@ def test_in_ci_a_registry_without_credentials_fails_the_login_naming_the_variabl
     monkeypatch.delenv("CI_REGISTRY_PASSWORD", raising=False)
     import buildcache.registry.client
 
-    monkeypatch.setattr(buildcache.registry.client, "needs_login", lambda registry: True)
+    monkeypatch.setattr(buildcache.registry.client, "probe_access", _asks_who_is_calling)
     with pytest.raises(SystemExit) as done:
         main(["login"])
     err = capsys.readouterr().err
@@ -122,7 +127,7 @@ def test_login_json_says_each_registrys_outcome_on_stdout_and_no_secret(
 ) -> None:
     import buildcache.registry.client
 
-    monkeypatch.setattr(buildcache.registry.client, "needs_login", lambda registry: True)
+    monkeypatch.setattr(buildcache.registry.client, "probe_access", _asks_who_is_calling)
     with pytest.raises(SystemExit) as done:
         main(["login", "--json"])
     out, err = capsys.readouterr()
