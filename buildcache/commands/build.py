@@ -39,6 +39,7 @@ from buildcache.core.publish import (
     TagResult,
     is_auth_error,
     is_transient,
+    is_unreachable,
 )
 from buildcache.core.redact import redactor
 from buildcache.core.result import BuildResult
@@ -488,7 +489,7 @@ def _not_written(plan: BuildPlan) -> str:
 def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console) -> Baked:
     """The one bake of the plan; a push that failed on a registry's bad moment (429, 5xx, a
     reset) after every step was done is baked again: from the cache, no step runs twice.
-    Never an auth error."""
+    Never an auth error, nor a registry that refused the connection or has no address."""
     first = _tracker(plan)
     targets, error = bake(plan, first, "all") if plan.variants else ({}, None)
     tracker, rng = first, random.Random()
@@ -521,7 +522,9 @@ def _worth_another_bake(tracker: BuildTracker) -> str | None:
     if lost is not None:
         return lost
     reason = tracker.export_failure()
-    return reason if reason is not None and is_transient(reason) else None
+    if reason is None or is_unreachable(reason):  # not coming back in a few seconds
+        return None
+    return reason if is_transient(reason) else None
 
 
 def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:

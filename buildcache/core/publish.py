@@ -55,6 +55,20 @@ def is_transient(error: str) -> bool:
     return bool(_TRANSIENT.search(error))
 
 
+# ...and those of a registry that is not there at all: down, a wrong address, a certificate it
+# cannot show. A tag write retries them (the registry answered a moment ago: it may be
+# restarting); a bake does not (four bakes long, for a registry that is not coming back)
+_UNREACHABLE = re.compile(
+    r"connection refused|no such host|x509:|\btls: |network is unreachable|no route to host",
+    re.IGNORECASE,
+)
+
+
+def is_unreachable(error: str) -> bool:
+    """A registry that refused the connection, has no address, or failed TLS."""
+    return bool(_UNREACHABLE.search(error))
+
+
 def is_auth_error(error: str) -> bool:
     """A registry that refused who we are: another try will not help, a login will."""
     return bool(_PERMANENT.search(error))

@@ -211,6 +211,23 @@ def test_a_push_refused_for_its_credentials_is_not_baked_again() -> None:
     assert "no tag was written on any registry" in (failure.hint or "")
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        'failed to push: failed to do request: Head "http://127.0.0.1:9/v2/acme/widget/blobs/'
+        'sha256:1e56": dial tcp 127.0.0.1:9: connect: connection refused',
+        "failed to push: dial tcp: lookup nowhere.example on 127.0.0.53:53: no such host",
+    ],
+)
+def test_a_push_to_a_registry_that_is_not_there_is_not_baked_again(reason: str) -> None:
+    bake = StandInBake([Outcome([*ALL_DONE, _export(reason)], "exit 1")])
+    console, out = _console()
+    baked = build.bake_all(bake, _two_variants(), NO_WAIT, console)  # type: ignore[arg-type]
+    assert [name for name, _ in bake.baked] == ["all"]
+    assert baked.error is not None
+    assert "retry" not in out.getvalue()
+
+
 def test_retries_stop_at_the_policys_attempts() -> None:
     busy = Outcome([*ALL_DONE, _export("failed to push: 429 Too Many Requests")], "exit 1")
     bake = StandInBake([busy, busy, busy])

@@ -19,6 +19,7 @@ from buildcache.core.publish import (
     Retrier,
     RetryPolicy,
     is_transient,
+    is_unreachable,
     publish_steps,
     retry_after,
 )
@@ -57,6 +58,25 @@ def test_transient_errors_are_retried(text: str) -> None:
 @pytest.mark.parametrize("text", PERMANENT)
 def test_auth_permission_and_unknown_errors_are_not(text: str) -> None:
     assert not is_transient(text)
+
+
+# A registry that is not there at all, as BuildKit's push words it (Go's net and crypto/tls)
+UNREACHABLE = [
+    'failed to do request: Head "http://127.0.0.1:9/v2/acme/widget/blobs/sha256:1e56": dial tcp 127.0.0.1:9: connect: connection refused',
+    'failed to do request: Head "https://nowhere.example/v2/": dial tcp: lookup nowhere.example on 127.0.0.53:53: no such host',
+    'failed to do request: Head "https://10.0.0.1/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority',
+    'failed to do request: Head "https://10.9.9.9/v2/": dial tcp 10.9.9.9:443: connect: network is unreachable',
+]
+
+
+@pytest.mark.parametrize("text", UNREACHABLE)
+def test_a_registry_that_is_not_there_is_told_apart(text: str) -> None:
+    assert is_unreachable(text)
+
+
+@pytest.mark.parametrize("text", [t for t in TRANSIENT if "connection refused" not in t])
+def test_a_registrys_bad_moment_is_not_unreachable(text: str) -> None:
+    assert not is_unreachable(text)
 
 
 def test_retry_after_is_a_floor_and_backoff_doubles_with_jitter() -> None:
