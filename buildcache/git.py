@@ -1,4 +1,5 @@
-"""The few facts buildcache reads from git: the tags, HEAD's commit, the branch, the remote."""
+"""The few facts buildcache reads from git: the tags, HEAD's commit, the branch, the remote,
+whether the tree has changes and the clone is shallow."""
 
 from __future__ import annotations
 
@@ -29,9 +30,24 @@ def head(cwd: Path) -> tuple[str | None, int | None]:
     return sha or None, int(time) if time.isdigit() else None
 
 
-def branch(cwd: Path) -> str | None:
-    name = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
-    return None if name in (None, "HEAD") else name  # HEAD: detached, no branch
+def branch_and_changes(cwd: Path) -> tuple[str | None, bool]:
+    """The branch at HEAD (None: detached) and whether tracked files have uncommitted changes,
+    in one git call (no optional locks: a build beside an editor or another git must not fail)."""
+    status = _git(
+        cwd, "--no-optional-locks", "status", "--porcelain=v2", "--branch", "--untracked-files=no"
+    )
+    lines = (status or "").splitlines()
+    header = dict(line[2:].split(" ", 1) for line in lines if line.startswith("# "))
+    dirty = any(not line.startswith("#") for line in lines)
+    if header.get("branch.oid") == "(initial)":  # no commit yet: no branch to speak of
+        return None, dirty
+    head = header.get("branch.head")
+    return (None if head in (None, "(detached)") else head), dirty
+
+
+def shallow(cwd: Path) -> bool:
+    """A shallow clone (actions/checkout's default, fetch-depth 1): it may lack the tags."""
+    return _git(cwd, "rev-parse", "--is-shallow-repository") == "true"
 
 
 def remote_default_branch(cwd: Path) -> str | None:
@@ -41,8 +57,10 @@ def remote_default_branch(cwd: Path) -> str | None:
 
 def facts(cwd: Path) -> GitFacts:
     sha, commit_time = head(cwd)
+    name, dirty = branch_and_changes(cwd)
     return GitFacts(
-        branch=branch(cwd),
+        branch=name,
+        dirty=dirty,
         default_branch=remote_default_branch(cwd),
         sha=sha,
         remote_url=_git(cwd, "remote", "get-url", "origin"),

@@ -50,6 +50,7 @@ def checkout_facts(cwd: Path) -> RunFacts:
         git=git.facts(cwd),
         now=run_time(os.environ, datetime.now(UTC)),
         known_versions=lambda: git.tags(cwd),
+        shallow=lambda: git.shallow(cwd),
         exists=Path.exists,
         read_text=_read_text,
         cwd=cwd,

@@ -34,6 +34,7 @@ class GitFacts:
     sha: str | None = None
     remote_url: str | None = None  # `git remote get-url origin`, for the image's source label
     commit_time: int | None = None  # HEAD's commit time (Unix), for reproducible builds
+    dirty: bool = False  # tracked files with uncommitted changes: HEAD is not what is built
 
 
 @dataclass(frozen=True, kw_only=True)

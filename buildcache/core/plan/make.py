@@ -92,7 +92,27 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
         notes.append(FORK_NOTE)
     built = make_plan(config, run, request, policy)
     check_paths(built.variants, facts.exists)
+    notes += checkout_notes(run, context, facts)
     return describe(config, built, request, facts, context, notes)
+
+
+SHALLOW_NOTE = (
+    "shallow clone: latest decided without the repository's tags; fetch tags (fetch-depth: 0)"
+)
+DIRTY_NOTE = (
+    "the working tree has uncommitted changes: the revision label names HEAD, not what is built"
+)
+
+
+def checkout_notes(run: RunTags, context: RunContext, facts: RunFacts) -> list[str]:
+    """Where the checkout changes the plan: latest decided against the tags of a clone that may
+    lack them, a revision label of a commit the tree is not."""
+    notes = []
+    if run.latest_by_tags and facts.shallow():
+        notes.append(SHALLOW_NOTE)
+    if context.sha and facts.git.dirty:
+        notes.append(DIRTY_NOTE)
+    return notes
 
 
 def _cache_flag(request: PlanRequest) -> PlanRequest:

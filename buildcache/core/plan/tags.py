@@ -82,6 +82,7 @@ class RunTags:
     latest_reason: str
     release: bool  # a release version (not a branch, pull request or schedule run)
     latest_name: str = LATEST  # the default variant's moving tag (a flavor may affix it)
+    latest_by_tags: bool = False  # decided against the repository's tags (the highest release?)
 
 
 def given_tags(
@@ -177,6 +178,7 @@ def run_tags(
         latest=latest,
         latest_reason=reason,
         release=version is not None,
+        latest_by_tags=reason == HIGHEST or reason.startswith(NOT_HIGHEST),
     )
 
 
@@ -490,6 +492,11 @@ def _numbers(match: re.Match[str]) -> tuple[int, ...]:
     return tuple(int(match[k] or 0) for k in ("major", "minor", "patch"))
 
 
+# the reasons of a latest decided against the repository's tags
+HIGHEST = "the highest release"
+NOT_HIGHEST = "not the highest release"
+
+
 def _latest(
     version: str, final: bool, tags: TagsConfig, no_latest: bool, known: Sequence[str]
 ) -> tuple[bool, str]:
@@ -506,8 +513,8 @@ def _latest(
         return True, "a release"
     top = _highest_above(mine, known)
     if top is not None:
-        return False, f"not the highest release ({top} is higher)"
-    return True, "the highest release"
+        return False, f"{NOT_HIGHEST} ({top} is higher)"
+    return True, HIGHEST
 
 
 def _highest_above(mine: tuple[int, ...], known: Sequence[str]) -> str | None:

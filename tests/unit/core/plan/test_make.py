@@ -347,3 +347,43 @@ def test_a_file_that_is_not_a_dockerfile_is_refused_without_a_line_of_it(tmp_pat
         config, version="1", read_text=lambda path: "FROM a\n", exists=lambda path: True
     )
     assert "the context of default, /, is outside the project (/r)" in plan.notes
+
+
+# Where the checkout changes the plan: a note
+
+
+SHALLOW = "shallow clone: latest decided without the repository's tags; fetch tags (fetch-depth: 0)"
+DIRTY = "the working tree has uncommitted changes: the revision label names HEAD, not what is built"
+
+
+def _checkout_plan(*, shallow: bool, dirty: bool = False, **request: object) -> list[str]:
+    """The notes of SHALLOW and DIRTY in a plan of this checkout (the repository tagged 1.0.0)."""
+    plan = plan_run(
+        _config(),
+        git=GitFacts(branch="main", default_branch="main", sha="b" * 40, dirty=dirty),
+        known_versions=lambda: ("1.0.0",),
+        shallow=lambda: shallow,
+        **request,
+    )
+    return [n for n in plan.notes if n in (SHALLOW, DIRTY)]
+
+
+def test_a_shallow_clone_is_a_note_where_latest_is_decided_by_the_repositorys_tags() -> None:
+    assert _checkout_plan(shallow=True, version="2.0.0") == [SHALLOW]
+    assert _checkout_plan(shallow=False, version="2.0.0") == []
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [{}, {"version": "2.0.0", "no_latest": True}, {"version": "2.0.0-rc.1"}],
+    ids=["not a release", "--no-latest", "a pre-release"],
+)
+def test_a_shallow_clone_is_no_note_where_no_tag_decides_latest(
+    request_: dict[str, object],
+) -> None:
+    assert _checkout_plan(shallow=True, **request_) == []
+
+
+def test_a_dirty_tree_is_a_note_where_the_revision_label_is_written() -> None:
+    assert _checkout_plan(shallow=False, dirty=True) == [DIRTY]
+    assert _checkout_plan(shallow=False, dirty=False) == []
