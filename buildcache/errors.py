@@ -94,15 +94,29 @@ class PublishStopped(BuildFailed):
 class RegistryError(BuildcacheError):
     """A registry's HTTP API refused or could not be reached; `status` is its HTTP status."""
 
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        hint: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+        self.retry_after = retry_after  # seconds, as the registry's Retry-After header asked
 
 
 class PublishError(Exception):
     """One registry call of publishing failed (a tag written, a hold decided); the publisher
     decides whether to try again."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retry_after = retry_after  # the registry's Retry-After, in seconds, where it gave one
+
+    @classmethod
+    def of(cls, error: RegistryError, reason: str | None = None) -> PublishError:
+        """A registry call's failure, its Retry-After kept for the retry's wait."""
+        return cls(reason or error.message, error.retry_after)

@@ -40,6 +40,7 @@ from buildcache.core.publish import (
     is_auth_error,
     is_transient,
     is_unreachable,
+    retry_after,
 )
 from buildcache.core.redact import redactor
 from buildcache.core.result import BuildResult
@@ -497,7 +498,8 @@ def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console)
         reason = _worth_another_bake(tracker) if error is not None else None
         if reason is None:
             break
-        wait = policy.wait(attempt, reason, rng)
+        # BuildKit passes on a registry's words, not its headers: a Retry-After only as text
+        wait = policy.wait(attempt, retry_after(reason), rng)
         say(
             console,
             f"retry: the push failed ({' '.join(reason.split())[:200]}); baking again from the "

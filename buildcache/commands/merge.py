@@ -131,7 +131,7 @@ def _put_indexes(
                     data, media_type = merged_index(runners[name])
                     digest = put_by_digest(registries, images, data, media_type)
                 except RegistryError as error:
-                    raise PublishError(error.message) from None
+                    raise PublishError.of(error) from None
                 indexes[name] = images[0].with_digest(digest)
 
             reason, attempts = retrier.retried(
@@ -155,7 +155,7 @@ def _runner_images(registries: Registries, merged: MergeInput, name: str) -> lis
             runner = RunnerImage(data, media_type, platforms)
             config = None if runner.is_index else client.blob(source.repository, runner.config)
         except RegistryError as error:
-            raise PublishError(f"{source}: {error.message}; nothing was merged") from None
+            raise PublishError.of(error, f"{source}: {error.message}; nothing was merged") from None
         check_platforms(source, runner, config)
         runners.append(runner)
     return runners

@@ -158,7 +158,7 @@ def _read_indexes(
                     origin = copy_where_missing(registries, source, images_of(variant))
                 manifests[variant.name] = read_manifest(registries, origin, str(source.digest))
             except RegistryError as error:
-                raise PublishError(error.message) from None
+                raise PublishError.of(error) from None
 
         reason, attempts = retrier.retried(read, str(source))
         return [] if reason is None else failed_results(variant, reason, attempts)

@@ -85,12 +85,12 @@ class RetryPolicy:
     backoff: float = 2.0  # seconds before the second try; doubled each time, with jitter
     max_wait: float = 60.0
 
-    def wait(self, attempt: int, error: str, rng: random.Random) -> float:
-        """Seconds to wait after failed try number `attempt` (1-based)."""
+    def wait(self, attempt: int, asked: float | None, rng: random.Random) -> float:
+        """Seconds to wait after failed try number `attempt` (1-based); `asked`: the registry's
+        Retry-After, a floor (capped at max_wait: a registry cannot hold a release for hours)."""
         base: float = self.backoff * 2.0 ** (attempt - 1)
-        # jitter spreads runners that failed together apart; a Retry-After, where given, is a floor
+        # jitter spreads runners that failed together apart
         jittered = base * (0.5 + rng.random())
-        asked = retry_after(error)
         return min(self.max_wait, max(jittered, asked or 0.0))
 
 
@@ -113,16 +113,23 @@ class Retrier:
             except PublishError as error:
                 if not is_transient(error.reason) or attempt == self.policy.attempts:
                     return _gave_up(error.reason, attempt), attempt
-                self._wait(attempt, error.reason, what)
+                self._wait(attempt, error, what)
                 continue
             return None, attempt
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait(self, attempt: int, reason: str, what: str) -> None:
-        """The policy's wait after failed try number `attempt`, announced."""
-        wait = self.policy.wait(attempt, reason, self.rng)
+    def _wait(self, attempt: int, error: PublishError, what: str) -> None:
+        """The policy's wait after failed try number `attempt`, announced (with the registry's
+        Retry-After, where it asked for one)."""
+        wait = self.policy.wait(attempt, error.retry_after, self.rng)
+        asked = (
+            f", as the registry asked (Retry-After: {error.retry_after:g}s)"
+            if error.retry_after
+            else ""
+        )
         self.on_event(
-            f"{what}: {reason}; trying again in {wait:.1f}s ({attempt}/{self.policy.attempts})"
+            f"{what}: {error.reason}; trying again in {wait:.1f}s{asked} "
+            f"({attempt}/{self.policy.attempts})"
         )
         self.sleep(wait)
 

@@ -9,6 +9,7 @@ printed, and never put on a command line (a helper gets the host on stdin).
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,6 +99,22 @@ def _tls(scheme: str = "https") -> ssl.SSLContext:
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     with _tls_lock:
         return _tls_once()
+
+
+def retry_after_header(value: str | None, now: datetime | None = None) -> float | None:
+    """A Retry-After header in seconds: a number of seconds, or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def is_loopback(host: str) -> bool:
@@ -348,6 +366,7 @@ class RegistryClient:
             f"{self.registry} refused to {what}: {response.status_code} {reason}",
             status=response.status_code,
             hint=hint,
+            retry_after=retry_after_header(response.headers.get("Retry-After")),
         )
 
     def tags(self, repo: str) -> list[str]:

@@ -107,7 +107,7 @@ class TagWriter:
                     step.image.repository, tag, manifest.data, manifest.media_type
                 )
         except RegistryError as error:
-            raise PublishError(error.message) from None
+            raise PublishError.of(error) from None
 
     def hold(self, variant: str, tags: Sequence[str]) -> dict[str, str]:
         """The moving tags a higher release holds on any registry, with why: one decision,
@@ -115,7 +115,7 @@ class TagWriter:
         try:
             return {tag: held.why for tag, held in self.holders(variant, tags).items()}
         except RegistryError as error:
-            raise PublishError(error.message) from None
+            raise PublishError.of(error) from None
 
     def holders(self, variant: str, tags: Sequence[str]) -> dict[str, Held]:
         """The moving tags a higher release holds on any of the variant's registries (asked at

@@ -62,7 +62,7 @@ def _digest(client: RegistryClient, ref: ImageRef, policy: RetryPolicy) -> str |
             found = client.digest(ref.repository, ref.tag or "")
         except RegistryError as error:
             last = error
-            raise PublishError(error.message) from None
+            raise PublishError.of(error) from None
 
     reason, _ = Retrier(policy, time.sleep).retried(read, str(ref))
     if reason is not None and last is not None:

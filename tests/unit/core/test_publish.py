@@ -23,7 +23,7 @@ from buildcache.core.publish import (
     publish_steps,
     retry_after,
 )
-from buildcache.errors import PublishError
+from buildcache.errors import PublishError, RegistryError
 from tests.unit.plans import make_plan
 
 # Error texts as buildx imagetools and registries word them.
@@ -82,12 +82,38 @@ def test_a_registrys_bad_moment_is_not_unreachable(text: str) -> None:
 def test_retry_after_is_a_floor_and_backoff_doubles_with_jitter() -> None:
     policy = RetryPolicy(attempts=5, backoff=1.0, max_wait=60)
     rng = random.Random(1)
-    waits = [policy.wait(n, "503", rng) for n in (1, 2, 3, 4)]
+    waits = [policy.wait(n, None, rng) for n in (1, 2, 3, 4)]
     for n, wait in enumerate(waits):
         assert 0.5 * 2**n <= wait <= 1.5 * 2**n
+    # BuildKit's words for a bake's push: the header only as text
     assert retry_after("429 Too Many Requests; Retry-After: 30") == 30
-    assert policy.wait(1, "429 Too Many Requests; Retry-After: 30", rng) == 30
-    assert policy.wait(1, "Retry-After: 3000", rng) == 60
+    assert policy.wait(1, 30, rng) == 30
+    assert policy.wait(1, 3000, rng) == 60
+
+
+def test_a_registry_s_retry_after_header_is_the_next_try_s_wait_and_said() -> None:
+    """429 with Retry-After: 10 through the registry client: the next try waits 10 s (not the
+    policy's 0.05 s backoff), and the retry's line says the registry asked for it."""
+    import httpx
+
+    from buildcache.registry.client import RegistryClient
+
+    answers = iter([httpx.Response(429, headers={"Retry-After": "10"}), httpx.Response(201)])
+    transport = httpx.MockTransport(lambda request: next(answers))
+    slept: list[float] = []
+    said: list[str] = []
+    retrier = Retrier(RetryPolicy(attempts=3, backoff=0.05), slept.append, said.append)
+    with RegistryClient("127.0.0.1:5999", transport=transport) as client:
+
+        def put() -> None:
+            try:
+                client.put_raw_manifest("acme/w", "1.0", b"{}", "application/json")
+            except RegistryError as error:
+                raise PublishError.of(error) from None
+
+        assert retrier.retried(put, "ghcr 1.0") == (None, 2)
+    assert slept == [10.0]
+    assert "as the registry asked (Retry-After: 10s)" in said[0]
 
 
 CONFIG = """\
