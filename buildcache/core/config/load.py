@@ -50,18 +50,41 @@ from buildcache.errors import ConfigError
 
 
 def find_config(cwd: Path, explicit: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
-    """The config file and its buildcache table: --config, buildcache.toml, pyproject.toml."""
+    """The config file and its buildcache table: --config, else buildcache.toml or a
+    pyproject.toml with [tool.buildcache] here or in a folder above, as git finds `.git` (a
+    command run in a subfolder builds the project's images); the search stops at the
+    repository's root."""
     if explicit is not None:
         return explicit, _explicit_config(explicit)
-    candidate = cwd / CONFIG_FILE
+    for folder in _upward(cwd):
+        found = _config_in(folder)
+        if found is not None:
+            return found
+    return None, {}
+
+
+def _upward(cwd: Path) -> list[Path]:
+    """cwd and the folders above it, up to the first that holds `.git` (the repository's root)
+    or the filesystem's root."""
+    folders = []
+    for folder in [cwd, *cwd.absolute().parents]:
+        folders.append(folder)
+        if (folder / ".git").exists():
+            break
+    return folders
+
+
+def _config_in(folder: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The folder's buildcache.toml, else its pyproject.toml's [tool.buildcache]."""
+    candidate = folder / CONFIG_FILE
     if candidate.is_file():
         return candidate, _read_toml(candidate)
-    candidate = cwd / PYPROJECT
+    candidate = folder / PYPROJECT
     if candidate.is_file():
         table = _pyproject_table(candidate, _read_toml(candidate), required=False)
         if table is not None:
             return candidate, table
-    return None, {}
+    return None
 
 
 def _explicit_config(path: Path) -> Any:
@@ -97,7 +120,8 @@ def load_config(cwd: Path, env: Mapping[str, str], explicit: Path | None = None)
     path, table = find_config(cwd, explicit)
     if path is None and "BUILDCACHE_IMAGES" not in env:
         raise ConfigError(
-            f"no config found: looked for {CONFIG_FILE} and [tool.buildcache] in {PYPROJECT} in {cwd}",
+            f"no config found: looked for {CONFIG_FILE} and [tool.buildcache] in {PYPROJECT} in {cwd} "
+            "and the folders above it",
             hint="write one (see the README or `buildcache init`), give --config PATH, or set BUILDCACHE_IMAGES",
         )
     root = path.parent if path else cwd

@@ -240,3 +240,24 @@ def test_every_schema_key_has_its_field(
     assert keys, section
     missing = [key for key in fields(dict.fromkeys(keys)) if key not in names]
     assert not missing, f"{section}: no field for {missing}"
+
+
+def test_the_config_is_found_upward_as_git_finds_dot_git_and_not_above_the_repository(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "src" / "pkg").mkdir(parents=True)
+    (project / "buildcache.toml").write_text('images = ["acme/app"]\n')
+    config = load_config(project / "src" / "pkg", {})
+    assert config.path == project / "buildcache.toml"
+    assert tuple(map(str, config.images)) == ("docker.io/acme/app",)
+    # a subfolder's pyproject.toml without the table does not stop the search
+    (project / "src" / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert find_config(project / "src" / "pkg")[0] == project / "buildcache.toml"
+    # a config above the repository's root is another project's
+    (project / "buildcache.toml").unlink()
+    (tmp_path / "buildcache.toml").write_text('images = ["other/app"]\n')
+    assert find_config(project / "src") == (None, {})
+    with pytest.raises(ConfigError, match="and the folders above it"):
+        load_config(project / "src", {})
