@@ -1,8 +1,10 @@
-"""`buildcache init`: a starter buildcache.toml from the repository's Dockerfile.
+"""`buildcache init`: a starter buildcache.toml from the repository's workflow or Dockerfile.
 
 It looks for `Dockerfile`, `docker/Dockerfile` and `*/Dockerfile`, and asks which when there are
-several. Whatever it writes is checked as `build` would read it before it is written. The make
-targets are written raw (rich would turn their tabs into spaces, and make wants tabs).
+several. Whatever it writes is checked as `build` would read it before it is written. What it
+prints for the user to copy (the make targets, the workflow) goes to stdout, raw (rich would turn
+the tabs make wants into spaces); what it says (wrote, notes) goes to stderr. In a subfolder of a
+repository it writes at the repository's root, where every command finds it.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from buildcache.core.config.model import CONFIG_FILE
 from buildcache.core.init import (
     CI_STEP,
     MAKE_TARGET,
+    ManualVersion,
     image_names,
+    migrated_workflow,
     read_dockerfile,
     repository_path,
     starter_config,
+    starter_notes,
     suggested_image,
 )
 from buildcache.core.plan.metadata import repository_url
@@ -52,15 +57,45 @@ def init(
     console: Console | None = None,
 ) -> None:
     console = console or make_console()
-    root = Path.cwd()
+    cwd = Path.cwd()
+    root = _project_root(cwd, console)
     target = root / CONFIG_FILE
     if target.exists() and not force:
         raise UsageError(f"{target} already exists", hint="add --force to overwrite it")
+    dockerfile, workflow = _from_root(cwd, root, dockerfile), _from_root(cwd, root, workflow)
     workflow = workflow or (None if dockerfile else _found_workflow(root))
     if workflow is not None:
-        _write(target, _from_workflow(root, workflow, images, console), console)
+        text, printed = _from_workflow(root, workflow, images, console)
+        _write(target, text, console, printed)
         return
-    _write(target, _from_dockerfile(root, dockerfile, images, platforms, console), console)
+    text = _from_dockerfile(root, dockerfile, images, platforms, console)
+    _write(target, text, console, CI_STEP)
+
+
+def _project_root(cwd: Path, console: Console) -> Path:
+    """The repository's root, where init is run in a subfolder of one (asked on a terminal);
+    else the working folder."""
+    top = next((p for p in [cwd, *cwd.parents] if (p / ".git").exists()), cwd)
+    if top == cwd:
+        return cwd
+    if sys.stdin.isatty() and not typer.confirm(
+        f"Write {CONFIG_FILE} at the repository's root, {top}?", default=True, err=True
+    ):
+        return cwd
+    labelled(
+        console,
+        "note",
+        "yellow",
+        f"writing at the repository's root, {top}: buildcache finds it from any folder below",
+    )
+    return top
+
+
+def _from_root(cwd: Path, root: Path, path: Path | None) -> Path | None:
+    """A path given relative to the working folder, relative to the project's root."""
+    if path is None or path.is_absolute() or cwd == root:
+        return path
+    return (cwd / path).resolve().relative_to(root.resolve())
 
 
 def _from_dockerfile(
@@ -72,17 +107,20 @@ def _from_dockerfile(
         raise UsageError(
             f"there is no {dockerfile} here", hint="give the Dockerfile with --dockerfile PATH"
         )
+    read = read_dockerfile((root / dockerfile).read_text(encoding="utf-8"))
+    for note in starter_notes(read):
+        labelled(console, "note", "yellow", note)
     return starter_config(
         images=images or _asked_images(root, console),
         dockerfile_name=dockerfile.as_posix(),
-        dockerfile=read_dockerfile((root / dockerfile).read_text(encoding="utf-8")),
+        dockerfile=read,
         platforms=platforms,
     )
 
 
-def _write(target: Path, text: str, console: Console) -> None:
+def _write(target: Path, text: str, console: Console, workflow: str) -> None:
     """The config written, once it is one buildcache accepts (checked as `build` reads it);
-    then the make targets and the workflow that runs it."""
+    then the make targets and the workflow that runs it, on stdout."""
     try:
         parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
     except ConfigError as error:
@@ -90,13 +128,14 @@ def _write(target: Path, text: str, console: Console) -> None:
             f"nothing was written: {error.key}: {error.reason}", hint=error.hint
         ) from None
     target.write_text(text, encoding="utf-8")
-    say(console, f"wrote {target}", "green")
-    console.file.flush()
-    sys.stderr.write("\nAdd to your Makefile:\n\n" + MAKE_TARGET + "\n")
-    sys.stderr.write(
-        "A workflow (GitHub Actions) that builds on pushes, tags and pull requests:\n\n" + CI_STEP
+    say(
+        console,
+        f"wrote {target}; the make targets and the workflow that runs it on stdout",
+        "green",
     )
-    sys.stderr.flush()
+    console.file.flush()
+    sys.stdout.write("# Add to your Makefile:\n" + MAKE_TARGET + "\n" + workflow)
+    sys.stdout.flush()
 
 
 def _found_workflow(root: Path) -> Path | None:
@@ -109,9 +148,11 @@ def _found_workflow(root: Path) -> Path | None:
     )
 
 
-def _from_workflow(root: Path, workflow: Path, images: list[str], console: Console) -> str:
-    """The config the workflow's build job stands for, and a note for each thing it could not
-    carry over."""
+def _from_workflow(
+    root: Path, workflow: Path, images: list[str], console: Console
+) -> tuple[str, str]:
+    """The config the workflow's build job stands for and the workflow that replaces it; a note
+    for each thing guessed, and for each it could not carry over."""
     import tomli_w
     import yaml
 
@@ -125,17 +166,28 @@ def _from_workflow(root: Path, workflow: Path, images: list[str], console: Conso
     except yaml.YAMLError as error:
         raise UsageError(f"{workflow} is not YAML: {' '.join(str(error).split())}") from None
     repository = repository_path(_repository_url(root))
-    migration = migrate(parsed if isinstance(parsed, dict) else {}, repository=repository)
-    if images:
-        migration.config["images"] = images
-    labelled(console, "note", "yellow", f"read {workflow}, job {migration.job}")
+    try:
+        migration = migrate(
+            parsed if isinstance(parsed, dict) else {}, repository=repository, images=images
+        )
+    except UsageError as error:
+        raise UsageError(f"{workflow.as_posix()}: {error.message}", hint=error.hint) from None
+    labelled(console, "note", "yellow", f"read {workflow.as_posix()}, job {migration.job}")
+    for guess in migration.guesses:
+        labelled(console, "note", "yellow", f"guessed: {guess}")
     for note in migration.notes:
         labelled(console, "note", "yellow", f"not carried over: {note}")
     header = (
         "# buildcache: multi-platform builds with a registry cache per variant (see its README).\n"
         f"# Written by `buildcache init --from {workflow.as_posix()}` (job {migration.job}).\n"
     )
-    return header + tomli_w.dumps(migration.config)
+    printed = migrated_workflow(
+        source=workflow.as_posix(),
+        triggers=migration.triggers,
+        manual=[ManualVersion(m.input, m.version) for m in migration.manual],
+        push=migration.push,
+    )
+    return header + tomli_w.dumps(migration.config), printed
 
 
 def _repository_url(root: Path) -> str | None:

@@ -38,6 +38,9 @@ class Dockerfile:
     args: dict[str, str | None] = field(default_factory=dict)  # name -> default, first wins
     used_stages: set[str] = field(default_factory=set)  # stages another stage builds on
     compared: dict[str, list[str]] = field(default_factory=dict)  # ARG -> literals it is tested on
+    # ARGs whose default is empty and that a RUN tests (`[ -n "$X" ]`, `${X:-...}`): an image
+    # built without them takes the other branch
+    tested_empty: list[str] = field(default_factory=list)
 
     @property
     def final_stages(self) -> list[str]:
@@ -82,6 +85,22 @@ def _read_step(result: Dockerfile, step: Step) -> None:
     if step.instruction == "RUN":
         for name in result.args:
             _add_compared(result, name, _compared_literals(step.text, name))
+            unset = not result.args[name] and name not in result.tested_empty
+            if unset and _tests_emptiness(step.text, name):
+                result.tested_empty.append(name)
+
+
+def _tests_emptiness(script: str, name: str) -> bool:
+    """Whether a shell script branches on the variable `name` being empty: `[ -n "$X" ]`,
+    `[ -z "${X}" ]`, `[ "$X" ]`, `"$X" != ""`, `${X:-default}`, `${X:+alternative}`."""
+    variable = rf"""["']?\$\{{?{re.escape(name)}\}}?["']?"""
+    tests = (
+        rf"-[nz]\s+{variable}",
+        rf"\[\s+{variable}\s+\]",
+        rf"""{variable}\s+!?==?\s+(?:""|'')""",
+        rf"\$\{{{re.escape(name)}:?[-+]",
+    )
+    return any(re.search(test, script) for test in tests)
 
 
 def _add_compared(result: Dockerfile, name: str, literals: Sequence[str]) -> None:
@@ -199,6 +218,24 @@ def _following(dockerfile: Dockerfile, switch: str, default: str) -> dict[str, s
     }
 
 
+def unset_empty_args(dockerfile: Dockerfile, variants: dict[str, Any]) -> list[str]:
+    """A note for each ARG whose default is empty, that a RUN tests, and that no variant sets:
+    the images buildcache builds take its empty branch, where a team's build may set it."""
+    given = {arg for table in variants.values() for arg in table.get("build-args", {})}
+    return [
+        f"{name}: its default is empty and a RUN tests it, and no variant sets it: every image "
+        "takes the empty branch; if your builds set it (a build argument of the workflow or the "
+        f'Makefile), give it under [variants.<name>] build-args = {{ {name} = "..." }}'
+        for name in dockerfile.tested_empty
+        if name not in given
+    ]
+
+
+def starter_notes(dockerfile: Dockerfile) -> list[str]:
+    """What a starter config built from this Dockerfile leaves to the user."""
+    return unset_empty_args(dockerfile, _variants(dockerfile)[0])
+
+
 def starter_config(
     *, images: Sequence[str], dockerfile_name: str, dockerfile: Dockerfile, platforms: Sequence[str]
 ) -> str:
@@ -216,7 +253,76 @@ def starter_config(
         "# buildcache: multi-platform builds with a registry cache per variant (see its README).\n"
         f"# Written by `buildcache init` from {dockerfile_name}: {how}.\n"
     )
-    return header + tomli_w.dumps(config)
+    notes = "".join(f"# note: {note}\n" for note in unset_empty_args(dockerfile, variants))
+    return header + notes + tomli_w.dumps(config)
+
+
+@dataclass(frozen=True)
+class ManualVersion:
+    """A manual run the migrated workflow tagged with a literal tag of its own: the printed
+    workflow builds it as `--version <version> --no-latest`."""
+
+    input: str  # its workflow_dispatch boolean input
+    version: str
+
+
+def migrated_workflow(
+    *,
+    source: str,
+    triggers: dict[str, Any],
+    manual: Sequence[ManualVersion] = (),
+    push: str | None = None,
+) -> str:
+    """CI_STEP for the workflow `source` moved over: its own triggers (`release: published`
+    stays so), its `push`, and each manual run's version."""
+    lines = CI_STEP.splitlines(keepends=True)
+    start = next(n for n, line in enumerate(lines) if line.startswith("on:"))
+    end = next(n for n, line in enumerate(lines) if line.startswith("permissions:"))
+    if not triggers:
+        return CI_STEP
+    on = "on:\n" + _indented(_yaml_dump(triggers, sort_keys=False, width=1000))
+    head = f"# {source} (moved to buildcache by `buildcache init --from {source}`)\n"
+    job = "".join(lines[end:])
+    job = re.sub(
+        r"(?m)^( +push: )(.*)$",
+        lambda m: m.group(1) + (push or m.group(2)) + _manual_inputs(manual),
+        job,
+        count=1,
+    )
+    return head + "".join(lines[1:start]) + on + job
+
+
+def _flow_lists(dumper: Any, data: list[Any]) -> Any:
+    """`types: [published]`, as workflows are written: a list of scalars on one line."""
+    flow = all(not isinstance(item, (dict, list)) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _yaml_dump(data: Any, **options: Any) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(list, _flow_lists)
+    return str(yaml.dump(data, Dumper=Dumper, **options))
+
+
+def _indented(text: str) -> str:
+    return "".join("  " + line if line.strip() else line for line in text.splitlines(True))
+
+
+def _manual_inputs(manual: Sequence[ManualVersion]) -> str:
+    """The action's `version` and `args` for the manual runs (`--version test --no-latest`)."""
+    if not manual:
+        return ""
+    asks = [f"github.event_name == 'workflow_dispatch' && inputs.{m.input}" for m in manual]
+    version = " || ".join(f"({ask} && '{m.version}')" for ask, m in zip(asks, manual, strict=True))
+    any_ask = asks[0] if len(asks) == 1 else " || ".join(f"({ask})" for ask in asks)
+    return (
+        f"\n          version: ${{{{ {version} || '' }}}}"
+        f"\n          args: ${{{{ ({any_ask}) && '--no-latest' || '' }}}}"
+    )
 
 
 MAKE_TARGET = """\

@@ -5,8 +5,10 @@ What the workflow already says is carried over in buildcache's words: the matrix
 their build arguments (`${{ matrix.x }}` resolved per entry; what all share goes to the top),
 the Dockerfile, context and platforms, metadata-action's images, `tags` lines (as `[tags]
 rules`, verbatim) and `flavor`, the registry cache it writes (so the cache it has is reused),
-provenance and SBOM. What cannot be carried is said, one note each: another expression, a
-cache of another kind, secrets, a per-variant suffix buildcache makes itself.
+provenance and SBOM. Tags a shell step computes (`tags=` written to `$GITHUB_OUTPUT`) become
+the nearest rules (core/shell_tags.py), each guess said. What cannot be carried is said, one
+note each: another expression, a cache of another kind, secrets, a per-variant suffix buildcache
+makes itself. A workflow without a tag init can read still migrates: buildcache's own tags apply.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from buildcache.core.shell_tags import ManualRun, ShellStep, shell_tags
 from buildcache.errors import UsageError
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}")
 _MATRIX = re.compile(r"^matrix\.([A-Za-z_][\w-]*)$")
 _SWITCH = re.compile(r"variant|flavou?r|edition|target", re.IGNORECASE)
+_STEP_OUTPUT = re.compile(r"^\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$")
 
 
 @dataclass
@@ -29,6 +33,10 @@ class Migration:
     config: dict[str, Any]  # buildcache.toml, as a table for the TOML writer
     job: str
     notes: list[str] = field(default_factory=list)  # what was not carried over, and why
+    guesses: list[str] = field(default_factory=list)  # what was carried over by a guess
+    triggers: dict[str, Any] = field(default_factory=dict)  # the workflow's `on:`
+    manual: list[ManualRun] = field(default_factory=list)  # manual runs with tags of their own
+    push: str | None = None  # build-push-action's `push`, as written
 
 
 @dataclass(frozen=True)
@@ -38,41 +46,73 @@ class _Job:
     meta: Mapping[str, Any]  # metadata-action's `with` ({} where there is none)
     logins: tuple[str, ...]  # login-action's registries
     matrix: tuple[dict[str, str], ...]  # one entry per matrix combination
+    steps: tuple[Mapping[str, Any], ...] = ()
+    env: Mapping[str, Any] = field(default_factory=dict)  # the workflow's env and the job's
 
 
-def migrate(workflow: Mapping[str, Any], *, repository: str | None = None) -> Migration:
+def migrate(
+    workflow: Mapping[str, Any], *, repository: str | None = None, images: Sequence[str] = ()
+) -> Migration:
     """The config the workflow's build job stands for. `repository` (owner/name) resolves
-    `${{ github.repository }}`. Raises UsageError where no job builds with build-push-action."""
+    `${{ github.repository }}`; `images` (--image) are taken before the workflow is asked for
+    any. Raises UsageError where no job builds with build-push-action, or no image is named."""
     job = _build_job(workflow)
-    migration = Migration({}, job.name)
+    migration = Migration({}, job.name, triggers=_triggers(workflow))
+    migration.push = _written(job.build.get("push"))
     context = {
         "github.repository": repository or "",
         "github.repository_owner": (repository or "/").split("/")[0],
     }
     key = _variant_key(job)
     variants = _variant_names(job, key)
-    _images(migration, job, context)
+    if images:
+        migration.config["images"] = list(images)
     _inputs(migration, job, key, variants)
-    _tags(migration, job)
+    _tags(migration, job, _by_variant(list(job.matrix) or [{}], key, variants), repository)
+    if not images:
+        _images(migration, job, context)
     _cache(migration, job, key, variants)
     _attest(migration, job)
     _left_out(migration, job)
     return migration
 
 
+def _written(value: Any) -> str | None:
+    """A workflow's value as it was written (YAML reads `true` as True)."""
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 # Finding the job
+
+
+def _triggers(workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """The workflow's `on:` as a mapping (YAML 1.1 reads the key `on` as True)."""
+    on = workflow.get("on", workflow.get(True))  # type: ignore[call-overload]
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return {str(event): None for event in on}
+    return {str(k): v for k, v in on.items()} if isinstance(on, dict) else {}
 
 
 def _build_job(workflow: Mapping[str, Any]) -> _Job:
     jobs = workflow.get("jobs")
+    env = _env(workflow)
     for name, job in jobs.items() if isinstance(jobs, dict) else []:
-        found = _job_of(str(name), job)
+        found = _job_of(str(name), job, env)
         if found is not None:
             return found
     raise UsageError("no job of the workflow builds with docker/build-push-action")
 
 
-def _job_of(name: str, job: Mapping[str, Any]) -> _Job | None:
+def _env(table: Mapping[str, Any]) -> dict[str, Any]:
+    env = table.get("env")
+    return {str(k): v for k, v in env.items()} if isinstance(env, dict) else {}
+
+
+def _job_of(name: str, job: Mapping[str, Any], env: Mapping[str, Any]) -> _Job | None:
     """The job, where one of its steps builds with build-push-action."""
     steps = [s for s in (job.get("steps") or []) if isinstance(s, dict)]
     build = _step_with(steps, "docker/build-push-action")
@@ -84,6 +124,8 @@ def _job_of(name: str, job: Mapping[str, Any]) -> _Job | None:
         meta=_step_with(steps, "docker/metadata-action") or {},
         logins=_logins(steps),
         matrix=_matrix(_job_matrix(job)),
+        steps=tuple(steps),
+        env={**env, **_env(job)},
     )
 
 
@@ -152,10 +194,13 @@ def _extends(combo: Mapping[str, str], entry: Mapping[str, str], axes: Mapping[s
 
 
 def _variant_key(job: _Job) -> str | None:
-    """The matrix key that names the variants: one the build's inputs use, a switch's name
-    (variant, flavor, edition, target) first."""
+    """The matrix key that names the variants: one the build's inputs use, or one named like a
+    switch (variant, flavor, edition, target) that any step uses (a tag step's suffix); a
+    switch's name first."""
+    in_steps = {key for step in job.steps for text in _texts(step) for key in _matrix_keys(text)}
+    in_build = {m.group(1) for text in _texts(job.build) for m in _matrix_refs(text)}
     used = sorted(
-        {m.group(1) for text in _texts(job.build) for m in _matrix_refs(text)},
+        in_build | {k for k in in_steps if _SWITCH.search(k)},
         key=lambda k: (not _SWITCH.search(k), k),
     )
     distinct = [k for k in used if _varies(job.matrix, k)]
@@ -186,6 +231,15 @@ def _matrix_refs(text: str) -> list[re.Match[str]]:
     return [m for e in _EXPRESSION.finditer(text) if (m := _MATRIX.match(e.group("expr")))]
 
 
+def _matrix_keys(text: str) -> set[str]:
+    """The matrix keys any expression of `text` names (`matrix.variant == 'full' && ...`)."""
+    return {
+        key
+        for e in _EXPRESSION.finditer(text)
+        for key in re.findall(r"\bmatrix\.([A-Za-z_][\w-]*)", e.group("expr"))
+    }
+
+
 def _resolved(text: str, entry: Mapping[str, str], context: Mapping[str, str]) -> str | None:
     """`text` with `${{ matrix.x }}` (and the context's own) filled in; None where another
     expression is left."""
@@ -193,8 +247,8 @@ def _resolved(text: str, entry: Mapping[str, str], context: Mapping[str, str]) -
     def one(match: re.Match[str]) -> str:
         expr = match.group("expr")
         found = _MATRIX.match(expr)
-        if found and found.group(1) in entry:
-            return entry[found.group(1)]
+        if found and entry:  # a key an entry leaves out is empty, as GitHub has it
+            return entry.get(found.group(1), "")
         return context.get(expr, match.group())
 
     filled = _EXPRESSION.sub(one, text)
@@ -210,13 +264,19 @@ def _lines(value: Any) -> list[str]:
 
 
 def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None:
-    images = _meta_images(migration, job, context) or _tagged_images(job, context)
+    images = (
+        migration.config.get("images")
+        or _meta_images(migration, job, context)
+        or _tagged_images(job, context)
+    )
     if not images:
         raise UsageError(
-            "the workflow names no image (metadata-action's `images`, or literal tags)",
+            "the workflow names no image init can read (metadata-action's `images`, literal "
+            "tags, or tags a shell step writes)",
             hint="give them with --image",
         )
-    migration.config["images"] = images
+    rest = {k: v for k, v in migration.config.items() if k != "images"}
+    migration.config = {"images": images, **rest}  # the first key, as a person writes it
 
 
 def _meta_images(migration: Migration, job: _Job, context: Mapping[str, str]) -> list[str]:
@@ -361,11 +421,51 @@ def _build_args(
     return args
 
 
-def _tags(migration: Migration, job: _Job) -> None:
+def _tags(
+    migration: Migration,
+    job: _Job,
+    entries: Sequence[tuple[str, Mapping[str, str]]],
+    repository: str | None,
+) -> None:
+    step = _tag_step(job)
+    if step is not None and not job.meta:
+        _shell_tags(migration, step, entries, repository)
+        return
     tags = {"rules": _rule_lines(migration, job), "flavor": _flavor_lines(migration, job)}
     tags = {key: lines for key, lines in tags.items() if lines}
     if tags:
         migration.config["tags"] = tags
+
+
+def _tag_step(job: _Job) -> ShellStep | None:
+    """The `run:` step whose output the build's `tags` are (`${{ steps.meta.outputs.tags }}`)."""
+    found = _STEP_OUTPUT.match(str(job.build.get("tags", "")).strip())
+    if found is None:
+        return None
+    for step in job.steps:
+        if step.get("id") == found.group(1) and isinstance(step.get("run"), str):
+            env = {**job.env, **_env(step)}
+            return ShellStep(step["run"], found.group(2), {k: str(v) for k, v in env.items()})
+    return None
+
+
+def _shell_tags(
+    migration: Migration,
+    step: ShellStep,
+    entries: Sequence[tuple[str, Mapping[str, str]]],
+    repository: str | None,
+) -> None:
+    """The tags a shell step computes, as rules; its images where --image gave none."""
+    found = shell_tags(step, triggers=migration.triggers, variants=entries, repository=repository)
+    if found.rules:
+        migration.config["tags"] = {"rules": found.rules, "flavor": found.flavor}
+    if found.images and not migration.config.get("images"):
+        migration.config["images"] = found.images
+    for name, tag in found.latest_tags.items():
+        migration.config["variants"][name]["latest-tag"] = tag
+    migration.manual = found.manual
+    migration.guesses += found.guesses
+    migration.notes += found.notes
 
 
 def _rule_lines(migration: Migration, job: _Job) -> list[str]:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,8 +43,10 @@ def test_init_writes_refuses_to_overwrite_and_needs_images(
     assert run() == 2
     assert "--image" in capsys.readouterr().err
     assert run("--image", "ghcr.io/acme/widget") == 0
-    err = capsys.readouterr().err
-    assert "buildcache build --push" in err  # the make target and the CI step
+    out, err = capsys.readouterr()
+    assert "buildcache build --push" in out  # the make target and the CI step, to copy
+    assert "buildcache build --push" not in err
+    assert err.startswith("wrote ")
     assert (tmp_path / "buildcache.toml").read_text().startswith("# buildcache")
     assert run("--image", "ghcr.io/acme/other") == 2
     assert "already exists" in capsys.readouterr().err
@@ -61,12 +65,12 @@ def test_init_finds_the_dockerfile_under_docker_and_prints_make_targets_with_tab
     )
     with pytest.raises(SystemExit) as done:
         main(["init", "--image", "acme/app", "--image", "ghcr.io/acme/app"])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert done.value.code == 0, err
     text = (tmp_path / "buildcache.toml").read_text()
     assert 'dockerfile = "docker/Dockerfile"' in text
-    assert "\tbuildcache build --push\n" in err  # make wants a tab, not spaces
-    assert "uses: OWNER/buildcache@v1" in err
+    assert "\tbuildcache build --push\n" in out  # make wants a tab, not spaces
+    assert "uses: OWNER/buildcache@v1" in out
     with pytest.raises(SystemExit) as done:
         main(["plan", "--version", "1", "--json"])
     out = capsys.readouterr().out
@@ -173,3 +177,209 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     assert plan["full"]["cache_from"] == [
         "type=registry,ref=ghcr.io/acme/ccc-cache:buildcache-full"
     ]
+
+
+# A release workflow whose tags a shell step computes, moved over end to end: init and plan run
+# as processes, as a new user runs them, and the tags each event gets are compared with what the
+# workflow's own script gives when bash runs it.
+
+WORKFLOWS = Path(__file__).parents[1] / "core" / "data" / "workflows"
+RELEASE_DOCKERFILE = """\
+FROM python:3.12-slim
+WORKDIR /src
+COPY . .
+ARG CCC_INSTALL_SPEC=
+# empty: the released package from the index; set: the checkout with its extras
+RUN if [ -n "$CCC_INSTALL_SPEC" ]; then pip install "$CCC_INSTALL_SPEC"; else pip install ccc; fi
+"""
+MATRIX = {
+    "slim": {"install_spec": "", "tag_suffix": ""},
+    "full": {"install_spec": ".[all]", "tag_suffix": "-full"},
+}
+# each event as GitHub starts it: its variables, and what its expressions read
+EVENTS = {
+    "release": {
+        "env": {"GITHUB_EVENT_NAME": "release", "GITHUB_REF": "refs/tags/v1.2.3",
+                "GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF_TYPE": "tag"},
+        "payload": {"release": {"tag_name": "v1.2.3"}},
+        "args": [],
+    },
+    "manual test run": {
+        "env": {"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF": "refs/heads/main",
+                "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch"},
+        "payload": {"inputs": {"test_docker": True}},
+        "args": ["--version", "test", "--no-latest"],  # what the printed workflow passes
+    },
+    "push to main": {
+        "env": {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main",
+                "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch"},
+        "payload": {},
+        "args": [],
+    },
+}  # fmt: skip
+
+
+def _expressions(event: dict, variant: str) -> dict[str, str]:
+    """The values of the expressions the fixtures' tag steps hold, as GitHub gives them."""
+    payload = event["payload"]
+    return {
+        "github.repository": "Acme/CCC",
+        "github.event_name": event["env"]["GITHUB_EVENT_NAME"],
+        "github.event.release.tag_name": payload.get("release", {}).get("tag_name", ""),
+        "inputs.test_docker": "true" if payload.get("inputs", {}).get("test_docker") else "",
+        "matrix.tag_suffix": MATRIX[variant]["tag_suffix"],
+        "matrix.variant == 'full' && '-full' || ''": "-full" if variant == "full" else "",
+    }
+
+
+def _bash_tags(workflow: str, event: dict, variant: str, tmp_path: Path) -> set[str]:
+    """The tags the workflow's own step writes, run by bash (every `${{ }}` filled by hand: an
+    expression the table does not know fails the test)."""
+    import re
+
+    import yaml
+
+    job = next(iter(j for j in yaml.safe_load(workflow)["jobs"].values() if "strategy" in j))
+    step = next(s for s in job["steps"] if s.get("id") in ("meta", "tags"))
+    values = _expressions(event, variant)
+
+    def fill(text: str) -> str:
+        return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda m: values[m.group(1)], text)
+
+    output = tmp_path / f"output-{variant}"
+    output.write_text("")
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), **event["env"]}
+    env |= {k: fill(str(v)) for k, v in yaml.safe_load(workflow).get("env", {}).items()}
+    env |= {k: fill(str(v)) for k, v in step.get("env", {}).items()}
+    subprocess.run(["bash", "-e", "-c", fill(step["run"])], env=env, check=True)
+    text = output.read_text()
+    multi = re.search(r"^tags<<(\w+)\n(.*?)\n\1$", text, re.S | re.M)
+    tags = multi.group(2) if multi else re.search(r"^tags=(.*)$", text, re.M).group(1)
+    return {t.strip() for t in re.split(r"[,\n]", tags) if t.strip()}
+
+
+def _buildcache(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "BUILDCACHE_", "CI"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "buildcache", *args],
+        cwd=cwd, env={**clean, **(env or {})}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def release_project(tmp_path: Path) -> Path:
+    """A Python tool's checkout: its Dockerfile, in a git repository on GitHub."""
+    project = tmp_path / "ccc"
+    project.mkdir()
+    (project / "Dockerfile").write_text(RELEASE_DOCKERFILE)
+    (project / "src").mkdir()
+    (project / "src" / "ccc.py").write_text("print('ccc')\n")
+    for command in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "remote", "add", "origin", "https://github.com/Acme/CCC.git"],
+        ["git", "add", "."],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "ccc"],
+    ):
+        subprocess.run(command, cwd=project, check=True)
+    return project
+
+
+@pytest.mark.parametrize("fixture", ["release-shell-tags.yml", "release-heredoc-tags.yml"])
+@pytest.mark.parametrize("image_flag", [False, True], ids=["from the workflow", "--image"])
+def test_init_from_a_release_workflow_with_shell_tags_gives_each_event_the_workflow_s_tags(
+    release_project: Path, tmp_path: Path, fixture: str, image_flag: bool
+) -> None:
+    workflow = (WORKFLOWS / fixture).read_text()
+    (release_project / ".github" / "workflows").mkdir(parents=True)
+    (release_project / ".github" / "workflows" / "release.yml").write_text(workflow)
+    images = ["--image", "ghcr.io/acme/ccc", "--image", "docker.io/acme/ccc"] if image_flag else []
+    if image_flag and "heredoc" in fixture:
+        images = ["--image", "ghcr.io/acme/ccc"]
+
+    done = _buildcache(release_project, "init", "--from", ".github/workflows/release.yml", *images)
+    assert done.returncode == 0, done.stderr
+    # what to copy on stdout; what init says on stderr, the workflow it read named first
+    assert "note: read .github/workflows/release.yml, job " in done.stderr
+    assert "note: guessed: tags: a release v1.2.3 was tagged 1.2.3" in done.stderr
+    assert "note: guessed: tags: a manual run with test_docker was tagged test" in done.stderr
+    assert "Traceback" not in done.stderr
+    printed = yaml_of("#" + done.stdout.split("\n# .github/workflows/release.yml", 1)[1])
+    assert printed["on"]["release"] == {"types": ["published"]}  # triggers as they were
+    assert printed["on"]["workflow_dispatch"]["inputs"]["test_docker"]["type"] == "boolean"
+    step = next(s for s in printed["jobs"]["image"]["steps"] if "buildcache" in s["uses"])
+    assert "'test'" in step["with"]["version"]
+    assert "--no-latest" in step["with"]["args"]
+    assert "\tbuildcache build --push" in done.stdout
+    if not image_flag:  # a workflow GitHub takes
+        printed_file = tmp_path / "printed.yml"
+        printed_file.write_text(done.stdout.split("\n\n# .github", 1)[1].join(["# .github", ""]))
+        check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema"]
+        checked = subprocess.run(
+            [*check, "vendor.github-workflows", str(printed_file)], capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    for name, event in EVENTS.items():
+        payload = tmp_path / "event.json"
+        payload.write_text(
+            json.dumps({**event["payload"], "repository": {"default_branch": "main"}})
+        )
+        env = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "Acme/CCC",
+               "GITHUB_EVENT_PATH": str(payload), **event["env"]}  # fmt: skip
+        planned = _buildcache(
+            release_project, "plan", "--offline", "--json", *event["args"], env=env
+        )
+        assert planned.returncode == 0, f"{name}: {planned.stderr}"
+        variants = {v["name"]: v for v in json.loads(planned.stdout)["variants"]}
+        assert set(variants) == {"slim", "full"}
+        for variant, planned_variant in variants.items():
+            expected = _bash_tags(workflow, event, variant, tmp_path)
+            assert set(planned_variant["tags"]) == expected, f"{name}, {variant}"
+            assert (
+                planned_variant["build_args"]["CCC_INSTALL_SPEC"] == MATRIX[variant]["install_spec"]
+            )
+
+
+def yaml_of(text: str) -> dict:
+    import yaml
+
+    loaded = yaml.safe_load(text)
+    return {("on" if k is True else k): v for k, v in loaded.items()}
+
+
+def test_init_in_a_subfolder_writes_at_the_root_and_says_the_empty_argument_changes_the_image(
+    release_project: Path,
+) -> None:
+    """Plain init (no workflow): the Dockerfile's empty CCC_INSTALL_SPEC, which a RUN tests, is
+    said; a subfolder's init writes where every command finds it, and plan runs from there."""
+    subfolder = release_project / "src"
+    done = _buildcache(subfolder, "init", "--image", "ghcr.io/acme/ccc")
+    assert done.returncode == 0, done.stderr
+    assert not (subfolder / "buildcache.toml").exists()
+    assert (release_project / "buildcache.toml").is_file()
+    assert "note: writing at the repository's root" in done.stderr
+    assert "note: CCC_INSTALL_SPEC: its default is empty and a RUN tests it" in done.stderr
+    assert "# note: CCC_INSTALL_SPEC" in (release_project / "buildcache.toml").read_text()
+
+    planned = _buildcache(subfolder, "plan", "--offline", "--json", "--version", "1.0.0")
+    assert planned.returncode == 0, planned.stderr
+    (variant,) = json.loads(planned.stdout)["variants"]
+    assert variant["dockerfile"].endswith("Dockerfile")
+    assert "ghcr.io/acme/ccc:1.0.0" in variant["tags"]
+
+
+def test_init_from_a_workflow_that_names_no_image_needs_one_and_takes_the_flag(
+    release_project: Path,
+) -> None:
+    workflow = (WORKFLOWS / "release-heredoc-tags.yml").read_text()
+    workflow = workflow.replace("IMAGE: ghcr.io/acme/ccc", "IMAGE: ${{ vars.IMAGE }}")
+    (release_project / "image.yml").write_text(workflow)
+    done = _buildcache(release_project, "init", "--from", "image.yml")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: image.yml: the workflow names no image init can read")
+    assert "--image" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = _buildcache(release_project, "init", "--from", "image.yml", "--image", "ghcr.io/a/b")
+    assert done.returncode == 0, done.stderr

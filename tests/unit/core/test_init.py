@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.config.load import parse_config
-from buildcache.core.init import read_dockerfile, starter_config
+from buildcache.core.init import read_dockerfile, starter_config, starter_notes, unset_empty_args
 from buildcache.errors import UsageError
 
 MULTI_STAGE = """\
@@ -163,3 +163,38 @@ def test_parser_directives_and_continuations_read_as_docker_reads_them() -> None
     dockerfile = read_dockerfile(text)
     assert dockerfile.stages == ["base"]
     assert dockerfile.args == {"EDITION": "pro", "LANG": "en"}
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        'if [ -n "$CCC_INSTALL_SPEC" ]; then pip install "$CCC_INSTALL_SPEC"; else pip install ccc; fi',
+        '[ -z "${CCC_INSTALL_SPEC}" ] && pip install ccc || pip install "$CCC_INSTALL_SPEC"',
+        'pip install "${CCC_INSTALL_SPEC:-ccc}"',
+        'if [ "$CCC_INSTALL_SPEC" != "" ]; then pip install .; fi',
+    ],
+)
+def test_an_empty_argument_a_run_tests_and_no_variant_sets_is_a_note(run: str) -> None:
+    dockerfile = read_dockerfile(
+        f"FROM python:3.12\nARG CCC_INSTALL_SPEC=\nARG OTHER=\nRUN {run}\n"
+    )
+    assert dockerfile.tested_empty == ["CCC_INSTALL_SPEC"]  # OTHER is never tested
+    (note,) = starter_notes(dockerfile)
+    assert note.startswith("CCC_INSTALL_SPEC: its default is empty and a RUN tests it")
+    text = starter_config(
+        images=["a/b"],
+        dockerfile_name="Dockerfile",
+        dockerfile=dockerfile,
+        platforms=["linux/amd64"],
+    )
+    assert f"# note: {note}\n" in text
+    _parsed(text)  # still a config buildcache reads
+
+
+def test_an_empty_argument_a_variant_sets_is_no_note() -> None:
+    dockerfile = read_dockerfile(
+        'FROM python:3.12\nARG SPEC=\nARG VARIANT=slim\nRUN [ "$VARIANT" = "full" ] && echo\n'
+        'RUN pip install "${SPEC:-x}"\n'
+    )
+    assert unset_empty_args(dockerfile, {"full": {"build-args": {"SPEC": ".[all]"}}}) == []
+    assert len(unset_empty_args(dockerfile, {"full": {}})) == 1

@@ -137,3 +137,38 @@ def test_one_target_for_every_variant_is_the_config_s() -> None:
         }
     }
     assert migrate(workflow).config["target"] == "runtime"
+
+
+def test_a_release_workflow_whose_shell_step_computes_the_tags_is_migrated() -> None:
+    migration = migrate(_workflow("release-shell-tags.yml"), repository="Acme/CCC")
+    config = migration.config
+    assert migration.job == "docker"
+    assert config["images"] == ["ghcr.io/acme/ccc", "docker.io/acme/ccc"]
+    assert config["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert config["variants"] == {
+        "slim": {"default": True, "build-args": {"CCC_INSTALL_SPEC": ""}},
+        "full": {"build-args": {"CCC_INSTALL_SPEC": ".[all]"}, "latest-tag": "latest-full"},
+    }
+    assert config["tags"] == {
+        "rules": [
+            "type=semver,pattern={{version}}",
+            "type=semver,pattern={{major}}.{{minor}}",
+            "type=edge,branch=main",
+            "type=match,pattern=^test$",
+        ],
+        "flavor": ["latest=auto"],
+    }
+    assert [(m.input, m.version) for m in migration.manual] == [("test_docker", "test")]
+    assert list(migration.triggers) == ["release", "push", "workflow_dispatch"]
+    assert migration.push == "${{ github.event_name != 'workflow_dispatch' || inputs.test_docker }}"
+    assert len(migration.guesses) == 5
+
+
+def test_the_images_given_are_taken_before_the_workflow_is_asked_for_any() -> None:
+    workflow = _workflow("release-heredoc-tags.yml")
+    workflow["env"]["IMAGE"] = "${{ vars.IMAGE }}"  # a name init cannot know
+    with pytest.raises(UsageError, match="names no image init can read"):
+        migrate(workflow)
+    migration = migrate(workflow, images=["ghcr.io/acme/ccc"])
+    assert migration.config["images"] == ["ghcr.io/acme/ccc"]
+    assert migration.config["tags"]["rules"][0] == "type=semver,pattern={{version}}"

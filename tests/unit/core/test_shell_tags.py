@@ -1,0 +1,78 @@
+"""core/shell_tags.py: the tags a shell step computes, as metadata-action's rules."""
+
+from __future__ import annotations
+
+from buildcache.core.shell_tags import ManualRun, ShellStep, shell_tags
+
+TRIGGERS = {
+    "release": {"types": ["published"]},
+    "push": {"branches": ["main"]},
+    "pull_request": None,
+    "schedule": [{"cron": "0 3 * * 1"}],
+    "workflow_dispatch": {"inputs": {"test_docker": {"type": "boolean", "default": False}}},
+}
+VARIANTS = [("slim", {"variant": "slim"}), ("full", {"variant": "full"})]
+
+
+def _tags(script: str, triggers: dict = TRIGGERS, variants: list = VARIANTS):  # type: ignore[no-untyped-def]
+    step = ShellStep(script, "tags", {"SUFFIX": "${{ matrix.variant == 'full' && '-full' || '' }}"})
+    return shell_tags(step, triggers=triggers, variants=variants, repository="Acme/CCC")
+
+
+EVERY_EVENT = """
+case "${{ github.event_name }}" in
+  release) V="${{ github.ref_name }}"; T="${V#v} v${V#v} ${V%.*} latest" ;;
+  pull_request) T="pr-${{ github.event.pull_request.number }} $(git rev-parse --short HEAD)" ;;
+  schedule) T="nightly" ;;
+  *) if [ "${{ inputs.test_docker }}" = true ]; then T=test; else T="$GITHUB_REF_NAME sha-${GITHUB_SHA::7}"; fi ;;
+esac
+for t in $T; do L="${L:+$L,}ghcr.io/${{ github.repository }}:$t$SUFFIX"; done
+echo "tags=$L" >> "$GITHUB_OUTPUT"
+"""
+
+
+def test_each_event_s_tags_become_the_nearest_rule_and_each_guess_is_said() -> None:
+    found = _tags(EVERY_EVENT)
+    assert found.images == ["ghcr.io/acme/ccc"]
+    assert found.rules == [
+        "type=semver,pattern={{version}}",
+        "type=semver,pattern={{raw}}",
+        "type=semver,pattern=v{{major}}.{{minor}}",  # ${V%.*} of v1.2.3 is v1.2
+        "type=ref,event=branch",
+        "type=sha",
+        "type=ref,event=pr",
+        "type=schedule",
+        "type=match,pattern=^test$",
+    ]
+    assert found.flavor == ["latest=auto"]
+    assert found.manual == [ManualRun("test_docker", "test")]
+    assert found.latest_tags == {"full": "latest-full"}
+    assert any("a pull request was tagged pr-12: type=ref,event=pr" in g for g in found.guesses)
+    # what git would print is not known: that tag is said and left out
+    assert any(
+        n.startswith("tags: a pull request: a tag the script makes from a command")
+        for n in found.notes
+    )
+
+
+def test_a_tag_no_rule_makes_and_another_suffix_are_notes_not_failures() -> None:
+    script = """
+if [ "${{ github.event_name }}" = release ]; then T="stable"; else T=edge; fi
+[ -n "$SUFFIX" ] && P="full-" || P=""
+echo "tags=acme/ccc:$P$T" >> "$GITHUB_OUTPUT"
+"""
+    found = _tags(script, {"release": None, "push": {"branches": ["main"]}})
+    assert found.rules == ["type=edge,branch=main"]
+    assert found.flavor == ["latest=false"]  # a release that never moved latest
+    notes = "\n".join(found.notes)
+    assert "a release v1.2.3 was tagged stable, a tag no rule makes" in notes
+    assert "tagged full full-edge; buildcache tags it as the default variant with -full" in notes
+
+
+def test_a_step_that_writes_no_tag_leaves_buildcache_s_own() -> None:
+    found = _tags('echo "version=1" >> "$GITHUB_OUTPUT"', {"push": None}, VARIANTS[:1])
+    assert (found.rules, found.images) == ([], [])
+    assert found.notes == [
+        "tags: the step writing tags gave no tag init could read as a rule; buildcache's own "
+        "(see the README's Tags) apply"
+    ]
