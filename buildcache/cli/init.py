@@ -1,4 +1,4 @@
-"""`buildcache init`: a starter buildcache.toml from the repository's Dockerfile."""
+"""`buildcache init`: a starter buildcache.toml from the repository's workflow or Dockerfile."""
 
 from __future__ import annotations
 
@@ -39,12 +39,14 @@ def init(
             "--from",
             metavar="WORKFLOW",
             help="A GitHub workflow that builds with docker/build-push-action: its matrix, build "
-            "args, metadata-action tags and cache become the config (default: the first such "
-            "workflow in .github/workflows, else the Dockerfile is read).",
+            "args, tags (metadata-action's, or those a shell step computes) and cache become the "
+            "config (default: the first such workflow in .github/workflows, else the Dockerfile "
+            "is read).",
         ),
     ] = None,
 ) -> None:
-    """Write a starter buildcache.toml for the repository here, from its workflow or Dockerfile."""
+    """Write a starter buildcache.toml at the repository's root, from its workflow or Dockerfile;
+    print the make targets and the workflow that runs it."""
     from buildcache.commands.init import init as command
 
     platforms = list(platform or ["linux/amd64", "linux/arm64"])

@@ -457,8 +457,9 @@ def _shell_tags(
 ) -> None:
     """The tags a shell step computes, as rules; its images where --image gave none."""
     found = shell_tags(step, triggers=migration.triggers, variants=entries, repository=repository)
+    tags = {"rules": found.rules, "flavor": found.flavor}
     if found.rules:
-        migration.config["tags"] = {"rules": found.rules, "flavor": found.flavor}
+        migration.config["tags"] = {key: lines for key, lines in tags.items() if lines}
     if found.images and not migration.config.get("images"):
         migration.config["images"] = found.images
     for name, tag in found.latest_tags.items():

@@ -87,7 +87,7 @@ def shell_tags(
     default = variants[0][0]
     bare = {label: _bare(by_variant.get(default, [])) for label, by_variant in tags.items()}
     for run in runs:
-        _read_run(found, run, bare[run.label], _baseline(runs, bare))
+        _read_run(found, run, bare[run.label], _baseline(runs, bare, run))
         _variant_suffixes(found, run, tags[run.label], default)
     if not found.rules and not found.manual:
         found.notes.append(
@@ -103,7 +103,9 @@ def shell_tags(
 def _inputs(triggers: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     dispatch = triggers.get("workflow_dispatch") or {}
     inputs = dispatch.get("inputs") if isinstance(dispatch, dict) else None
-    return {str(k): v or {} for k, v in inputs.items()} if isinstance(inputs, dict) else {}
+    if not isinstance(inputs, dict):
+        return {}
+    return {str(k): v if isinstance(v, dict) else {} for k, v in inputs.items()}
 
 
 def _runs(
@@ -124,12 +126,16 @@ def _runs(
         runs.append(_run("a scheduled run", "schedule", "schedule", "main", repository))
     if "workflow_dispatch" in triggers:
         runs += _manual_runs(inputs, repository)
+    # a workflow without triggers init knows is read as a push to main would run it
+    runs = runs or [_run("a push to main", "branch", "push", "main", repository)]
     return [_with_inputs(run, inputs) for run in runs]
 
 
 def _branches(push: Mapping[str, Any]) -> list[str]:
     """The branches a push builds, where they are names (main where it names none)."""
-    names = [str(b) for b in push.get("branches") or [] if not re.search(r"[*?\[!]", str(b))]
+    listed = push.get("branches") or []
+    listed = [listed] if isinstance(listed, str) else listed  # `branches: main` is one
+    names = [str(b) for b in listed if not re.search(r"[*?\[!]", str(b))]
     return names or (["main"] if not push.get("tags") else [])
 
 
@@ -238,11 +244,11 @@ def _bare(references: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(_split(ref)[1] for ref in references))
 
 
-def _baseline(runs: Sequence[_Run], bare: Mapping[str, list[str]]) -> list[str]:
+def _baseline(runs: Sequence[_Run], bare: Mapping[str, list[str]], run: _Run) -> list[str]:
     """What a manual run gets when it asks for nothing: a push to the default branch's tags
-    (a manual run builds main), else a plain manual run's."""
+    (a manual run builds main), else, for one with a switch on, a plain manual run's."""
     pushes = [r for r in runs if r.kind == "branch" and r.branch == "main"]
-    plain = [r for r in runs if r.kind == "manual" and r.input is None]
+    plain = [r for r in runs if r.kind == "manual" and r.input is None and run.input is not None]
     return bare[(pushes or plain)[0].label] if pushes or plain else []
 
 

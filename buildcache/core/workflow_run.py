@@ -883,13 +883,13 @@ def run_step(script: str, env: Mapping[str, str]) -> StepRun:
     shell = _Shell(env={**env, "GITHUB_OUTPUT": OUTPUT_FILE})
     try:
         nodes = _parse(script)
-    except (_ParseError, IndexError) as error:
+    except (_ParseError, LookupError, RecursionError) as error:
         return StepRun({}, f"its script is beyond what init reads ({error})")
     try:
         shell.run(nodes)
     except _Exit:
         pass
-    except (_ParseError, IndexError, re.error) as error:
+    except (_ParseError, LookupError, ValueError, re.error, RecursionError) as error:
         return StepRun({}, f"its script is beyond what init reads ({error})")
     return StepRun(output_values("".join(shell.output)))
 

@@ -76,3 +76,15 @@ def test_a_step_that_writes_no_tag_leaves_buildcache_s_own() -> None:
         "tags: the step writing tags gave no tag init could read as a rule; buildcache's own "
         "(see the README's Tags) apply"
     ]
+
+
+def test_a_workflow_run_only_by_hand_is_tagged_as_its_plain_manual_run_is() -> None:
+    script = """
+if [ "${{ inputs.test_docker }}" = "true" ]; then T=test; else T=edge; fi
+echo "tags=acme/ccc:$T$SUFFIX" >> "$GITHUB_OUTPUT"
+"""
+    found = _tags(script, {"workflow_dispatch": TRIGGERS["workflow_dispatch"]})
+    assert found.rules == ["type=edge,branch=main", "type=match,pattern=^test$"]
+    assert found.manual == [ManualRun("test_docker", "test")]
+    # no trigger init knows: read as a push to main
+    assert _tags(script, {}).rules == ["type=edge,branch=main"]
