@@ -18,6 +18,7 @@ cache rewritten by a run that wrote no record (an older buildcache, a plain bake
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -120,14 +121,24 @@ class CacheRecord:
     def _read(cls, data: Mapping[str, Any]) -> CacheRecord:
         """A record of version 1; KeyError, TypeError, ... where it is not one."""
         owner = data.get("owner")
+        digest = data.get("cache_digest")
         return cls(
-            variant=str(data["variant"]),
+            variant=_text(data["variant"]),
             written=_time(data["written"]),
-            cache_digest=data.get("cache_digest"),
+            cache_digest=_text(digest) if digest is not None else None,
             bases=tuple(_recorded_base(b) for b in data.get("bases") or []),
             steps=tuple(_recorded_step(s) for s in data.get("steps") or []),
-            owner=str(owner) if owner is not None else None,
+            owner=_text(owner) if owner is not None else None,
         )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _text(value: object) -> str:
+    """A record's string as shown: read from a registry, so a control character (an ANSI
+    escape in an owner's or a base's name) is written out (`\\x1b`), never sent to a terminal."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", str(value))
 
 
 def _time(text: object) -> datetime:
@@ -140,21 +151,21 @@ def _time(text: object) -> datetime:
 
 def _recorded_base(base: Mapping[str, Any]) -> RecordedBase:
     platforms = _strings(base.get("platforms") or {})
-    return RecordedBase(str(base["name"]), str(base["digest"]), _time(base["since"]), platforms)
+    return RecordedBase(_text(base["name"]), _text(base["digest"]), _time(base["since"]), platforms)
 
 
 def _recorded_step(step: Mapping[str, Any]) -> RecordedStep:
     return RecordedStep(
-        stage=str(step["stage"]),
-        text=str(step["text"]),
-        args={str(k): None if v is None else str(v) for k, v in step["args"].items()},
+        stage=_text(step["stage"]),
+        text=_text(step["text"]),
+        args={_text(k): None if v is None else _text(v) for k, v in step["args"].items()},
         files=_strings(step["files"]),
         each_file=_strings(step.get("each_file") or {}),
     )
 
 
 def _strings(mapping: Mapping[Any, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in mapping.items()}
+    return {_text(k): _text(v) for k, v in mapping.items()}
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,10 @@ def resolve(names: Iterable[str], connect: Connect = RegistryClient) -> dict[str
     return {base.name: base for base in at_once(one, unique)}
 
 
+# a record names a few bases and steps: kilobytes. Far more is not one buildcache wrote
+RECORD_LIMIT = 1 << 20
+
+
 def read_record(
     cache_ref: ImageRef, connect: Connect = RegistryClient
 ) -> tuple[CacheRecord | None, str | None]:
@@ -101,9 +105,12 @@ def read_record(
             layer = _record_layer(found.body)
             if layer is None:
                 return None, f"{ref} is not a buildcache record"
-            record = CacheRecord.from_json(json.loads(client.blob(ref.repository, layer)))
+            data = client.blob(ref.repository, layer, limit=RECORD_LIMIT)
+            record = CacheRecord.from_json(json.loads(data))
             cache_digest = client.digest(cache_ref.repository, cache_ref.tag or "")
-    except (RegistryError, ValueError, KeyError) as error:
+    # a record is read from a registry anyone with push rights writes: bounded in size, and
+    # JSON nested past Python's recursion limit is unreadable, not a traceback
+    except (RegistryError, ValueError, KeyError, RecursionError) as error:
         reason = error.message if isinstance(error, RegistryError) else "unreadable"
         return None, f"the record of {cache_ref} could not be read ({reason})"
     return _describing(record, cache_ref, cache_digest)

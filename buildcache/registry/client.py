@@ -117,6 +117,15 @@ def retry_after_header(value: str | None, now: datetime | None = None) -> float 
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _bounded(chunks: Iterator[bytes], limit: int, what: str) -> bytes:
+    read = bytearray()
+    for chunk in chunks:
+        read += chunk
+        if len(read) > limit:
+            raise RegistryError(f"{what} is larger than {limit} bytes: not read")
+    return bytes(read)
+
+
 def is_loopback(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
     return name in ("localhost", "[::1]") or name.startswith("127.")
@@ -412,11 +421,21 @@ class RegistryClient:
         if response.status_code not in (200, 202):
             raise self._fail(response, f"delete {repo}@{digest[:19]}")
 
-    def blob(self, repo: str, digest: str) -> bytes:
-        response = self._request("GET", f"{repo}/blobs/{digest}")
-        if response.status_code != 200:
-            raise self._fail(response, f"read {repo}@{digest[:19]}")
-        return response.content
+    def blob(self, repo: str, digest: str, limit: int | None = None) -> bytes:
+        """A blob's bytes; with `limit`, a RegistryError past that many (read no further)."""
+        if limit is None:
+            response = self._request("GET", f"{repo}/blobs/{digest}")
+            if response.status_code != 200:
+                raise self._fail(response, f"read {repo}@{digest[:19]}")
+            return response.content
+        try:
+            with self.http.stream("GET", f"{repo}/blobs/{digest}") as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise self._fail(response, f"read {repo}@{digest[:19]}")
+                return _bounded(response.iter_bytes(), limit, f"{repo}@{digest[:19]}")
+        except httpx.HTTPError as error:
+            raise RegistryError(f"cannot reach {self.registry}: {error}") from None
 
     def put_blob(self, repo: str, data: bytes) -> str:
         """Upload a blob (monolithic: a POST for the location, then one PUT); its digest."""

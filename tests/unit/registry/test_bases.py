@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep
 from buildcache.core.bake import bake_definition
-from buildcache.core.bases import GIT_NOTE, CacheRecord
+from buildcache.core.bases import GIT_NOTE, CacheRecord, RecordedBase
 from buildcache.core.config.load import parse_config
 from buildcache.core.dockerignore import DockerIgnore
 from buildcache.core.reference import ImageRef
@@ -312,3 +313,50 @@ def test_a_context_whose_git_a_step_reads_is_a_note_once(tmp_path: Path) -> None
     (tmp_path / ".dockerignore").write_text(".git\n")
     attached = _attach(Registry(), plan, "always")
     assert not [n for n in attached.notes if ".git" in n]
+
+
+def _hostile_record(registry: Registry, cache: ImageRef, data: bytes) -> None:
+    """A record's manifest over a layer of `data`: what anyone with push rights could put."""
+    from buildcache.core.bases import RECORD_TYPE
+
+    with registry.connect(cache.registry) as client:
+        layer = client.put_blob(cache.repository, data)
+        client.put_manifest(
+            cache.repository,
+            f"{cache.tag}.record",
+            {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": RECORD_TYPE,
+             "layers": [{"mediaType": RECORD_TYPE, "digest": layer, "size": 10}]},
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "unreadable"),  # past Python's recursion limit
+        (b'{"record": 1, "pad": "' + b"x" * (2 << 20) + b'"}', "larger than 1048576 bytes"),
+    ],
+    ids=["deep", "large"],
+)
+def test_a_hostile_record_is_a_note_never_a_traceback(data: bytes, words: str) -> None:
+    registry = Registry()
+    cache = ImageRef("ghcr.io", "acme/widget-cache", "buildcache-full")
+    _hostile_record(registry, cache, data)
+    record, note = read_record(cache, registry.connect)
+    assert record is None
+    assert words in (note or "")
+
+
+def test_a_record_s_names_are_text_not_terminal_escapes() -> None:
+    registry = Registry()
+    cache = ImageRef("ghcr.io", "acme/widget-cache", "buildcache-full")
+    registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": []})
+    base = RecordedBase("python\x1b]0;owned\x07:3.12", "sha256:" + "a" * 64, NOW)
+    hostile = CacheRecord(
+        variant="full", written=NOW, cache_digest=None, bases=(base,), steps=(),
+        owner="\x1b[2J\x1b[31macme/widget",
+    )  # fmt: skip
+    write_record(cache, hostile, registry.connect)
+    record, _ = read_record(cache, registry.connect)
+    assert record is not None
+    assert record.owner == "\\x1b[2J\\x1b[31macme/widget"
+    assert record.bases[0].name == "python\\x1b]0;owned\\x07:3.12"
