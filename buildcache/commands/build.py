@@ -526,7 +526,17 @@ def _worth_another_bake(tracker: BuildTracker) -> str | None:
     reason = tracker.export_failure()
     if reason is None or is_unreachable(reason):  # not coming back in a few seconds
         return None
-    return reason if is_transient(reason) else None
+    return reason if is_transient(reason) or _lost_staging_race(reason) else None
+
+
+# a registry's 400 on a push under the staging tag: another release of the project pushed the
+# same tag at that moment (its manifest replaced the one whose blobs this push referenced); the
+# tag is buildcache's own, so baking again (from the cache) settles it
+_STAGING_RACE = re.compile(r"failed to push \S+-image\b.*\b400\b", re.IGNORECASE | re.DOTALL)
+
+
+def _lost_staging_race(reason: str) -> bool:
+    return bool(_STAGING_RACE.search(reason))
 
 
 def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:

@@ -199,6 +199,22 @@ def test_a_push_that_met_a_registrys_bad_moment_is_baked_again_from_the_cache() 
     assert "retry: the push failed (failed to push: 503 Service Unavailable)" in out.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("reason", "again"),
+    [
+        # another release pushed the same staging tag at that moment: buildcache's own tag
+        ('failed to push 127.0.0.1:5000/acme/widget:buildcache-slim-image: failed commit on ref '
+         '"manifest-sha256:9358": unexpected status from PUT request: 400 Bad Request', True),
+        # a 400 on a user's tag is the registry refusing what was sent: not a race
+        ('failed to push 127.0.0.1:5000/acme/widget:1.0: unexpected status: 400 Bad Request', False),
+    ],
+)  # fmt: skip
+def test_a_400_on_the_staging_tag_is_a_lost_race_and_baked_again(reason: str, again: bool) -> None:
+    bake = StandInBake([Outcome([*ALL_DONE, _export(reason)], "exit 1"), Outcome(ALL_DONE)])
+    build.bake_all(bake, _two_variants(), NO_WAIT, _console()[0])  # type: ignore[arg-type]
+    assert [name for name, _ in bake.baked] == (["all", "retry-1"] if again else ["all"])
+
+
 def test_a_push_refused_for_its_credentials_is_not_baked_again() -> None:
     refused = "failed to push: 401 Unauthorized"
     bake = StandInBake([Outcome([*ALL_DONE, _export(refused)], "exit 1")])
