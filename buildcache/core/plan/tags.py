@@ -283,7 +283,9 @@ def _by_rules(
     # a git tag's build is a release, as metadata-action reads it (latest=auto moves latest
     # on `type=ref,event=tag`); a version given by hand is one only where it reads as one
     # (--version test builds a test image)
-    by_hand = version is not None and not _release_rule(main_rule, ref)
+    # a version given by hand that does not read as one (--version test) is no release, whatever
+    # rule matched it (`type=match,pattern=^test$` would otherwise publish test once, for good)
+    by_hand = version is not None and not reads_as_release(version)
     release = ref.startswith("refs/tags/") and not by_hand
     own = release and _own_version(main_rule)
     names = [
@@ -331,14 +333,6 @@ def _rule_ref(context: RunContext, version: str | None, source: str) -> tuple[st
     if context.branch:
         return f"refs/heads/{context.branch}", f"the branch {context.branch}"
     return "", "this run (no branch, tag or pull request)"
-
-
-def _release_rule(rule: Rule, ref: str) -> bool:
-    """Whether the tag a git tag's rules gave is a release's: a semver, pep440 or match rule
-    read it as one, or the git tag reads as a version (not `test` or `nightly`)."""
-    return rule.kind in ("semver", "pep440", "match") or reads_as_release(
-        ref.removeprefix("refs/tags/")
-    )
 
 
 def _rule_label(rule: Rule, release: bool) -> str:

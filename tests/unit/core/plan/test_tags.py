@@ -156,10 +156,19 @@ def test_a_given_version_that_is_not_a_release_moves_and_never_moves_latest(
         assert plan.latest_reason == f"{version} is not a release: it does not read as a version"
 
 
-@pytest.mark.parametrize("version", ["test", "nightly"])
-def test_a_given_version_that_is_not_a_release_with_metadata_action_rules(version: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "rules"),
+    [
+        ("test", 'rules = ["type=ref,event=tag", "type=semver,pattern={{version}}"]'),
+        ("nightly", 'rules = ["type=ref,event=tag", "type=semver,pattern={{version}}"]'),
+        # what init --from makes of a manual run's literal tag: a match rule is no release either
+        ("test", 'rules = ["type=match,pattern=^test$", "type=semver,pattern={{version}}"]'),
+    ],
+)
+def test_a_given_version_that_is_not_a_release_with_metadata_action_rules(
+    version: str, rules: str
+) -> None:
     env = {**GITHUB, "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF_NAME": "main"}
-    rules = 'rules = ["type=ref,event=tag", "type=semver,pattern={{version}}"]'
     plan = _plan(env, rules, version=version)
     assert (_names(plan), _names(plan, "full")) == ([version], [f"{version}-full"])
     assert (plan.release, plan.latest) == (False, False)
@@ -167,7 +176,8 @@ def test_a_given_version_that_is_not_a_release_with_metadata_action_rules(versio
     assert [dict(v.release_tags) for v in plan.variants] == [{}, {}]
     release = _plan(env, rules, version="v1.2.3")
     assert (release.release, release.latest) == (True, True)
-    assert _names(release) == ["1.2.3", "v1.2.3", "latest"]
+    assert _names(release)[0] == "1.2.3"
+    assert release.variants[0].release_tags["1.2.3"] == "1.2.3"
 
 
 @pytest.mark.parametrize(
