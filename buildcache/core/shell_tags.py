@@ -30,6 +30,9 @@ _VERSION_PARTS = (
     ("1.2", "{{major}}.{{minor}}"),
 )
 _MAJOR = re.compile(r"(?<![\d.])1(?![\d.])")
+# the git tag without a leading v: what `${TAG#v}` in a release step gives; ahead of the
+# series (semver: priority 900), as the run's version
+_ANY_VERSION = "type=match,pattern=^v?(.*)$,group=1,priority=901"
 
 
 @dataclass(frozen=True)
@@ -287,13 +290,27 @@ def _release(found: ShellTags, run: _Run, tags: list[str]) -> None:
         if pattern is None:
             _note(found, f"tags: {run.label} was tagged {tag}, a tag no rule makes; left out")
         else:
-            _add(found, f"type=semver,pattern={pattern}", tag, run)
+            _add(found, _release_rule(pattern), tag, run)
     found.flavor = ["latest=auto" if latest else "latest=false"]
     if latest:
         found.guesses.append(
             f"tags: {run.label} moved latest: latest=auto moves it for the highest release only "
             "(a hotfix of an older series keeps it where it is)"
         )
+
+
+def _release_rule(pattern: str) -> str:
+    """The rule that makes a release's tag of `pattern` for any git tag the shell would have
+    taken: the version itself by a match (v1.4.0rc1, 2026.11 and v2 are releases a semver rule
+    skips), the git tag as it is by ref, a series by semver (skipped where the tag is none)."""
+    for part, rule in (("{{version}}", _ANY_VERSION), ("{{raw}}", "type=ref,event=tag")):
+        if part in pattern:
+            prefix, suffix = pattern.split(part, 1)
+            affixes = (f",prefix={prefix}" if prefix else "") + (
+                f",suffix={suffix}" if suffix else ""
+            )
+            return rule + affixes
+    return f"type=semver,pattern={pattern}"
 
 
 def _version_pattern(tag: str) -> str | None:

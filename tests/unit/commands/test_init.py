@@ -332,8 +332,14 @@ def test_init_from_a_release_workflow_with_shell_tags_gives_each_event_the_workf
             release_project, "plan", "--offline", "--json", *event["args"], env=env
         )
         assert planned.returncode == 0, f"{name}: {planned.stderr}"
-        variants = {v["name"]: v for v in json.loads(planned.stdout)["variants"]}
+        data = json.loads(planned.stdout)
+        variants = {v["name"]: v for v in data["variants"]}
         assert set(variants) == {"slim", "full"}
+        # a release is published once under its own version (the series only moves forward);
+        # a manual test image is no release: it moves with every run
+        release = name == "release"
+        assert (data["version"] == "1.2.3") is release, f"{name}: {data['version']}"
+        assert bool(variants["slim"]["release_tags"]) is release, name
         for variant, planned_variant in variants.items():
             expected = _bash_tags(workflow, event, variant, tmp_path)
             assert set(planned_variant["tags"]) == expected, f"{name}, {variant}"

@@ -151,7 +151,7 @@ def test_a_release_workflow_whose_shell_step_computes_the_tags_is_migrated() -> 
     }
     assert config["tags"] == {
         "rules": [
-            "type=semver,pattern={{version}}",
+            "type=match,pattern=^v?(.*)$,group=1,priority=901",
             "type=semver,pattern={{major}}.{{minor}}",
             "type=edge,branch=main",
             "type=match,pattern=^test$",
@@ -171,4 +171,4 @@ def test_the_images_given_are_taken_before_the_workflow_is_asked_for_any() -> No
         migrate(workflow)
     migration = migrate(workflow, images=["ghcr.io/acme/ccc"])
     assert migration.config["images"] == ["ghcr.io/acme/ccc"]
-    assert migration.config["tags"]["rules"][0] == "type=semver,pattern={{version}}"
+    assert migration.config["tags"]["rules"][0] == "type=match,pattern=^v?(.*)$,group=1,priority=901"

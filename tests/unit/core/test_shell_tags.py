@@ -35,8 +35,8 @@ def test_each_event_s_tags_become_the_nearest_rule_and_each_guess_is_said() -> N
     found = _tags(EVERY_EVENT)
     assert found.images == ["ghcr.io/acme/ccc"]
     assert found.rules == [
-        "type=semver,pattern={{version}}",
-        "type=semver,pattern={{raw}}",
+        "type=match,pattern=^v?(.*)$,group=1,priority=901",
+        "type=ref,event=tag",
         "type=semver,pattern=v{{major}}.{{minor}}",  # ${V%.*} of v1.2.3 is v1.2
         "type=ref,event=branch",
         "type=sha",
