@@ -171,4 +171,6 @@ def test_the_images_given_are_taken_before_the_workflow_is_asked_for_any() -> No
         migrate(workflow)
     migration = migrate(workflow, images=["ghcr.io/acme/ccc"])
     assert migration.config["images"] == ["ghcr.io/acme/ccc"]
-    assert migration.config["tags"]["rules"][0] == "type=match,pattern=^v?(.*)$,group=1,priority=901"
+    assert (
+        migration.config["tags"]["rules"][0] == "type=match,pattern=^v?(.*)$,group=1,priority=901"
+    )
