@@ -186,6 +186,7 @@ def _from_workflow(
         triggers=migration.triggers,
         manual=[ManualVersion(m.input, m.version) for m in migration.manual],
         push=migration.push,
+        login_env=migration.login_env,
     )
     return header + tomli_w.dumps(migration.config), printed
 

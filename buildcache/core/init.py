@@ -18,7 +18,7 @@ value can break its quoting.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,9 +272,10 @@ def migrated_workflow(
     triggers: dict[str, Any],
     manual: Sequence[ManualVersion] = (),
     push: str | None = None,
+    login_env: Mapping[str, str] | None = None,
 ) -> str:
     """CI_STEP for the workflow `source` moved over: its own triggers (`release: published`
-    stays so), its `push`, and each manual run's version."""
+    stays so), its `push`, each manual run's version, and its Docker Hub login's values."""
     lines = CI_STEP.splitlines(keepends=True)
     start = next(n for n, line in enumerate(lines) if line.startswith("on:"))
     end = next(n for n, line in enumerate(lines) if line.startswith("permissions:"))
@@ -289,7 +290,14 @@ def migrated_workflow(
         job,
         count=1,
     )
+    for name, value in (login_env or {}).items():
+        job = re.sub(rf"(?m)^( +{name}: ).*$", rf"\g<1>{_replacement(value)}", job, count=1)
     return head + "".join(lines[1:start]) + on + job
+
+
+def _replacement(text: str) -> str:
+    """`text` as re.sub's replacement: taken literally."""
+    return text.replace("\\", "\\\\")
 
 
 def _flow_lists(dumper: Any, data: list[Any]) -> Any:

@@ -37,6 +37,9 @@ class Migration:
     triggers: dict[str, Any] = field(default_factory=dict)  # the workflow's `on:`
     manual: list[ManualRun] = field(default_factory=list)  # manual runs with tags of their own
     push: str | None = None  # build-push-action's `push`, as written
+    # the action's env for `buildcache login`, from login-action's `with` where the workflow
+    # logs in to Docker Hub (`secrets.DOCKERHUB_USERNAME` stays a secret, not a variable)
+    login_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ def migrate(
     job = _build_job(workflow)
     migration = Migration({}, job.name, triggers=_triggers(workflow))
     migration.push = _written(job.build.get("push"))
+    migration.login_env = _hub_login_env(job.steps)
     context = {
         "github.repository": repository or "",
         "github.repository_owner": (repository or "/").split("/")[0],
@@ -137,6 +141,20 @@ def _logins(steps: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """The registries login-action logs in to (Docker Hub where it names none)."""
     logins = [s for s in steps if str(s.get("uses", "")).startswith("docker/login-action")]
     return tuple(_login_registry(s) for s in logins)
+
+
+def _hub_login_env(steps: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """DOCKERHUB_USERNAME and DOCKERHUB_TOKEN as the workflow's Docker Hub login gives them."""
+    for step in steps:
+        uses = str(step.get("uses", ""))
+        if uses.startswith("docker/login-action") and _login_registry(step) in _HUB_NAMES:
+            given = step.get("with") or {}
+            names = (("username", "DOCKERHUB_USERNAME"), ("password", "DOCKERHUB_TOKEN"))
+            return {env: str(given[key]) for key, env in names if given.get(key)}
+    return {}
+
+
+_HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
 def _login_registry(step: Mapping[str, Any]) -> str:

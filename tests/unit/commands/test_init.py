@@ -311,6 +311,11 @@ def test_init_from_a_release_workflow_with_shell_tags_gives_each_event_the_workf
     step = next(s for s in printed["jobs"]["image"]["steps"] if "buildcache" in s["uses"])
     assert "'test'" in step["with"]["version"]
     assert "--no-latest" in step["with"]["args"]
+    if fixture == "release-shell-tags.yml":  # the one that logs in to Docker Hub
+        # the Docker Hub login's values as the workflow gave them (secrets stay secrets)
+        hub = {"DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"}
+        logged_in = {k: v for k, v in step["env"].items() if k in hub}
+        assert logged_in == {k: f"${{{{ secrets.{k} }}}}" for k in hub}
     assert "\tbuildcache build --push" in done.stdout
     if not image_flag:  # a workflow GitHub takes
         printed_file = tmp_path / "printed.yml"
