@@ -2,7 +2,8 @@
 
 The engine's checks are engine.py's probes (the same a failing build runs to explain itself);
 this adds the config and the registry credentials. A `fail` row would make the build fail (exit
-1), a `warn` row may (a registry with no credentials: a push fails unless it needs none).
+1: a registry of `images` that cannot be reached or refuses the credentials fails `build
+--push`), a `warn` row may (a registry with no credentials: a push fails unless it needs none).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from buildcache.core.config.model import Config
-from buildcache.core.doctor import Check, healthy
+from buildcache.core.doctor import Check, Status, healthy
 from buildcache.errors import BuildcacheError, BuildFailed
 from buildcache.registry.client import probe_access
 from buildcache.ui.console import print_json
@@ -46,7 +47,11 @@ def run_checks(load_config: Callable[[], Config], docker_host: str | None = None
         where=docker_host or os.environ.get("DOCKER_HOST") or "the default socket",
     )
     found += probes
-    found += [_registry_check(registry) for registry in (config.registries if config else [])]
+    pushed_to = {image.registry for image in config.images} if config else set()
+    found += [
+        _registry_check(registry, images=registry in pushed_to)
+        for registry in (config.registries if config else [])
+    ]
     return found
 
 
@@ -59,10 +64,13 @@ def _config_check(load_config: Callable[[], Config]) -> tuple[Config | None, Che
     return config, Check("config", "ok", f"{config.path or 'the environment'}: variants {variants}")
 
 
-def _registry_check(registry: str) -> Check:
+def _registry_check(registry: str, *, images: bool) -> Check:
     """Whether a push could reach the registry and write there: the question `build --push`
-    asks before it bakes (core/preflight.py), answered the same way."""
+    asks before it bakes (core/preflight.py), answered the same way: a registry of `images`
+    that is unreachable or refuses the credentials fails (`build --push` stops there); the
+    cache's registry alone warns (the build goes on without saving the cache)."""
     name = f"registry {registry}"
+    stops: Status = "fail" if images else "warn"
     found = probe_access(registry)
     if found.state == "ok":
         return Check(name, "ok", "credentials in the docker config, accepted")
@@ -71,7 +79,7 @@ def _registry_check(registry: str) -> Check:
     if found.state == "unreachable":
         return Check(
             name,
-            "warn",
+            stops,
             f"unreachable ({found.detail}): a push there fails before anything is built",
             f"check the address and the network, or start the registry at {registry}",
         )
@@ -84,7 +92,7 @@ def _registry_check(registry: str) -> Check:
     )
     return Check(
         name,
-        "warn",
+        stops if found.state == "refused" else "warn",
         f"{why} ({found.detail}): a push fails without them",
         f"buildcache login (or docker login {registry})",
     )

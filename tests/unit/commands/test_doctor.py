@@ -40,8 +40,8 @@ def test_doctor_json_writes_only_json_to_stdout_and_no_table(
         (Access("r", "ok", "credentials accepted"), "ok", "credentials in the docker config"),
         (Access("r", "anonymous", "takes calls"), "ok", "no credentials, and it asks for none"),
         (Access("r", "no credentials", "401 at /v2/"), "warn", "it asks who is calling"),
-        (Access("r", "refused", "401 at /v2/"), "warn", "refused the credentials"),
-        (Access("r", "unreachable", "connection refused"), "warn", "unreachable (connection"),
+        (Access("r", "refused", "401 at /v2/"), "fail", "refused the credentials"),
+        (Access("r", "unreachable", "connection refused"), "fail", "unreachable (connection"),
         (Access("r", "unexpected", "503 at /v2/"), "warn", "it answered 503"),
     ],
 )
@@ -51,5 +51,8 @@ def test_a_registry_check_says_whether_a_push_could_reach_and_write_there(
     from buildcache.commands import doctor
 
     monkeypatch.setattr(doctor, "probe_access", lambda registry: access)
-    check = doctor._registry_check("127.0.0.1:5000")
+    check = doctor._registry_check("127.0.0.1:5000", images=True)
     assert (check.status, words in check.detail) == (state, True), check.detail
+    # the cache's registry alone: a build goes on without saving its cache
+    cache_only = doctor._registry_check("127.0.0.1:5000", images=False)
+    assert cache_only.status == ("warn" if state == "fail" else state)
