@@ -72,6 +72,7 @@ class CacheReport:
     executed_runs: int = 0  # executed steps other than FROM
     runs: int = 0  # steps other than FROM
     not_run: int = 0  # steps the build never reached (it failed or stopped first)
+    no_cache: bool = False  # --no-cache: every step ran because it was asked to
 
     @property
     def executed(self) -> int:
@@ -87,8 +88,10 @@ class CacheReport:
 
     @property
     def reuse_broken(self) -> bool:
-        """The failure this tool exists to catch: the cache was there, yet most steps ran."""
-        return self.cache_found and self.runs > 0 and self.executed_runs > self.runs / 2
+        """The failure this tool exists to catch: the cache was there, yet most steps ran (not
+        where --no-cache asked for it)."""
+        broken = self.cache_found and self.runs > 0 and self.executed_runs > self.runs / 2
+        return broken and not self.no_cache
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -450,7 +450,7 @@ class Baked:
 
     def _report(self, variant: VariantPlan, not_written: str) -> CacheReport:
         cache_to = variant.cache_to
-        return cache_report(
+        report = cache_report(
             self._tracker_of(variant.name),
             variant=variant.name,
             cache_from=[str(ref) for ref in variant.cache_from],
@@ -460,6 +460,8 @@ class Baked:
             metadata=self.targets.get(variant.name),
             build_failed=self.statuses[variant.name].state != "built",
         )
+        # --no-cache: every step runs because it was asked to, not because the cache broke
+        return dataclasses.replace(report, no_cache=variant.inputs.no_cache)
 
 
 def _push_failed(reason: str, variants: Sequence[str] = ()) -> BuildFailed:
