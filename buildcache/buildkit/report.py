@@ -307,9 +307,11 @@ class VariantStatus:
     step: str | None = None
     error: str | None = None
     log: tuple[str, ...] = ()
+    image: str | None = None  # published before: the digest an earlier run of it published
 
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.state, "step": self.step, "error": self.error, "log": list(self.log)}
+        shown = {"state": self.state, "step": self.step, "error": self.error, "log": list(self.log)}
+        return {**shown, "image": self.image} if self.image else shown
 
 
 def variant_status(

@@ -387,7 +387,7 @@ class Baked:
             self,
             statuses={
                 **self.statuses,
-                **{n: VariantStatus("published before", error=d) for n, d in resumed.items()},
+                **{n: VariantStatus("published before", image=d) for n, d in resumed.items()},
             },
             targets={**self.targets, **{n: TargetMetadata(digest=d) for n, d in resumed.items()}},
             resumed=frozenset(resumed),

@@ -229,6 +229,9 @@ IMPORT_STYLES = {"found": "green", "missing": "", "failed": "red"}
 def _status_rows(status: VariantStatus | None) -> list[Row]:
     if status is None or status.state == "built":
         return []
+    if status.state == "published before":  # not a failure: its image, as it was
+        headline = Text.assemble(("PUBLISHED BEFORE", "bold cyan"), f": {status.image}")
+        return [(Text("status"), headline)]
     where = f" at {status.step}" if status.step else ""
     headline = Text.assemble((status.state.upper(), "bold red"), f"{where}: {status.error}")
     return [(Text("status"), headline)] + [

@@ -253,7 +253,7 @@ def test_a_release_published_before_is_a_state_of_its_own_with_no_cache_figures(
     resumed = _result(
         reports={},
         published=[],
-        statuses={"slim": VariantStatus("published before", error="sha256:abc")},
+        statuses={"slim": VariantStatus("published before", image="sha256:abc")},
     )
     text = github.summary(resumed)
     assert "## buildcache: 1.2.3 already published" in text

@@ -244,3 +244,14 @@ def test_a_variant_with_no_step_is_never_0_of_0_from_the_cache() -> None:
     text = console.export_text()
     assert "0/0" not in text
     assert "none: BuildKit reported no step of it" in text
+
+
+def test_a_variant_published_before_is_shown_with_its_image_not_as_an_error() -> None:
+    from buildcache.buildkit.report import VariantStatus
+    from buildcache.ui.tables import _status_rows
+
+    status = VariantStatus("published before", image="sha256:abc")
+    assert status.to_json()["error"] is None  # a script reading `error` sees no failure
+    assert status.to_json()["image"] == "sha256:abc"
+    [(_, headline)] = _status_rows(status)
+    assert headline.plain == "PUBLISHED BEFORE: sha256:abc"
