@@ -2,7 +2,7 @@
 process (`python -m buildcache plan --offline --json`) in a git repository of its own, with the
 case's GITHUB_* variables and event file and the clock pinned as metadata-action's tests pin it;
 the tags of its JSON are the case's, in the same order. Where buildcache differs on purpose (the
-table says why, and so does the README), it must do as the table says: a case it refuses is
+table says why, and so does docs/tags.md), it must do as the table says: a case it refuses is
 one sentence and the usage code, another gives buildcache's own tags."""
 
 from __future__ import annotations
@@ -157,14 +157,14 @@ def test_metadata_action_s_cases_as_processes_give_its_tags(
     assert _tags(process.stdout, _images(case)[0]) == expected
 
 
-def test_the_readme_s_figure_is_the_cases_that_give_metadata_action_s_tags() -> None:
-    """At least 125 of the table's cases give its tags as processes; the rest, by name, in the
-    README with the reason."""
+def test_the_docs_figure_is_the_cases_that_give_metadata_action_s_tags() -> None:
+    """At least 125 of the table's cases give its tags as processes; the rest, by name, in
+    docs/tags.md with the reason."""
     different = [c for c in CASES if "refused" in c or "differs" in c]
-    readme = (Path(__file__).parents[3] / "README.md").read_text()
-    figure = re.search(r"(\d+) of its (\d+) cases give the same tags", readme)
+    tags_doc = (Path(__file__).parents[3] / "docs/tags.md").read_text()
+    figure = re.search(r"(\d+) of its (\d+) cases give the same tags", tags_doc)
     assert figure is not None
     assert (int(figure[1]), int(figure[2])) == (len(CASES) - len(different), len(CASES))
     assert len(CASES) - len(different) >= 125
     for case in different:
-        assert f"`{case['name']}`" in readme, case["name"]
+        assert f"`{case['name']}`" in tags_doc, case["name"]
