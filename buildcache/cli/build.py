@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
+from buildcache.ci.providers import sink
 from buildcache.cli.options import ConfigOption, JsonOption, ProgressChoice, with_plan_request
 from buildcache.commands.plan import assemble, read_config
 from buildcache.core.plan.request import PlanRequest
-from buildcache.ui.ci_sink import ci_sink
 
 if TYPE_CHECKING:
     from buildcache.ui.live import ProgressMode
@@ -118,4 +118,4 @@ def build(
         keep_going=keep_going,
         force=force,
     )
-    command.build(loaded, resolved, options, ci_sink(os.environ))
+    command.build(loaded, resolved, options, sink(os.environ))

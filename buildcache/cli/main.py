@@ -28,9 +28,9 @@ _console = cache(make_console)
 
 
 def _report_error(console: Console, error: BuildcacheError) -> None:
-    from buildcache.ui.ci_sink import ci_sink  # a run that fails pays for it, not every run
+    from buildcache.ci.providers import sink  # a run that fails pays for it, not every run
 
-    ci_sink(os.environ).error(error.message)
+    sink(os.environ).error(error.message)
     labelled(console, "error", "bold red", error.message)
     if error.hint:
         labelled(console, "hint", "cyan", error.hint)

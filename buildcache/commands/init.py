@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from buildcache import git
+from buildcache.ci import providers
 from buildcache.core.config.load import parse_config
 from buildcache.core.config.model import CONFIG_FILE
 from buildcache.core.init import (
@@ -193,7 +194,7 @@ def _from_workflow(
 
 def _repository_url(root: Path) -> str | None:
     """The repository's web URL: the CI's, else the git remote's."""
-    found = repository_url(os.environ, git.facts(root).remote_url)
+    found = repository_url(providers.repository(os.environ), git.facts(root).remote_url)
     return found.value if found else None
 
 

@@ -14,9 +14,10 @@ from typing import Literal
 
 from rich.console import Console
 
+from buildcache.ci import providers
 from buildcache.core.config.model import Config
 from buildcache.core.login import LoginTarget, login_targets
-from buildcache.core.plan.ci import GitFacts, run_context
+from buildcache.core.plan.ci import GitFacts
 from buildcache.core.preflight import Access
 from buildcache.errors import BuildFailed
 from buildcache.registry import client as registry
@@ -63,11 +64,11 @@ def login(
 ) -> None:
     from buildcache.docker import engine
 
-    in_ci = run_context(env, GitFacts()).ci is not None
+    in_ci = providers.run_context(env, GitFacts()).ci is not None
     client = engine.make_client()
     engine.require_docker_command(client)
     outcomes = []
-    for target in login_targets(config, env):
+    for target in login_targets(config, env, lambda name: providers.registry_variables(name, env)):
         credentials = target.credentials()
         if credentials is None:
             asked = probe or (lambda name: registry.probe_access(name, env))

@@ -84,11 +84,8 @@ def _config(load_config: Callable[[], Config], *, explicit_config: bool) -> Conf
 def _step_outputs(
     merged: MergeInput, indexes: dict[str, ImageRef], published: list[TagResult]
 ) -> None:
-    """In GitHub Actions, the step outputs a build writes: each variant's index and tags."""
-    output = os.environ.get("GITHUB_OUTPUT")
-    if os.environ.get("GITHUB_ACTIONS") != "true" or not output:
-        return
-    from buildcache.ui.ci_sink import write_merge_outputs
+    """The step outputs a build writes, where the CI reads them: each variant's index and tags."""
+    from buildcache.ci import providers
 
     default = next((v.name for v in merged.variants if v.default), "")
     tags = {
@@ -96,7 +93,7 @@ def _step_outputs(
         for v in merged.variants
     }
     digests = {v.name: _digest(indexes.get(v.name)) for v in merged.variants}
-    write_merge_outputs(Path(output), digests, tags, default)
+    providers.sink(os.environ).merge_results(digests, tags, default)
 
 
 def _digest(index: ImageRef | None) -> str | None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from buildcache import git
+from buildcache.ci import providers
 from buildcache.core.config.load import load_config
 from buildcache.core.config.model import Config
 from buildcache.core.plan.make import plan_run
@@ -44,10 +45,13 @@ def with_bake_file(
 
 
 def checkout_facts(cwd: Path) -> RunFacts:
-    """This checkout and this process's environment, as planning reads them."""
+    """This checkout and this process's environment, as planning reads them: the run's facts
+    as its CI says them."""
+    git_facts = git.facts(cwd)
     return RunFacts(
+        context=providers.run_context(os.environ, git_facts),
         env=os.environ,
-        git=git.facts(cwd),
+        git=git_facts,
         now=run_time(os.environ, datetime.now(UTC)),
         known_versions=lambda: git.tags(cwd),
         shallow=lambda: git.shallow(cwd),

@@ -1,4 +1,5 @@
-"""Pure: which registries to log in to, with which credentials from the environment.
+"""Pure: which registries to log in to, with which credentials from the environment (the
+variables a CI keeps them in are its provider's word, buildcache/ci/).
 
 The password only ever travels from the environment mapping to `docker login --password-stdin`
 (python-on-whales writes it to standard input); it is never formatted into a message here.
@@ -7,7 +8,7 @@ The password only ever travels from the environment mapping to `docker login --p
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from buildcache.core.config.model import Config
@@ -33,13 +34,17 @@ def login_variable(registry: str) -> str:
     return "BUILDCACHE_LOGIN_" + re.sub(r"[^A-Z0-9]", "_", registry.upper())
 
 
-def login_target(registry: str, env: Mapping[str, str]) -> LoginTarget:
+def login_target(
+    registry: str, env: Mapping[str, str], provided: RegistryVariables | None = None
+) -> LoginTarget:
+    """`registry`'s credentials: BUILDCACHE_LOGIN_<HOST>_*, else the variables a CI provides
+    for it (`provided`, buildcache/ci/), else Docker Hub's customary ones."""
     generic = login_variable(registry)
     user, password = env.get(f"{generic}_USERNAME"), env.get(f"{generic}_PASSWORD")
     if user and password:
         return LoginTarget(registry, user, password, f"{generic}_USERNAME/_PASSWORD")
     generic_hint = f"{generic}_USERNAME and {generic}_PASSWORD"
-    own = _own_variables(registry, env)
+    own = provided or _docker_hub(registry)
     if own is None:
         return LoginTarget(registry, missing=generic_hint)
     user, password = env.get(own.user), env.get(own.password)
@@ -49,27 +54,26 @@ def login_target(registry: str, env: Mapping[str, str]) -> LoginTarget:
 
 
 @dataclass(frozen=True)
-class _Variables:
-    """Where a registry's own CI keeps its credentials."""
+class RegistryVariables:
+    """The variables that hold a registry's credentials (a CI's own, or Docker Hub's)."""
 
     user: str
     password: str
     missing: str  # what to set, said where they are not there
 
 
-def _own_variables(registry: str, env: Mapping[str, str]) -> _Variables | None:
-    if registry == GHCR:
-        token = "GHCR_TOKEN" if env.get("GHCR_TOKEN") else "GITHUB_TOKEN"
-        return _Variables("GITHUB_ACTOR", token, "GITHUB_TOKEN (or GHCR_TOKEN) and GITHUB_ACTOR")
-    if env.get("GITLAB_CI") == "true" and registry == env.get("CI_REGISTRY"):
-        # GitLab's own registry: the job's registry user and password (docs: CI/CD variables)
-        both = "CI_REGISTRY_USER and CI_REGISTRY_PASSWORD"
-        return _Variables("CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD", both)
-    if registry == DOCKER_HUB:
-        both = "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN"
-        return _Variables("DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN", both)
-    return None
+def _docker_hub(registry: str) -> RegistryVariables | None:
+    if registry != DOCKER_HUB:
+        return None
+    return RegistryVariables(
+        "DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN", "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN"
+    )
 
 
-def login_targets(config: Config, env: Mapping[str, str]) -> list[LoginTarget]:
-    return [login_target(registry, env) for registry in config.registries]
+def login_targets(
+    config: Config,
+    env: Mapping[str, str],
+    provided: Callable[[str], RegistryVariables | None] = lambda registry: None,
+) -> list[LoginTarget]:
+    """Each registry of the config, with `provided`: the variables a CI keeps its credentials in."""
+    return [login_target(registry, env, provided(registry)) for registry in config.registries]

@@ -1,11 +1,12 @@
 """The one place that speaks to a CI: log groups, error annotations, step outputs, the job summary.
 
-Commands talk to a `CISink` and never ask which CI they run in; `ci_sink(env)` picks GitHub
-Actions, GitLab CI, or a sink that does nothing (a laptop, another CI).
+Commands talk to a `CISink` and never ask which CI they run in; the CI's provider
+(buildcache/ci/) makes the sink of the CI it detects: GitHub Actions, GitLab CI, or a sink that
+does nothing (a laptop, another CI), and says where outputs and the summary go.
 
 GitHub: workflow commands (`::group::`, `::error::`) go to stderr, which the runner reads as well
 as stdout, so stdout stays the one JSON object of `--json`; outputs and the summary are appended
-to the files named in GITHUB_OUTPUT and GITHUB_STEP_SUMMARY. GitLab: collapsible sections.
+to the files the runner names (ci/github.py reads which). GitLab: collapsible sections.
 What users wrote reaches the summary as Markdown text or code, escaped, never as Markdown.
 """
 
@@ -40,6 +41,9 @@ class CISink(Protocol):
     def step_groups(self, steps: Sequence[Vertex], variants: Sequence[str]) -> None: ...
     def error(self, message: str) -> None: ...
     def results(self, result: BuildResult) -> None: ...
+    def merge_results(
+        self, digests: Mapping[str, str | None], tags: Mapping[str, list[str]], default: str
+    ) -> None: ...
 
 
 class NoCI:
@@ -58,6 +62,11 @@ class NoCI:
     def results(self, result: BuildResult) -> None:
         return None
 
+    def merge_results(
+        self, digests: Mapping[str, str | None], tags: Mapping[str, list[str]], default: str
+    ) -> None:
+        return None
+
 
 def _write(lines: Sequence[str]) -> None:
     sys.stderr.write("".join(f"{line}\n" for line in lines))
@@ -65,9 +74,9 @@ def _write(lines: Sequence[str]) -> None:
 
 
 class GitHubActions(NoCI):
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.output = env.get("GITHUB_OUTPUT")
-        self.summary = env.get("GITHUB_STEP_SUMMARY")
+    def __init__(self, output: Path | None, summary: Path | None) -> None:
+        self.output = output  # the step outputs file; None where the runner names none
+        self.summary = summary  # the job summary file, likewise
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
@@ -85,10 +94,16 @@ class GitHubActions(NoCI):
 
     def results(self, result: BuildResult) -> None:
         if self.output:
-            write_outputs(Path(self.output), result)
+            write_outputs(self.output, result)
         if self.summary:
-            with Path(self.summary).open("a", encoding="utf-8") as stream:
+            with self.summary.open("a", encoding="utf-8") as stream:
                 stream.write(summary(result))
+
+    def merge_results(
+        self, digests: Mapping[str, str | None], tags: Mapping[str, list[str]], default: str
+    ) -> None:
+        if self.output:
+            write_merge_outputs(self.output, digests, tags, default)
 
 
 class GitLabCI(NoCI):
@@ -102,14 +117,6 @@ class GitLabCI(NoCI):
             yield
         finally:
             _write([f"\x1b[0Ksection_end:{int(time.time())}:{name}\r\x1b[0K"])
-
-
-def ci_sink(env: Mapping[str, str]) -> CISink:
-    if env.get("GITHUB_ACTIONS") == "true":
-        return GitHubActions(env)
-    if env.get("GITLAB_CI") == "true":
-        return GitLabCI()
-    return NoCI()
 
 
 # GitHub workflow commands
@@ -258,7 +265,7 @@ def _tag_outputs(tags: Mapping[str, list[str]]) -> dict[str, str]:
 
 
 def _json(value: object) -> str:
-    """One line: a step output is one line of $GITHUB_OUTPUT."""
+    """One line: a step output is one line of the outputs file."""
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -280,7 +287,7 @@ def write_outputs(path: Path, result: BuildResult) -> None:
 
 
 def _append_outputs(path: Path, values: Mapping[str, str]) -> None:
-    """Step outputs appended to $GITHUB_OUTPUT (never overwriting the steps' before)."""
+    """Step outputs appended to the outputs file (never overwriting the steps' before)."""
     lines = [line for name, value in values.items() for line in _output_lines(name, value)]
     with path.open("a", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")

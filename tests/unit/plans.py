@@ -1,5 +1,5 @@
 """Plans for tests, from keyword arguments: `plan_run` as a run of this checkout would make it
-(a PlanRequest in RunFacts), `make_plan` for a version given outright, as on a laptop."""
+(a PlanRequest in RunFacts, the run's facts read from `env` by its CI provider), `make_plan` for a version given outright, as on a laptop."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from buildcache.ci.providers import run_context
 from buildcache.core.config.model import Config
 from buildcache.core.plan import make
 from buildcache.core.plan.ci import CachePolicy, GitFacts, RunContext
@@ -29,9 +30,11 @@ def plan_run(
     cwd: Path = Path(),
     **request: Any,
 ) -> BuildPlan:
+    env, git = env or {}, git or GitFacts()
     facts = RunFacts(
-        env=env or {},
-        git=git or GitFacts(),
+        context=run_context(env, git),  # the run as its CI provider reads it
+        env=env,
+        git=git,
         now=now or datetime.now(UTC),
         known_versions=known_versions,
         shallow=shallow,

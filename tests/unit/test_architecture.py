@@ -19,7 +19,10 @@ ALLOWED = {
     "ui": {"buildcache.core", "buildcache.buildkit", "buildcache.ui", "buildcache.errors"},
     "docker": {"buildcache.core", "buildcache.buildkit", "buildcache.docker", "buildcache.errors"},
     "registry": {"buildcache.core", "buildcache.buildkit", "buildcache.registry", "buildcache.errors"},
-    "commands": {"buildcache." + name for name in ("core", "buildkit", "ui", "docker", "registry", "commands", "errors", "git")},
+    # the CI providers read the environment and the CI's event file; they make core's values and
+    # the ui's sink of their CI
+    "ci": {"buildcache.ci", "buildcache.core", "buildcache.ui", "buildcache.errors"},
+    "commands": {"buildcache." + name for name in ("core", "buildkit", "ui", "docker", "registry", "ci", "commands", "errors", "git")},
 }  # fmt: skip
 PURE = ("core", "buildkit")
 OUTSIDE = ("python_on_whales", "httpx", "rich", "typer", "subprocess")

@@ -175,7 +175,7 @@ def unmet_mounts(needed: Needed, secrets: Iterable[Secret], ssh: Iterable[str]) 
 
 
 def attest_of(
-    config: AttestConfig, run: RunInputs, *, push: bool, context: RunContext, env: Mapping[str, str]
+    config: AttestConfig, run: RunInputs, *, push: bool, context: RunContext
 ) -> Attest | None:
     """The attestations of a pushed image: provenance as build-push-action sets it (max on a
     public repository when the CI says so, min otherwise) unless the config or --provenance
@@ -187,7 +187,7 @@ def attest_of(
         provenance=mode,
         sbom=config.sbom if run.sbom is None else run.sbom,
         reason=reason,
-        builder_id=_builder_id(context, env),
+        builder_id=context.run_url,  # the CI run that built it, where the CI names one
         sbom_generator=config.sbom_generator,
     )
 
@@ -202,14 +202,6 @@ def _provenance(
     if context.public and context.ci is not None:
         return "max", "a public repository (as build-push-action)"
     return "min", "buildx's default"
-
-
-def _builder_id(context: RunContext, env: Mapping[str, str]) -> str | None:
-    """The GitHub run that built the image, as the provenance's builder id."""
-    if context.ci != "github" or not env.get("GITHUB_RUN_ID") or not env.get("GITHUB_REPOSITORY"):
-        return None
-    server = env.get("GITHUB_SERVER_URL", "").rstrip("/")
-    return f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
 
 
 def variant_inputs(

@@ -18,7 +18,7 @@ from buildcache.core.cache import cache_refs, staging_tag
 from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.dockerfile import Dockerfile, Needed
 from buildcache.core.inputs import parse_build_arg, parse_key_values
-from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy, run_context
+from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy
 from buildcache.core.plan.inputs import (
     UndeclaredArg,
     attest_of,
@@ -65,7 +65,7 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     of this CI event (or laptop), and what a fork may not do. The repository's git tags are
     asked for only for a release, to keep an older one from moving latest."""
     request = _platforms_named(_cache_flag(request))
-    context = run_context(facts.env, facts.git)
+    context = facts.context
     version, source = _version(request, facts.env)
     release = version is not None or context.event == "tag"
     extra, tag_notes = given_tags(request.tags, config.images)
@@ -373,7 +373,7 @@ def describe(
     epoch = source_date_epoch(env, facts.git.commit_time, reproducible=config.build.reproducible)
     metadata = variant_metadata(
         config,
-        env=env,
+        repository=context.repository,
         remote=facts.git.remote_url,
         sha=context.sha,
         version=built.version,
@@ -385,7 +385,7 @@ def describe(
     run_annotations = parse_key_values("--annotation", request.inputs.annotations)
     notes = [*notes, *secret_looking_args(set(run_args) - set(config.build_args))]
     run_args |= _epoch_arg(config, epoch)
-    attest = attest_of(config.attest, request.inputs, push=built.push, context=context, env=env)
+    attest = attest_of(config.attest, request.inputs, push=built.push, context=context)
     texts = _dockerfile_texts(built.variants, facts)
     check_dockerfiles(texts)
     notes += outside_notes(built.variants, config.path.parent if config.path else None)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from buildcache.core.config.model import Config
+from buildcache.core.plan.ci import Repository
 
 OCI = "org.opencontainers.image."
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
@@ -31,13 +32,10 @@ class Described:
     origin: str
 
 
-def repository_url(env: Mapping[str, str], remote: str | None) -> Described | None:
+def repository_url(ci: Repository | None, remote: str | None) -> Described | None:
     """The repository's web URL: the CI's own, else the git remote's (never its credentials)."""
-    if env.get("GITHUB_REPOSITORY"):
-        server = env.get("GITHUB_SERVER_URL") or "https://github.com"
-        return Described(f"{server.rstrip('/')}/{env['GITHUB_REPOSITORY']}", "GitHub Actions")
-    if env.get("CI_PROJECT_URL"):
-        return Described(env["CI_PROJECT_URL"], "GitLab CI")
+    if ci is not None:
+        return Described(ci.url, ci.origin)
     return _web_url(remote) if remote else None
 
 
@@ -124,7 +122,7 @@ def _url(urls: Any) -> tuple[str, str] | None:
 
 def oci_labels(
     *,
-    env: Mapping[str, str],
+    repository: Repository | None,
     remote: str | None,
     sha: str | None,
     version: str,
@@ -135,7 +133,7 @@ def oci_labels(
 ) -> dict[str, Described]:
     """The labels of a run's images: the OCI defaults, then the config's over them."""
     labels: dict[str, Described] = {}
-    source = repository_url(env, remote)
+    source = repository_url(repository, remote)
     if source is not None:
         # metadata-action's defaults from the repository: its page, and its name as the title
         labels[OCI + "source"] = source
@@ -176,7 +174,7 @@ def with_command_line(
 def variant_metadata(
     config: Config,
     *,
-    env: Mapping[str, str],
+    repository: Repository | None,
     remote: str | None,
     sha: str | None,
     version: str,
@@ -186,7 +184,7 @@ def variant_metadata(
     """Each variant's (labels, annotations): the OCI defaults of the run, the config's tables
     over them, the variant's over those. The annotations start from the OCI keys of the labels."""
     labels = oci_labels(
-        env=env,
+        repository=repository,
         remote=remote,
         sha=sha,
         version=version,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from buildcache.core.inputs import RunInputs
-from buildcache.core.plan.ci import CacheFlag, GitFacts
+from buildcache.core.plan.ci import CacheFlag, GitFacts, RunContext
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,9 +45,11 @@ def _not_shallow() -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class RunFacts:
-    """The checkout and the environment, as values: the environment as a mapping, git's facts,
-    and the few reads planning makes as functions, so tests pass their own."""
+    """The checkout and the environment, as values: the run's facts as its CI says them (a CI
+    provider reads them, buildcache/ci/), the environment as a mapping, git's facts, and the
+    few reads planning makes as functions, so tests pass their own."""
 
+    context: RunContext
     env: Mapping[str, str] = field(default_factory=dict)
     git: GitFacts = field(default_factory=GitFacts)
     known_versions: Callable[[], Sequence[str]] = _no_versions  # git tags, asked for a release

@@ -228,7 +228,7 @@ def _sha_names(tags: TagsConfig, context: RunContext) -> list[TagName]:
         return []
     if not context.sha:
         raise UsageError(
-            "tags.sha is on, but the commit is unknown (no git repository, no GITHUB_SHA)"
+            "tags.sha is on, but the commit is unknown (no git repository, and the CI names none)"
         )
     sha = context.sha if tags.sha_format == "long" else context.sha[:7]
     return [TagName(f"sha-{sha}", f"sha ({tags.sha_format})")]

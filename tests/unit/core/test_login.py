@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from buildcache.ci.providers import registry_variables
 from buildcache.core.config.load import parse_config
 from buildcache.core.login import login_target, login_targets, login_variable
 
@@ -74,7 +75,7 @@ def test_every_registry_of_images_and_the_cache_once() -> None:
 def test_credentials_come_from_the_environment(
     registry: str, env: dict, user: str, source: str
 ) -> None:
-    target = login_target(registry, env)
+    target = login_target(registry, env, registry_variables(registry, env))
     assert target.credentials() == (user, SECRET)
     assert target.source == source
     assert SECRET not in repr(target)
@@ -94,14 +95,16 @@ def test_credentials_come_from_the_environment(
 def test_a_registry_without_credentials_says_which_variables_would_give_them(
     registry: str, words: str
 ) -> None:
-    target = login_target(registry, {"GITHUB_TOKEN": "only half"})
+    env = {"GITHUB_TOKEN": "only half"}
+    target = login_target(registry, env, registry_variables(registry, env))
     assert target.credentials() is None
     assert words in (target.missing or "")
 
 
 def test_all_targets(monkeypatch: pytest.MonkeyPatch) -> None:
     config = _config('images = ["ghcr.io/a/b", "a/b"]')
-    targets = login_targets(config, {"DOCKERHUB_USERNAME": "u", "DOCKERHUB_TOKEN": "t"})
+    env = {"DOCKERHUB_USERNAME": "u", "DOCKERHUB_TOKEN": "t"}
+    targets = login_targets(config, env, lambda registry: registry_variables(registry, env))
     assert [(t.registry, t.credentials() is not None) for t in targets] == [
         ("ghcr.io", False),
         ("docker.io", True),

@@ -6,6 +6,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from buildcache.ci.providers import repository
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.metadata import (
     OCI,
@@ -22,20 +23,20 @@ NOW = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
 
 def test_the_repository_url_comes_from_the_ci_or_the_remote_without_credentials() -> None:
     github = {"GITHUB_REPOSITORY": "acme/widget", "GITHUB_SERVER_URL": "https://ghe.acme.io"}
-    assert repository_url(github, None).value == "https://ghe.acme.io/acme/widget"  # type: ignore[union-attr]
+    assert repository_url(repository(github), None).value == "https://ghe.acme.io/acme/widget"  # type: ignore[union-attr]
     gitlab = {"CI_PROJECT_URL": "https://gitlab.com/acme/widget"}
-    assert repository_url(gitlab, "x").value == "https://gitlab.com/acme/widget"  # type: ignore[union-attr]
+    assert repository_url(repository(gitlab), "x").value == "https://gitlab.com/acme/widget"  # type: ignore[union-attr]
     for remote in (
         "https://user:s3cret@github.com/acme/widget.git",
         "git@github.com:acme/widget.git",
         "ssh://git@github.com:22/acme/widget",
     ):
-        found = repository_url({}, remote)
+        found = repository_url(None, remote)
         assert found is not None
         assert found.value == "https://github.com/acme/widget", remote
         assert found.origin == "git remote origin"
-    assert repository_url({}, None) is None
-    assert repository_url({}, "/srv/git/widget") is None
+    assert repository_url(None, None) is None
+    assert repository_url(None, "/srv/git/widget") is None
 
 
 def test_created_is_one_time_per_run_or_source_date_epoch() -> None:
@@ -75,7 +76,9 @@ def test_the_config_adds_and_overrides_and_a_variant_over_that(tmp_path: Path) -
         root=tmp_path,
         project={"name": "widget", "license": "MIT"},
     )
-    found = variant_metadata(config, env={}, remote=None, sha="abc123", version="1.2.3", now=NOW)
+    found = variant_metadata(
+        config, repository=None, remote=None, sha="abc123", version="1.2.3", now=NOW
+    )
     slim_labels, slim_annotations = found["slim"]
     assert slim_labels[OCI + "title"].value == "Widget"  # [labels] over [project]
     assert slim_labels[OCI + "title"].origin == "[labels]"
@@ -99,7 +102,7 @@ def test_a_ci_run_gets_metadata_action_s_title_and_url_from_the_repository() -> 
 
     github = {"GITHUB_REPOSITORY": "acme/widget", "GITHUB_SERVER_URL": "https://github.com"}
     common = {"remote": None, "sha": "a" * 40, "version": "1", "now": NOW, "epoch": None}
-    labels = oci_labels(env=github, project={}, extra={}, **common)
+    labels = oci_labels(repository=repository(github), project={}, extra={}, **common)
     assert labels[OCI + "title"].value == "widget"
     assert (
         labels[OCI + "url"].value
@@ -108,7 +111,7 @@ def test_a_ci_run_gets_metadata_action_s_title_and_url_from_the_repository() -> 
     )
     # pyproject.toml's own name and URL win
     project = {"name": "widget-cli", "urls": {"Homepage": "https://widget.example"}}
-    labels = oci_labels(env=github, project=project, extra={}, **common)
+    labels = oci_labels(repository=repository(github), project=project, extra={}, **common)
     assert (labels[OCI + "title"].value, labels[OCI + "url"].value) == (
         "widget-cli",
         "https://widget.example",
