@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildcache.core.login import GHCR, RegistryVariables
 from buildcache.core.plan.ci import Event, GitFacts, Repository, RunContext, git_default_branch
 
 if TYPE_CHECKING:
+    from buildcache.core.login import RegistryVariables
     from buildcache.ui.ci_sink import CISink
 
 NAME = "GitHub Actions"
@@ -58,6 +58,8 @@ def repository(env: Mapping[str, str]) -> Repository | None:
 def registry_variables(registry: str, env: Mapping[str, str]) -> RegistryVariables | None:
     """ghcr.io: the workflow's token (or a GHCR_TOKEN given beside it) as GITHUB_ACTOR; also
     outside Actions, where a user exports them by hand."""
+    from buildcache.core.login import GHCR, RegistryVariables  # only login asks: not plan's cost
+
     if registry != GHCR:
         return None
     token = "GHCR_TOKEN" if env.get("GHCR_TOKEN") else "GITHUB_TOKEN"

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from buildcache.core.login import RegistryVariables
 from buildcache.core.plan.ci import Event, GitFacts, Repository, RunContext, git_default_branch
 
 if TYPE_CHECKING:
+    from buildcache.core.login import RegistryVariables
     from buildcache.ui.ci_sink import CISink
 
 NAME = "GitLab CI"
@@ -46,6 +46,8 @@ def repository(env: Mapping[str, str]) -> Repository | None:
 
 def registry_variables(registry: str, env: Mapping[str, str]) -> RegistryVariables | None:
     """The project's own registry: the job's registry user and password."""
+    from buildcache.core.login import RegistryVariables  # only login asks: not plan's cost
+
     if not detect(env) or registry != env.get("CI_REGISTRY"):
         return None
     both = "CI_REGISTRY_USER and CI_REGISTRY_PASSWORD"

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from buildcache.ci import github, gitlab, local
-from buildcache.ci.provider import Provider
 
 if TYPE_CHECKING:
+    from buildcache.ci.provider import Provider
     from buildcache.core.login import RegistryVariables
     from buildcache.core.plan.ci import GitFacts, Repository, RunContext
     from buildcache.ui.ci_sink import CISink

@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 
-from buildcache.ci.providers import run_context
-from buildcache.core.plan.ci import GitFacts, RunContext
+from buildcache.ci import github
+from buildcache.ci.providers import run_context, sink
+from buildcache.core.login import RegistryVariables
+from buildcache.core.plan.ci import GitFacts, Repository, RunContext
+from buildcache.ui.ci_sink import GitHubActions
+from tests.github_output import read_outputs
 
 LOCAL = GitFacts(branch="main", default_branch=None, sha="0123456789abcdef")
 
@@ -94,3 +98,52 @@ def test_docker_metadata_pr_head_sha_makes_a_pull_request_s_commit_its_head(
 ) -> None:
     context = _github(tmp_path, name, PULL, DOCKER_METADATA_PR_HEAD_SHA=switch)
     assert context.sha == sha
+
+
+def test_the_repository_s_page_and_the_run_s_url() -> None:
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "acme/widget",
+        "GITHUB_SERVER_URL": "https://ghe.acme.io/",
+        "GITHUB_RUN_ID": "42",
+    }
+    context = run_context(env, LOCAL)
+    assert context.repository == Repository("https://ghe.acme.io/acme/widget", "GitHub Actions")
+    assert context.run_url == "https://ghe.acme.io/acme/widget/actions/runs/42"
+    # github.com where the server is not said; no run URL without the run's id
+    assert github.repository({"GITHUB_REPOSITORY": "acme/widget"}) == Repository(
+        "https://github.com/acme/widget", "GitHub Actions"
+    )
+    assert run_context({**env, "GITHUB_RUN_ID": ""}, LOCAL).run_url is None
+
+
+def test_an_event_file_that_cannot_be_read_is_no_event(tmp_path: Path) -> None:
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "b"}
+    for text in ("not json", "[1, 2]"):
+        (tmp_path / "event.json").write_text(text)
+        context = run_context({**env, "GITHUB_EVENT_PATH": str(tmp_path / "event.json")}, LOCAL)
+        assert (context.default_branch, context.fork, context.public) == ("b", False, False)
+    missing = run_context({**env, "GITHUB_EVENT_PATH": str(tmp_path / "gone.json")}, LOCAL)
+    assert missing.base_ref == "b"
+
+
+def test_ghcr_io_s_credentials_are_the_workflow_s_token_even_outside_actions() -> None:
+    found = github.registry_variables("ghcr.io", {})
+    assert found == RegistryVariables(
+        "GITHUB_ACTOR", "GITHUB_TOKEN", "GITHUB_TOKEN (or GHCR_TOKEN) and GITHUB_ACTOR"
+    )
+    assert github.registry_variables("ghcr.io", {"GHCR_TOKEN": "t"}).password == "GHCR_TOKEN"  # type: ignore[union-attr]
+    assert github.registry_variables("docker.io", {"GITHUB_ACTIONS": "true"}) is None
+
+
+def test_the_sink_writes_where_the_runner_says(tmp_path: Path) -> None:
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output)}
+    found = sink(env | {"GITHUB_STEP_SUMMARY": str(summary)})
+    assert isinstance(found, GitHubActions)
+    assert (found.output, found.summary) == (output, summary)
+    nowhere = sink({"GITHUB_ACTIONS": "true"})
+    assert isinstance(nowhere, GitHubActions)
+    assert (nowhere.output, nowhere.summary) == (None, None)
+    sink(env).merge_results({"slim": "sha256:1"}, {"slim": ["r/a:1"]}, "slim")
+    assert read_outputs(output.read_text())["digest"] == "sha256:1"
