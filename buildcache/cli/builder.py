@@ -15,7 +15,7 @@ app = typer.Typer(
 
 @app.command("up")
 def builder_up(config: ConfigOption = None) -> None:
-    """Create (or re-create) the [builder] of the config and boot it (README: builder up)."""
+    """Create (or re-create) the [builder] of the config and boot it (docs/commands.md: builder up)."""
     from buildcache.commands import builder
 
     builder.up(read_config(config), make_console())

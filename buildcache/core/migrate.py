@@ -585,7 +585,7 @@ def _left_out(migration: Migration, job: _Job) -> None:
         for line in _lines(build.get(name)):
             migration.notes.append(
                 f"{name}: {line.split('=', 1)[0]!r}: declare it under [secrets] or ssh (values "
-                "from the step's env), see the README's Build inputs"
+                "from the step's env), see docs/configuration.md, Build inputs"
             )
     if job.logins:
         migration.notes.append(

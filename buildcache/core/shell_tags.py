@@ -95,7 +95,7 @@ def shell_tags(
     if not found.rules and not found.manual:
         found.notes.append(
             f"tags: the step writing {step.output} gave no tag init could read as a rule; "
-            "buildcache's own (see the README's Tags) apply"
+            "buildcache's own (see docs/tags.md) apply"
         )
     return found
 

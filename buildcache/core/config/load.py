@@ -149,7 +149,7 @@ def _one_tag_language(reader: Reader, tags: Mapping[str, Any]) -> None:
         raise reader.error(
             f"tags.{short[0]}",
             "is a shorthand, and tags.rules/tags.flavor are given: they make every tag",
-            hint="write it as a rule (see the README's Tags), or drop tags.rules and tags.flavor",
+            hint="write it as a rule (see docs/tags.md), or drop tags.rules and tags.flavor",
         )
 
 

@@ -74,7 +74,7 @@ def test_a_step_that_writes_no_tag_leaves_buildcache_s_own() -> None:
     assert (found.rules, found.images) == ([], [])
     assert found.notes == [
         "tags: the step writing tags gave no tag init could read as a rule; buildcache's own "
-        "(see the README's Tags) apply"
+        "(see docs/tags.md) apply"
     ]
 
 
