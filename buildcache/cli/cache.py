@@ -20,7 +20,7 @@ def cache_ls(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Every variant's cache ref: present or not, platforms, size, when it was written."""
     from buildcache.commands import cache
 
-    cache.ls(with_bake_file(read_config(config))[0], as_json=as_json, console=make_console())
+    cache.ls(with_bake_file(read_config(config)), as_json=as_json, console=make_console())
 
 
 @app.command("prune")
@@ -50,7 +50,7 @@ def cache_prune(
     from buildcache.commands import cache
 
     cache.prune(
-        with_bake_file(read_config(config))[0],
+        with_bake_file(read_config(config)),
         yes=yes,
         dry_run=dry_run,
         console=make_console(),

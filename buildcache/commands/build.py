@@ -186,9 +186,7 @@ def run_build(
     """One bake of every variant (those an earlier run of this release published aside). With
     --keep-going, when some variants fail, the others are baked again on their own (from the
     build cache: what they had built is reused) and published, and the run still fails."""
-    to_build = dataclasses.replace(
-        plan, variants=tuple(v for v in plan.variants if v.name not in resumed)
-    )
+    to_build = plan.with_variants([v for v in plan.variants if v.name not in resumed])
     with baking(plan, console, options, builder) as bake:
         baked = bake_all(bake, to_build, policy, console)
         if baked.error is not None and options.keep_going:
@@ -398,8 +396,8 @@ class Baked:
         if self.error is None:
             return plan
         states = ("built", "published before")
-        return dataclasses.replace(
-            plan, variants=tuple(v for v in plan.variants if self.statuses[v.name].state in states)
+        return plan.with_variants(
+            [v for v in plan.variants if self.statuses[v.name].state in states]
         )
 
     def failure(self) -> BuildFailed | None:
@@ -554,7 +552,7 @@ def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console)
         f"{', '.join(failed)} failed; baking {', '.join(v.name for v in others)} "
         "again on their own, to publish them (--keep-going)",
     )
-    part = dataclasses.replace(plan, variants=others)
+    part = plan.with_variants(others)
     second = _tracker(part)
     targets, error = bake(part, second, "others")
     statuses = {**baked.statuses, **_statuses(others, second, targets, error)}

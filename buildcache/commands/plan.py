@@ -27,21 +27,22 @@ def read_config(config_path: Path | None) -> Config:
 
 def with_bake_file(
     config: Config, bake_file: Path | None = None, sets: Sequence[str] = ()
-) -> tuple[Config, list[str]]:
+) -> Config:
     """The config whose variants are a bake file's targets (core/config/bakefile.py), read by
-    buildx: `cache ls` and `prune` must know them as well as `build` (or prune takes their
-    caches for orphans)."""
+    buildx, and whose notes say what buildcache replaced: `cache ls` and `prune` must know them
+    as well as `build` (or prune takes their caches for orphans)."""
     bake_file = bake_file or config.bake_file
     if bake_file is None:
         if sets:
             raise UsageError("--set overrides a bake file's targets: give --bake-file or bake-file")
-        return config, []
+        return config
     from buildcache.core.config.bakefile import bake_variants, parse_sets
     from buildcache.docker import engine
 
     overrides = parse_sets(sets)
     definition = engine.bake_print(engine.make_client(), bake_file, config.bake_targets, overrides)
-    return bake_variants(config, definition, config.bake_targets, Path.cwd())
+    targets, notes = bake_variants(config, definition, config.bake_targets, Path.cwd())
+    return dataclasses.replace(targets, notes=(*notes, *targets.notes))
 
 
 def checkout_facts(cwd: Path) -> RunFacts:
@@ -64,9 +65,8 @@ def checkout_facts(cwd: Path) -> RunFacts:
 def assemble(config: Config, request: PlanRequest) -> BuildPlan:
     """The plan of this run: the bake file's targets as variants, the request planned in this
     checkout, then (unless offline) each base resolved and each cache's record read."""
-    config, notes = with_bake_file(config, request.bake_file, request.sets)
+    config = with_bake_file(config, request.bake_file, request.sets)
     planned = plan_run(config, request, checkout_facts(Path.cwd()))
-    planned = dataclasses.replace(planned, notes=(*notes, *planned.notes))
     if request.offline:
         return planned
     from buildcache.registry import bases

@@ -295,11 +295,10 @@ def attach(
             if v.name in wanted
         }
         resolved = bases.result()
-    variants = []
+    upstreams: dict[str, Upstream] = {}
     hashed: dict[tuple[Path, str], Hashed] = {}
     for variant in plan.variants:
         if variant.name not in wanted:
-            variants.append(variant)
             continue
         dockerfile, found = wanted[variant.name]
         record, record_note = records[variant.name].result()
@@ -322,10 +321,10 @@ def attach(
             max_age=max_age,
         )
         notes += predictions(variant.name, upstream, now)
-        variants.append(dataclasses.replace(variant, upstream=upstream))
+        upstreams[variant.name] = upstream
     if any(found.reads_git for found in hashed.values()):
         notes.append(GIT_NOTE)  # once, however many variants read it
-    return dataclasses.replace(plan, variants=tuple(variants), notes=(*plan.notes, *notes))
+    return plan.with_upstreams(upstreams, notes)
 
 
 def _needs(plan: BuildPlan) -> tuple[dict[str, tuple[Dockerfile, Needed]], list[str]]:

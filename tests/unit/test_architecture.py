@@ -100,3 +100,25 @@ def test_no_function_is_graded_d() -> None:
     blocks = [b for path in MODULES for b in sorted_results(cc_visit(path.read_text()))]
     graded_d = [f"{b.name} ({b.complexity})" for b in blocks if b.complexity > 20]
     assert not graded_d, graded_d
+
+
+# A plan is made in one place: core/plan/make.py, with the narrowings core/plan/model.py names
+# (BuildPlan.with_variants, .with_upstreams). Nothing after commands/plan.assemble replaces a
+# field of it by hand.
+PLAN_MAKERS = {PACKAGE / "core" / "plan" / "make.py", PACKAGE / "core" / "plan" / "model.py"}
+
+
+def test_no_module_but_the_plan_s_own_replaces_a_field_of_a_plan() -> None:
+    import ast
+
+    found = []
+    for path in MODULES:
+        if path in PLAN_MAKERS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("replace")):
+                continue
+            first = ast.unparse(node.args[0]) if node.args else ""
+            if "plan" in first or first in ("built", "part", "to_build"):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} replace({first}, ...)")
+    assert not found, found

@@ -3,7 +3,8 @@ arguments, cache refs, inputs and bases, and the run's version, latest and cache
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,20 @@ class BuildPlan:
     push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
     cache_policy: CachePolicy | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def with_variants(self, variants: Sequence[VariantPlan]) -> BuildPlan:
+        """The same run for some of its variants: those a build bakes (an earlier run of the
+        release published the others; --keep-going bakes the ones that did not fail again)."""
+        return dataclasses.replace(self, variants=tuple(variants))
+
+    def with_upstreams(self, upstreams: Mapping[str, Upstream], notes: Sequence[str]) -> BuildPlan:
+        """The plan with each variant's bases and cache record as the registries told them
+        (registry/bases.py), and what they noticed."""
+        variants = tuple(
+            dataclasses.replace(v, upstream=upstreams[v.name]) if v.name in upstreams else v
+            for v in self.variants
+        )
+        return dataclasses.replace(self, variants=variants, notes=(*self.notes, *notes))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
