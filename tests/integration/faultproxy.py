@@ -5,14 +5,16 @@ of request) or from a seed (`SeededFaults`: any class of request, any fault, rep
 
 from __future__ import annotations
 
+import hashlib
 import random
 import socket
 import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -53,56 +55,100 @@ def request_class(method: str, path: str) -> str:
     return "other"
 
 
+# the classes a seed picks its faults among
+REQUEST_CLASSES = (
+    "blob HEAD",
+    "blob POST",
+    "blob PUT",
+    "blob PATCH",
+    "blob GET",
+    "manifest PUT by digest",
+    "manifest PUT by tag",
+    "manifest GET",
+    "manifest HEAD",
+    "tag list",
+)
+
+
+@dataclass(frozen=True)
+class MetFault:
+    registry: str  # the proxy's name: which registry met it
+    kind: str  # the request's class
+    path: str
+    fault: Fault
+    ours: bool  # buildcache's own request (its httpx client), or the engine's (buildx, containerd)
+
+    def __str__(self) -> str:
+        whose = "buildcache" if self.ours else "engine"
+        return f"{self.registry} {whose} {self.kind} {self.fault}"
+
+
 class SeededFaults:
-    """Faults from a seed: each request meets one with probability `rate`, of a kind and on a
-    class of request the seed picks; at most one for the engine's push (a second fails most
-    bakes for good, and nothing is left to publish) and `limit` for `agent`'s requests
-    (buildcache's tag writes and reads), so that both are hit in most seeds.
-    A stall only for `agent`'s requests (a client with a short timeout), never for the
-    engine's, whose push would hang."""
+    """Faults from a seed, over every registry behind a proxy: the seed picks which registries
+    meet random faults, and on each four classes of request; a request of those classes meets a
+    fault with probability `rate`, of a kind the seed picks. Besides, one request of buildcache's
+    own always meets a fault: its `forced_at`-th request to the registry `forced_on` (counted
+    from 0; `forced` chooses them), so that a seed leaves buildcache's registry calls untouched
+    only where the run ended before that request. At most one fault for
+    the engine's push (a second fails most bakes for good, and nothing is left to publish) and
+    `limit` for buildcache's requests. A stall only for buildcache's requests (a client with a
+    short timeout), never for the engine's, whose push would hang."""
 
     def __init__(
-        self, seed: int, *, rate: float = 0.25, limit: int = 4, agent: str = "buildcache"
+        self,
+        seed: int,
+        registries: Sequence[str],
+        *,
+        rate: float = 0.2,
+        limit: int = 4,
+        agent: str = "buildcache",
+        forced: tuple[str, int] | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.rate, self.limit, self.agent = rate, limit, agent
-        self.classes = self.rng.sample(
-            [
-                "blob HEAD",
-                "blob POST",
-                "blob PUT",
-                "blob PATCH",
-                "blob GET",
-                "manifest PUT by digest",
-                "manifest PUT by tag",
-                "manifest GET",
-                "manifest HEAD",
-                "tag list",
-            ],
-            k=4,
-        )
-        self.log: list[tuple[str, str, Fault, bool]] = []  # (class, path, fault, buildcache's)
+        faulty = self.rng.sample(list(registries), k=self.rng.randint(1, len(registries)))
+        self.classes = {r: set(self.rng.sample(REQUEST_CLASSES, k=4)) for r in faulty}
+        self.forced_on = self.rng.choice(list(registries))
+        self.forced_at = self.rng.randrange(0, 16)
+        if forced is not None:  # a registry and an index the caller chose
+            self.forced_on, self.forced_at = forced
+        self.forced_fault: Fault = self.rng.choice(SEEDED_FAULTS)
+        self.ours_seen: dict[str, int] = {}  # registry -> buildcache's requests to it so far
+        self.log: list[MetFault] = []
+        self.lock = threading.Lock()
 
-    def __call__(self, method: str, path: str, agent: str) -> Fault | None:
+    def __call__(self, registry: str, method: str, path: str, agent: str) -> Fault | None:
         kind = request_class(method, path)
         ours = self.agent in agent
-        spent = sum(1 for _, _, _, by_us in self.log if by_us == ours)
-        limit = self.limit if ours else 1
-        if spent >= limit or kind not in self.classes or self.rng.random() > self.rate:
+        with self.lock:
+            fault = self._fault(registry, kind, ours)
+            if fault is not None:
+                self.log.append(MetFault(registry, kind, path, fault, ours))
+            return fault
+
+    def _fault(self, registry: str, kind: str, ours: bool) -> Fault | None:
+        if ours:
+            seen = self.ours_seen.get(registry, 0)
+            self.ours_seen[registry] = seen + 1
+            if registry == self.forced_on and seen == self.forced_at:
+                return self.forced_fault
+        spent = sum(1 for met in self.log if met.ours == ours)
+        if spent >= (self.limit if ours else 1):
+            return None
+        if kind not in self.classes.get(registry, ()) or self.rng.random() > self.rate:
             return None
         fault = self.rng.choice(SEEDED_FAULTS)
-        if fault == "stall" and not ours:
-            fault = 503
-        self.log.append((kind, path, fault, ours))
-        return fault
+        return 503 if fault == "stall" and not ours else fault
 
     @property
     def met(self) -> list[str]:
-        """Each fault met, in short: whose request, its class, the fault."""
-        return [
-            f"{'buildcache' if ours else 'engine'} {kind} {fault}"
-            for kind, _, fault, ours in self.log
-        ]
+        """Each fault met, in short: which registry, whose request, its class, the fault."""
+        return [str(met) for met in self.log]
+
+    @property
+    def ours_met(self) -> int:
+        """The faults buildcache's own requests met."""
+        return sum(1 for met in self.log if met.ours)
 
 
 class FaultProxy:
@@ -127,6 +173,9 @@ class FaultProxy:
         self.stall = 3.0  # seconds a stall holds a request (past the client's timeout)
         self.seen = threading.Event()  # set by the first such request
         self.answered: list[tuple[str, str, int]] = []
+        # the manifests the engine wrote under a tag, as the registry took them: (path, digest of
+        # the bytes); what a push made, known without buildcache's word for it
+        self.engine_tagged: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.client = httpx.Client(base_url=f"http://{upstream}", timeout=60)
 
@@ -204,6 +253,15 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             # the Host the client used, so the registry's Location headers point back at the proxy
             response = proxy.client.request(self.command, self.path, content=body, headers=headers)
             proxy.answered.append((self.command, self.path, response.status_code))
+            agent = self.headers.get("User-Agent", "")
+            kind = request_class(self.command, self.path)
+            if (
+                kind == "manifest PUT by tag"
+                and response.status_code == 201
+                and "buildcache" not in agent
+            ):
+                digest = "sha256:" + hashlib.sha256(body).hexdigest()
+                proxy.engine_tagged.append((self.path, digest))
             self.send_response(response.status_code)
             for key, value in response.headers.items():
                 if key.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}:
