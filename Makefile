@@ -58,7 +58,7 @@ fuzz: install engine ## the long mode: 1000 inputs per property, 200 fault seeds
 	@# tag of its registries, so one long run slows as the tags pile up
 	pids=""; for first in 1 101; do \
 		BUILDCACHE_REQUIRE_ENGINE=1 BUILDCACHE_FAULT_SEED=$$first BUILDCACHE_FAULT_SEEDS=100 \
-			$(BIN)/pytest tests/integration/test_publish_faults.py -q -k seeded & pids="$$pids $$!"; \
+			$(BIN)/pytest tests/integration/test_publish_faults.py -q -s -k seeded & pids="$$pids $$!"; \
 	done; fail=0; for pid in $$pids; do wait $$pid || fail=1; done; exit $$fail
 	BUILDCACHE_REQUIRE_ENGINE=1 BUILDCACHE_RACES=10 \
 		$(BIN)/pytest tests/integration/test_publish_faults.py -q -k releases

@@ -227,11 +227,14 @@ class Outcome:
     ours_met: int = 0
 
 
-def run_seed(stage: Stage, seed: int) -> Outcome:
+def run_seed(stage: Stage, seed: int, *, first_wrong: bool = False) -> Outcome:
+    """The seed's runs, each checked; with `first_wrong`, only until one is found wrong."""
     outcome = Outcome()
     runs = seed_runs(seed)
     for run in runs:
         run_once(stage, seed, run, outcome)
+        if first_wrong and outcome.wrong:
+            return outcome
     if not outcome.ours_met:
         # every faulted run ended before buildcache's request the seed chose (a bake that failed
         # for good): the first version again, its first registry call ("published already?")
@@ -590,13 +593,13 @@ def test_every_tag_is_where_the_rules_say_under_seeded_faults(project: Project) 
     assert not wrong, "\n".join(wrong)
 
 
-# seeds known to meet each mutant's bug (found by running them: see the README)
+# seeds known to meet each mutant's bug (found by running them): 6 fails a tag write for good
+# (a 401 on hub's PUT, a 400 on reading the index), 3 publishes a hotfix under 1.3.0
 MUTANT_SEEDS: dict[str, tuple[int, ...]] = {
-    "failed-tag-writes-exit-0": (1, 2, 3, 4, 5),
-    "moving-tags-despite-a-failed-version-tag": (1, 2, 3, 4, 5),
+    "failed-tag-writes-exit-0": (6,),
+    "moving-tags-despite-a-failed-version-tag": (6,),
     "hold-ignored": (3,),
-    "hold-read-on-the-first-registry-only": (3, 6),
-    "platform-manifest-under-the-tags": (1,),
+    "platform-manifest-under-the-tags": (2,),
     "published-release-replaced": (1,),
 }
 
@@ -609,7 +612,7 @@ def test_each_mutant_makes_the_fault_suite_fail(project: Project, mutant: str) -
         _baseline(stage)
         stage.mutant = mutant
         for seed in MUTANT_SEEDS[mutant]:
-            outcome = run_seed(stage, seed)
+            outcome = run_seed(stage, seed, first_wrong=True)
             if outcome.wrong:
                 print(f"{mutant}: killed by seed {seed}: {outcome.wrong[0]}")
                 return

@@ -10,7 +10,7 @@ wrong. A mutant patches a function by its module and name: renamed there, the mu
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -48,19 +48,6 @@ def _hold_ignored() -> None:
     _replace(publish, "higher_release_holds", lambda *args, **kwargs: {})
 
 
-def _hold_read_on_the_first_registry_only() -> None:
-    """The holds decided from the first registry's tags alone, not every registry's."""
-    from buildcache.registry.publish import TagWriter
-
-    real = TagWriter.holders
-
-    def holders(self: TagWriter, variant: str, tags: Any) -> Any:
-        first = {name: list(images)[:1] for name, images in self.images.items()}
-        return real(dataclasses.replace(self, images=first), variant, tags)
-
-    _replace(TagWriter, "holders", holders)
-
-
 def _platform_manifest_under_the_tags() -> None:
     """The tags written with the index's first child (one platform's manifest), not the index."""
     from buildcache.registry import publish
@@ -69,8 +56,6 @@ def _platform_manifest_under_the_tags() -> None:
 
     def read_manifest(registries: Any, image: Any, digest: str) -> Any:
         index = real(registries, image, digest)
-        import json
-
         children = json.loads(index.data).get("manifests") or []
         if not children:
             return index
@@ -97,7 +82,6 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "failed-tag-writes-exit-0": _failed_tag_writes_exit_0,
     "moving-tags-despite-a-failed-version-tag": _moving_tags_despite_a_failed_version_tag,
     "hold-ignored": _hold_ignored,
-    "hold-read-on-the-first-registry-only": _hold_read_on_the_first_registry_only,
     "platform-manifest-under-the-tags": _platform_manifest_under_the_tags,
     "published-release-replaced": _published_release_replaced,
 }
