@@ -52,16 +52,46 @@ def published_before(
     from buildcache.registry.client import RegistryClient
     from buildcache.registry.readback import digests_of
 
-    found = digests_of(version_refs(plan), policy, connect or RegistryClient)
-    for name, digest in found.items():
-        labelled(
-            console,
-            "note",
-            "yellow",
-            f"{name} {plan.version} is published already ({digest[:19]}): publishing that image "
-            "where it is missing, not building it again (--force rebuilds and replaces it)",
-        )
+    refs = version_refs(plan)
+    keyed = {f"{name} {n}": ref for name, own in refs.items() for n, ref in enumerate(own)}
+    digests = digests_of(keyed, policy, connect or RegistryClient)
+    found: dict[str, str] = {}
+    for name, own in refs.items():
+        held = [
+            (ref, digests[f"{name} {n}"]) for n, ref in enumerate(own) if f"{name} {n}" in digests
+        ]
+        if held:
+            found[name] = held[0][1]  # the first registry's, where several differ
+            labelled(console, "note", "yellow", _published_note(name, plan.version, own, held))
     return found
+
+
+def _published_note(
+    name: str, version: str, own: Sequence[ImageRef], held: Sequence[tuple[ImageRef, str]]
+) -> str:
+    """What a run of a release published before does, in its words: where the release is,
+    what goes where it is missing, and which image goes back where two differ (a --force that
+    stopped half-way)."""
+    digest = held[0][1]
+    again = "not building it again (--force rebuilds and replaces it everywhere)"
+    if len({d for _, d in held}) > 1:
+        where = ", ".join(f"{d[:19]} on {ref.registry}" for ref, d in held)
+        return (
+            f"{name} {version} is published already, but not as one image ({where}; a --force "
+            f"that stopped half-way?): {digest[:19]}, the first registry's, goes back under every "
+            f"tag; {again}"
+        )
+    missing = [ref.registry for ref in own if ref not in {r for r, _ in held}]
+    if missing:
+        return (
+            f"{name} {version} is published already ({digest[:19]}) on "
+            f"{', '.join(ref.registry for ref, _ in held)}: publishing it on {', '.join(missing)}, "
+            f"{again}"
+        )
+    return (
+        f"{name} {version} is published already ({digest[:19]}): publishing that image "
+        f"where it is missing, {again}"
+    )
 
 
 def publish(

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from buildcache.core.plan.model import BuildPlan, VariantPlan
+from buildcache.core.plan.model import BuildPlan
 from buildcache.core.plan.tags import LATEST
 from buildcache.core.reference import ImageRef
 from buildcache.errors import PublishError
@@ -261,21 +261,17 @@ def _steps_of(
     return [PublishStep(variant, image, tuple(t), moving=moving) for image, t in tags.items() if t]
 
 
-def version_refs(plan: BuildPlan) -> dict[str, ImageRef]:
-    """Each variant's exact release tag on the first image (1.2.3, 1.2.3-full): the tag an earlier
-    run of the same release has written, if one did (on every registry, since tags are written
-    only once every registry holds the image)."""
+def version_refs(plan: BuildPlan) -> dict[str, tuple[ImageRef, ...]]:
+    """Each variant's exact release tag (1.2.3, 1.2.3-full) on every image, the first image's
+    first: the tag an earlier run of the same release wrote, if one did. Every registry is
+    asked: a run that failed half-way may have written it on the second registry only."""
     refs = {}
     for variant in plan.variants:
-        exact = [r for r in variant.tags if _is_version_tag(variant, r)]
+        own = next((r.tag for r in variant.tags if r.tag in variant.release_tags), None)
+        exact = tuple(r for r in variant.tags if r.tag == own)
         if exact:
-            refs[variant.name] = exact[0]
+            refs[variant.name] = exact
     return refs
-
-
-def _is_version_tag(variant: VariantPlan, ref: ImageRef) -> bool:
-    """The exact release tag of the variant, on its first image."""
-    return ref.bare() == variant.pushed_image and ref.tag in variant.release_tags
 
 
 # writes one step's tags; raises PublishError

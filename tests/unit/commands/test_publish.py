@@ -141,3 +141,47 @@ def test_a_release_published_before_is_found_and_completed_not_replaced() -> Non
     again = published_before(plan, Console(file=stream, markup=False), policy, memory.connect)
     assert again == built
     assert "slim 1.2.0 is published already" in stream.getvalue()
+
+
+def test_a_release_written_on_the_second_registry_only_is_found_and_completed_there_first() -> None:
+    """A run whose release tag was refused on the first registry but written on the second
+    (fault seed 118): run again, it is published already, from the second registry's image,
+    and copied to the first; never built again and replaced on the second."""
+    from buildcache.commands.publish import publish, published_before
+
+    memory = MemoryRegistries()
+    policy = RetryPolicy(attempts=1, backoff=0)
+    plan = _release_plan("v1.2.0")
+    slim = memory.push_index(TWO)
+    memory.tag_as(TWO, "1.2.0", slim)  # the first registry refused its PUT
+    stream = io.StringIO()
+    found = published_before(plan, Console(file=stream, markup=False), policy, memory.connect)
+    assert found == {"slim": slim}
+    said = " ".join(stream.getvalue().split())
+    assert (
+        f"slim 1.2.0 is published already ({slim[:19]}) on two.example: publishing it on one.example"
+        in said
+    )
+    full = memory.push_index(ONE, ("arm64",))
+    digests = {**found, "full": full}
+    console = Console(file=io.StringIO(), markup=False)
+    publish(plan, digests, console=console, policy=policy, resumed=found, connect=memory.connect)
+    assert memory.tag(ONE, "1.2.0") == memory.tag(TWO, "1.2.0") == slim
+
+
+def test_a_release_two_registries_hold_as_two_images_says_which_goes_back() -> None:
+    """A --force that stopped half-way: the plain re-run says what it puts back."""
+    from buildcache.commands.publish import published_before
+
+    memory = MemoryRegistries()
+    plan = _release_plan("v1.2.0")
+    old, new = memory.push_index(ONE), memory.push_index(TWO, ("arm64",))
+    memory.tag_as(ONE, "1.2.0", old)
+    memory.tag_as(TWO, "1.2.0", new)
+    stream = io.StringIO()
+    policy = RetryPolicy(attempts=1, backoff=0)
+    found = published_before(plan, Console(file=stream, markup=False), policy, memory.connect)
+    assert found == {"slim": old}
+    said = " ".join(stream.getvalue().split())
+    assert "is published already, but not as one image" in said
+    assert f"{old[:19]}, the first registry's, goes back under every tag" in said

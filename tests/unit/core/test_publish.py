@@ -357,6 +357,11 @@ def test_an_earlier_run_of_a_release_is_found_by_its_own_version_tag(
     images = ("ghcr.io/acme/widget", "acme/widget")
     shorthand = parse_config(tomllib.loads(CONFIG), {}, path=Path("/r/b.toml"), root=Path("/r"))
     plan = tag_build(rules_config(*images) if rules else shorthand, "v1.2.3")
-    refs = {name: str(ref) for name, ref in version_refs(plan).items()}
-    image = "ghcr.io/acme/widget"
-    assert refs == {"slim": f"{image}:{version}", "full": f"{image}:{version}-full"}
+    refs = {name: [str(ref) for ref in own] for name, own in version_refs(plan).items()}
+    # every registry is asked, the first registry's first
+    registries = [str(image) for image in plan.variants[0].images]
+    assert refs == {
+        "slim": [f"{image}:{version}" for image in registries],
+        "full": [f"{image}:{version}-full" for image in registries],
+    }
+    assert registries[0] == "ghcr.io/acme/widget"
