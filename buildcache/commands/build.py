@@ -406,7 +406,15 @@ class Baked:
         pushed = self.first.export_failure()
         if pushed is not None:
             return _push_failed(pushed, self.first.export_failed_of())
-        return BuildFailed(_failure_message(self.first) or self.error.message)
+        if self.first.failed_steps():
+            return BuildFailed(_failure_message(self.first) or self.error.message)
+        # no step of the user's failed: the engine, a push while other steps still ran, a
+        # registry gone mid-build; nothing was tagged, and what finished is in the cache
+        return BuildFailed(
+            _failure_message(self.first) or self.error.message,
+            hint="no tag was written on any registry (tags are written once every registry "
+            "holds the image): run the same command again; its finished steps come from the cache",
+        )
 
     def digests(self) -> dict[str, str | None]:
         return digests(self.targets)

@@ -329,3 +329,17 @@ def test_one_variants_failed_push_is_its_own_failure_never_anothers() -> None:
 
     exported = {"full": TargetMetadata(digest="sha256:full")}
     assert variant_status("full", baked.first, exported, "exit 1").state == "built"
+
+
+def test_a_push_that_failed_while_other_steps_ran_says_to_run_again() -> None:
+    """A registry gone mid-build: slim's push failed while full's last step still ran (and was
+    cancelled), so not every step was done; still nothing was tagged, and a re-run completes."""
+    running = {**_step("full", 2), "completed": None, "cached": False}
+    refused = "failed to push: dial tcp 127.0.0.1:5102: connect: connection refused"
+    vertexes = [_step("slim", 1), _step("slim", 2), _step("full", 1), running, _export(refused)]
+    bake = StandInBake([Outcome(vertexes, "exit 1")])
+    baked = build.bake_all(bake, _two_variants(), NO_WAIT, _console()[0])  # type: ignore[arg-type]
+    failure = baked.failure()
+    assert failure is not None
+    assert "run the same command again" in (failure.hint or "")
+    assert "no tag was written on any registry" in (failure.hint or "")
