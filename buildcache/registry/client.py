@@ -358,7 +358,9 @@ class RegistryClient:
         try:
             return self.http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
-            raise RegistryError(f"cannot reach {self.registry}: {error}") from None
+            raise RegistryError(
+                f"cannot reach {self.registry}: {unreachable_reason(error)}"
+            ) from None
 
     def _fail(self, response: httpx.Response, what: str) -> RegistryError:
         reason = response.reason_phrase
