@@ -380,8 +380,9 @@ def _variant_suffixes(
         own = [t for t in _bare(refs) if UNKNOWN not in t]
         expected = [f"{t}-{name}" for t in base if t != "latest"]
         extra = [t for t in own if t not in expected]
-        if "latest" in base and len(extra) == 1 and extra[0] != name:
-            found.latest_tags[name] = extra[0]
+        if "latest" in base and len(extra) == 1:
+            if extra[0] != name:  # its own moving tag (latest-full); `full` is buildcache's too
+                found.latest_tags[name] = extra[0]
             extra = []
         if extra or any(t not in own for t in expected):
             _note(

@@ -88,3 +88,17 @@ echo "tags=acme/ccc:$T$SUFFIX" >> "$GITHUB_OUTPUT"
     assert found.manual == [ManualRun("test_docker", "test")]
     # no trigger init knows: read as a push to main
     assert _tags(script, {}).rules == ["type=edge,branch=main"]
+
+
+def test_another_variant_s_version_and_own_name_are_what_buildcache_gives_it_no_note() -> None:
+    """full tagged 1.2.3-full and full on a release: buildcache's own tags for it, not a
+    difference to note (a trial's init said it was one)."""
+    script = """
+V="${{ github.ref_name }}"; V="${V#v}"
+if [ -n "$SUFFIX" ]; then T="$V$SUFFIX full"; else T="$V latest"; fi
+for t in $T; do L="${L:+$L,}ghcr.io/acme/ccc:$t"; done
+echo "tags=$L" >> "$GITHUB_OUTPUT"
+"""
+    found = _tags(script, {"release": {"types": ["published"]}})
+    assert not [n for n in found.notes if "tagged full" in n], found.notes
+    assert "full" not in found.latest_tags
