@@ -171,6 +171,7 @@ class FaultProxy:
         self.agent = agent  # only requests whose User-Agent has this (buildcache's, not BuildKit's)
         self.seeded: Callable[[str, str, str], Fault | None] | None = None
         self.stall = 3.0  # seconds a stall holds a request (past the client's timeout)
+        self.retry_after = "1"  # the Retry-After header of a 429, in seconds
         self.seen = threading.Event()  # set by the first such request
         self.answered: list[tuple[str, str, int]] = []
         # the manifests the engine wrote under a tag, as the registry took them: (path, digest of
@@ -237,7 +238,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 payload = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
                 self.send_response(fault)
                 if fault == 429:
-                    self.send_header("Retry-After", "1")
+                    self.send_header("Retry-After", proxy.retry_after)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

@@ -117,6 +117,28 @@ def test_503_and_429_are_retried_until_the_publish_succeeds(project: Project) ->
     assert manifest(f"{registries.hub}/{project.name}:full")["_digest"] == digest
 
 
+def test_a_429_s_retry_after_is_the_wait_before_the_next_try(project: Project) -> None:
+    """A registry under load asks for 4 s (the policy's backoff would be 0.05 s): the next try
+    waits that long, and the retry line says the registry asked for it."""
+    registries = project.registries
+    with fault_proxy(registries.hub, [429], agent="buildcache") as (address, proxy):
+        proxy.retry_after = "4"
+        _with_images(
+            project,
+            [f"{registries.ghcr}/{project.name}", f"{address}/{project.name}"],
+            "[publish]\nretries = 3\nbackoff = 0.05\n",
+        )
+        result, data = project.run_json(
+            "build", "full", "--push", "--version", "2.1.0", "--platform", "linux/amd64"
+        )
+        met = [(method, path) for method, path, fault in proxy.answered if fault == 429]
+    assert result.returncode == 0, result.stderr
+    assert len(met) == 1, proxy.answered
+    said = " ".join(result.stderr.split())
+    assert "trying again in 4.0s, as the registry asked (Retry-After: 4s)" in said, said
+    assert {r["status"] for r in data["variants"][0]["publish"]} == {"done"}
+
+
 def test_sigterm_while_publishing_finishes_the_writes_under_way_and_a_rerun_completes(
     project: Project,
 ) -> None:
