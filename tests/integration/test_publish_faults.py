@@ -380,9 +380,10 @@ class Oracle:
         return found
 
     def _resumed(self, variant: Variant) -> str | None:
-        """The release's digest where the first registry had its version tag before the run:
-        published once, it is the only new index there can be."""
-        return self.before.images["ghcr"].get(variant.version_tag)
+        """The release's digest where a registry had its version tag before the run (the first
+        registry's where both had it): published once, it is the only new index there can be."""
+        held = (self.before.images[name].get(variant.version_tag) for name in ("ghcr", "hub"))
+        return next((digest for digest in held if digest is not None), None)
 
     def _new(self, variant: Variant, pushed: dict[str, dict[str, str]]) -> set[str]:
         resumed = self._resumed(variant)
