@@ -85,42 +85,6 @@ def _plan(
     )
 
 
-def test_the_config_names_secrets_contexts_ssh_and_extra_caches() -> None:
-    config = _config(env={"GIT_SHA": "abc"})
-    assert config.build_args == {"GIT_SHA": "abc"}
-    assert config.sources["build-args.GIT_SHA"] == "env GIT_SHA"
-    assert _config().build_args == {"GIT_SHA": "dev"}  # the default, when the variable is unset
-    assert config.secrets == (
-        Secret("pypi", env="PYPI_TOKEN"),
-        Secret("netrc", file=ROOT / "netrc", required=False),
-    )
-    assert config.ssh == ("deploy=/r/keys/id",)
-    assert config.contexts == {"shared": "/r/../shared"}
-    assert [str(r) for r in config.cache.sources] == ["ghcr.io/acme/base:buildcache-slim"]
-    full = config.variant("full")
-    assert full.contexts == {"extra": "docker-image://ghcr.io/acme/extra:1"}
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ('build-args = { A = { env = "NOPE" } }', "NOPE, which is not set"),
-        ('build-args = { A = { env = "X", other = 1 } }', "a string or { env"),
-        ('[secrets]\n"a b" = { env = "X" }', "is not a secret id"),
-        ('[secrets]\na = { env = "X", file = "y" }', "one of env or file"),
-        ('[secrets]\na = { env = "1X" }', "not an environment variable"),
-        ('ssh = ["="]', "is not default, ID or ID=PATH"),
-        ('[contexts]\nshared = ""', "a folder or a docker-image"),
-        ('[cache]\nfrom = ["ghcr.io/acme/base"]', "needs a tag"),
-        ('[attest]\nprovenance = "full"', 'must be "min", "max", false'),
-    ],
-)
-def test_bad_input_settings_name_the_key(text: str, message: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        _config('images = ["ghcr.io/acme/widget"]\n' + text)
-    assert message in str(caught.value.reason)
-
-
 def test_command_line_values_are_parsed_strictly() -> None:
     env = {"SHA": "abc", "TOKEN": "t"}
     assert parse_build_arg("REV=${SHA}-x", env) == ("REV", "abc-x")

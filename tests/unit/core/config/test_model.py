@@ -1,205 +1,21 @@
+"""core/config/model.py: the typed config, every schema key a field of it, and what a Config
+answers of itself (its default variant, cache image, builder, registries, platforms)."""
+
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from buildcache.core.config.load import find_config, load_config, parse_config
-from buildcache.errors import ConfigError
-
-FULL = """\
-images = ["ghcr.io/Acme/widget", "acme/widget"]
-platforms = ["linux/amd64", "linux/arm64"]
-context = "."
-dockerfile = "docker/Dockerfile"
-target = "runtime"
-build-args = { PYTHON_VERSION = "3.12" }
-
-[cache]
-image = "ghcr.io/acme/widget"
-tag-prefix = "buildcache-"
-mode = "max"
-options = { image-manifest = "true", oci-mediatypes = true }
-
-[variants.slim]
-default = true
-build-args = { VARIANT = "slim" }
-
-[variants.full]
-build-args = { VARIANT = "full" }
-platforms = ["linux/amd64"]
-"""
+from buildcache.core.config.load import parse_config
+from buildcache.core.config.model import Config
 
 
-def _parse(
-    text: str, env: dict[str, str] | None = None, path: Path = Path("/repo/buildcache.toml")
-):
-    import tomllib
-
-    return parse_config(tomllib.loads(text), env or {}, path=path, root=path.parent)
-
-
-def test_a_full_config_is_read_with_paths_relative_to_the_file() -> None:
-    config = _parse(FULL)
-    assert tuple(map(str, config.images)) == ("ghcr.io/acme/widget", "docker.io/acme/widget")
-    assert config.platforms == ("linux/amd64", "linux/arm64")
-    assert config.context == Path("/repo")
-    assert config.dockerfile == Path("/repo/docker/Dockerfile")
-    assert config.target == "runtime"
-    assert config.build_args == {"PYTHON_VERSION": "3.12"}
-    assert config.cache.options == {"image-manifest": "true", "oci-mediatypes": "true"}
-    assert [v.name for v in config.variants] == ["slim", "full"]
-    assert config.default_variant.name == "slim"
-    assert config.variants[1].platforms == ("linux/amd64",)
-    assert str(config.cache_image) == "ghcr.io/acme/widget"
-
-
-def test_defaults_one_variant_named_default() -> None:
-    config = _parse('images = ["acme/widget"]')
-    assert config.platforms == ("linux/amd64",)
-    assert config.dockerfile == Path("/repo/Dockerfile")
-    assert [(v.name, v.default) for v in config.variants] == [("default", True)]
-    assert config.cache.mode == "max"
-    assert config.cache.tag_prefix == "buildcache-"
-    assert str(config.cache_image) == "docker.io/acme/widget"
-
-
-def test_without_a_default_the_first_variant_listed_is_it() -> None:
-    config = _parse('images = ["a/b"]\n[variants.zeta]\n[variants.alpha]\n')
-    assert [(v.name, v.default) for v in config.variants] == [("zeta", True), ("alpha", False)]
-
-
-def test_the_environment_is_above_the_file() -> None:
-    env = {
-        "BUILDCACHE_IMAGES": "ghcr.io/other/app, quay.io/other/app",
-        "BUILDCACHE_PLATFORMS": "linux/arm64",
-        "BUILDCACHE_CACHE_IMAGE": "ghcr.io/other/cache",
-        "BUILDCACHE_VERSION": "9.9.9",
-    }
-    config = _parse(FULL, env)
-    assert tuple(map(str, config.images)) == ("ghcr.io/other/app", "quay.io/other/app")
-    assert config.platforms == ("linux/arm64",)
-    assert str(config.cache_image) == "ghcr.io/other/cache"
-    assert config.version == "9.9.9"
-    assert config.sources["images"] == "env BUILDCACHE_IMAGES"
-    assert config.sources["context"] == "file buildcache.toml"
-    assert config.sources["target"] == "file buildcache.toml"
-    assert _parse('images = ["a/b"]').sources["platforms"] == "default"
-
-
-@pytest.mark.parametrize(
-    ("text", "key", "words"),
-    [
-        (
-            'images = ["a/b"]\nplatfroms = ["linux/amd64"]',
-            "platfroms",
-            "perhaps you meant 'platforms'",
-        ),
-        (
-            'images = ["a/b"]\n[cache]\ntag_prefix = "x"',
-            "cache.tag_prefix",
-            "perhaps you meant 'cache.tag-prefix'",
-        ),
-        (
-            'images = ["a/b"]\n[variants.slim]\nbuild_args = {}',
-            "variants.slim.build_args",
-            "perhaps you meant",
-        ),
-        ("platforms = []", "images", "is required"),
-        ("images = []", "images", "at least one image"),
-        ('images = ["a/b:1.0"]', "images", "without a tag or digest"),
-        ('images = ["a/b", "A/B"]', "images", "same image twice"),
-        ('images = ["index.docker.io/library/x", "x"]', "images", "same image twice"),
-        ('images = ["a/b"]\n[tags]\nrules = ["type=bogus"]', "tags.rules", "unknown tag type"),
-        ('images = ["a/b"]\n[tags]\nrules = ["type=ref"]', "tags.rules", "has no event"),
-        ('images = ["a/b"]\n[tags]\nflavor = ["latest=maybe"]', "tags.flavor", "auto, true or"),
-        (
-            'images = ["a/b"]\n[tags]\nsemver = true\nrules = ["type=ref,event=tag"]',
-            "tags.semver",
-            "is a shorthand, and tags.rules/tags.flavor are given",
-        ),
-        ('images = ["registry-1.docker.io/a/b", "docker.io/a/b"]', "images", "same image twice"),
-        ('images = ["a/b"]\nplatforms = ["linux/foo"]', "platforms", "knows no architecture 'foo'"),
-        ('images = ["a/b"]\nplatforms = ["linux/amd64", "linux/x86_64"]', "platforms", "twice"),
-        ('images = ["Not Valid!"]', "images", "not a valid image name"),
-        ('images = ["a/b"]\nplatforms = ["amd64"]', "platforms", "is not a platform"),
-        ('images = ["a/b"]\nbuild-args = { V = 3.10 }', "build-args.V", 'quote it: V = "3.1"'),
-        ('images = ["a/b"]\n[cache]\nmode = "all"', "cache.mode", "'max' or 'min'"),
-        (
-            'images = ["a/b"]\n[cache]\ntag-prefix = "-x"',
-            "cache.tag-prefix",
-            "cannot start a Docker tag",
-        ),
-        (
-            'images = ["a/b"]\n[cache]\noptions = { ref = "x" }',
-            "cache.options.ref",
-            "set by buildcache",
-        ),
-        ('images = ["a/b"]\n[variants.Slim]\n', "variants.Slim", "not a valid variant name"),
-        (
-            'images = ["a/b"]\n[variants.a]\ndefault = true\n[variants.b]\ndefault = true',
-            "variants",
-            "only one variant",
-        ),
-        ('images = ["a/b"]\n[variants.a]\ndefault = "yes"', "variants.a.default", "true or false"),
-        ('images = "a/b"\ncontext = 1', "context", "must be a string"),
-    ],
-)
-def test_config_errors_name_the_file_and_the_key(text: str, key: str, words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        _parse(text)
-    error = caught.value
-    assert error.source == "/repo/buildcache.toml"
-    assert error.key == key
-    assert words in f"{error.message} {error.hint}"
-
-
-def test_discovery_order_flag_then_buildcache_toml_then_pyproject(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.buildcache]\nimages = ["from/pyproject"]\n')
-    assert tuple(map(str, load_config(tmp_path, {}).images)) == ("docker.io/from/pyproject",)
-    (tmp_path / "buildcache.toml").write_text('images = ["from/toml"]\n')
-    assert tuple(map(str, load_config(tmp_path, {}).images)) == ("docker.io/from/toml",)
-    other = tmp_path / "ci.toml"
-    other.write_text('images = ["from/flag"]\n')
-    assert tuple(map(str, load_config(tmp_path, {}, other).images)) == ("docker.io/from/flag",)
-
-
-def test_pyproject_errors_name_the_tool_table(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.buildcache]\nimages = ["a/b"]\nimage = "x"\n')
-    with pytest.raises(
-        ConfigError, match=r"pyproject.toml: tool.buildcache.image: is not a known setting"
-    ):
-        load_config(tmp_path, {})
-
-
-def test_a_pyproject_without_the_table_is_not_a_config(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
-    assert find_config(tmp_path) == (None, {})
-    with pytest.raises(ConfigError, match="no config found"):
-        load_config(tmp_path, {})
-    # the environment alone is enough
-    assert tuple(map(str, load_config(tmp_path, {"BUILDCACHE_IMAGES": "a/b"}).images)) == (
-        "docker.io/a/b",
+def _parse(text: str) -> Config:
+    return parse_config(
+        tomllib.loads(text), {}, path=Path("/repo/buildcache.toml"), root=Path("/repo")
     )
-
-
-def test_missing_explicit_file_and_bad_toml_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="does not exist"):
-        load_config(tmp_path, {}, tmp_path / "nope.toml")
-    (tmp_path / "buildcache.toml").write_text("images = [\n")
-    with pytest.raises(ConfigError, match="is not valid TOML"):
-        load_config(tmp_path, {})
-
-
-def test_an_uppercase_image_name_is_lowercased_with_a_note_and_the_hint_only_fits_tags() -> None:
-    config = _parse('images = ["ghcr.io/Acme/Widget"]')
-    assert str(config.images[0]) == "ghcr.io/acme/widget"
-    assert config.notes == (
-        "images: 'ghcr.io/Acme/Widget' is pushed as ghcr.io/acme/widget (lowercase)",
-    )
-    with pytest.raises(ConfigError) as caught:
-        _parse('images = ["../x"]')
-    assert caught.value.hint is None  # "buildcache makes the tags" belongs under a tag only
 
 
 # Each config key is declared once, in the schema; its dataclass field is its name with `_`
@@ -242,22 +58,41 @@ def test_every_schema_key_has_its_field(
     assert not missing, f"{section}: no field for {missing}"
 
 
-def test_the_config_is_found_upward_as_git_finds_dot_git_and_not_above_the_repository(
-    tmp_path: Path,
-) -> None:
-    project = tmp_path / "project"
-    (project / ".git").mkdir(parents=True)
-    (project / "src" / "pkg").mkdir(parents=True)
-    (project / "buildcache.toml").write_text('images = ["acme/app"]\n')
-    config = load_config(project / "src" / "pkg", {})
-    assert config.path == project / "buildcache.toml"
-    assert tuple(map(str, config.images)) == ("docker.io/acme/app",)
-    # a subfolder's pyproject.toml without the table does not stop the search
-    (project / "src" / "pyproject.toml").write_text('[project]\nname = "x"\n')
-    assert find_config(project / "src" / "pkg")[0] == project / "buildcache.toml"
-    # a config above the repository's root is another project's
-    (project / "buildcache.toml").unlink()
-    (tmp_path / "buildcache.toml").write_text('images = ["other/app"]\n')
-    assert find_config(project / "src") == (None, {})
-    with pytest.raises(ConfigError, match="and the folders above it"):
-        load_config(project / "src", {})
+def test_the_default_variant_and_a_variant_by_name() -> None:
+    config = _parse('images = ["a/b"]\n[variants.slim]\n[variants.full]\ndefault = true\n')
+    assert config.default_variant.name == "full"
+    assert config.variant("slim").name == "slim"
+    assert not config.variant("slim").default
+
+
+def test_the_cache_image_is_the_first_image_unless_given() -> None:
+    two = 'images = ["ghcr.io/acme/widget", "acme/widget"]\n'
+    assert str(_parse(two).cache_image) == "ghcr.io/acme/widget"
+    given = _parse(two + '[cache]\nimage = "quay.io/acme/cache"\n')
+    assert str(given.cache_image) == "quay.io/acme/cache"
+
+
+def test_registries_are_every_image_s_and_the_cache_s_in_order_once() -> None:
+    config = _parse(
+        'images = ["ghcr.io/acme/widget", "acme/widget", "ghcr.io/acme/other"]\n'
+        '[cache]\nimage = "quay.io/acme/cache"\n'
+    )
+    assert config.registries == ["ghcr.io", "docker.io", "quay.io"]
+    assert _parse('images = ["ghcr.io/a/b"]').registries == ["ghcr.io"]
+
+
+def test_the_builder_is_named_only_where_it_is_not_the_engine_s_own() -> None:
+    assert _parse('images = ["a/b"]').builder_name is None  # no [builder]: buildx's current
+    named = _parse('images = ["a/b"]\n[builder]\nname = "ci"\n')
+    assert named.builder_name == "ci"
+    engine = _parse('images = ["a/b"]\n[builder]\ndriver = "docker"\n')
+    assert engine.builder is not None
+    assert engine.builder_name is None  # the docker driver is the engine's builder
+
+
+def test_wanted_platforms_are_every_variant_s_sorted_once() -> None:
+    config = _parse(
+        'images = ["a/b"]\nplatforms = ["linux/arm64", "linux/amd64"]\n'
+        '[variants.slim]\n[variants.arm]\nplatforms = ["linux/arm/v7", "linux/arm64"]\n'
+    )
+    assert config.wanted_platforms() == ["linux/amd64", "linux/arm/v7", "linux/arm64"]
