@@ -1,15 +1,13 @@
+"""buildkit/tracker.py: vertex names split into variant, platform and step; rawjson updates merged
+into one vertex per digest, with the events the progress views show; what failed and where."""
+
 from __future__ import annotations
 
 import base64
-import dataclasses
-import json
 from pathlib import Path
 
 import pytest
 
-from buildcache.buildkit.metadata import parse_metadata
-from buildcache.buildkit.rawjson import RawJsonDecoder
-from buildcache.buildkit.report import cache_report
 from buildcache.buildkit.tracker import (
     BuildTracker,
     LogLine,
@@ -20,16 +18,6 @@ from buildcache.buildkit.tracker import (
 
 DATA = Path(__file__).parent.parent / "data"
 PLATFORMS = {"slim": ["linux/amd64", "linux/arm64"], "full": ["linux/amd64", "linux/arm64"]}
-
-
-def _recorded() -> BuildTracker:
-    """A real `docker buildx bake --progress rawjson` run of Dockerfile.example: `full` had a
-    warm cache and a cache registry that refused the write; `slim` had no cache yet."""
-    tracker = BuildTracker(["slim", "full"], PLATFORMS)
-    with (DATA / "bake-two-variants.rawjson").open() as stream:
-        for line in stream:
-            tracker.feed_line(line)
-    return tracker
 
 
 @pytest.mark.parametrize(
@@ -73,30 +61,6 @@ def test_vertex_names_are_split_into_variant_platform_and_step(name: str, expect
     )
     for key, value in expected.items():
         assert getattr(parts, key) == value, key
-
-
-def test_the_decoder_reads_pretty_printed_objects_and_skips_what_it_cannot_read() -> None:
-    decoder = RawJsonDecoder()
-    text = (
-        "WARNING: something buildx said\n"
-        '{"vertexes": [{"digest": "a", "name": "x"}]}\n'  # one line
-        "{\n"
-        '  "vertexes": [\n'
-        '    {"digest": "b", "name": "cut short"\n'  # truncated: a new object starts
-        "{\n"
-        '  "logs": []\n'
-        "}\n"
-        "{\n"
-        "  not json at all\n"
-        "}\n"
-        "{\n"
-        '  "statuses": []\n'
-        "}\n"
-    )
-    objects = [obj for line in text.splitlines(keepends=True) for obj in decoder.feed(line)]
-    assert objects == [{"vertexes": [{"digest": "a", "name": "x"}]}, {"logs": []}, {"statuses": []}]
-    assert decoder.dropped == 2
-    assert list(decoder.other_lines) == ["WARNING: something buildx said"]
 
 
 def test_updates_merge_into_one_vertex_with_started_finished_and_log_events() -> None:
@@ -149,171 +113,6 @@ def test_a_canceled_duplicate_is_shared_not_failed() -> None:
     assert tracker.failed_steps() == []
 
 
-def test_report_of_a_recorded_bake_run_matches_what_buildkit_reported() -> None:
-    tracker = _recorded()
-    metadata = parse_metadata(json.loads((DATA / "bake-two-variants.metadata.json").read_text()))
-    full = cache_report(
-        tracker,
-        variant="full",
-        cache_from=["127.0.0.1:32769/acme/widget:buildcache-full"],
-        cache_to="127.0.0.1:9/acme/widget:buildcache-full",
-        cache_to_mode="max",
-        export_skipped_reason="",
-        metadata=metadata["full"],
-        build_failed=False,
-    )
-    assert [(i.status, i.reason) for i in full.imported] == [("found", None)]
-    assert full.exported.status == "failed"
-    assert "127.0.0.1:9" in (full.exported.reason or "")
-    # steps 2..5 came from the cache on both platforms; the two FROM steps fetched the base
-    assert (full.total, full.cached) == (10, 8)
-    assert {s.name.split(" FROM ")[0] for s in full.executed_steps} == {"runtime 1/5"}
-    assert full.first_executed is None
-    assert not full.reuse_broken
-
-    slim = cache_report(
-        tracker,
-        variant="slim",
-        cache_from=["127.0.0.1:32769/acme/widget:buildcache-slim"],
-        cache_to="127.0.0.1:32769/acme/widget:buildcache-slim",
-        cache_to_mode="max",
-        export_skipped_reason="",
-        metadata=metadata["slim"],
-        build_failed=False,
-    )
-    assert [(i.status, i.reason) for i in slim.imported] == [("missing", None)]
-    assert slim.exported.status == "written"
-    # steps 1 and 2 are the same vertexes as full's (BuildKit ran them once for both)
-    assert slim.total == 10
-    assert slim.per_platform["linux/amd64"].total == 5
-    executed_runs = sorted(
-        (s.platform, s.name.split(" RUN")[0]) for s in slim.executed_steps if " RUN " in s.name
-    )
-    assert executed_runs == [
-        (p, f"runtime {n}/5") for p in ("linux/amd64", "linux/arm64") for n in (3, 4, 5)
-    ]
-    assert slim.first_executed is not None
-    assert slim.first_executed.startswith("[linux/amd64] runtime 3/5 RUN")
-    assert not slim.reuse_broken  # no cache was found: a first build, not a broken chain
-
-
-def test_found_cache_with_most_steps_executed_is_a_broken_chain() -> None:
-    tracker = BuildTracker(["app"], {"app": ["linux/amd64"]})
-    t0, t1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:09Z"
-    tracker.update(
-        {
-            "vertexes": [
-                {
-                    "digest": "i",
-                    "name": "[app] importing cache manifest from r:c",
-                    "started": t0,
-                    "completed": t0,
-                },
-                {
-                    "digest": "1",
-                    "name": "[app 1/4] FROM base",
-                    "started": t0,
-                    "completed": t0,
-                    "cached": True,
-                },
-                {
-                    "digest": "2",
-                    "name": "[app 2/4] ARG STAMP",
-                    "started": t0,
-                    "completed": t0,
-                    "cached": True,
-                },
-                {
-                    "digest": "3",
-                    "name": "[app 3/4] RUN apt-get install",
-                    "started": t0,
-                    "completed": t1,
-                },
-                {
-                    "digest": "4",
-                    "name": "[app 4/4] RUN pip install",
-                    "started": t0,
-                    "completed": t1,
-                },
-                {"digest": "5", "name": "[app 5/5] COPY . /", "started": t0, "completed": t1},
-            ]
-        }
-    )
-    report = cache_report(
-        tracker,
-        variant="app",
-        cache_from=["r:c"],
-        cache_to=None,
-        cache_to_mode=None,
-        export_skipped_reason="not pushing",
-        metadata=None,
-        build_failed=False,
-    )
-    assert report.cache_found
-    assert report.reuse_broken
-    # with --no-cache the steps ran because they were asked to: no broken chain to warn of
-    assert not dataclasses.replace(report, no_cache=True).reuse_broken
-    assert report.first_executed == "[linux/amd64] 3/4 RUN apt-get install"
-    assert report.exported.status == "skipped"
-    assert report.to_json()["steps"] == {"total": 5, "cached": 2, "executed": 3, "not_run": 0}
-
-
-def test_a_step_the_failed_build_never_reached_is_not_listed_as_ran() -> None:
-    """Not "ran 0.0s": a failed build's later steps never started."""
-    tracker = BuildTracker(["app"], {"app": ["linux/amd64"]})
-    t0, t1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:02Z"
-    tracker.update(
-        {
-            "vertexes": [
-                {"digest": "1", "name": "[app 1/3] FROM base", "started": t0, "completed": t0,
-                 "cached": True},
-                {"digest": "2", "name": "[app 2/3] RUN make", "started": t0, "completed": t1,
-                 "error": "exit code: 1"},
-                {"digest": "3", "name": "[app 3/3] RUN make install"},
-            ]
-        }
-    )  # fmt: skip
-    report = cache_report(
-        tracker,
-        variant="app",
-        cache_from=[],
-        cache_to=None,
-        cache_to_mode=None,
-        export_skipped_reason="not pushing",
-        metadata=None,
-        build_failed=True,
-    )
-    assert [s.name for s in report.executed_steps] == ["2/3 RUN make"]
-    assert report.to_json()["steps"] == {"total": 3, "cached": 1, "executed": 1, "not_run": 1}
-
-
-def test_an_import_that_fails_for_another_reason_keeps_the_registrys_words() -> None:
-    tracker = BuildTracker(["app"], {"app": ["linux/amd64"]})
-    tracker.update(
-        {
-            "vertexes": [
-                {
-                    "digest": "i",
-                    "name": "[app] importing cache manifest from r:c",
-                    "error": "failed to configure registry cache importer: r:c: unexpected status: 401 Unauthorized",
-                }
-            ]
-        }
-    )
-    report = cache_report(
-        tracker,
-        variant="app",
-        cache_from=["r:c"],
-        cache_to=None,
-        cache_to_mode=None,
-        export_skipped_reason="",
-        metadata=None,
-        build_failed=False,
-    )
-    assert report.imported[0].status == "failed"
-    assert report.imported[0].reason == "unexpected status: 401 Unauthorized"
-
-
 def _pushed(error: str | None, step_error: str | None = None) -> BuildTracker:
     tracker = BuildTracker(["slim"], {"slim": ["linux/amd64"]})
     t0, t1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"
@@ -333,3 +132,45 @@ def test_a_failure_after_every_step_is_an_export_failure_and_says_why() -> None:
     assert _pushed(None).export_failure() is None  # nothing failed
     # a step that failed is the build's failure, never one to bake again for
     assert _pushed(reason, step_error="exit code: 1").export_failure() is None
+
+
+def test_a_recorded_bake_run_is_read_whole_into_its_steps() -> None:
+    """A real `docker buildx bake --progress rawjson` run of two variants on two platforms."""
+    tracker = BuildTracker(
+        ["slim", "full"], {v: ["linux/amd64", "linux/arm64"] for v in ("slim", "full")}
+    )
+    data = Path(__file__).parent.parent / "data" / "bake-two-variants.rawjson"
+    with data.open() as stream:
+        for line in stream:
+            tracker.feed_line(line)
+    tracker.close()
+    assert (tracker.dropped, list(tracker.other_lines)) == (0, [])
+    steps = tracker.steps()
+    assert {(s.variant, s.platform) for s in steps} == {
+        (v, p) for v in ("slim", "full") for p in ("linux/amd64", "linux/arm64")
+    }
+    assert all(s.done for s in steps)
+    assert tracker.failed_steps() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a cache import's miss (`importing cache manifest ...: not found`, a first build) is "
+    "counted as the variant's export failure: found by this test, buildcache/ is not this "
+    "change's to edit",
+)
+def test_a_cache_import_s_miss_is_no_export_failure() -> None:
+    tracker = BuildTracker(["slim"], {"slim": ["linux/amd64"]})
+    t0 = "2026-01-01T00:00:00Z"
+    tracker.update(
+        {
+            "vertexes": [
+                {"digest": "i", "name": "[slim] importing cache manifest from r:c",
+                 "started": t0, "completed": t0,
+                 "error": "failed to configure registry cache importer: r:c: not found"},
+                {"digest": "s", "name": "[slim 1/1] RUN make", "started": t0, "completed": t0},
+            ]
+        }
+    )  # fmt: skip
+    assert tracker.export_failure("slim") is None
+    assert tracker.export_failed_of() == []
