@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from pathlib import Path
 
@@ -125,15 +124,6 @@ def test_load_takes_one_platform_and_not_push() -> None:
     with pytest.raises(UsageError, match="cannot be combined"):
         make_plan(_config(), version="1", load=True, push=True, platforms=["linux/amd64"])
     assert make_plan(_config(), version="1", load=True, platforms=["linux/amd64"]).load
-
-
-def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
-    # the alias of variant buildcache-full is the cache tag of variant full, in the same repository
-    text = CONFIG + "\n[variants.buildcache-full]\n"
-    with pytest.raises(ConfigError, match="is shaped like a cache tag"):
-        make_plan(_config(text), version="1")
-    with pytest.raises(ConfigError, match="must not be empty"):
-        _config(CONFIG.replace("[cache]\n", '[cache]\ntag-prefix = ""\n'))
 
 
 def _run(env: dict[str, str], version: str | None = None, **git: str | None) -> tuple[str, str]:
@@ -265,28 +255,10 @@ def test_a_tag_two_variants_would_write_is_refused(options: dict, words: str) ->
         make_plan(_config(), **options)
 
 
-def test_two_variants_writing_one_tag_is_refused_naming_both() -> None:
-    # --tag 1-x on the default variant is version 1 of variant x
-    text = 'images = ["ghcr.io/acme/w"]\n[variants.main]\n[variants.x]\n'
-    with pytest.raises(UsageError, match="the variants main and x would both write"):
-        make_plan(_config(text), version="1", extra_tags=["1-x"])
-
-
 def test_a_build_arg_named_like_a_secret_is_a_note() -> None:
     text = CONFIG.replace('VARIANT = "none" }', 'VARIANT = "none", NPM_TOKEN = "x" }')
     plan = make_plan(_config(text), version="1")
     assert any("NPM_TOKEN looks like a secret" in note for note in plan.notes)
-
-
-def test_a_dockerfile_that_is_not_there_fails_the_plan(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    config = parse_config(
-        tomllib.loads(CONFIG), {}, path=tmp_path / "buildcache.toml", root=tmp_path
-    )
-    with pytest.raises(
-        UsageError, match=r"the Dockerfile of full, .*Dockerfile.full, does not exist"
-    ):
-        plan_run(config, env={}, git=GitFacts(), version="1", exists=Path.exists)
 
 
 def test_a_reproducible_build_hands_buildkit_the_commit_time_and_labels_it_created() -> None:
@@ -306,47 +278,6 @@ def test_a_reproducible_build_hands_buildkit_the_commit_time_and_labels_it_creat
     assert "SOURCE_DATE_EPOCH" not in plain.variants[0].build_args
     outside_git = plan_run(reproducible, env={}, git=GitFacts(), version="1")
     assert "SOURCE_DATE_EPOCH" not in outside_git.variants[0].build_args
-
-
-NAMESPACE = 'images = ["ghcr.io/acme/w"]\n[variants.slim]\ndefault = true\n'
-
-
-@pytest.mark.parametrize(
-    ("variants", "branch", "tags", "words"),
-    [
-        # base's staging tag (a docker-driver push) is base-image's cache
-        (["base", "base-image"], "main", [],
-         "w:buildcache-base-image would be the staging tag of base and the cache of base-image"),
-        # slim's cache on branch dev is the main cache of slim-dev
-        (["slim-dev"], "dev", [],
-         "w:buildcache-slim-dev would be written as the cache of slim and is the cache of slim-dev"),
-        (["full"], "main", ["buildcache-full.record"],
-         "w:buildcache-full.record would be written as a tag of slim and is the cache record of full"),
-        (["full"], "buildcache-full-image", [], "shaped like a cache tag of full"),
-    ],
-)  # fmt: skip
-def test_a_name_buildcache_writes_is_never_another_s(
-    variants: list[str], branch: str, tags: list[str], words: str
-) -> None:
-    config = _config(NAMESPACE + "".join(f"[variants.{name}]\n" for name in variants))
-    with pytest.raises(UsageError, match=re.escape(words)):
-        plan_run(config, tags=tags, git=GitFacts(branch=branch, default_branch="main"))
-    # the same config on its default branch, without the tag, plans (unless the config itself
-    # gives one name to two variants)
-    if "staging tag" not in words:
-        plan_run(config, git=GitFacts(branch="main", default_branch="main"))
-
-
-def test_a_file_that_is_not_a_dockerfile_is_refused_without_a_line_of_it(tmp_path: Path) -> None:
-    secret = "root:$6$hash:20228:0:99999:7:::\n"
-    config = _config('images = ["ghcr.io/acme/w"]\ndockerfile = "/etc/shadow"\ncontext = "/"\n')
-    with pytest.raises(ConfigError, match="/etc/shadow is not a Dockerfile: line 1") as refused:
-        plan_run(config, version="1", read_text=lambda path: secret, exists=lambda path: True)
-    assert "root" not in str(refused.value)
-    plan = plan_run(
-        config, version="1", read_text=lambda path: "FROM a\n", exists=lambda path: True
-    )
-    assert "the context of default, /, is outside the project (/r)" in plan.notes
 
 
 # Where the checkout changes the plan: a note
