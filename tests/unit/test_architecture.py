@@ -122,3 +122,30 @@ def test_no_module_but_the_plan_s_own_replaces_a_field_of_a_plan() -> None:
             if "plan" in first or first in ("built", "part", "to_build"):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} replace({first}, ...)")
     assert not found, found
+
+
+# Tests mirror the package: a module of more than TESTED_SIZE lines of code has its own test
+# module, tests/unit/<folder>/test_<module>.py, that tests what it is named after.
+TESTED_SIZE = 60
+TESTS = Path(__file__).resolve().parent
+UNMIRRORED = {
+    # typer glue: options parsed into one typed value and handed to commands/, run end to end
+    # through the app (cli/test_app.py, commands/test_*.py run `buildcache ...` in-process)
+    "cli/build.py": "typer glue, run through the app by cli/test_app.py and commands/test_build.py",
+    "cli/options.py": "typer options, run through plan and build by cli/test_app.py and commands/",
+    "cli/main.py": "the console script, its errors and exit codes run by cli/test_app.py",
+}
+
+
+def _code_lines(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.strip()[:1] not in ("", "#"))
+
+
+def test_each_module_of_real_size_has_its_own_test_module() -> None:
+    missing = [
+        rel
+        for path in MODULES
+        if _code_lines(path) > TESTED_SIZE
+        and not (TESTS / (rel := path.relative_to(PACKAGE)).parent / f"test_{path.name}").exists()
+    ]
+    assert sorted(p.as_posix() for p in missing) == sorted(UNMIRRORED)
