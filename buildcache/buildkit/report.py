@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from buildcache.buildkit.metadata import TargetMetadata
-from buildcache.buildkit.tracker import BuildTracker, Vertex
+from buildcache.buildkit.tracker import CACHE_IMPORT, BuildTracker, Vertex
 
-_IMPORT = re.compile(r"^importing cache manifest from (?P<ref>\S+)")
+_IMPORT = re.compile(rf"^{CACHE_IMPORT}(?P<ref>\S+)")
 _EXPORT = re.compile(r"^exporting cache to (?P<where>\S+)")
 
 

@@ -25,6 +25,8 @@ _PREFIXED = re.compile(r"^\[(?P<prefix>[^\]]*)\]\s*(?P<rest>.*)$", re.DOTALL)
 _STEP_COUNTER = re.compile(r"^(?P<index>\d+)/(?P<count>\d+)$")
 _PLATFORM = re.compile(r"^[a-z][a-z0-9]*/[a-z0-9_]+(?:/[a-z0-9]+)?$")
 _LONG_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# how BuildKit names a cache import's vertex (`[slim] importing cache manifest from <ref>`)
+CACHE_IMPORT = "importing cache manifest from "
 
 
 @dataclass
@@ -304,8 +306,14 @@ class BuildTracker:
         return list(dict.fromkeys(name for name, _ in self._export_errors() if name is not None))
 
     def _export_errors(self) -> list[tuple[str | None, str]]:
-        """Each vertex's error (a cancel aside) and the variant it belongs to."""
-        return [(v.variant, v.error) for v in self.vertexes.values() if v.error and not v.canceled]
+        """Each vertex's error (a cancel aside) and the variant it belongs to; a cache import's
+        (`importing cache manifest from ...: not found`, a first build's) is none: the build
+        goes on without that cache."""
+        return [
+            (v.variant, v.error)
+            for v in self.vertexes.values()
+            if v.error and not v.canceled and not v.text.startswith(CACHE_IMPORT)
+        ]
 
     def _steps_all_done(self) -> bool:
         """There were steps, and every one of them finished without an error."""
