@@ -183,7 +183,7 @@ def _counted(
 ) -> CacheReport:
     """The report of a variant's steps: how many came from the cache, which ran, and where
     the chain of reuse broke."""
-    executed = sorted((s for s in steps if s.ran), key=_in_order)
+    executed = sorted((s for s in steps if s.ran), key=lambda s: (s.index or 0, s.platform or ""))
     cached = _count(steps, lambda s: s.reused)
     return CacheReport(
         variant=variant,
@@ -192,16 +192,15 @@ def _counted(
         total=len(steps),
         cached=cached,
         not_run=len(steps) - cached - len(executed),  # the build stopped before them
-        executed_steps=tuple(_executed(s) for s in executed),
+        executed_steps=tuple(
+            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text)
+            for s in executed
+        ),
         per_platform=_per_platform(steps),
         runs=_count(steps, _not_from),
         executed_runs=_count(executed, _not_from),
         first_executed=_first_executed(executed),
     )
-
-
-def _in_order(step: Vertex) -> tuple[int, str]:
-    return step.index or 0, step.platform or ""
 
 
 def _not_from(step: Vertex) -> bool:
@@ -212,27 +211,17 @@ def _count(steps: Sequence[Vertex], which: Callable[[Vertex], bool]) -> int:
     return sum(1 for step in steps if which(step))
 
 
-def _executed(step: Vertex) -> ExecutedStep:
-    return ExecutedStep(
-        step.step_name, step.platform, step.seconds, step.is_from, step.stage, step.text
-    )
-
-
 def _export_status(
     own: Sequence[Vertex], ref: str, mode: str | None, written: bool, build_failed: bool
 ) -> CacheExport:
     vertex = next((v for v in own if _EXPORT.match(v.text)), None)
     if vertex is not None and vertex.error:
         return CacheExport(ref, "failed", _short_reason(vertex.error), mode)
-    if written or _completed(vertex):
+    if written or (vertex is not None and vertex.completed is not None):
         return CacheExport(ref, "written", None, mode)
     if build_failed:
         return CacheExport(ref, "skipped", "the build failed before the cache was exported", mode)
     return CacheExport(ref, "failed", "BuildKit did not export it", mode)
-
-
-def _completed(vertex: Vertex | None) -> bool:
-    return vertex is not None and vertex.completed is not None
 
 
 def _per_platform(steps: Sequence[Vertex]) -> dict[str, PlatformSteps]:
@@ -292,12 +281,6 @@ def _shared_with(step: Vertex, own: Sequence[Vertex]) -> bool:
     )
 
 
-def _failed_at(vertex: Vertex) -> VariantStatus:
-    step = vertex.step_name if vertex.is_step else vertex.text
-    where = f"{vertex.platform} " if vertex.platform else ""
-    return VariantStatus("failed", f"{where}{step}", vertex.error, tuple(vertex.logs))
-
-
 @dataclass(frozen=True)
 class VariantStatus:
     """How a variant's build ended: built, failed (where, why, the step's last lines of output), or
@@ -322,7 +305,9 @@ def variant_status(
         return _export_status_of(variant, tracker, targets, error)
     failed = [v for v in tracker.failed_steps() if v.variant == variant]
     if failed:
-        return _failed_at(failed[0])
+        step = failed[0].step_name if failed[0].is_step else failed[0].text
+        where = f"{failed[0].platform} " if failed[0].platform else ""
+        return VariantStatus("failed", f"{where}{step}", failed[0].error, tuple(failed[0].logs))
     if _exported(targets.get(variant)):
         return VariantStatus("built")  # it was done and exported before the failure stopped it
     return VariantStatus("cancelled", error="another variant failed, and BuildKit stopped this one")

@@ -124,12 +124,17 @@ def parse_vertex_name(
     one platform BuildKit leaves the platform out, so both fall back to the only one there is.
     """
     tokens, text = _prefix_and_text(name)
-    variant = _variant_token(tokens, variants)
+    # the bake target the name starts with, else the only one
+    if tokens and tokens[0] in variants:
+        variant: str | None = tokens.pop(0)
+    else:
+        variant = variants[0] if len(variants) == 1 else None
     platform = tokens.pop(0) if tokens and _PLATFORM.match(tokens[0]) else None
     counter = _STEP_COUNTER.match(tokens[-1]) if tokens else None
     if counter is None or "internal" in tokens:
         return VertexName(text, variant, platform)
-    platform = platform or _only_platform(platforms.get(variant or "", ()))
+    own_platforms = platforms.get(variant or "", ())
+    platform = platform or (own_platforms[0] if len(own_platforms) == 1 else None)
     stage = " ".join(tokens[:-1]) or None
     return VertexName(
         text, variant, platform, stage, int(counter.group("index")), int(counter.group("count"))
@@ -147,17 +152,6 @@ def _prefix_and_text(name: str) -> tuple[list[str], str]:
 def _short_digests(text: str) -> str:
     """A FROM resolved to its digest: 12 hex digits identify it, 64 only widen every table."""
     return _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(text.split()))
-
-
-def _only_platform(platforms: Sequence[str]) -> str | None:
-    return platforms[0] if len(platforms) == 1 else None
-
-
-def _variant_token(tokens: list[str], variants: Sequence[str]) -> str | None:
-    """The bake target the name starts with (taken off `tokens`), else the only one."""
-    if tokens and tokens[0] in variants:
-        return tokens.pop(0)
-    return variants[0] if len(variants) == 1 else None
 
 
 # Events the renderers in output.py show as the build streams.
@@ -250,14 +244,11 @@ class BuildTracker:
             if isinstance(raw, dict) and isinstance(raw.get("digest"), str):
                 events.extend(self._update_vertex(raw))
         for raw in obj.get("logs") or ():
-            vertex = self._logged(raw)
+            # the vertex a log entry belongs to, if it is one this tracker knows
+            vertex = self.vertexes.get(raw.get("vertex", "")) if isinstance(raw, dict) else None
             if vertex is not None:
                 events.extend(_log_lines(vertex, raw))
         return events
-
-    def _logged(self, raw: object) -> Vertex | None:
-        """The vertex a log entry belongs to, if it is one this tracker knows."""
-        return self.vertexes.get(raw.get("vertex", "")) if isinstance(raw, dict) else None
 
     def _update_vertex(self, raw: Mapping[str, Any]) -> list[Event]:
         vertex = self._vertex(raw["digest"], str(raw.get("name", "")))
