@@ -33,7 +33,8 @@ def run_facts(env: Mapping[str, str], git: GitFacts) -> RunContext:
     tag_build = env.get("GITHUB_REF_TYPE") == "tag"
     return RunContext(
         ci="github",
-        branch=_branch(env, tag_build),
+        # a pull request's head branch, else the branch pushed (a tag build has none)
+        branch=env.get("GITHUB_HEAD_REF") or (None if tag_build else env.get("GITHUB_REF_NAME")),
         default_branch=_default_branch(env, event, git),
         tag_build=tag_build,
         pull_request=pull_request,
@@ -137,11 +138,6 @@ def _base_ref(
         base = _get(event, "pull_request", "base", "ref")
         return base if isinstance(base, str) else env.get("GITHUB_BASE_REF") or None
     return None
-
-
-def _branch(env: Mapping[str, str], tag_build: bool) -> str | None:
-    """A pull request's head branch, else the branch pushed (a tag build has none)."""
-    return env.get("GITHUB_HEAD_REF") or (None if tag_build else env.get("GITHUB_REF_NAME"))
 
 
 def _fork(env: Mapping[str, str], event: Mapping[str, object]) -> bool:

@@ -26,7 +26,7 @@ from rich.console import Console
 
 from buildcache.buildkit.metadata import TargetMetadata, digests
 from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
-from buildcache.buildkit.tracker import BuildTracker, Vertex
+from buildcache.buildkit.tracker import BuildTracker
 from buildcache.commands.preflight import check_registries
 from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
@@ -76,7 +76,9 @@ class BuildOptions:
 
 def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) -> None:
     """Run the plan, show the report, tell CI; raise what failed (after the report)."""
-    _check_raw_log(options.raw_log)
+    raw_log = options.raw_log
+    if raw_log is not None and not raw_log.parent.is_dir():
+        raise UsageError(f"--raw-log {raw_log}: the folder {raw_log.parent} does not exist")
     console = _console(options.progress)
     for note in plan.notes:
         labelled(console, "note", "yellow", note)
@@ -95,11 +97,6 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
     _show(result, console, sink, as_json=options.as_json)
     _raise_failure(result, options.min_cache_hit)
     say(console, result.headline(), "bold green")
-
-
-def _check_raw_log(path: Path | None) -> None:
-    if path is not None and not path.parent.is_dir():
-        raise UsageError(f"--raw-log {path}: the folder {path.parent} does not exist")
 
 
 def _resumed(config: Config, plan: BuildPlan, console: Console, *, force: bool) -> dict[str, str]:
@@ -428,12 +425,6 @@ class Baked:
             if v.name not in self.resumed
         }
 
-    def _tracker_of(self, variant: str) -> BuildTracker:
-        """The bake that built the variant: the second (--keep-going's), where it did."""
-        if self.second is not None and self.statuses[variant].state == "built":
-            return self.second
-        return self.first
-
     def result(
         self,
         plan: BuildPlan,
@@ -456,8 +447,10 @@ class Baked:
 
     def _report(self, variant: VariantPlan, not_written: str) -> CacheReport:
         cache_to = variant.cache_to
+        # the bake that built the variant: the second (--keep-going's), where it did
+        second, built = self.second, self.statuses[variant.name].state == "built"
         report = cache_report(
-            self._tracker_of(variant.name),
+            second if second is not None and built else self.first,
             variant=variant.name,
             cache_from=[str(ref) for ref in variant.cache_from],
             cache_to=str(cache_to.ref) if cache_to else None,
@@ -550,7 +543,7 @@ def _lost_staging_race(reason: str) -> bool:
 def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:
     """--keep-going: the variants that did not fail, baked again on their own."""
     failed = [n for n, status in baked.statuses.items() if status.state == "failed"]
-    others = _not_failed(plan, baked, failed)
+    others = tuple(v for v in plan.variants if v.name in baked.statuses and v.name not in failed)
     if not failed or not others:
         return baked
     labelled(
@@ -565,10 +558,6 @@ def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console)
     targets, error = bake(part, second, "others")
     statuses = {**baked.statuses, **_statuses(others, second, targets, error)}
     return dataclasses.replace(baked, second=second, statuses=statuses, targets=targets)
-
-
-def _not_failed(plan: BuildPlan, baked: Baked, failed: Sequence[str]) -> tuple[VariantPlan, ...]:
-    return tuple(v for v in plan.variants if v.name in baked.statuses and v.name not in failed)
 
 
 def _statuses(
@@ -601,12 +590,8 @@ def _raw_log(path: Path | None) -> Iterator[TextIO | None]:
 def _failure_message(tracker: BuildTracker) -> str | None:
     failed = tracker.failed_steps()
     if failed:
-        return _step_failure(failed[0])
+        where = " ".join(p for p in (failed[0].variant, failed[0].platform) if p)
+        step = failed[0].step_name if failed[0].is_step else failed[0].text
+        return f"the build failed at {where + ': ' if where else ''}{step}: {failed[0].error}"
     other = tracker.error_lines()
     return other[-1] if other else None
-
-
-def _step_failure(vertex: Vertex) -> str:
-    where = " ".join(p for p in (vertex.variant, vertex.platform) if p)
-    step = vertex.step_name if vertex.is_step else vertex.text
-    return f"the build failed at {where + ': ' if where else ''}{step}: {vertex.error}"

@@ -12,7 +12,6 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -53,7 +52,7 @@ def ls(
     platform_layers: PlatformLayers | None = None,
 ) -> None:
     if platform_layers is None:
-        platform_layers = _image_layers(connect)
+        platform_layers = functools.partial(_layers_by_platform, connect)
     entries, orphans = list_cache(config, platform_layers=platform_layers, connect=connect)
     if as_json:
         print_json(
@@ -156,17 +155,12 @@ def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> li
         targets = prune_targets(
             orphans,
             entries,
-            _digests(registry, image, others),
+            # the digests they point at (a tag gone since it was listed, left out)
+            [d for d in (registry.digest(image.repository, tag) for tag in others) if d],
             owner=cache_owner(config.images[0]),
             named=named,
         )
         return targets + _their_records(registry, image, targets, listed_all)
-
-
-def _digests(registry: RegistryClient, image: ImageRef, tags: Sequence[str]) -> list[str]:
-    """The digests these tags point at (a tag gone since it was listed, left out)."""
-    found = (registry.digest(image.repository, tag) for tag in tags)
-    return [digest for digest in found if digest]
 
 
 def _check_named(image: ImageRef, named: Sequence[str], orphans: Sequence[CacheEntry]) -> None:
@@ -290,47 +284,32 @@ def _platforms_of(
     return None if image_layers is None else cached_platforms(image_layers, layers)
 
 
-def _image_layers(connect: Connect) -> PlatformLayers:
-    """Each platform's layers of an image, read over the registry API (no attestation)."""
-
-    return functools.partial(_layers_by_platform, connect)
-
-
 def _layers_by_platform(
     connect: Connect, reference: ImageRef
 ) -> Mapping[str, Sequence[str]] | None:
-    """None where the image is not there or not readable."""
+    """Each platform's layers of an image, read over the registry API (no attestation); None
+    where the image is not there or not readable."""
+    repository = reference.repository
     try:
         with connect(reference.registry) as registry:
-            index = registry.manifest(reference.repository, reference.tag or "latest")
+            index = registry.manifest(repository, reference.tag or "latest")
             if index is None:
                 return None
             if index.body.get("layers"):  # one platform: its config says which
-                return _one_platform(registry, reference.repository, index.body)
-            return _each_platform(registry, reference.repository, index.body)
+                config = json.loads(registry.blob(repository, index.body["config"]["digest"]))
+                name = platform_name(config["os"], config["architecture"], config.get("variant"))
+                return {name: [str(layer["digest"]) for layer in index.body["layers"]]}
+            images = {
+                name: registry.manifest(repository, digest)
+                for name, digest in platform_images(index.body).items()
+            }
+            # a platform's image gone since the index was read has no layers
+            return {
+                name: [str(d["digest"]) for d in (image.body if image else {}).get("layers") or []]
+                for name, image in images.items()
+            }
     except (RegistryError, KeyError, TypeError, ValueError):
         return None
-
-
-def _one_platform(
-    registry: RegistryClient, repository: str, manifest: Mapping[str, Any]
-) -> dict[str, list[str]]:
-    config = json.loads(registry.blob(repository, manifest["config"]["digest"]))
-    name = platform_name(config["os"], config["architecture"], config.get("variant"))
-    return {name: [str(layer["digest"]) for layer in manifest["layers"]]}
-
-
-def _each_platform(
-    registry: RegistryClient, repository: str, index: Mapping[str, Any]
-) -> dict[str, list[str]]:
-    images = platform_images(index)
-    return {name: _layers(registry, repository, digest) for name, digest in images.items()}
-
-
-def _layers(registry: RegistryClient, repository: str, digest: str) -> list[str]:
-    """A platform's image's layers; none where it is gone."""
-    image = registry.manifest(repository, digest)
-    return [str(layer["digest"]) for layer in (image.body if image else {}).get("layers") or []]
 
 
 def delete_tags(
