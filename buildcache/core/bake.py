@@ -194,10 +194,6 @@ def bake_command(bake_file: Path, metadata_file: Path | None, progress: str) -> 
     return [*command, GROUP]
 
 
-def command_text(command: list[str]) -> str:
-    return shlex.join(command)
-
-
 def dry_run_text(plan: BuildPlan) -> str:
     """What `build --dry-run` prints: the bake file, the bake command, and the tags written
     through the registry API once every registry holds the image (the digest shown as a
@@ -209,7 +205,7 @@ def dry_run_text(plan: BuildPlan) -> str:
     lines = [f"# {path} (buildcache writes it to a temporary folder)\n"]
     lines.append(json.dumps(hcl_literal(shown), indent=2) + "\n")
     lines.append("# the command\n")
-    lines.append(command_text(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
+    lines.append(shlex.join(bake_command(path, Path("metadata.json"), "rawjson")) + "\n")
     if plan.push and not plan.push_by_digest:
         lines.append(
             "# then, through the registry API, each tag one PUT of its variant's index by digest:"

@@ -284,7 +284,13 @@ def _base_use(
 ) -> BaseUse:
     """One base: on the cache's digest while its pin holds (`max_age` None: no pin holds),
     else on the tag's; since when the cache has had it."""
-    pin = _pin(recorded, current, max_age, now)
+    pin = None
+    if (
+        recorded is not None
+        and max_age is not None
+        and _pin_holds(recorded, current, now - max_age)
+    ):
+        pin = recorded
     use: str | None = pin.digest if pin else current.digest
     since = pin.since if pin else _since(recorded, current, now)
     refresh_on = pin.since + max_age if pin and max_age else None
@@ -306,15 +312,6 @@ def _base_use(
 def same_images(before: Mapping[str, str], now: Mapping[str, str]) -> bool:
     """Two indexes of the same platform images (where both are known)."""
     return bool(before) and before == now
-
-
-def _pin(
-    recorded: RecordedBase | None, current: ResolvedBase, max_age: timedelta | None, now: datetime
-) -> RecordedBase | None:
-    """The cache's base, where its pin holds."""
-    if recorded is None or max_age is None:
-        return None
-    return recorded if _pin_holds(recorded, current, now - max_age) else None
 
 
 def _since(recorded: RecordedBase | None, current: ResolvedBase, now: datetime) -> datetime:
@@ -401,12 +398,17 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
     wanted = " ".join(shown.split())
     now = _step_now(upstream, stage, wanted)
     label = _label(wanted)
-    before = _recorded_as(record, now)
-    if now is not None and before is None:
-        return MissCause("instruction", label, "the instruction is new or was changed")
-    moved = _moved_base(upstream, now.stage if now else (stage or ""))
-    if moved is not None:
-        return _base_moved(label, moved)
+    before = None
+    if now is not None:  # the step as the record has it: the same instruction in the same stage
+        before = next(
+            (s for s in record.steps if s.stage == now.stage and s.text == now.text), None
+        )
+        if before is None:
+            return MissCause("instruction", label, "the instruction is new or was changed")
+    base_name = upstream.chain_bases.get(now.stage if now else (stage or ""))
+    base = next((b for b in upstream.bases if b.name == base_name), None)
+    if base is not None and _digest_changed(base):
+        return _base_moved(label, base)
     if now is None or before is None:
         return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
     return _changed_input(label, before, now)
@@ -414,13 +416,6 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
 
 def _label(step: str) -> str:
     return step if len(step) <= 80 else step[:77] + "..."
-
-
-def _recorded_as(record: CacheRecord, now: RecordedStep | None) -> RecordedStep | None:
-    """The step as the record has it: the same instruction in the same stage."""
-    if now is None:
-        return None
-    return next((s for s in record.steps if s.stage == now.stage and s.text == now.text), None)
 
 
 def _base_moved(label: str, moved: BaseUse) -> MissCause:
@@ -439,31 +434,22 @@ def _step_now(upstream: Upstream, stage: str | None, wanted: str) -> RecordedSte
     return next(in_stage, None) or next(iter(named), None)
 
 
-def _moved_base(upstream: Upstream, stage: str) -> BaseUse | None:
-    base_name = upstream.chain_bases.get(stage)
-    base = next((b for b in upstream.bases if b.name == base_name), None)
-    return base if base is not None and _digest_changed(base) else None
-
-
 def _digest_changed(base: BaseUse) -> bool:
     """The cache was built on one base, this run on other images (not a pin of the cache's)."""
     return base.moved and base.use != base.recorded
 
 
-def _changes(
-    before: Mapping[str, str | None], now: Mapping[str, str | None]
-) -> tuple[tuple[str, str | None, str | None], ...]:
-    """(name, old, new) of every entry that changed, came or went."""
-    changed = tuple((k, before.get(k), v) for k, v in now.items() if before.get(k) != v)
-    return changed + tuple((k, old, None) for k, old in before.items() if k not in now)
-
-
 def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissCause:
-    args = _changes(before.args, now.args)
+    # (name, old, new) of every argument that changed, came or went
+    args = tuple((k, before.args.get(k), v) for k, v in now.args.items() if before.args.get(k) != v)
+    args += tuple((k, old, None) for k, old in before.args.items() if k not in now.args)
     if args:
         listed = ", ".join(f"{n} {o!r} -> {v!r}" for n, o, v in args)
         return MissCause("argument", label, f"a build argument changed: {listed}", args)
-    files = _changed_sources(before.files, now.files)
+    # (source, old, new) of each source whose hash changed or that is new
+    files = tuple(
+        (k, before.files.get(k), v) for k, v in now.files.items() if before.files.get(k) != v
+    )
     if files:
         return _files_changed(label, files, before, now)
     return MissCause(
@@ -472,13 +458,6 @@ def _changed_input(label: str, before: RecordedStep, now: RecordedStep) -> MissC
         "no recorded input changed: the cache may not hold this step (mode=min, or another "
         "build wrote the cache ref)",
     )
-
-
-def _changed_sources(
-    before: Mapping[str, str], now: Mapping[str, str]
-) -> tuple[tuple[str, str | None, str | None], ...]:
-    """(source, old, new) of each source whose hash changed or that is new."""
-    return tuple((k, before.get(k), v) for k, v in now.items() if before.get(k) != v)
 
 
 def _files_changed(
@@ -504,11 +483,8 @@ def _changed_files(before: Mapping[str, str], now: Mapping[str, str]) -> list[st
         return []
     changed = sorted(path for path, digest in now.items() if before.get(path) != digest)
     gone = sorted(f"{path} (removed)" for path in before if path not in now)
-    return sorted(changed + gone, key=_under_git)  # stable: changed, then removed, by name
-
-
-def _under_git(path: str) -> bool:
-    return path.startswith(".git/")
+    # stable: changed, then removed, by name
+    return sorted(changed + gone, key=lambda path: path.startswith(".git/"))
 
 
 def new_record(

@@ -183,15 +183,12 @@ def cache_summary(body: Mapping[str, Any]) -> tuple[set[str], int, datetime | No
     A registry cache is an index of layer blobs plus a cache config (the default), or an image
     manifest with the same layers (`image-manifest=true`, for registries such as ECR).
     """
-    descriptors = _descriptors(body)
+    # the blobs it names: its layers (or an index's entries), and its config
+    descriptors = list(body.get("manifests") or body.get("layers") or [])
+    if body.get("config"):
+        descriptors.append(body["config"])
     seen = {d["digest"]: int(d.get("size") or 0) for d in descriptors if d.get("digest")}
     return set(seen), sum(seen.values()), _newest(descriptors)
-
-
-def _descriptors(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The blobs a cache manifest names: its layers (or an index's entries), and its config."""
-    descriptors = list(body.get("manifests") or body.get("layers") or [])
-    return [*descriptors, body["config"]] if body.get("config") else descriptors
 
 
 def _newest(descriptors: Sequence[Mapping[str, Any]]) -> datetime | None:

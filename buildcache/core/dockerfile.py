@@ -62,10 +62,6 @@ def expand(text: str, values: Mapping[str, str | None]) -> str:
     return _VAR.sub(one, text)
 
 
-def names_used(text: str) -> set[str]:
-    return {m.group("braced") or m.group("bare") for m in _VAR.finditer(text)}
-
-
 @dataclass(frozen=True)
 class Step:
     instruction: str  # RUN, COPY, ADD, WORKDIR, ARG, ...
@@ -106,11 +102,6 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _flag(flags: Sequence[str], name: str) -> str | None:
-    prefix = f"--{name}="
-    return next((f[len(prefix) :] for f in flags if f.startswith(prefix)), None)
-
-
 def _mounts(flags: Sequence[str]) -> list[dict[str, str]]:
     mounts = []
     for flag in flags:
@@ -144,7 +135,7 @@ def _arg_step(text: str, value: Sequence[str]) -> Step:
 
 
 def _copy_step(cmd: str, text: str, flags: Sequence[str], value: Sequence[str]) -> Step:
-    source = _flag(flags, "from")
+    source = next((f[len("--from=") :] for f in flags if f.startswith("--from=")), None)
     if source is not None:
         return Step(cmd, text, uses=(source,))
     paths = [p for p in value[:-1] if not (cmd == "ADD" and re.match(r"^[a-z]+://|^git@", p))]
@@ -193,8 +184,10 @@ def read_dockerfile(text: str) -> Dockerfile:
     steps: list[list[Step]] = []  # each stage's
     for command in parse_instructions(text):
         cmd = command.cmd.upper()
-        if cmd == "FROM":
-            heads.append(_stage(len(heads), command.value))
+        if cmd == "FROM":  # FROM base [AS name]: a stage, without its steps yet
+            words = command.value
+            name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
+            heads.append(Stage(len(heads), name, words[0] if words else "", steps=()))
             steps.append([])
             continue
         step = _step(cmd, command.original, command.flags, command.value)
@@ -205,12 +198,6 @@ def read_dockerfile(text: str) -> Dockerfile:
                 meta.setdefault(name, default)
     stages = (dataclasses.replace(h, steps=tuple(s)) for h, s in zip(heads, steps, strict=True))
     return Dockerfile(meta_args=meta, stages=tuple(stages))
-
-
-def _stage(index: int, words: Sequence[str]) -> Stage:
-    """A stage of `FROM base [AS name]`, without its steps yet."""
-    name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
-    return Stage(index, name, words[0] if words else "", steps=())
 
 
 @dataclass(frozen=True)
@@ -339,7 +326,8 @@ def _view(stage: Stage, step: Step, scope: Mapping[str, str | None]) -> StepView
     if step.instruction == "RUN":
         seen = dict(scope)
     else:
-        seen = {n: scope[n] for n in sorted(names_used(step.text)) if n in scope}
+        used = {m.group("braced") or m.group("bare") for m in _VAR.finditer(step.text)}
+        seen = {n: scope[n] for n in sorted(used) if n in scope}
     return StepView(
         stage=stage.label,
         instruction=step.instruction,

@@ -84,7 +84,10 @@ def _read_step(result: Dockerfile, step: Step) -> None:
     result.used_stages.update(stage for stage in step.uses if stage in result.stages)
     if step.instruction == "RUN":
         for name in result.args:
-            _add_compared(result, name, _compared_literals(step.text, name))
+            literals = _compared_literals(step.text, name)
+            if literals:
+                known = result.compared.setdefault(name, [])
+                known += [lit for lit in literals if lit not in known]
             unset = not result.args[name] and name not in result.tested_empty
             if unset and _tests_emptiness(step.text, name):
                 result.tested_empty.append(name)
@@ -101,12 +104,6 @@ def _tests_emptiness(script: str, name: str) -> bool:
         rf"\$\{{{re.escape(name)}:?[-+]",
     )
     return any(re.search(test, script) for test in tests)
-
-
-def _add_compared(result: Dockerfile, name: str, literals: Sequence[str]) -> None:
-    if literals:
-        known = result.compared.setdefault(name, [])
-        known += [lit for lit in literals if lit not in known]
 
 
 def _compared_literals(script: str, name: str) -> list[str]:
@@ -171,8 +168,10 @@ def variant_name(text: str) -> str:
 def _variants(dockerfile: Dockerfile) -> tuple[dict[str, Any], str]:
     """The [variants] table, and a sentence on where it came from."""
     finals = dockerfile.final_stages
-    if len(finals) > 1:
-        return _by_stage(finals), f"one variant per final stage ({', '.join(finals)})"
+    if len(finals) > 1:  # a variant per final stage, the last the default
+        table: dict[str, dict[str, Any]] = {variant_name(s): {"target": s} for s in finals}
+        table[variant_name(finals[-1])]["default"] = True
+        return table, f"one variant per final stage ({', '.join(finals)})"
     switch = dockerfile.variant_switch()
     if switch is None:
         return {}, "one image (add [variants.<name>] tables with build-args or target for more)"
@@ -180,13 +179,6 @@ def _variants(dockerfile: Dockerfile) -> tuple[dict[str, Any], str]:
     return _by_switch(
         dockerfile, switch
     ), f"one variant per value of the build argument {switch}, from {how}"
-
-
-def _by_stage(finals: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """A variant per final stage, the last the default."""
-    table: dict[str, dict[str, Any]] = {variant_name(s): {"target": s} for s in finals}
-    table[variant_name(finals[-1])]["default"] = True
-    return table
 
 
 def _by_switch(dockerfile: Dockerfile, switch: str) -> dict[str, dict[str, Any]]:
@@ -281,7 +273,10 @@ def migrated_workflow(
     end = next(n for n, line in enumerate(lines) if line.startswith("permissions:"))
     if not triggers:
         return CI_STEP
-    on = "on:\n" + _indented(_yaml_dump(triggers, sort_keys=False, width=1000))
+    dumped = _yaml_dump(triggers, sort_keys=False, width=1000)
+    on = "on:\n" + "".join(
+        "  " + line if line.strip() else line for line in dumped.splitlines(True)
+    )
     head = f"# {source} (moved to buildcache by `buildcache init --from {source}`)\n"
     job = "".join(lines[end:])
     job = re.sub(
@@ -291,13 +286,9 @@ def migrated_workflow(
         count=1,
     )
     for name, value in (login_env or {}).items():
-        job = re.sub(rf"(?m)^( +{name}: ).*$", rf"\g<1>{_replacement(value)}", job, count=1)
+        literal = value.replace("\\", "\\\\")  # re.sub's replacement, taken literally
+        job = re.sub(rf"(?m)^( +{name}: ).*$", rf"\g<1>{literal}", job, count=1)
     return head + "".join(lines[1:start]) + on + job
-
-
-def _replacement(text: str) -> str:
-    """`text` as re.sub's replacement: taken literally."""
-    return text.replace("\\", "\\\\")
 
 
 def _flow_lists(dumper: Any, data: list[Any]) -> Any:
@@ -314,10 +305,6 @@ def _yaml_dump(data: Any, **options: Any) -> str:
 
     Dumper.add_representer(list, _flow_lists)
     return str(yaml.dump(data, Dumper=Dumper, **options))
-
-
-def _indented(text: str) -> str:
-    return "".join("  " + line if line.strip() else line for line in text.splitlines(True))
 
 
 def _manual_inputs(manual: Sequence[ManualVersion]) -> str:

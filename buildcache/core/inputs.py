@@ -179,12 +179,6 @@ def parse_key_values(flag: str, texts: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _variables(value: str) -> list[str]:
-    """The names a value's ${NAME} and $NAME stand for ($$ is a literal $)."""
-    found = (m.group("braced") or m.group("named") for m in Template.pattern.finditer(value))
-    return [name for name in found if name]
-
-
 def parse_build_arg(text: str, env: Mapping[str, str]) -> tuple[str, str]:
     """`K=V`, where V may name variables as ${NAME}; or `K` alone, for the environment's K (as
     docker's --build-arg K). A variable that is not set is an error, not an empty string."""
@@ -195,7 +189,9 @@ def parse_build_arg(text: str, env: Mapping[str, str]) -> tuple[str, str]:
         if name not in env:
             raise UsageError(f"--build-arg {name} takes its value from ${name}, which is not set")
         return name, env[name]
-    missing = sorted(set(_variables(value)) - set(env))
+    # the names its ${NAME} and $NAME stand for ($$ is a literal $)
+    named = (m.group("braced") or m.group("named") for m in Template.pattern.finditer(value))
+    missing = sorted({name for name in named if name} - set(env))
     if missing:
         raise UsageError(
             f"--build-arg {text!r} names ${{{missing[0]}}}, which is not set",

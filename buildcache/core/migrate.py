@@ -68,7 +68,9 @@ def migrate(
         "github.repository_owner": (repository or "/").split("/")[0],
     }
     key = _variant_key(job)
-    variants = _variant_names(job, key)
+    variants = ["default"]
+    if key is not None and job.matrix:
+        variants = list(dict.fromkeys(_name(entry.get(key, "default")) for entry in job.matrix))
     if images:
         migration.config["images"] = list(images)
     _inputs(migration, job, key, variants)
@@ -126,21 +128,16 @@ def _job_of(name: str, job: Mapping[str, Any], env: Mapping[str, Any]) -> _Job |
         name=name,
         build=build,
         meta=_step_with(steps, "docker/metadata-action") or {},
-        logins=_logins(steps),
-        matrix=_matrix(_job_matrix(job)),
+        # the registries login-action logs in to (Docker Hub where it names none)
+        logins=tuple(
+            _login_registry(s)
+            for s in steps
+            if str(s.get("uses", "")).startswith("docker/login-action")
+        ),
+        matrix=_matrix((job.get("strategy") or {}).get("matrix") or {}),
         steps=tuple(steps),
         env={**env, **_env(job)},
     )
-
-
-def _job_matrix(job: Mapping[str, Any]) -> Mapping[str, Any]:
-    return (job.get("strategy") or {}).get("matrix") or {}
-
-
-def _logins(steps: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The registries login-action logs in to (Docker Hub where it names none)."""
-    logins = [s for s in steps if str(s.get("uses", "")).startswith("docker/login-action")]
-    return tuple(_login_registry(s) for s in logins)
 
 
 def _hub_login_env(steps: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -173,17 +170,13 @@ def _matrix(matrix: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
     added to every combination whose values it does not change, else one of its own)."""
     if not isinstance(matrix, dict):
         return ()
-    axes = _axes(matrix)
+    # its lists (its `include` and `exclude` aside)
+    axes = {
+        k: v for k, v in matrix.items() if isinstance(v, list) and k not in ("include", "exclude")
+    }
     combos = _combinations(axes)
     entries = [{str(k): str(v) for k, v in extra.items()} for extra in matrix.get("include") or []]
     return tuple(combos + [entry for entry in entries if not _included(combos, entry, axes)])
-
-
-def _axes(matrix: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """The matrix's lists (its `include` and `exclude` aside)."""
-    return {
-        k: v for k, v in matrix.items() if isinstance(v, list) and k not in ("include", "exclude")
-    }
 
 
 def _combinations(axes: Mapping[str, list[Any]]) -> list[dict[str, str]]:
@@ -198,14 +191,10 @@ def _included(
 ) -> bool:
     """Adds `entry` to every combination whose axis values it does not change; False where
     there is none (the entry is then a combination of its own)."""
-    matching = [c for c in combos if _extends(c, entry, axes)]
+    matching = [c for c in combos if all(c[k] == v for k, v in entry.items() if k in axes)]
     for combo in matching:
         combo.update(entry)
     return bool(matching)
-
-
-def _extends(combo: Mapping[str, str], entry: Mapping[str, str], axes: Mapping[str, Any]) -> bool:
-    return all(combo[k] == v for k, v in entry.items() if k in axes)
 
 
 # The variants
@@ -216,23 +205,18 @@ def _variant_key(job: _Job) -> str | None:
     switch (variant, flavor, edition, target) that any step uses (a tag step's suffix); a
     switch's name first."""
     in_steps = {key for step in job.steps for text in _texts(step) for key in _matrix_keys(text)}
-    in_build = {m.group(1) for text in _texts(job.build) for m in _matrix_refs(text)}
+    in_build = {
+        m.group(1)
+        for text in _texts(job.build)
+        for e in _EXPRESSION.finditer(text)
+        if (m := _MATRIX.match(e.group("expr")))
+    }
     used = sorted(
         in_build | {k for k in in_steps if _SWITCH.search(k)},
         key=lambda k: (not _SWITCH.search(k), k),
     )
-    distinct = [k for k in used if _varies(job.matrix, k)]
+    distinct = [k for k in used if len({entry.get(k) for entry in job.matrix}) > 1]
     return (distinct or used or [None])[0]
-
-
-def _varies(matrix: Sequence[Mapping[str, str]], key: str) -> bool:
-    return len({entry.get(key) for entry in matrix}) > 1
-
-
-def _variant_names(job: _Job, key: str | None) -> list[str]:
-    if key is None or not job.matrix:
-        return ["default"]
-    return list(dict.fromkeys(_name(entry.get(key, "default")) for entry in job.matrix))
 
 
 def _name(text: str) -> str:
@@ -243,10 +227,6 @@ def _texts(value: Any) -> list[str]:
     if isinstance(value, Mapping):
         return [t for v in value.values() for t in _texts(v)]
     return [str(value)] if value is not None else []
-
-
-def _matrix_refs(text: str) -> list[re.Match[str]]:
-    return [m for e in _EXPRESSION.finditer(text) if (m := _MATRIX.match(e.group("expr")))]
 
 
 def _matrix_keys(text: str) -> set[str]:
@@ -328,7 +308,9 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
     _paths(migration.config, job.build)
     entries = _by_variant(list(job.matrix) or [{}], key, variants)
     per_variant = {name: _build_args(job.build, entry, migration) for name, entry in entries}
-    shared = _shared(list(per_variant.values()))
+    # the build arguments every variant has, with the same value
+    tables = list(per_variant.values())
+    shared = {k: v for k, v in tables[0].items() if all(t.get(k) == v for t in tables)}
     if shared:
         migration.config["build-args"] = shared
     migration.config["variants"] = _variant_tables(per_variant, shared)
@@ -359,12 +341,8 @@ def _targets(
     elif len(set(targets.values())) == 1:
         migration.config["target"] = next(iter(targets.values()))
     else:
-        _variant_targets(migration.config["variants"], targets)
-
-
-def _variant_targets(variants: dict[str, dict[str, Any]], targets: Mapping[str, Any]) -> None:
-    for name, target in targets.items():
-        variants[name]["target"] = target
+        for name, target in targets.items():
+            migration.config["variants"][name]["target"] = target
 
 
 def _labels(migration: Migration, job: _Job) -> None:
@@ -398,11 +376,6 @@ def _platforms(build: Mapping[str, Any]) -> list[str]:
     """build-push-action's `platforms` (newlines or commas); none where one is an expression."""
     platforms = [p.strip() for line in _lines(build.get("platforms")) for p in line.split(",")]
     return [] if any("${{" in p for p in platforms) else platforms
-
-
-def _shared(tables: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """The entries every table has, with the same value."""
-    return {k: v for k, v in tables[0].items() if all(t.get(k) == v for t in tables)}
 
 
 def _variant_table(default: bool, build_args: Mapping[str, str]) -> dict[str, Any]:
@@ -515,17 +488,13 @@ def _per_variant_suffix(migration: Migration, line: str) -> bool:
     `-<variant>` suffix, and the moving tag `latest-<variant>` where `onlatest` says so."""
     variants = migration.config.get("variants", {})
     others = [name for name, table in variants.items() if not table.get("default")]
-    if not _suffixes_each(line, others):
+    # a `suffix=` expression that names `-<variant>` for each of them
+    if not (line.startswith("suffix=") and all(f"'-{name}'" in line for name in others)):
         return False
     if re.search(r",\s*onlatest=true\b", line):
         for name in others:
             variants[name]["latest-tag"] = f"latest-{name}"
     return True
-
-
-def _suffixes_each(line: str, variants: Sequence[str]) -> bool:
-    """A `suffix=` expression that names `-<variant>` for each of these variants."""
-    return line.startswith("suffix=") and all(f"'-{name}'" in line for name in variants)
 
 
 def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:
@@ -535,7 +504,8 @@ def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]
     if registry is None:
         return
     image, _, tag = registry["ref"].rpartition(":")
-    prefix = _tag_prefix(tag) if key else tag
+    # `cache-${{ matrix.variant }}` -> `cache-`
+    prefix = re.sub(r"\$\{\{\s*matrix\.[\w-]+\s*\}\}$", "", tag) if key else tag
     cache: dict[str, Any] = {"image": image, "mode": registry.get("mode", "min")}
     if prefix and prefix != tag:
         cache["tag-prefix"] = prefix
@@ -545,11 +515,6 @@ def _cache(migration: Migration, job: _Job, key: str | None, variants: list[str]
             f"are buildcache-<variant> on {image} (one cold build fills them)"
         )
     migration.config["cache"] = cache
-
-
-def _tag_prefix(tag: str) -> str:
-    """`cache-${{ matrix.variant }}` -> `cache-`."""
-    return re.sub(r"\$\{\{\s*matrix\.[\w-]+\s*\}\}$", "", tag)
 
 
 def _registry_cache(migration: Migration, job: _Job) -> dict[str, str] | None:

@@ -112,7 +112,8 @@ class Retrier:
                 call()
             except PublishError as error:
                 if not is_transient(error.reason) or attempt == self.policy.attempts:
-                    return _gave_up(error.reason, attempt), attempt
+                    tries = f" (after {attempt} tries)" if attempt > 1 else ""
+                    return f"{error.reason}{tries}", attempt
                 self._wait(attempt, error, what)
                 continue
             return None, attempt
@@ -132,10 +133,6 @@ class Retrier:
             f"({attempt}/{self.policy.attempts})"
         )
         self.sleep(wait)
-
-
-def _gave_up(reason: str, attempts: int) -> str:
-    return reason if attempts == 1 else f"{reason} (after {attempts} tries)"
 
 
 @dataclass(frozen=True)
@@ -332,7 +329,12 @@ class Publisher:
             interrupted = False
         except KeyboardInterrupt:
             interrupted = True
-        results = [r for step in steps for r in done.get(id(step)) or _not_started(step)]
+        not_started = "interrupted before it was written"
+        results = [
+            r
+            for step in steps
+            for r in done.get(id(step)) or _each(step, step.tags, "skipped", not_started, 0)
+        ]
         if interrupted:
             raise PublishInterrupted(results)
         return results
@@ -376,10 +378,13 @@ class Publisher:
         moving = {s.variant: s for s in steps if s.moving and s.variant not in missing}
         if not moving:
             return {}
+        # each variant's moving tags, on any image
+        tags = {
+            v: sorted({t for s in steps if s.moving and s.variant == v for t in s.tags})
+            for v in moving
+        }
         with ThreadPoolExecutor(max_workers=min(self.workers, len(moving))) as pool:
-            decided = pool.map(
-                lambda s: self._decide(s.variant, _moving_names(steps, s)), moving.values()
-            )
+            decided = pool.map(lambda variant: self._decide(variant, tags[variant]), moving)
             return dict(zip(moving, decided, strict=True))
 
     def _decide(self, variant: str, tags: Sequence[str]) -> Decision:
@@ -449,21 +454,12 @@ def _each(
     return [TagResult(step.variant, step.image, tag, status, reason, attempts) for tag in tags]
 
 
-def _moving_names(steps: Sequence[PublishStep], step: PublishStep) -> list[str]:
-    """Every moving tag of the step's variant, on any image."""
-    return sorted({t for s in steps if s.moving and s.variant == step.variant for t in s.tags})
-
-
 def _free_part(step: PublishStep, decision: Decision) -> dict[int, PublishStep]:
     """The step with only the tags the decision moves, keyed by the step; none if none is left."""
     left = tuple(t for t in step.tags if decision.moves(t))
     if not left:
         return {}
     return {id(step): PublishStep(step.variant, step.image, left, moving=True)}
-
-
-def _not_started(step: PublishStep) -> list[TagResult]:
-    return _each(step, step.tags, "skipped", "interrupted before it was written", 0)
 
 
 def _missing_version_tags(results: Sequence[TagResult]) -> dict[str, str]:

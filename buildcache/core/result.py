@@ -55,7 +55,13 @@ class BuildResult:
 
     def _tags_written(self, built: int) -> list[str]:
         """What was written of the tags: pushed, written again, kept, or by digest only."""
-        counts = Counter(_written_as(r, self._state(r.variant)) for r in self.published)
+        # a tag written of a release published before is written `again`
+        counts = Counter(
+            "again"
+            if r.status == "done" and self._state(r.variant) == "published before"
+            else r.status
+            for r in self.published
+        )
         parts = [words.format(counts[key]) for key, words in _TAG_WORDS if counts[key]]
         if self.plan.push_by_digest and built:
             parts.append("pushed by digest (buildcache merge tags them)")
@@ -98,8 +104,3 @@ _TAG_WORDS = (
     ("again", "wrote {} tag(s) of the release again (its image)"),
     ("kept", "kept {} on a higher release"),
 )
-
-
-def _written_as(result: TagResult, state: str) -> str:
-    """A tag's result; a tag written of a release published before is written `again`."""
-    return "again" if result.status == "done" and state == "published before" else result.status

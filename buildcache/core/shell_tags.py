@@ -220,14 +220,11 @@ def _variant_tags(
         done = run_step(render(step.script, context), {**run.env, **env})
         if done.problem is not None:
             _note(found, f"tags: the step writing {step.output}: {done.problem}")
-        result[name] = _references(done.outputs.get(step.output, ""))
+        # build-push-action's `tags`: newline- or comma-separated
+        written = done.outputs.get(step.output, "")
+        refs = (r.strip() for line in written.splitlines() for r in line.split(","))
+        result[name] = list(dict.fromkeys(r for r in refs if r))
     return result
-
-
-def _references(text: str) -> list[str]:
-    """build-push-action's `tags`: newline- or comma-separated."""
-    refs = [r.strip() for line in text.splitlines() for r in line.split(",")]
-    return list(dict.fromkeys(r for r in refs if r))
 
 
 def _split(reference: str) -> tuple[str, str]:

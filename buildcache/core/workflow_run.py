@@ -214,7 +214,9 @@ class _Lexer:
         char = self.text[self.at]
         if char in " \t":
             self.at += 1
-        elif char == "#" and self._word_start():
+        elif char == "#" and (
+            self.at == 0 or self.text[self.at - 1] in " \t\n;"
+        ):  # a comment: # at a word's start
             while self.at < len(self.text) and self.text[self.at] != "\n":
                 self.at += 1
         elif char == "\n":
@@ -223,9 +225,6 @@ class _Lexer:
             self._heredocs()
         else:
             self._operator_or_word()
-
-    def _word_start(self) -> bool:
-        return self.at == 0 or self.text[self.at - 1] in " \t\n;"
 
     def _operator_or_word(self) -> None:
         for op in _OPERATORS:
@@ -454,16 +453,12 @@ class _Parser:
             while self._peek() is not None and not self._is("]]"):
                 command.words.append(self._take().text)
             command.words.append(self._take().text)
-        while self._peek() is not None and self._peek_word():
+        while (token := self._peek()) is not None and token.kind == "word" and token.text != "}":
             command.words.append(self._take().text)
             self._redirects(command)
         if not command.words:
             raise _ParseError(f"unexpected {self._take().text!r}")
         return _Node("command", command=self._redirects(command))
-
-    def _peek_word(self) -> bool:
-        token = self._peek()
-        return token is not None and token.kind == "word" and token.text not in ("}",)
 
     def _redirects(self, command: _Command) -> _Command:
         while self._is(">", ">>", "<", "<<"):

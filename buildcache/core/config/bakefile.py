@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.core.config.model import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
-from buildcache.core.inputs import Secret, context_value, parse_secret
+from buildcache.core.inputs import context_value, parse_secret
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.errors import ConfigError, UsageError
 
@@ -62,7 +62,9 @@ def _replaced_note(name: str, target: Mapping[str, Any]) -> list[str]:
 
 def _own_variants(config: Config, names: Sequence[str]) -> dict[str, VariantConfig]:
     """The config's [variants.NAME] tables, each for a target the bake file builds here."""
-    own = {v.name: v for v in config.variants} if _has_variants(config) else {}
+    # a config without [variants.NAME] tables has the default variant alone
+    only_default = len(config.variants) == 1 and config.variants[0].name == DEFAULT_VARIANT
+    own = {} if only_default else {v.name: v for v in config.variants}
     strays = [name for name in own if name not in names]
     if strays:
         raise ConfigError(
@@ -113,10 +115,6 @@ def _check_there(names: Sequence[str], all_targets: Mapping[str, Any]) -> None:
         )
 
 
-def _has_variants(config: Config) -> bool:
-    return not (len(config.variants) == 1 and config.variants[0].name == DEFAULT_VARIANT)
-
-
 def _strings(table: Mapping[str, Any] | None) -> dict[str, str]:
     return {k: str(v) for k, v in (table or {}).items() if v is not None}
 
@@ -132,22 +130,16 @@ def _variant(
         default=default,
         build_args=_strings(target.get("args")),
         labels=_strings(target.get("labels")),
-        contexts=_contexts(target.get("contexts"), bake_dir),
+        contexts={
+            k: context_value(str(v), bake_dir) for k, v in (target.get("contexts") or {}).items()
+        },
         target=target.get("target") or None,
         platforms=_platforms(name, target.get("platforms") or ()),
         dockerfile=dockerfile,
         context=context,
-        secrets=_secrets(target.get("secret"), bake_dir),
+        secrets=tuple(parse_secret(str(entry), bake_dir) for entry in target.get("secret") or []),
         ssh=tuple(str(s) for s in target.get("ssh") or ()),
     )
-
-
-def _contexts(contexts: Mapping[str, Any] | None, bake_dir: Path) -> dict[str, str]:
-    return {k: context_value(str(v), bake_dir) for k, v in (contexts or {}).items()}
-
-
-def _secrets(entries: Sequence[Any] | None, bake_dir: Path) -> tuple[Secret, ...]:
-    return tuple(parse_secret(str(entry), bake_dir) for entry in entries or [])
 
 
 def _platforms(name: str, platforms: Sequence[str]) -> tuple[str, ...] | None:

@@ -164,8 +164,12 @@ def _secret(reader: Reader, where: str, secret_id: str, body: Any) -> Secret:
         raise reader.error(where, "is not a secret id (letters, digits, '_', '.', '-')")
     env, file, required = _secret_fields(reader, where, body)
     if env is not None:
-        return Secret(secret_id, env=_secret_env(reader, where, env), required=required)
-    return Secret(secret_id, file=_secret_file(reader, where, file), required=required)
+        if not (isinstance(env, str) and ENV_NAME.fullmatch(env)):
+            raise reader.error(where + ".env", f"{env!r} is not an environment variable's name")
+        return Secret(secret_id, env=env, required=required)
+    if not (isinstance(file, str) and file.strip() and "," not in file):
+        raise reader.error(where + ".file", "must be a path without commas")
+    return Secret(secret_id, file=reader.root / Path(file).expanduser(), required=required)
 
 
 def _secret_fields(reader: Reader, where: str, body: Any) -> tuple[Any, Any, bool]:
@@ -176,18 +180,6 @@ def _secret_fields(reader: Reader, where: str, body: Any) -> tuple[Any, Any, boo
     if (env is None) == (file is None) or not isinstance(required, bool):
         raise reader.error(where, 'must name one of env or file, e.g. { env = "PYPI_TOKEN" }')
     return env, file, required
-
-
-def _secret_file(reader: Reader, where: str, file: Any) -> Path:
-    if not (isinstance(file, str) and file.strip() and "," not in file):
-        raise reader.error(where + ".file", "must be a path without commas")
-    return reader.root / Path(file).expanduser()
-
-
-def _secret_env(reader: Reader, where: str, env: Any) -> str:
-    if not (isinstance(env, str) and ENV_NAME.fullmatch(env)):
-        raise reader.error(where + ".env", f"{env!r} is not an environment variable's name")
-    return env
 
 
 def ssh(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[str, ...]:

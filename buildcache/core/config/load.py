@@ -42,7 +42,6 @@ from buildcache.core.config.schema import (
     SCHEMA,
     TOP_KEYS,
     VARIANT_SCHEMA,
-    Setting,
 )
 from buildcache.errors import ConfigError
 
@@ -160,10 +159,6 @@ def fields(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in values.items()}
 
 
-def _section_schema(name: str) -> tuple[Setting, ...]:
-    return tuple(s for s in SCHEMA if s.key.startswith(name + "."))
-
-
 def _env_version(reader: Reader, env: Mapping[str, str]) -> str | None:
     """BUILDCACHE_VERSION, where it is set and not empty."""
     version = env.get("BUILDCACHE_VERSION", "").strip() or None
@@ -183,7 +178,11 @@ def parse_config(
     reader = Reader(path, root, env, CONVERTERS)
     top = reader.section(table, tuple(s for s in SCHEMA if "." not in s.key), "", known=TOP_KEYS)
     sections = {
-        name: reader.section(reader.table(table, name), _section_schema(name), name + ".")
+        name: reader.section(
+            reader.table(table, name),
+            tuple(s for s in SCHEMA if s.key.startswith(name + ".")),
+            name + ".",
+        )
         for name in ("cache", "tags", "build", "publish", "base", "attest")
     }
     version = _env_version(reader, env)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from buildcache.core.cache import cache_refs, staging_tag
 from buildcache.core.config.model import Config, VariantConfig
@@ -199,7 +198,9 @@ def _chosen(config: Config, request: PlanRequest) -> list[VariantConfig]:
             "--push and --load cannot be combined: push to the registries, or load locally"
         )
     chosen = [v for v in config.variants if not request.variants or v.name in request.variants]
-    _check_platforms(config, chosen, request.platforms)
+    for platform in request.platforms:
+        if not any(platform in (v.platforms or config.platforms) for v in chosen):
+            raise UsageError(f"--platform {platform} is not one of the configured platforms")
     return chosen
 
 
@@ -209,12 +210,6 @@ def _check_names(known: Sequence[str], asked: Sequence[str]) -> None:
         raise UsageError(
             f"unknown variant {', '.join(map(repr, unknown))}; the config has {', '.join(known)}"
         )
-
-
-def _check_platforms(config: Config, chosen: Sequence[VariantConfig], asked: Sequence[str]) -> None:
-    for platform in asked:
-        if not any(platform in (v.platforms or config.platforms) for v in chosen):
-            raise UsageError(f"--platform {platform} is not one of the configured platforms")
 
 
 def _refuse_release_tags(config: Config, run: RunTags) -> None:
@@ -308,12 +303,6 @@ def _cache_of(
     return _CacheRefs(written=branch_ref or main_ref, read=read)
 
 
-def _staging_tag(config: Config, variant: str, platform: str | None, staging: bool) -> str | None:
-    if not staging:
-        return None
-    return staging_tag(config.cache.tag_prefix, variant, platform)
-
-
 def _variant_plan(
     config: Config,
     variant: VariantConfig,
@@ -331,10 +320,14 @@ def _variant_plan(
         default=variant.default,
         tags=tuple(image.with_tag(n.name) for n in named for image in config.images),
         tag_rules={n.name: n.rule for n in named},
-        floating=_floating(named),
+        floating=frozenset(n.name for n in named if n.floating),  # 1.2, 1: only move forward
         release_tags={n.name: n.version for n in named if n.version},
         images=tuple(config.images),
-        staging_tag=_staging_tag(config, variant.name, own_platform, request.staging),
+        staging_tag=(
+            staging_tag(config.cache.tag_prefix, variant.name, own_platform)
+            if request.staging
+            else None
+        ),
         platforms=platforms,
         build_args={**config.build_args, **variant.build_args},
         target=variant.target or config.target,
@@ -342,17 +335,10 @@ def _variant_plan(
         context=variant.context or config.context,
         cache_ref=cache.written,
         cache_from=cache.read,
-        cache_to=_cache_to(config, cache.written) if written else None,
+        cache_to=CacheSpec(cache.written, config.cache.mode, config.cache.options)
+        if written
+        else None,
     )
-
-
-def _floating(named: Sequence[TagName]) -> frozenset[str]:
-    """The tags of a release series (1.2, 1), which only move forward."""
-    return frozenset(n.name for n in named if n.floating)
-
-
-def _cache_to(config: Config, ref: ImageRef) -> CacheSpec:
-    return CacheSpec(ref, config.cache.mode, config.cache.options)
 
 
 # What each variant hands BuildKit besides its context
@@ -384,9 +370,11 @@ def describe(
     run_labels = parse_key_values("--label", request.inputs.labels)
     run_annotations = parse_key_values("--annotation", request.inputs.annotations)
     notes = [*notes, *secret_looking_args(set(run_args) - set(config.build_args))]
-    run_args |= _epoch_arg(config, epoch)
+    if epoch and config.build.reproducible:  # BuildKit reads it itself
+        run_args["SOURCE_DATE_EPOCH"] = epoch
     attest = attest_of(config.attest, request.inputs, push=built.push, context=context)
-    texts = _dockerfile_texts(built.variants, facts)
+    read = facts.read_text  # each Dockerfile once: variants mostly share one
+    texts = {p: read(p) if read else None for p in {v.dockerfile for v in built.variants}}
     check_dockerfiles(texts)
     notes += outside_notes(built.variants, config.path.parent if config.path else None)
     described = []
@@ -413,11 +401,6 @@ def describe(
         notes += check_inputs([v.inputs for v in described], env, facts.exists)
     notes = list(dict.fromkeys(notes))  # a step every variant runs, named once
     return dataclasses.replace(built, variants=tuple(described), notes=(*notes, *built.notes))
-
-
-def _epoch_arg(config: Config, epoch: str | None) -> dict[str, str]:
-    """SOURCE_DATE_EPOCH for a reproducible build (BuildKit reads it itself)."""
-    return {"SOURCE_DATE_EPOCH": epoch} if epoch and config.build.reproducible else {}
 
 
 def _undeclared(
@@ -447,9 +430,3 @@ def _undeclared_error(config: Config, first: UndeclaredArg) -> UsageError | Conf
         return UsageError(f"{first.where}: {first.sentence()}", hint=hint)
     source = str(config.path) if config.path else None
     return ConfigError(first.sentence(), source=source, key=first.where, hint=hint)
-
-
-def _dockerfile_texts(variants: Sequence[VariantPlan], facts: RunFacts) -> dict[Path, str | None]:
-    """Each Dockerfile's text, read once (variants mostly share one)."""
-    read = facts.read_text
-    return {path: read(path) if read else None for path in {v.dockerfile for v in variants}}

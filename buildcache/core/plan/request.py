@@ -35,14 +35,6 @@ class PlanRequest:
     refresh_base: bool = False
 
 
-def _no_versions() -> Sequence[str]:
-    return ()
-
-
-def _not_shallow() -> bool:
-    return False
-
-
 @dataclass(frozen=True, kw_only=True)
 class RunFacts:
     """The checkout and the environment, as values: the run's facts as its CI says them (a CI
@@ -52,8 +44,8 @@ class RunFacts:
     context: RunContext
     env: Mapping[str, str] = field(default_factory=dict)
     git: GitFacts = field(default_factory=GitFacts)
-    known_versions: Callable[[], Sequence[str]] = _no_versions  # git tags, asked for a release
-    shallow: Callable[[], bool] = _not_shallow  # a clone that may lack tags, asked likewise
+    known_versions: Callable[[], Sequence[str]] = lambda: ()  # git tags, asked for a release
+    shallow: Callable[[], bool] = lambda: False  # a clone that may lack tags, asked likewise
     now: datetime = field(default_factory=lambda: datetime.now(UTC))  # one time for the run
     exists: Callable[[Path], bool] | None = None  # None: paths are not checked
     read_text: Callable[[Path], str | None] | None = None  # None: Dockerfiles are not read

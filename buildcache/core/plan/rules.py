@@ -94,13 +94,10 @@ class RuleTags:
         value = sanitized(value)
         if self.main is None:
             self.main, self.main_rule, self.main_bare = value, rule, sanitized(bare) or value
-        elif not self._has(value):
+        elif value != self.main and value not in (v for v, _ in self.partial):  # each tag once
             self.partial.append((value, rule))
         if self.latest is None:
             self.latest = latest
-
-    def _has(self, value: str) -> bool:
-        return value == self.main or value in (v for v, _ in self.partial)
 
 
 def reads_git_tag(rule: Rule) -> bool:

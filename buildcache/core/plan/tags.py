@@ -157,7 +157,8 @@ def run_tags(
     # a git tag's build is a release whatever its name (as metadata-action reads it); a
     # version given by hand is one only where it reads as one (--version test: a test image)
     by_hand = version is not None
-    version, version_source = _tag_build(version, version_source, context)
+    if version is None and context.event == "tag" and context.tag:
+        version, version_source = context.tag, f"the tag build of {context.tag}"
     latest, reason = False, "not a release"
     if version is not None and by_hand and not reads_as_release(version):
         primary, names = version, [TagName(version, "version, not a release: it moves")]
@@ -169,7 +170,10 @@ def run_tags(
         primary = version  # as given (v1.2.3): the tags say how it was spelled out
     else:
         primary, version_source, names = _event_names(tags, context, now)
-    names += _other_names(tags, context, extra, version)
+    # beside the version's or the event's: sha-<commit>, tags.raw and --tag
+    names += _sha_names(tags, context)
+    names += [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
+    names += _given_names(extra, version)
     unique = _valid(_first_of_each(_affixed(names, tags)))
     return RunTags(
         version=primary,
@@ -180,21 +184,6 @@ def run_tags(
         release=version is not None,
         latest_by_tags=reason == HIGHEST or reason.startswith(NOT_HIGHEST),
     )
-
-
-def _tag_build(version: str | None, source: str, context: RunContext) -> tuple[str | None, str]:
-    """The version given, else the git tag of a tag build; where it is from."""
-    if version is None and context.event == "tag" and context.tag:
-        return context.tag, f"the tag build of {context.tag}"
-    return version, source
-
-
-def _other_names(
-    tags: TagsConfig, context: RunContext, extra: Sequence[str], release: str | None
-) -> list[TagName]:
-    """Beside the version's or the event's: sha-<commit>, tags.raw and --tag."""
-    raw = [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
-    return [*_sha_names(tags, context), *raw, *_given_names(extra, release)]
 
 
 def _given_names(extra: Sequence[str], release: str | None) -> list[TagName]:
@@ -373,8 +362,9 @@ def _event_names(
     if context.event == "pull_request" and tags.pr and context.pr_number:
         name = f"pr-{context.pr_number}"
         return name, "the pull request", [TagName(name, "pull request")]
-    if context.event == "schedule":
-        return _schedule_names(tags.schedule, now)
+    if context.event == "schedule":  # tags.schedule with its {{date '...'}} filled in
+        name = _DATE.sub(lambda m: now.strftime(_strftime(m.group("format"))), tags.schedule)
+        return name, "the schedule", [TagName(name, f"schedule ({tags.schedule})")]
     if context.branch and tags.branch:
         return _branch_names(tags, context, context.branch)
     raise UsageError(
@@ -383,12 +373,6 @@ def _event_names(
         hint="give one with --version V (e.g. --version test --no-latest) or BUILDCACHE_VERSION; "
         'a release from the tag at HEAD: --version "$(git describe --tags --exact-match)"',
     )
-
-
-def _schedule_names(pattern: str, now: datetime) -> tuple[str, str, list[TagName]]:
-    """tags.schedule with its {{date '...'}} filled in."""
-    name = _DATE.sub(lambda m: now.strftime(_strftime(m.group("format"))), pattern)
-    return name, "the schedule", [TagName(name, f"schedule ({pattern})")]
 
 
 def _branch_names(
@@ -505,16 +489,11 @@ def _latest(
     mine = release_key(version)
     if mine is None:
         return True, "a release"
-    top = _highest_above(mine, known)
-    if top is not None:
+    higher = [k for k in known if (key := release_key(k)) is not None and key > mine]
+    if higher:
+        top = max(higher, key=lambda k: release_key(k) or ())
         return False, f"{NOT_HIGHEST} ({top} is higher)"
     return True, HIGHEST
-
-
-def _highest_above(mine: tuple[int, ...], known: Sequence[str]) -> str | None:
-    """The highest of the known releases, where it is higher than `mine`."""
-    higher = [k for k in known if (key := release_key(k)) is not None and key > mine]
-    return max(higher, key=lambda k: release_key(k) or ()) if higher else None
 
 
 def reads_as_release(version: str) -> bool:
@@ -560,11 +539,7 @@ def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
         names = list(run.names)
     else:  # 1.2-full is a series' tag as 1.2 is, 1.2.3-full the release's own as 1.2.3 is
         names = [dataclasses.replace(n, name=f"{n.name}-{variant.name}") for n in run.names]
-    if run.latest:
-        names.append(TagName(_moving_name(variant, run), f"latest: {run.latest_reason}"))
+    if run.latest:  # moving_tag, where the default variant's may be affixed by a flavor
+        moving = variant.latest_tag or (run.latest_name if variant.default else variant.name)
+        names.append(TagName(moving, f"latest: {run.latest_reason}"))
     return names
-
-
-def _moving_name(variant: VariantConfig, run: RunTags) -> str:
-    """moving_tag, where the default variant's may be affixed by a flavor."""
-    return variant.latest_tag or (run.latest_name if variant.default else variant.name)
