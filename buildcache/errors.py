@@ -63,17 +63,17 @@ class ConfigError(UsageError):
         key: str | None = None,
         hint: str | None = None,
     ) -> None:
-        where = ": ".join(_visible(part) for part in (source, key) if part)
+        # as the user wrote them, control characters escaped: the error stays one line and
+        # shows what is wrong
+        where = ": ".join(
+            re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], part)
+            for part in (source, key)
+            if part
+        )
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
         self.reason = message  # without the file and key
         self.source = source
         self.key = key
-
-
-def _visible(text: str) -> str:
-    """A name as the user wrote it, but with newlines and other control characters escaped, so
-    that an error stays one line and shows what is wrong."""
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text)
 
 
 class EnvironmentProblem(BuildcacheError):

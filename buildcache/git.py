@@ -50,18 +50,14 @@ def shallow(cwd: Path) -> bool:
     return _git(cwd, "rev-parse", "--is-shallow-repository") == "true"
 
 
-def remote_default_branch(cwd: Path) -> str | None:
-    ref = _git(cwd, "symbolic-ref", "--short", "refs/remotes/origin/HEAD")
-    return ref.split("/", 1)[1] if ref and "/" in ref else None
-
-
 def facts(cwd: Path) -> GitFacts:
     sha, commit_time = head(cwd)
     name, dirty = branch_and_changes(cwd)
+    origin_head = _git(cwd, "symbolic-ref", "--short", "refs/remotes/origin/HEAD")  # origin/main
     return GitFacts(
         branch=name,
         dirty=dirty,
-        default_branch=remote_default_branch(cwd),
+        default_branch=origin_head.split("/", 1)[1] if origin_head and "/" in origin_head else None,
         sha=sha,
         remote_url=_git(cwd, "remote", "get-url", "origin"),
         commit_time=commit_time,
