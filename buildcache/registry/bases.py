@@ -363,7 +363,9 @@ def after_build(
         upstream, report = variant.upstream, reports.get(variant.name)
         if upstream is None or report is None:
             continue
-        cause = _miss_cause(upstream, report)
+        # why the first step that ran (FROM aside) missed the cache
+        first = next((s for s in report.executed_steps if not s.is_from), None)
+        cause = None if first is None else explain(upstream, first.stage, first.text)
         if cause is not None:
             causes[variant.name] = cause
         writes += _record_write(variant, upstream, report, now, connect)
@@ -381,12 +383,6 @@ def _record_write(
     return [
         functools.partial(_record_written, variant, variant.cache_to.ref, upstream, now, connect)
     ]
-
-
-def _miss_cause(upstream: Upstream, report: CacheReport) -> MissCause | None:
-    """Why the first step that ran (FROM aside) missed the cache."""
-    first = next((s for s in report.executed_steps if not s.is_from), None)
-    return None if first is None else explain(upstream, first.stage, first.text)
 
 
 def _record_written(

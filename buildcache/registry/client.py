@@ -131,17 +131,10 @@ def is_loopback(host: str) -> bool:
     return name in ("localhost", "[::1]") or name.startswith("127.")
 
 
-def api_host(registry: str) -> str:
-    return DOCKER_HUB_API if registry == DOCKER_HUB else registry
-
-
-def docker_config_path(env: Mapping[str, str]) -> Path:
-    return Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
-
-
 def credentials_for(registry: str, env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """(username, secret) for the registry from docker's config, or None."""
-    path = docker_config_path(os.environ if env is None else env)
+    env = os.environ if env is None else env
+    path = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
     try:
         config = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -334,7 +327,7 @@ class RegistryClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.registry = registry
-        host = api_host(registry)
+        host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
         scheme = "http" if is_loopback(host) else "https"
         credentials = credentials_for(registry, env)
         self.has_login = credentials is not None  # docker's config has credentials for it

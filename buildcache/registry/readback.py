@@ -101,11 +101,21 @@ def higher_release_holds(
 
     held: dict[str, Held] = {}
     for tag in tags:
-        mates = _mates(_carried(tag, shape), higher)
-        if mates:
-            current = digest(tag)
-            holder = next((n for n in mates if current and digest(n) == current), None)
-            held[tag] = _held(tag, shape.version, mates[0], holder)
+        # the higher releases in the series the tag carries (all of them for latest or an
+        # alias, a tag of no series)
+        carried = _carried(tag, shape)
+        series = _series(carried) if carried is not None else ()
+        mates = [name for key, name in higher if key[: len(series)] == series]
+        if not mates:
+            continue
+        top, version, current = mates[0], shape.version, digest(tag)
+        holder = next((n for n in mates if current and digest(n) == current), None)
+        if holder is not None:
+            held[tag] = Held(top, f"it stays on {holder}, a higher release than {version}")
+        else:
+            held[tag] = Held(
+                top, f"{top}, a higher release than {version}, is published: it takes {tag}"
+            )
     return held
 
 
@@ -117,13 +127,6 @@ def _carried(tag: str, shape: ReleaseShape) -> str | None:
     return tag[len(shape.prefix) : len(tag) - len(shape.suffix)]
 
 
-def _mates(carried: str | None, higher: Sequence[tuple[tuple[int, ...], str]]) -> list[str]:
-    """The higher releases in the series a tag carries (all of them for latest or an alias, a
-    tag of no series)."""
-    series = _series(carried) if carried is not None else ()
-    return [name for key, name in higher if key[: len(series)] == series]
-
-
 def _higher_releases(
     names: Sequence[str], shape: ReleaseShape
 ) -> list[tuple[tuple[int, ...], str]]:
@@ -132,19 +135,10 @@ def _higher_releases(
     mine = release_key(shape.version)
     if mine is None:
         return []
-    keys = ((_key(_carried(name, shape)), name) for name in names)
+    carried = ((_carried(name, shape), name) for name in names)
+    keys = ((release_key(c) if c is not None else None, name) for c, name in carried)
     higher = [(key, name) for key, name in keys if key is not None and key > mine]
     return sorted(higher, reverse=True)[:20]
-
-
-def _key(carried: str | None) -> tuple[int, ...] | None:
-    return release_key(carried) if carried is not None else None
-
-
-def _held(tag: str, version: str, top: str, holder: str | None) -> Held:
-    if holder is not None:
-        return Held(top, f"it stays on {holder}, a higher release than {version}")
-    return Held(top, f"{top}, a higher release than {version}, is published: it takes {tag}")
 
 
 def _series(tag: str) -> tuple[int, ...]:
