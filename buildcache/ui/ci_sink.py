@@ -28,7 +28,7 @@ from buildcache.buildkit.tracker import Vertex
 from buildcache.core.reference import ImageRef, ReferenceError
 
 if TYPE_CHECKING:
-    from buildcache.buildkit.report import CacheReport, ExecutedStep, VariantStatus
+    from buildcache.buildkit.report import CacheReport, VariantStatus
     from buildcache.core.bases import BaseUse, MissCause
     from buildcache.core.plan.model import VariantPlan
     from buildcache.core.publish import TagResult
@@ -149,13 +149,10 @@ def _variant_group(steps: Sequence[Vertex], variant: str) -> list[str]:
     if not own:  # published before, or a bake that stopped before its first step: no 0/0
         return [f"{variant}: no step of it ran or came from the cache"]
     cached = sum(1 for s in own if s.reused)
-    body = [_inert(line) for step in own for line in _step_lines(step)]
+    lines = [line for step in own for line in _step_lines(step)]
+    # the build's own output, made unable to end the group or start a command
+    body = [line.replace("::", ": :") if line.startswith("::") else line for line in lines]
     return group(f"{variant}: {cached}/{len(own)} steps from the cache", body)
-
-
-def _inert(line: str) -> str:
-    """A line of the build's own output, unable to end the group or start a command."""
-    return line.replace("::", ": :") if line.startswith("::") else line
 
 
 def _step_lines(step: Vertex) -> list[str]:
@@ -185,7 +182,7 @@ def outputs(result: BuildResult) -> dict[str, str]:
     metadata-action's); digest, imageid and metadata, the default variant's, in
     build-push-action's shapes; and result, buildcache's whole result on one line."""
     each = {v.name: _VariantOutputs.of(result, v) for v in result.plan.variants}
-    values = _per_variant_outputs(each)
+    values = {key: value for name, out in each.items() for key, value in out.named(name).items()}
     values["digests"] = _json({name: out.digest for name, out in each.items()})
     values |= _tag_outputs({name: out.tags for name, out in each.items()})
     values["cache-hits"] = _json({name: out.cache_hit for name, out in each.items()})
@@ -195,10 +192,6 @@ def outputs(result: BuildResult) -> dict[str, str]:
     return values
 
 
-def _per_variant_outputs(each: Mapping[str, _VariantOutputs]) -> dict[str, str]:
-    return {key: value for name, out in each.items() for key, value in out.named(name).items()}
-
-
 def _build_push_outputs(result: BuildResult) -> dict[str, str]:
     """build-push-action's digest, imageid and metadata (buildx's metadata of the target), of
     the default variant: what a workflow written for build-push-action reads."""
@@ -206,17 +199,16 @@ def _build_push_outputs(result: BuildResult) -> dict[str, str]:
     target = result.targets.get(default.name) if default else None
     if default is None or target is None:
         return {"digest": "", "imageid": "", "metadata": ""}
+    # buildx's metadata with `image.name` as build-push-action's has it, the tags: buildcache's
+    # bake pushes by digest (or under its staging tag) and writes the tags after it
+    metadata = dict(target.entry)
+    if "image.name" in metadata:
+        metadata["image.name"] = ",".join(_tags_of(result, default))
     return {
         "digest": target.digest or "",
         "imageid": target.config_digest or "",
-        "metadata": _json(_named(target.entry, _tags_of(result, default))) if target.entry else "",
+        "metadata": _json(metadata) if target.entry else "",
     }
-
-
-def _named(entry: Mapping[str, object], tags: Sequence[str]) -> dict[str, object]:
-    """buildx's metadata with `image.name` as build-push-action's has it, the tags: buildcache's
-    bake pushes by digest (or under its staging tag) and writes the tags after it."""
-    return {**entry, "image.name": ",".join(tags)} if "image.name" in entry else dict(entry)
 
 
 @dataclass(frozen=True)
@@ -237,11 +229,12 @@ class _VariantOutputs:
 
     @classmethod
     def of(cls, result: BuildResult, variant: VariantPlan) -> _VariantOutputs:
-        status = result.statuses.get(variant.name)
+        status, report = result.statuses.get(variant.name), result.reports.get(variant.name)
         return cls(
             digest=result.digest(variant.name),
             tags=_tags_of(result, variant),
-            cache_hit=_cache_hit(result.reports.get(variant.name)),
+            # the share of steps from the cache; None where nothing was built
+            cache_hit=round(report.cached / report.total, 2) if report and report.total else None,
             state=status.state if status else None,
         )
 
@@ -249,11 +242,6 @@ class _VariantOutputs:
 def _tags_of(result: BuildResult, variant: VariantPlan) -> list[str]:
     """The tags pushed, else those planned."""
     return result.pushed(variant.name) or [str(t) for t in variant.tags]
-
-
-def _cache_hit(report: CacheReport | None) -> float | None:
-    """The share of steps from the cache; None where nothing was built."""
-    return round(report.cached / report.total, 2) if report and report.total else None
 
 
 def _tag_outputs(tags: Mapping[str, list[str]]) -> dict[str, str]:
@@ -333,12 +321,6 @@ def _image_and_tag(reference: str) -> tuple[str, str]:
     return ref.name, ref.tag or ""
 
 
-def _bases_lines(bases: Sequence[BaseUse]) -> list[str]:
-    """Each base image: the digest built on, and whether it moved or was kept (pinned)."""
-    lines = [f"- base: {md_code(base.name)}{_base_state(base)}" for base in bases]
-    return [*lines, ""] if lines else []
-
-
 def _base_state(base: BaseUse) -> str:
     if base.current.error:
         return f" unresolved ({md_text(base.current.error)})"
@@ -381,19 +363,18 @@ def _variant_summary(result: BuildResult, variant: VariantPlan) -> list[str]:
         f"- digest: {md_code(result.digest(variant.name) or '-')}",
         f"- platforms: {md_text(', '.join(variant.platforms))}",
     ]
-    lines += _pushed_lines(result, variant)
+    pushed = result.pushed(variant.name)
+    lines += ["- pushed:" if pushed else "- not pushed; its tags would be:", ""]
+    lines += [*_registry_table(_tags_of(result, variant)), ""]
     lines += _not_published([r for r in result.published if r.variant == variant.name])
-    lines += _bases_lines(variant.upstream.bases if variant.upstream else ())
+    # each base image: the digest built on, and whether it moved or was kept (pinned)
+    bases = variant.upstream.bases if variant.upstream else ()
+    lines += [f"- base: {md_code(base.name)}{_base_state(base)}" for base in bases]
+    lines += [""] if bases else []
     report = result.reports.get(variant.name)
     if report is not None:
         lines += _cache_lines(report, result.causes.get(variant.name))
     return lines
-
-
-def _pushed_lines(result: BuildResult, variant: VariantPlan) -> list[str]:
-    pushed = result.pushed(variant.name)
-    heading = "- pushed:" if pushed else "- not pushed; its tags would be:"
-    return [heading, "", *_registry_table(_tags_of(result, variant)), ""]
 
 
 def _status_lines(status: VariantStatus | None) -> list[str]:
@@ -456,13 +437,10 @@ def _ran_details(report: CacheReport) -> list[str]:
         "",
         "<details><summary>steps that ran</summary>",
         "",
-        *map(_ran_line, ran),
+        *(
+            f"- {round(s.seconds or 0, 3):.1f}s {md_code(s.platform or '')} {md_text(s.name)}"
+            for s in ran
+        ),
         "",
         "</details>",
     ]
-
-
-def _ran_line(step: ExecutedStep) -> str:
-    return (
-        f"- {round(step.seconds or 0, 3):.1f}s {md_code(step.platform or '')} {md_text(step.name)}"
-    )

@@ -14,10 +14,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep, VariantStatus
+from buildcache.buildkit.report import CacheExport, CacheReport, VariantStatus
 from buildcache.core.bases import BaseUse, CacheRecord, MissCause, Upstream, short
 from buildcache.core.doctor import Check
-from buildcache.core.inputs import Attest, Secret
+from buildcache.core.inputs import Attest
 from buildcache.core.plan.metadata import Described
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import shown_args
@@ -82,7 +82,11 @@ def variant_table(variant: VariantPlan) -> Table:
     table = _key_table(title)
     rows: list[Row] = [(Text("tags"), _tags_text(variant))]
     rows += [(Text(key), Text(value)) for key, value in _build_rows(variant).items()]
-    rows.append((Text("cache to"), _cache_to_text(variant)))
+    if variant.cache_to is None:
+        not_written = "not written, as the cache policy above says (--cache rw writes it)"
+        rows.append((Text("cache to"), Text(not_written, "dim")))
+    else:
+        rows.append((Text("cache to"), Text(variant.cache_to.to_option())))
     rows += _metadata_rows(variant)
     rows += [(Text(key), Text(value)) for key, value in inputs_rows(variant).items()]
     if variant.upstream is not None:
@@ -90,12 +94,6 @@ def variant_table(variant: VariantPlan) -> Table:
     for label, text in rows:
         table.add_row(label, text)
     return table
-
-
-def _cache_to_text(variant: VariantPlan) -> Text:
-    if variant.cache_to is None:
-        return Text("not written, as the cache policy above says (--cache rw writes it)", "dim")
-    return Text(variant.cache_to.to_option())
 
 
 def _metadata_rows(variant: VariantPlan) -> list[Row]:
@@ -143,7 +141,9 @@ def inputs_rows(variant: VariantPlan) -> dict[str, str]:
     """Secrets (where each is read from, never its value), SSH, named contexts, attestations."""
     given = variant.inputs
     rows = {
-        "secrets": "\n".join(map(_secret_text, given.secrets)),
+        "secrets": "\n".join(
+            f"{s.id}  ({s.source}{'' if s.required else ', optional'})" for s in given.secrets
+        ),
         "ssh": ", ".join(given.ssh),
         "contexts": "\n".join(f"{name}={value}" for name, value in given.contexts.items()),
         "flags": " ".join(
@@ -152,11 +152,6 @@ def inputs_rows(variant: VariantPlan) -> dict[str, str]:
         "attestations": _attest_text(given.attest),
     }
     return {key: value for key, value in rows.items() if value}
-
-
-def _secret_text(secret: Secret) -> str:
-    """A secret's id and where it is read from, never its value."""
-    return f"{secret.id}  ({secret.source}{'' if secret.required else ', optional'})"
 
 
 def _attest_text(attest: Attest | None) -> str:
@@ -170,18 +165,17 @@ def _attest_text(attest: Attest | None) -> str:
 
 def bases_text(upstream: Upstream) -> Text:
     """Each base with the digest built on, and what the cache's record says of it."""
-    text = Text("\n").join(_base_text(base) for base in upstream.bases)
+    text = Text("\n").join(
+        Text.assemble(base.name, (f"  unresolved: {base.current.error}", "yellow"))
+        if base.current.error
+        else Text.assemble(f"{base.name}@{short(base.use)}", _base_state(base))
+        for base in upstream.bases
+    )
     if not upstream.bases:
         text.append("none (FROM scratch, or stages only)", style="dim")
     if upstream.record_note:
         text.append(f"\n{upstream.record_note}", style="dim")
     return text
-
-
-def _base_text(base: BaseUse) -> Text:
-    if base.current.error:
-        return Text.assemble(base.name, (f"  unresolved: {base.current.error}", "yellow"))
-    return Text.assemble(f"{base.name}@{short(base.use)}", _base_state(base))
 
 
 def _base_state(base: BaseUse) -> tuple[str, str]:
@@ -272,15 +266,10 @@ def _step_counts(report: CacheReport) -> list[tuple[str, int, int]]:
 def _steps_note(report: CacheReport) -> str:
     fetched = sum(1 for s in report.executed_steps if s.is_from)
     note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
-    if report.not_run:
-        note += f"; {_never_ran(report)} (the build stopped before them)"
+    if report.not_run:  # per platform: the same step on two platforms is not two
+        counts = [f"{s.not_run} on {p}" for p, s in report.per_platform.items() if s.not_run]
+        note += f"; never ran: {', '.join(counts)} (the build stopped before them)"
     return note
-
-
-def _never_ran(report: CacheReport) -> str:
-    """The steps that never ran, per platform: the same step on two platforms is not two."""
-    counts = [f"{s.not_run} on {p}" for p, s in report.per_platform.items() if s.not_run]
-    return "never ran: " + ", ".join(counts)
 
 
 def _ran_rows(report: CacheReport) -> list[Row]:
@@ -289,14 +278,12 @@ def _ran_rows(report: CacheReport) -> list[Row]:
     ran = sorted(
         (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
     )
-    rows = [(Text("ran"), _ran_text(step)) for step in ran[:5]]
+    rows = [
+        (Text("ran"), Text(f"{s.seconds or 0:5.1f}s {s.platform or ''} {s.name}")) for s in ran[:5]
+    ]
     if len(ran) > 5:
         rows.append((Text(""), Text(f"... and {len(ran) - 5} more (--json lists them all)")))
     return rows
-
-
-def _ran_text(step: ExecutedStep) -> Text:
-    return Text(f"{step.seconds or 0:5.1f}s {step.platform or ''} {step.name}")
 
 
 def _export_text(exported: CacheExport) -> Text:
@@ -399,36 +386,21 @@ def cache_entries_table(entries: Sequence[CacheEntry], orphans: Sequence[CacheEn
 
 def _entry_cells(entry: CacheEntry) -> list[Text]:
     present = entry.present
+    platforms = "?" if entry.platforms is None else (", ".join(entry.platforms) or "none found")
     return [
-        *_entry_names(entry),
+        Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow"),
+        Text(str(entry.ref)),
         Text("yes", style="green") if present else Text("no", style="yellow"),
-        Text(_entry_platforms(entry) if present else "-"),
+        Text(platforms if present else "-"),
         Text(human_size(entry.size)),
         Text(_written(entry)),
         Text(_built_on(entry.record) if present else "-"),
-        Text(_owner(entry)),
+        Text((entry.record.owner or "-") if entry.record else "-"),  # as the record says
     ]
-
-
-def _entry_names(entry: CacheEntry) -> list[Text]:
-    """The variant (or "(orphan)") and the cache ref."""
-    variant = Text(entry.variant) if entry.variant else Text("(orphan)", style="yellow")
-    return [variant, Text(str(entry.ref))]
 
 
 def _written(entry: CacheEntry) -> str:
     return entry.written.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.written else "-"
-
-
-def _owner(entry: CacheEntry) -> str:
-    """The project whose build wrote it, as its record says."""
-    return (entry.record.owner or "-") if entry.record else "-"
-
-
-def _entry_platforms(entry: CacheEntry) -> str:
-    if entry.platforms is None:
-        return "?"
-    return ", ".join(entry.platforms) or "none found"
 
 
 def _built_on(record: CacheRecord | None) -> str:
