@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.config.reader import Reader, kind_of
+from buildcache.core.config.reader import Reader, as_written, kind_of
 from buildcache.core.config.schema import Setting
 from buildcache.core.inputs import (
     CONTEXT_NAME,
@@ -99,7 +99,7 @@ def name(reader: Reader, setting: Setting, key: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise reader.error(
-            key, f"must be a non-empty string without surrounding spaces, not {value!r}"
+            key, f"must be a non-empty string without surrounding spaces, not {as_written(value)}"
         )
     return value
 
@@ -117,7 +117,9 @@ def _arg(reader: Reader, where: str, name: str, arg: Any) -> str:
     if isinstance(arg, bool | float):
         # 3.10 in TOML is the float 3.1: refuse rather than build the wrong thing.
         raise reader.error(
-            where, f"must be a string, not {kind_of(arg)}", hint=f'quote it: {name} = "{arg}"'
+            where,
+            f"must be a string, not {kind_of(arg)}",
+            hint=f'quote it: {name} = "{str(arg).lower() if isinstance(arg, bool) else arg}"',
         )
     if isinstance(arg, dict):
         return env_value(reader, where, arg)
@@ -177,8 +179,10 @@ def _secret_fields(reader: Reader, where: str, body: Any) -> tuple[Any, Any, boo
     if not isinstance(body, dict) or set(body) - {"env", "file", "required"}:
         raise reader.error(where, 'must be { env = "NAME" } or { file = "path" }')
     env, file, required = body.get("env"), body.get("file"), body.get("required", True)
-    if (env is None) == (file is None) or not isinstance(required, bool):
+    if (env is None) == (file is None):
         raise reader.error(where, 'must name one of env or file, e.g. { env = "PYPI_TOKEN" }')
+    if not isinstance(required, bool):
+        raise reader.error(where + ".required", f"must be true or false, not {kind_of(required)}")
     return env, file, required
 
 
@@ -227,7 +231,7 @@ def provenance(reader: Reader, setting: Setting, key: str, value: Any) -> str:
     if value is False or value in ("false", "off"):
         return "off"
     if value not in ("auto", "min", "max"):
-        raise reader.error(key, f'must be "min", "max", false or "auto", not {value!r}')
+        raise reader.error(key, f'must be "min", "max", false or "auto", not {as_written(value)}')
     return str(value)
 
 
@@ -253,7 +257,7 @@ def tag_suffix(reader: Reader, setting: Setting, key: str, value: Any) -> str:
 
 def tag_pattern(reader: Reader, setting: Setting, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise reader.error(key, f"must be a non-empty string, not {value!r}")
+        raise reader.error(key, f"must be a non-empty string, not {as_written(value)}")
     if not TAG_CHARS.fullmatch(re.sub(r"\{\{\s*date\s+'[^']*'\s*\}\}", "0", value)):
         raise reader.error(
             key,
@@ -274,7 +278,7 @@ def latest(reader: Reader, setting: Setting, key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value != "auto":
-        raise reader.error(key, f'must be "auto", true or false, not {value!r}')
+        raise reader.error(key, f'must be "auto", true or false, not {as_written(value)}')
     return "auto"
 
 
@@ -283,7 +287,7 @@ def choice(reader: Reader, setting: Setting, key: str, value: Any) -> str:
         close = difflib.get_close_matches(str(value), setting.choices, n=1)
         raise reader.error(
             key,
-            f"must be {' or '.join(repr(c) for c in setting.choices)}, not {value!r}",
+            f"must be {' or '.join(as_written(c) for c in setting.choices)}, not {as_written(value)}",
             hint=f"perhaps you meant '{close[0]}'?" if close else None,
         )
     return str(value)
@@ -300,7 +304,9 @@ def number(reader: Reader, setting: Setting, key: str, value: Any) -> float:
     kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
     if isinstance(value, bool) or not kind_ok or not 0 <= value <= setting.high:
         kind = "a whole number" if integer else "a number"
-        raise reader.error(key, f"must be {kind} from 0 to {setting.high:g}, not {value!r}")
+        raise reader.error(
+            key, f"must be {kind} from 0 to {setting.high:g}, not {as_written(value)}"
+        )
     return value  # type: ignore[no-any-return]
 
 
@@ -341,7 +347,9 @@ def _label(reader: Reader, where: str, name: str, label: Any) -> str:
 def duration(reader: Reader, setting: Setting, key: str, value: Any) -> timedelta:
     match = DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise reader.error(key, f'must be a duration such as "30d", "2w" or "12h", not {value!r}')
+        raise reader.error(
+            key, f'must be a duration such as "30d", "2w" or "12h", not {as_written(value)}'
+        )
     hours = {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
     return timedelta(hours=int(match.group(1)) * hours)
 
@@ -360,10 +368,10 @@ def string_list(reader: Reader, key: str, value: Any) -> list[str]:
         value = [value]
     if not isinstance(value, list | tuple):
         raise reader.error(key, f"must be a list of non-empty strings, not {kind_of(value)}")
-    if not all(isinstance(v, str) and v.strip() for v in value):
-        raise reader.error(
-            key, "must be a list of non-empty strings, not a list with an empty string"
-        )
+    odd = next((v for v in value if not (isinstance(v, str) and v.strip())), None)
+    if odd is not None or any(not isinstance(v, str) for v in value):
+        what = "an empty string" if isinstance(odd, str) else kind_of(odd)
+        raise reader.error(key, f"must be a list of non-empty strings, not a list with {what}")
     return [v.strip() for v in value]
 
 

@@ -5,6 +5,7 @@ Each kind's converter is in kinds.py, handed to the reader by load.py."""
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,18 @@ class Reader:
 
     def _convert(self, setting: Setting, key: str, value: Any) -> Any:
         return self.converters[setting.kind](self, setting, key, value)
+
+
+def as_written(value: object) -> str:
+    """A value as TOML writes it (true, 3, "x"), for an error that shows it; an environment
+    variable set to nothing is `empty`."""
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
 
 
 def kind_of(value: object) -> str:

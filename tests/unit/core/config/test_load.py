@@ -127,7 +127,7 @@ def test_the_environment_is_above_the_file() -> None:
         ('images = ["Not Valid!"]', "images", "not a valid image name"),
         ('images = ["a/b"]\nplatforms = ["amd64"]', "platforms", "is not a platform"),
         ('images = ["a/b"]\nbuild-args = { V = 3.10 }', "build-args.V", 'quote it: V = "3.1"'),
-        ('images = ["a/b"]\n[cache]\nmode = "all"', "cache.mode", "'max' or 'min'"),
+        ('images = ["a/b"]\n[cache]\nmode = "all"', "cache.mode", '"max" or "min"'),
         (
             'images = ["a/b"]\n[cache]\ntag-prefix = "-x"',
             "cache.tag-prefix",
