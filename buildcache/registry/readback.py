@@ -19,22 +19,42 @@ from buildcache.registry.client import Connect, RegistryClient, at_once
 T = TypeVar("T")
 
 
-def read_back(expected: Mapping[ImageRef, str], policy: RetryPolicy | None = None) -> list[str]:
-    """Each tag read back on its registry (a HEAD each, tried again after a transient error as
-    `policy` says): a sentence for every one that does not resolve to the digest expected of
-    it. Another run publishing at the same moment, or a registry that lost a write, shows here
-    instead of in someone's pull. The reads run at once (a round trip each, not their sum)."""
+@dataclass(frozen=True)
+class Mismatch:
+    """A tag read back that is not what this run wrote: `found` is the digest it resolves to
+    (None: no such tag, a write the registry acknowledged and lost), or why it cannot be read."""
 
-    def check(client: RegistryClient, ref: ImageRef) -> str | None:
+    ref: ImageRef
+    expected: str
+    found: str | None
+    unread: str | None = None
+
+    def __str__(self) -> str:
+        if self.unread is not None:
+            return f"{self.ref} could not be read back ({self.unread})"
+        if self.found is None:
+            return f"{self.ref} is not there: the registry took its write and lost it"
+        return f"{self.ref} resolves to {self.found}, not {self.expected}"
+
+
+def read_back(
+    expected: Mapping[ImageRef, str],
+    policy: RetryPolicy | None = None,
+    connect: Connect = RegistryClient,
+) -> list[Mismatch]:
+    """Each tag read back on its registry (a HEAD each, tried again after a transient error as
+    `policy` says): every one that does not resolve to the digest expected of it. Another run
+    publishing at the same moment, or a registry that lost a write, shows here instead of in
+    someone's pull. The reads run at once (a round trip each, not their sum)."""
+
+    def check(client: RegistryClient, ref: ImageRef) -> Mismatch | None:
         try:
             found = _digest(client, ref, policy or RetryPolicy(attempts=1))
         except RegistryError as error:
-            return f"{ref} could not be read back ({error.message})"
-        if found != expected[ref]:
-            return f"{ref} resolves to {found or 'nothing'}, not {expected[ref]}"
-        return None
+            return Mismatch(ref, expected[ref], None, unread=error.message)
+        return None if found == expected[ref] else Mismatch(ref, expected[ref], found)
 
-    return [wrong for wrong in _each_at_once(list(expected), check) if wrong is not None]
+    return [wrong for wrong in _each_at_once(list(expected), check, connect) if wrong is not None]
 
 
 def _each_at_once(
@@ -154,15 +174,21 @@ def read_back_published(
     published: Sequence[TagResult],
     digests: Mapping[str, str | None],
     policy: RetryPolicy | None = None,
+    connect: Connect = RegistryClient,
 ) -> BuildFailed | None:
     """Every tag a build published, read back: it must resolve to the digest the build made."""
     expected = {r.ref: str(digests.get(r.variant)) for r in published if r.status == "done"}
-    wrong = read_back(expected, policy)
+    wrong = read_back(expected, policy, connect)
     if not wrong:
         return None
+    # a tag at another image is another run's write; one that is not there, or cannot be read,
+    # is the registry's own doing
+    raced = any(w.found is not None for w in wrong)
     return BuildFailed(
-        "a tag does not point at what this run published: " + "; ".join(wrong[:5]),
-        hint="another run may have published the same tags at the same moment: run again",
+        "a tag does not point at what this run published: " + "; ".join(map(str, wrong[:5])),
+        hint="another run may have published the same tags at the same moment: run again"
+        if raced
+        else "the registry did not keep what it took: run the same command again",
     )
 
 

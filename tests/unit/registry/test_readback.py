@@ -74,3 +74,27 @@ def test_releases_are_compared_between_the_variant_s_prefix_and_suffix() -> None
             )
             == {}
         )
+
+
+def test_a_tag_read_back_wrong_is_named_as_another_run_s_or_a_lost_write() -> None:
+    from buildcache.core.publish import TagResult
+    from buildcache.registry.readback import read_back_published
+    from tests.unit.registry.memory import MemoryRegistries
+
+    memory = MemoryRegistries()
+    image = ImageRef("one.example", "acme/widget")
+    ours, theirs = memory.push_index(image), memory.push_index(image, ("arm64",))
+    memory.tag_as(image, "1.0", ours)
+    memory.tag_as(image, "latest", theirs)  # another run's write, after ours
+    done = [TagResult("slim", image, tag, "done", None, 1) for tag in ("1.0", "latest", "edge")]
+    failure = read_back_published(done, {"slim": ours}, connect=memory.connect)
+    assert failure is not None
+    assert f"one.example/acme/widget:latest resolves to {theirs}" in failure.message
+    # edge was acknowledged and is not there: the registry lost it
+    assert "one.example/acme/widget:edge is not there: the registry took its write and lost it" in (
+        failure.message
+    )
+    assert "another run may have published" in (failure.hint or "")
+    lost = read_back_published(done[2:], {"slim": ours}, connect=memory.connect)
+    assert lost is not None
+    assert lost.hint == "the registry did not keep what it took: run the same command again"
