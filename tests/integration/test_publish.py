@@ -294,8 +294,11 @@ def test_a_second_registry_that_refuses_writes_fails_its_tags_and_a_rerun_comple
         result, data = project.run_json(*args)
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr
-        # the bake's push to the second registry failed: no tag on any registry
-        assert "the push of full failed after every step was done" in result.stderr
+        # the bake's push to the second registry failed: no tag on any registry (whether the
+        # engine reported every step done before the push failed is BuildKit's timing)
+        said = " ".join(result.stderr.split())
+        assert "failed to push" in said
+        assert "no tag was written on any registry" in said
         assert REFUSALS[fault] in result.stderr.lower(), result.stderr
         assert data["variants"][0]["publish"] == []
         for tag in ("5.0.0-full", "full"):
