@@ -115,8 +115,7 @@ def _put_indexes(
     indexes: dict[str, ImageRef] = {}
     failed: list[TagResult] = []
     with Registries() as registries:
-        # every runner's image read and checked before anything is written anywhere
-        runners = {v.name: _runner_images(registries, merged, v.name) for v in merged.variants}
+        runners = _read_runners(registries, merged, retrier)
         for variant in merged.variants:
             images = images_of(variant)
             sources = merged.sources[variant.name]
@@ -140,6 +139,24 @@ def _put_indexes(
     return indexes, failed
 
 
+def _read_runners(
+    registries: Registries, merged: MergeInput, retrier: Retrier
+) -> dict[str, list[RunnerImage]]:
+    """Every runner's image of every variant, read and checked before anything is written
+    anywhere (read again after a transient error). Raises BuildFailed where one cannot be read,
+    UsageError where one is not what its result says."""
+    runners: dict[str, list[RunnerImage]] = {}
+    for variant in merged.variants:
+
+        def read(name: str = variant.name) -> None:
+            runners[name] = _runner_images(registries, merged, name)
+
+        reason, _ = retrier.retried(read, f"{variant.name}: its runners' images")
+        if reason is not None:
+            raise BuildFailed(reason, hint="nothing was merged or tagged: run the same merge again")
+    return runners
+
+
 def _runner_images(registries: Registries, merged: MergeInput, name: str) -> list[RunnerImage]:
     """Each runner's image of a variant as its registry holds it, checked to be of the
     platforms its result names (an amd64 image labelled arm64 would make an index with amd64
@@ -152,7 +169,7 @@ def _runner_images(registries: Registries, merged: MergeInput, name: str) -> lis
             runner = RunnerImage(data, media_type, platforms)
             config = None if runner.is_index else client.blob(source.repository, runner.config)
         except RegistryError as error:
-            raise PublishError.of(error, f"{source}: {error.message}; nothing was merged") from None
+            raise PublishError.of(error, f"{source}: {error.message}") from None
         check_platforms(source, runner, config)
         runners.append(runner)
     return runners

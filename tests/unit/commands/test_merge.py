@@ -23,3 +23,38 @@ def test_merge_of_nothing_readable_is_a_usage_error(repo: Path, cli: Run) -> Non
     code, _, err = cli("merge", str(repo / "missing.json"))
     assert code == 2
     assert "cannot read" in err
+
+
+def test_a_runner_image_that_cannot_be_read_fails_the_merge_before_anything_is_written() -> None:
+    """A registry that keeps answering 500 to the runner's manifest: tried again, then the merge
+    stops with one sentence (BuildFailed, exit 1), not an uncaught registry error."""
+    import pytest
+
+    from buildcache.commands.merge import _read_runners
+    from buildcache.core.merge import MergeInput
+    from buildcache.core.publish import Retrier, RetryPolicy, VariantTags
+    from buildcache.core.reference import ImageRef
+    from buildcache.errors import BuildFailed
+    from buildcache.registry.publish import Registries
+    from tests.unit.registry.memory import MemoryRegistries
+
+    memory = MemoryRegistries()
+    image = ImageRef("one.example", "acme/widget")
+    digest = memory.push_index(image, ("amd64",))
+    merged = MergeInput(
+        version="1.0",
+        variants=[VariantTags("slim", True, (image.with_tag("1.0"),))],
+        sources={"slim": [image.with_digest(digest)]},
+        platforms={"slim": ["linux/amd64"]},
+        runner_platforms={"slim": [("linux/amd64",)]},
+    )
+    memory.faults = {f"GET one.example/acme/widget/manifests/{digest}": [500] * 3}
+    with Registries(memory.connect) as registries, pytest.raises(BuildFailed) as failed:
+        _read_runners(registries, merged, Retrier(RetryPolicy(attempts=2, backoff=0)))
+    assert "500" in failed.value.message
+    assert failed.value.hint == "nothing was merged or tagged: run the same merge again"
+    assert not [c for c in memory.calls if c.startswith("PUT")]
+    memory.faults = {}
+    with Registries(memory.connect) as registries:
+        read = _read_runners(registries, merged, Retrier(RetryPolicy(attempts=2, backoff=0)))
+    assert [r.platforms for r in read["slim"]] == [("linux/amd64",)]
