@@ -403,14 +403,15 @@ class Baked:
         pushed = self.first.export_failure()
         if pushed is not None:
             return _push_failed(pushed, self.first.export_failed_of())
+        message = _failure_message(self.first) or self.error.message
         if self.first.failed_steps():
-            return BuildFailed(_failure_message(self.first) or self.error.message)
+            return BuildFailed(message)
         # no step of the user's failed: the engine, a push while other steps still ran, a
         # registry gone mid-build; nothing was tagged, and what finished is in the cache
         return BuildFailed(
-            _failure_message(self.first) or self.error.message,
-            hint="no tag was written on any registry (tags are written once every registry "
-            "holds the image): run the same command again; its finished steps come from the cache",
+            message,
+            hint=f"{NOTHING_TAGGED}: run the same command again; its finished steps come from "
+            "the cache",
         )
 
     def digests(self) -> dict[str, str | None]:
@@ -457,10 +458,16 @@ class Baked:
             cache_to_mode=cache_to.mode if cache_to else None,
             export_skipped_reason=not_written,
             metadata=self.targets.get(variant.name),
-            build_failed=self.statuses[variant.name].state != "built",
+            build_failed=not built,
         )
         # --no-cache: every step runs because it was asked to, not because the cache broke
         return dataclasses.replace(report, no_cache=variant.inputs.no_cache)
+
+
+# what a failed bake leaves: buildcache writes tags through the registry API after the bake
+NOTHING_TAGGED = (
+    "no tag was written on any registry (tags are written once every registry holds the image)"
+)
 
 
 def _push_failed(reason: str, variants: Sequence[str] = ()) -> BuildFailed:
@@ -474,9 +481,7 @@ def _push_failed(reason: str, variants: Sequence[str] = ()) -> BuildFailed:
     return BuildFailed(
         f"the push{' of ' + ', '.join(variants) if variants else ''} failed after every step "
         f"was done: {' '.join(reason.split())}",
-        hint="no tag was written on any registry (tags are written once every registry "
-        f"holds the image): {login}run the same command again; its steps come from the "
-        "cache",
+        hint=f"{NOTHING_TAGGED}: {login}run the same command again; its steps come from the cache",
     )
 
 

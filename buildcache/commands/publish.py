@@ -53,13 +53,11 @@ def published_before(
     from buildcache.registry.readback import digests_of
 
     refs = version_refs(plan)
-    keyed = {f"{name} {n}": ref for name, own in refs.items() for n, ref in enumerate(own)}
+    keyed = {str(ref): ref for own in refs.values() for ref in own}
     digests = digests_of(keyed, policy, connect or RegistryClient)
     found: dict[str, str] = {}
     for name, own in refs.items():
-        held = [
-            (ref, digests[f"{name} {n}"]) for n, ref in enumerate(own) if f"{name} {n}" in digests
-        ]
+        held = [(ref, digests[str(ref)]) for ref in own if str(ref) in digests]
         if held:
             found[name] = held[0][1]  # the first registry's, where several differ
             labelled(console, "note", "yellow", _published_note(name, plan.version, own, held))

@@ -27,10 +27,6 @@ class Access:
     state: AccessState
     detail: str  # why it cannot be reached, or what it answered
 
-    @property
-    def writable(self) -> bool:
-        return self.state in ("ok", "anonymous")
-
     def problem(self) -> str | None:
         """One sentence saying what stops a push there; None where nothing does."""
         registry, detail = self.registry, self.detail

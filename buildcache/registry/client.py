@@ -430,7 +430,9 @@ class RegistryClient:
                     raise self._fail(response, f"read {repo}@{digest[:19]}")
                 return _bounded(response.iter_bytes(), limit, f"{repo}@{digest[:19]}")
         except httpx.HTTPError as error:
-            raise RegistryError(f"cannot reach {self.registry}: {error}") from None
+            raise RegistryError(
+                f"cannot reach {self.registry}: {unreachable_reason(error)}"
+            ) from None
 
     def put_blob(self, repo: str, data: bytes) -> str:
         """Upload a blob (monolithic: a POST for the location, then one PUT); its digest."""

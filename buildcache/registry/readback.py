@@ -181,15 +181,20 @@ def read_back_published(
     wrong = read_back(expected, policy, connect)
     if not wrong:
         return None
-    # a tag at another image is another run's write; one that is not there, or cannot be read,
-    # is the registry's own doing
-    raced = any(w.found is not None for w in wrong)
     return BuildFailed(
         "a tag does not point at what this run published: " + "; ".join(map(str, wrong[:5])),
-        hint="another run may have published the same tags at the same moment: run again"
-        if raced
-        else "the registry did not keep what it took: run the same command again",
+        hint=_read_back_hint(wrong),
     )
+
+
+def _read_back_hint(wrong: Sequence[Mismatch]) -> str:
+    """A tag at another image is another run's write; one that is not there, the registry's
+    own doing; one that cannot be read says nothing of either."""
+    if any(w.found is not None for w in wrong):
+        return "another run may have published the same tags at the same moment: run again"
+    if any(w.unread is None for w in wrong):
+        return "the registry did not keep what it took: run the same command again"
+    return "the tags could not be read back: run the same command again, which reads them again"
 
 
 def digests_of(

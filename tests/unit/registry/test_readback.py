@@ -98,3 +98,22 @@ def test_a_tag_read_back_wrong_is_named_as_another_run_s_or_a_lost_write() -> No
     lost = read_back_published(done[2:], {"slim": ours}, connect=memory.connect)
     assert lost is not None
     assert lost.hint == "the registry did not keep what it took: run the same command again"
+
+
+def test_a_tag_that_cannot_be_read_back_is_not_called_lost() -> None:
+    from buildcache.core.publish import TagResult
+    from buildcache.registry.readback import read_back_published
+    from tests.unit.registry.memory import MemoryRegistries
+
+    memory = MemoryRegistries()
+    image = ImageRef("one.example", "acme/widget")
+    ours = memory.push_index(image)
+    memory.tag_as(image, "1.0", ours)
+    memory.faults = {"HEAD one.example/acme/widget/manifests/1.0": [500]}
+    done = [TagResult("slim", image, "1.0", "done", None, 1)]
+    failure = read_back_published(done, {"slim": ours}, connect=memory.connect)
+    assert failure is not None
+    assert "could not be read back" in failure.message
+    assert failure.hint == (
+        "the tags could not be read back: run the same command again, which reads them again"
+    )
