@@ -12,33 +12,11 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.config.load import parse_config
-from buildcache.core.config.model import Config
 from buildcache.core.plan.ci import GitFacts
 from buildcache.core.plan.invariants import check_dockerfiles
 from buildcache.errors import ConfigError, UsageError
+from tests.unit.core.plan.test_make import CONFIG, _config
 from tests.unit.plans import make_plan, plan_run
-
-CONFIG = """\
-images = ["ghcr.io/acme/widget", "acme/widget"]
-platforms = ["linux/amd64", "linux/arm64"]
-build-args = { PYTHON_VERSION = "3.12", VARIANT = "none" }
-
-[cache]
-options = { image-manifest = "true" }
-
-[variants.slim]
-default = true
-build-args = { VARIANT = "slim" }
-
-[variants.full]
-build-args = { VARIANT = "full" }
-target = "full"
-dockerfile = "Dockerfile.full"
-"""
-
-
-def _config(text: str = CONFIG) -> Config:
-    return parse_config(tomllib.loads(text), {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
 
 
 def test_a_cache_ref_equal_to_an_image_tag_is_a_config_error() -> None:
