@@ -7,8 +7,9 @@ those that ran, and the cache export (written, skipped, failed). The figures are
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,6 +47,7 @@ class ExecutedStep:
     is_from: bool = False
     stage: str | None = None
     text: str = ""  # the instruction as BuildKit names it
+    short_name: str = ""  # `name` on one line (the first line of a RUN, `…` where it goes on)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,11 @@ class CacheReport:
     runs: int = 0  # steps other than FROM
     not_run: int = 0  # steps the build never reached (it failed or stopped first)
     no_cache: bool = False  # --no-cache: every step ran because it was asked to
+    # where the cached steps came from: the registry cache (by its record: it holds them; the
+    # engine may too) and the engine's local cache only; None where that is not known (a
+    # registry cache found, but no record of what it holds)
+    from_registry: int | None = None
+    from_local: int | None = None
 
     @property
     def executed(self) -> int:
@@ -85,6 +92,32 @@ class CacheReport:
     @property
     def cache_found(self) -> bool:
         return any(i.status == "found" for i in self.imported)
+
+    @property
+    def registry_hidden(self) -> bool:
+        """The registry cache gave no step while the engine's own cache did: on this engine
+        the build looks cached, and a fresh runner would build every step again."""
+        return bool(self.imported) and self.from_registry == 0 and bool(self.from_local)
+
+    @property
+    def origin_words(self) -> str:
+        """Where the cached steps came from, counted apart ("" where that is not known, or
+        nothing was cached)."""
+        if self.from_registry is None or self.from_local is None or not self.cached:
+            return ""
+        return (
+            f"{self.from_registry} from the registry cache, "
+            f"{self.from_local} from the engine's local cache"
+        )
+
+    @property
+    def hidden_registry_words(self) -> str:
+        """The warning of `registry_hidden`."""
+        states = ", ".join(f"{i.ref} {i.status}" for i in self.imported)
+        return (
+            f"the registry cache gave no step ({states}): the {self.from_local} cached steps "
+            "came from this engine's local cache, and a fresh runner would build them all again"
+        )
 
     @property
     def reuse_broken(self) -> bool:
@@ -103,6 +136,8 @@ class CacheReport:
                 "cached": self.cached,
                 "executed": self.executed,
                 "not_run": self.not_run,
+                "from_registry": self.from_registry,
+                "from_local": self.from_local,
             },
             "executed_steps": [
                 {
@@ -175,6 +210,40 @@ def cache_report(
     return _counted(variant, imported, exported, variant_steps(tracker.steps(), variant))
 
 
+def with_origins(
+    report: CacheReport, tracker: BuildTracker, registry_steps: Collection[tuple[str, str]] | None
+) -> CacheReport:
+    """The report with where its cached steps came from; `registry_steps`: the steps (stage,
+    name) the registry cache holds by its record (None: no record)."""
+    cached = [s for s in variant_steps(tracker.steps(), report.variant) if s.reused]
+    from_registry = _from_registry(cached, report.imported, registry_steps)
+    return dataclasses.replace(
+        report,
+        from_registry=from_registry,
+        from_local=None if from_registry is None else len(cached) - from_registry,
+    )
+
+
+def _from_registry(
+    cached: Sequence[Vertex],
+    imported: Sequence[CacheImport],
+    held: Collection[tuple[str, str]] | None,
+) -> int | None:
+    """How many cached steps the registry cache holds: none where no cache ref was found (they
+    came from the engine's own cache), else those its record holds (a FROM: the base, which it
+    holds too); None where a cache was found and no record says what it holds."""
+    if not any(i.status == "found" for i in imported):
+        return 0
+    if held is None:
+        return None
+    names = {name for _, name in held}
+    return sum(
+        1
+        for s in cached
+        if s.is_from or (s.stage, s.text) in held or (s.stage is None and s.text in names)
+    )
+
+
 def _counted(
     variant: str,
     imported: tuple[CacheImport, ...],
@@ -193,7 +262,9 @@ def _counted(
         cached=cached,
         not_run=len(steps) - cached - len(executed),  # the build stopped before them
         executed_steps=tuple(
-            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text)
+            ExecutedStep(
+                s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text, s.short_name
+            )
             for s in executed
         ),
         per_platform=_per_platform(steps),

@@ -25,12 +25,18 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 
 from buildcache.buildkit.metadata import TargetMetadata, digests
-from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
+from buildcache.buildkit.report import (
+    CacheReport,
+    VariantStatus,
+    cache_report,
+    variant_status,
+    with_origins,
+)
 from buildcache.buildkit.tracker import BuildTracker
 from buildcache.commands.preflight import check_registries
 from buildcache.commands.publish import publish, published_before
 from buildcache.core.bake import bake_file_text, dry_run_text
-from buildcache.core.bases import MissCause
+from buildcache.core.bases import MissCause, registry_holds
 from buildcache.core.config.model import Config
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.publish import (
@@ -94,7 +100,7 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
             builder=config.builder_name,
             resumed=resumed,
         )
-    _show(result, console, sink, as_json=options.as_json)
+    _show(result, console, sink, as_json=options.as_json, quiet=options.progress == "quiet")
     _raise_failure(result, options.min_cache_hit)
     say(console, result.headline(), "bold green")
 
@@ -135,12 +141,15 @@ def _records(
         yield causes
 
 
-def _show(result: BuildResult, console: Console, sink: CISink, *, as_json: bool) -> None:
+def _show(
+    result: BuildResult, console: Console, sink: CISink, *, as_json: bool, quiet: bool
+) -> None:
     data = result.to_json()
     # The images are built and published by now: a report that fails to show must not turn that
     # into a failed run, nor keep the JSON, the step outputs and the summary from being written.
     try:
-        sink.step_groups(result.steps, [v.name for v in result.plan.variants])
+        if not quiet:  # --progress quiet: the summary only
+            sink.step_groups(result.steps, [v.name for v in result.plan.variants])
         print_report(console, result)
     except Exception as error:  # any failure of a view: said, and the run goes on
         labelled(console, "warning", "yellow", f"the report could not be shown ({error!r})")
@@ -450,8 +459,9 @@ class Baked:
         cache_to = variant.cache_to
         # the bake that built the variant: the second (--keep-going's), where it did
         second, built = self.second, self.statuses[variant.name].state == "built"
+        tracker = second if second is not None and built else self.first
         report = cache_report(
-            second if second is not None and built else self.first,
+            tracker,
             variant=variant.name,
             cache_from=[str(ref) for ref in variant.cache_from],
             cache_to=str(cache_to.ref) if cache_to else None,
@@ -460,8 +470,10 @@ class Baked:
             metadata=self.targets.get(variant.name),
             build_failed=not built,
         )
+        held = registry_holds(variant.upstream) if variant.upstream else None
         # --no-cache: every step runs because it was asked to, not because the cache broke
-        return dataclasses.replace(report, no_cache=variant.inputs.no_cache)
+        report = dataclasses.replace(report, no_cache=variant.inputs.no_cache)
+        return with_origins(report, tracker, held)
 
 
 # what a failed bake leaves: buildcache writes tags through the registry API after the bake

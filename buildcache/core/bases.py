@@ -18,6 +18,7 @@ cache rewritten by a run that wrote no record (an older buildcache, a plain bake
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,15 @@ from buildcache.buildkit.rawjson import parse_time
 
 FILE_LIST_LIMIT = 300  # files a step may read and still have each one's hash recorded
 RECORD_TYPE = "application/vnd.buildcache.record.v1+json"
-GIT_NOTE = "the build context holds .git: every commit changes it; add .git to .dockerignore"
+GIT_NOTE = (
+    "a COPY or ADD takes the context's .git: every commit changes it; add .git to .dockerignore"
+)
+# where a RUN's bind mount reads .git on purpose (a version from git), .dockerignore would take it
+# from the mount too
+GIT_NOTE_MOUNTED = (
+    "a COPY or ADD takes the context's .git: every commit changes it; copy only what the step "
+    "needs (a RUN --mount reads .git on purpose, and .dockerignore would hide it there too)"
+)
 Refresh = Literal["always", "cache"]
 
 
@@ -65,7 +74,8 @@ class RecordedStep:
     # each file's own hash (context-relative path -> hash), where the step reads few enough
     # (FILE_LIST_LIMIT): a miss then names the files that changed, not only the source (".")
     each_file: Mapping[str, str] = field(default_factory=dict)
-    reads_git: bool = False  # it takes the context's .git (not recorded: this run's files)
+    reads_git: bool = False  # it copies the context's .git (not recorded: this run's files)
+    mounts_git: bool = False  # a bind mount of it reads .git (not recorded: this run's files)
 
 
 @dataclass(frozen=True)
@@ -387,6 +397,29 @@ class MissCause:
         }
 
 
+def first_cause(upstream: Upstream, ran: Sequence[tuple[str | None, str]]) -> MissCause | None:
+    """Why the chain of reuse broke, of the steps that ran (`ran`: each one's stage and name as
+    BuildKit gave them): the first in the Dockerfile's order whose own input changed (a file
+    it reads, its text, an argument, its base), not a later one whose cache key changed only
+    because of it (a `COPY --from` of a stage that ran again). Where none changed an input of
+    its own, the first step's cause. None where there is no record to compare with."""
+    order = {(s.stage, s.shown): n for n, s in enumerate(upstream.steps)}
+    known = [(stage, " ".join(name.split())) for stage, name in ran]
+    ranked = sorted(known, key=lambda step: _position(order, upstream, step))
+    causes = [explain(upstream, stage, name) for stage, name in ranked]
+    own = next((c for c in causes if c is not None and c.kind != "unknown"), None)
+    return own or next(iter(causes), None)
+
+
+def _position(
+    order: Mapping[tuple[str, str], int], upstream: Upstream, step: tuple[str | None, str]
+) -> int:
+    """A step's place in the Dockerfile (one the plan did not read: after every other)."""
+    stage, name = step
+    now = _step_now(upstream, stage, name)
+    return order.get((now.stage, now.shown), len(order)) if now else len(order)
+
+
 def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | None:
     """The most likely cause of the step (`shown` as BuildKit named it, in `stage`) missing the
     cache, from the record: its instruction changed (whatever the base did: a step the cache
@@ -404,7 +437,7 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
             (s for s in record.steps if s.stage == now.stage and s.text == now.text), None
         )
         if before is None:
-            return MissCause("instruction", label, "the instruction is new or was changed")
+            return _text_changed(label, record, upstream, now)
     base_name = upstream.chain_bases.get(now.stage if now else (stage or ""))
     base = next((b for b in upstream.bases if b.name == base_name), None)
     if base is not None and _digest_changed(base):
@@ -412,6 +445,57 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
     if now is None or before is None:
         return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
     return _changed_input(label, before, now)
+
+
+def _text_changed(
+    label: str, record: CacheRecord, upstream: Upstream, now: RecordedStep
+) -> MissCause:
+    """A step whose text the record does not have in its stage: the recorded line it replaced
+    (one no step of this run has, at its place in the stage, else the most alike), or new."""
+    current = [s for s in upstream.steps if s.stage == now.stage]
+    recorded = [s.text for s in record.steps if s.stage == now.stage]
+    gone = [text for text in recorded if text not in {s.text for s in current}]
+    if not gone:
+        return MissCause(
+            "instruction", label, "the instruction is new", (("text", None, now.text),)
+        )
+    place = current.index(now)
+    if place < len(recorded) and recorded[place] in gone:
+        old = recorded[place]
+    else:
+        old = max(gone, key=lambda text: difflib.SequenceMatcher(None, text, now.text).ratio())
+    return MissCause(
+        "instruction",
+        label,
+        f"its text changed: {_label(old)} -> {_label(now.text)}",
+        (("text", old, now.text),),
+    )
+
+
+def registry_holds(upstream: Upstream) -> frozenset[tuple[str, str]] | None:
+    """The steps of this run (stage, name as BuildKit gives it) that the registry cache holds, by
+    its record: in each stage, the steps whose text, arguments and files are the record's, up
+    to the first that is not (every step after it has another cache key), and none in a stage
+    whose base moved. None where there is no record: where a hit came from is not known."""
+    record = upstream.record
+    if record is None:
+        return None
+    held: set[tuple[str, str]] = set()
+    broken = {stage for stage, name in upstream.chain_bases.items() if _moved_base(upstream, name)}
+    for step in upstream.steps:
+        same = any(
+            (r.stage, r.text, r.args, r.files) == (step.stage, step.text, step.args, step.files)
+            for r in record.steps
+        )
+        if step.stage in broken or not same:
+            broken.add(step.stage)
+            continue
+        held.add((step.stage, step.shown))
+    return frozenset(held)
+
+
+def _moved_base(upstream: Upstream, name: str) -> bool:
+    return any(b.name == name and _digest_changed(b) for b in upstream.bases)
 
 
 def _label(step: str) -> str:
@@ -471,7 +555,7 @@ def _files_changed(
     a new commit alone changes it."""
     paths = _changed_files(before.each_file, now.each_file) or [p for p, _, _ in files]
     named = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-    git = f" ({GIT_NOTE})" if now.reads_git else ""
+    git = f" ({GIT_NOTE})" if now.reads_git else ""  # the note of attach's, for this step
     return MissCause("files", label, f"the files it reads changed: {named}{git}", files)
 
 

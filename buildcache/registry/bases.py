@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from buildcache.core.bases import (
     FILE_LIST_LIMIT,
     GIT_NOTE,
+    GIT_NOTE_MOUNTED,
     RECORD_TYPE,
     CacheRecord,
     MissCause,
@@ -35,7 +36,7 @@ from buildcache.core.bases import (
     ResolvedBase,
     Upstream,
     decide,
-    explain,
+    first_cause,
     new_record,
     predictions,
 )
@@ -270,7 +271,10 @@ def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
         files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
         shown=view.shown,
         each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
-        reads_git=any(found.reads_git for found in sources),
+        # a bind mount of .git is read on purpose (a version from git): only a COPY or ADD
+        # takes it into a layer, where every commit changes it
+        reads_git=view.instruction in ("COPY", "ADD") and any(f.reads_git for f in sources),
+        mounts_git=view.instruction == "RUN" and any(f.reads_git for f in sources),
     )
 
 
@@ -322,9 +326,16 @@ def attach(
         )
         notes += predictions(variant.name, upstream, now)
         upstreams[variant.name] = upstream
-    if any(found.reads_git for found in hashed.values()):
-        notes.append(GIT_NOTE)  # once, however many variants read it
+    notes += _git_note([step for upstream in upstreams.values() for step in upstream.steps])
     return plan.with_upstreams(upstreams, notes)
+
+
+def _git_note(steps: Sequence[RecordedStep]) -> list[str]:
+    """Once, however many variants copy .git: where a step copies it, and what to do about it
+    (a bind mount that reads it on purpose rules out .dockerignore)."""
+    if not any(step.reads_git for step in steps):
+        return []
+    return [GIT_NOTE_MOUNTED if any(step.mounts_git for step in steps) else GIT_NOTE]
 
 
 def _needs(plan: BuildPlan) -> tuple[dict[str, tuple[Dockerfile, Needed]], list[str]]:
@@ -363,9 +374,9 @@ def after_build(
         upstream, report = variant.upstream, reports.get(variant.name)
         if upstream is None or report is None:
             continue
-        # why the first step that ran (FROM aside) missed the cache
-        first = next((s for s in report.executed_steps if not s.is_from), None)
-        cause = None if first is None else explain(upstream, first.stage, first.text)
+        # why the chain broke: the first step that ran (FROM aside) whose own input changed
+        ran = [(s.stage, s.text) for s in report.executed_steps if not s.is_from]
+        cause = first_cause(upstream, ran) if ran else None
         if cause is not None:
             causes[variant.name] = cause
         writes += _record_write(variant, upstream, report, now, connect)

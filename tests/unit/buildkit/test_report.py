@@ -131,7 +131,14 @@ def test_found_cache_with_most_steps_executed_is_a_broken_chain() -> None:
     assert not dataclasses.replace(report, no_cache=True).reuse_broken
     assert report.first_executed == "[linux/amd64] 3/4 RUN apt-get install"
     assert report.exported.status == "skipped"
-    assert report.to_json()["steps"] == {"total": 5, "cached": 2, "executed": 3, "not_run": 0}
+    assert report.to_json()["steps"] == {
+        "total": 5,
+        "cached": 2,
+        "executed": 3,
+        "not_run": 0,
+        "from_registry": None,
+        "from_local": None,
+    }
 
 
 def test_a_step_the_failed_build_never_reached_is_not_listed_as_ran() -> None:
@@ -160,7 +167,14 @@ def test_a_step_the_failed_build_never_reached_is_not_listed_as_ran() -> None:
         build_failed=True,
     )
     assert [s.name for s in report.executed_steps] == ["2/3 RUN make"]
-    assert report.to_json()["steps"] == {"total": 3, "cached": 1, "executed": 1, "not_run": 1}
+    assert report.to_json()["steps"] == {
+        "total": 3,
+        "cached": 1,
+        "executed": 1,
+        "not_run": 1,
+        "from_registry": None,
+        "from_local": None,
+    }
 
 
 def test_an_import_that_fails_for_another_reason_keeps_the_registrys_words() -> None:

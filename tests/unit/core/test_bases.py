@@ -131,7 +131,11 @@ def test_a_changed_instruction_is_its_own_miss_even_where_the_base_tag_moved() -
     changed = shown(RecordedStep("runtime", "RUN make full", {}, {}), "RUN make full")
     cause = explain(_upstream(uses(), (changed,)), "runtime", "RUN make full")
     assert cause is not None
-    assert (cause.kind, cause.detail) == ("instruction", "the instruction is new or was changed")
+    assert (cause.kind, cause.detail) == (
+        "instruction",
+        'its text changed: RUN pip install "/w[$EXTRAS]" -> RUN make full',
+    )
+    assert cause.changes == (("text", 'RUN pip install "/w[$EXTRAS]"', "RUN make full"),)
 
 
 def test_an_index_pushed_again_over_the_same_images_has_not_moved() -> None:
@@ -213,7 +217,8 @@ def test_the_users_files_come_before_git_and_a_context_holding_git_says_so() -> 
     assert cause is not None
     assert cause.detail == (
         "the files it reads changed: src/cli.py, .git/COMMIT_EDITMSG, .git/HEAD, .git/index, "
-        ".git/logs/HEAD and 1 more (the build context holds .git: every commit changes it; "
+        ".git/logs/HEAD and 1 more (a COPY or ADD takes the context's .git: every commit "
+        "changes it; "
         "add .git to .dockerignore)"
     )
     # .git now ignored: its files are gone from the step, and no advice to ignore it again
