@@ -100,6 +100,15 @@ class CacheReport:
         return bool(self.imported) and self.from_registry == 0 and bool(self.from_local)
 
     @property
+    def ran_seconds(self) -> dict[str, float]:
+        """How long each step that ran took, by its name (the slowest platform's)."""
+        took: dict[str, float] = {}
+        for step in self.executed_steps:
+            if step.seconds is not None and not step.is_from:
+                took[step.text] = max(took.get(step.text, 0.0), step.seconds)
+        return took
+
+    @property
     def origin_words(self) -> str:
         """Where the cached steps came from, counted apart ("" where that is not known, or
         nothing was cached)."""

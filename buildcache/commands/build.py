@@ -35,6 +35,7 @@ from buildcache.buildkit.report import (
 from buildcache.buildkit.tracker import BuildTracker
 from buildcache.commands.preflight import check_registries
 from buildcache.commands.publish import publish, published_before
+from buildcache.core.advise import advise, duration
 from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.bases import MissCause, registry_holds
 from buildcache.core.config.model import Config
@@ -102,7 +103,30 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
         )
     _show(result, console, sink, as_json=options.as_json, quiet=options.progress == "quiet")
     _raise_failure(result, options.min_cache_hit)
+    _point_at_advice(result, console)
     say(console, result.headline(), "bold green")
+
+
+def _point_at_advice(result: BuildResult, console: Console) -> None:
+    """One line where `advise` has advice worth more than a few seconds a build."""
+    found = [
+        advice
+        for variant in result.plan.variants
+        if variant.upstream is not None and variant.name in result.reports
+        for advice in advise(
+            variant.name, variant.upstream, result.reports[variant.name].ran_seconds
+        )
+        if advice.worth_it
+    ]
+    if found:
+        slowest = max(found, key=lambda advice: advice.seconds or 0.0)
+        labelled(
+            console,
+            "hint",
+            "cyan",
+            f"buildcache advise: {len(found)} change(s) to the Dockerfile would save time, "
+            f"up to {duration(slowest.seconds)} a build ({slowest.kind}: {slowest.variant})",
+        )
 
 
 def _resumed(config: Config, plan: BuildPlan, console: Console, *, force: bool) -> dict[str, str]:

@@ -74,6 +74,10 @@ class RecordedStep:
     # each file's own hash (context-relative path -> hash), where the step reads few enough
     # (FILE_LIST_LIMIT): a miss then names the files that changed, not only the source (".")
     each_file: Mapping[str, str] = field(default_factory=dict)
+    seconds: float | None = None  # how long it took the last time it ran (not cached)
+    # the files that had changed since the build before it (where both listed them), the
+    # user's first: what made it run again
+    changed: tuple[str, ...] = ()
     reads_git: bool = False  # it copies the context's .git (not recorded: this run's files)
     mounts_git: bool = False  # a bind mount of it reads .git (not recorded: this run's files)
 
@@ -90,6 +94,10 @@ class CacheRecord:
 
     def base(self, name: str) -> RecordedBase | None:
         return next((b for b in self.bases if b.name == name), None)
+
+    def step(self, stage: str, text: str) -> RecordedStep | None:
+        """The recorded step of this text in this stage."""
+        return next((s for s in self.steps if s.stage == stage and s.text == text), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +122,8 @@ class CacheRecord:
                     "args": dict(s.args),
                     "files": dict(s.files),
                     "each_file": dict(s.each_file),
+                    "seconds": s.seconds,
+                    "changed": list(s.changed),
                 }
                 for s in self.steps
             ],
@@ -171,7 +181,17 @@ def _recorded_step(step: Mapping[str, Any]) -> RecordedStep:
         args={_text(k): None if v is None else _text(v) for k, v in step["args"].items()},
         files=_strings(step["files"]),
         each_file=_strings(step.get("each_file") or {}),
+        seconds=_seconds(step.get("seconds")),
+        changed=tuple(_text(path) for path in step.get("changed") or []),
     )
+
+
+def _seconds(value: object) -> float | None:
+    """A recorded duration; None where there is none (a record of an older buildcache) or it
+    is not a number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return None
+    return float(value)
 
 
 def _strings(mapping: Mapping[Any, Any]) -> dict[str, str]:
@@ -572,9 +592,17 @@ def _changed_files(before: Mapping[str, str], now: Mapping[str, str]) -> list[st
 
 
 def new_record(
-    variant: str, upstream: Upstream, *, now: datetime, cache_digest: str | None, owner: str
+    variant: str,
+    upstream: Upstream,
+    *,
+    now: datetime,
+    cache_digest: str | None,
+    owner: str,
+    ran: Mapping[str, float] | None = None,
 ) -> CacheRecord:
-    """The record a build that wrote the cache leaves beside it."""
+    """The record a build that wrote the cache leaves beside it. `ran`: how long each step that
+    ran took (by its name as BuildKit gives it); a step from the cache keeps the duration the
+    record had of it, from the last build that ran it."""
     return CacheRecord(
         variant=variant,
         owner=owner,
@@ -586,10 +614,36 @@ def new_record(
             if b.use is not None
         ),
         steps=tuple(
-            RecordedStep(s.stage, s.text, s.args, s.files, each_file=s.each_file)
+            RecordedStep(
+                s.stage,
+                s.text,
+                s.args,
+                s.files,
+                each_file=s.each_file,
+                seconds=_took(s, upstream.record, ran or {}),
+                changed=_since_record(s, upstream.record),
+            )
             for s in upstream.steps
         ),
     )
+
+
+def _since_record(step: RecordedStep, record: CacheRecord | None) -> tuple[str, ...]:
+    """The files of a step that changed since the record (none where it has not the step): a
+    step that read the same files keeps the record's list, of the build that last changed them."""
+    before = record.step(step.stage, step.text) if record else None
+    if before is None:
+        return ()
+    changed = tuple(_changed_files(before.each_file, step.each_file))
+    return changed if changed or before.each_file != step.each_file else before.changed
+
+
+def _took(step: RecordedStep, record: CacheRecord | None, ran: Mapping[str, float]) -> float | None:
+    """How long the step took when it last ran: in this build, else as the record says."""
+    if step.shown in ran:
+        return round(ran[step.shown], 3)
+    before = record.step(step.stage, step.text) if record else None
+    return before.seconds if before else None
 
 
 def _platforms_of_use(base: BaseUse) -> Mapping[str, str]:

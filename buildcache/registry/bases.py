@@ -391,17 +391,26 @@ def _record_write(
     """The write of a variant's new record, where this build wrote its cache."""
     if report.exported.status != "written" or variant.cache_to is None:
         return []
+    ran = report.ran_seconds
     return [
-        functools.partial(_record_written, variant, variant.cache_to.ref, upstream, now, connect)
+        functools.partial(
+            _record_written, variant, variant.cache_to.ref, upstream, (now, ran), connect
+        )
     ]
 
 
 def _record_written(
-    variant: VariantPlan, cache_ref: ImageRef, upstream: Upstream, now: datetime, connect: Connect
+    variant: VariantPlan,
+    cache_ref: ImageRef,
+    upstream: Upstream,
+    when: tuple[datetime, Mapping[str, float]],
+    connect: Connect,
 ) -> list[str]:
-    """Writes the new record beside the cache; a note where it could not be."""
+    """Writes the new record beside the cache (`when`: now, and how long each step that ran
+    took); a note where it could not be."""
     owner = cache_owner(variant.pushed_image)
-    record = new_record(variant.name, upstream, now=now, cache_digest=None, owner=owner)
+    now, ran = when
+    record = new_record(variant.name, upstream, now=now, cache_digest=None, owner=owner, ran=ran)
     try:
         write_record(cache_ref, record, connect)
     except RegistryError as error:

@@ -25,6 +25,7 @@ from buildcache.core.reference import cache_source
 from buildcache.ui.console import labelled
 
 if TYPE_CHECKING:
+    from buildcache.core.advise import Advice
     from buildcache.core.cache import CacheEntry
     from buildcache.core.publish import TagResult
     from buildcache.core.result import BuildResult
@@ -360,6 +361,20 @@ def _broken_chain(report: CacheReport, cause: MissCause | None) -> str:
         f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
         + likely
     )
+
+
+def print_advice(console: Console, found: Sequence[Advice], notes: Sequence[str]) -> None:
+    """`advise`: each piece of advice with the step it is about; the notes on missing records."""
+    for note in notes:
+        labelled(console, "note", "yellow", note)
+    if not found:
+        console.print(Text("no advice: the Dockerfiles' layouts let the cache pay", style="green"))
+        return
+    for advice in found:
+        console.print(
+            Text.assemble((f"{advice.variant} {advice.stage}", "bold"), f"  {advice.kind}")
+        )
+        console.print(Text(f"  {advice.message}"))
 
 
 def human_size(size: int | None) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep
 from buildcache.core.bake import bake_definition
-from buildcache.core.bases import GIT_NOTE, CacheRecord, RecordedBase
+from buildcache.core.bases import GIT_NOTE, GIT_NOTE_MOUNTED, CacheRecord, RecordedBase
 from buildcache.core.config.load import parse_config
 from buildcache.core.dockerignore import DockerIgnore
 from buildcache.core.reference import ImageRef
@@ -313,6 +313,28 @@ def test_a_context_whose_git_a_step_reads_is_a_note_once(tmp_path: Path) -> None
     (tmp_path / ".dockerignore").write_text(".git\n")
     attached = _attach(Registry(), plan, "always")
     assert not [n for n in attached.notes if ".git" in n]
+
+
+def test_git_read_by_a_bind_mount_only_is_no_note_and_beside_a_copy_not_dockerignore(
+    tmp_path: Path,
+) -> None:
+    """The issue's project: .git reaches only a bind mount its version tool reads; .dockerignore
+    would take it from the mount too."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    config = CONFIG + '[variants.slim]\nbuild-args = { EXTRAS = "slim" }\n'
+    mount = "RUN --mount=type=bind,source=.,target=/src pip install /src\n"
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.12-slim\n{mount}")
+    plan = make_plan(
+        parse_config(tomllib.loads(config), {}, path=tmp_path / "buildcache.toml", root=tmp_path),
+        version="1.0.0",
+        push=True,
+    )
+    attached = _attach(Registry(), plan, "always")
+    assert not [n for n in attached.notes if ".git" in n]
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.12-slim\n{mount}COPY . /app\n")
+    attached = _attach(Registry(), plan, "always")
+    assert [n for n in attached.notes if ".git" in n] == [GIT_NOTE_MOUNTED]
 
 
 def _hostile_record(registry: Registry, cache: ImageRef, data: bytes) -> None:
