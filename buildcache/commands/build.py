@@ -143,18 +143,24 @@ def _console(progress: ProgressMode) -> Console:
 
 @contextmanager
 def _records(
-    plan: BuildPlan, reports: Mapping[str, CacheReport], console: Console
+    plan: BuildPlan,
+    reports: Mapping[str, CacheReport],
+    console: Console,
+    pushed: Mapping[str, str | None] | None,
 ) -> Iterator[Callable[[], Mapping[str, MissCause]]]:
     """Each variant's record written beside its cache while the run publishes (a few round
-    trips each, on the cache's registry: nothing to wait for after the tags), and the cause of
-    each miss, once the block asks for them. A record that cannot be written is a warning."""
+    trips each, on the cache's registry: nothing to wait for after the tags), with the sizes of
+    the layers of the image it `pushed` (by digest, before its tags), and the cause of each
+    miss, once the block asks for them. A record that cannot be written is a warning."""
     if not any(v.upstream for v in plan.variants):
         yield dict
         return
     from buildcache.registry import bases
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(bases.after_build, plan, reports, now=datetime.now(UTC))
+        written = pool.submit(
+            bases.after_build, plan, reports, now=datetime.now(UTC), digests=pushed
+        )
 
         def causes() -> Mapping[str, MissCause]:
             found, notes = written.result()
@@ -225,7 +231,8 @@ def run_build(
     built = baked.built_plan(plan)
     keep_going = bool(options.keep_going)
     reports = baked.reports(plan)
-    with _records(plan, reports, console) as causes:
+    pushed = baked.digests() if plan.push or plan.push_by_digest else None
+    with _records(plan, reports, console, pushed) as causes:
         published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
         found = causes()
     if error is not None and keep_going:

@@ -25,6 +25,7 @@ from buildcache.core.plan.model import BuildPlan
 
 AdviceKind = Literal["copy-first", "chown-layer", "apt-update-alone"]
 WORTH_SECONDS = 5.0  # a build points at `advise` where advice saves at least this much
+WORTH_BYTES = 10_000_000  # or a layer of this size
 _WHOLE_CONTEXT = frozenset({".", "./", "*", "/", "./*"})
 
 # a dependency install -> the files it needs (the first of each group found in the context)
@@ -58,11 +59,13 @@ class Advice:
     seconds: float | None = None  # what the step took when it last ran (the record's)
     files: tuple[str, ...] = ()  # the files to copy first (copy-first)
     changed: tuple[str, ...] = ()  # what changed since the record (copy-first)
+    size: int | None = None  # the bytes of the step's layer (the record's, of a pushed image)
 
     @property
     def worth_it(self) -> bool:
-        """Worth a line after a build: it saves more than a few seconds a build."""
-        return (self.seconds or 0.0) >= WORTH_SECONDS
+        """Worth a line after a build: it saves more than a few seconds a build, or a layer
+        of some size."""
+        return (self.seconds or 0.0) >= WORTH_SECONDS or (self.size or 0) >= WORTH_BYTES
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,7 +77,20 @@ class Advice:
             "seconds": self.seconds,
             "files": list(self.files),
             "changed": list(self.changed),
+            "size": self.size,
         }
+
+
+def size_words(size: int | None) -> str:
+    """`12.3 MB`; `size unknown (no image pushed)` where the record has none."""
+    if size is None:
+        return "size unknown: only a build that pushes records its layers"
+    value, unit = float(size), "B"
+    for bigger in ("kB", "MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, bigger
+    return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
 
 
 def duration(seconds: float | None) -> str:
@@ -119,6 +135,12 @@ def _seconds(step: RecordedStep, upstream: Upstream, ran: Mapping[str, float]) -
         return ran[step.shown]
     before = upstream.record.step(step.stage, step.text) if upstream.record else None
     return before.seconds if before else None
+
+
+def _size(step: RecordedStep, upstream: Upstream) -> int | None:
+    """The size of the layer the step made, as the record has it."""
+    before = upstream.record.step(step.stage, step.text) if upstream.record else None
+    return before.size if before else None
 
 
 def _copy_first(
@@ -227,6 +249,7 @@ def _own_layers(
         parts = [p.strip() for p in re.split(r"&&|;", _command(step)) if p.strip()]
         seconds = _seconds(step, upstream, ran)
         if copied and parts and all(_RECURSIVE_OWNER.match(p) for p in parts):
+            size = _size(step, upstream)
             found.append(
                 Advice(
                     "chown-layer",
@@ -234,9 +257,10 @@ def _own_layers(
                     stage,
                     step.text,
                     f"`{_short(step.text)}` in a layer of its own stores every file it changes a "
-                    "second time: set the owner and mode where the files are copied (COPY "
-                    "--chown=... --chmod=...)",
+                    f"second time ({size_words(size)}): set the owner and mode where the files "
+                    "are copied (COPY --chown=... --chmod=...)",
                     seconds,
+                    size=size,
                 )
             )
         command = _command(step)

@@ -75,6 +75,7 @@ class RecordedStep:
     # (FILE_LIST_LIMIT): a miss then names the files that changed, not only the source (".")
     each_file: Mapping[str, str] = field(default_factory=dict)
     seconds: float | None = None  # how long it took the last time it ran (not cached)
+    size: int | None = None  # the bytes of the layer it made, where a pushed image said
     # the files that had changed since the build before it (where both listed them), the
     # user's first: what made it run again
     changed: tuple[str, ...] = ()
@@ -123,6 +124,7 @@ class CacheRecord:
                     "files": dict(s.files),
                     "each_file": dict(s.each_file),
                     "seconds": s.seconds,
+                    "size": s.size,
                     "changed": list(s.changed),
                 }
                 for s in self.steps
@@ -182,8 +184,14 @@ def _recorded_step(step: Mapping[str, Any]) -> RecordedStep:
         files=_strings(step["files"]),
         each_file=_strings(step.get("each_file") or {}),
         seconds=_seconds(step.get("seconds")),
+        size=_size(step.get("size")),
         changed=tuple(_text(path) for path in step.get("changed") or []),
     )
+
+
+def _size(value: object) -> int | None:
+    """A recorded layer size; None where there is none or it is not a count of bytes."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _seconds(value: object) -> float | None:
@@ -599,6 +607,7 @@ def new_record(
     cache_digest: str | None,
     owner: str,
     ran: Mapping[str, float] | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> CacheRecord:
     """The record a build that wrote the cache leaves beside it. `ran`: how long each step that
     ran took (by its name as BuildKit gives it); a step from the cache keeps the duration the
@@ -621,11 +630,58 @@ def new_record(
                 s.files,
                 each_file=s.each_file,
                 seconds=_took(s, upstream.record, ran or {}),
+                size=_layer_size(s, upstream.record, sizes or {}),
                 changed=_since_record(s, upstream.record),
             )
             for s in upstream.steps
         ),
     )
+
+
+def _layer_size(
+    step: RecordedStep, record: CacheRecord | None, sizes: Mapping[str, int]
+) -> int | None:
+    key = history_key(step.shown or step.text)
+    if key in sizes:
+        return sizes[key]
+    before = record.step(step.stage, step.text) if record else None
+    return before.size if before else None
+
+
+_BUILDKIT_SUFFIX = " # buildkit"
+# `RUN |2 A=1 B=2 /bin/sh -c make`: the arguments in scope, then the shell form's shell
+_RUN_HISTORY = re.compile(r"^RUN (?:\|(?P<count>\d+) )?(?P<rest>.*)$", re.DOTALL)
+
+
+def history_key(text: str) -> str:
+    """A step's text as an image's history and the Dockerfile can both be read into: a RUN's
+    command without its flags, the arguments BuildKit writes before it, or the shell."""
+    words = text.split()
+    if not words or words[0].upper() != "RUN":
+        return " ".join(words)
+    rest = words[1:]
+    while rest and rest[0].startswith("--"):
+        rest.pop(0)
+    command = " ".join(rest)
+    return "RUN " + command.removeprefix("/bin/sh -c ")
+
+
+def layer_sizes(config: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, int]:
+    """Each step of an image's history that made a layer -> that layer's size (history_key):
+    the history's entries that are not empty layers are the manifest's layers, in order."""
+    layers = [int(layer.get("size") or 0) for layer in manifest.get("layers") or []]
+    made = [h for h in config.get("history") or [] if not h.get("empty_layer")]
+    if len(made) != len(layers):
+        return {}  # not a history buildcache can read: no sizes rather than wrong ones
+    sizes: dict[str, int] = {}
+    for entry, size in zip(made, layers, strict=True):
+        created = str(entry.get("created_by") or "").removesuffix(_BUILDKIT_SUFFIX)
+        found = _RUN_HISTORY.match(created) if created.startswith("RUN ") else None
+        if found and found.group("count"):
+            # the arguments BuildKit lists before the command: `|2 A=1 B=2`
+            created = "RUN " + " ".join(found.group("rest").split()[int(found.group("count")) :])
+        sizes[history_key(created)] = size
+    return sizes
 
 
 def _since_record(step: RecordedStep, record: CacheRecord | None) -> tuple[str, ...]:

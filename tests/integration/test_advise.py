@@ -60,7 +60,8 @@ def test_advise_names_three_layouts_and_the_first_applied_keeps_the_install_cach
             'platforms = ["linux/amd64", "linux/arm64"]', 'platforms = ["linux/amd64"]'
         )
     )
-    build = ("build", "slim", "--cache-write", "--version", "t", "--no-latest")
+    # pushed (each time again, --force): the record sizes each layer from the image pushed
+    build = ("build", "slim", "--push", "--force", "--version", "t", "--no-latest")
     result = project.run(*build)
     assert result.returncode == 0, result.stderr
     source.write_text("print(2)\n")  # a source-only change: the install runs again
@@ -82,6 +83,7 @@ def test_advise_names_three_layouts_and_the_first_applied_keeps_the_install_cach
         "copy pyproject.toml and uv.lock first: pip install reran for a change to src/, "
     )
     assert found["chown-layer"]["step"] == "RUN chown -R 1000:1000 /app"
+    assert found["chown-layer"]["size"] > 0  # the record's, read from the pushed image
     assert found["apt-update-alone"]["seconds"] is not None
     result = project.run("advise", "slim", "--version", "t")
     assert result.returncode == 0, result.stderr

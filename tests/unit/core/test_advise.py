@@ -102,3 +102,14 @@ def test_advice_of_a_plan_is_said_once_per_dockerfile_with_a_note_where_no_recor
 def test_durations_read_as_people_say_them() -> None:
     assert [duration(s) for s in (None, 4.2, 59.6, 252.4)] == ["?", "4 s", "1 m 0 s", "4 m 12 s"]
     assert Advice("chown-layer", "v", "s", "RUN x", "m").worth_it is False
+
+
+def test_a_chown_layer_says_its_size_from_the_record() -> None:
+    steps = (_step("COPY . /app", {".": "1"}), _step("RUN chown -R app /app"))
+    recorded = (_step("RUN chown -R app /app", size=123_400_000),)
+    [advice] = advise("slim", _upstream(*steps, recorded=recorded))
+    assert advice.size == 123_400_000
+    assert advice.worth_it
+    assert "a second time (123.4 MB)" in advice.message
+    [advice] = advise("slim", _upstream(*steps))
+    assert "size unknown" in advice.message

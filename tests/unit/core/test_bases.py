@@ -335,3 +335,27 @@ def test_a_record_keeps_each_steps_seconds_and_what_changed_since_the_build_befo
     bad = written.to_json()
     bad["steps"][1]["seconds"] = "soon"
     assert CacheRecord.from_json(bad).steps[1].seconds is None  # type: ignore[union-attr]
+
+
+def test_a_history_that_does_not_match_its_layers_gives_no_sizes() -> None:
+    from buildcache.core.bases import layer_sizes
+
+    manifest = {"layers": [{"size": 5}]}
+    assert layer_sizes({"history": [{"created_by": "COPY a b # buildkit"}]}, manifest) == {
+        "COPY a b": 5
+    }
+    assert layer_sizes({"history": []}, manifest) == {}
+    step = _step("app", "COPY a b")
+    written = new_record(
+        "full",
+        Upstream(steps=(step,)),
+        now=NOW,
+        cache_digest=None,
+        owner="o",
+        sizes={"COPY a b": 5},
+    )
+    assert written.steps[0].size == 5
+    again = new_record(
+        "full", Upstream(steps=(step,), record=written), now=NOW, cache_digest=None, owner="o"
+    )
+    assert again.steps[0].size == 5  # not pushed this time: the record's size stays

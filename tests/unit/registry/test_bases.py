@@ -382,3 +382,47 @@ def test_a_record_s_names_are_text_not_terminal_escapes() -> None:
     assert record is not None
     assert record.owner == "\\x1b[2J\\x1b[31macme/widget"
     assert record.bases[0].name == "python\\x1b]0;owned\\x07:3.12"
+
+
+# an image config's history as BuildKit writes it: the base's entries, then the Dockerfile's
+HISTORY = [
+    {"created_by": "/bin/sh"},  # the base's one layer
+    {"created_by": "WORKDIR /app", "comment": "buildkit.dockerfile.v0"},
+    {"created_by": "COPY . . # buildkit"},
+    {"created_by": "RUN |2 DEPS_SECONDS=1 VARIANT=slim /bin/sh -c chown -R 1000 /app # buildkit"},
+    {"created_by": "ENV A=1", "empty_layer": True},
+]
+
+
+def test_the_layers_of_a_pushed_image_are_sized_by_the_step_that_made_them() -> None:
+    from buildcache.registry.bases import pushed_sizes
+
+    registry = Registry()
+    config = json.dumps({"history": HISTORY}).encode()
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    registry.blobs[config_digest] = config
+    sizes = [{"digest": f"sha256:l{n}", "size": n * 1000} for n in (1, 2, 3, 4)]
+    image = registry.put(
+        "a/w", "sha256:img", {"config": {"digest": config_digest}, "layers": sizes}
+    )
+    index = registry.put(
+        "a/w",
+        "1",
+        {"manifests": [{"digest": image, "platform": {"os": "linux", "architecture": "amd64"}}]},
+    )
+    ref = ImageRef.parse("ghcr.io/a/w")
+    found = pushed_sizes(ref, index, registry.connect)
+    assert found == {
+        "/bin/sh": 1000,
+        "WORKDIR /app": 2000,
+        "COPY . .": 3000,
+        "RUN chown -R 1000 /app": 4000,
+    }
+    # the step as the Dockerfile names it finds its layer (flags aside)
+    from buildcache.core.bases import history_key
+
+    assert history_key("RUN --mount=type=cache,target=/c chown -R 1000 /app") in found
+    assert pushed_sizes(ref, None, registry.connect) == {}
+    assert pushed_sizes(ref, "sha256:gone", registry.connect) == {}
+    registry.down.add("ghcr.io")
+    assert pushed_sizes(ref, index, registry.connect) == {}  # a figure, never a failure
