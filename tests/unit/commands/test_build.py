@@ -44,6 +44,22 @@ def test_build_hands_one_bake_file_with_every_variant_to_buildx_bake(
     assert "built 2 variant(s)" in err
 
 
+@pytest.mark.parametrize(("progress", "grouped"), [("plain", True), ("quiet", False)])
+def test_quiet_progress_prints_no_step_groups_in_ci(
+    repo: Path,
+    cli: Run,
+    docker_calls: DockerCalls,
+    monkeypatch: pytest.MonkeyPatch,
+    progress: str,
+    grouped: bool,
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, _, err = cli("build", "--version", "1.0", "--progress", progress)
+    assert code == 0, err
+    assert ("slim: no step of it ran or came from the cache" in err) is grouped
+    assert "built 2 variant(s)" in err  # the summary either way
+
+
 def test_a_bake_that_fails_before_any_step_asks_the_engine_why(
     repo: Path, cli: Run, docker_calls: DockerCalls
 ) -> None:
