@@ -18,6 +18,7 @@ cache rewritten by a run that wrote no record (an older buildcache, a plain bake
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping, Sequence
@@ -436,7 +437,28 @@ def first_cause(upstream: Upstream, ran: Sequence[tuple[str | None, str]]) -> Mi
     ranked = sorted(known, key=lambda step: _position(order, upstream, step))
     causes = [explain(upstream, stage, name) for stage, name in ranked]
     own = next((c for c in causes if c is not None and c.kind != "unknown"), None)
-    return own or next(iter(causes), None)
+    return own or _cached_cause(upstream, ranked[:1], order) or next(iter(causes), None)
+
+
+def _cached_cause(
+    upstream: Upstream,
+    first: Sequence[tuple[str | None, str]],
+    order: Mapping[tuple[str, str], int],
+) -> MissCause | None:
+    """Where no step that ran changed an input of its own: an earlier step of the first one's
+    stage whose input did change, though the engine had its result already (a file changed
+    back to what an earlier build had): its new result is what made the steps after it run."""
+    now = _step_now(upstream, *first[0]) if first else None
+    if now is None:
+        return None
+    earlier = [s for s in upstream.steps[: order[(now.stage, now.shown)]] if s.stage == now.stage]
+    for step in earlier:
+        cause = explain(upstream, step.stage, step.shown)
+        if cause is not None and cause.kind != "unknown":
+            return dataclasses.replace(
+                cause, detail=f"{cause.detail} (its result came from the engine's own cache)"
+            )
+    return None
 
 
 def _position(

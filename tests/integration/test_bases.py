@@ -190,7 +190,7 @@ def test_a_multi_stage_miss_names_the_step_whose_own_input_changed(project: Proj
     salt = uuid.uuid4().hex  # no build cache on this engine holds these steps
     scripts = project.path / ".docker" / "scripts"
     scripts.mkdir(parents=True)
-    (scripts / "entrypoint.sh").write_text("#!/bin/sh\necho one\n")
+    (scripts / "entrypoint.sh").write_text(f"#!/bin/sh\necho one {salt}\n")
     dockerfile = project.path / "Dockerfile"
     dockerfile.write_text(MULTI_STAGE.format(salt=salt, line="first"))
     config = (project.path / "buildcache.toml").read_text()
@@ -202,7 +202,7 @@ def test_a_multi_stage_miss_names_the_step_whose_own_input_changed(project: Proj
     result = project.run(*build)
     assert result.returncode == 0, result.stderr
 
-    (scripts / "entrypoint.sh").write_text("#!/bin/sh\necho two\n")
+    (scripts / "entrypoint.sh").write_text(f"#!/bin/sh\necho two {salt}\n")
     result, data = project.run_json(*build)
     assert result.returncode == 0, result.stderr
     cause = _variant(data, "slim")["cache"]["miss_cause"]

@@ -359,3 +359,15 @@ def test_a_history_that_does_not_match_its_layers_gives_no_sizes() -> None:
         "full", Upstream(steps=(step,), record=written), now=NOW, cache_digest=None, owner="o"
     )
     assert again.steps[0].size == 5  # not pushed this time: the record's size stays
+
+
+def test_a_step_the_engine_had_cached_is_blamed_where_its_input_changed() -> None:
+    """entrypoint.sh changed back to what an earlier build had: the COPY came from the engine's
+    cache, its new result made the RUN after it run."""
+    salt = _step("base", "RUN echo salt > /salt")
+    rec = CacheRecord("full", NOW, "sha256:c", (), (*_multi_stage("sha256:1"), salt))
+    upstream = Upstream(steps=(*_multi_stage("sha256:2"), salt), record=rec)
+    cause = first_cause(upstream, [("base", salt.text)])
+    assert cause is not None
+    assert (cause.kind, cause.step) == ("files", SCRIPTS)
+    assert cause.detail.endswith("(its result came from the engine's own cache)")
