@@ -21,6 +21,9 @@ _EXPORT = re.compile(r"^exporting cache to (?P<where>\S+)")
 
 
 ImportStatus = Literal["found", "missing", "failed"]
+# where a cached step came from: the registry cache (its record holds it; the engine may too),
+# the engine's own cache only, or not known (a cache found, and no record of what it holds)
+Origin = Literal["registry", "local", "unknown"]
 ExportStatus = Literal["written", "skipped", "failed"]
 
 
@@ -48,6 +51,13 @@ class ExecutedStep:
     stage: str | None = None
     text: str = ""  # the instruction as BuildKit names it
     short_name: str = ""  # `name` on one line (the first line of a RUN, `…` where it goes on)
+
+
+@dataclass(frozen=True)
+class CachedStep:
+    name: str
+    platform: str | None
+    origin: Origin
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,7 @@ class CacheReport:
     # registry cache found, but no record of what it holds)
     from_registry: int | None = None
     from_local: int | None = None
+    cached_steps: tuple[CachedStep, ...] = ()  # each with its origin (with_origins)
 
     @property
     def executed(self) -> int:
@@ -156,6 +167,10 @@ class CacheReport:
                 }
                 for s in self.executed_steps
             ],
+            "cached_steps": [
+                {"name": s.name, "platform": s.platform, "origin": s.origin}
+                for s in self.cached_steps
+            ],
             "exported": {
                 "ref": self.exported.ref,
                 "status": self.exported.status,
@@ -222,35 +237,36 @@ def cache_report(
 def with_origins(
     report: CacheReport, tracker: BuildTracker, registry_steps: Collection[tuple[str, str]] | None
 ) -> CacheReport:
-    """The report with where its cached steps came from; `registry_steps`: the steps (stage,
+    """The report with where each cached step came from; `registry_steps`: the steps (stage,
     name) the registry cache holds by its record (None: no record)."""
     cached = [s for s in variant_steps(tracker.steps(), report.variant) if s.reused]
-    from_registry = _from_registry(cached, report.imported, registry_steps)
+    origins = tuple(
+        CachedStep(s.step_name, s.platform, _origin(s, report.imported, registry_steps))
+        for s in sorted(cached, key=lambda s: (s.platform or "", s.index or 0))
+    )
+    known = all(step.origin != "unknown" for step in origins)
+    from_registry = sum(1 for step in origins if step.origin == "registry")
     return dataclasses.replace(
         report,
-        from_registry=from_registry,
-        from_local=None if from_registry is None else len(cached) - from_registry,
+        cached_steps=origins,
+        from_registry=from_registry if known else None,
+        from_local=len(cached) - from_registry if known else None,
     )
 
 
-def _from_registry(
-    cached: Sequence[Vertex],
-    imported: Sequence[CacheImport],
-    held: Collection[tuple[str, str]] | None,
-) -> int | None:
-    """How many cached steps the registry cache holds: none where no cache ref was found (they
-    came from the engine's own cache), else those its record holds (a FROM: the base, which it
-    holds too); None where a cache was found and no record says what it holds."""
+def _origin(
+    step: Vertex, imported: Sequence[CacheImport], held: Collection[tuple[str, str]] | None
+) -> Origin:
+    """Where a cached step came from: the engine's own cache where no cache ref was found, else
+    the registry cache where its record holds the step (a FROM: the base, which it holds too);
+    unknown where a cache was found and no record says what it holds."""
     if not any(i.status == "found" for i in imported):
-        return 0
+        return "local"
     if held is None:
-        return None
-    names = {name for _, name in held}
-    return sum(
-        1
-        for s in cached
-        if s.is_from or (s.stage, s.text) in held or (s.stage is None and s.text in names)
-    )
+        return "unknown"
+    in_stage = (step.stage, step.text) in held
+    anywhere = step.stage is None and step.text in {name for _, name in held}
+    return "registry" if step.is_from or in_stage or anywhere else "local"
 
 
 def _counted(

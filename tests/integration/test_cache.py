@@ -272,6 +272,7 @@ def test_hits_from_the_engines_own_cache_are_counted_apart_from_the_registrys(
     steps = _cache(data, "slim")["steps"]
     assert steps["cached"] == steps["total"] > 0
     assert (steps["from_registry"], steps["from_local"]) == (0, steps["cached"])
+    assert {s["origin"] for s in _cache(data, "slim")["cached_steps"]} == {"local"}
     assert "the registry cache gave no step" in result.stderr
     assert f"0 from the registry cache, {steps['cached']} from the engine's local cache" in (
         result.stderr
@@ -282,4 +283,5 @@ def test_hits_from_the_engines_own_cache_are_counted_apart_from_the_registrys(
     assert result.returncode == 0, result.stderr
     steps = _cache(data, "slim")["steps"]
     assert (steps["from_registry"], steps["from_local"]) == (steps["cached"], 0)
+    assert {s["origin"] for s in _cache(data, "slim")["cached_steps"]} == {"registry"}
     assert "the registry cache gave no step" not in result.stderr

@@ -325,8 +325,13 @@ def test_cached_steps_are_counted_by_where_they_came_from() -> None:
     # found, and its record holds one of the two
     found = _origins(_warm_engine_tracker(None), {("app", "WORKDIR /app")})
     assert (found.from_registry, found.from_local) == (1, 1)
+    assert found.to_json()["cached_steps"] == [
+        {"name": "app 1/3 WORKDIR /app", "platform": "linux/amd64", "origin": "registry"},
+        {"name": "app 2/3 COPY deps /d", "platform": "linux/amd64", "origin": "local"},
+    ]
     assert not found.registry_hidden
     # found, no record: where a hit came from is not known, and nothing is said of it
     unknown = _origins(_warm_engine_tracker(None), None)
     assert (unknown.from_registry, unknown.from_local, unknown.origin_words) == (None, None, "")
+    assert {s.origin for s in unknown.cached_steps} == {"unknown"}
     assert found.ran_seconds == {"RUN make": 2.0}
