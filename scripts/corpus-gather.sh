@@ -48,7 +48,7 @@ miniflux/v2 .github/workflows/docker.yml packaging/docker/alpine/Dockerfile pack
 nginx-proxy/nginx-proxy .github/workflows/build-publish.yml Dockerfile.alpine Dockerfile.debian Dockerfile.dockergen
 paperless-ngx/paperless-ngx .github/workflows/ci-docker.yml Dockerfile
 pi-hole/docker-pi-hole .github/workflows/build-and-publish.yml src/Dockerfile
-sissbruecker/linkding .github/workflows/build.yaml docker/default.Dockerfile docker/alpine.Dockerfile
+sissbruecker/linkding .github/workflows/build.yaml version.txt docker/default.Dockerfile docker/alpine.Dockerfile
 umami-software/umami .github/workflows/cd.yml Dockerfile
 usememos/memos .github/workflows/release.yml scripts/Dockerfile
 wg-easy/wg-easy .github/workflows/deploy.yml Dockerfile
