@@ -140,7 +140,9 @@ def differences(expected: dict[str, Image], planned: dict[str, list[Image]]) -> 
             found.append(f"{tag} planned by {len(images)} variants")
         want, got = expected[tag], images[0]
         if want.platforms != got.platforms:
-            found.append(f"{tag} platforms {','.join(got.platforms)}, not {','.join(want.platforms)}")
+            found.append(
+                f"{tag} platforms {','.join(got.platforms)}, not {','.join(want.platforms)}"
+            )
         for name, value in want.build_args.items():
             if PLACEHOLDER.search(value):
                 continue
@@ -179,7 +181,9 @@ def _last_error(stderr: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _buildcache(repo: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _buildcache(
+    repo: Path, args: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "buildcache", *args],
         cwd=repo,
@@ -223,18 +227,29 @@ def run_project(project: str, into: Path) -> ProjectRun:
     return ProjectRun(0, "", outcomes)
 
 
-def run_corpus(into: Path) -> dict[str, ProjectRun]:
+def run_corpus(into: Path, names: list[str] | None = None) -> dict[str, ProjectRun]:
+    """The projects (all by default) side by side, each its own processes."""
+    chosen = projects() if names is None else names
     with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) * 2) as pool:
-        runs = pool.map(lambda p: run_project(p, into), projects())
-        return dict(zip(projects(), runs, strict=True))
+        runs = pool.map(lambda p: run_project(p, into), chosen)
+        return dict(zip(chosen, runs, strict=True))
 
 
 # ---- the tests ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ProjectRun]:
-    return run_corpus(tmp_path_factory.mktemp("corpus"))
+def corpus(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ProjectRun]:
+    """The projects of the tests selected (`-k` runs only theirs)."""
+    keys = [
+        item.callspec.params["key"]
+        for item in request.session.items
+        if item.module is sys.modules[__name__] and hasattr(item, "callspec")
+    ]
+    names = sorted({key.split("/")[0] for key in keys})
+    return run_corpus(tmp_path_factory.mktemp("corpus"), names)
 
 
 def _marked(key: str) -> Any:
