@@ -45,7 +45,6 @@ from typing import Any
 import yaml
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests/data/workflows"
-SHA = "4f6c0e1d2a3b5c7d9e8f00112233445566778899"
 PINNED = "2025-06-15T12:00:00Z"  # the clock metadata-action sees; the test pins buildcache's
 PINNED_EPOCH = 1749988800
 PR_NUMBER = 42
@@ -343,7 +342,7 @@ def _matches(filters: dict[str, Any], kind: str, name: str) -> bool:
     return not any(_glob(str(p), name) for p in exclude)
 
 
-def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, Any]]:
+def events(on: Any, project: dict[str, str], repo: str, sha: str) -> dict[str, dict[str, Any]]:
     """The events to run, by name: each the runner's GITHUB_* and the payload."""
     triggers = (
         {on: None} if isinstance(on, str) else dict.fromkeys(on) if isinstance(on, list) else on
@@ -378,7 +377,7 @@ def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, A
         add("release", "release", f"refs/tags/{tag}", {"action": types[0], "release": release})
     for kind in ("pull_request", "pull_request_target"):
         if kind in triggers:
-            pull = {"number": PR_NUMBER, "head": {"ref": "feature", "sha": SHA, "repo": {"full_name": repo, "fork": False}},
+            pull = {"number": PR_NUMBER, "head": {"ref": "feature", "sha": sha, "repo": {"full_name": repo, "fork": False}},
                     "base": {"ref": branch, "repo": {"full_name": repo}}}  # fmt: skip
             ref = (
                 f"refs/pull/{PR_NUMBER}/merge" if kind == "pull_request" else f"refs/heads/{branch}"
@@ -399,14 +398,14 @@ def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, A
     return found
 
 
-def github_context(event: dict[str, Any], repo: str) -> dict[str, Any]:
+def github_context(event: dict[str, Any], repo: str, sha: str) -> dict[str, Any]:
     ref = event["ref"]
     ref_type = "tag" if ref.startswith("refs/tags/") else "branch"
     pull = event["payload"].get("pull_request")
     ref_name = f"{PR_NUMBER}/merge" if ref.startswith("refs/pull/") else ref.split("/", 2)[2]
     return {
         "event_name": event["event_name"], "ref": ref, "ref_name": ref_name, "ref_type": ref_type,
-        "sha": SHA, "repository": repo, "repository_owner": repo.split("/")[0],
+        "sha": sha, "repository": repo, "repository_owner": repo.split("/")[0],
         "actor": repo.split("/")[0], "triggering_actor": repo.split("/")[0],
         "event": event["payload"], "server_url": "https://github.com", "api_url": "https://api.github.com",
         "workflow": "release", "run_id": "1000", "run_number": "7", "run_attempt": "1",
@@ -420,7 +419,7 @@ def runner_env(github: dict[str, Any], event_path: str) -> dict[str, str]:
     return {
         "GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_EVENT_NAME": github["event_name"],
         "GITHUB_REF": github["ref"], "GITHUB_REF_NAME": github["ref_name"],
-        "GITHUB_REF_TYPE": github["ref_type"], "GITHUB_SHA": SHA,
+        "GITHUB_REF_TYPE": github["ref_type"], "GITHUB_SHA": github["sha"],
         "GITHUB_REPOSITORY": github["repository"], "GITHUB_REPOSITORY_OWNER": github["repository_owner"],
         "GITHUB_ACTOR": github["actor"], "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_RUN_ID": "1000", "GITHUB_RUN_NUMBER": "7", "GITHUB_RUN_ATTEMPT": "1",
@@ -1011,20 +1010,31 @@ def expected_for(name: str, action: Path, stub: Stub) -> dict[str, Any]:
     workflow_path = f".github/workflows/{spec['workflow']}"
     data = yaml.safe_load((project / workflow_path).read_text())
     stub.default_branch = spec["branch"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # the checkout's commit (the same files, dates and message give the same one each
+        # time, in the test's checkout too): the run steps that ask git for GITHUB_SHA find it
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=checkout_of(project, {"ref": ""}, spec["branch"], Path(tmp)),
+                             capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     result: dict[str, Any] = {
         "repository": repo, "workflow": workflow_path, "default_branch": spec["branch"],
-        "sha": SHA, "pinned_time": PINNED, "events": {},
+        "sha": sha, "pinned_time": PINNED, "events": {},
         "how": "scripts/corpus-expected.py: metadata-action's dist run under node, run steps in bash, "
                "bake by `docker buildx bake --print`, expressions evaluated by the script",
     }  # fmt: skip
-    for event_name, event in events(data.get(True) or data.get("on"), spec, repo).items():
+    for event_name, event in events(data.get(True) or data.get("on"), spec, repo, sha).items():
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             event_path = work / "event.json"
             event_path.write_text(json.dumps(event["payload"]))
-            github = github_context(event, repo)
+            github = github_context(event, repo, sha)
             env = runner_env(github, str(event_path)) | {"GITHUB_API_URL": stub.url}
             checkout = checkout_of(project, event, spec["branch"], work)
+            assert (
+                sha
+                == subprocess.run(
+                    ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True
+                ).stdout.strip()
+            )
             walk = Walk(project, repo, action, github, env, checkout, work)
             if event["event_name"] == "workflow_dispatch":
                 walk.github["event"] = event["payload"]

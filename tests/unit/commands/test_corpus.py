@@ -68,6 +68,9 @@ def checkout(project: str, into: Path) -> Path:
     _git(repo, expected["pinned_time"], "init", "-q", "-b", expected["default_branch"])
     _git(repo, expected["pinned_time"], "add", "-A")
     _git(repo, expected["pinned_time"], "commit", "-q", "-m", "checkout")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    # the commit the expected tags were computed at (sha-... tags, steps that ask git)
+    assert head.stdout.strip() == expected["sha"], f"{project}: run scripts/corpus-expected.py"
     return repo
 
 
