@@ -209,7 +209,7 @@ def plan_event(repo: Path, name: str, event: dict[str, Any], pinned: str) -> Out
     env = _clean_env() | event["env"] | {"GITHUB_EVENT_PATH": str(event_file)}
     done = _buildcache(copy, ["plan", "--offline", "--json"], env)
     if done.returncode != 0:
-        error = _last_error(done.stderr)
+        error = _last_error(done.stderr).replace(str(copy), "<checkout>")
         return Outcome("plan failed", f"exit {done.returncode}: {error}", done.returncode)
     found = differences(expected_images(event), planned_images(json.loads(done.stdout)))
     return Outcome("different", "; ".join(found)) if found else Outcome("equal")
