@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from buildcache.core.inputs import RunInputs
+from buildcache.core.output import Export
 from buildcache.core.plan.ci import CacheFlag, GitFacts, RunContext
 
 
@@ -25,6 +26,7 @@ class PlanRequest:
     load: bool = False
     platforms: tuple[str, ...] = ()  # a subset of the configured ones
     push_by_digest: bool = False
+    export: Export | None = None  # --output type=local|tar|oci|docker,dest=PATH: files, no push
     # a push on a builder that cannot push untagged (docker driver): under a staging tag instead
     staging: bool = False
     inputs: RunInputs = field(default_factory=RunInputs)

@@ -236,7 +236,9 @@ def _buildcache_variables() -> list[str]:
     texts += [p.read_text() for p in (ROOT / "docs").glob("*.md")]
     texts.append((ROOT / "README.md").read_text())
     names = {n for text in texts for n in re.findall(r"\bBUILDCACHE_[A-Z0-9_]*[A-Z0-9]\b", text)}
-    return sorted(names | {"BUILDCACHE_LOGIN_GHCR_IO_USERNAME", "BUILDCACHE_LOGIN_GHCR_IO_PASSWORD"})
+    return sorted(
+        names | {"BUILDCACHE_LOGIN_GHCR_IO_USERNAME", "BUILDCACHE_LOGIN_GHCR_IO_PASSWORD"}
+    )
 
 
 @pytest.mark.parametrize("variable", _buildcache_variables())
