@@ -15,6 +15,7 @@ import yaml
 
 from buildcache.cli.app import app
 from tests.conftest import ROOT
+from tests.unit.conftest import DockerCalls
 
 WORKFLOWS = sorted((ROOT / "examples").glob("*.yml"))
 
@@ -878,3 +879,72 @@ def test_call_other_than_build_is_refused_never_a_build(tmp_path: Path, call: st
     assert done.returncode == 2
     assert f"::error title=buildcache::call: {call} is not run by buildcache" in done.stdout
     assert "docker-bake.json" not in done.stdout  # buildcache never ran
+
+
+def test_the_action_logs_out_only_of_the_registries_its_own_login_wrote(
+    tmp_path: Path, docker_calls: DockerCalls
+) -> None:
+    """docker/login-action logged in to ghcr.io earlier in the job: the action's login leaves
+    those credentials as they are and logs in to Docker Hub alone, and its last step logs out
+    of Docker Hub alone (it emptied ghcr.io's, and a later push of the job failed). The Login
+    and Logout steps' own scripts, with the real buildcache and the stand-in docker."""
+    import base64
+    import json
+
+    from tests.github_output import read_outputs
+
+    repo = _checkout(tmp_path / "widget")
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    theirs = base64.b64encode(b"octocat:ghs_from_login_action").decode()
+    (config / "config.json").write_text(json.dumps({"auths": {"ghcr.io": {"auth": theirs}}}))
+    venv = tmp_path / "temp" / "buildcache-venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(sys.executable)
+    stub = tmp_path / "bin" / "buildcache"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\nexec {sys.executable} -m buildcache "$@"\n')
+    stub.chmod(0o755)
+    output = tmp_path / "github-output"
+    output.write_text("")
+    env = {
+        "PATH": f"{stub.parent}:{docker_calls.log.parent}:/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+        "DOCKER_CONFIG": str(config),
+        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": "ghs_s3cr3t",
+        "GITHUB_ACTOR": "octocat",
+        "DOCKERHUB_USERNAME": "acme",
+        "DOCKERHUB_TOKEN": "dckr_s3cr3t",
+        "BUILDCACHE_INPUT_CONFIG": "",
+    }
+
+    def step(name: str, **more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", _step(name)],
+            cwd=repo,
+            env={**env, **more},
+            capture_output=True,
+            text=True,
+        )
+
+    logged_in = step("Log in to the registries")
+    assert logged_in.returncode == 0, logged_in.stderr
+    registries = read_outputs(output.read_text())["registries"]
+    assert registries == "docker.io"
+    logged_out = step("Log out of the registries", BUILDCACHE_LOGGED_IN=registries)
+    assert logged_out.returncode == 0, logged_out.stderr
+    calls = [c["args"] for c in docker_calls.calls]
+    assert [c for c in calls if c[0] == "login"] == [
+        ["login", "--password-stdin", "--username", "acme"]
+    ]
+    assert [c for c in calls if c[0] == "logout"] == [["logout"]]  # docker.io's, no other
+    assert json.loads((config / "config.json").read_text())["auths"]["ghcr.io"]["auth"] == theirs
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    logout = next(
+        s for s in action["runs"]["steps"] if s.get("name") == "Log out of the registries"
+    )
+    assert "steps.login.outputs.registries != ''" in logout["if"]  # none logged in: no logout
