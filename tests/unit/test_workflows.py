@@ -764,20 +764,23 @@ def test_the_action_s_push_input_is_false_by_default_as_build_push_action_s(
 
 @pytest.mark.parametrize("push", ["false", "true"])
 @pytest.mark.parametrize(
-    "outputs",
+    ("outputs", "tags"),
     [
-        "type=image,push-by-digest=true,name-canonical=true,push=true",
-        'type=image,"name=ghcr.io/acme/widget,acme/widget",push-by-digest=true,'
-        "name-canonical=true,push=true",
+        ("type=image,push-by-digest=true,name-canonical=true,push=true", "ghcr.io/acme/widget"),
+        (
+            'type=image,"name=ghcr.io/acme/widget,acme/widget",push-by-digest=true,'
+            "name-canonical=true,push=true",
+            "",
+        ),
     ],
-    ids=["docker's recipe", "with name="],
+    ids=["docker's recipe (tags: the image)", "its older form (name=)"],
 )
 def test_outputs_push_by_digest_pushes_one_platform_by_digest_never_a_tag(
-    tmp_path: Path, push: str, outputs: str
+    tmp_path: Path, push: str, outputs: str, tags: str
 ) -> None:
     """docker's per-platform runner recipe: the platform's image by digest to every image of
     the config, no tag written (merge writes them), the cache ref the platform's own."""
-    given = {"platforms": "linux/arm64", "outputs": outputs, "push": push}
+    given = {"platforms": "linux/arm64", "outputs": outputs, "push": push, "tags": tags}
     done = _dry_run_step(tmp_path, given)
     assert done.returncode == 0, done.stderr
     target = _bake_target(done)
