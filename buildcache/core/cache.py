@@ -69,7 +69,8 @@ def owned_names(config: Config) -> dict[ImageRef, NameOwner]:
             cache = own or main
             names += [(cache, "the cache"), (record_ref(cache), "the cache record")]
             tag = staging_tag(prefix, variant.name, platform)
-            names += [(image.with_tag(tag), "the staging tag") for image in config.images]
+            images = config.images_of(variant.name)
+            names += [(image.with_tag(tag), "the staging tag") for image in images]
         for ref, what in names:
             owner = owners.setdefault(ref, NameOwner(variant.name, what))
             if owner.variant != variant.name:
@@ -87,12 +88,13 @@ def cache_refs(
 ) -> tuple[ImageRef, ImageRef | None]:
     """The variant's main cache ref, and its own ref where a branch, or a runner building one
     platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
-    main = config.cache_image.with_tag(f"{config.cache.tag_prefix}{variant}")
+    image = config.cache_image_of(variant)  # cache.image, else the first of its images
+    main = image.with_tag(f"{config.cache.tag_prefix}{variant}")
     branch = policy.branch_slug if policy is not None else None
     if branch is None and not platform:
         return main, None
     own = _own_suffix(f"{config.cache.tag_prefix}{variant}-", branch, platform)
-    return main, config.cache_image.with_tag(own)
+    return main, image.with_tag(own)
 
 
 def _own_suffix(stem: str, branch: str | None, platform: str | None) -> str:

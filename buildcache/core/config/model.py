@@ -10,8 +10,9 @@ file and the key.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -122,8 +123,14 @@ class VariantConfig:
     # the tag that follows its newest release: its name (`latest` for the default variant),
     # or another (`latest-full`, as a metadata-action flavor suffix with onlatest makes it)
     latest_tag: str | None = None
-    # from a bake file's target (core/config/bakefile.py)
     context: Path | None = None
+    # its own images (an -enterprise image, one image per package of a monorepo); empty: the
+    # config's. Its cache lives in the first of them, unless cache.image names one for all.
+    images: tuple[ImageRef, ...] = ()
+    # its own [variants.NAME.tags] over the config's [tags]: its tags are exactly what they
+    # make (no `-NAME` suffix is added); None: the config's, suffixed unless it is the default
+    tags: TagsConfig | None = None
+    # from a bake file's target (core/config/bakefile.py)
     secrets: tuple[Secret, ...] = ()
     ssh: tuple[str, ...] = ()
 
@@ -168,6 +175,27 @@ class Config:
     def cache_image(self) -> ImageRef:
         return self.cache.image or self.images[0]
 
+    def images_of(self, variant: str) -> tuple[ImageRef, ...]:
+        """The images a variant is pushed to: its own, else the config's."""
+        own = next((v.images for v in self.variants if v.name == variant), ())
+        return own or self.images
+
+    def cache_image_of(self, variant: str) -> ImageRef:
+        """Where a variant's cache lives: cache.image where given, else the first of its
+        images (a variant with an image of its own keeps its cache beside it)."""
+        return self.cache.image or self.images_of(variant)[0]
+
+    @property
+    def all_images(self) -> tuple[ImageRef, ...]:
+        """Every image some variant is pushed to, the config's first, in order, once."""
+        found = (*self.images, *(i for v in self.variants for i in v.images))
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def cache_images(self) -> tuple[ImageRef, ...]:
+        """Every image some variant's cache lives in, in order, once."""
+        return tuple(dict.fromkeys(self.cache_image_of(v.name) for v in self.variants))
+
     @property
     def builder_name(self) -> str | None:
         """The buildx builder builds run on; None: the engine's own (the docker driver)."""
@@ -175,9 +203,46 @@ class Config:
 
     @property
     def registries(self) -> list[str]:
-        """Every registry of `images` and the cache image, in order, once."""
-        return list(dict.fromkeys(image.registry for image in (*self.images, self.cache_image)))
+        """Every registry of every variant's images and caches, in order, once: a login and the
+        pre-flight cover them all."""
+        found = (*self.all_images, self.cache_image, *self.cache_images)
+        return list(dict.fromkeys(image.registry for image in found))
 
     def wanted_platforms(self) -> list[str]:
         """Every platform some variant is built for, sorted."""
         return sorted({p for v in self.variants for p in (v.platforms or self.platforms)})
+
+
+def mark_bare(
+    variants: Sequence[VariantConfig], images: tuple[ImageRef, ...], said: Collection[str]
+) -> tuple[VariantConfig, ...]:
+    """The variants with `default` set on those whose tags carry no suffix, among the variants
+    pushed to the same images: those that say `default = true` (`said`: the shorthand); else
+    those whose own [variants.NAME.tags] give them no prefix or suffix; else the first listed
+    of those without tags of their own (the others are suffixed `-NAME`). Two bare variants of
+    one image are refused when their tags are planned (core/plan/invariants.py)."""
+    groups: dict[tuple[ImageRef, ...], list[VariantConfig]] = {}
+    for variant in variants:
+        groups.setdefault(variant.images or images, []).append(variant)
+    bare = {v.name for group in groups.values() for v in _bare_in(group, said)}
+    return tuple(dataclasses.replace(v, default=v.name in bare) for v in variants)
+
+
+def _bare_in(group: Sequence[VariantConfig], said: Collection[str]) -> Sequence[VariantConfig]:
+    if any(v.name in said for v in group):
+        return [v for v in group if v.name in said]
+    own_bare = [v for v in group if v.tags is not None and not _affixed(v.tags)]
+    return own_bare or [v for v in group if v.tags is None][:1]
+
+
+def _affixed(tags: TagsConfig) -> bool:
+    """Whether a variant's own tags carry a prefix or a suffix (metadata-action's flavor, or
+    the shorthand's)."""
+    if tags.prefix or tags.suffix:
+        return True
+    if not tags.flavor:
+        return False
+    from buildcache.core.plan.rules import parse_flavor  # a config with a flavor only
+
+    flavor = parse_flavor(tags.flavor)
+    return bool(flavor.prefix or flavor.suffix)

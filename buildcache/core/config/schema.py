@@ -81,6 +81,8 @@ SCHEMA = (
 )
 VARIANT_SCHEMA = (
     Setting("default", "bool", False),
+    Setting("images", "images"),  # its own images (default: the config's)
+    Setting("context", "path"),
     Setting("build-args", "args", {}),
     Setting("labels", "labels", {}),
     Setting("annotations", "labels", {}),
@@ -102,5 +104,8 @@ NODE_SCHEMA = (
     Setting("name", "name"),
     Setting("driver-opts", "options", {}),
 )
+# [variants.NAME.tags]: the keys of [tags], over the config's for that variant
+VARIANT_TAGS_SCHEMA = tuple(s for s in SCHEMA if s.key.startswith("tags."))
+VARIANT_TABLES = ("tags",)
 TABLES = ("builder", "variants")  # sections with a structure of their own, read below
 TOP_KEYS = tuple(dict.fromkeys([s.key.split(".")[0] for s in SCHEMA] + list(TABLES)))
