@@ -151,7 +151,8 @@ def make_plan(
     refs; a `policy` of None writes the cache when the run pushes (or as --cache-write says).
     `own_runs`: the tags of each variant with [variants.NAME.tags] of its own."""
     chosen = _chosen(config, request)
-    _refuse_release_tags(config, run)
+    for each in (run, *(own_runs or {}).values()):
+        _refuse_release_tags(config, each)
     notes = secret_looking_args(
         [*config.build_args, *(a for v in config.variants for a in v.build_args)]
     )

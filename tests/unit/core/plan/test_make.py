@@ -427,3 +427,15 @@ def test_variants_in_images_of_their_own_are_each_bare() -> None:
     plan = plan_run(_config(text), version="1.2.3")
     assert _tags(plan, "api") == ["ghcr.io/acme/api:1.2.3", "ghcr.io/acme/api:latest"]
     assert _tags(plan, "worker") == ["ghcr.io/acme/worker:1.2.3", "ghcr.io/acme/worker:latest"]
+
+
+DEV_BRANCH = {"GITHUB_ACTIONS": "true", "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "dev"}
+
+
+def test_a_variant_s_own_rules_may_not_write_a_release_tag_outside_a_release() -> None:
+    text = OWN.replace('flavor = ["latest=auto"]', 'rules = ["type=raw,value=2.0"]')
+    text = text.replace(
+        '["type=semver,pattern={{version}}", "type=semver', '["type=ref,event=branch", "type=semver'
+    )
+    with pytest.raises(UsageError, match="'2.0' .* reads as a release"):
+        plan_run(_config(text), env=DEV_BRANCH)
