@@ -437,5 +437,5 @@ def test_a_variant_s_own_rules_may_not_write_a_release_tag_outside_a_release() -
     text = text.replace(
         '["type=semver,pattern={{version}}", "type=semver', '["type=ref,event=branch", "type=semver'
     )
-    with pytest.raises(UsageError, match="'2.0' .* reads as a release"):
+    with pytest.raises(UsageError, match=r"'2\.0' .* reads as a release"):
         plan_run(_config(text), env=DEV_BRANCH)
