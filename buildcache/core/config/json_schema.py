@@ -1,5 +1,5 @@
 """Pure: the JSON Schema of buildcache.toml (and of `[tool.buildcache]`), made from the one
-declaration of its keys (schema.py), for editors (taplo, SchemaStore). `buildcache schema`
+declaration of its keys (the fields of model.py, listed by schema.py), for editors (taplo, SchemaStore). `buildcache schema`
 prints it; buildcache/config.schema.json is it, kept current by a test."""
 
 from __future__ import annotations
@@ -130,6 +130,9 @@ def _property(setting: Setting) -> dict[str, Any]:
         found["default"] = (
             list(setting.default) if isinstance(setting.default, tuple) else setting.default
         )
+    said = [setting.doc]
     if setting.env:
-        found["description"] = f"Overridden by the environment variable {setting.env}."
+        said.append(f"Overridden by the environment variable {setting.env}.")
+    if any(said):
+        found["description"] = " ".join(s for s in said if s)
     return found

@@ -10,8 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.config.declare import Setting
 from buildcache.core.config.reader import Reader, as_written, kind_of
-from buildcache.core.config.schema import Setting
 from buildcache.core.inputs import (
     CONTEXT_NAME,
     ENV_NAME,

@@ -1,6 +1,7 @@
 """Find, read and validate the config, and apply the environment over it.
 
-The settings are described once, in schema.py (key, kind, default, environment variable).
+The settings are declared once, as the fields of model.py (key, kind, default, environment
+variable, doc; listed by schema.py).
 The cascade, each layer over the one before:
 defaults < the config file < environment (`BUILDCACHE_*`) < command line (core/plan). The
 environment is passed in as a mapping, never read from os.environ here, so tests pass their own.
@@ -156,9 +157,9 @@ def _one_tag_language(reader: Reader, tags: Mapping[str, Any], where: str = "tag
 
 
 def fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A section's values under their dataclass fields' names: each key is declared once, in
-    the schema, and its field is its name with `_` for `-` (tests/unit/core/config check that
-    every schema key has its field)."""
+    """A section's values under their dataclass fields' names: each key is declared once, as
+    its field, named as the key with `_` for `-` (tests/unit/core/config check that every
+    schema key has its field)."""
     return {key.replace("-", "_"): value for key, value in values.items()}
 
 
