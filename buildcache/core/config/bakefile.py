@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.build_inputs import context_value, parse_secret
 from buildcache.core.config.model import (
     DEFAULT_VARIANT,
     VARIANT_NAME,
@@ -24,7 +25,6 @@ from buildcache.core.config.model import (
     VariantConfig,
     mark_bare,
 )
-from buildcache.core.inputs import context_value, parse_secret
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.reference import ImageRef, ReferenceError
 from buildcache.errors import ConfigError, UsageError

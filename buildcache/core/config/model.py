@@ -17,8 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from buildcache.core.build_inputs import Secret
 from buildcache.core.config.declare import NO_DEFAULT, REQUIRED, setting
-from buildcache.core.inputs import Secret
 from buildcache.core.reference import ImageRef
 
 CONFIG_FILE = "buildcache.toml"
