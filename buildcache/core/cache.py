@@ -6,6 +6,7 @@ is a function of tag lists and manifests, tested without a registry.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from buildcache.buildkit.rawjson import parse_time
-from buildcache.core.config.model import Config
+from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.plan.ci import CachePolicy, branch_slug
 from buildcache.core.reference import MAX_TAG, ImageRef
 
@@ -51,6 +52,25 @@ def staging_tag(prefix: str, variant: str, platform: str | None) -> str:
     image of the variant: `buildcache-slim-image` (`-linux-arm64-image` for one platform)."""
     own = f"-{platform.replace('/', '-')}" if platform else ""
     return f"{prefix}{variant}{own}{STAGING_SUFFIX}"
+
+
+def by_cache_image(config: Config) -> list[Config]:
+    """The config once per image some variant's cache lives in (cache.image, else the first
+    of the variant's images), with the variants whose cache is there: `cache ls` and `prune`
+    read each image with the variants it holds (a variant with an image of its own keeps its
+    cache beside it; in any other image its name is a stale cache's)."""
+    groups: dict[ImageRef, list[VariantConfig]] = {}
+    for variant in config.variants:
+        groups.setdefault(config.cache_image_of(variant.name), []).append(variant)
+    return [
+        dataclasses.replace(
+            config,
+            images=config.images_of(variants[0].name),
+            variants=tuple(variants),
+            cache=dataclasses.replace(config.cache, image=image),
+        )
+        for image, variants in groups.items()
+    ]
 
 
 def owned_names(config: Config) -> dict[ImageRef, NameOwner]:
