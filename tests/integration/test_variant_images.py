@@ -109,6 +109,14 @@ def test_variants_with_their_own_images_and_flavors_are_published_as_their_rules
     assert manifest(f"{ee}:buildcache-ee") is not None
     assert manifest(f"{app}:buildcache-alpine") is not None
     assert manifest(f"{app}:buildcache-ee") is None
+    # cache ls reads each cache where it lives
+    result, listing = project.run_json("cache", "ls")
+    assert result.returncode == 0, result.stderr
+    assert {e["ref"]: e["present"] for e in listing["refs"]} == {
+        f"{app}:buildcache-alpine": True,
+        f"{app}:buildcache-debian": True,
+        f"{ee}:buildcache-ee": True,
+    }
 
 
 def test_two_variants_writing_one_tag_are_refused_before_anything_runs(project: Project) -> None:
