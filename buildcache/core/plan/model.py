@@ -69,6 +69,7 @@ class VariantPlan:
             "name": self.name,
             "default": self.default,
             "tags": [str(t) for t in self.tags],
+            "images": [str(i) for i in self.images],
             "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
             "floating": sorted(self.floating),
             "release_tags": dict(self.release_tags),
