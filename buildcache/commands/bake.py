@@ -159,14 +159,20 @@ class BakeOutcome:
             [v for v in plan.variants if self.statuses[v.name].state in states]
         )
 
-    def failure(self) -> BuildFailed | None:
+    def failure(self, *, pushing: bool) -> BuildFailed | None:
+        """The run's error; `pushing`: the run pushed (a local build's export is no push, and
+        no tag was to be written)."""
         if self.error is None:
             return None
-        pushed = self.first.export_failure()
+        pushed = self.first.export_failure() if pushing else None
         if pushed is not None:
             return _push_failed(pushed, self.first.export_failed_of())
         message = _failure_message(self.first) or self.error.message
-        if self.first.failed_steps():
+        # a re-run can pass: the engine or a registry failed for a while (by buildx's words or
+        # a vertex's own error), not the build
+        said = [message, *(v.error for v in self.first.vertexes.values() if v.error)]
+        again = any(is_transient(text) or is_unreachable(text) for text in said)
+        if self.first.failed_steps() or not (pushing and again):
             return BuildFailed(message)
         # no step of the user's failed: the engine, a push while other steps still ran, a
         # registry gone mid-build; nothing was tagged, and what finished is in the cache

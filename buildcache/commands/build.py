@@ -245,7 +245,7 @@ def _publish_built(
 ) -> tuple[list[TagResult], BuildFailed | None]:
     """The variants built, published where the plan pushes their tags; a failed bake publishes
     nothing, unless --keep-going asked for the variants that built."""
-    error = baked.failure()
+    error = baked.failure(pushing=built.push)
     if error is not None and not keep_going:
         return [], error
     if not _publishes(built):

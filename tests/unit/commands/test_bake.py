@@ -126,7 +126,7 @@ def test_a_push_refused_for_its_credentials_is_not_baked_again() -> None:
     bake = StandInBake([Outcome([*ALL_DONE, _export(refused)], "exit 1")])
     baked = bake_all(bake, _two_variants(), NO_WAIT, _console()[0])  # type: ignore[arg-type]
     assert [name for name, _ in bake.baked] == ["all"]
-    failure = baked.failure()
+    failure = baked.failure(pushing=True)
     assert failure is not None
     assert failure.message == f"the push failed after every step was done: {refused}"
     assert "log in with a token that may push" in (failure.hint or "")
@@ -177,7 +177,7 @@ def test_keep_going_bakes_the_variants_that_did_not_fail_again_on_their_own() ->
     reports = baked.reports(plan)
     assert (reports["slim"].total, reports["slim"].cached) == (2, 2)
     assert reports["full"].first_executed == "[linux/amd64] 1/2 RUN full step 1"
-    failure = baked.failure()
+    failure = baked.failure(pushing=True)
     assert failure is not None
     assert failure.message.startswith("the build failed at full")
 
@@ -208,7 +208,7 @@ def test_one_variants_failed_push_is_its_own_failure_never_anothers() -> None:
     assert full.state == "cancelled"
     assert refused not in (full.error or "")
     assert "the push of slim failed" in (full.error or "")
-    failure = baked.failure()
+    failure = baked.failure(pushing=True)
     assert failure is not None
     assert failure.message == f"the push of slim failed after every step was done: {refused}"
     # where buildx reported full's image, full was built: it is published with --keep-going
@@ -226,7 +226,30 @@ def test_a_push_that_failed_while_other_steps_ran_says_to_run_again() -> None:
     vertexes = [_step("slim", 1), _step("slim", 2), _step("full", 1), running, _export(refused)]
     bake = StandInBake([Outcome(vertexes, "exit 1")])
     baked = bake_all(bake, _two_variants(), NO_WAIT, _console()[0])  # type: ignore[arg-type]
-    failure = baked.failure()
+    failure = baked.failure(pushing=True)
     assert failure is not None
     assert "run the same command again" in (failure.hint or "")
     assert "no tag was written on any registry" in (failure.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("reason", "pushing", "hinted"),
+    [
+        # a registry gone mid-build, in a run that pushes: a re-run completes it
+        ("failed to push: dial tcp 127.0.0.1:5102: connect: connection refused", True, True),
+        # a local build (no --push): no tag was ever to be written
+        ("failed to push: dial tcp 127.0.0.1:5102: connect: connection refused", False, False),
+        # a failure the same command meets again
+        ("docker exporter does not currently support exporting manifest lists", True, False),
+    ],
+)
+def test_the_run_again_hint_only_where_a_push_was_made_and_a_rerun_can_pass(
+    reason: str, pushing: bool, hinted: bool
+) -> None:
+    running = {**_step("full", 2), "completed": None, "cached": False}
+    vertexes = [_step("slim", 1), _step("slim", 2), _step("full", 1), running, _export(reason)]
+    bake = StandInBake([Outcome(vertexes, "exit 1")])
+    baked = bake_all(bake, _two_variants(), NO_WAIT, _console()[0])  # type: ignore[arg-type]
+    failure = baked.failure(pushing=pushing)
+    assert failure is not None
+    assert ("no tag was written on any registry" in (failure.hint or "")) is hinted
