@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -517,7 +518,7 @@ def _text_changed(
     return MissCause(
         "instruction",
         label,
-        f"its text changed: {_label(old)} -> {_label(now.text)}",
+        f"its text changed: {changed_words(old, now.text)}",
         (("text", old, now.text),),
     )
 
@@ -550,6 +551,28 @@ def _moved_base(upstream: Upstream, name: str) -> bool:
 
 def _label(step: str) -> str:
     return step if len(step) <= 80 else step[:77] + "..."
+
+
+# what is kept of the text around an edit, that the reader sees where it is
+_AROUND = 20
+
+
+def changed_words(old: str, new: str) -> str:
+    """`old -> new`, each cut to the part that differs where they are long: the common start and
+    end elided with `…`, a few characters of it kept around the edit (an edit near the end of a
+    long RUN is otherwise cut away from both, which then read the same)."""
+    if len(old) <= 80 and len(new) <= 80:
+        return f"{old} -> {new}"
+    head = len(os.path.commonprefix([old, new]))
+    tail = len(os.path.commonprefix([old[head:][::-1], new[head:][::-1]]))
+    start = max(0, head - _AROUND)
+
+    def part(text: str) -> str:
+        end = min(len(text), len(text) - tail + _AROUND)
+        cut = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+        return _label(cut)
+
+    return f"{part(old)} -> {part(new)}"
 
 
 def _base_moved(label: str, moved: BaseUse) -> MissCause:

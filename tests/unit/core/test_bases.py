@@ -11,6 +11,7 @@ from buildcache.core.bases import (
     RecordedStep,
     ResolvedBase,
     Upstream,
+    changed_words,
     context_key,
     decide,
     first_cause,
@@ -271,6 +272,21 @@ def test_the_first_step_whose_own_input_changed_is_blamed_not_a_later_stages() -
     assert cause is not None
     assert (cause.kind, cause.step) == ("unknown", SCRIPTS)
     assert first_cause(Upstream(steps=_multi_stage("sha256:1")), ran) is None
+
+
+def test_an_edit_near_the_end_of_a_long_instruction_shows_the_part_that_differs() -> None:
+    """Both texts cut to the same first 77 characters read the same: the words show the edit."""
+    base = "RUN apt-get update && apt-get install -y --no-install-recommends " + "pkg " * 20
+    old, new = base + "curl", base + "wget"
+    words = changed_words(old, new)
+    before, after = words.split(" -> ")
+    assert before != after
+    assert before.endswith("curl")
+    assert after.endswith("wget")
+    assert before.startswith("…")
+    # the start where it differs, the end elided where it is the same
+    assert changed_words("RUN a" + "x" * 100, "RUN b" + "x" * 100).startswith("RUN a" + "x" * 20)
+    assert changed_words("RUN short", "RUN other") == "RUN short -> RUN other"
 
 
 def test_an_edited_instruction_says_its_old_and_new_text() -> None:
