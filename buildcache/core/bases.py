@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -557,14 +556,20 @@ def _label(step: str) -> str:
 _AROUND = 20
 
 
+def _common_start(one: str, other: str) -> int:
+    """How many characters the two start with alike."""
+    pairs = enumerate(zip(one, other, strict=False))
+    return next((i for i, (a, b) in pairs if a != b), min(len(one), len(other)))
+
+
 def changed_words(old: str, new: str) -> str:
     """`old -> new`, each cut to the part that differs where they are long: the common start and
     end elided with `…`, a few characters of it kept around the edit (an edit near the end of a
     long RUN is otherwise cut away from both, which then read the same)."""
     if len(old) <= 80 and len(new) <= 80:
         return f"{old} -> {new}"
-    head = len(os.path.commonprefix([old, new]))
-    tail = len(os.path.commonprefix([old[head:][::-1], new[head:][::-1]]))
+    head = _common_start(old, new)
+    tail = _common_start(old[head:][::-1], new[head:][::-1])
     start = max(0, head - _AROUND)
 
     def part(text: str) -> str:
