@@ -51,6 +51,9 @@ class ExecutedStep:
     stage: str | None = None
     text: str = ""  # the instruction as BuildKit names it
     short_name: str = ""  # `name` on one line (the first line of a RUN, `…` where it goes on)
+    # the other variants of this run the step is theirs too: BuildKit ran it once for all, so
+    # it is no cache hit for any of them
+    shared_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class CacheReport:
                     "name": s.name,
                     "platform": s.platform,
                     "seconds": None if s.seconds is None else round(s.seconds, 3),
+                    "shared_with": list(s.shared_with),
                 }
                 for s in self.executed_steps
             ],
@@ -288,7 +292,14 @@ def _counted(
         not_run=len(steps) - cached - len(executed),  # the build stopped before them
         executed_steps=tuple(
             ExecutedStep(
-                s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text, s.short_name
+                s.step_name,
+                s.platform,
+                s.seconds,
+                s.is_from,
+                s.stage,
+                s.text,
+                s.short_name,
+                tuple(name for name in s.variants if name != variant),
             )
             for s in executed
         ),
@@ -349,23 +360,37 @@ def variant_steps(steps: Sequence[Vertex], variant: str) -> list[Vertex]:
     text are the same in both, which is how it is found again here. The report and the CI log's
     groups count with this one function.
     """
-    own = [s for s in steps if s.variant == variant]
-    own += _shared_steps([s for s in steps if s.variant != variant], own)
-    return sorted(own, key=lambda s: (s.platform or "", s.index or 0))
+    own = [s for s in steps if variant in s.variants]
+    own += _shared_steps([s for s in steps if variant not in s.variants], own)
+    return sorted(_one_per_step(own), key=lambda s: (s.platform or "", s.index or 0))
+
+
+def _one_per_step(steps: Sequence[Vertex]) -> list[Vertex]:
+    """One vertex per step (platform, number): BuildKit runs a step two variants share once and
+    reports it under both names, and reports it again to the other variant as a cached vertex
+    of another digest. The one that ran is the variant's step (it ran for this run's build, of
+    both: no hit from any cache); the echo is dropped, so a variant's total is its own steps'."""
+    chosen: dict[tuple[str | None, str | None, int | None], Vertex] = {}
+    for step in steps:
+        key = (step.platform, step.stage, step.index)
+        if key not in chosen or (step.ran and not chosen[key].ran):
+            chosen[key] = step
+    return list(chosen.values())
 
 
 def _shared_steps(others: Sequence[Vertex], own: Sequence[Vertex]) -> list[Vertex]:
     """Other variants' steps that are this one's too: at a number it has no step of its own
     at, in a Dockerfile of as many steps, and shared (see _shared_with)."""
-    seen = {(s.platform, s.index) for s in own}
+    seen = {(s.platform, s.stage, s.index) for s in own}
     counts = {(s.platform, s.count) for s in own}
     shared = []
     for step in others:
-        if (step.platform, step.index) in seen or (step.platform, step.count) not in counts:
+        key = (step.platform, step.stage, step.index)
+        if key in seen or (step.platform, step.count) not in counts:
             continue
         if _shared_with(step, own):
             shared.append(step)
-            seen.add((step.platform, step.index))
+            seen.add(key)
     return shared
 
 
@@ -373,7 +398,11 @@ def _shared_with(step: Vertex, own: Sequence[Vertex]) -> bool:
     # The shared vertex's inputs are the earlier steps: it is the variant's if every step before it
     # that the variant has on that platform is either its own or shared (same text).
     return not any(
-        s.platform == step.platform and s.index == step.index and s.text != step.text for s in own
+        s.platform == step.platform
+        and s.stage == step.stage
+        and s.index == step.index
+        and s.text != step.text
+        for s in own
     )
 
 

@@ -47,6 +47,15 @@ class Vertex:
     canceled: bool = False
     error: str | None = None
     logs: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL_LINES))
+    # every variant whose name BuildKit gave this vertex: a step identical in two variants of a
+    # bake is one vertex, run once, and reported under each variant's name
+    also: list[str] = field(default_factory=list)
+
+    @property
+    def variants(self) -> list[str]:
+        """The variants this vertex is a step of: the first name's, then the others'."""
+        first = [self.variant] if self.variant else []
+        return first + [name for name in self.also if name not in first]
 
     @property
     def is_step(self) -> bool:
@@ -277,6 +286,7 @@ class BuildTracker:
 
     def _update_vertex(self, raw: Mapping[str, Any]) -> list[Event]:
         vertex = self._vertex(raw["digest"], str(raw.get("name", "")))
+        self._name_again(vertex, str(raw.get("name", "")))
         was_started, was_done = vertex.started is not None, vertex.done
         _merge(vertex, raw)
         if not vertex.is_step:
@@ -294,6 +304,14 @@ class BuildTracker:
             parsed = parse_vertex_name(name, self.variants, self.platforms)
             self.vertexes[digest] = parsed.vertex(digest, name)
         return self.vertexes[digest]
+
+    def _name_again(self, vertex: Vertex, name: str) -> None:
+        """The same vertex under another variant's name: it is that variant's step too."""
+        if not name or name == vertex.name:
+            return
+        variant = parse_vertex_name(name, self.variants, self.platforms).variant
+        if variant is not None and variant not in vertex.variants:
+            vertex.also.append(variant)
 
     def steps(self) -> list[Vertex]:
         return [v for v in self.vertexes.values() if v.is_step]

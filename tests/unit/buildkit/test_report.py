@@ -335,3 +335,51 @@ def test_cached_steps_are_counted_by_where_they_came_from() -> None:
     assert (unknown.from_registry, unknown.from_local, unknown.origin_words) == (None, None, "")
     assert {s.origin for s in unknown.cached_steps} == {"unknown"}
     assert found.ran_seconds == {"RUN make": 2.0}
+
+
+SHARED_PLATFORMS = {"slim": ["linux/amd64"], "full": ["linux/amd64"]}
+
+
+def _shared_deps_run(name: str) -> BuildTracker:
+    """A real `docker buildx bake --progress rawjson` of bake-shared-deps.Dockerfile (a `deps`
+    stage both variants share, then `ARG VARIANT` in `runtime`): `first` on a cold engine,
+    `changed` after requirements.txt changed. BuildKit ran each shared step once, reported it
+    under both variants' names, and again to one of them as a cached vertex of another digest."""
+    tracker = BuildTracker(["slim", "full"], SHARED_PLATFORMS)
+    with (DATA / f"bake-shared-deps-{name}.rawjson").open() as stream:
+        for line in stream:
+            tracker.feed_line(line)
+    return tracker
+
+
+def _plain(tracker: BuildTracker, variant: str):  # type: ignore[no-untyped-def]
+    report = cache_report(
+        tracker,
+        variant=variant,
+        cache_from=[],
+        cache_to=None,
+        cache_to_mode=None,
+        export_skipped_reason="",
+        metadata=None,
+        build_failed=False,
+    )
+    return with_origins(report, tracker, None)
+
+
+def test_a_step_both_variants_share_ran_for_both_and_is_no_hit_for_either() -> None:
+    """Before: the variant BuildKit named the shared vertex for second counted its echo as a
+    cached step (from the engine's local cache) and lost the shared one, so totals were 6 / 7
+    in one run and 7 / 6 in the next."""
+    for run in ("first", "changed"):
+        tracker = _shared_deps_run(run)
+        slim, full = _plain(tracker, "slim"), _plain(tracker, "full")
+        # 7 steps each (the two stages' FROM is one vertex), whatever BuildKit's order
+        assert (slim.total, full.total) == (7, 7), run
+        # WORKDIR /app and one other: the engine's; the deps steps ran in this run, for both
+        assert (slim.cached, full.cached) == (2, 2), run
+        ran = {s.name.split(" ", 2)[1] for s in slim.executed_steps if s.stage == "deps"}
+        assert {"3/4", "4/4"} <= ran, run
+        assert "deps 4/4" not in {c.name[:8] for c in slim.cached_steps}, run
+        assert "deps 4/4" not in {c.name[:8] for c in full.cached_steps}, run
+        shared = next(s for s in slim.executed_steps if s.name.startswith("deps 4/4"))
+        assert shared.shared_with == ("full",), run
