@@ -355,7 +355,11 @@ def _report_warnings(report: CacheReport, cause: MissCause | None) -> list[str]:
 
 
 def _broken_chain(report: CacheReport, cause: MissCause | None) -> str:
-    likely = f"; the likely cause: {cause.detail}" if cause else ""
+    # the cause is the first step whose own input changed: name it where it is not the first
+    # step that ran (a later stage's, numbered lower, may have run first)
+    same = cause is None or (report.first_executed or "").endswith(cause.step)
+    where = "" if same or cause is None else f"{cause.step}: "
+    likely = f"; the likely cause: {where}{cause.detail}" if cause else ""
     return (
         f"{report.variant}: the cache was found but {report.executed} of {report.total} steps ran again; "
         f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"

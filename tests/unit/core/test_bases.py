@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from buildcache.core.bases import (
     CacheRecord,
@@ -388,3 +389,38 @@ def test_a_step_the_engine_had_cached_is_blamed_where_its_input_changed() -> Non
     assert cause is not None
     assert (cause.kind, cause.step) == ("files", SCRIPTS)
     assert cause.detail.endswith("(its result came from the engine's own cache)")
+
+
+def _shared_deps(requirements: str) -> tuple[RecordedStep, ...]:
+    """tests/unit/data/bake-shared-deps.Dockerfile as the record has it (slim's arguments)."""
+    return (
+        _step("deps", "WORKDIR /d"),
+        _step("deps", "COPY requirements.txt ./", {"requirements.txt": requirements}),
+        _step("deps", "RUN sleep 3 && cat requirements.txt > /d/installed"),
+        _step("runtime", "WORKDIR /app"),
+        _step("runtime", "COPY --from=deps /d/installed /app/installed"),
+        _step("runtime", "RUN echo slim > /app/variant"),
+    )
+
+
+def test_a_variant_whose_shared_steps_ran_for_the_other_blames_the_changed_copy() -> None:
+    """The recorded bake after requirements.txt changed: BuildKit ran the `deps` steps once,
+    named for full first. slim's cause is still `deps`' COPY that reads requirements.txt, which
+    ran in this run, not a later step, nor a result of the engine's own cache."""
+    from buildcache.buildkit.report import cache_report
+    from buildcache.buildkit.tracker import BuildTracker
+
+    tracker = BuildTracker(["slim", "full"], {"slim": ["linux/amd64"], "full": ["linux/amd64"]})
+    data = Path(__file__).parent.parent / "data" / "bake-shared-deps-changed.rawjson"
+    for line in data.read_text().splitlines(keepends=True):
+        tracker.feed_line(line)
+    slim = cache_report(
+        tracker, variant="slim", cache_from=[], cache_to=None, cache_to_mode=None,
+        export_skipped_reason="", metadata=None, build_failed=False,
+    )  # fmt: skip
+    rec = CacheRecord("slim", NOW, "sha256:c", (), _shared_deps("sha256:1"))
+    upstream = Upstream(steps=_shared_deps("sha256:2"), record=rec)
+    cause = first_cause(upstream, [(s.stage, s.text) for s in slim.executed_steps if not s.is_from])
+    assert cause is not None
+    assert (cause.kind, cause.step) == ("files", "COPY requirements.txt ./")
+    assert "engine's own cache" not in cause.detail

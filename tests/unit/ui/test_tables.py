@@ -67,6 +67,10 @@ def test_an_expected_rerun_is_a_note_and_a_broken_chain_a_warning() -> None:
     assert rerun_notes([broken], cause) == []
     [warning] = cache_warnings([broken], cause)
     assert "the likely cause: the files it reads changed: src/app.py" in warning
+    # a cause at another step than where the chain broke says which step it is
+    copied = {"slim": MissCause("files", "COPY requirements.txt ./", "the files it reads changed")}
+    [warning] = cache_warnings([broken], copied)
+    assert "the likely cause: COPY requirements.txt ./: the files it reads changed" in warning
 
 
 def test_annotations_equal_to_the_labels_are_not_printed_twice() -> None:
