@@ -126,12 +126,21 @@ class CacheReport:
     def origin_words(self) -> str:
         """Where the cached steps came from, counted apart ("" where that is not known, or
         nothing was cached)."""
+        return self.origin_words_on(None)
+
+    def origin_words_on(self, platform: str | None) -> str:
+        """`origin_words` of one platform's cached steps (None: of all): a line of one
+        platform never holds the other's counts."""
         if self.from_registry is None or self.from_local is None or not self.cached:
             return ""
-        return (
-            f"{self.from_registry} from the registry cache, "
-            f"{self.from_local} from the engine's local cache"
-        )
+        registry, local = self.from_registry, self.from_local
+        if platform is not None:
+            steps = [s for s in self.cached_steps if s.platform == platform]
+            registry = sum(1 for s in steps if s.origin == "registry")
+            local = len(steps) - registry
+        if not registry + local:
+            return ""
+        return f"{registry} from the registry cache, {local} from the engine's local cache"
 
     @property
     def hidden_registry_words(self) -> str:

@@ -247,26 +247,29 @@ def _step_rows(report: CacheReport) -> list[Row]:
     """One row of steps from the cache, or one per platform where they differ."""
     if not report.total:  # never 0/0: the bake stopped before any step of it
         return [(Text("steps"), Text("none: BuildKit reported no step of it", style="yellow"))]
-    note = _steps_note(report)
     rows = []
-    for n, (label, total, cached) in enumerate(_step_counts(report)):
+    for n, (label, total, cached, platform) in enumerate(_step_counts(report)):
         style = "green" if cached == total else ("red" if report.reuse_broken else "yellow")
         summary = Text.assemble((f"{cached}/{total} from the cache", style), f"  {label}")
-        rows.append((Text("steps"), summary + ("" if n else note)))
+        # where the cached steps came from: each platform's own on its line
+        origins = report.origin_words_on(platform)
+        note = f" ({origins})" if origins else ""
+        rows.append((Text("steps"), summary + note + ("" if n else _steps_note(report))))
     return rows
 
 
-def _step_counts(report: CacheReport) -> list[tuple[str, int, int]]:
-    """(platforms, steps, from the cache): one line for all, or one per platform if they differ."""
+def _step_counts(report: CacheReport) -> list[tuple[str, int, int, str | None]]:
+    """(platforms, steps, from the cache, the platform or None for all): one line for all, or
+    one per platform if they differ."""
     platforms = list(report.per_platform.items())
     if len({(s.total, s.cached) for _, s in platforms}) > 1:
-        return [(p, s.total, s.cached) for p, s in platforms]
-    return [(", ".join(report.per_platform) or "-", report.total, report.cached)]
+        return [(p, s.total, s.cached, p) for p, s in platforms]
+    return [(", ".join(report.per_platform) or "-", report.total, report.cached, None)]
 
 
 def _steps_note(report: CacheReport) -> str:
     fetched = sum(1 for s in report.executed_steps if s.is_from)
-    note = f" ({report.origin_words})" if report.origin_words else ""
+    note = ""
     note += f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
     if report.not_run:  # per platform: the same step on two platforms is not two
         counts = [f"{s.not_run} on {p}" for p, s in report.per_platform.items() if s.not_run]

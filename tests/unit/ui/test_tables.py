@@ -192,3 +192,35 @@ def test_advice_is_printed_with_its_variant_and_notes() -> None:
     console = Console(file=io.StringIO(), width=200, record=True)
     print_advice(console, [], [])
     assert "no advice" in console.export_text()
+
+
+def test_a_line_per_platform_holds_that_platforms_origins_only() -> None:
+    """Before: `2/6 ... linux/amd64 (2 from the registry cache, 3 from the engine's local
+    cache)`, both platforms' counts on the first line."""
+    from buildcache.buildkit.report import CachedStep, CacheExport, CacheImport, PlatformSteps
+
+    amd, arm = "linux/amd64", "linux/arm64"
+    report = CacheReport(
+        variant="slim",
+        imported=(CacheImport("r/c:buildcache-slim", "found"),),
+        exported=CacheExport(None, "skipped", "not pushing"),
+        total=12,
+        cached=5,
+        executed_steps=(),
+        per_platform={amd: PlatformSteps(6, 2), arm: PlatformSteps(6, 3)},
+        first_executed=None,
+        from_registry=2,
+        from_local=3,
+        cached_steps=(
+            CachedStep("1/6 WORKDIR /app", amd, "registry"),
+            CachedStep("2/6 COPY a b", amd, "local"),
+            CachedStep("1/6 WORKDIR /app", arm, "registry"),
+            CachedStep("2/6 COPY a b", arm, "local"),
+            CachedStep("3/6 COPY c d", arm, "local"),
+        ),
+    )
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(cache_table([report]))
+    text = console.export_text()
+    assert f"2/6 from the cache  {amd} (1 from the registry cache, 1 from the engine's" in text
+    assert f"3/6 from the cache  {arm} (1 from the registry cache, 2 from the engine's" in text
