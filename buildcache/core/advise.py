@@ -15,6 +15,7 @@ ran, which files each step read):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,12 @@ class Advice:
     files: tuple[str, ...] = ()  # the files to copy first (copy-first)
     changed: tuple[str, ...] = ()  # what changed since the record (copy-first)
     size: int | None = None  # the bytes of the step's layer (the record's, of a pushed image)
+    also: tuple[str, ...] = ()  # the other variants of the same layout (one Dockerfile)
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """Every variant the advice holds for."""
+        return (self.variant, *self.also)
 
     @property
     def worth_it(self) -> bool:
@@ -71,6 +78,7 @@ class Advice:
         return {
             "kind": self.kind,
             "variant": self.variant,
+            "variants": list(self.variants),
             "stage": self.stage,
             "step": self.step,
             "message": self.message,
@@ -188,6 +196,7 @@ def _copy_first_advice(
     last = _tops(before.changed if before else (), set(files))
     changed = now or last
     seconds = _seconds(install, upstream, ran)
+    took = "" if seconds is None else f", {duration(seconds)}"  # no figure where none is known
     if now:
         why = f"{words} will run again for the change to {', '.join(now)}"
     elif last:
@@ -200,7 +209,7 @@ def _copy_first_advice(
         variant=variant,
         stage=copy.stage,
         step=install.text,
-        message=f"copy {listed} first: {why}, {duration(seconds)} "
+        message=f"copy {listed} first: {why}{took} "
         f"(COPY {' '.join(files)} ./ before `{_short(install.text)}`, then {copy.text})",
         seconds=seconds,
         files=files,
@@ -294,17 +303,33 @@ def advise_plan(plan: BuildPlan) -> tuple[list[Advice], list[str]]:
                 f"{variant.name}: {variant.upstream.record_note or 'no record'}: no figures "
                 "(a build that writes the cache records them)"
             )
-        found += advise(variant.name, variant.upstream)
-    return _once(found), notes
+        advised = advise(variant.name, variant.upstream)
+        if variant.upstream.record is not None:
+            notes += [_no_time_note(variant.name, a) for a in advised if a.kind == "copy-first"]
+        found += advised
+    return _once(found), [note for note in notes if note]
+
+
+def _no_time_note(variant: str, advice: Advice) -> str:
+    """Why a copy-first advice has no figure though there is a record: the record does not
+    hold the step yet ("" where it has its time)."""
+    if advice.seconds is not None:
+        return ""
+    return (
+        f"{variant}: the record beside its cache has no time for `{_short(advice.step)}` yet (no "
+        "build that wrote the cache has run it as it is now): its advice has no figure"
+    )
 
 
 def _once(found: Sequence[Advice]) -> list[Advice]:
-    """Variants of one Dockerfile share its advice: said once, for the first of them."""
-    seen: set[tuple[str, str, str]] = set()
-    kept = []
+    """Variants of one Dockerfile share its advice: said once, naming each of them (with the
+    first one's figures)."""
+    kept: dict[tuple[str, str, str], Advice] = {}
     for advice in found:
         key = (advice.kind, advice.stage, advice.step)
-        if key not in seen:
-            seen.add(key)
-            kept.append(advice)
-    return kept
+        first = kept.get(key)
+        if first is None:
+            kept[key] = advice
+        elif advice.variant not in first.variants:
+            kept[key] = dataclasses.replace(first, also=(*first.also, advice.variant))
+    return list(kept.values())

@@ -379,7 +379,9 @@ def print_advice(console: Console, found: Sequence[Advice], notes: Sequence[str]
         return
     for advice in found:
         console.print(
-            Text.assemble((f"{advice.variant} {advice.stage}", "bold"), f"  {advice.kind}")
+            Text.assemble(
+                (f"{', '.join(advice.variants)} {advice.stage}", "bold"), f"  {advice.kind}"
+            )
         )
         console.print(Text(f"  {advice.message}"))
 

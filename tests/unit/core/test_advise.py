@@ -52,7 +52,8 @@ def test_a_whole_context_copy_before_an_install_names_its_files_the_change_and_t
     # no record: the advice stands, its time is unknown, and it runs for any change
     [advice] = advise("slim", _upstream(copy, _step(INSTALL)))
     assert advice.seconds is None
-    assert "pip install runs again for any change to the context, ?" in advice.message
+    assert "pip install runs again for any change to the context (COPY" in advice.message
+    assert "?" not in advice.message
 
 
 def test_the_dependency_files_first_or_no_install_gives_no_copy_advice() -> None:
@@ -93,7 +94,8 @@ def test_advice_of_a_plan_is_said_once_per_dockerfile_with_a_note_where_no_recor
     steps = (_step("COPY . .", {".": "1"}), _step(INSTALL))
     plan = plan.with_upstreams({"slim": _upstream(*steps), "full": _upstream(*steps)}, [])
     found, notes = advise_plan(plan)
-    assert [a.variant for a in found] == ["slim"]
+    assert [a.variants for a in found] == [("slim", "full")]
+    assert found[0].to_json()["variants"] == ["slim", "full"]
     assert len(notes) == 2
     assert "no figures" in notes[0]
     assert found[0].to_json()["kind"] == "copy-first"
@@ -113,3 +115,23 @@ def test_a_chown_layer_says_its_size_from_the_record() -> None:
     assert "a second time (123.4 MB)" in advice.message
     [advice] = advise("slim", _upstream(*steps))
     assert "size unknown" in advice.message
+
+
+def test_a_record_without_the_step_yet_gives_no_figure_and_a_note_why() -> None:
+    config = parse_config(
+        {"images": ["ghcr.io/a/w"], "variants": {"slim": {}}},
+        {},
+        path=Path("/r/buildcache.toml"),
+        root=Path("/r"),
+    )
+    steps = (_step("COPY . .", {".": "1"}), _step(INSTALL))
+    # the record is there, from before the install was added
+    upstream = _upstream(*steps, recorded=(_step("COPY . .", {".": "1"}),))
+    plan = make_plan(config, version="1").with_upstreams({"slim": upstream}, [])
+    [advice], notes = advise_plan(plan)
+    assert advice.seconds is None
+    assert "?" not in advice.message
+    assert notes == [
+        f"slim: the record beside its cache has no time for `{INSTALL}` yet (no build that wrote the cache has run it as it is now): its advice "
+        "has no figure"
+    ]
