@@ -107,6 +107,8 @@ def prune(
                 "cache_images": [str(image) for image in config.cache_images],
                 "dry_run": dry_run,
                 "deleted": deleted,
+                # what prune picked to delete: with --dry-run, what it would have deleted
+                "would_delete": [t.tag for t in targets if t.skipped is None],
                 "kept": [{"tag": t.tag, "reason": t.skipped} for t in targets if t.skipped],
             }
         )

@@ -186,8 +186,9 @@ def orphan_tags(tags: Sequence[str], prefix: str, variants: Sequence[str]) -> li
 
 
 def _cache_shaped(tag: str, prefix: str) -> bool:
-    # a record goes with its cache tag (core/bases.py), never on its own
-    if not tag.startswith(prefix) or tag.endswith(RECORD_SUFFIX):
+    # a record goes with its cache tag (core/bases.py), never on its own; a staging tag holds
+    # an image (a cache tag never ends as one: _own_suffix), which prune never deletes
+    if not tag.startswith(prefix) or tag.endswith((RECORD_SUFFIX, STAGING_SUFFIX)):
         return False
     return re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", tag[len(prefix) :]) is not None
 

@@ -262,8 +262,38 @@ def test_prune_json_says_what_was_deleted_and_what_was_kept_and_why(capsys) -> N
     )
     data = json.loads(capsys.readouterr().out)
     assert data["deleted"] == ["buildcache-gone", "buildcache-gone.record"]
+    assert data["would_delete"] == ["buildcache-gone", "buildcache-gone.record"]
     assert [k["tag"] for k in data["kept"]] == ["buildcache-x"]
     assert "no record says which project wrote it" in data["kept"][0]["reason"]
+
+
+def test_prune_dry_run_json_says_what_it_would_delete(capsys) -> None:  # type: ignore[no-untyped-def]
+    registry = Registry({"buildcache-gone": "sha256:2", "buildcache-gone.record": "sha256:3"})
+    cache.prune(
+        _config(), yes=False, dry_run=True, console=_console()[0], as_json=True,
+        connect=registry.connect,
+    )  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert registry.deleted == []
+    assert (data["dry_run"], data["deleted"]) == (True, [])
+    assert data["would_delete"] == ["buildcache-gone", "buildcache-gone.record"]
+
+
+def test_ls_and_prune_agree_on_a_removed_variants_staging_tag(capsys) -> None:  # type: ignore[no-untyped-def]
+    """buildcache's staging tag of a variant gone from the config holds an image: before, ls
+    listed it as an orphan 'prune deletes', and prune kept it (not a BuildKit cache)."""
+    registry = Registry({"buildcache-gone-image": "sha256:i9"})
+    cache.ls(
+        _config(), as_json=True, console=_console()[0], connect=registry.connect,
+        platform_layers=lambda ref: None,
+    )  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["orphans"] == []
+    cache.prune(
+        _config(), yes=True, dry_run=False, console=_console()[0], as_json=True,
+        connect=registry.connect,
+    )  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert (registry.deleted, data["would_delete"], data["kept"]) == ([], [], [])
 
 
 class Repositories:
