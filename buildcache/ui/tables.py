@@ -283,10 +283,16 @@ def _ran_rows(report: CacheReport) -> list[Row]:
     ran = sorted(
         (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
     )
-    rows = [
-        (Text("ran"), Text(f"{s.seconds or 0:5.1f}s {s.platform or ''} {s.short_name or s.name}"))
-        for s in ran[:5]
-    ]
+    rows = []
+    for s in ran[:5]:
+        # a step BuildKit ran once for this variant and others of the run: no hit for any
+        once = (
+            f" (built once in this run, for {', '.join(s.shared_with)} too)"
+            if s.shared_with
+            else ""
+        )
+        line = f"{s.seconds or 0:5.1f}s {s.platform or ''} {s.short_name or s.name}{once}"
+        rows.append((Text("ran"), Text(line)))
     if len(ran) > 5:
         rows.append((Text(""), Text(f"... and {len(ran) - 5} more (--json lists them all)")))
     return rows

@@ -224,3 +224,24 @@ def test_a_line_per_platform_holds_that_platforms_origins_only() -> None:
     text = console.export_text()
     assert f"2/6 from the cache  {amd} (1 from the registry cache, 1 from the engine's" in text
     assert f"3/6 from the cache  {arm} (1 from the registry cache, 2 from the engine's" in text
+
+
+def test_a_step_run_once_for_two_variants_says_so() -> None:
+    from buildcache.buildkit.report import CacheExport, CacheImport, ExecutedStep, PlatformSteps
+
+    step = ExecutedStep("deps 4/4 RUN pip install", "linux/amd64", 30.0, shared_with=("full",))
+    report = CacheReport(
+        variant="slim",
+        imported=(CacheImport("r/c:buildcache-slim", "found"),),
+        exported=CacheExport(None, "skipped", "not pushing"),
+        total=4,
+        cached=3,
+        executed_steps=(step,),
+        per_platform={"linux/amd64": PlatformSteps(4, 3)},
+        first_executed=None,
+    )
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(cache_table([report]))
+    assert (
+        "deps 4/4 RUN pip install (built once in this run, for full too)" in console.export_text()
+    )
