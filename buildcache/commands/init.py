@@ -21,7 +21,9 @@ from buildcache import git
 from buildcache.ci import providers
 from buildcache.core.config.load import parse_config
 from buildcache.core.config.model import CONFIG_FILE
-from buildcache.core.init import (
+from buildcache.core.plan.metadata import repository_url
+from buildcache.errors import ConfigError, UsageError
+from buildcache.migrate.starter import (
     CI_STEP,
     MAKE_TARGET,
     ManualVersion,
@@ -33,8 +35,6 @@ from buildcache.core.init import (
     starter_notes,
     suggested_image,
 )
-from buildcache.core.plan.metadata import repository_url
-from buildcache.errors import ConfigError, UsageError
 from buildcache.ui.console import labelled, make_console, say
 
 
@@ -157,7 +157,7 @@ def _from_workflow(
     import tomli_w
     import yaml
 
-    from buildcache.core.migrate import migrate
+    from buildcache.migrate.from_workflow import migrate
 
     path = root / workflow
     if not path.is_file():

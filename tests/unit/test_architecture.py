@@ -23,9 +23,11 @@ ALLOWED = {
     # the CI providers read the environment and the CI's event file; they make core's values and
     # the ui's sink of their CI
     "ci": {"buildcache.ci", "buildcache.core", "buildcache.ui", "buildcache.errors"},
-    "commands": {"buildcache." + name for name in ("core", "buildkit", "ui", "docker", "registry", "ci", "commands", "errors", "git")},
+    # init's rules: a workflow or a Dockerfile -> a config; on top of core, never under it
+    "migrate": {"buildcache.core", "buildcache.buildkit", "buildcache.migrate", "buildcache.errors"},
+    "commands": {"buildcache." + name for name in ("core", "buildkit", "ui", "docker", "registry", "ci", "migrate", "commands", "errors", "git")},
 }  # fmt: skip
-PURE = ("core", "buildkit")
+PURE = ("core", "buildkit", "migrate")
 OUTSIDE = ("python_on_whales", "httpx", "rich", "typer", "subprocess")
 
 

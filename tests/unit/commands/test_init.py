@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from buildcache.cli.main import main
-from buildcache.core.init import image_names, suggested_image
-from tests.unit.core.test_init import MULTI_STAGE
+from buildcache.migrate.starter import image_names, suggested_image
+from tests.unit.migrate.test_starter import MULTI_STAGE
 
 
 def _repository(path: Path, remote: str) -> None:
@@ -138,7 +138,7 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "image.yml").write_text(
-        (Path(__file__).parents[1] / "core/data/workflows/variant-matrix.yml").read_text()
+        (Path(__file__).parents[1] / "migrate/data/workflows/variant-matrix.yml").read_text()
     )
     (tmp_path / "docker").mkdir()
     (tmp_path / "docker" / "Dockerfile").write_text(
@@ -183,7 +183,7 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
 # as processes, as a new user runs them, and the tags each event gets are compared with what the
 # workflow's own script gives when bash runs it.
 
-WORKFLOWS = Path(__file__).parents[1] / "core" / "data" / "workflows"
+WORKFLOWS = Path(__file__).parents[1] / "migrate" / "data" / "workflows"
 RELEASE_DOCKERFILE = """\
 FROM python:3.12-slim
 WORKDIR /src

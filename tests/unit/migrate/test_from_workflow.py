@@ -1,4 +1,4 @@
-"""core/migrate.py: a config from a workflow that builds with build-push-action."""
+"""migrate/from_workflow.py: a config from a workflow that builds with build-push-action."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from buildcache.core.migrate import migrate
 from buildcache.errors import UsageError
+from buildcache.migrate.from_workflow import migrate
 
 WORKFLOWS = Path(__file__).parent / "data" / "workflows"
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from buildcache.core.shell_tags import ManualRun, ShellStep, shell_tags
 from buildcache.errors import UsageError
+from buildcache.migrate.shell_tags import ManualRun, ShellStep, shell_tags
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}")
 _MATRIX = re.compile(r"^matrix\.([A-Za-z_][\w-]*)$")
