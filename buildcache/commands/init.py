@@ -26,9 +26,7 @@ from buildcache.errors import ConfigError, UsageError
 from buildcache.migrate.starter import (
     CI_STEP,
     MAKE_TARGET,
-    ManualVersion,
     image_names,
-    migrated_workflow,
     read_dockerfile,
     repository_path,
     starter_config,
@@ -55,6 +53,7 @@ def init(
     platforms: list[str],
     force: bool,
     workflow: Path | None = None,
+    dry_run: bool = False,
     console: Console | None = None,
 ) -> None:
     console = console or make_console()
@@ -66,8 +65,9 @@ def init(
     dockerfile, workflow = _from_root(cwd, root, dockerfile), _from_root(cwd, root, workflow)
     workflow = workflow or (None if dockerfile else _found_workflow(root))
     if workflow is not None:
-        text, printed = _from_workflow(root, workflow, images, console)
-        _write(target, text, console, printed)
+        text, before, after = _from_workflow(root, workflow, images, console)
+        _check(target, text)
+        _rewrite(root, workflow, (target, text), (before, after), console, dry_run=dry_run)
         return
     text = _from_dockerfile(root, dockerfile, images, platforms, console)
     _write(target, text, console, CI_STEP)
@@ -119,15 +119,48 @@ def _from_dockerfile(
     )
 
 
-def _write(target: Path, text: str, console: Console, workflow: str) -> None:
-    """The config written, once it is one buildcache accepts (checked as `build` reads it);
-    then the make targets and the workflow that runs it, on stdout."""
+def _check(target: Path, text: str) -> None:
+    """The config, checked as `build` reads it: nothing is written where it is not one."""
     try:
         parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
     except ConfigError as error:
         raise UsageError(
             f"nothing was written: {error.key}: {error.reason}", hint=error.hint
         ) from None
+
+
+def _rewrite(
+    root: Path,
+    workflow: Path,
+    config: tuple[Path, str],
+    texts: tuple[str, str],
+    console: Console,
+    *,
+    dry_run: bool,
+) -> None:
+    """The config and the workflow edited in place, written (not with --dry-run), and the
+    workflow's unified diff and the config on stdout."""
+    import difflib
+
+    (target, text), (before, after) = config, texts
+    name = workflow.as_posix()
+    diff = difflib.unified_diff(
+        before.splitlines(True), after.splitlines(True), f"a/{name}", f"b/{name}"
+    )
+    if not dry_run:
+        target.write_text(text, encoding="utf-8")
+        (root / workflow).write_text(after, encoding="utf-8")
+    done = "would write" if dry_run else "wrote"
+    say(console, f"{done} {target.name} and {name}; the diff and the config on stdout", "green")
+    console.file.flush()
+    sys.stdout.write("".join(diff) + f"\n# {target.name}\n" + text)
+    sys.stdout.flush()
+
+
+def _write(target: Path, text: str, console: Console, workflow: str) -> None:
+    """The config written, once it is one buildcache accepts (checked as `build` reads it);
+    then the make targets and the workflow that runs it, on stdout."""
+    _check(target, text)
     target.write_text(text, encoding="utf-8")
     say(
         console,
@@ -151,19 +184,22 @@ def _found_workflow(root: Path) -> Path | None:
 
 def _from_workflow(
     root: Path, workflow: Path, images: list[str], console: Console
-) -> tuple[str, str]:
-    """The config the workflow's build job stands for and the workflow that replaces it; a note
-    for each thing guessed, and for each it could not carry over."""
+) -> tuple[str, str, str]:
+    """The config the workflow's build job stands for, the workflow's text and its text with that
+    job's build steps replaced by buildcache's; a note for each thing guessed, and for each it
+    could not carry over."""
     import tomli_w
     import yaml
 
     from buildcache.migrate.from_workflow import migrate
+    from buildcache.migrate.workflow_edit import JobEdit, buildcache_step, edit_workflow
 
     path = root / workflow
     if not path.is_file():
         raise UsageError(f"there is no workflow {workflow} here")
+    text = path.read_text(encoding="utf-8")
     try:
-        parsed = yaml.safe_load(path.read_text(encoding="utf-8"))
+        parsed = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise UsageError(f"{workflow} is not YAML: {' '.join(str(error).split())}") from None
     repository = repository_path(_repository_url(root))
@@ -182,14 +218,40 @@ def _from_workflow(
         "# buildcache: multi-platform builds with a registry cache per variant (see its README).\n"
         f"# Written by `buildcache init --from {workflow.as_posix()}` (job {migration.job}).\n"
     )
-    printed = migrated_workflow(
-        source=workflow.as_posix(),
-        triggers=migration.triggers,
-        manual=[ManualVersion(m.input, m.version) for m in migration.manual],
+    step = buildcache_step(
+        action=_action_repository(console),
         push=migration.push,
-        login_env=migration.login_env,
+        manual=migration.manual,
+        keep_going=migration.keep_going and migration.matrix_only_for_build,
+        variants=None
+        if migration.matrix_only_for_build or not migration.variant_key
+        else f"${{{{ matrix.{migration.variant_key} }}}}",
     )
-    return header + tomli_w.dumps(migration.config), printed
+    edit = JobEdit(migration.job, migration.replaced, step, migration.matrix_only_for_build)
+    return header + tomli_w.dumps(migration.config), text, edit_workflow(text, edit)
+
+
+def _action_repository(console: Console) -> str:
+    """The action's owner/name: the GitHub repository in buildcache's own package metadata
+    (pyproject's [project.urls])."""
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("buildcache-cli").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        url = entry.partition(",")[2].strip()
+        if url.startswith("https://github.com/"):
+            return str(repository_path(url))
+    labelled(
+        console,
+        "note",
+        "yellow",
+        "buildcache's package names no GitHub repository: write the action's owner in place of "
+        "OWNER in the step",
+    )
+    return "OWNER/buildcache"
 
 
 def _repository_url(root: Path) -> str | None:

@@ -167,7 +167,11 @@ class _ExprParser:
         if name in literal:
             return literal[name]
         if name in self.context:
-            return self.context[name]
+            value = self.context[name]
+            # a boolean input is a boolean in `inputs` (`if: inputs.x` is false when unticked)
+            if name.startswith("inputs.") and value in ("true", "false"):
+                return value == "true"
+            return value
         if name.startswith("secrets."):
             return UNKNOWN  # never read, never guessed
         raise _Unknown(name)

@@ -37,9 +37,10 @@ class Migration:
     triggers: dict[str, Any] = field(default_factory=dict)  # the workflow's `on:`
     manual: list[ManualRun] = field(default_factory=list)  # manual runs with tags of their own
     push: str | None = None  # build-push-action's `push`, as written
-    # the action's env for `buildcache login`, from login-action's `with` where the workflow
-    # logs in to Docker Hub (`secrets.DOCKERHUB_USERNAME` stays a secret, not a variable)
-    login_env: dict[str, str] = field(default_factory=dict)
+    replaced: tuple[int, ...] = ()  # the job's steps buildcache's one step replaces, by index
+    keep_going: bool = False  # the matrix's `fail-fast: false`: a failed variant stops no other
+    matrix_only_for_build: bool = False  # no step left reads the matrix: one step builds all
+    variant_key: str | None = None  # the matrix key that names the variants
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,11 @@ class _Job:
     name: str
     build: Mapping[str, Any]  # build-push-action's `with`
     meta: Mapping[str, Any]  # metadata-action's `with` ({} where there is none)
-    logins: tuple[str, ...]  # login-action's registries
     matrix: tuple[dict[str, str], ...]  # one entry per matrix combination
     steps: tuple[Mapping[str, Any], ...] = ()
     env: Mapping[str, Any] = field(default_factory=dict)  # the workflow's env and the job's
+    strategy: Mapping[str, Any] = field(default_factory=dict)
+    rest: Mapping[str, Any] = field(default_factory=dict)  # the job's keys but steps/strategy
 
 
 def migrate(
@@ -62,12 +64,11 @@ def migrate(
     job = _build_job(workflow)
     migration = Migration({}, job.name, triggers=_triggers(workflow))
     migration.push = _written(job.build.get("push"))
-    migration.login_env = _hub_login_env(job.steps)
     context = {
         "github.repository": repository or "",
         "github.repository_owner": (repository or "/").split("/")[0],
     }
-    key = _variant_key(job)
+    key = migration.variant_key = _variant_key(job)
     variants = ["default"]
     if key is not None and job.matrix:
         variants = list(dict.fromkeys(_name(entry.get(key, "default")) for entry in job.matrix))
@@ -80,7 +81,35 @@ def migrate(
     _cache(migration, job, key, variants)
     _attest(migration, job)
     _left_out(migration, job)
+    _replaced_steps(migration, job)
     return migration
+
+
+_REPLACED_ACTIONS = ("docker/build-push-action@", "docker/metadata-action@", "actions/cache@")
+
+
+def _replaced_steps(migration: Migration, job: _Job) -> None:
+    """The steps buildcache's one step stands for: the builds, their tags (metadata-action's, a
+    shell step's whose outputs nothing left reads), their cache; and whether the matrix is left
+    with anything to do."""
+    replaced = {
+        n
+        for n, step in enumerate(job.steps)
+        if isinstance(step, dict) and str(step.get("uses", "")).startswith(_REPLACED_ACTIONS)
+    }
+    tag_step = _STEP_OUTPUT.match(str(job.build.get("tags", "")).strip())
+    for n, step in enumerate(job.steps):
+        if isinstance(step, dict) and tag_step and step.get("id") == tag_step.group(1):
+            kept = [s for i, s in enumerate(job.steps) if i not in replaced and i != n]
+            if not any(f"steps.{tag_step.group(1)}." in t for s in kept for t in _texts(s)):
+                replaced.add(n)
+    migration.replaced = tuple(sorted(replaced))
+    kept_texts = [t for i, s in enumerate(job.steps) if i not in replaced for t in _texts(s)]
+    kept_texts += _texts(job.rest)
+    migration.matrix_only_for_build = bool(job.matrix) and not any(
+        _matrix_keys(t) for t in kept_texts
+    )
+    migration.keep_going = job.strategy.get("fail-fast") is False
 
 
 def _written(value: Any) -> str | None:
@@ -128,34 +157,12 @@ def _job_of(name: str, job: Mapping[str, Any], env: Mapping[str, Any]) -> _Job |
         name=name,
         build=build,
         meta=_step_with(steps, "docker/metadata-action") or {},
-        # the registries login-action logs in to (Docker Hub where it names none)
-        logins=tuple(
-            _login_registry(s)
-            for s in steps
-            if str(s.get("uses", "")).startswith("docker/login-action")
-        ),
         matrix=_matrix((job.get("strategy") or {}).get("matrix") or {}),
-        steps=tuple(steps),
+        steps=tuple(job.get("steps") or []),
         env={**env, **_env(job)},
+        strategy=strategy if isinstance(strategy := job.get("strategy"), dict) else {},
+        rest={str(k): v for k, v in job.items() if k not in ("steps", "strategy")},
     )
-
-
-def _hub_login_env(steps: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """DOCKERHUB_USERNAME and DOCKERHUB_TOKEN as the workflow's Docker Hub login gives them."""
-    for step in steps:
-        uses = str(step.get("uses", ""))
-        if uses.startswith("docker/login-action") and _login_registry(step) in _HUB_NAMES:
-            given = step.get("with") or {}
-            names = (("username", "DOCKERHUB_USERNAME"), ("password", "DOCKERHUB_TOKEN"))
-            return {env: str(given[key]) for key, env in names if given.get(key)}
-    return {}
-
-
-_HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
-
-
-def _login_registry(step: Mapping[str, Any]) -> str:
-    return str((step.get("with") or {}).get("registry") or "docker.io")
 
 
 def _step_with(steps: Sequence[Mapping[str, Any]], action: str) -> dict[str, Any] | None:
@@ -552,8 +559,3 @@ def _left_out(migration: Migration, job: _Job) -> None:
                 f"{name}: {line.split('=', 1)[0]!r}: declare it under [secrets] or ssh (values "
                 "from the step's env), see docs/configuration.md, Build inputs"
             )
-    if job.logins:
-        migration.notes.append(
-            f"logins ({', '.join(job.logins)}): the action runs `buildcache login`, from "
-            "GITHUB_TOKEN/GITHUB_ACTOR (ghcr.io) and DOCKERHUB_USERNAME/DOCKERHUB_TOKEN in its env"
-        )

@@ -48,7 +48,7 @@ class ManualRun:
     """A manual run that the workflow tags with a literal tag of its own: buildcache builds it
     as a version that is no release (`--version test --no-latest`)."""
 
-    input: str  # the workflow_dispatch boolean input that asks for it
+    input: str | None  # the workflow_dispatch boolean input that asks for it (None: any)
     version: str
 
 
@@ -239,13 +239,15 @@ def _event_rule(run: SimulatedEvent, tag: str) -> str | None:
 
 
 def _manual(found: ShellTags, run: SimulatedEvent, tags: list[str], baseline: list[str]) -> None:
-    """A manual run tagged as a push to main is: nothing of its own; one with a switch on that
-    gets a tag of its own: that tag is a version that is no release."""
+    """A manual run tagged as a push to main is: nothing of its own. One that gets a literal tag
+    of its own (with a switch on, or any manual run where no branch rule makes it): that tag is
+    a version that is no release, whatever branch the run is started from."""
     own = [t for t in tags if t not in baseline]
+    literal = [t for t in own if not (_event_rule(run, t) or "type=raw").startswith("type=raw")]
+    if run.input is None and literal:
+        _event(found, run, literal)
+    own = [t for t in own if t not in literal]
     if not own:
-        return
-    if run.input is None:
-        _event(found, run, own)
         return
     version = own[0].removesuffix("-latest")
     found.manual.append(ManualRun(run.input, version))
@@ -253,7 +255,7 @@ def _manual(found: ShellTags, run: SimulatedEvent, tags: list[str], baseline: li
     found.rules.append(rule)
     found.guesses.append(
         f"tags: {run.label} was tagged {', '.join(own)}: a version that is no release, "
-        f"`buildcache build --version {version} --no-latest` (the workflow init prints passes it): {rule}"
+        f"`buildcache build --version {version} --no-latest` (the migrated step passes it): {rule}"
     )
 
 

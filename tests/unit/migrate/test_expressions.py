@@ -11,7 +11,9 @@ from buildcache.migrate.expressions import UNKNOWN, evaluate, render
     ("expression", "value"),
     [
         ("github.event_name == 'release'", True),
-        ("github.event_name != 'release' || inputs.test_docker", "true"),
+        # a boolean input is a boolean, as GitHub gives `inputs`
+        ("github.event_name != 'release' || inputs.test_docker", True),
+        ("github.event_name == 'push' || inputs.unticked", False),
         ("matrix.variant == 'full' && '-full' || ''", "-full"),
         ("matrix.variant == 'FULL' && '-full' || ''", "-full"),  # strings compare loosely
         ("!inputs.test_docker", False),
@@ -25,6 +27,7 @@ def test_github_expressions(expression: str, value: object) -> None:
         "github.event_name": "release",
         "github.ref": "refs/heads/main",
         "inputs.test_docker": "true",
+        "inputs.unticked": "false",
         "matrix.variant": "full",
     }
     assert evaluate(expression, context) == value

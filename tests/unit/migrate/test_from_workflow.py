@@ -56,7 +56,7 @@ def test_a_variant_matrix_becomes_variants_with_their_build_args_tags_and_cache(
     assert "GIT_SHA" in notes  # an expression it cannot read
     assert "suffix=" not in notes  # the per-variant suffix is buildcache's own: carried
     assert "'pypi'" in notes  # a secret to declare
-    assert "ghcr.io, docker.io" in notes
+    assert "logins" not in notes  # the login steps stay in the workflow: nothing to carry
 
 
 def test_a_workflow_without_build_push_action_is_a_usage_error() -> None:
