@@ -398,3 +398,70 @@ def test_init_from_a_workflow_that_names_no_image_needs_one_and_takes_the_flag(
     assert "Traceback" not in done.stderr
     done = _buildcache(release_project, "init", "--from", "image.yml", "--image", "ghcr.io/a/b")
     assert done.returncode == 0, done.stderr
+
+
+def test_the_five_job_release_keeps_its_jobs_and_gate_and_a_dispatch_from_a_branch_tags_test(
+    release_project: Path, tmp_path: Path
+) -> None:
+    """The real project's release (build, TestPyPI, PyPI, GitHub release, Docker behind a
+    `test_docker` gate in `environment: docker-hub`): init edits it in place; a manual run from
+    a branch with test_docker builds `test` and `test-full`, as the workflow's own script tags
+    it (run by bash); a manual run for PyPI only starts no Docker job, so pushes no image."""
+    from buildcache.migrate.expressions import as_text, evaluate, render
+
+    original = (WORKFLOWS / "release-five-jobs.yml").read_text()
+    path = release_project / ".github" / "workflows" / "release.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(original)
+
+    dry = _buildcache(
+        release_project, "init", "--from", ".github/workflows/release.yml", "--dry-run"
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert path.read_text() == original
+    assert not (release_project / "buildcache.toml").exists()
+    assert "-      - name: Compute tags\n" in dry.stdout
+
+    done = _buildcache(release_project, "init", "--from", ".github/workflows/release.yml")
+    assert done.returncode == 0, done.stderr
+    written = path.read_text()
+    assert done.stdout.startswith("--- a/.github/workflows/release.yml\n")
+    rewritten, before = yaml_of(written), yaml_of(original)
+    for job in ("build", "test-pypi", "pypi", "github-release"):
+        assert rewritten["jobs"][job] == before["jobs"][job]
+    docker = rewritten["jobs"]["docker"]
+    for key in ("if", "environment", "needs", "permissions", "timeout-minutes"):
+        assert docker[key] == before["jobs"]["docker"][key]
+    step = next(s for s in docker["steps"] if "buildcache" in s.get("uses", ""))
+
+    def dispatch(test_docker: bool) -> dict[str, str]:
+        return {
+            "github.event_name": "workflow_dispatch",
+            "inputs.test_docker": str(test_docker).lower(),
+        }
+
+    # a PyPI-only dispatch: the Docker job does not start, before or after
+    assert evaluate(docker["if"], dispatch(False)) is False
+    # a test dispatch from a branch: the step's version and args, as GitHub fills them in
+    assert evaluate(docker["if"], dispatch(True)) is True
+    version = render(step["with"]["version"], dispatch(True))
+    args = render(step["with"]["args"], dispatch(True)).split()
+    assert (version, args) == ("test", ["--keep-going", "--no-latest"])
+    assert as_text(evaluate("github.event_name == 'release' && 'x' || ''", dispatch(True))) == ""
+
+    event = {
+        "env": {"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF": "refs/heads/feature",
+                "GITHUB_REF_NAME": "feature", "GITHUB_REF_TYPE": "branch"},
+        "payload": {"inputs": {"test_docker": True}},
+    }  # fmt: skip
+    payload = tmp_path / "event.json"
+    payload.write_text(json.dumps({**event["payload"], "repository": {"default_branch": "main"}}))
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "Acme/CCC",
+           "GITHUB_EVENT_PATH": str(payload), **event["env"]}  # fmt: skip
+    plan_args = ["--version", version, *(a for a in args if a != "--keep-going")]
+    planned = _buildcache(release_project, "plan", "--offline", "--json", *plan_args, env=env)
+    assert planned.returncode == 0, planned.stderr
+    variants = {v["name"]: v for v in json.loads(planned.stdout)["variants"]}
+    for variant in ("slim", "full"):
+        assert set(variants[variant]["tags"]) == _bash_tags(original, event, variant, tmp_path)
+    assert "docker.io/acme/ccc:test-full" in variants["full"]["tags"]
