@@ -13,6 +13,7 @@ makes itself. A workflow without a tag init can read still migrates: buildcache'
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from buildcache.errors import UsageError
+from buildcache.migrate.expressions import UNKNOWN, render
 from buildcache.migrate.shell_tags import ManualRun, ShellStep, shell_tags
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}")
@@ -53,6 +55,8 @@ class _Job:
     env: Mapping[str, Any] = field(default_factory=dict)  # the workflow's env and the job's
     strategy: Mapping[str, Any] = field(default_factory=dict)
     rest: Mapping[str, Any] = field(default_factory=dict)  # the job's keys but steps/strategy
+    # `${{ }}`'s values a run of the job knows before it starts: github.repository, env.*
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 def migrate(
@@ -61,13 +65,10 @@ def migrate(
     """The config the workflow's build job stands for. `repository` (owner/name) resolves
     `${{ github.repository }}`; `images` (--image) are taken before the workflow is asked for
     any. Raises UsageError where no job builds with build-push-action, or no image is named."""
-    job = _build_job(workflow)
+    job = _build_job(workflow, repository)
     migration = Migration({}, job.name, triggers=_triggers(workflow))
     migration.push = _written(job.build.get("push"))
-    context = {
-        "github.repository": repository or "",
-        "github.repository_owner": (repository or "/").split("/")[0],
-    }
+    context = job.context
     key = migration.variant_key = _variant_key(job)
     variants = ["default"]
     if key is not None and job.matrix:
@@ -132,14 +133,39 @@ def _triggers(workflow: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k): v for k, v in on.items()} if isinstance(on, dict) else {}
 
 
-def _build_job(workflow: Mapping[str, Any]) -> _Job:
+def _build_job(workflow: Mapping[str, Any], repository: str | None) -> _Job:
     jobs = workflow.get("jobs")
     env = _env(workflow)
     for name, job in jobs.items() if isinstance(jobs, dict) else []:
-        found = _job_of(str(name), job, env)
+        found = _job_of(str(name), job, env) if isinstance(job, dict) else None
         if found is not None:
-            return found
+            return dataclasses.replace(found, context=_known_values(found, repository))
     raise UsageError("no job of the workflow builds with docker/build-push-action")
+
+
+def _known_values(job: _Job, repository: str | None) -> dict[str, str]:
+    """github.repository and its owner (where the repository is known), and each `env` value
+    of the workflow, the job and the build's and tag steps, in that order, each filled in
+    with what came before it (`IMAGE: ghcr.io/${{ github.repository }}`). `vars.*` and
+    `secrets.*` stay unknown: their values live in the repository's settings."""
+    known: dict[str, str] = {}
+    if repository:
+        known |= {
+            "github.repository": repository,
+            "github.repository_owner": repository.split("/")[0],
+        }
+    tag_actions = ("docker/build-push-action@", "docker/metadata-action@")
+    steps = [
+        s
+        for s in job.steps
+        if isinstance(s, dict) and str(s.get("uses", "")).startswith(tag_actions)
+    ]
+    for table in (job.env, *(_env(s) for s in steps)):
+        for name, value in table.items():
+            filled = render(_written(value) or "", known)
+            if UNKNOWN not in filled:
+                known[f"env.{name}"] = filled
+    return known
 
 
 def _env(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,15 +199,21 @@ def _step_with(steps: Sequence[Mapping[str, Any]], action: str) -> dict[str, Any
 
 
 def _matrix(matrix: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
-    """The matrix's combinations: the product of its lists, then its `include` entries (each
-    added to every combination whose values it does not change, else one of its own)."""
+    """The matrix's combinations, as GitHub makes them: the product of its lists less each
+    `exclude` entry's matches, then its `include` entries (each added to every combination whose
+    values it does not change, else one of its own)."""
     if not isinstance(matrix, dict):
         return ()
     # its lists (its `include` and `exclude` aside)
     axes = {
         k: v for k, v in matrix.items() if isinstance(v, list) and k not in ("include", "exclude")
     }
-    combos = _combinations(axes)
+    excluded = [e for e in matrix.get("exclude") or [] if isinstance(e, dict)]
+    combos = [
+        combo
+        for combo in _combinations(axes)
+        if not any(all(combo.get(str(k)) == str(v) for k, v in e.items()) for e in excluded)
+    ]
     entries = [{str(k): str(v) for k, v in extra.items()} for extra in matrix.get("include") or []]
     return tuple(combos + [entry for entry in entries if not _included(combos, entry, axes)])
 
@@ -246,23 +278,20 @@ def _matrix_keys(text: str) -> set[str]:
 
 
 def _resolved(text: str, entry: Mapping[str, str], context: Mapping[str, str]) -> str | None:
-    """`text` with `${{ matrix.x }}` (and the context's own) filled in; None where another
-    expression is left."""
-
-    def one(match: re.Match[str]) -> str:
-        expr = match.group("expr")
-        found = _MATRIX.match(expr)
-        if found and entry:  # a key an entry leaves out is empty, as GitHub has it
-            return entry.get(found.group(1), "")
-        return context.get(expr, match.group())
-
-    filled = _EXPRESSION.sub(one, text)
-    return None if "${{" in filled else filled
+    """`text` with each `${{ }}` evaluated against the matrix entry and the known values; None
+    where one names what is not known (a secret, `vars.*`, a step's output)."""
+    keys = set(_matrix_keys(text))
+    # a key an entry leaves out is empty, as GitHub has it
+    matrix = {f"matrix.{k}": entry.get(k, "") for k in keys} if entry else {}
+    filled = render(text, {**context, **matrix})
+    return None if UNKNOWN in filled else filled
 
 
-def _lines(value: Any) -> list[str]:
-    """A list input of docker's actions: newline-separated (commas too, where `commas`)."""
-    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+def _lines(value: Any, *, comments: bool = False) -> list[str]:
+    """A list input of docker's actions: newline-separated; where `comments` (metadata-action's
+    `images`, `tags`, `flavor`), a line starting with `#` is a comment, as that action reads it."""
+    lines = [line.strip() for line in str(value or "").splitlines() if line.strip()]
+    return [line for line in lines if not (comments and line.startswith("#"))]
 
 
 # The parts of the config
@@ -287,7 +316,7 @@ def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None
 def _meta_images(migration: Migration, job: _Job, context: Mapping[str, str]) -> list[str]:
     """metadata-action's `images` lines, each `name=...` or a bare name."""
     images = []
-    for line in _lines(job.meta.get("images")):
+    for line in _lines(job.meta.get("images"), comments=True):
         fields = dict(_field(f) for f in line.split(","))
         name = _resolved(fields.get("name", ""), {}, context)
         if name is None:
@@ -314,7 +343,7 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
     variants share go to the top)."""
     _paths(migration.config, job.build)
     entries = _by_variant(list(job.matrix) or [{}], key, variants)
-    per_variant = {name: _build_args(job.build, entry, migration) for name, entry in entries}
+    per_variant = {name: _build_args(job, entry, migration) for name, entry in entries}
     # the build arguments every variant has, with the same value
     tables = list(per_variant.values())
     shared = {k: v for k, v in tables[0].items() if all(t.get(k) == v for t in tables)}
@@ -342,7 +371,9 @@ def _targets(
     else each variant's own (`target: ${{ matrix.variant }}`)."""
     if not job.build.get("target"):
         return
-    targets = {name: _resolved(str(job.build["target"]), entry, {}) for name, entry in entries}
+    targets = {
+        name: _resolved(str(job.build["target"]), entry, job.context) for name, entry in entries
+    }
     if None in targets.values():
         migration.notes.append(f"target: {job.build['target']!r} holds an expression; give it")
     elif len(set(targets.values())) == 1:
@@ -403,13 +434,11 @@ def _by_variant(
     return list(first.items())
 
 
-def _build_args(
-    build: Mapping[str, Any], entry: Mapping[str, str], migration: Migration
-) -> dict[str, str]:
+def _build_args(job: _Job, entry: Mapping[str, str], migration: Migration) -> dict[str, str]:
     args: dict[str, str] = {}
-    for line in _lines(build.get("build-args")):
+    for line in _lines(job.build.get("build-args")):
         name, _, value = line.partition("=")
-        filled = _resolved(value, entry, {})
+        filled = _resolved(value, entry, job.context)
         if filled is None:
             note = f"build-args: {name.strip()} is {value.strip()!r}, an expression buildcache cannot read: pass it with --build-arg"
             if note not in migration.notes:
@@ -469,7 +498,7 @@ def _shell_tags(
 
 def _rule_lines(migration: Migration, job: _Job) -> list[str]:
     rules = []
-    for line in _lines(job.meta.get("tags")):
+    for line in _lines(job.meta.get("tags"), comments=True):
         if "${{" in line:
             migration.notes.append(f"tags: {line!r} holds an expression; left out")
         else:
@@ -479,7 +508,7 @@ def _rule_lines(migration: Migration, job: _Job) -> list[str]:
 
 def _flavor_lines(migration: Migration, job: _Job) -> list[str]:
     flavor = []
-    for line in _lines(job.meta.get("flavor")):
+    for line in _lines(job.meta.get("flavor"), comments=True):
         if "${{" not in line:
             flavor.append(line)
         elif not _per_variant_suffix(migration, line):
