@@ -341,7 +341,6 @@ def _field(text: str) -> tuple[str, str]:
 def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str]) -> None:
     """Where and for what it builds, and each variant with its own build arguments (those all
     variants share go to the top)."""
-    _paths(migration.config, job.build)
     entries = _by_variant(list(job.matrix) or [{}], key, variants)
     per_variant = {name: _build_args(job, entry, migration) for name, entry in entries}
     # the build arguments every variant has, with the same value
@@ -350,6 +349,7 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
     if shared:
         migration.config["build-args"] = shared
     migration.config["variants"] = _variant_tables(per_variant, shared)
+    _paths(migration, job, key)
     _targets(migration, job, entries)
     _labels(migration, job)
 
@@ -400,20 +400,63 @@ def _label(line: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def _paths(config: dict[str, Any], build: Mapping[str, Any]) -> None:
-    platforms = _platforms(build)
-    if platforms:
-        config["platforms"] = platforms
-    if build.get("file"):
-        config["dockerfile"] = str(build["file"])
-    if build.get("context") and str(build["context"]) != ".":
-        config["context"] = str(build["context"])
+def _paths(migration: Migration, job: _Job, key: str | None) -> None:
+    """The Dockerfile, context and platforms, each evaluated for every matrix entry: the
+    config's where all variants agree, else each variant's own (its entries' platforms
+    together: a matrix over the architecture builds one image of them all)."""
+    config, variants = migration.config, migration.config["variants"]
+    by_variant: dict[str, list[Mapping[str, str]]] = {}
+    for entry in list(job.matrix) or [{}]:
+        name = _name(entry.get(key, "default")) if key else next(iter(variants))
+        by_variant.setdefault(name, []).append(entry)
+    for field_name, input_name in (("dockerfile", "file"), ("context", "context")):
+        if not job.build.get(input_name):
+            continue
+        values = {
+            n: _resolved(str(job.build[input_name]), e[0], job.context)
+            for n, e in by_variant.items()
+        }
+        _per_variant(migration, field_name, values, str(job.build[input_name]))
+    platforms = {
+        name: ",".join(dict.fromkeys(p for e in entries for p in _platforms(job, e)))
+        for name, entries in by_variant.items()
+    }
+    if all(platforms.values()):
+        if len(set(platforms.values())) == 1:
+            config["platforms"] = next(iter(platforms.values())).split(",")
+        else:
+            for name, value in platforms.items():
+                variants[name]["platforms"] = value.split(",")
+    if config.get("context") == ".":
+        del config["context"]
 
 
-def _platforms(build: Mapping[str, Any]) -> list[str]:
-    """build-push-action's `platforms` (newlines or commas); none where one is an expression."""
-    platforms = [p.strip() for line in _lines(build.get("platforms")) for p in line.split(",")]
-    return [] if any("${{" in p for p in platforms) else platforms
+def _per_variant(
+    migration: Migration, name: str, values: Mapping[str, str | None], written: str
+) -> None:
+    """`name` for the config where every variant has the same value, else each variant's (a
+    context only the config has: a note)."""
+    if None in values.values():
+        migration.notes.append(f"{name}: {written!r} holds an expression init cannot read; give it")
+    elif len(set(values.values())) == 1:
+        migration.config[name] = next(iter(values.values()))
+    elif name == "context":
+        migration.notes.append(
+            f"context: {written!r} differs by variant; buildcache has one context"
+        )
+    else:
+        for variant, value in values.items():
+            migration.config["variants"][variant][name] = value
+
+
+def _platforms(job: _Job, entry: Mapping[str, str]) -> list[str]:
+    """build-push-action's `platforms` (newlines or commas) for one matrix entry; none where
+    one is an expression init cannot read."""
+    lines = _lines(job.build.get("platforms"))
+    filled = [_resolved(line, entry, job.context) for line in lines]
+    if None in filled:
+        return []
+    return [p.strip() for line in filled if line for p in line.split(",") if p.strip()]
 
 
 def _variant_table(default: bool, build_args: Mapping[str, str]) -> dict[str, Any]:

@@ -174,3 +174,73 @@ def test_the_images_given_are_taken_before_the_workflow_is_asked_for_any() -> No
     assert (
         migration.config["tags"]["rules"][0] == "type=match,pattern=^v?(.*)$,group=1,priority=901"
     )
+
+
+SHAPES = """
+env:
+  REGISTRY: ghcr.io
+  IMAGE_NAME: ${{ github.repository }}
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    env:
+      BASE: python:3.12
+    strategy:
+      matrix:
+        flavor: [alpine, debian]
+        arch: [amd64, arm64]
+        exclude:
+          - flavor: alpine
+            arch: arm64
+    steps:
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ${{ env.REGISTRY }}/${{ env.IMAGE_NAME }}
+          tags: |
+            # the branch, then the release
+            type=ref,event=branch
+            type=semver,pattern={{version}}
+      - uses: docker/build-push-action@v6
+        with:
+          file: Dockerfile.${{ matrix.flavor }}
+          target: ${{ matrix.flavor == 'alpine' && 'small' || 'full' }}
+          platforms: linux/${{ matrix.arch }}
+          build-args: |
+            BASE=${{ env.BASE }}
+            TOKEN=${{ secrets.TOKEN }}
+          tags: ${{ steps.meta.outputs.tags }}
+"""
+
+
+def test_env_github_repository_and_expressions_are_read_and_comment_lines_are_not_rules() -> None:
+    migration = migrate(yaml.safe_load(SHAPES), repository="Acme/Widget")
+    config = migration.config
+    # env at workflow level, itself from github.repository (lowercased as a reference must be)
+    assert config["images"] == ["ghcr.io/acme/widget"]
+    # metadata-action reads `#` lines as comments
+    assert config["tags"]["rules"] == ["type=ref,event=branch", "type=semver,pattern={{version}}"]
+    # the job's env in a build argument; a secret is said, never read
+    assert config["build-args"] == {"BASE": "python:3.12"}
+    assert any("TOKEN" in note for note in migration.notes)
+    # an expression of the matrix, evaluated per variant
+    assert config["variants"]["alpine"]["target"] == "small"
+    assert config["variants"]["debian"]["target"] == "full"
+    # the Dockerfile and the platforms of each variant: a matrix over the architecture builds
+    # one image of them all (alpine's arm64 is excluded)
+    assert config["variants"]["alpine"]["dockerfile"] == "Dockerfile.alpine"
+    assert config["variants"]["debian"]["dockerfile"] == "Dockerfile.debian"
+    assert config["variants"]["alpine"]["platforms"] == ["linux/amd64"]
+    assert config["variants"]["debian"]["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert "dockerfile" not in config
+
+
+def test_a_matrix_s_exclude_is_applied_before_its_include() -> None:
+    from buildcache.migrate.from_workflow import _matrix
+
+    matrix = yaml.safe_load(SHAPES)["jobs"]["image"]["strategy"]["matrix"]
+    assert list(_matrix(matrix)) == [
+        {"flavor": "alpine", "arch": "amd64"},
+        {"flavor": "debian", "arch": "amd64"},
+        {"flavor": "debian", "arch": "arm64"},
+    ]
