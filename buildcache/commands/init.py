@@ -223,9 +223,7 @@ def _from_workflow(
         push=migration.push,
         manual=migration.manual,
         keep_going=migration.keep_going and migration.matrix_only_for_build,
-        variants=None
-        if migration.matrix_only_for_build or not migration.variant_key
-        else f"${{{{ matrix.{migration.variant_key} }}}}",
+        variants=migration.variant_of_matrix_job,
     )
     edit = JobEdit(migration.job, migration.replaced, step, migration.matrix_only_for_build)
     return header + tomli_w.dumps(migration.config), text, edit_workflow(text, edit)

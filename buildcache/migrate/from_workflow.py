@@ -43,6 +43,8 @@ class Migration:
     keep_going: bool = False  # the matrix's `fail-fast: false`: a failed variant stops no other
     matrix_only_for_build: bool = False  # no step left reads the matrix: one step builds all
     variant_key: str | None = None  # the matrix key that names the variants
+    # where the matrix stays (another step reads it): the variant each of its jobs builds
+    variant_of_matrix_job: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class _Job:
     rest: Mapping[str, Any] = field(default_factory=dict)  # the job's keys but steps/strategy
     # `${{ }}`'s values a run of the job knows before it starts: github.repository, env.*
     context: Mapping[str, str] = field(default_factory=dict)
+    steps_are_variants: bool = False  # several build steps: the matrix is one entry a step
+    notes: tuple[str, ...] = ()  # what reading the job left out
 
 
 def migrate(
@@ -69,6 +73,7 @@ def migrate(
     migration = Migration({}, job.name, triggers=_triggers(workflow))
     migration.push = _written(job.build.get("push"))
     context = job.context
+    migration.notes += job.notes
     key = migration.variant_key = _variant_key(job)
     variants = ["default"]
     if key is not None and job.matrix:
@@ -107,10 +112,12 @@ def _replaced_steps(migration: Migration, job: _Job) -> None:
     migration.replaced = tuple(sorted(replaced))
     kept_texts = [t for i, s in enumerate(job.steps) if i not in replaced for t in _texts(s)]
     kept_texts += _texts(job.rest)
-    migration.matrix_only_for_build = bool(job.matrix) and not any(
+    migration.matrix_only_for_build = "matrix" in job.strategy and not any(
         _matrix_keys(t) for t in kept_texts
     )
     migration.keep_going = job.strategy.get("fail-fast") is False
+    if "matrix" in job.strategy and not migration.matrix_only_for_build and migration.variant_key:
+        migration.variant_of_matrix_job = f"${{{{ matrix.{migration.variant_key} }}}}"
 
 
 def _written(value: Any) -> str | None:
@@ -176,19 +183,95 @@ def _env(table: Mapping[str, Any]) -> dict[str, Any]:
 def _job_of(name: str, job: Mapping[str, Any], env: Mapping[str, Any]) -> _Job | None:
     """The job, where one of its steps builds with build-push-action."""
     steps = [s for s in (job.get("steps") or []) if isinstance(s, dict)]
-    build = _step_with(steps, "docker/build-push-action")
-    if build is None:
+    builds = [
+        {str(k): v for k, v in (s.get("with") or {}).items()} | {"step": s}
+        for s in steps
+        if str(s.get("uses", "")).startswith("docker/build-push-action@")
+    ]
+    if not builds:
         return None
+    matrix = _matrix((job.get("strategy") or {}).get("matrix") or {})
+    build, entries, notes = _builds_as_variants(builds, matrix)
     return _Job(
         name=name,
         build=build,
         meta=_step_with(steps, "docker/metadata-action") or {},
-        matrix=_matrix((job.get("strategy") or {}).get("matrix") or {}),
+        matrix=entries,
+        steps_are_variants=entries is not matrix,
+        notes=tuple(notes),
         steps=tuple(job.get("steps") or []),
         env={**env, **_env(job)},
         strategy=strategy if isinstance(strategy := job.get("strategy"), dict) else {},
         rest={str(k): v for k, v in job.items() if k not in ("steps", "strategy")},
     )
+
+
+# what makes one build step's image another's: its Dockerfile, context, stage, arguments, platforms
+_BUILD_INPUTS = ("file", "context", "target", "build-args", "platforms")
+
+
+def _builds_as_variants(
+    builds: Sequence[Mapping[str, Any]], matrix: tuple[dict[str, str], ...]
+) -> tuple[dict[str, Any], tuple[dict[str, str], ...], list[str]]:
+    """The build, its matrix and notes, where a job has several build steps: steps that build
+    the same image (one per registry, a dev and a release step) are one, their tags together;
+    steps that build different images are variants, named by what differs (the Dockerfile's
+    suffix, the stage, the step's id), the first the default. Under a matrix of its own only
+    the first step is read, each other said."""
+    first = {k: v for k, v in builds[0].items() if k != "step"}
+    if len(builds) == 1:
+        return first, matrix, []
+    if matrix:
+        return (
+            first,
+            matrix,
+            [
+                f"build step {_step_label(b['step'], n)}: a second build in a matrix job is not "
+                "carried over; add it as a variant"
+                for n, b in enumerate(builds[1:], 2)
+            ],
+        )
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for build in builds:
+        groups.setdefault(tuple(str(build.get(k, "")) for k in _BUILD_INPUTS), []).append(build)
+    tags = "\n".join(str(b.get("tags") or "") for b in builds)
+    if len(groups) == 1:
+        return first | {"tags": tags}, matrix, []
+    differing = [k for n, k in enumerate(_BUILD_INPUTS) if len({g[n] for g in groups}) > 1]
+    synthetic = first | {"tags": tags} | {k: f"${{{{ matrix.{_key(k)} }}}}" for k in differing}
+    entries: list[dict[str, str]] = []
+    for n, (signature, members) in enumerate(groups.items()):
+        values = dict(zip(_BUILD_INPUTS, signature, strict=True))
+        entry = {_key(k): values[k] for k in differing}
+        entry["variant"] = _step_variant_name(
+            values, members[0]["step"], n, [e["variant"] for e in entries]
+        )
+        entries.append(entry)
+    if "build-args" in differing:  # each step's own lines, whole
+        synthetic["build-args"] = "${{ matrix.build_args }}"
+    return synthetic, tuple(entries), []
+
+
+def _key(build_input: str) -> str:
+    return build_input.replace("-", "_")
+
+
+def _step_label(step: Mapping[str, Any], number: int) -> str:
+    return str(step.get("name") or step.get("id") or f"#{number}")
+
+
+def _step_variant_name(
+    values: Mapping[str, str], step: Mapping[str, Any], number: int, taken: Sequence[str]
+) -> str:
+    """A variant's name from what its step builds differently: the Dockerfile's suffix
+    (Dockerfile.rootless: rootless; alpine/Dockerfile: alpine), its stage, the step's id."""
+    file = values["file"].rsplit("/", 1)
+    stem = file[-1].removeprefix("Dockerfile").strip(".-_") or (file[0] if len(file) > 1 else "")
+    for candidate in (stem, values["target"], str(step.get("id") or "")):
+        name = _name(candidate) if candidate else ""
+        if name and name != "default" and name not in taken:
+            return name
+    return "default" if "default" not in taken else f"step-{number + 1}"
 
 
 def _step_with(steps: Sequence[Mapping[str, Any]], action: str) -> dict[str, Any] | None:
@@ -242,7 +325,9 @@ def _included(
 def _variant_key(job: _Job) -> str | None:
     """The matrix key that names the variants: one the build's inputs use, or one named like a
     switch (variant, flavor, edition, target) that any step uses (a tag step's suffix); a
-    switch's name first."""
+    switch's name first. Several build steps name their variants themselves."""
+    if job.steps_are_variants:
+        return "variant"
     in_steps = {key for step in job.steps for text in _texts(step) for key in _matrix_keys(text)}
     in_build = {
         m.group(1)
@@ -298,10 +383,9 @@ def _lines(value: Any, *, comments: bool = False) -> list[str]:
 
 
 def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None:
-    images = (
-        migration.config.get("images")
-        or _meta_images(migration, job, context)
-        or _tagged_images(job, context)
+    # a shell step's images, else metadata-action's and every build step's literal tags'
+    images = migration.config.get("images") or list(
+        dict.fromkeys([*_meta_images(migration, job, context), *_tagged_images(job, context)])
     )
     if not images:
         raise UsageError(
@@ -446,7 +530,8 @@ def _per_variant(
         )
     else:
         for variant, value in values.items():
-            migration.config["variants"][variant][name] = value
+            if value:  # a step that names none builds the config's default
+                migration.config["variants"][variant][name] = value
 
 
 def _platforms(job: _Job, entry: Mapping[str, str]) -> list[str]:
@@ -479,7 +564,10 @@ def _by_variant(
 
 def _build_args(job: _Job, entry: Mapping[str, str], migration: Migration) -> dict[str, str]:
     args: dict[str, str] = {}
-    for line in _lines(job.build.get("build-args")):
+    block = str(job.build.get("build-args") or "")
+    if entry and _EXPRESSION.fullmatch(block.strip()):  # a whole block from the matrix
+        block = _resolved(block, entry, job.context) or block
+    for line in _lines(block):
         name, _, value = line.partition("=")
         filled = _resolved(value, entry, job.context)
         if filled is None:

@@ -244,3 +244,51 @@ def test_a_matrix_s_exclude_is_applied_before_its_include() -> None:
         {"flavor": "debian", "arch": "amd64"},
         {"flavor": "debian", "arch": "arm64"},
     ]
+
+
+SEVERAL_BUILDS = """
+on: {push: {tags: ["v*"]}}
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/acme/app
+          tags: type=semver,pattern={{version}}
+      - name: Build
+        uses: docker/build-push-action@v6
+        with:
+          tags: ${{ steps.meta.outputs.tags }}
+          build-args: MODE=root
+      - name: Build rootless
+        uses: docker/build-push-action@v6
+        with:
+          file: Dockerfile.rootless
+          tags: ${{ steps.meta.outputs.tags }}
+          build-args: |
+            MODE=user
+            UID=1000
+      - name: Push to Docker Hub too
+        uses: docker/build-push-action@v6
+        with:
+          tags: acme/app:latest
+          build-args: MODE=root
+"""
+
+
+def test_each_build_step_of_a_job_is_a_variant_and_steps_of_one_image_are_one() -> None:
+    migration = migrate(yaml.safe_load(SEVERAL_BUILDS), repository="Acme/App")
+    variants = migration.config["variants"]
+    # the Dockerfile's suffix names the second; the Docker Hub step builds the first's image
+    assert list(variants) == ["default", "rootless"]
+    assert variants["rootless"]["dockerfile"] == "Dockerfile.rootless"
+    assert "dockerfile" not in variants["default"]
+    assert variants["default"]["build-args"] == {"MODE": "root"}
+    assert variants["rootless"]["build-args"] == {"MODE": "user", "UID": "1000"}
+    # every build step is replaced by buildcache's one, which builds them all; the Docker Hub
+    # step's image is one more image
+    assert migration.replaced == (0, 1, 2, 3)
+    assert migration.variant_of_matrix_job is None
+    assert migration.config["images"] == ["ghcr.io/acme/app", "acme/app"]

@@ -23,13 +23,12 @@ FIVE_JOBS = (WORKFLOWS / "release-five-jobs.yml").read_text()
 
 def _edited(text: str) -> str:
     migration = migrate(yaml.safe_load(text), repository="Acme/CCC")
-    variants = None if migration.matrix_only_for_build else "${{ matrix.variant }}"
     step = buildcache_step(
         action="acme/buildcache",
         push=migration.push,
         manual=migration.manual,
         keep_going=migration.keep_going and migration.matrix_only_for_build,
-        variants=variants,
+        variants=migration.variant_of_matrix_job,
     )
     return edit_workflow(
         text, JobEdit(migration.job, migration.replaced, step, migration.matrix_only_for_build)
@@ -75,9 +74,10 @@ def test_only_the_docker_job_s_build_steps_and_matrix_change() -> None:
         assert line in after
     for job in ("build", "test-pypi", "pypi", "github-release"):
         span = _span(FIVE_JOBS, "jobs", job)
-        assert FIVE_JOBS.splitlines()[span.start : span.stop] == after.splitlines()[
-            span.start : span.stop
-        ]
+        assert (
+            FIVE_JOBS.splitlines()[span.start : span.stop]
+            == after.splitlines()[span.start : span.stop]
+        )
 
 
 def test_a_matrix_that_served_only_the_build_becomes_one_step_that_keeps_going() -> None:
