@@ -1,7 +1,7 @@
 """`buildcache build`: plan -> bake file -> one `docker buildx bake` -> cache report -> publish.
 
 The bake pushes every variant to every registry by digest; publishing then writes the tags
-through the registry API, the moving tags last (core/publish.py). Every path after the first
+through the registry API, the moving tags last (core/publish/writes.py). Every path after the first
 push ends in the publish table, and a state that re-running the same command completes.
 """
 
@@ -33,7 +33,8 @@ from buildcache.core.bake import bake_file_text, dry_run_text
 from buildcache.core.bases import MissCause
 from buildcache.core.config.model import Config
 from buildcache.core.plan.model import BuildPlan, VariantPlan
-from buildcache.core.publish import (
+from buildcache.core.publish.result import BuildResult
+from buildcache.core.publish.writes import (
     PublishInterrupted,
     RetryPolicy,
     TagResult,
@@ -43,7 +44,6 @@ from buildcache.core.publish import (
     retry_after,
 )
 from buildcache.core.redact import redactor
-from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed, PublishStopped, UsageError
 from buildcache.ui.ci_sink import CISink
 from buildcache.ui.console import labelled, make_console, print_json, say

@@ -7,7 +7,7 @@ them (the same answer on macOS's bash 3.2 and on Linux), the tags a shell step c
 metadata-action's rules (`shell_tags`), and a starter config from a Dockerfile (`starter`).
 
 Pure like core/: a function of the texts it is given. It may import `core` (the config, the
-Dockerfile's model, the one `${}` expander in core/parameters.py), `buildkit` and `errors`;
+Dockerfile's model, the one `${}` expander in core/dockerfile/parameters.py), `buildkit` and `errors`;
 nothing in core imports it. Its modules name GitHub's variables (GITHUB_OUTPUT, GITHUB_REF) as
 words of the workflows they read and write, never to read the current run.
 """

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from buildcache.core import parameters
+from buildcache.core.dockerfile import parameters
 from buildcache.migrate.expressions import UNKNOWN
 
 OUTPUT_FILE = "/github/output"  # what $GITHUB_OUTPUT holds in the simulation
@@ -541,7 +541,7 @@ class _Shell:
 # commands that print nothing a tag could be made of
 _SILENT = frozenset({"set", "shopt", "cd", "mkdir", "true", "false", ":", "unset", "shift", "trap"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
-# a parameter (core/parameters.py, shared with the Dockerfile's reader) or a $( ) beside it
+# a parameter (core/dockerfile/parameters.py, shared with the Dockerfile's reader) or a $( ) beside it
 _PARAMETER = re.compile(rf"{parameters.PARAMETER_PATTERN}|\$\((?P<command>(?:[^()]|\([^()]*\))*)\)")
 
 

@@ -103,12 +103,7 @@ def _replaced_steps(migration: Migration, job: _Job) -> None:
         for n, step in enumerate(job.steps)
         if isinstance(step, dict) and str(step.get("uses", "")).startswith(_REPLACED_ACTIONS)
     }
-    tag_step = _STEP_OUTPUT.match(str(job.build.get("tags", "")).strip())
-    for n, step in enumerate(job.steps):
-        if isinstance(step, dict) and tag_step and step.get("id") == tag_step.group(1):
-            kept = [s for i, s in enumerate(job.steps) if i not in replaced and i != n]
-            if not any(f"steps.{tag_step.group(1)}." in t for s in kept for t in _texts(s)):
-                replaced.add(n)
+    replaced |= _unread_tag_step(job, replaced)
     migration.replaced = tuple(sorted(replaced))
     kept_texts = [t for i, s in enumerate(job.steps) if i not in replaced for t in _texts(s)]
     kept_texts += _texts(job.rest)
@@ -118,6 +113,18 @@ def _replaced_steps(migration: Migration, job: _Job) -> None:
     migration.keep_going = job.strategy.get("fail-fast") is False
     if "matrix" in job.strategy and not migration.matrix_only_for_build and migration.variant_key:
         migration.variant_of_matrix_job = f"${{{{ matrix.{migration.variant_key} }}}}"
+
+
+def _unread_tag_step(job: _Job, replaced: set[int]) -> set[int]:
+    """The shell step the build's tags are the output of, where no step left reads it."""
+    found = _STEP_OUTPUT.match(str(job.build.get("tags", "")).strip())
+    if found is None:
+        return set()
+    step_id = found.group(1)
+    at = [n for n, s in enumerate(job.steps) if isinstance(s, dict) and s.get("id") == step_id]
+    kept = [s for n, s in enumerate(job.steps) if n not in replaced and n not in at]
+    read = any(f"steps.{step_id}." in text for step in kept for text in _texts(step))
+    return set() if read else set(at)
 
 
 def _written(value: Any) -> str | None:

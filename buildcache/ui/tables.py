@@ -26,8 +26,8 @@ from buildcache.ui.console import labelled
 
 if TYPE_CHECKING:
     from buildcache.core.cache import CacheEntry
-    from buildcache.core.publish import TagResult
-    from buildcache.core.result import BuildResult
+    from buildcache.core.publish.result import BuildResult
+    from buildcache.core.publish.writes import TagResult
 
 POLICY_WORDS = {"rw": "read and write", "ro": "read only", "off": "off"}
 CHECK_STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}

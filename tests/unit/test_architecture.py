@@ -175,6 +175,7 @@ UNMIRRORED = {
     "cli/build.py": "typer glue, run through the app by cli/test_app.py and commands/test_build.py",
     "cli/options.py": "typer options, run through plan and build by cli/test_app.py and commands/",
     "cli/main.py": "the console script, its errors and exit codes run by cli/test_app.py",
+    "cli/init.py": "typer options, run end to end as a process by commands/test_init.py",
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildcache.core.config.model import AttestConfig, Config, VariantConfig
-from buildcache.core.dockerfile import Dockerfile, Needed, Stage, needed, read_dockerfile
+from buildcache.core.dockerfile.stages import Dockerfile, Needed, Stage, needed, read_dockerfile
 from buildcache.core.inputs import (
     CONTEXT_SCHEMES,
     Attest,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from buildcache.core.cache import cache_refs, staging_tag
 from buildcache.core.config.model import Config, VariantConfig
-from buildcache.core.dockerfile import Dockerfile, Needed
+from buildcache.core.dockerfile.stages import Dockerfile, Needed
 from buildcache.core.inputs import parse_build_arg, parse_key_values
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy
 from buildcache.core.plan.inputs import (

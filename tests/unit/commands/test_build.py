@@ -15,7 +15,7 @@ from buildcache.buildkit.tracker import BuildTracker
 from buildcache.commands import build
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.publish import RetryPolicy
+from buildcache.core.publish.writes import RetryPolicy
 from buildcache.errors import BuildFailed
 from tests.unit.commands.conftest import Run
 from tests.unit.conftest import DockerCalls
@@ -96,7 +96,7 @@ def test_a_pull_request_that_pushes_says_why_its_cache_is_not_written(
 
 def test_a_registry_that_refused_the_credentials_is_named_in_the_hint_with_the_login() -> None:
     from buildcache.commands.build import _publish_hint
-    from buildcache.core.publish import TagResult
+    from buildcache.core.publish.writes import TagResult
     from buildcache.core.reference import ImageRef
 
     ghcr, hub = ImageRef.parse("ghcr.io/a/w"), ImageRef.parse("docker.io/a/w")

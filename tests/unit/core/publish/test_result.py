@@ -1,4 +1,4 @@
-"""core/result.py: the run's headline counts what happened, in every outcome."""
+"""core/publish/result.py: the run's headline counts what happened, in every outcome."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from buildcache.buildkit.report import VariantStatus
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.publish import Status, TagResult
-from buildcache.core.result import BuildResult
+from buildcache.core.publish.result import BuildResult
+from buildcache.core.publish.writes import Status, TagResult
 from buildcache.errors import BuildFailed
 from tests.unit.plans import make_plan
 

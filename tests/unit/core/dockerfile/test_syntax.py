@@ -1,5 +1,5 @@
-"""core/dockerfile_syntax.py reads every Dockerfile of the corpus as BuildKit's own parser does:
-tests/unit/core/data/dockerfile_syntax.json, filled in by scripts/dockerfile-oracle.py."""
+"""core/dockerfile/syntax.py reads every Dockerfile of the corpus as BuildKit's own parser does:
+tests/unit/core/dockerfile/data/dockerfile_syntax.json, filled in by scripts/dockerfile-oracle.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from buildcache.core.dockerfile_syntax import parse_instructions, unknown_instruction
+from buildcache.core.dockerfile.syntax import parse_instructions, unknown_instruction
 from buildcache.errors import ConfigError
 
 CASES: list[dict[str, Any]] = json.loads(

@@ -1,5 +1,5 @@
-"""core/dockerignore.py: moby's pattern matcher, its own test tables passing as data
-(tests/unit/core/data/patternmatcher.json), and the walk that sends a context."""
+"""core/dockerfile/ignore.py: moby's pattern matcher, its own test tables passing as data
+(tests/unit/core/dockerfile/data/patternmatcher.json), and the walk that sends a context."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from buildcache.core.dockerignore import (
+from buildcache.core.dockerfile.ignore import (
     DockerIgnore,
     IgnoreError,
     PatternMatcher,

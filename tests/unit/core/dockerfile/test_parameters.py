@@ -1,10 +1,10 @@
-"""core/parameters.py: `${}` expansion, one reader for the Dockerfile and the simulated steps."""
+"""core/dockerfile/parameters.py: `${}` expansion, one reader for the Dockerfile and the simulated steps."""
 
 from __future__ import annotations
 
 import pytest
 
-from buildcache.core.parameters import expand, names, substitute
+from buildcache.core.dockerfile.parameters import expand, names, substitute
 
 
 def test_expand_follows_the_shell_lexer_forms() -> None:

@@ -1,7 +1,7 @@
 """Pure: a Dockerfile -> its stages, the external images a target is built on, and what each of
 its steps reads (build arguments, files of the context, other stages).
 
-Read by BuildKit's parser rules (core/dockerfile_syntax.py), and interpreted as BuildKit does: only the global ARGs (before the first FROM) are seen by FROM; a stage's ARG is in scope from
+Read by BuildKit's parser rules (core/dockerfile/syntax.py), and interpreted as BuildKit does: only the global ARGs (before the first FROM) are seen by FROM; a stage's ARG is in scope from
 its declaration on; a target needs the stages it is FROM, COPY --from or RUN --mount from; a name
 that is neither a stage nor `scratch` is an image. A step's text is expanded with the arguments
 in scope, because that is how BuildKit names the step in its progress (`RUN install.sh "full"`),
@@ -17,9 +17,9 @@ import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from buildcache.core import parameters
-from buildcache.core.dockerfile_syntax import parse_instructions
-from buildcache.core.parameters import expand
+from buildcache.core.dockerfile import parameters
+from buildcache.core.dockerfile.parameters import expand
+from buildcache.core.dockerfile.syntax import parse_instructions
 from buildcache.errors import ConfigError
 
 # instructions BuildKit turns into a step of its own (the ones numbered `[stage 3/7]`)

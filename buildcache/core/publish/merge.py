@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.publish import VariantTags
+from buildcache.core.publish.writes import VariantTags
 from buildcache.core.reference import (
     ImageRef,
     ReferenceError,

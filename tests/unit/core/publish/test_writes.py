@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.config.load import parse_config
-from buildcache.core.publish import (
+from buildcache.core.publish.writes import (
     Publisher,
     PublishInterrupted,
     PublishStep,
@@ -351,7 +351,7 @@ def test_an_earlier_run_of_a_release_is_found_by_its_own_version_tag(
     """What `build --push` reads before it builds: with the shorthand or with metadata-action's
     rules alike, each variant's exact release tag on its first registry (never a series tag,
     which a higher release may hold)."""
-    from buildcache.core.publish import version_refs
+    from buildcache.core.publish.writes import version_refs
     from tests.unit.plans import rules_config, tag_build
 
     images = ("ghcr.io/acme/widget", "acme/widget")

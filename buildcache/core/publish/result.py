@@ -13,7 +13,7 @@ from buildcache.buildkit.report import CacheReport, VariantStatus
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.bases import MissCause
 from buildcache.core.plan.model import BuildPlan, VariantPlan
-from buildcache.core.publish import TagResult
+from buildcache.core.publish.writes import TagResult
 from buildcache.errors import BuildFailed
 
 

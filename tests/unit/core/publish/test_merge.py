@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.core.merge import RunnerImage, check_platforms, merged_index, read_results
+from buildcache.core.publish.merge import RunnerImage, check_platforms, merged_index, read_results
 from buildcache.core.reference import ImageRef
 from buildcache.errors import UsageError
 
@@ -108,7 +108,7 @@ def test_merge_refuses_mixed_results(tmp_path: Path) -> None:
 def test_merge_keeps_the_tags_that_only_move_forward(tmp_path: Path) -> None:
     """A series' tag (1, 1.2, a variant's own latest-full) is written last, and never over a
     higher release, in merge as in build: the runners' results say which tags those are."""
-    from buildcache.core.publish import ReleaseShape, release_shape, split_tags
+    from buildcache.core.publish.writes import ReleaseShape, release_shape, split_tags
 
     path = _result(tmp_path / "a.json", "linux/amd64", A)
     data = json.loads(path.read_text())

@@ -1,4 +1,4 @@
-"""core/preflight.py: which registries a push writes to, and what their answers mean for it."""
+"""core/publish/preflight.py: which registries a push writes to, and what their answers mean for it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.preflight import Access, AccessState, PushTargets, push_targets, verdict
+from buildcache.core.publish.preflight import (
+    Access,
+    AccessState,
+    PushTargets,
+    push_targets,
+    verdict,
+)
 from tests.unit.plans import make_plan
 
 CONFIG = """\

@@ -1,10 +1,10 @@
-"""core/dockerfile.py: BuildKit's reading of a Dockerfile, without an engine."""
+"""core/dockerfile/stages.py: BuildKit's reading of a Dockerfile, without an engine."""
 
 from __future__ import annotations
 
 import pytest
 
-from buildcache.core.dockerfile import (
+from buildcache.core.dockerfile.stages import (
     chain_bases,
     needed,
     read_dockerfile,

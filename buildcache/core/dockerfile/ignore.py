@@ -8,7 +8,7 @@ exception (`!`) is only tried while the path is excluded, an inclusion only whil
 This module follows those rules, and their corners (`**` at the start is a suffix test, `**` at
 the end a prefix test, `\\` escapes, `[a-c]` and `[^a]`, `..` cleaned away, a pattern Go's
 `filepath.Match` refuses is an error), so that a miss is blamed on files the build really sent.
-Its tests are moby's own tables, as data (tests/unit/core/data/patternmatcher.json).
+Its tests are moby's own tables, as data (tests/unit/core/dockerfile/data/patternmatcher.json).
 
 The one difference: Go's regexp escapes that Python's `re` spells otherwise or lacks (`\\p{L}`,
 `\\x41`, `\\Q...\\E`, octal) are refused here; nobody writes them in a .dockerignore.

@@ -6,7 +6,7 @@ ends, comment lines (also inside a continuation), line continuations with the es
 empty continuation lines, `--flag=value` words before an instruction's arguments, JSON
 (exec-form) arguments, and here-documents (`RUN <<EOF`, `<<-EOF`, quoted names, several on one
 line). Each instruction keeps its text as BuildKit keeps it (`original`), which is how it names
-the step in its progress. tests/unit/core/data/dockerfile_syntax.json holds BuildKit's own
+the step in its progress. tests/unit/core/dockerfile/data/dockerfile_syntax.json holds BuildKit's own
 readings of a corpus of Dockerfiles (scripts/dockerfile-oracle.py), which this one must match.
 """
 
