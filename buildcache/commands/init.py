@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -20,9 +22,9 @@ from rich.console import Console
 from buildcache import git
 from buildcache.ci import providers
 from buildcache.core.config.load import parse_config
-from buildcache.core.config.model import CONFIG_FILE
+from buildcache.core.config.model import CONFIG_FILE, Config
 from buildcache.core.plan.metadata import repository_url
-from buildcache.errors import ConfigError, UsageError
+from buildcache.errors import ConfigError, MigrationDiffers, UsageError
 from buildcache.migrate.starter import (
     CI_STEP,
     MAKE_TARGET,
@@ -34,6 +36,9 @@ from buildcache.migrate.starter import (
     suggested_image,
 )
 from buildcache.ui.console import labelled, make_console, say
+
+if TYPE_CHECKING:
+    from buildcache.migrate.proof import EventCheck
 
 
 def find_dockerfiles(root: Path) -> list[Path]:
@@ -65,9 +70,10 @@ def init(
     dockerfile, workflow = _from_root(cwd, root, dockerfile), _from_root(cwd, root, workflow)
     workflow = workflow or (None if dockerfile else _found_workflow(root))
     if workflow is not None:
-        text, before, after = _from_workflow(root, workflow, images, console)
-        _check(target, text)
+        text, before, after, proof = _from_workflow(root, workflow, images, console)
+        checks = proof(_check(target, text))
         _rewrite(root, workflow, (target, text), (before, after), console, dry_run=dry_run)
+        _say_proof(checks, console)
         return
     text = _from_dockerfile(root, dockerfile, images, platforms, console)
     _write(target, text, console, CI_STEP)
@@ -119,10 +125,10 @@ def _from_dockerfile(
     )
 
 
-def _check(target: Path, text: str) -> None:
+def _check(target: Path, text: str) -> Config:
     """The config, checked as `build` reads it: nothing is written where it is not one."""
     try:
-        parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
+        return parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
     except ConfigError as error:
         raise UsageError(
             f"nothing was written: {error.key}: {error.reason}", hint=error.hint
@@ -184,14 +190,16 @@ def _found_workflow(root: Path) -> Path | None:
 
 def _from_workflow(
     root: Path, workflow: Path, images: list[str], console: Console
-) -> tuple[str, str, str]:
-    """The config the workflow's build job stands for, the workflow's text and its text with that
-    job's build steps replaced by buildcache's; a note for each thing guessed, and for each it
-    could not carry over."""
+) -> tuple[str, str, str, Callable[[Config], list[EventCheck]]]:
+    """The config the workflow's build job stands for, the workflow's text, its text with that
+    job's build steps replaced by buildcache's, and the proof to run on the config read back; a
+    note for each thing guessed, and for each it could not carry over."""
     import tomli_w
     import yaml
 
+    from buildcache.migrate.events import workflow_events
     from buildcache.migrate.from_workflow import migrate
+    from buildcache.migrate.proof import OriginalJob, prove
     from buildcache.migrate.workflow_edit import JobEdit, buildcache_step, edit_workflow
 
     path = root / workflow
@@ -226,7 +234,40 @@ def _from_workflow(
         variants=migration.variant_of_matrix_job,
     )
     edit = JobEdit(migration.job, migration.replaced, step, migration.matrix_only_for_build)
-    return header + tomli_w.dumps(migration.config), text, edit_workflow(text, edit)
+    original = OriginalJob(
+        tag_step=migration.tag_step,
+        variants=migration.variant_entries,
+        job_if=migration.job_if,
+        push=migration.push,
+        manual=migration.manual,
+    )
+    events = workflow_events(migration.triggers, repository)
+    return (
+        header + tomli_w.dumps(migration.config),
+        text,
+        edit_workflow(text, edit),
+        lambda config: prove(config, original, events),
+    )
+
+
+def _say_proof(checks: list[EventCheck], console: Console) -> None:
+    """A note for each event whose tags differ and one naming those not evaluated; an error
+    (exit 1) where any differs, once everything is written."""
+    differs = [c for c in checks if c.verdict == "differs"]
+    for check in differs:
+        labelled(console, "note", "yellow", f"differs: {check.event}: {check.detail}")
+    unread = [f"{c.event} ({c.detail})" for c in checks if c.verdict == "not evaluated"]
+    if unread:
+        labelled(console, "note", "yellow", f"not evaluated: {'; '.join(unread)}")
+    agreed = [c.event for c in checks if c.verdict == "agrees"]
+    if agreed:
+        say(console, f"the same tags as the workflow: {', '.join(agreed)}", "green")
+    if differs:
+        raise MigrationDiffers(
+            f"the config plans other tags than the workflow for {len(differs)} of "
+            f"{len(checks)} events (the notes above say which)",
+            hint="edit [tags] in buildcache.toml, then `buildcache plan` each event",
+        )
 
 
 def _action_repository(console: Console) -> str:

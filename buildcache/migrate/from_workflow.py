@@ -45,6 +45,11 @@ class Migration:
     variant_key: str | None = None  # the matrix key that names the variants
     # where the matrix stays (another step reads it): the variant each of its jobs builds
     variant_of_matrix_job: str | None = None
+    # what the proof (migrate/proof.py) replays: the shell step that makes the tags, each
+    # variant's matrix entry, and the job's `if:`
+    tag_step: ShellStep | None = None
+    variant_entries: list[tuple[str, Mapping[str, str]]] = field(default_factory=list)
+    job_if: str | None = None
 
 
 @dataclass(frozen=True)
@@ -593,7 +598,10 @@ def _tags(
     repository: str | None,
 ) -> None:
     step = _tag_step(job)
+    migration.variant_entries = list(entries)
+    migration.job_if = _written(job.rest.get("if"))
     if step is not None and not job.meta:
+        migration.tag_step = step
         _shell_tags(migration, step, entries, repository)
         return
     tags = {"rules": _rule_lines(migration, job), "flavor": _flavor_lines(migration, job)}

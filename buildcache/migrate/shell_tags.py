@@ -74,7 +74,7 @@ def shell_tags(
     first is the default)."""
     found = ShellTags()
     runs = workflow_events(triggers, repository)
-    tags = {run.label: _variant_tags(step, run, variants, found) for run in runs}
+    tags = {run.label: step_tags(step, run, variants, found.notes) for run in runs}
     found.images = _images(tags)
     default = variants[0][0]
     bare = {label: _bare(by_variant.get(default, [])) for label, by_variant in tags.items()}
@@ -92,21 +92,23 @@ def shell_tags(
 # Each run's tags
 
 
-def _variant_tags(
+def step_tags(
     step: ShellStep,
     run: SimulatedEvent,
     variants: Sequence[tuple[str, Mapping[str, str]]],
-    found: ShellTags,
+    notes: list[str],
 ) -> dict[str, list[str]]:
-    """Each variant's references (image:tag) the step writes in this run."""
+    """Each variant's references (image:tag) the step writes in this run (UNKNOWN in one it
+    makes of what cannot be known); a note for a script beyond the simulator."""
     result = {}
     for name, entry in variants:
         context = {**run.context, **{f"matrix.{k}": v for k, v in entry.items()}}
         env = {k: render(str(v), context) for k, v in step.env.items()}
         context |= {f"env.{k}": v for k, v in env.items()}
         done = run_step(render(step.script, context), {**run.env, **env})
-        if done.problem is not None:
-            _note(found, f"tags: the step writing {step.output}: {done.problem}")
+        problem = f"tags: the step writing {step.output}: {done.problem}"
+        if done.problem is not None and problem not in notes:
+            notes.append(problem)
         # build-push-action's `tags`: newline- or comma-separated
         written = done.outputs.get(step.output, "")
         refs = (r.strip() for line in written.splitlines() for r in line.split(","))

@@ -465,3 +465,22 @@ def test_the_five_job_release_keeps_its_jobs_and_gate_and_a_dispatch_from_a_bran
     for variant in ("slim", "full"):
         assert set(variants[variant]["tags"]) == _bash_tags(original, event, variant, tmp_path)
     assert "docker.io/acme/ccc:test-full" in variants["full"]["tags"]
+
+
+def test_init_says_each_event_whose_tags_differ_and_exits_1(release_project: Path) -> None:
+    """A release tag no rule makes (`stable`): init writes what it can, names the event and both
+    sides' tags, and does not exit 0."""
+    workflow = (WORKFLOWS / "release-shell-tags.yml").read_text()
+    workflow = workflow.replace(
+        'TAGS="$VERSION $MINOR latest"', 'TAGS="$VERSION $MINOR latest stable"'
+    )
+    path = release_project / ".github" / "workflows" / "release.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(workflow)
+    done = _buildcache(release_project, "init", "--from", ".github/workflows/release.yml")
+    assert done.returncode == 1, done.stderr
+    assert "note: differs: a release v1.2.3: slim: the workflow " in done.stderr
+    assert "ghcr.io/acme/ccc:stable" in done.stderr
+    assert "error: the config plans other tags than the workflow for 1 of 4 events" in done.stderr
+    assert "the same tags as the workflow: a push to main, a manual run" in done.stderr
+    assert (release_project / "buildcache.toml").is_file()
