@@ -16,8 +16,8 @@ from rich.text import Text
 
 from buildcache.buildkit.report import CacheExport, CacheReport, VariantStatus
 from buildcache.core.bases import BaseUse, CacheRecord, MissCause, Upstream, short
+from buildcache.core.build_inputs import Attest
 from buildcache.core.doctor import Check
-from buildcache.core.inputs import Attest
 from buildcache.core.plan.metadata import Described
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import shown_args

@@ -74,7 +74,7 @@ class Attest:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunInputs:
+class BuildInputs:
     """The command line's part, as typed (each is checked when the plan is made)."""
 
     build_args: Sequence[str] = ()  # K=V (V may say ${NAME}), or K: the environment's K

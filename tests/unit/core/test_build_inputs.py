@@ -1,4 +1,4 @@
-"""core/inputs.py: the values of build inputs as docker's flags write them (--build-arg,
+"""core/build_inputs.py: the values of build inputs as docker's flags write them (--build-arg,
 --secret, --ssh, --build-context), parsed strictly."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.core.inputs import (
+from buildcache.core.build_inputs import (
     Attest,
     Secret,
     parse_build_arg,
