@@ -255,8 +255,9 @@ def _builds_as_variants(
     for n, (signature, members) in enumerate(groups.items()):
         values = dict(zip(_BUILD_INPUTS, signature, strict=True))
         entry = {_key(k): values[k] for k in differing}
+        differs = {k: (values[k] if k in differing else "") for k in _BUILD_INPUTS}
         entry["variant"] = _step_variant_name(
-            values, members[0]["step"], n, [e["variant"] for e in entries]
+            differs, members[0]["step"], n, [e["variant"] for e in entries]
         )
         entries.append(entry)
     if "build-args" in differing:  # each step's own lines, whole
@@ -275,11 +276,13 @@ def _step_label(step: Mapping[str, Any], number: int) -> str:
 def _step_variant_name(
     values: Mapping[str, str], step: Mapping[str, Any], number: int, taken: Sequence[str]
 ) -> str:
-    """A variant's name from what its step builds differently: the Dockerfile's suffix
-    (Dockerfile.rootless: rootless; alpine/Dockerfile: alpine), its stage, the step's id."""
+    """A variant's name from what its step builds differently (`values` holds only what
+    differs): the Dockerfile's suffix (Dockerfile.rootless: rootless; alpine/Dockerfile:
+    alpine), its stage, the step's id or name; the first step that differs in none: default."""
     file = values["file"].rsplit("/", 1)
     stem = file[-1].removeprefix("Dockerfile").strip(".-_") or (file[0] if len(file) > 1 else "")
-    for candidate in (stem, values["target"], str(step.get("id") or "")):
+    named = str(step.get("id") or step.get("name") or "") if number else ""
+    for candidate in (stem, values["target"], named):
         name = _name(candidate) if candidate else ""
         if name and name != "default" and name not in taken:
             return name
@@ -410,9 +413,12 @@ def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None
 
 
 def _meta_images(migration: Migration, job: _Job, context: Mapping[str, str]) -> list[str]:
-    """metadata-action's `images` lines, each `name=...` or a bare name."""
+    """metadata-action's `images` lines, each `name=...` or a bare name; the input is filled in
+    first, so an `env` value of several lines is several images, as the action reads it."""
     images = []
-    for line in _lines(job.meta.get("images"), comments=True):
+    written = str(job.meta.get("images") or "")
+    filled = _resolved(written, {}, context)
+    for line in _lines(written if filled is None else filled, comments=True):
         fields = dict(_field(f) for f in line.split(","))
         name = _resolved(fields.get("name", ""), {}, context)
         if name is None:
@@ -476,7 +482,8 @@ def _targets(
         migration.config["target"] = next(iter(targets.values()))
     else:
         for name, target in targets.items():
-            migration.config["variants"][name]["target"] = target
+            if target:  # a step that names none builds the Dockerfile's last stage
+                migration.config["variants"][name]["target"] = target
 
 
 def _labels(migration: Migration, job: _Job) -> None:
@@ -578,7 +585,8 @@ def _build_args(job: _Job, entry: Mapping[str, str], migration: Migration) -> di
     args: dict[str, str] = {}
     block = str(job.build.get("build-args") or "")
     if entry and _EXPRESSION.fullmatch(block.strip()):  # a whole block from the matrix
-        block = _resolved(block, entry, job.context) or block
+        resolved = _resolved(block, entry, job.context)
+        block = block if resolved is None else resolved
     for line in _lines(block):
         name, _, value = line.partition("=")
         filled = _resolved(value, entry, job.context)
