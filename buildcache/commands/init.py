@@ -14,7 +14,7 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -70,9 +70,10 @@ def init(
     dockerfile, workflow = _from_root(cwd, root, dockerfile), _from_root(cwd, root, workflow)
     workflow = workflow or (None if dockerfile else _found_workflow(root))
     if workflow is not None:
-        text, before, after, proof = _from_workflow(root, workflow, images, console)
-        checks = proof(_check(target, text))
-        _rewrite(root, workflow, (target, text), (before, after), console, dry_run=dry_run)
+        found = _from_workflow(root, workflow, images, console)
+        checks = found.proof(_check(target, found.config))
+        texts = (found.before, found.after)
+        _rewrite(root, found.workflow, (target, found.config), texts, console, dry_run=dry_run)
         _say_proof(checks, console)
         return
     text = _from_dockerfile(root, dockerfile, images, platforms, console)
@@ -188,35 +189,38 @@ def _found_workflow(root: Path) -> Path | None:
     )
 
 
-def _from_workflow(
-    root: Path, workflow: Path, images: list[str], console: Console
-) -> tuple[str, str, str, Callable[[Config], list[EventCheck]]]:
-    """The config the workflow's build job stands for, the workflow's text, its text with that
-    job's build steps replaced by buildcache's, and the proof to run on the config read back; a
-    note for each thing guessed, and for each it could not carry over."""
+def _from_workflow(root: Path, workflow: Path, images: list[str], console: Console) -> Migrated:
+    """The config the workflow's build job stands for, the workflow it edits (the one given, or
+    the reusable one it calls), its text before and after, and the proof to run on the config
+    read back; a note for each thing guessed, and for each it could not carry over."""
     import tomli_w
-    import yaml
 
     from buildcache.migrate.events import workflow_events
-    from buildcache.migrate.from_workflow import migrate
+    from buildcache.migrate.from_workflow import called_workflows, migrate
     from buildcache.migrate.proof import OriginalJob, prove
     from buildcache.migrate.workflow_edit import JobEdit, buildcache_step, edit_workflow
 
-    path = root / workflow
-    if not path.is_file():
-        raise UsageError(f"there is no workflow {workflow} here")
-    text = path.read_text(encoding="utf-8")
-    try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise UsageError(f"{workflow} is not YAML: {' '.join(str(error).split())}") from None
     repository = repository_path(_repository_url(root))
+    text, parsed = _read_workflow(root, workflow)
     try:
-        migration = migrate(
-            parsed if isinstance(parsed, dict) else {}, repository=repository, images=images
-        )
+        migration = migrate(parsed, repository=repository, images=images)
     except UsageError as error:
-        raise UsageError(f"{workflow.as_posix()}: {error.message}", hint=error.hint) from None
+        # the build is in a reusable workflow it calls: read through the caller's `with:`
+        builds = [
+            call
+            for call in called_workflows(parsed, repository)
+            if (root / call.path).is_file()
+            and "build-push-action" in (root / call.path).read_text()
+        ]
+        if not builds:
+            raise UsageError(f"{workflow.as_posix()}: {error.message}", hint=error.hint) from None
+        caller, workflow = builds[0], Path(builds[0].path)
+        labelled(console, "note", "yellow", f"job {caller.job} calls {caller.path}")
+        text, called = _read_workflow(root, workflow)
+        try:
+            migration = migrate(called, repository=repository, images=images, caller=caller)
+        except UsageError as inner:
+            raise UsageError(f"{caller.path}: {inner.message}", hint=inner.hint) from None
     labelled(console, "note", "yellow", f"read {workflow.as_posix()}, job {migration.job}")
     for guess in migration.guesses:
         labelled(console, "note", "yellow", f"guessed: {guess}")
@@ -242,12 +246,36 @@ def _from_workflow(
         manual=migration.manual,
     )
     events = workflow_events(migration.triggers, repository)
-    return (
-        header + tomli_w.dumps(migration.config),
-        text,
-        edit_workflow(text, edit),
-        lambda config: prove(config, original, events),
+    return Migrated(
+        config=header + tomli_w.dumps(migration.config),
+        workflow=workflow,
+        before=text,
+        after=edit_workflow(text, edit),
+        proof=lambda config: prove(config, original, events),
     )
+
+
+class Migrated(NamedTuple):
+    config: str
+    workflow: Path  # the workflow edited
+    before: str
+    after: str
+    proof: Callable[[Config], list[EventCheck]]
+
+
+def _read_workflow(root: Path, workflow: Path) -> tuple[str, dict[str, Any]]:
+    """A workflow's text and its YAML; UsageError where it is not there or not YAML."""
+    import yaml
+
+    path = root / workflow
+    if not path.is_file():
+        raise UsageError(f"there is no workflow {workflow} here")
+    text = path.read_text(encoding="utf-8")
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise UsageError(f"{workflow} is not YAML: {' '.join(str(error).split())}") from None
+    return text, parsed if isinstance(parsed, dict) else {}
 
 
 def _say_proof(checks: list[EventCheck], console: Console) -> None:

@@ -69,13 +69,22 @@ class _Job:
 
 
 def migrate(
-    workflow: Mapping[str, Any], *, repository: str | None = None, images: Sequence[str] = ()
+    workflow: Mapping[str, Any],
+    *,
+    repository: str | None = None,
+    images: Sequence[str] = (),
+    caller: Call | None = None,
 ) -> Migration:
     """The config the workflow's build job stands for. `repository` (owner/name) resolves
     `${{ github.repository }}`; `images` (--image) are taken before the workflow is asked for
-    any. Raises UsageError where no job builds with build-push-action, or no image is named."""
+    any; a reusable workflow is read through its `caller` (its `with:` as `inputs`, its
+    triggers). Raises UsageError where no job builds with build-push-action, or no image is
+    named."""
+    inputs = {f"inputs.{k}": v for k, v in (caller.inputs if caller else {}).items()}
     job = _build_job(workflow, repository)
-    migration = Migration({}, job.name, triggers=_triggers(workflow))
+    job = dataclasses.replace(job, context={**job.context, **inputs})
+    triggers = dict(caller.triggers) if caller else _triggers(workflow)
+    migration = Migration({}, job.name, triggers=triggers)
     migration.push = _written(job.build.get("push"))
     context = job.context
     migration.notes += job.notes
@@ -96,7 +105,9 @@ def migrate(
     return migration
 
 
-_REPLACED_ACTIONS = ("docker/build-push-action@", "docker/metadata-action@", "actions/cache@")
+# build-push-action and the forks that take its inputs (depot's)
+_BUILD_ACTIONS = ("docker/build-push-action@", "depot/build-push-action@")
+_REPLACED_ACTIONS = (*_BUILD_ACTIONS, "docker/metadata-action@", "actions/cache@")
 
 
 def _replaced_steps(migration: Migration, job: _Job) -> None:
@@ -142,6 +153,35 @@ def _written(value: Any) -> str | None:
 # Finding the job
 
 
+@dataclass(frozen=True)
+class Call:
+    """A job that calls a reusable workflow of the repository (`uses: ./.github/workflows/x.yml`)."""
+
+    job: str
+    path: str  # the called workflow, from the repository's root
+    inputs: Mapping[str, str]  # its `with:`, filled in where the caller's values are known
+    triggers: Mapping[str, Any]  # the caller's `on:`: the events the called workflow runs on
+
+
+def called_workflows(workflow: Mapping[str, Any], repository: str | None) -> list[Call]:
+    """The jobs that call a workflow of this repository (`./.github/workflows/x.yml`, or
+    `<repository>/.github/workflows/x.yml@ref`), in order."""
+    jobs = workflow.get("jobs")
+    known = {"github.repository": repository} if repository else {}
+    own = ("./", f"{repository}/") if repository else ("./",)
+    calls = []
+    for name, job in jobs.items() if isinstance(jobs, dict) else []:
+        uses = str(job.get("uses", "")) if isinstance(job, dict) else ""
+        if not uses.startswith(own) or ".github/workflows/" not in uses:
+            continue
+        path = ".github/workflows/" + uses.split(".github/workflows/", 1)[1].split("@")[0]
+        given = job.get("with") if isinstance(job.get("with"), dict) else {}
+        inputs = {str(k): render(_written(v) or "", known) for k, v in given.items()}
+        known_inputs = {k: v for k, v in inputs.items() if UNKNOWN not in v}
+        calls.append(Call(str(name), path, known_inputs, _triggers(workflow)))
+    return calls
+
+
 def _triggers(workflow: Mapping[str, Any]) -> dict[str, Any]:
     """The workflow's `on:` as a mapping (YAML 1.1 reads the key `on` as True)."""
     on = workflow.get("on", workflow.get(True))  # type: ignore[call-overload]
@@ -173,7 +213,7 @@ def _known_values(job: _Job, repository: str | None) -> dict[str, str]:
             "github.repository": repository,
             "github.repository_owner": repository.split("/")[0],
         }
-    tag_actions = ("docker/build-push-action@", "docker/metadata-action@")
+    tag_actions = (*_BUILD_ACTIONS, "docker/metadata-action@")
     steps = [
         s
         for s in job.steps
@@ -198,7 +238,7 @@ def _job_of(name: str, job: Mapping[str, Any], env: Mapping[str, Any]) -> _Job |
     builds = [
         {str(k): v for k, v in (s.get("with") or {}).items()} | {"step": s}
         for s in steps
-        if str(s.get("uses", "")).startswith("docker/build-push-action@")
+        if str(s.get("uses", "")).startswith(_BUILD_ACTIONS)
     ]
     if not builds:
         return None
@@ -429,9 +469,20 @@ def _meta_images(migration: Migration, job: _Job, context: Mapping[str, str]) ->
 
 
 def _tagged_images(job: _Job, context: Mapping[str, str]) -> list[str]:
-    """The images of build-push-action's literal `tags`, where no metadata-action names any."""
-    tags = [_resolved(t, {}, context) for t in _lines(job.build.get("tags")) if "${{" not in t]
-    return list(dict.fromkeys(t.rsplit(":", 1)[0] for t in tags if t))
+    """The images of build-push-action's `tags`, each line filled in first (an input of several
+    lines is several tags); a tag whose tag part alone cannot be known still names its image
+    (`hkotel/mealie:${{ inputs.tag }}`)."""
+    images = []
+    for line in _lines(job.build.get("tags")):
+        filled = _resolved(line, {}, context)
+        tags = [filled] if filled is not None else []
+        if filled is None and ":" in line:  # the image part alone, where it can be known
+            known = _resolved(line.rpartition(":")[0], {}, context)
+            tags = [f"{known}:tag"] if known and "/" not in line.rpartition(":")[2] else []
+        for tag in (t.strip() for text in tags for t in re.split(r"[,\n]", text) if t.strip()):
+            name, colon, rest = tag.rpartition(":")
+            images.append(name if colon and "/" not in rest else tag)
+    return list(dict.fromkeys(i.lower() for i in images if i))
 
 
 def _field(text: str) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from buildcache.migrate.expressions import UNKNOWN, render
 from buildcache.migrate.shell_tags import ManualRun, ShellStep, step_tags
 
 Verdict = Literal["agrees", "differs", "not evaluated"]
+_NOT_A_SHELL_STEP = "its tags are metadata-action's rules or the step's own, carried as they are"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _check(config: Config, job: OriginalJob, event: SimulatedEvent) -> EventChec
     if job.push is not None and _is_false(job.push, event, bare_is_expression=False):
         return EventCheck(event.label, "agrees", "it pushes nothing (its push:, kept)")
     if job.tag_step is None:
-        return EventCheck(event.label, "not evaluated", "metadata-action's rules, carried verbatim")
+        return EventCheck(event.label, "not evaluated", _NOT_A_SHELL_STEP)
     notes: list[str] = []
     expected = step_tags(job.tag_step, event, job.variants, notes)
     if any(UNKNOWN in ref for refs in expected.values() for ref in refs):

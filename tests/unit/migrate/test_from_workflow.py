@@ -292,3 +292,54 @@ def test_each_build_step_of_a_job_is_a_variant_and_steps_of_one_image_are_one() 
     assert migration.replaced == (0, 1, 2, 3)
     assert migration.variant_of_matrix_job is None
     assert migration.config["images"] == ["ghcr.io/acme/app", "acme/app"]
+
+
+CALLER = """
+on:
+  release:
+    types: [published]
+jobs:
+  tests:
+    uses: ./.github/workflows/tests.yml
+  images:
+    uses: Acme/App/.github/workflows/build.yml@main
+    with:
+      tag: ${{ github.event.release.tag_name }}
+      extra: |
+        acme/app:latest
+        ghcr.io/${{ github.repository }}:latest
+"""
+CALLED = """
+on:
+  workflow_call:
+    inputs:
+      tag: {type: string, required: true}
+      extra: {type: string}
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: depot/build-push-action@v1
+        with:
+          push: true
+          tags: |
+            acme/app:${{ inputs.tag }}
+            ${{ inputs.extra }}
+"""
+
+
+def test_a_reusable_workflow_is_read_through_its_caller_s_with_and_triggers() -> None:
+    from buildcache.migrate.from_workflow import called_workflows
+
+    calls = called_workflows(yaml.safe_load(CALLER), "Acme/App")
+    assert [(c.job, c.path) for c in calls] == [
+        ("tests", ".github/workflows/tests.yml"),
+        ("images", ".github/workflows/build.yml"),  # this repository's own, by its full name
+    ]
+    # an input the caller knows is filled in; one from the event is not known before it runs
+    assert calls[1].inputs == {"extra": "acme/app:latest\nghcr.io/Acme/App:latest\n"}
+    migration = migrate(yaml.safe_load(CALLED), repository="Acme/App", caller=calls[1])
+    assert migration.triggers == {"release": {"types": ["published"]}}
+    # depot's fork takes build-push-action's inputs; each image once, the caller's too
+    assert migration.config["images"] == ["acme/app", "ghcr.io/acme/app"]
+    assert migration.replaced == (0,)
