@@ -143,7 +143,9 @@ def differences(expected: dict[str, Image], planned: dict[str, list[Image]]) -> 
             found.append(f"{tag} planned by {len(images)} variants")
         want, got = expected[tag], images[0]
         if want.platforms != got.platforms:
-            found.append(f"{tag} platforms {','.join(got.platforms)}, not {','.join(want.platforms)}")
+            found.append(
+                f"{tag} platforms {','.join(got.platforms)}, not {','.join(want.platforms)}"
+            )
         for name, value in want.build_args.items():
             if PLACEHOLDER.search(value):
                 continue
@@ -182,7 +184,9 @@ def _last_error(stderr: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _buildcache(repo: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _buildcache(
+    repo: Path, args: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "buildcache", *args],
         cwd=repo,
