@@ -209,9 +209,11 @@ def _known_values(job: _Job, repository: str | None) -> dict[str, str]:
     `secrets.*` stay unknown: their values live in the repository's settings."""
     known: dict[str, str] = {}
     if repository:
+        owner, _, name = repository.partition("/")
         known |= {
             "github.repository": repository,
-            "github.repository_owner": repository.split("/")[0],
+            "github.repository_owner": owner,
+            "github.event.repository.name": name,
         }
     tag_actions = (*_BUILD_ACTIONS, "docker/metadata-action@")
     steps = [
@@ -453,19 +455,27 @@ def _images(migration: Migration, job: _Job, context: Mapping[str, str]) -> None
 
 
 def _meta_images(migration: Migration, job: _Job, context: Mapping[str, str]) -> list[str]:
-    """metadata-action's `images` lines, each `name=...` or a bare name; the input is filled in
-    first, so an `env` value of several lines is several images, as the action reads it."""
-    images = []
+    """metadata-action's `images` lines, each `name=...` or a bare name, for every matrix entry
+    (`images: ${{ matrix.registry }}` is one image a registry); the input is filled in first, so
+    an `env` value of several lines is several images, as the action reads it."""
+    images: list[str] = []
     written = str(job.meta.get("images") or "")
-    filled = _resolved(written, {}, context)
-    for line in _lines(written if filled is None else filled, comments=True):
-        fields = dict(_field(f) for f in line.split(","))
-        name = _resolved(fields.get("name", ""), {}, context)
-        if name is None:
-            migration.notes.append(f"images: {line!r} holds an expression; give the name")
-        elif name:
-            images.append(name.lower())
-    return images
+    for entry in list(job.matrix) or [{}]:
+        filled = _resolved(written, entry, context)
+        for line in _lines(written if filled is None else filled, comments=True):
+            fields = dict(_field(f) for f in line.split(","))
+            name = _resolved(fields.get("name", ""), entry, context)
+            note = f"images: {line!r} holds an expression; give the name"
+            if name is None and note not in migration.notes:
+                migration.notes.append(note)
+            elif name:
+                images.append(name.lower())
+    if job.matrix and len({_resolved(written, e, context) for e in job.matrix}) > 1:
+        migration.notes.append(
+            f"images: {written.strip()!r} differs by matrix entry: every variant is pushed to "
+            "every image"
+        )
+    return list(dict.fromkeys(images))
 
 
 def _tagged_images(job: _Job, context: Mapping[str, str]) -> list[str]:

@@ -343,3 +343,15 @@ def test_a_reusable_workflow_is_read_through_its_caller_s_with_and_triggers() ->
     # depot's fork takes build-push-action's inputs; each image once, the caller's too
     assert migration.config["images"] == ["acme/app", "ghcr.io/acme/app"]
     assert migration.replaced == (0,)
+
+
+def test_images_from_the_matrix_are_every_entry_s_and_the_repository_s_name_is_known() -> None:
+    workflow = yaml.safe_load(SHAPES)
+    job = workflow["jobs"]["image"]
+    job["strategy"]["matrix"]["registry"] = ["docker.io", "ghcr.io"]
+    job["steps"][0]["with"]["images"] = (
+        "${{ matrix.registry }}/${{ github.repository_owner }}/${{ github.event.repository.name }}"
+    )
+    migration = migrate(workflow, repository="Acme/Widget")
+    assert migration.config["images"] == ["docker.io/acme/widget", "ghcr.io/acme/widget"]
+    assert any("differs by matrix entry" in note for note in migration.notes)
