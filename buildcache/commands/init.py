@@ -127,9 +127,13 @@ def _from_dockerfile(
 
 
 def _check(target: Path, text: str) -> Config:
-    """The config, checked as `build` reads it: nothing is written where it is not one."""
+    """The config, checked as `build` reads it in a run (whose GITHUB_* variables a build
+    argument may read): nothing is written where it is not one."""
+    from buildcache.migrate.from_workflow import RUN_VARIABLES
+
+    run = dict.fromkeys(RUN_VARIABLES.values(), "0")
     try:
-        return parse_config(tomllib.loads(text), {}, path=target, root=target.parent)
+        return parse_config(tomllib.loads(text), run, path=target, root=target.parent)
     except ConfigError as error:
         raise UsageError(
             f"nothing was written: {error.key}: {error.reason}", hint=error.hint

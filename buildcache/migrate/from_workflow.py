@@ -518,7 +518,7 @@ def _inputs(migration: Migration, job: _Job, key: str | None, variants: list[str
 
 
 def _variant_tables(
-    per_variant: Mapping[str, Mapping[str, str]], shared: Mapping[str, str]
+    per_variant: Mapping[str, Mapping[str, Any]], shared: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """Each variant's table, with the build arguments it does not share; the first the default."""
     return {
@@ -624,7 +624,7 @@ def _platforms(job: _Job, entry: Mapping[str, str]) -> list[str]:
     return [p.strip() for line in filled if line for p in line.split(",") if p.strip()]
 
 
-def _variant_table(default: bool, build_args: Mapping[str, str]) -> dict[str, Any]:
+def _variant_table(default: bool, build_args: Mapping[str, Any]) -> dict[str, Any]:
     table: dict[str, Any] = {"default": True} if default else {}
     if build_args:
         table["build-args"] = dict(build_args)
@@ -642,8 +642,30 @@ def _by_variant(
     return list(first.items())
 
 
-def _build_args(job: _Job, entry: Mapping[str, str], migration: Migration) -> dict[str, str]:
-    args: dict[str, str] = {}
+# `${{ github.x }}` that every step of a run also has as a variable: a build argument of one is
+# read from it at build time ({ env = "GITHUB_SHA" }), as the workflow's expression gave it
+RUN_VARIABLES = {
+    f"github.{name.removeprefix('GITHUB_').lower()}": name
+    for name in (
+        "GITHUB_SHA",
+        "GITHUB_REF",
+        "GITHUB_REF_NAME",
+        "GITHUB_REF_TYPE",
+        "GITHUB_RUN_ID",
+        "GITHUB_RUN_NUMBER",
+        "GITHUB_RUN_ATTEMPT",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_ACTOR",
+        "GITHUB_WORKFLOW",
+        "GITHUB_SERVER_URL",
+        "GITHUB_REPOSITORY",
+        "GITHUB_REPOSITORY_OWNER",
+    )
+}
+
+
+def _build_args(job: _Job, entry: Mapping[str, str], migration: Migration) -> dict[str, Any]:
+    args: dict[str, Any] = {}
     block = str(job.build.get("build-args") or "")
     if entry and _EXPRESSION.fullmatch(block.strip()):  # a whole block from the matrix
         resolved = _resolved(block, entry, job.context)
@@ -651,6 +673,11 @@ def _build_args(job: _Job, entry: Mapping[str, str], migration: Migration) -> di
     for line in _lines(block):
         name, _, value = line.partition("=")
         filled = _resolved(value, entry, job.context)
+        run_value = _EXPRESSION.fullmatch(value.strip())
+        variable = RUN_VARIABLES.get(run_value.group("expr")) if run_value else None
+        if filled is None and variable is not None:
+            args[name.strip()] = {"env": variable}
+            continue
         if filled is None:
             note = f"build-args: {name.strip()} is {value.strip()!r}, an expression buildcache cannot read: pass it with --build-arg"
             if note not in migration.notes:

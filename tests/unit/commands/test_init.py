@@ -130,7 +130,7 @@ def test_typed_image_names_may_be_separated_by_commas_or_spaces() -> None:
 
 
 def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args(
-    here: Path, capsys: pytest.CaptureFixture[str]
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A variant-matrix project: init --from its workflow, then a release's plan has the
     workflow's tags and each variant's build arguments (the empty-default one included)."""
@@ -142,7 +142,7 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     )
     (tmp_path / "docker").mkdir()
     (tmp_path / "docker" / "Dockerfile").write_text(
-        "FROM python:3.12-slim\nARG PYTHON_VERSION\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
+        "FROM python:3.12-slim\nARG PYTHON_VERSION\nARG GIT_SHA\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
         'RUN pip install "${CCC_INSTALL_SPEC:-ccc}"\n'
     )
     _repository(tmp_path, "https://github.com/acme/ccc.git")
@@ -152,8 +152,9 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     err = capsys.readouterr().err
     assert done.value.code == 0, err
     assert "note: read .github/workflows/image.yml, job image" in err
-    assert "not carried over: build-args: GIT_SHA" in err
+    assert "build-args: GIT_SHA" not in err  # `${{ github.sha }}`: the run's GITHUB_SHA
 
+    monkeypatch.setenv("GITHUB_SHA", "4f6c0e1d")  # what a run has beside `${{ github.sha }}`
     with pytest.raises(SystemExit) as done:
         main(["plan", "--version", "1.2.3", "--json", "--offline"])
     out, err = capsys.readouterr()
@@ -173,6 +174,7 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     assert plan["slim"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src"
     assert plan["full"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src[full]"
     assert plan["full"]["build_args"]["CCC_VARIANT"] == "full"
+    assert plan["full"]["build_args"]["GIT_SHA"] == "4f6c0e1d"
     # the cache the workflow wrote is the one read: no cold release after the move
     assert plan["full"]["cache_from"] == [
         "type=registry,ref=ghcr.io/acme/ccc-cache:buildcache-full"

@@ -24,7 +24,8 @@ def test_a_variant_matrix_becomes_variants_with_their_build_args_tags_and_cache(
     assert config["images"] == ["ghcr.io/acme/ccc", "acme/ccc"]
     assert config["platforms"] == ["linux/amd64", "linux/arm64"]
     assert config["dockerfile"] == "docker/Dockerfile"
-    assert config["build-args"] == {"PYTHON_VERSION": "3.12"}
+    # a run's own variable: read at build time, as the expression gave it
+    assert config["build-args"] == {"PYTHON_VERSION": "3.12", "GIT_SHA": {"env": "GITHUB_SHA"}}
     assert config["variants"] == {
         "slim": {
             "default": True,
@@ -53,7 +54,7 @@ def test_a_variant_matrix_becomes_variants_with_their_build_args_tags_and_cache(
     }
     assert config["attest"] == {"provenance": "max"}
     notes = "\n".join(migration.notes)
-    assert "GIT_SHA" in notes  # an expression it cannot read
+    assert "GIT_SHA" not in notes
     assert "suffix=" not in notes  # the per-variant suffix is buildcache's own: carried
     assert "'pypi'" in notes  # a secret to declare
     assert "logins" not in notes  # the login steps stay in the workflow: nothing to carry

@@ -20,7 +20,7 @@ def _proved(name: str, edit: Any = None) -> tuple[Migration, list[EventCheck]]:
     table = migration.config
     if edit is not None:
         edit(table)
-    config = parse_config(table, {}, path=None, root=Path())
+    config = parse_config(table, {"GITHUB_SHA": "0"}, path=None, root=Path())
     job = OriginalJob(
         tag_step=migration.tag_step,
         variants=migration.variant_entries,
