@@ -248,6 +248,8 @@ def _from_workflow(root: Path, workflow: Path, images: list[str], console: Conso
         job_if=migration.job_if,
         push=migration.push,
         manual=migration.manual,
+        meta=migration.meta,
+        known=migration.known,
     )
     events = workflow_events(migration.triggers, repository)
     return Migrated(

@@ -50,6 +50,8 @@ class Migration:
     tag_step: ShellStep | None = None
     variant_entries: list[tuple[str, Mapping[str, str]]] = field(default_factory=list)
     job_if: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)  # metadata-action's inputs, as written
+    known: Mapping[str, str] = field(default_factory=dict)  # `${{ }}`'s values known before a run
 
 
 @dataclass(frozen=True)
@@ -696,6 +698,8 @@ def _tags(
     step = _tag_step(job)
     migration.variant_entries = list(entries)
     migration.job_if = _written(job.rest.get("if"))
+    migration.meta = {k: _written(v) or "" for k, v in job.meta.items()}
+    migration.known = dict(job.context)
     if step is not None and not job.meta:
         migration.tag_step = step
         _shell_tags(migration, step, entries, repository)

@@ -13,20 +13,23 @@ not evaluated here, as is one whose tags hold a value the simulation cannot know
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 from buildcache.core.config.model import Config
 from buildcache.core.plan.ci import Event, RunContext
 from buildcache.core.plan.make import plan_run
 from buildcache.core.plan.request import PlanRequest, RunFacts
+from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildcacheError
 from buildcache.migrate.events import PR_NUMBER, RELEASE_TAG, SHA, SimulatedEvent
 from buildcache.migrate.expressions import UNKNOWN, render
 from buildcache.migrate.shell_tags import ManualRun, ShellStep, step_tags
 
 Verdict = Literal["agrees", "differs", "not evaluated"]
-_NOT_A_SHELL_STEP = "its tags are metadata-action's rules or the step's own, carried as they are"
+_NOT_A_SHELL_STEP = "its tags are neither a shell step's nor metadata-action's: carried as they are"
+_RUN_TIME = datetime(2025, 6, 15, 12, tzinfo=UTC)  # one time for every event's {{date}}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class OriginalJob:
     job_if: str | None = None
     push: str | None = None  # build-push-action's `push`, as written
     manual: Sequence[ManualRun] = ()  # the versions the migrated step passes a manual run
+    meta: Mapping[str, str] = field(default_factory=dict)  # metadata-action's inputs, as written
+    known: Mapping[str, str] = field(default_factory=dict)  # `${{ }}`'s values before a run
 
 
 def prove(config: Config, job: OriginalJob, events: Sequence[SimulatedEvent]) -> list[EventCheck]:
@@ -57,10 +62,13 @@ def _check(config: Config, job: OriginalJob, event: SimulatedEvent) -> EventChec
         return EventCheck(event.label, "agrees", "the job does not run on it (its if:, kept)")
     if job.push is not None and _is_false(job.push, event, bare_is_expression=False):
         return EventCheck(event.label, "agrees", "it pushes nothing (its push:, kept)")
-    if job.tag_step is None:
-        return EventCheck(event.label, "not evaluated", _NOT_A_SHELL_STEP)
     notes: list[str] = []
-    expected = step_tags(job.tag_step, event, job.variants, notes)
+    if job.tag_step is not None:
+        expected = step_tags(job.tag_step, event, job.variants, notes)
+    elif job.meta.get("tags") or job.meta.get("images"):
+        expected = {name: _metadata_tags(job, entry, event) for name, entry in job.variants}
+    else:
+        return EventCheck(event.label, "not evaluated", _NOT_A_SHELL_STEP)
     if any(UNKNOWN in ref for refs in expected.values() for ref in refs):
         return EventCheck(event.label, "not evaluated", "a tag made of what cannot be known")
     if notes:
@@ -68,15 +76,55 @@ def _check(config: Config, job: OriginalJob, event: SimulatedEvent) -> EventChec
     planned = _planned(config, job, event)
     if isinstance(planned, str):
         return EventCheck(event.label, "differs", f"buildcache plans nothing: {planned}")
+    workflow = {name: {_normal(ref) for ref in refs} for name, refs in expected.items()}
     differences = [
         f"{name}: the workflow {', '.join(sorted(refs)) or 'nothing'}; buildcache "
         f"{', '.join(sorted(planned.get(name, set()))) or 'nothing'}"
-        for name, refs in expected.items()
-        if set(refs) != planned.get(name, set())
+        for name, refs in workflow.items()
+        if refs != planned.get(name, set())
     ]
     if differences:
         return EventCheck(event.label, "differs", "; ".join(differences))
     return EventCheck(event.label, "agrees")
+
+
+def _metadata_tags(job: OriginalJob, entry: Mapping[str, str], event: SimulatedEvent) -> list[str]:
+    """The references the original metadata-action step gives the variant's matrix entry in the
+    event: its own `images`, `tags` and `flavor` lines (each `${{ }}` filled in for the entry),
+    by metadata-action's rules; UNKNOWN in them where a line holds what cannot be known."""
+    from buildcache.core.plan.rules import RuleEvent, latest_tag, parse_flavor, rule_tags
+
+    values = {**job.known, **event.context, **{f"matrix.{k}": v for k, v in entry.items()}}
+
+    def lines(name: str) -> list[str]:
+        text = render(job.meta.get(name, ""), values)
+        return [line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")]
+
+    images = [line.split(",")[0].removeprefix("name=").lower() for line in lines("images")]
+    pull = event.kind == "pull_request"
+    found = rule_tags(
+        lines("tags"),
+        flavor := parse_flavor(lines("flavor")),
+        RuleEvent(
+            ref=event.env["GITHUB_REF"],
+            event=event.env["GITHUB_EVENT_NAME"],
+            sha=SHA,
+            default_branch="main",
+            pr_base_ref="main" if pull else None,
+            now=_RUN_TIME,
+        ),
+    )
+    tags = [t for t in (found.main, *(v for v, _ in found.partial)) if t]
+    tags += [latest_tag(flavor)] if found.latest else []
+    return [f"{image}:{tag}" for image in images for tag in tags]
+
+
+def _normal(reference: str) -> str:
+    """A reference as the registry names it (acme/ccc:1 is docker.io/acme/ccc:1)."""
+    try:
+        return str(ImageRef.parse(reference))
+    except ValueError:  # the reference parser's ReferenceError: compared as written
+        return reference
 
 
 def _is_false(expression: str, event: SimulatedEvent, *, bare_is_expression: bool) -> bool:

@@ -27,6 +27,8 @@ def _proved(name: str, edit: Any = None) -> tuple[Migration, list[EventCheck]]:
         job_if=migration.job_if,
         push=migration.push,
         manual=migration.manual,
+        meta=migration.meta,
+        known=migration.known,
     )
     return migration, prove(config, job, workflow_events(migration.triggers, "Acme/CCC"))
 
@@ -72,9 +74,23 @@ def test_a_job_gated_off_for_an_event_agrees_by_its_kept_if() -> None:
     assert verdicts["a release v1.2.3"][0] == "agrees"
 
 
-def test_metadata_action_s_rules_are_carried_verbatim_and_said_not_evaluated() -> None:
+def test_metadata_action_s_own_lines_per_variant_give_the_planned_tags() -> None:
+    """The original step's images, tags and flavor (its per-variant suffix filled in for each
+    matrix entry) by metadata-action's rules: the same tags as the config's variants plan."""
     _, checks = _proved("variant-matrix.yml")
-    assert "differs" not in {c.verdict for c in checks}
-    unread = [c for c in checks if c.verdict == "not evaluated"]
-    assert unread
-    assert all(c.detail.startswith("its tags are metadata-action's rules") for c in unread)
+    assert {c.event: c.verdict for c in checks} == {
+        "a tag push v1.2.3": "agrees",
+        "a push to main": "agrees",
+        "a pull request": "agrees",  # push: false on a pull request
+        "a manual run": "agrees",
+    }
+
+
+def test_a_variant_suffix_the_config_lost_differs_for_every_event_that_pushes() -> None:
+    def no_latest_full(table: dict) -> None:
+        del table["variants"]["full"]["latest-tag"]
+
+    _, checks = _proved("variant-matrix.yml", no_latest_full)
+    (differs,) = [c for c in checks if c.verdict == "differs"]
+    assert differs.event == "a tag push v1.2.3"
+    assert "ghcr.io/acme/ccc:latest-full" in differs.detail
