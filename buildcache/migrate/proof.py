@@ -101,19 +101,22 @@ def _metadata_tags(job: OriginalJob, entry: Mapping[str, str], event: SimulatedE
         return [line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")]
 
     images = [line.split(",")[0].removeprefix("name=").lower() for line in lines("images")]
+    written = [*images, *lines("tags"), *lines("flavor")]
+    if any(UNKNOWN in line or "${{" in line for line in written):
+        return [UNKNOWN]  # a line of what cannot be known (a secret, another step's output)
     pull = event.kind == "pull_request"
-    found = rule_tags(
-        lines("tags"),
-        flavor := parse_flavor(lines("flavor")),
-        RuleEvent(
-            ref=event.env["GITHUB_REF"],
-            event=event.env["GITHUB_EVENT_NAME"],
-            sha=SHA,
-            default_branch="main",
-            pr_base_ref="main" if pull else None,
-            now=_RUN_TIME,
-        ),
+    rule_event = RuleEvent(
+        ref=event.env["GITHUB_REF"],
+        event=event.env["GITHUB_EVENT_NAME"],
+        sha=SHA,
+        default_branch="main",
+        pr_base_ref="main" if pull else None,
+        now=_RUN_TIME,
     )
+    try:
+        found = rule_tags(lines("tags"), flavor := parse_flavor(lines("flavor")), rule_event)
+    except BuildcacheError:  # a line metadata-action would refuse too: not evaluated
+        return [UNKNOWN]
     tags = [t for t in (found.main, *(v for v, _ in found.partial)) if t]
     tags += [latest_tag(flavor)] if found.latest else []
     return [f"{image}:{tag}" for image in images for tag in tags]
