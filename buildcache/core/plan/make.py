@@ -147,6 +147,8 @@ def make_plan(
     variants: list[VariantPlan] = []
     for variant in chosen:
         platforms = _platforms(config, variant, request.platforms)
+        if platforms and request.load and not request.platforms:
+            platforms = _loaded_platform(platforms, request.host_platform)
         if not platforms:
             notes.append(
                 f"variant {variant.name} is left out: it is not built for {', '.join(request.platforms)}"
@@ -246,6 +248,14 @@ def _platforms(
     if not asked:
         return own
     return tuple(p for p in own if p in asked) or None
+
+
+def _loaded_platform(platforms: tuple[str, ...], host: str | None) -> tuple[str, ...]:
+    """--load without --platform: the host's platform, where the variant builds it among
+    others (a variant of one platform loads that one)."""
+    if len(platforms) > 1 and host in platforms:
+        return (host,)
+    return platforms
 
 
 def _check_selection(variants: Sequence[VariantPlan], request: PlanRequest) -> None:

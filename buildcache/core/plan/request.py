@@ -24,6 +24,8 @@ class PlanRequest:
     push: bool = False
     load: bool = False
     platforms: tuple[str, ...] = ()  # a subset of the configured ones
+    # the host's platform: what --load builds, without --platform, of a variant of several
+    host_platform: str | None = None
     push_by_digest: bool = False
     # a push on a builder that cannot push untagged (docker driver): under a staging tag instead
     staging: bool = False

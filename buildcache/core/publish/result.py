@@ -45,7 +45,17 @@ class BuildResult:
         built = states["built"]
         parts = [f"built {built} variant(s)" if built else "built nothing"]
         parts += [words.format(states[key]) for key, words in _VARIANT_WORDS if states[key]]
-        return ", ".join(parts + self._tags_written(built))
+        return ", ".join(parts + self._tags_written(built) + self._loaded())
+
+    def _loaded(self) -> list[str]:
+        """--load: the images the local store now holds, each with the platform loaded."""
+        if not self.plan.load:
+            return []
+        return [
+            f"loaded {variant.tags[0]} ({', '.join(variant.platforms)}) into the local image store"
+            for variant in self.plan.variants
+            if variant.tags and self._state(variant.name) == "built"
+        ]
 
     def _state(self, variant: str) -> str:
         """built, failed (or cancelled) or published before."""

@@ -43,6 +43,35 @@ def test_build_hands_one_bake_file_with_every_variant_to_buildx_bake(
     assert "built 2 variant(s)" in err
 
 
+def test_load_without_a_platform_builds_the_hosts_and_names_the_image(
+    repo: Path, cli: Run, docker_calls: DockerCalls
+) -> None:
+    from buildcache.cli.build import host_platform
+
+    code, _, err = cli("build", "--version", "1.0", "--load", "--progress", "plain")
+    assert code == 0, err
+    [bake] = [c for c in docker_calls.calls if c["args"][:2] == ["buildx", "bake"]]
+    [text] = bake["files"].values()
+    assert json.loads(text)["target"]["slim"]["platforms"] == [host_platform()]
+    assert f"loaded ghcr.io/acme/widget:1.0 ({host_platform()}) into the local image store" in err
+
+
+@pytest.mark.parametrize(("progress", "grouped"), [("plain", True), ("quiet", False)])
+def test_quiet_progress_prints_no_step_groups_in_ci(
+    repo: Path,
+    cli: Run,
+    docker_calls: DockerCalls,
+    monkeypatch: pytest.MonkeyPatch,
+    progress: str,
+    grouped: bool,
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, _, err = cli("build", "--version", "1.0", "--progress", progress)
+    assert code == 0, err
+    assert ("slim: no step of it ran or came from the cache" in err) is grouped
+    assert "built 2 variant(s)" in err  # the summary either way
+
+
 def test_a_bake_that_fails_before_any_step_asks_the_engine_why(
     repo: Path, cli: Run, docker_calls: DockerCalls
 ) -> None:

@@ -105,3 +105,12 @@ def test_a_push_by_digest_says_merge_tags_it() -> None:
     result = _result(plan, BOTH_BUILT)
     assert result.headline() == "built 2 variant(s), pushed by digest (buildcache merge tags them)"
     assert dataclasses.replace(result, statuses={}).headline().startswith("built 2 variant(s)")
+
+
+def test_a_load_names_the_image_and_platform_it_loaded() -> None:
+    plan = _plan(load=True, platforms=("linux/amd64",))
+    headline = _result(plan, {"slim": "built", "full": "failed"}).headline()
+    assert headline.endswith(
+        ", loaded ghcr.io/acme/widget:1.0.0 (linux/amd64) into the local image store"
+    )
+    assert headline.count("loaded") == 1  # full failed: nothing of it was loaded
