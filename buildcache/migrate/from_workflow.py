@@ -295,6 +295,15 @@ def _builds_as_variants(
         return first | {"tags": tags}, matrix, []
     differing = [k for n, k in enumerate(_BUILD_INPUTS) if len({g[n] for g in groups}) > 1]
     synthetic = first | {"tags": tags} | {k: f"${{{{ matrix.{_key(k)} }}}}" for k in differing}
+    if "build-args" in differing:  # each step's own lines, whole
+        synthetic["build-args"] = "${{ matrix.build_args }}"
+    return synthetic, _step_entries(groups, differing), []
+
+
+def _step_entries(
+    groups: Mapping[tuple[str, ...], Sequence[Mapping[str, Any]]], differing: Sequence[str]
+) -> tuple[dict[str, str], ...]:
+    """One matrix entry a group of steps: what differs between them, and the variant's name."""
     entries: list[dict[str, str]] = []
     for n, (signature, members) in enumerate(groups.items()):
         values = dict(zip(_BUILD_INPUTS, signature, strict=True))
@@ -304,9 +313,7 @@ def _builds_as_variants(
             differs, members[0]["step"], n, [e["variant"] for e in entries]
         )
         entries.append(entry)
-    if "build-args" in differing:  # each step's own lines, whole
-        synthetic["build-args"] = "${{ matrix.build_args }}"
-    return synthetic, tuple(entries), []
+    return tuple(entries)
 
 
 def _key(build_input: str) -> str:

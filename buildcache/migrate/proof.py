@@ -62,30 +62,38 @@ def _check(config: Config, job: OriginalJob, event: SimulatedEvent) -> EventChec
         return EventCheck(event.label, "agrees", "the job does not run on it (its if:, kept)")
     if job.push is not None and _is_false(job.push, event, bare_is_expression=False):
         return EventCheck(event.label, "agrees", "it pushes nothing (its push:, kept)")
-    notes: list[str] = []
-    if job.tag_step is not None:
-        expected = step_tags(job.tag_step, event, job.variants, notes)
-    elif job.meta.get("tags") or job.meta.get("images"):
-        expected = {name: _metadata_tags(job, entry, event) for name, entry in job.variants}
-    else:
-        return EventCheck(event.label, "not evaluated", _NOT_A_SHELL_STEP)
-    if any(UNKNOWN in ref for refs in expected.values() for ref in refs):
-        return EventCheck(event.label, "not evaluated", "a tag made of what cannot be known")
-    if notes:
-        return EventCheck(event.label, "not evaluated", notes[0])
+    expected = _original_tags(job, event)
+    if isinstance(expected, str):
+        return EventCheck(event.label, "not evaluated", expected)
     planned = _planned(config, job, event)
     if isinstance(planned, str):
         return EventCheck(event.label, "differs", f"buildcache plans nothing: {planned}")
-    workflow = {name: {_normal(ref) for ref in refs} for name, refs in expected.items()}
     differences = [
         f"{name}: the workflow {', '.join(sorted(refs)) or 'nothing'}; buildcache "
         f"{', '.join(sorted(planned.get(name, set()))) or 'nothing'}"
-        for name, refs in workflow.items()
+        for name, refs in expected.items()
         if refs != planned.get(name, set())
     ]
     if differences:
         return EventCheck(event.label, "differs", "; ".join(differences))
     return EventCheck(event.label, "agrees")
+
+
+def _original_tags(job: OriginalJob, event: SimulatedEvent) -> dict[str, set[str]] | str:
+    """Each variant's references the original job publishes in the event (as the registry
+    names them), or why they cannot be known."""
+    notes: list[str] = []
+    if job.tag_step is not None:
+        found = step_tags(job.tag_step, event, job.variants, notes)
+    elif job.meta.get("tags") or job.meta.get("images"):
+        found = {name: _metadata_tags(job, entry, event) for name, entry in job.variants}
+    else:
+        return _NOT_A_SHELL_STEP
+    if any(UNKNOWN in ref for refs in found.values() for ref in refs):
+        return "a tag made of what cannot be known"
+    if notes:
+        return notes[0]
+    return {name: {_normal(ref) for ref in refs} for name, refs in found.items()}
 
 
 def _metadata_tags(job: OriginalJob, entry: Mapping[str, str], event: SimulatedEvent) -> list[str]:
