@@ -97,7 +97,8 @@ def buildcache_step(
     `--keep-going` where the matrix did not fail fast, `variants` where each matrix job still
     builds one (`${{ matrix.variant }}`). The workflow's own login steps stay: the
     action logs in no more (`login: false`) and uses the credentials they leave to docker."""
-    given: dict[str, str] = {"push": push or "${{ github.event_name != 'pull_request' }}"}
+    # push as the build step did; none written: the action's default, build-push-action's (false)
+    given: dict[str, str] = {"push": push} if push is not None else {}
     given["login"] = "false"
     if variants:
         given["variants"] = variants

@@ -123,3 +123,9 @@ def test_the_rewritten_workflow_passes_actionlint_against_the_action(tmp_path: P
 def test_a_job_that_is_not_there_is_said() -> None:
     with pytest.raises(UsageError, match="no job nope"):
         edit_workflow(FIVE_JOBS, JobEdit("nope", (0,), "- run: x\n"))
+
+
+def test_a_build_step_without_push_stays_without_it() -> None:
+    """build-push-action's push defaults to false, as the action's does: nothing is added."""
+    assert "push:" not in buildcache_step(action="acme/buildcache", push=None)
+    assert "push: 'true'" in buildcache_step(action="acme/buildcache", push="true")
