@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.plan.tags import LATEST
 from buildcache.core.reference import ImageRef
 from buildcache.errors import PublishError
 
@@ -216,9 +215,9 @@ def release_shape(variant: Tagged, version: str) -> ReleaseShape:
 
 
 def split_tags(chosen: Tagged) -> tuple[dict[ImageRef, list[str]], dict[ImageRef, list[str]]]:
-    """Per image, in the config's order: the version tags and the moving ones (`latest` or the
-    variant's own name, and where the plan says so `1.2` and `1`: `floating`)."""
-    floating = chosen.floating or {LATEST if chosen.default else chosen.name}
+    """Per image, in the config's order: the version tags and the moving ones (those the plan
+    says follow the releases, `floating`: latest or the variant's own name, 1.2, 1)."""
+    floating = chosen.floating
     version: dict[ImageRef, list[str]] = {}
     moving: dict[ImageRef, list[str]] = {}
     for reference in chosen.tags:

@@ -9,7 +9,16 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from buildcache.core.publish import PublishStep, ReleaseShape, TagResult
+from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.tags import release_key
+from buildcache.core.publish import (
+    PublishStep,
+    ReleaseShape,
+    TagResult,
+    images_of,
+    moving_tags,
+    release_shape,
+)
 from buildcache.core.reference import ImageRef, content_digest
 from buildcache.errors import PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once
@@ -120,16 +129,7 @@ class TagWriter:
     def holders(self, variant: str, tags: Sequence[str]) -> dict[str, Held]:
         """The moving tags a higher release holds on any of the variant's registries (asked at
         once); where several do, the first registry's word."""
-        shape = self.shapes[variant]
-
-        def held_on(image: ImageRef) -> dict[str, Held]:
-            client = self.registries.client(image)
-            return higher_release_holds(client, image.repository, tags, shape)
-
-        found: dict[str, Held] = {}
-        for held in at_once(held_on, self.images[variant]):
-            found = {**held, **found}
-        return found
+        return holds_over(self.registries, self.images[variant], tags, self.shapes[variant])
 
     def settle(
         self, results: Sequence[TagResult], moving: Mapping[str, frozenset[str]]
@@ -184,6 +184,47 @@ class TagWriter:
                 break
             client.put_raw_manifest(repository, result.tag, manifest.data, manifest.media_type)
         return result
+
+
+def holds_over(
+    registries: Registries, images: Sequence[ImageRef], tags: Sequence[str], shape: ReleaseShape
+) -> dict[str, Held]:
+    """The moving tags a higher release holds on any of `images` (asked at once); where several
+    do, the first registry's word. Raises RegistryError."""
+
+    def held_on(image: ImageRef) -> dict[str, Held]:
+        return higher_release_holds(registries.client(image), image.repository, tags, shape)
+
+    found: dict[str, Held] = {}
+    for held in at_once(held_on, images):
+        found = {**held, **found}
+    return found
+
+
+def planned_holds(
+    plan: BuildPlan, connect: Connect = RegistryClient
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """What `build --push` of a release plan would keep where it is, decided as the build
+    decides it (`holds_over`, the same words): per variant, its moving tags a higher release
+    holds. A registry that cannot be read is a note: the build decides again, and writes no
+    moving tag on a guess."""
+    holds: dict[str, dict[str, str]] = {}
+    notes: list[str] = []
+    with Registries(connect) as registries:
+        for variant in plan.variants:
+            tags, shape = sorted(moving_tags(variant)), release_shape(variant, plan.version)
+            if not tags or release_key(shape.version) is None:
+                continue  # nothing follows the releases, or no release to compare
+            try:
+                held = holds_over(registries, images_of(variant), tags, shape)
+            except RegistryError as error:
+                notes.append(
+                    f"{variant.name}: cannot tell yet whether a higher release holds "
+                    f"{', '.join(tags)} ({error.message}); the build decides it"
+                )
+                continue
+            holds[variant.name] = {tag: found.why for tag, found in held.items()}
+    return holds, notes
 
 
 def put_by_digest(

@@ -50,6 +50,7 @@ from buildcache.core.plan.tags import (
     not_this_release,
     run_tags,
     variant_tags,
+    written_latest,
 )
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.redact import secret_looking_args
@@ -85,6 +86,9 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
         release=context.event == "tag",
     )
     notes = [*config.notes, *tag_notes]
+    if run.untagged is not None:  # as metadata-action's no tag and build-push-action's push: false
+        notes.append(untagged_note(run.untagged, push=request.push))
+        request = dataclasses.replace(request, push=False)
     if context.fork and request.push:
         # Say so, rather than fail on the registry's permission error.
         request = dataclasses.replace(request, push=False)
@@ -93,6 +97,12 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     check_paths(built.variants, facts.exists)
     notes += checkout_notes(run, context, facts)
     return describe(config, built, request, facts, context, notes)
+
+
+def untagged_note(source: str, *, push: bool) -> str:
+    """What a run no rule tags does: it builds (a check of the Dockerfile) and pushes nothing."""
+    what = "building without pushing" if push else "nothing would be pushed"
+    return f"no rule of tags.rules gives {source} a tag: {what}"
 
 
 SHALLOW_NOTE = (
@@ -230,7 +240,7 @@ def _refuse_moving_tags(config: Config, run: RunTags) -> None:
     moving_names = {"latest", *(moving_tag(v) for v in config.variants)}
     moving_names |= {v.name for v in config.variants if not v.default}
     for name in run.names:
-        if name.name in moving_names:
+        if name.name in moving_names and not written_latest(name, run):
             raise UsageError(
                 f"{name.name!r} ({name.rule}) is a moving tag, which only a release moves: "
                 "latest, or a variant's own name",

@@ -343,10 +343,90 @@ def test_a_flavor_affixes_the_tags_and_on_latest_the_moving_tag_too() -> None:
     assert _names(_plan(env, flavored)) == ["2.0.0-py312", "latest-py312"]
 
 
-def test_no_rule_for_the_run_is_a_usage_error_naming_the_run() -> None:
+TAG_PUSH = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+TAG_PUSH |= {"GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}
+
+
+@pytest.mark.parametrize(
+    ("event", "source"),
+    [
+        ({"GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "dev"},
+         "the branch dev"),
+        ({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF": "refs/pull/12/merge",
+          "GITHUB_HEAD_REF": "feature/x", "GITHUB_BASE_REF": "main"}, "the pull request"),
+    ],
+)  # fmt: skip
+def test_a_run_no_rule_tags_pushes_nothing_and_says_so(event: dict[str, str], source: str) -> None:
+    plan = _plan({**GITHUB, **event}, 'rules = ["type=semver,pattern={{version}}"]\n', push=True)
+    assert [_names(plan, v) for v in ("slim", "full")] == [[], []]
+    assert not plan.push
+    assert not plan.latest
+    assert f"no rule of tags.rules gives {source} a tag: building without pushing" in plan.notes
+
+
+ISSUE_ORDER = (
+    'rules = ["type=semver,pattern={{major}}", "type=semver,pattern={{major}}.{{minor}}", '
+    '"type=semver,pattern={{major}}.{{minor}}.{{patch}}"]\n'
+)
+
+
+def test_a_release_is_its_full_version_whatever_rule_comes_first() -> None:
+    plan = _plan(TAG_PUSH, ISSUE_ORDER)
+    slim = plan.variants[0]
+    assert _names(plan) == ["1", "1.2", "1.2.3", "latest"]  # metadata-action's order
+    assert plan.version == "1.2.3"  # the version label: not `1`
+    assert slim.labels["org.opencontainers.image.version"].value == "1.2.3"
+    assert slim.release_tags == {"1.2.3": "1.2.3"}  # published once; higher ones found by it
+    assert slim.floating == {"1", "1.2", "latest"}  # follow the releases
+    assert _names(plan, "full") == ["1-full", "1.2-full", "1.2.3-full", "full"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "version"),
+    [
+        ('"type=ref,event=tag"', "v1.2.3"),  # metadata-action's version, a full one
+        ('"type=sha", "type=semver,pattern={{version}}"', "1.2.3"),  # sha first by priority
+        ('"type=raw,value=stable", "type=sha"', "1.2.3"),  # none spells it: the ref's
+    ],
+)
+def test_the_version_label_is_the_release_s_own(rules: str, version: str) -> None:
+    rules = rules.replace('"type=sha"', '"type=sha,priority=1000"')
+    assert _plan(TAG_PUSH, f"rules = [{rules}]\n").version == version
+
+
+def test_a_raw_latest_on_the_default_branch_moves_with_the_branch_as_written() -> None:
     push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
-    with pytest.raises(UsageError, match=r"no rule of tags\.rules gives the branch dev a tag"):
-        _plan({**push, "GITHUB_REF_NAME": "dev"}, 'rules = ["type=semver,pattern={{version}}"]\n')
+    rules = (
+        'rules = ["type=ref,event=branch", "type=raw,value=latest,enable={{is_default_branch}}"]\n'
+    )
+    main = _plan({**push, "GITHUB_REF_NAME": "main"}, rules)
+    assert _names(main) == ["main", "latest"]
+    assert main.variants[0].floating == frozenset()  # written with the branch, never held
+    assert _names(_plan({**push, "GITHUB_REF_NAME": "dev"}, rules)) == ["dev"]
+
+
+@pytest.mark.parametrize(("flavor", "follows"), [("latest=auto", True), ("latest=true", False)])
+def test_only_latest_auto_follows_the_releases(flavor: str, follows: bool) -> None:
+    rules = f'rules = ["type=ref,event=tag"]\nflavor = ["{flavor}"]\n'
+    assert ("latest" in _plan(TAG_PUSH, rules).variants[0].floating) is follows
+
+
+def test_a_match_rule_s_series_moves_as_written_and_a_semver_one_follows_the_releases() -> None:
+    rules = (
+        'rules = ["type=match,pattern=^v(\\\\d+\\\\.\\\\d+),group=1", '
+        '"type=semver,pattern=v{{major}}"]\n'
+    )
+    slim = _plan(TAG_PUSH, rules).variants[0]
+    assert [t.tag for t in slim.tags] == ["v1", "1.2", "latest"]  # semver first, by priority
+    assert slim.floating == {"v1", "latest"}
+
+
+def test_comment_and_blank_lines_in_rules_and_flavor_are_left_out() -> None:
+    rules = (
+        'rules = """\n# the release\ntype=semver,pattern={{version}}\n\n  # series\n'
+        'type=semver,pattern={{major}}.{{minor}}\n"""\nflavor = ["# none", "latest=false"]\n'
+    )
+    assert _names(_plan(TAG_PUSH, rules)) == ["1.2.3", "1.2"]
 
 
 @pytest.mark.parametrize(
