@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ from buildcache.core.config.load import parse_config
 from buildcache.core.plan.model import BuildPlan
 from buildcache.core.publish import RetryPolicy
 from buildcache.errors import BuildFailed
-from tests.unit.commands.conftest import Run
+from tests.unit.commands.conftest import CONFIG, Run
 from tests.unit.conftest import DockerCalls
 from tests.unit.plans import make_plan
 
@@ -343,3 +346,53 @@ def test_a_push_that_failed_while_other_steps_ran_says_to_run_again() -> None:
     assert failure is not None
     assert "run the same command again" in (failure.hint or "")
     assert "no tag was written on any registry" in (failure.hint or "")
+
+
+PULL_REQUEST = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request"}
+PULL_REQUEST |= {"GITHUB_REF": "refs/pull/7/merge", "GITHUB_HEAD_REF": "x"}
+PULL_REQUEST |= {"GITHUB_BASE_REF": "main", "GITHUB_SHA": "a" * 40}
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("build", "--push", "--progress", "plain"), "building without pushing"),
+        (("build", "--progress", "plain", "--json"), "nothing would be pushed"),
+        (("plan",), "nothing would be pushed"),
+        (("plan", "--json"), "nothing would be pushed"),
+    ],
+)
+def test_a_pull_request_no_rule_tags_builds_pushes_nothing_and_exits_0(
+    repo: Path, docker_calls: DockerCalls, args: tuple[str, ...], said: str
+) -> None:
+    """As metadata-action (no tag) and build-push-action (push: false on a pull request) do;
+    run as a process, as CI runs it."""
+    (repo / "buildcache.toml").write_text(
+        CONFIG.replace("[variants.slim]", '[tags]\nrules = ["type=semver,pattern={{version}}"]\n\n'
+                       "[variants.slim]")
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "buildcache", *args],
+        cwd=repo,
+        env={**os.environ, **PULL_REQUEST},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = f"no rule of tags.rules gives the pull request a tag: {said}"
+    if args == ("plan", "--json"):  # plan's JSON carries its notes
+        assert line in json.loads(done.stdout)["notes"]
+    else:
+        said_lines = [n for n in done.stderr.splitlines() if "no rule of tags.rules" in n]
+        assert said_lines == [f"note: {line}"]
+    bakes = [c for c in docker_calls.calls if c["args"][:2] == ["buildx", "bake"]]
+    for bake in bakes:  # built (a check of the Dockerfile), exported nowhere
+        [text] = bake["files"].values()
+        assert {str(t["output"]) for t in json.loads(text)["target"].values()} == {
+            "['type=cacheonly']"
+        }
+    assert len(bakes) == (args[0] == "build")
+    if "--json" in args:  # the JSON on stdout, whole
+        assert json.loads(done.stdout)["variants"][0]["tags"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.ci import GitFacts
 from buildcache.core.plan.model import BuildPlan
-from buildcache.errors import UsageError
+from buildcache.errors import ConfigError, UsageError
 from tests.unit.plans import plan_run
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -568,3 +569,81 @@ def test_a_release_s_own_version_and_series_given_as_tags_are_its_own(rules: str
             UsageError, match="reads as a release, and this run is not that release"
         ):
             _release_with(rules, other)
+
+
+# What buildcache publishes against what the real metadata-action outputs: the generated cases
+# of scripts/metadata-action-oracle.py (tests/unit/core/plan/data), each planned as a run of
+# GitHub Actions with the runner's variables for its ref and its event file, the default
+# variant's tags against the action's `tag-names`. The rules engine alone is test_rules.py's;
+# here the plan's own rules come on top (a release written only by a release).
+ORACLE: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "data" / "metadata_action_oracle.json").read_text()
+)
+COMMIT_TIME = int(
+    datetime.fromisoformat(ORACLE["commit_date"]).timestamp()
+)  # HEAD's, as git has it
+# the plan's rules, by the sentence it stops with: where a case stops there on purpose
+PUBLISHED_DELIBERATE = {
+    "reads as a release, and this run is not that release": "a release is written only by a "
+    "release (docs/tags.md#a-release-is-written-only-by-a-release)",
+    "is not a valid Docker tag": "metadata-action outputs a tag docker refuses (`-860c190`, a "
+    "`{{branch}}` of a tag push); the plan stops before the build would",
+}
+
+
+def _runner_env(event: dict[str, Any], payload_file: Path) -> dict[str, str]:
+    """The variables a runner sets for the event's ref."""
+    ref = event["ref"]
+    env = {**GITHUB, "GITHUB_EVENT_NAME": event["event_name"], "GITHUB_REF": ref}
+    env |= {"GITHUB_SHA": event["sha"], "GITHUB_EVENT_PATH": str(payload_file)}
+    kind, _, name = ref.removeprefix("refs/").partition("/")
+    env |= {"GITHUB_REF_TYPE": "tag" if kind == "tags" else "branch", "GITHUB_REF_NAME": name}
+    pull = event["payload"].get("pull_request")
+    if pull is not None and event["event_name"] == "pull_request":
+        env |= {"GITHUB_HEAD_REF": pull["head"]["ref"], "GITHUB_BASE_REF": pull["base"]["ref"]}
+    return env
+
+
+def published(case: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """The default variant's tags and the plan's version, or the sentence the plan stops with."""
+    payload = tmp / f"{case['id']}.json"
+    payload.write_text(json.dumps(case["event"]["payload"]))
+    text = 'images = ["ghcr.io/acme/widget"]\n[tags]\n'
+    for key in ("tags", "flavor"):  # the input's text as one entry (a multi-line string)
+        lines = [case[key]] if case[key].strip() else []
+        text += f"{'rules' if key == 'tags' else key} = {json.dumps(lines)}\n"
+    try:
+        config = parse_config(tomllib.loads(text), {}, path=Path("/r/b.toml"), root=Path("/r"))
+        plan = plan_run(
+            config,
+            env=_runner_env(case["event"], payload),
+            git=GitFacts(sha=case["event"]["sha"], commit_time=COMMIT_TIME),
+            now=datetime.fromisoformat(ORACLE["now"]),
+        )
+    except (UsageError, ConfigError) as error:
+        return {"error": error.message}
+    return {"version": plan.version, "tags": [t.tag for t in plan.variants[0].tags]}
+
+
+def _published_same(case: dict[str, Any], found: dict[str, Any]) -> bool:
+    expected = case["expected"]
+    if "error" in expected or "error" in found:
+        return ("error" in expected) == ("error" in found)
+    return found["tags"] == list(dict.fromkeys(expected["tags"]))
+
+
+def test_what_buildcache_publishes_is_what_the_real_metadata_action_outputs(
+    tmp_path: Path,
+) -> None:
+    """Every case gives the action's tags, or differs for a reason docs/tags.md gives."""
+    differ: dict[str, list[str]] = {}
+    for case in ORACLE["cases"]:
+        found = published(case, tmp_path)
+        if _published_same(case, found):
+            continue
+        why = next((w for s, w in PUBLISHED_DELIBERATE.items() if s in found.get("error", "")), "")
+        differ.setdefault(why, []).append(f"{case['id']}: {found} != {case['expected']}")
+    unexplained = differ.pop("", [])
+    assert unexplained == []
+    cases = len(ORACLE["cases"])
+    assert sum(map(len, differ.values())) <= 0.05 * cases, {k: len(v) for k, v in differ.items()}
