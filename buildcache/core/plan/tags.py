@@ -546,14 +546,19 @@ def release_shaped(name: str) -> bool:
 
 def may_write_a_release(rule: str) -> bool:
     """A rule whose release-shaped tags are this run's own: its version (or the git tag it
-    reads), latest, or a schedule's date."""
-    return rule.startswith((*_VERSION_RULES, "latest", "schedule"))
+    reads), latest, or a date (a schedule's, `type=raw,value={{date 'YYYYMMDD'}}`: the usual
+    nightly name, never a release's)."""
+    return rule.startswith((*_VERSION_RULES, "latest", "schedule")) or bool(_DATED.search(rule))
+
+
+# a rule whose value is a date: {{date 'YYYYMMDD'}}, {{commit_date 'YYYYMMDD'}}
+_DATED = re.compile(r"\{\{\s*(commit_)?date\b")
 
 
 def not_this_release(run: RunTags) -> list[TagName]:
     """The tags of `run` that read as a release but are not its own version's: a branch named
-    1.0.0 (or 1.0, v2), a raw tag or --tag 2.0 outside the 2.0 release. Schedule tags are not
-    counted: a date (20261130) is the usual nightly name, never a release's; nor is a `latest`
+    1.0.0 (or 1.0, v2), a raw tag or --tag 2.0 outside the 2.0 release. Dates are not counted
+    (may_write_a_release); nor is a `latest`
     the user's own raw rule writes (`type=raw,value=latest,enable={{is_default_branch}}`)."""
     return [
         name
