@@ -186,6 +186,7 @@ def run_tags(
         latest_reason=reason,
         release=version is not None,
         latest_by_tags=reason == HIGHEST or reason.startswith(NOT_HIGHEST),
+        latest_follows=tags.latest == "auto",  # latest = true: every final release, as written
     )
 
 
@@ -558,8 +559,8 @@ _DATED = re.compile(r"\{\{\s*(commit_)?date\b")
 def not_this_release(run: RunTags) -> list[TagName]:
     """The tags of `run` that read as a release but are not its own version's: a branch named
     1.0.0 (or 1.0, v2), a raw tag or --tag 2.0 outside the 2.0 release. Dates are not counted
-    (may_write_a_release); nor is a `latest`
-    the user's own raw rule writes (`type=raw,value=latest,enable={{is_default_branch}}`)."""
+    (may_write_a_release), nor a `latest` the user's own raw rule writes
+    (`type=raw,value=latest,enable={{is_default_branch}}`)."""
     return [
         name
         for name in run.names

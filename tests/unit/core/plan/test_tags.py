@@ -412,6 +412,13 @@ def test_only_latest_auto_follows_the_releases(flavor: str, follows: bool) -> No
     assert ("latest" in _plan(TAG_PUSH, rules).variants[0].floating) is follows
 
 
+@pytest.mark.parametrize(("latest", "follows"), [('"auto"', True), ("true", False)])
+def test_the_shorthand_s_latest_true_moves_as_written_too(latest: str, follows: bool) -> None:
+    slim = _plan(TAG_PUSH, f"semver = true\nlatest = {latest}\n").variants[0]
+    assert ("latest" in slim.floating) is follows
+    assert {"1.2", "1"} <= slim.floating  # the series follow the releases either way
+
+
 def test_a_match_rule_s_series_moves_as_written_and_a_semver_one_follows_the_releases() -> None:
     rules = (
         'rules = ["type=match,pattern=^v(\\\\d+\\\\.\\\\d+),group=1", '
