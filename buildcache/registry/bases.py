@@ -40,7 +40,8 @@ from buildcache.core.bases import (
     predictions,
 )
 from buildcache.core.cache import cache_owner, record_ref
-from buildcache.core.dockerfile import (
+from buildcache.core.dockerfile.ignore import DockerIgnore, IgnoreError
+from buildcache.core.dockerfile.stages import (
     Dockerfile,
     Needed,
     Stage,
@@ -50,7 +51,6 @@ from buildcache.core.dockerfile import (
     read_dockerfile,
     step_views,
 )
-from buildcache.core.dockerignore import DockerIgnore, IgnoreError
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import kept_value
 from buildcache.core.reference import ImageRef, ReferenceError, platform_images

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from buildcache.buildkit.report import CacheReport, VariantStatus
     from buildcache.core.bases import BaseUse, MissCause
     from buildcache.core.plan.model import VariantPlan
-    from buildcache.core.publish import TagResult
-    from buildcache.core.result import BuildResult
+    from buildcache.core.publish.result import BuildResult
+    from buildcache.core.publish.writes import TagResult
 
 
 class CISink(Protocol):

@@ -16,8 +16,8 @@ from rich.text import Text
 
 from buildcache.buildkit.report import CacheExport, CacheReport, VariantStatus
 from buildcache.core.bases import BaseUse, CacheRecord, MissCause, Upstream, short
+from buildcache.core.build_inputs import Attest
 from buildcache.core.doctor import Check
-from buildcache.core.inputs import Attest
 from buildcache.core.plan.metadata import Described
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import shown_args
@@ -26,8 +26,8 @@ from buildcache.ui.console import labelled
 
 if TYPE_CHECKING:
     from buildcache.core.cache import CacheEntry
-    from buildcache.core.publish import TagResult
-    from buildcache.core.result import BuildResult
+    from buildcache.core.publish.result import BuildResult
+    from buildcache.core.publish.writes import TagResult
 
 POLICY_WORDS = {"rw": "read and write", "ro": "read only", "off": "off"}
 CHECK_STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}

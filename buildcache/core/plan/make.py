@@ -13,10 +13,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from buildcache.core.build_inputs import parse_build_arg, parse_key_values
 from buildcache.core.cache import cache_refs, staging_tag
 from buildcache.core.config.model import Config, VariantConfig
-from buildcache.core.dockerfile import Dockerfile, Needed
-from buildcache.core.inputs import parse_build_arg, parse_key_values
+from buildcache.core.dockerfile.stages import Dockerfile, Needed
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy
 from buildcache.core.plan.inputs import (
     UndeclaredArg,
@@ -96,7 +96,7 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     built = make_plan(config, run, request, policy)
     check_paths(built.variants, facts.exists)
     notes += checkout_notes(run, context, facts)
-    return describe(config, built, request, facts, context, notes)
+    return attach_build_inputs(config, built, request, facts, context, notes)
 
 
 def untagged_note(source: str, *, push: bool) -> str:
@@ -354,7 +354,7 @@ def _variant_plan(
 # What each variant hands BuildKit besides its context
 
 
-def describe(
+def attach_build_inputs(
     config: Config,
     built: BuildPlan,
     request: PlanRequest,

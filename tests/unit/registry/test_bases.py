@@ -16,7 +16,7 @@ from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep
 from buildcache.core.bake import bake_definition
 from buildcache.core.bases import GIT_NOTE, CacheRecord, RecordedBase
 from buildcache.core.config.load import parse_config
-from buildcache.core.dockerignore import DockerIgnore
+from buildcache.core.dockerfile.ignore import DockerIgnore
 from buildcache.core.reference import ImageRef
 from buildcache.registry.bases import (
     after_build,

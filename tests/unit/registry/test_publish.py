@@ -10,7 +10,7 @@ from pathlib import Path
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.ci import GitFacts
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.publish import PublishStep, ReleaseShape, TagResult
+from buildcache.core.publish.writes import PublishStep, ReleaseShape, TagResult
 from buildcache.core.reference import ImageRef
 from buildcache.registry.publish import (
     Registries,

@@ -17,9 +17,9 @@ from buildcache.buildkit.report import (
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.bases import BaseUse, MissCause, ResolvedBase, Upstream
 from buildcache.core.config.load import parse_config
-from buildcache.core.publish import TagResult
+from buildcache.core.publish.result import BuildResult
+from buildcache.core.publish.writes import TagResult
 from buildcache.core.reference import ImageRef
-from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed
 from buildcache.ui import ci_sink as github
 from tests.github_output import read_outputs
