@@ -491,7 +491,10 @@ def version_names(
 
 
 def release_key(version: str) -> tuple[int, ...] | None:
-    """A final release's numbers, to compare (v1.10.0 > v1.9.2); None for anything else."""
+    """A final release's numbers, to compare (v1.10.0 > v1.9.2); None for anything else, a
+    date among them (20261128, a nightly's tag: it would hold latest above every release)."""
+    if _DATE_TAG.fullmatch(version):
+        return None
     semver = SEMVER.match(version)
     if semver and not semver["pre"]:
         return _numbers(semver)
@@ -499,6 +502,10 @@ def release_key(version: str) -> tuple[int, ...] | None:
     if pep440 and not (pep440["pre"] or pep440["dev"]):
         return _numbers(pep440)
     return None
+
+
+# a date as nightly tags spell it: YYYYMMDD, YYMMDD (one number of six or more digits)
+_DATE_TAG = re.compile(r"v?\d{6,}")
 
 
 def _numbers(match: re.Match[str]) -> tuple[int, ...]:

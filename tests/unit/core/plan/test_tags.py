@@ -674,3 +674,19 @@ def test_a_date_tag_of_a_raw_rule_is_no_release_on_a_branch(rule: str) -> None:
     push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
     plan = _plan({**push, "GITHUB_REF_NAME": "main"}, f'rules = ["{rule}"]\n')
     assert _names(plan) == ["20261128"]
+
+
+def test_a_nightly_s_date_tag_is_no_release_above_the_releases() -> None:
+    """`type=schedule,pattern={{date 'YYYYMMDD'}}` beside releases: 20261128 must not hold
+    latest (a release's key of 20261128.0.0 would, for good)."""
+    from buildcache.core.plan.tags import release_key
+
+    assert [release_key(v) for v in ("20261128", "261128", "v1.2.4", "2026.11")] == [
+        None,
+        None,
+        (1, 2, 4),
+        (2026, 11, 0),
+    ]
+    env = {**TAG_PUSH, "GITHUB_REF_NAME": "v1.2.4", "GITHUB_REF": "refs/tags/v1.2.4"}
+    plan = _plan(env, "semver = true\n", known=("20261128",))
+    assert plan.latest
