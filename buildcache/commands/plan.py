@@ -64,27 +64,20 @@ def checkout_facts(cwd: Path) -> RunFacts:
 
 def assemble(config: Config, request: PlanRequest) -> BuildPlan:
     """The plan of this run: the bake file's targets as variants, the request planned in this
-    checkout, then (unless offline) each base resolved and each cache's record read, and on a
-    release the moving tags a higher release holds."""
+    checkout, then (unless offline) each base resolved and each cache's record read."""
     config = with_bake_file(config, request.bake_file, request.sets)
     planned = plan_run(config, request, checkout_facts(Path.cwd()))
     if request.offline:
         return planned
     from buildcache.registry import bases
 
-    planned = bases.attach(
+    return bases.attach(
         planned,
         refresh=config.base.refresh,
         max_age=config.base.max_age,
         refresh_now=request.refresh_base,
         now=datetime.now(UTC),
     )
-    if not planned.release or planned.push_by_digest:
-        return planned
-    from buildcache.registry.publish import planned_holds
-
-    # what the build would keep on a higher release, in its words: plan is build's truth
-    return planned.with_holds(*planned_holds(planned))
 
 
 def _read_text(path: Path) -> str | None:
@@ -101,6 +94,12 @@ def show_plan(
     setting came from, when verbose)."""
     loaded = read_config(config_path)
     resolved = assemble(loaded, request)
+    if not request.offline and resolved.release and not resolved.push_by_digest:
+        from buildcache.registry.publish import planned_holds
+
+        # what build --push would keep on a higher release, in its words (the build decides
+        # it again when it publishes: plan asks for it, build does not pay for it twice)
+        resolved = resolved.with_holds(*planned_holds(resolved))
     if as_json:
         from buildcache.ui.console import print_json
 
