@@ -87,7 +87,9 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     )
     notes = [*config.notes, *tag_notes]
     if run.untagged is not None:  # as metadata-action's no tag and build-push-action's push: false
-        notes.append(untagged_note(run.untagged, push=request.push))
+        # it builds (a check of the Dockerfile) and pushes nothing
+        what = "building without pushing" if request.push else "nothing would be pushed"
+        notes.append(f"no rule of tags.rules gives {run.untagged} a tag: {what}")
         request = dataclasses.replace(request, push=False)
     if context.fork and request.push:
         # Say so, rather than fail on the registry's permission error.
@@ -97,12 +99,6 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     check_paths(built.variants, facts.exists)
     notes += checkout_notes(run, context, facts)
     return attach_build_inputs(config, built, request, facts, context, notes)
-
-
-def untagged_note(source: str, *, push: bool) -> str:
-    """What a run no rule tags does: it builds (a check of the Dockerfile) and pushes nothing."""
-    what = "building without pushing" if push else "nothing would be pushed"
-    return f"no rule of tags.rules gives {source} a tag: {what}"
 
 
 SHALLOW_NOTE = (

@@ -282,7 +282,7 @@ def _by_rules(
     release = ref.startswith("refs/tags/") and not by_hand
     carried = _Carried.of(ref.removeprefix("refs/tags/")) if release else None
     names = [_rule_name(tag, carried, release) for tag in found.tags]
-    names += _given_names(extra, _own_of(names))
+    names += _given_names(extra, next((n.version for n in names if n.version), None))
     reason = f"tags.flavor latest={flavor.latest}"
     if found.latest and by_hand:
         reason = f"{found.main} is not a release: it does not read as a version"
@@ -351,11 +351,6 @@ def _rule_name(tag: RuleTag, carried: _Carried | None, release: bool) -> TagName
         return TagName(tag.name, label, version=tag.bare)
     follows = tag.rule.kind in ("semver", "pep440") and carried.series(tag.bare)
     return TagName(tag.name, label, forward=follows)
-
-
-def _own_of(names: Sequence[TagName]) -> str | None:
-    """The version the release's own tags carry (1.2.3), for --tag's."""
-    return next((n.version for n in names if n.version), None)
 
 
 def _identity(names: Sequence[TagName], carried: _Carried | None) -> str:
