@@ -14,16 +14,19 @@ from buildcache.core.plan.tags import release_key
 from buildcache.core.publish.writes import (
     PublishStep,
     ReleaseShape,
+    RetryPolicy,
     TagResult,
     images_of,
     moving_tags,
+    published_note,
     release_shape,
+    version_refs,
 )
 from buildcache.core.reference import ImageRef, content_digest
-from buildcache.errors import PublishError, RegistryError
+from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once
 from buildcache.registry.copy import copy_image
-from buildcache.registry.readback import Held, higher_release_holds
+from buildcache.registry.readback import Held, digests_of, higher_release_holds
 
 
 class Registries:
@@ -225,6 +228,25 @@ def planned_holds(
                 continue
             holds[variant.name] = {tag: found.why for tag, found in held.items()}
     return holds, notes
+
+
+def planned_published(plan: BuildPlan, connect: Connect = RegistryClient) -> list[str]:
+    """What `build --push` of a release plan would say of an earlier run of it: each variant
+    whose release tag a registry holds already (not built again; its image completed where it
+    is missing), in the build's words. A registry that cannot be read is a note."""
+
+    refs = version_refs(plan)
+    keyed = {str(ref): ref for own in refs.values() for ref in own}
+    try:
+        digests = digests_of(keyed, RetryPolicy(attempts=1), connect)
+    except BuildFailed as error:
+        return [f"{error.message}; the build asks again"]
+    notes = []
+    for name, own in refs.items():
+        held = [(ref, digests[str(ref)]) for ref in own if str(ref) in digests]
+        if held:
+            notes.append(published_note(name, plan.version, own, held))
+    return notes
 
 
 def put_by_digest(

@@ -17,6 +17,7 @@ from buildcache.registry.publish import (
     TagWriter,
     copy_where_missing,
     planned_holds,
+    planned_published,
     put_by_digest,
     read_manifest,
 )
@@ -166,3 +167,16 @@ def test_a_registry_that_cannot_be_read_is_a_note_of_the_plan() -> None:
     holds, notes = planned_holds(_release_plan(ISSUE_ORDER, "v1.2.3"), memory.connect)
     assert holds == {}
     assert notes[0].startswith("default: cannot tell yet whether a higher release holds 1, 1.2,")
+
+
+def test_a_plan_says_what_the_build_says_of_a_release_published_before() -> None:
+    memory = MemoryRegistries()
+    digest = memory.push_index(GHCR)
+    memory.tag_as(GHCR, "1.2.3", digest)  # an earlier run wrote it on the first registry only
+    plan = _release_plan('"type=semver,pattern={{version}}"', "v1.2.3")
+    assert planned_published(plan, memory.connect) == [
+        f"default 1.2.3 is published already ({digest[:19]}) on ghcr.io: publishing it on "
+        "hub.example, not building it again (--force rebuilds and replaces it everywhere)"
+    ]
+    assert planned_published(_release_plan('"type=semver,pattern={{version}}"', "v1.2.4"),
+                             memory.connect) == []  # fmt: skip
