@@ -22,10 +22,16 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 
 from buildcache.buildkit.metadata import TargetMetadata, digests
-from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
+from buildcache.buildkit.report import (
+    CacheReport,
+    VariantStatus,
+    cache_report,
+    variant_status,
+    with_origins,
+)
 from buildcache.buildkit.tracker import BuildTracker
 from buildcache.core.bake import bake_file_text
-from buildcache.core.bases import MissCause
+from buildcache.core.bases import MissCause, registry_holds
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.publish.result import BuildResult
 from buildcache.core.publish.writes import (
@@ -206,8 +212,9 @@ class BakeOutcome:
         cache_to = variant.cache_to
         # the bake that built the variant: the second (--keep-going's), where it did
         second, built = self.second, self.statuses[variant.name].state == "built"
+        tracker = second if second is not None and built else self.first
         report = cache_report(
-            second if second is not None and built else self.first,
+            tracker,
             variant=variant.name,
             cache_from=[str(ref) for ref in variant.cache_from],
             cache_to=str(cache_to.ref) if cache_to else None,
@@ -216,8 +223,10 @@ class BakeOutcome:
             metadata=self.targets.get(variant.name),
             build_failed=not built,
         )
+        held = registry_holds(variant.upstream) if variant.upstream else None
         # --no-cache: every step runs because it was asked to, not because the cache broke
-        return dataclasses.replace(report, no_cache=variant.inputs.no_cache)
+        report = dataclasses.replace(report, no_cache=variant.inputs.no_cache)
+        return with_origins(report, tracker, held)
 
 
 # what a failed bake leaves: buildcache writes tags through the registry API after the bake

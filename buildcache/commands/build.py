@@ -29,6 +29,7 @@ from buildcache.commands.bake import (
 )
 from buildcache.commands.preflight import check_registries
 from buildcache.commands.publish import publish, published_before
+from buildcache.core.advise import advise, duration
 from buildcache.core.bake import dry_run_text
 from buildcache.core.bases import MissCause
 from buildcache.core.config.model import Config
@@ -90,9 +91,32 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
             builder=config.builder_name,
             resumed=resumed,
         )
-    _show(result, console, sink, as_json=options.as_json)
+    _show(result, console, sink, as_json=options.as_json, quiet=options.progress == "quiet")
     _raise_failure(result, options.min_cache_hit)
+    _point_at_advice(result, console)
     say(console, result.headline(), "bold green")
+
+
+def _point_at_advice(result: BuildResult, console: Console) -> None:
+    """One line where `advise` has advice worth more than a few seconds a build."""
+    found = [
+        advice
+        for variant in result.plan.variants
+        if variant.upstream is not None and variant.name in result.reports
+        for advice in advise(
+            variant.name, variant.upstream, result.reports[variant.name].ran_seconds
+        )
+        if advice.worth_it
+    ]
+    if found:
+        slowest = max(found, key=lambda advice: advice.seconds or 0.0)
+        labelled(
+            console,
+            "hint",
+            "cyan",
+            f"buildcache advise: {len(found)} change(s) to the Dockerfile would save time, "
+            f"up to {duration(slowest.seconds)} a build ({slowest.kind}: {slowest.variant})",
+        )
 
 
 def _resumed(config: Config, plan: BuildPlan, console: Console, *, force: bool) -> dict[str, str]:
@@ -109,18 +133,24 @@ def _console(progress: ProgressMode) -> Console:
 
 @contextmanager
 def _records(
-    plan: BuildPlan, reports: Mapping[str, CacheReport], console: Console
+    plan: BuildPlan,
+    reports: Mapping[str, CacheReport],
+    console: Console,
+    pushed: Mapping[str, str | None] | None,
 ) -> Iterator[Callable[[], Mapping[str, MissCause]]]:
     """Each variant's record written beside its cache while the run publishes (a few round
-    trips each, on the cache's registry: nothing to wait for after the tags), and the cause of
-    each miss, once the block asks for them. A record that cannot be written is a warning."""
+    trips each, on the cache's registry: nothing to wait for after the tags), with the sizes of
+    the layers of the image it `pushed` (by digest, before its tags), and the cause of each
+    miss, once the block asks for them. A record that cannot be written is a warning."""
     if not any(v.upstream for v in plan.variants):
         yield dict
         return
     from buildcache.registry import bases
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(bases.after_build, plan, reports, now=datetime.now(UTC))
+        written = pool.submit(
+            bases.after_build, plan, reports, now=datetime.now(UTC), digests=pushed
+        )
 
         def causes() -> Mapping[str, MissCause]:
             found, notes = written.result()
@@ -131,12 +161,15 @@ def _records(
         yield causes
 
 
-def _show(result: BuildResult, console: Console, sink: CISink, *, as_json: bool) -> None:
+def _show(
+    result: BuildResult, console: Console, sink: CISink, *, as_json: bool, quiet: bool
+) -> None:
     data = result.to_json()
     # The images are built and published by now: a report that fails to show must not turn that
     # into a failed run, nor keep the JSON, the step outputs and the summary from being written.
     try:
-        sink.step_groups(result.steps, [v.name for v in result.plan.variants])
+        if not quiet:  # --progress quiet: the summary only
+            sink.step_groups(result.steps, [v.name for v in result.plan.variants])
         print_report(console, result)
     except Exception as error:  # any failure of a view: said, and the run goes on
         labelled(console, "warning", "yellow", f"the report could not be shown ({error!r})")
@@ -190,7 +223,8 @@ def run_build(
     built = baked.built_plan(plan)
     keep_going = bool(options.keep_going)
     reports = baked.reports(plan)
-    with _records(plan, reports, console) as causes:
+    pushed = baked.digests() if plan.push or plan.push_by_digest else None
+    with _records(plan, reports, console, pushed) as causes:
         published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
         found = causes()
     if error is not None and keep_going:

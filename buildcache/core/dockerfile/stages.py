@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from buildcache.core.dockerfile.syntax import parse_instructions
+from buildcache.core.dockerfile.syntax import Instruction, parse_instructions
 from buildcache.errors import ConfigError
 
 _VAR = re.compile(
@@ -71,6 +71,7 @@ class Step:
     sources: tuple[str, ...] = ()  # files of the build context it reads (COPY/ADD, bind mounts)
     uses: tuple[str, ...] = ()  # stages or images it reads from (--from, mount from=)
     mounts: tuple[tuple[str, str], ...] = ()  # ("secret" | "ssh", id) of a RUN's mounts
+    name: str = ""  # as BuildKit names the step, where that is not `text` (a heredoc's)
 
 
 @dataclass(frozen=True)
@@ -114,15 +115,30 @@ def _mounts(flags: Sequence[str]) -> list[dict[str, str]]:
     return mounts
 
 
-def _step(cmd: str, original: str, flags: Sequence[str], value: Sequence[str]) -> Step:
-    text = _collapse(original)
+def _step(command: Instruction) -> Step:
+    cmd, flags, value = command.cmd.upper(), command.flags, command.value
+    text = _collapse(command.original)
     if cmd == "ARG":
         return _arg_step(text, value)
     if cmd in ("COPY", "ADD"):
         return _copy_step(cmd, text, flags, value)
     if cmd == "RUN":
-        return _run_step(text, flags)
+        return dataclasses.replace(_run_step(text, flags), name=_heredoc_name(command))
     return Step(cmd, text)
+
+
+def _heredoc_name(command: Instruction) -> str:
+    """How BuildKit names a RUN of a here-document: its first line only, and where the
+    document is the whole command, the document's first line in brackets (`RUN <<EOF (echo
+    hi...)`, `...` where it has more lines); "" for any other RUN."""
+    if not command.heredocs:
+        return ""
+    head = _collapse(command.original.split("\n", 1)[0])
+    words = head.split()
+    if len(command.heredocs) != 1 or not words[-1].startswith("<<"):
+        return head
+    lines = command.heredocs[0].content.strip().splitlines() or [""]
+    return f"{head} ({lines[0]}{'...' if len(lines) > 1 else ''})"
 
 
 def _arg_step(text: str, value: Sequence[str]) -> Step:
@@ -190,7 +206,7 @@ def read_dockerfile(text: str) -> Dockerfile:
             heads.append(Stage(len(heads), name, words[0] if words else "", steps=()))
             steps.append([])
             continue
-        step = _step(cmd, command.original, command.flags, command.value)
+        step = _step(command)
         if steps:
             steps[-1].append(step)
         elif cmd == "ARG":
@@ -332,7 +348,7 @@ def _view(stage: Stage, step: Step, scope: Mapping[str, str | None]) -> StepView
         stage=stage.label,
         instruction=step.instruction,
         text=step.text,
-        shown=_collapse(expand(step.text, scope)),
+        shown=_collapse(expand(step.name or step.text, scope)),
         args=seen,
         sources=tuple(expand(s, scope) for s in step.sources),
     )

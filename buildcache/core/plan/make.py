@@ -153,6 +153,8 @@ def make_plan(
     variants: list[VariantPlan] = []
     for variant in chosen:
         platforms = _platforms(config, variant, request.platforms)
+        if platforms and request.load and not request.platforms:
+            platforms = _loaded_platform(platforms, request.host_platform)
         if not platforms:
             notes.append(
                 f"variant {variant.name} is left out: it is not built for {', '.join(request.platforms)}"
@@ -172,6 +174,7 @@ def make_plan(
         push=request.push or request.push_by_digest,
         load=request.load,
         push_by_digest=request.push_by_digest,
+        export=request.export,
         cache_policy=policy,
         notes=tuple(notes),
     )
@@ -254,9 +257,23 @@ def _platforms(
     return tuple(p for p in own if p in asked) or None
 
 
+def _loaded_platform(platforms: tuple[str, ...], host: str | None) -> tuple[str, ...]:
+    """--load without --platform: the host's platform, where the variant builds it among
+    others (a variant of one platform loads that one)."""
+    if len(platforms) > 1 and host in platforms:
+        return (host,)
+    return platforms
+
+
 def _check_selection(variants: Sequence[VariantPlan], request: PlanRequest) -> None:
     if not variants:
         raise UsageError(f"nothing to build for {', '.join(request.platforms)}")
+    if request.export is not None and len(variants) > 1:
+        raise UsageError(
+            f"--output type={request.export.kind} writes one variant's files to "
+            f"{request.export.dest}, and this run builds {len(variants)}",
+            hint=f"name the variant, e.g. buildcache build {variants[0].name} --output ...",
+        )
     if request.load and any(len(v.platforms) > 1 for v in variants):
         raise UsageError(
             "--load loads one platform into the local image store",

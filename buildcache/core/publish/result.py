@@ -45,7 +45,17 @@ class BuildResult:
         built = states["built"]
         parts = [f"built {built} variant(s)" if built else "built nothing"]
         parts += [words.format(states[key]) for key, words in _VARIANT_WORDS if states[key]]
-        return ", ".join(parts + self._tags_written(built))
+        return ", ".join(parts + self._tags_written(built) + self._loaded())
+
+    def _loaded(self) -> list[str]:
+        """--load: the images the local store now holds, each with the platform loaded."""
+        if not self.plan.load:
+            return []
+        return [
+            f"loaded {variant.tags[0]} ({', '.join(variant.platforms)}) into the local image store"
+            for variant in self.plan.variants
+            if variant.tags and self._state(variant.name) == "built"
+        ]
 
     def _state(self, variant: str) -> str:
         """built, failed (or cancelled) or published before."""
@@ -65,6 +75,8 @@ class BuildResult:
         parts = [words.format(counts[key]) for key, words in _TAG_WORDS if counts[key]]
         if self.plan.push_by_digest and built:
             parts.append("pushed by digest (buildcache merge tags them)")
+        elif self.plan.export is not None and built:
+            parts.append(f"written to {self.plan.export.dest} (type={self.plan.export.kind})")
         elif self.plan.push and not counts["done"] + counts["again"]:
             parts.append("pushed no tag")
         return parts

@@ -46,6 +46,35 @@ def test_build_hands_one_bake_file_with_every_variant_to_buildx_bake(
     assert "built 2 variant(s)" in err
 
 
+def test_load_without_a_platform_builds_the_hosts_and_names_the_image(
+    repo: Path, cli: Run, docker_calls: DockerCalls
+) -> None:
+    from buildcache.cli.build import host_platform
+
+    code, _, err = cli("build", "--version", "1.0", "--load", "--progress", "plain")
+    assert code == 0, err
+    [bake] = [c for c in docker_calls.calls if c["args"][:2] == ["buildx", "bake"]]
+    [text] = bake["files"].values()
+    assert json.loads(text)["target"]["slim"]["platforms"] == [host_platform()]
+    assert f"loaded ghcr.io/acme/widget:1.0 ({host_platform()}) into the local image store" in err
+
+
+@pytest.mark.parametrize(("progress", "grouped"), [("plain", True), ("quiet", False)])
+def test_quiet_progress_prints_no_step_groups_in_ci(
+    repo: Path,
+    cli: Run,
+    docker_calls: DockerCalls,
+    monkeypatch: pytest.MonkeyPatch,
+    progress: str,
+    grouped: bool,
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, _, err = cli("build", "--version", "1.0", "--progress", progress)
+    assert code == 0, err
+    assert ("slim: no step of it ran or came from the cache" in err) is grouped
+    assert "built 2 variant(s)" in err  # the summary either way
+
+
 def test_a_bake_that_fails_before_any_step_asks_the_engine_why(
     repo: Path, cli: Run, docker_calls: DockerCalls
 ) -> None:
@@ -63,6 +92,17 @@ def test_a_raw_log_in_a_missing_folder_is_a_usage_error(repo: Path, cli: Run) ->
     assert code == 2
     assert "the folder nowhere does not exist" in err
     assert "Traceback" not in err
+
+
+def test_an_export_of_several_variants_to_one_dest_is_refused(repo: Path, cli: Run) -> None:
+    """Two variants' files in one folder would overwrite each other: name the variant."""
+    code, out, err = cli("build", "-V", "1", "--dry-run", "--output", "type=local,dest=out")
+    assert code == 2
+    assert "--output type=local writes one variant's files to" in err
+    assert "buildcache build slim --output" in err
+    code, out, err = cli("build", "slim", "-V", "1", "--dry-run", "-o", "type=local,dest=out")
+    assert code == 0, err
+    assert f'"type=local,dest={repo / "out"}"' in out
 
 
 def test_dry_run_lists_the_tag_writes_and_runs_nothing(repo: Path, cli: Run) -> None:

@@ -80,6 +80,23 @@ def test_steps_are_named_as_buildkit_names_them_with_the_arguments_they_see() ->
     }
 
 
+def test_a_heredoc_run_is_named_as_buildkit_names_it() -> None:
+    """Seen in BuildKit's progress: the first line, and the document's first line in brackets
+    where it is the whole command; the text keeps the document (a change to it is a change)."""
+    text = (
+        "FROM busybox\nRUN <<EOF\necho hi\necho there\nEOF\nRUN <<EOF\necho one\nEOF\n"
+        "RUN <<EOF sh -e\necho x\nEOF\n"
+    )
+    dockerfile = read_dockerfile(text)
+    views = step_views(dockerfile, dockerfile.stages, {})
+    assert [v.shown for v in views] == [
+        "RUN <<EOF (echo hi...)",
+        "RUN <<EOF (echo one)",
+        "RUN <<EOF sh -e",
+    ]
+    assert views[0].text == "RUN <<EOF echo hi echo there EOF"
+
+
 def test_bind_mounts_of_the_context_are_sources() -> None:
     dockerfile = read_dockerfile(
         "FROM alpine\nRUN --mount=type=bind,source=src,target=/s make\nRUN --mount=target=/c ls\n"

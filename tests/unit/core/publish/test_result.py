@@ -105,3 +105,22 @@ def test_a_push_by_digest_says_merge_tags_it() -> None:
     result = _result(plan, BOTH_BUILT)
     assert result.headline() == "built 2 variant(s), pushed by digest (buildcache merge tags them)"
     assert dataclasses.replace(result, statuses={}).headline().startswith("built 2 variant(s)")
+
+
+def test_a_load_names_the_image_and_platform_it_loaded() -> None:
+    plan = _plan(load=True, platforms=("linux/amd64",))
+    headline = _result(plan, {"slim": "built", "full": "failed"}).headline()
+    assert headline.endswith(
+        ", loaded ghcr.io/acme/widget:1.0.0 (linux/amd64) into the local image store"
+    )
+    assert headline.count("loaded") == 1  # full failed: nothing of it was loaded
+
+
+def test_an_export_says_where_the_files_were_written() -> None:
+    from buildcache.core.output import Export
+
+    config = parse_config(tomllib.loads(CONFIG), {}, path=Path("/r/b.toml"), root=Path("/r"))
+    export = Export("oci", Path("/r/image.tar"))
+    plan = make_plan(config, version="1.0.0", selected=("slim",), export=export)
+    result = _result(plan, {"slim": "built"})
+    assert result.headline() == "built 1 variant(s), written to /r/image.tar (type=oci)"
