@@ -155,8 +155,8 @@ def test_few_functions_are_short_helpers_called_from_one_place() -> None:
 
 
 # A plan is made in one place: core/plan/make.py, with the narrowings core/plan/model.py names
-# (BuildPlan.with_variants, .with_upstreams). Nothing after commands/plan.assemble replaces a
-# field of it by hand.
+# (BuildPlan.with_variants, .with_upstreams, .with_holds). Nothing after commands/plan.assemble
+# replaces a field of it by hand.
 PLAN_MAKERS = {PACKAGE / "core" / "plan" / "make.py", PACKAGE / "core" / "plan" / "model.py"}
 
 

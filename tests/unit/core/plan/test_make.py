@@ -169,6 +169,7 @@ def test_plan_json_has_the_documented_shape() -> None:
         "tag_rules",
         "floating",
         "release_tags",
+        "held",
         "platforms",
         "build_args",
         "target",
