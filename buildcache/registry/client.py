@@ -491,11 +491,22 @@ class RegistryClient:
         return response.content, response.headers.get("Content-Type", "")
 
     def put_raw_manifest(self, repo: str, tag: str, data: bytes, media_type: str) -> None:
-        response = self._request(
-            "PUT", f"{repo}/manifests/{tag}", content=data, headers={"Content-Type": media_type}
-        )
-        if response.status_code not in (200, 201):
+        self._put_manifest(repo, tag, data, media_type)
+
+    def _put_manifest(self, repo: str, tag: str, data: bytes, media_type: str) -> httpx.Response:
+        """One manifest PUT; a `400 DIGEST_INVALID` sent again once: a registry answers it
+        under concurrency (another PUT of the same repository in flight) for bytes that are
+        right, and a PUT of the same bytes is idempotent."""
+        for attempt in (1, 2):
+            response = self._request(
+                "PUT", f"{repo}/manifests/{tag}", content=data, headers={"Content-Type": media_type}
+            )
+            if response.status_code in (200, 201):
+                return response
+            if attempt == 1 and _is_digest_invalid(response):
+                continue
             raise self._fail(response, f"write {repo}:{tag}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def has_blob(self, repo: str, digest: str) -> bool:
         return self._request("HEAD", f"{repo}/blobs/{digest}").status_code == 200
@@ -523,15 +534,19 @@ class RegistryClient:
 
     def put_manifest(self, repo: str, tag: str, body: Mapping[str, Any]) -> str:
         data = json.dumps(body, separators=(",", ":")).encode()
-        response = self._request(
-            "PUT",
-            f"{repo}/manifests/{tag}",
-            content=data,
-            headers={"Content-Type": str(body["mediaType"])},
-        )
-        if response.status_code not in (200, 201):
-            raise self._fail(response, f"write {repo}:{tag}")
+        response = self._put_manifest(repo, tag, data, str(body["mediaType"]))
         return response.headers.get("Docker-Content-Digest") or content_digest(data)
+
+
+def _is_digest_invalid(response: httpx.Response) -> bool:
+    """A 400 whose error code is DIGEST_INVALID (the distribution spec's errors body)."""
+    if response.status_code != 400:
+        return False
+    try:
+        errors = json.loads(response.content).get("errors") or []
+        return any(error.get("code") == "DIGEST_INVALID" for error in errors)
+    except (ValueError, AttributeError):
+        return False
 
 
 # how a module reaches a registry host; tests pass one with an in-memory transport

@@ -243,3 +243,44 @@ def test_a_copied_blob_is_streamed_with_its_length_never_held_whole(tmp_path: Pa
     assert sum(received) == body.size
     assert largest <= COPY_CHUNK
     assert taken[0] < 2 * COPY_CHUNK
+
+
+def _manifest_puts(answers: list[httpx.Response]) -> tuple[httpx.MockTransport, list[str]]:
+    """A registry whose manifest PUTs get `answers` in order (then 201), counting the PUTs."""
+    puts: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        puts.append(request.url.path)
+        return answers.pop(0) if answers else httpx.Response(201)
+
+    return httpx.MockTransport(handle), puts
+
+
+DIGEST_INVALID = {
+    "errors": [{"code": "DIGEST_INVALID", "message": "provided digest did not match"}]
+}
+
+
+def test_a_digest_invalid_on_a_tag_write_is_sent_again_once(tmp_path: Path) -> None:
+    env = _docker_config(tmp_path, None)
+    transport, puts = _manifest_puts([httpx.Response(400, json=DIGEST_INVALID)])
+    with RegistryClient(REGISTRY, env=env, transport=transport) as client:
+        client.put_raw_manifest("team/app", "1.0.0", b"{}", "application/json")
+    assert len(puts) == 2
+    # twice in a row is the registry's answer: one sentence, no third PUT
+    transport, puts = _manifest_puts([httpx.Response(400, json=DIGEST_INVALID)] * 2)
+    with (
+        RegistryClient(REGISTRY, env=env, transport=transport) as client,
+        pytest.raises(RegistryError, match="refused to write team/app:1.0.0: 400 provided digest"),
+    ):
+        client.put_raw_manifest("team/app", "1.0.0", b"{}", "application/json")
+    assert len(puts) == 2
+    # another 400 is not sent again
+    invalid = {"errors": [{"code": "MANIFEST_INVALID", "message": "manifest invalid"}]}
+    transport, puts = _manifest_puts([httpx.Response(400, json=invalid)])
+    with (
+        RegistryClient(REGISTRY, env=env, transport=transport) as client,
+        pytest.raises(RegistryError, match="400 manifest invalid"),
+    ):
+        client.put_manifest("team/app", "1.0.0", {"mediaType": "application/json"})
+    assert len(puts) == 1
