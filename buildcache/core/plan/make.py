@@ -71,12 +71,13 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     run = run_tags(
         config.tags,
         context=context,
-        version=version,
-        version_source=source,
+        given=None if version is None else (version, source),
         extra=extra,
         no_latest=request.no_latest,
         known_versions=facts.known_versions() if release else (),
         now=facts.now,
+        # `-<variant>` on every tag of a variant that is not the default (core/plan/tags.py)
+        variant_suffix=max((len(v.name) + 1 for v in config.variants if not v.default), default=0),
     )
     policy = cache_policy(
         request.cache,

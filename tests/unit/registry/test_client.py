@@ -271,7 +271,9 @@ def test_a_digest_invalid_on_a_tag_write_is_sent_again_once(tmp_path: Path) -> N
     transport, puts = _manifest_puts([httpx.Response(400, json=DIGEST_INVALID)] * 2)
     with (
         RegistryClient(REGISTRY, env=env, transport=transport) as client,
-        pytest.raises(RegistryError, match="refused to write team/app:1.0.0: 400 provided digest"),
+        pytest.raises(
+            RegistryError, match=r"refused to write team/app:1\.0\.0: 400 provided digest"
+        ),
     ):
         client.put_raw_manifest("team/app", "1.0.0", b"{}", "application/json")
     assert len(puts) == 2
