@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -233,16 +234,18 @@ def _steps(
     stages: Sequence[Stage],
     variant: VariantPlan,
     hashed: dict[tuple[Path, str], Hashed],
+    key: str,
 ) -> tuple[RecordedStep, ...]:
-    """The variant's steps as the record keeps them; `hashed` holds the file hashes already
-    taken in this run (variants share a context, and mostly its COPY sources)."""
+    """The variant's steps as the record keeps them (secret-looking arguments hashed under
+    `key`); `hashed` holds the file hashes already taken in this run (variants share a
+    context, and mostly its COPY sources)."""
     ignore = dockerignore(variant.context, variant.dockerfile)
     steps = []
     for view in step_views(dockerfile, stages, variant.build_args):
         missing = [s for s in view.sources if (variant.context, s) not in hashed]
         for source, found in hash_sources(variant.context, missing, ignore).items():
             hashed[(variant.context, source)] = found
-        steps.append(_recorded(view, [hashed[(variant.context, s)] for s in view.sources]))
+        steps.append(_recorded(view, [hashed[(variant.context, s)] for s in view.sources], key))
     return tuple(steps)
 
 
@@ -260,13 +263,13 @@ def dockerignore(context: Path, dockerfile: Path) -> DockerIgnore:
         return DockerIgnore.refusing(error)
 
 
-def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
+def _recorded(view: StepView, sources: Sequence[Hashed], key: str) -> RecordedStep:
     """A step with the hashes of its sources (`sources`, in the order the step names them)."""
     each_file = {path: h for found in sources for path, h in found.each_file.items()}
     return RecordedStep(
         stage=view.stage,
         text=view.text,
-        args={k: kept_value(k, v) for k, v in view.args.items()},
+        args={k: kept_value(k, v, key) for k, v in view.args.items()},
         files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
         shown=view.shown,
         each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
@@ -302,6 +305,8 @@ def attach(
             continue
         dockerfile, found = wanted[variant.name]
         record, record_note = records[variant.name].result()
+        # hashed under the record's key, to compare with it; a record without one: a random key
+        key = record.key if record is not None and record.key else secrets.token_hex(16)
         upstream = Upstream(
             bases=decide(
                 found.images,
@@ -313,7 +318,8 @@ def attach(
                 now=now,
                 final_base=found.final_base,
             ),
-            steps=_steps(dockerfile, found.stages, variant, hashed),
+            steps=_steps(dockerfile, found.stages, variant, hashed, key),
+            key=key,
             record=record,
             record_note=record_note,
             chain_bases=chain_bases(dockerfile, found.stages, variant.build_args),

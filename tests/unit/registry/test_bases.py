@@ -360,3 +360,40 @@ def test_a_record_s_names_are_text_not_terminal_escapes() -> None:
     assert record is not None
     assert record.owner == "\\x1b[2J\\x1b[31macme/widget"
     assert record.bases[0].name == "python\\x1b]0;owned\\x07:3.12"
+
+
+def test_a_secret_looking_argument_is_kept_under_the_record_s_own_key(tmp_path: Path) -> None:
+    """The record keeps an HMAC under its random key, not a hash anyone can recompute; the next
+    build hashes under the same key, so an unchanged value compares equal and a changed one
+    does not."""
+    registry = Registry()
+    base_index(registry, "library/python", "3.12-slim", "1")
+    registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": []})
+    _project(tmp_path)  # the Dockerfile and its files
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE.replace("RUN pip", "ARG NPM_TOKEN\nRUN pip"))
+
+    def attached(token: str):
+        text = CONFIG.replace('EXTRAS = "full"', f'EXTRAS = "full", NPM_TOKEN = "{token}"')
+        config = parse_config(
+            tomllib.loads(text), {}, path=tmp_path / "buildcache.toml", root=tmp_path
+        )
+        return _attach(registry, make_plan(config, version="1.0.0", push=True), "always")
+
+    first = attached("s3cr3t-one")
+    report = _report('RUN pip install "/w[$EXTRAS]"')
+    after_build(first, {"full": report}, now=NOW, connect=registry.connect)
+    cache = ImageRef.parse("ghcr.io/acme/widget-cache:buildcache-full")
+    record, _ = read_record(cache, registry.connect)
+    assert record is not None
+    assert record.key
+    kept = [s.args["NPM_TOKEN"] for s in record.steps if "NPM_TOKEN" in s.args]
+    assert kept
+    assert all(k and k.startswith("hmac16:") for k in kept)
+    assert hashlib.sha256(b"s3cr3t-one").hexdigest()[:16] not in json.dumps(record.to_json())
+    again = attached("s3cr3t-one").variants[0].upstream
+    assert again is not None
+    assert again.key == record.key
+    assert [s.args for s in again.steps] == [s.args for s in record.steps]  # unchanged
+    changed = attached("s3cr3t-two").variants[0].upstream
+    assert changed is not None
+    assert [s.args for s in changed.steps] != [s.args for s in record.steps]
