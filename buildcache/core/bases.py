@@ -75,7 +75,7 @@ class CacheRecord:
     cache_digest: str | None  # the cache manifest this record describes
     bases: tuple[RecordedBase, ...]
     steps: tuple[RecordedStep, ...]
-    # the project that wrote it (core/cache.cache_owner); None: a record of an older buildcache
+    # the project that wrote it (core/cache.Project.name); None: a record of an older buildcache
     owner: str | None = None
     # the random key its secret-looking arguments are hashed under (core/redact.kept_value);
     # None: a record of an older buildcache

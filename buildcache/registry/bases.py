@@ -40,7 +40,7 @@ from buildcache.core.bases import (
     new_record,
     predictions,
 )
-from buildcache.core.cache import cache_owner, record_ref
+from buildcache.core.cache import record_ref, variant_project
 from buildcache.core.dockerfile import (
     Dockerfile,
     Needed,
@@ -300,11 +300,16 @@ def attach(
         resolved = bases.result()
     upstreams: dict[str, Upstream] = {}
     hashed: dict[tuple[Path, str], Hashed] = {}
+    foreign: dict[str, str] = {}  # variant -> the other project whose record is on its cache
     for variant in plan.variants:
         if variant.name not in wanted:
             continue
         dockerfile, found = wanted[variant.name]
         record, record_note = records[variant.name].result()
+        if record is not None and variant_project(variant).wrote(record.owner) is False:
+            # another project's inputs: no base, step or key of it is this build's to compare
+            foreign[variant.name] = owner = record.owner or ""
+            record, record_note = None, f"its record was written by another project, {owner}"
         # hashed under the record's key, to compare with it; a record without one: a random key
         key = record.key if record is not None and record.key else secrets.token_hex(16)
         upstream = Upstream(
@@ -330,7 +335,21 @@ def attach(
         upstreams[variant.name] = upstream
     if any(found.reads_git for found in hashed.values()):
         notes.append(GIT_NOTE)  # once, however many variants read it
+    if foreign:  # once, however many variants it hits
+        notes.append(_shared_cache_note(plan, foreign))
     return plan.with_upstreams(upstreams, notes)
+
+
+def _shared_cache_note(plan: BuildPlan, foreign: Mapping[str, str]) -> str:
+    """Two projects writing the same cache tags: each build replaces the other's cache."""
+    ours = variant_project(plan.variants[0]).name
+    theirs = ", ".join(sorted(set(foreign.values())))
+    return (
+        f"the cache of {', '.join(foreign)} was last written by another project ({theirs}; this "
+        f"one is {ours}): two projects writing the same cache tags replace each other's cache "
+        "at every build; give this project a cache image of its own (cache.image) or a "
+        "tag-prefix of its own (cache.tag-prefix)"
+    )
 
 
 def _needs(plan: BuildPlan) -> tuple[dict[str, tuple[Dockerfile, Needed]], list[str]]:
@@ -395,7 +414,7 @@ def _record_written(
     variant: VariantPlan, cache_ref: ImageRef, upstream: Upstream, now: datetime, connect: Connect
 ) -> list[str]:
     """Writes the new record beside the cache; a note where it could not be."""
-    owner = cache_owner(variant.pushed_image)
+    owner = variant_project(variant).name
     record = new_record(variant.name, upstream, now=now, cache_digest=None, owner=owner)
     try:
         write_record(cache_ref, record, connect)
