@@ -496,12 +496,19 @@ class RegistryClient:
     def _put_manifest(self, repo: str, tag: str, data: bytes, media_type: str) -> httpx.Response:
         """One manifest PUT; a `400 DIGEST_INVALID` sent again once: a registry answers it
         under concurrency (another PUT of the same repository in flight) for bytes that are
-        right, and a PUT of the same bytes is idempotent."""
+        right, and a PUT of the same bytes is idempotent. A tag written is read once: a
+        registry that answered 201 and kept nothing is caught here, before a moving tag is
+        written on the word of a version tag that is not there."""
         for attempt in (1, 2):
             response = self._request(
                 "PUT", f"{repo}/manifests/{tag}", content=data, headers={"Content-Type": media_type}
             )
             if response.status_code in (200, 201):
+                if not tag.startswith("sha256:") and self.digest(repo, tag) is None:
+                    raise RegistryError(
+                        f"{self.registry} took the write of {repo}:{tag} and did not keep it "
+                        "(not there when read right after)"
+                    )
                 return response
             if attempt == 1 and _is_digest_invalid(response):
                 continue

@@ -48,7 +48,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Project, example_config, manifest, registry_get
-from tests.integration.faultproxy import FaultProxy, SeededFaults, fault_proxy
+from tests.integration.faultproxy import TRANSIENT, FaultProxy, SeededFaults, fault_proxy
 from tests.integration.mutants.sitecustomize import MUTANTS
 
 SEEDS = int(os.environ.get("BUILDCACHE_FAULT_SEEDS", "3"))
@@ -94,6 +94,17 @@ class Stage:
     proxies: dict[str, FaultProxy]
     mutant: str | None = None
 
+    def head(self) -> str:
+        """The commit the project is at: what a build's revision label must name."""
+        return _git(self.project.path, "rev-parse", "HEAD").strip()
+
+    def commit(self) -> None:
+        """A new commit (a branch build's images differ from the last one's by it)."""
+        marker = self.project.path / "example" / "src" / "COMMIT"
+        marker.write_text(f"{marker.read_text() if marker.exists() else ''}x\n")
+        _git(self.project.path, "add", "-A")
+        _git(self.project.path, "commit", "-qm", "next")
+
     @property
     def repository(self) -> str:
         return self.project.name
@@ -112,6 +123,13 @@ class Stage:
         return {**ENV, "BUILDCACHE_MUTANT": self.mutant, "PYTHONPATH": path}
 
 
+def _git(path: Path, *args: str) -> str:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    return subprocess.run(
+        [*git, *args], cwd=path, check=True, capture_output=True, text=True
+    ).stdout
+
+
 @contextmanager
 def faulty_registries(project: Project, mutant: str | None = None) -> Iterator[Stage]:
     registries = project.registries
@@ -128,6 +146,11 @@ def faulty_registries(project: Project, mutant: str | None = None) -> Iterator[S
                 extra="[tags]\nsemver = true\n\n[publish]\nretries = 2\nbackoff = 0.05\n",
             )
         )
+        # a repository on main: the images' revision label names its HEAD, a branch build is
+        # tagged main (and its version label says main)
+        _git(project.path, "init", "-q", "-b", "main")
+        _git(project.path, "add", "-A")
+        _git(project.path, "commit", "-qm", "start")
         yield Stage(project, direct, address, proxies, mutant)
 
 
@@ -194,30 +217,44 @@ def snapshot(stage: Stage, seed: int) -> Snapshot:
 
 @dataclass(frozen=True)
 class Run:
-    version: str
+    version: str | None  # None: a branch build (main), not a release
     faulted: bool
     platforms: frozenset[str]
+    bake_fails: bool = False  # a bake that fails for good (a step that cannot succeed)
 
     @property
     def args(self) -> tuple[str, ...]:
+        release = ("--version", self.version) if self.version else ()
+        broken = ("--build-arg", "DEPS_SECONDS=never") if self.bake_fails else ()
         if self.platforms == ONE_PLATFORM:
-            return (*ARGS, self.version)
-        return ("build", "--push", "--version", self.version)
+            return (*ARGS[:-1], *release, *broken)
+        return ("build", "--push", *release, *broken)
+
+    @property
+    def label(self) -> str:
+        """The version label its images carry: the version, or the branch's name."""
+        return self.version or "main"
 
 
 def seed_runs(seed: int) -> list[Run]:
     """1.<seed>.0 under faults; in some seeds a lower hotfix under faults before it is complete,
-    or the earlier release 1.0.0 run again under faults; every seed in four builds two
-    platforms. Then each version again without faults."""
+    or the earlier release 1.0.0 run again under faults, or a branch build (not a release) under
+    faults; every seed in four builds two platforms. Then each again without faults. Every
+    seed in six first runs a release whose bake fails for good (under faults too)."""
     platforms = TWO_PLATFORMS if seed % 4 == 0 else ONE_PLATFORM
-    versions = [f"1.{seed}.0"]
+    versions: list[str | None] = [f"1.{seed}.0"]
     if seed % 3 == 0:
         versions.append(f"1.{seed - 1}.1")
     if seed % 5 == 0:
         versions.append("1.0.0")
-    return [Run(v, True, platforms) for v in versions] + [
-        Run(v, False, platforms) for v in versions
-    ]
+    if seed % 4 == 1:
+        versions.append(None)
+    failing = [Run(f"1.{seed}.0", True, platforms, bake_fails=True)] if seed % 6 == 2 else []
+    return (
+        failing
+        + [Run(v, True, platforms) for v in versions]
+        + [Run(v, False, platforms) for v in versions]
+    )
 
 
 @dataclass
@@ -251,11 +288,14 @@ def run_once(
 ) -> None:
     """One run of buildcache (under the seed's faults, if the run says so), checked."""
     faults = SeededFaults(seed * 100 + len(outcome.met), list(stage.proxies), forced=forced)
+    if run.version is None:
+        stage.commit()  # a branch build of a new commit: its images differ by their revision
     before = snapshot(stage, seed)
     for name, proxy in stage.proxies.items():
         proxy.engine_tagged.clear()
+        proxy.ours_written.clear()
         if run.faulted:
-            proxy.seeded = lambda m, p, a, n=name, f=faults: f(n, m, p, a)
+            proxy.seeded = lambda m, p, a, w, n=name, f=faults: f(n, m, p, a, w)
     try:
         result = stage.project.run(*run.args, "--json", env=stage.env())
     finally:
@@ -263,7 +303,10 @@ def run_once(
             proxy.seeded = None
     after = snapshot(stage, seed)
     found = Oracle(stage, run, before, after, result).wrong()
-    where = f"seed {seed}: {run.version}{' under faults' if run.faulted else ''}"
+    found += _transient_only_fails(faults, result)
+    if run.bake_fails and result.returncode == 0:
+        found.append("a bake that cannot succeed exits 0")
+    where = f"seed {seed}: {run.label}{' under faults' if run.faulted else ''}"
     outcome.wrong += [f"{where}: {w}" for w in found]
     outcome.met += faults.met
     outcome.ours_met += faults.ours_met
@@ -271,7 +314,29 @@ def run_once(
     print(f"{where}: exit {result.returncode}, faults {faults.met}, wrong {len(found)}")
 
 
+def _transient_only_fails(
+    faults: SeededFaults, result: subprocess.CompletedProcess[str]
+) -> list[str]:
+    """A run whose every fault was buildcache's own, transient (5xx, 429, a reset, a stall) and
+    met once by its request, must complete: each is tried again ([publish] retries = 2)."""
+    if result.returncode == 0 or not faults.log:
+        return []
+    if any(not met.ours or met.fault not in TRANSIENT for met in faults.log):
+        return []
+    if max(Counter((m.registry, m.path) for m in faults.log).values()) > 1:
+        return []
+    return [
+        f"exit {result.returncode} although every fault met was transient and met once "
+        f"({faults.met}): {result.stderr[-400:]}"
+    ]
+
+
 # --- the oracle --------------------------------------------------------------------------------
+
+
+def _release_alias(tag: str) -> bool:
+    """A tag only a release may write: its version, a series, latest or a variant's alias."""
+    return re.fullmatch(r"latest|full|\d+(\.\d+){0,2}(-full)?", tag) is not None
 
 
 def _release_key(tag: str, suffix: str) -> tuple[int, ...] | None:
@@ -295,7 +360,7 @@ class Variant:
     name: str
     tags: dict[str, list[str]]  # registry name -> tags
     floating: frozenset[str]
-    version_tag: str  # 1.2.3 or 1.2.3-full
+    version_tag: str | None  # 1.2.3 or 1.2.3-full; None for a branch build
     suffix: str  # what follows the version in its tags: "" or "-full"
     json: dict[str, Any]
 
@@ -319,6 +384,7 @@ class Oracle:
         self.ok = result.returncode == 0
         self.problems: list[str] = []
         self.index_checked: dict[tuple[str, str], str | None] = {}
+        self.content_read: dict[tuple[str, str], tuple[str, str, str] | str] = {}
 
     def wrong(self) -> list[str]:
         if self.result.returncode not in (0, 1):
@@ -349,7 +415,78 @@ class Oracle:
             self._statuses(variant, new)
             self._staging(variant, pushed[variant.name])
             self._record(variant)
+        self._content(variants)
         return self.problems
+
+    # the content: what each image was built from, read from the registry
+    def _content(self, variants: list[Variant]) -> None:
+        """Every tag the run moved holds an image this run built for the variant that planned
+        the tag: its config's version label is the run's version (or branch), its revision
+        label the commit at HEAD, its VARIANT the variant's (read from the registry, never from
+        buildcache's word). A release's tags and aliases (latest, full, 1, 1.2, 1.2.3-full)
+        hold only a release."""
+        owners = {(r, t): v for v in variants for r, tags in v.tags.items() for t in tags}
+        head = self.stage.head()
+        for registry, tags in self.after.images.items():
+            for tag, now in tags.items():
+                was = self.before.images[registry].get(tag)
+                if now is None or now == was or tag.startswith("buildcache-"):
+                    continue
+                where = f"{registry} {tag} ({now[:19]})"
+                built = self._built_from(registry, now)
+                if isinstance(built, str):
+                    self._say(f"{where}: {built}")
+                    continue
+                version, revision, variant_name = built
+                owner = owners.get((registry, tag))
+                if _release_alias(tag) and not RELEASE.fullmatch(version):
+                    self._say(f"{where} holds an image of {version!r}, not a release")
+                resumed = owner is not None and now == self._resumed(owner)
+                if version != self.run.label and not resumed:
+                    self._say(
+                        f"{where} holds an image of version {version!r}, not {self.run.label!r}"
+                    )
+                if revision != head and not resumed:
+                    self._say(
+                        f"{where} holds an image of commit {revision[:12]}, not HEAD {head[:12]}"
+                    )
+                if owner is not None and variant_name != owner.name:
+                    self._say(
+                        f"{where} is a tag of {owner.name} and holds an image of {variant_name}"
+                    )
+
+    def _built_from(self, registry: str, digest: str) -> tuple[str, str, str] | str:
+        """(version label, revision label, VARIANT) of an index's first platform image, from
+        its config blob on the registry; or what is wrong with it."""
+        key = (registry, f"content {digest}")
+        if key in self.content_read:
+            return self.content_read[key]
+        address, repository = self.stage.direct[registry], self.stage.repository
+        index = registry_get(address, f"{repository}/manifests/{digest}")
+        children = index.json().get("manifests") if index.status_code == 200 else None
+        images = [
+            c["digest"]
+            for c in children or []
+            if c.get("platform", {}).get("os") not in (None, "unknown")
+        ]
+        if not images:
+            found: tuple[str, str, str] | str = f"no platform image to read ({index.status_code})"
+        else:
+            image = registry_get(
+                address, f"{repository}/manifests/{images[0]}", accept=_MANIFEST_TYPES
+            ).json()
+            config = registry_get(
+                address, f"{repository}/blobs/{image['config']['digest']}", accept=("*/*",)
+            ).json()["config"]
+            labels = config.get("Labels") or {}
+            env = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
+            found = (
+                labels.get("org.opencontainers.image.version", ""),
+                labels.get("org.opencontainers.image.revision", ""),
+                env.get("VARIANT", ""),
+            )
+        self.content_read[key] = found
+        return found
 
     # the facts
     def _variant(self, data: dict[str, Any]) -> Variant:
@@ -357,13 +494,15 @@ class Oracle:
         for ref in data["tags"]:
             address, rest = ref.split("/", 1)
             tags[self.stage.name_of(address)].append(rest.rsplit(":", 1)[1])
-        (version_tag, version), *_ = data["release_tags"].items()
+        releases = list(data["release_tags"].items())
+        version_tag, version = releases[0] if releases else (None, "")
+        suffix = "" if data["name"] == "slim" else f"-{data['name']}"
         return Variant(
             data["name"],
             tags,
             frozenset(data["floating"]),
             version_tag,
-            version_tag.removeprefix(version),
+            version_tag.removeprefix(version) if version_tag else suffix,
             data,
         )
 
@@ -382,6 +521,8 @@ class Oracle:
     def _resumed(self, variant: Variant) -> str | None:
         """The release's digest where a registry had its version tag before the run (the first
         registry's where both had it): published once, it is the only new index there can be."""
+        if variant.version_tag is None:
+            return None
         held = (self.before.images[name].get(variant.version_tag) for name in ("ghcr", "hub"))
         return next((digest for digest in held if digest is not None), None)
 
@@ -393,7 +534,7 @@ class Oracle:
 
     def _held(self, variant: Variant, tag: str) -> str | None:
         """The higher release (on any registry, before the run) that holds a moving tag."""
-        mine = _release_key(variant.version_tag, variant.suffix)
+        mine = _release_key(variant.version_tag or "", variant.suffix)
         series = _series(tag, variant.suffix)
         for registry in self.before.images.values():
             for name in registry:

@@ -245,11 +245,16 @@ def test_a_copied_blob_is_streamed_with_its_length_never_held_whole(tmp_path: Pa
     assert taken[0] < 2 * COPY_CHUNK
 
 
-def _manifest_puts(answers: list[httpx.Response]) -> tuple[httpx.MockTransport, list[str]]:
-    """A registry whose manifest PUTs get `answers` in order (then 201), counting the PUTs."""
+def _manifest_puts(
+    answers: list[httpx.Response], *, kept: bool = True
+) -> tuple[httpx.MockTransport, list[str]]:
+    """A registry whose manifest PUTs get `answers` in order (then 201), counting the PUTs; a
+    tag read after its write is there (`kept`) or not."""
     puts: list[str] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(200 if kept else 404, headers={"Docker-Content-Digest": "d"})
         puts.append(request.url.path)
         return answers.pop(0) if answers else httpx.Response(201)
 
@@ -286,3 +291,18 @@ def test_a_digest_invalid_on_a_tag_write_is_sent_again_once(tmp_path: Path) -> N
     ):
         client.put_manifest("team/app", "1.0.0", {"mediaType": "application/json"})
     assert len(puts) == 1
+
+
+def test_a_tag_write_the_registry_answered_and_did_not_keep_is_an_error(tmp_path: Path) -> None:
+    """201, then the tag is not there: caught at the write, not by a pull."""
+    transport, puts = _manifest_puts([], kept=False)
+    with (
+        RegistryClient(REGISTRY, env=_docker_config(tmp_path, None), transport=transport) as c,
+        pytest.raises(RegistryError, match=r"took the write of team/app:1\.0\.0 and did not keep"),
+    ):
+        c.put_raw_manifest("team/app", "1.0.0", b"{}", "application/json")
+    assert len(puts) == 1
+    # by digest there is no tag to read
+    transport, puts = _manifest_puts([], kept=False)
+    with RegistryClient(REGISTRY, env=_docker_config(tmp_path, None), transport=transport) as c:
+        c.put_raw_manifest("team/app", "sha256:" + "c" * 64, b"{}", "application/json")
