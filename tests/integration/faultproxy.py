@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import socket
 import struct
 import sys
@@ -191,7 +192,7 @@ class FaultProxy:
         self.upstream = upstream  # 127.0.0.1:PORT
         # statuses to answer, in order, to `method` requests whose path has `when` (by default the
         # manifest writes, which a client cannot step around as it can a failed HEAD)
-        self.faults = list(faults)
+        self.faults: list[Fault] = list(faults)
         self.when = when
         self.method = method
         self.delay = delay  # seconds every such request waits before it goes through
@@ -199,6 +200,9 @@ class FaultProxy:
         self.seeded: Callable[[str, str, str, bool], Fault | None] | None = None
         # the tags buildcache wrote through this proxy (paths, query dropped), for "lie"
         self.ours_written: set[str] = set()
+        # a moving tag's write "lost": path -> the digest the next read of it says (once), as a
+        # registry whose replica has not caught up says; the reads after it see the truth
+        self.lost_once: dict[str, str] = {}
         self.stall = 3.0  # seconds a stall holds a request (past the client's timeout)
         self.retry_after = "1"  # the Retry-After header of a 429, in seconds
         self.seen = threading.Event()  # set by the first such request
@@ -261,7 +265,14 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             fault = proxy.next_fault(self.command, self.path, self.headers.get("User-Agent", ""))
             if fault is not None:
                 proxy.answered.append((self.command, self.path, fault))
+            path = self.path.split("?")[0]
+            if fault is None and self.command in ("GET", "HEAD") and path in proxy.lost_once:
+                headers = {"Docker-Content-Digest": proxy.lost_once.pop(path)}
+                self._answer(200, b"{}", headers)  # the lie that follows a lost write, once
+                return
             if fault == "lost":  # taken, answered as written, never kept
+                if _moving_tag(path.rsplit("/", 1)[1]):
+                    proxy.lost_once[path] = _digest(body)
                 self._answer(201, b"", {"Docker-Content-Digest": _digest(body)})
                 return
             if fault == "lie":  # a tag this run wrote, said not to be there
@@ -351,6 +362,11 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
 
     return Handler
+
+
+def _moving_tag(tag: str) -> bool:
+    """latest, a variant's alias, a series (1, 1.2, 1.2-full): a tag no gate depends on."""
+    return re.fullmatch(r"latest|full|\d+(\.\d+)?(-full)?", tag) is not None
 
 
 def _digest(body: bytes) -> str:

@@ -48,7 +48,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Project, example_config, manifest, registry_get
-from tests.integration.faultproxy import TRANSIENT, FaultProxy, SeededFaults, fault_proxy
+from tests.integration.faultproxy import TRANSIENT, Fault, FaultProxy, SeededFaults, fault_proxy
 from tests.integration.mutants.sitecustomize import MUTANTS
 
 SEEDS = int(os.environ.get("BUILDCACHE_FAULT_SEEDS", "3"))
@@ -216,11 +216,28 @@ def snapshot(stage: Stage, seed: int) -> Snapshot:
 
 
 @dataclass(frozen=True)
+class Script:
+    """One scripted fault: buildcache's own `method` requests to `registry` whose path has
+    `fragment`, answered `faults` in order (then let through)."""
+
+    registry: str
+    method: str
+    fragment: str
+    faults: tuple[Fault, ...]
+
+    @property
+    def transient(self) -> bool:
+        """Faults a retry gets past: the run must complete."""
+        return all(f in TRANSIENT for f in self.faults) and len(self.faults) <= 2
+
+
+@dataclass(frozen=True)
 class Run:
     version: str | None  # None: a branch build (main), not a release
     faulted: bool
     platforms: frozenset[str]
     bake_fails: bool = False  # a bake that fails for good (a step that cannot succeed)
+    script: Script | None = None  # a scripted fault instead of the seed's
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -265,9 +282,14 @@ class Outcome:
 
 
 def run_seed(stage: Stage, seed: int, *, first_wrong: bool = False) -> Outcome:
-    """The seed's runs, each checked; with `first_wrong`, only until one is found wrong."""
+    """The seed's runs, each checked; with `first_wrong`, only until one is found wrong. Every
+    seed in five starts with two releases at once under faults."""
     outcome = Outcome()
     runs = seed_runs(seed)
+    if seed % 5 == 4:
+        run_pair(stage, seed, outcome)
+        if first_wrong and outcome.wrong:
+            return outcome
     for run in runs:
         run_once(stage, seed, run, outcome)
         if first_wrong and outcome.wrong:
@@ -294,16 +316,22 @@ def run_once(
     for name, proxy in stage.proxies.items():
         proxy.engine_tagged.clear()
         proxy.ours_written.clear()
+        proxy.lost_once.clear()
         if run.faulted:
             proxy.seeded = lambda m, p, a, w, n=name, f=faults: f(n, m, p, a, w)
+    if run.script is not None:
+        scripted = stage.proxies[run.script.registry]
+        scripted.faults, scripted.method = list(run.script.faults), run.script.method
+        scripted.when, scripted.agent = run.script.fragment, "buildcache"
     try:
         result = stage.project.run(*run.args, "--json", env=stage.env())
     finally:
         for proxy in stage.proxies.values():
             proxy.seeded = None
+            proxy.faults, proxy.method, proxy.when, proxy.agent = [], "PUT", "/manifests/", ""
     after = snapshot(stage, seed)
     found = Oracle(stage, run, before, after, result).wrong()
-    found += _transient_only_fails(faults, result)
+    found += [] if run.bake_fails else _transient_only_fails(faults, result)
     if run.bake_fails and result.returncode == 0:
         found.append("a bake that cannot succeed exits 0")
     where = f"seed {seed}: {run.label}{' under faults' if run.faulted else ''}"
@@ -331,7 +359,110 @@ def _transient_only_fails(
     ]
 
 
+def run_pair(stage: Stage, seed: int, outcome: Outcome) -> None:
+    """1.<seed>.0 and 1.<seed>.1 started together under the seed's faults (one engine, the
+    same registries), checked by content: every tag they moved holds an image of one of them,
+    of its own variant and of HEAD, a release's own tag only that release's; a run that exits 0
+    has each of its version tags on every registry; where both exit 0, latest and full hold the
+    higher release."""
+    lower, higher = f"1.{seed}.0", f"1.{seed}.1"
+    faults = SeededFaults(seed * 100 + 99, list(stage.proxies))
+    before = snapshot(stage, seed)
+    for name, proxy in stage.proxies.items():
+        proxy.engine_tagged.clear()
+        proxy.ours_written.clear()
+        proxy.lost_once.clear()
+        proxy.seeded = lambda m, p, a, w, n=name, f=faults: f(n, m, p, a, w)
+    try:
+        started = {
+            v: stage.project.start(*ARGS, v, "--json", env=stage.env()) for v in (lower, higher)
+        }
+        ended = {v: process.communicate(timeout=600) for v, process in started.items()}
+    finally:
+        for proxy in stage.proxies.values():
+            proxy.seeded = None
+    after = snapshot(stage, seed)
+    codes = {v: started[v].returncode for v in started}
+    wrong = _pair_wrong(stage, before, after, codes, {v: err for v, (_, err) in ended.items()})
+    where = f"seed {seed}: {lower} and {higher} at once under faults"
+    outcome.wrong += [f"{where}: {w}" for w in wrong]
+    outcome.met += faults.met
+    outcome.ours_met += faults.ours_met
+    print(f"{where}: exits {codes}, faults {faults.met}, wrong {len(wrong)}")
+
+
+def _pair_wrong(
+    stage: Stage, before: Snapshot, after: Snapshot, codes: dict[str, int], errors: dict[str, str]
+) -> list[str]:
+    wrong = [
+        f"{v} exits {codes[v]}: {errors[v][-400:]}"
+        for v in codes
+        if codes[v] not in (0, 1) or "Traceback" in errors[v]
+    ]
+    head = stage.head()
+    for registry, tags in after.images.items():
+        for tag, now in tags.items():
+            if (
+                now is None
+                or now == before.images[registry].get(tag)
+                or tag.startswith("buildcache-")
+            ):
+                continue
+            built = built_from(stage, registry, now)
+            if isinstance(built, str):
+                wrong.append(f"{registry} {tag}: {built}")
+                continue
+            version, revision, variant = built
+            own = RELEASE.fullmatch(tag.removesuffix("-full"))
+            expected_variant = "full" if tag == "full" or tag.endswith("-full") else "slim"
+            if version not in codes:
+                wrong.append(f"{registry} {tag} holds an image of {version!r}, of neither run")
+            elif own and version != own.group(0):
+                wrong.append(f"{registry} {tag} holds the image of {version}")
+            if variant != expected_variant or revision != head:
+                wrong.append(f"{registry} {tag} holds an image of {variant} at {revision[:12]}")
+    for version, code in codes.items():
+        for registry in after.images:
+            for tag in (version, f"{version}-full"):
+                if code == 0 and after.images[registry].get(tag) is None:
+                    wrong.append(f"{version} exits 0, but {registry} has no {tag}")
+    if all(code == 0 for code in codes.values()):
+        higher = max(codes, key=lambda v: tuple(int(p) for p in v.split(".")))
+        for registry in after.images:
+            for tag in ("latest", "full"):
+                now = after.images[registry].get(tag)
+                found = built_from(stage, registry, now) if now else "not there"
+                if isinstance(found, str) or found[0] != higher:
+                    wrong.append(f"both exit 0, but {registry} {tag} is not {higher}: {found}")
+    return wrong
+
+
 # --- the oracle --------------------------------------------------------------------------------
+
+
+def built_from(stage: Stage, registry: str, digest: str) -> tuple[str, str, str] | str:
+    """(version label, revision label, VARIANT) of an index's first platform image, from its
+    config blob on the registry (past the proxy); or what is wrong with it."""
+    address, repository = stage.direct[registry], stage.repository
+    index = registry_get(address, f"{repository}/manifests/{digest}")
+    children = index.json().get("manifests") if index.status_code == 200 else None
+    images = [
+        c["digest"]
+        for c in children or []
+        if c.get("platform", {}).get("os") not in (None, "unknown")
+    ]
+    if not images:
+        return f"no platform image to read ({index.status_code})"
+    image = registry_get(address, f"{repository}/manifests/{images[0]}", accept=_MANIFEST_TYPES)
+    blob = f"{repository}/blobs/{image.json()['config']['digest']}"
+    config = registry_get(address, blob, accept=("*/*",)).json()["config"]
+    labels = config.get("Labels") or {}
+    env = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
+    return (
+        labels.get("org.opencontainers.image.version", ""),
+        labels.get("org.opencontainers.image.revision", ""),
+        env.get("VARIANT", ""),
+    )
 
 
 def _release_alias(tag: str) -> bool:
@@ -391,7 +522,8 @@ class Oracle:
             self.problems.append(f"exit {self.result.returncode}: {self.result.stderr[-800:]}")
         if "Traceback" in self.result.stderr:
             self.problems.append(f"a traceback: {self.result.stderr[-800:]}")
-        if not self.run.faulted and not self.ok:
+        script = self.run.script
+        if not self.run.faulted and not self.ok and (script is None or script.transient):
             self.problems.append(
                 f"the run without faults exits {self.result.returncode}: "
                 f"{self.result.stderr[-600:]}"
@@ -456,37 +588,10 @@ class Oracle:
                     )
 
     def _built_from(self, registry: str, digest: str) -> tuple[str, str, str] | str:
-        """(version label, revision label, VARIANT) of an index's first platform image, from
-        its config blob on the registry; or what is wrong with it."""
         key = (registry, f"content {digest}")
-        if key in self.content_read:
-            return self.content_read[key]
-        address, repository = self.stage.direct[registry], self.stage.repository
-        index = registry_get(address, f"{repository}/manifests/{digest}")
-        children = index.json().get("manifests") if index.status_code == 200 else None
-        images = [
-            c["digest"]
-            for c in children or []
-            if c.get("platform", {}).get("os") not in (None, "unknown")
-        ]
-        if not images:
-            found: tuple[str, str, str] | str = f"no platform image to read ({index.status_code})"
-        else:
-            image = registry_get(
-                address, f"{repository}/manifests/{images[0]}", accept=_MANIFEST_TYPES
-            ).json()
-            config = registry_get(
-                address, f"{repository}/blobs/{image['config']['digest']}", accept=("*/*",)
-            ).json()["config"]
-            labels = config.get("Labels") or {}
-            env = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
-            found = (
-                labels.get("org.opencontainers.image.version", ""),
-                labels.get("org.opencontainers.image.revision", ""),
-                env.get("VARIANT", ""),
-            )
-        self.content_read[key] = found
-        return found
+        if key not in self.content_read:
+            self.content_read[key] = built_from(self.stage, registry, digest)
+        return self.content_read[key]
 
     # the facts
     def _variant(self, data: dict[str, Any]) -> Variant:
@@ -648,7 +753,9 @@ class Oracle:
             registry = self.stage.name_of(entry["image"].split("/", 1)[0])
             now = self.after.images[registry].get(entry["tag"])
             where = f"{registry} {entry['tag']}"
-            if entry["status"] == "done" and now not in new:
+            # a tag the run itself said (its read-back) does not point at what it published
+            told = f"{entry['image']}:{entry['tag']} " in " ".join(self.result.stderr.split())
+            if entry["status"] == "done" and now not in new and not told:
                 self._say(f"{where} says done, but is {now}, not the new index")
             if entry["status"] == "kept" and self._held(variant, entry["tag"]) is None:
                 self._say(f"{where} says kept ({entry['reason']}), but no higher release holds it")
@@ -745,20 +852,84 @@ MUTANT_SEEDS: dict[str, tuple[int, ...]] = {
     "published-release-replaced": (1,),
 }
 
+# scripted faults, each a few runs checked by the same oracle (content included), that a
+# correct buildcache passes (test_scripted_faults_are_survived) and a mutant does not
+ONE = ONE_PLATFORM
+SCENARIOS: dict[str, list[Run]] = {
+    # ghcr refuses the release's tags, hub takes them; the same command again must find it
+    # published on hub, never build it again and replace it there
+    "release-on-the-second-registry-only": [
+        Run("1.50.0", False, ONE, script=Script("ghcr", "PUT", "/manifests/1.50.0", (401,) * 8)),
+        Run("1.50.0", False, ONE),
+    ],
+    # one 503 on hub's version tag: tried again, published, exit 0
+    "a-503-on-the-last-registry": [
+        Run("1.51.0", False, ONE, script=Script("hub", "PUT", "/manifests/1.51.0", (503,))),
+    ],
+    # a moving tag's write answered 201 and lost (the read right after it lies, once): the
+    # read-back must see it, on either registry
+    "latest-lost-on-hub": [
+        Run("1.52.0", False, ONE, script=Script("hub", "PUT", "/manifests/latest", ("lost",))),
+    ],
+    "full-lost-on-ghcr": [
+        Run("1.53.0", False, ONE, script=Script("ghcr", "PUT", "/manifests/full", ("lost",))),
+    ],
+    # a branch build (not a release): latest and full stay on the release
+    "a-branch-build": [Run(None, False, ONE)],
+    # DIGEST_INVALID once on a tag write (what a registry answers under concurrency): sent again
+    "digest-invalid-once": [
+        Run(
+            "1.55.0",
+            False,
+            ONE,
+            script=Script("hub", "PUT", "/manifests/1.55.0", ("digest-invalid",)),
+        ),
+        Run("1.55.0", False, ONE),
+    ],
+}
+MUTANT_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "read-back-skipped": ("latest-lost-on-hub", "full-lost-on-ghcr"),
+    "last-registry-5xx-written": ("a-503-on-the-last-registry",),
+    "retry-on-the-first-registry-only": ("a-503-on-the-last-registry",),
+    "latest-moved-by-a-non-release": ("a-branch-build",),
+    "published-already-on-the-first-registry-only": ("release-on-the-second-registry-only",),
+    "variant-digests-swapped": ("a-branch-build",),
+}
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_each_mutant_makes_the_fault_suite_fail(project: Project, mutant: str) -> None:
+
+def run_scenario(stage: Stage, name: str) -> Outcome:
+    outcome = Outcome()
+    for run in SCENARIOS[name]:
+        run_once(stage, 0, run, outcome)
+    return outcome
+
+
+def test_scripted_faults_are_survived(project: Project) -> None:
+    """Every scripted scenario, on the code as it is: nothing wrong by the oracle."""
+    with faulty_registries(project) as stage:
+        _baseline(stage)
+        wrong = [w for name in SCENARIOS for w in run_scenario(stage, name).wrong]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("mutant", "how"),
+    [(m, f"seed {s}") for m, seeds in MUTANT_SEEDS.items() for s in seeds]
+    + [(m, scenario) for m, names in MUTANT_SCENARIOS.items() for scenario in names],
+)
+def test_each_mutant_makes_the_fault_suite_fail(project: Project, mutant: str, how: str) -> None:
     """A planted bug (tests/integration/mutants) in the buildcache the suite runs: its oracle
-    reports something wrong within the mutant's seeds."""
+    reports something wrong on the mutant's seed or scripted scenario."""
+    assert mutant in MUTANTS
     with faulty_registries(project) as stage:
         _baseline(stage)
         stage.mutant = mutant
-        for seed in MUTANT_SEEDS[mutant]:
-            outcome = run_seed(stage, seed, first_wrong=True)
-            if outcome.wrong:
-                print(f"{mutant}: killed by seed {seed}: {outcome.wrong[0]}")
-                return
-    pytest.fail(f"the mutant {mutant} passed the fault suite's seeds {MUTANT_SEEDS[mutant]}")
+        if how.startswith("seed "):
+            outcome = run_seed(stage, int(how.split()[1]), first_wrong=True)
+        else:
+            outcome = run_scenario(stage, how)
+    assert outcome.wrong, f"the mutant {mutant} passed the fault suite's {how}"
+    print(f"{mutant}: killed by {how}: {outcome.wrong[0]}")
 
 
 def test_two_releases_started_at_once_both_complete_with_one_digest_per_tag(
