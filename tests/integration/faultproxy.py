@@ -200,8 +200,8 @@ class FaultProxy:
         self.seeded: Callable[[str, str, str, bool], Fault | None] | None = None
         # the tags buildcache wrote through this proxy (paths, query dropped), for "lie"
         self.ours_written: set[str] = set()
-        # a moving tag's write "lost": path -> the digest the next read of it says (once), as a
-        # registry whose replica has not caught up says; the reads after it see the truth
+        # a write "lost" (but a release's own tag): path -> the digest the next read of it says
+        # (once), as a registry whose replica has not caught up says; later reads see the truth
         self.lost_once: dict[str, str] = {}
         self.stall = 3.0  # seconds a stall holds a request (past the client's timeout)
         self.retry_after = "1"  # the Retry-After header of a 429, in seconds
@@ -271,7 +271,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._answer(200, b"{}", headers)  # the lie that follows a lost write, once
                 return
             if fault == "lost":  # taken, answered as written, never kept
-                if _moving_tag(path.rsplit("/", 1)[1]):
+                if not _release_tag(path.rsplit("/", 1)[1]):
                     proxy.lost_once[path] = _digest(body)
                 self._answer(201, b"", {"Docker-Content-Digest": _digest(body)})
                 return
@@ -364,9 +364,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _moving_tag(tag: str) -> bool:
-    """latest, a variant's alias, a series (1, 1.2, 1.2-full): a tag no gate depends on."""
-    return re.fullmatch(r"latest|full|\d+(\.\d+)?(-full)?", tag) is not None
+def _release_tag(tag: str) -> bool:
+    """A release's own tag (1.2.3, 1.2.3-full): the moving tags are written on its word, so
+    its loss is told honestly (a registry that lied here would fool any client)."""
+    return re.fullmatch(r"\d+\.\d+\.\d+(-full)?", tag) is not None
 
 
 def _digest(body: bytes) -> str:
