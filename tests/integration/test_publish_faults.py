@@ -4,13 +4,22 @@ can fail: a loopback proxy in front of every registry (ghcr: the first image, wh
 with 500, 503, 429, 400, 401, a connection reset or a stall past the client's timeout, as the
 seed says: which registries meet random faults and on which classes of request, and one request
 of buildcache's own (its httpx client, told from the engine's push by its User-Agent) that always
-meets one. A seed publishes 1.<seed>.0 under faults; some seeds publish a lower hotfix
-1.<seed-1>.1 under faults before it is complete, or run the earlier release 1.0.0 again, or build
-two platforms; then every version again without faults, which must complete.
+meets one. Faults that look like success, once a run at most, for buildcache's own requests: a
+tag PUT answered 201 and not kept (the next read of it lying "there" once, but for a release's
+own tag), a read-back of a tag this run wrote answered 404, a tag PUT answered 400
+DIGEST_INVALID. A seed publishes 1.<seed>.0 under faults; some seeds publish a lower hotfix
+1.<seed-1>.1 under faults before it is complete, or run the earlier release 1.0.0 again, or a
+branch build of a new commit (not a release), or build two platforms, or first a release whose
+bake fails for good, or first two releases at once (run_pair); then every version again
+without faults, which must complete. Scripted scenarios (SCENARIOS) put one chosen fault where a
+planted bug shows.
 
 After every run, the oracle reads each registry past its proxy and checks, from the registries'
 facts alone (the new index is what the engine pushed, seen by the proxies; never buildcache's
-JSON's digest), what the README's Publishing section promises:
+JSON's digest), what the README's Publishing section promises; and by content: every tag the
+run moved holds an image whose config (read from the registry) has this run's version label
+(or branch), the revision label of HEAD and the VARIANT of the variant that planned the tag, and
+a release's tags and aliases (latest, full, 1, 1.2) only a release's image:
 
 - a planned tag is its digest before the run or the new index; a tag the run did not plan is
   where it was (none deleted); a release published on the first registry is never replaced;
@@ -25,9 +34,13 @@ JSON's digest), what the README's Publishing section promises:
   variant the last one pushed; a record beside a cache, where rewritten, names the cache there
   now, and is rewritten on exit 0 where the cache was written and no warning said otherwise.
 
-`make test` runs a few seeds (BUILDCACHE_FAULT_SEEDS, default 3) and the mutant test (each planted
-bug of tests/integration/mutants must make the oracle report something wrong); `make fuzz` runs
-200, and ten pairs of releases started at once (BUILDCACHE_RACES)."""
+- a run whose every fault was buildcache's own, transient and met once completes (exit 0).
+
+`make test` runs a few seeds (BUILDCACHE_FAULT_SEEDS, default 3: a branch build, a bake that
+fails for good, a hotfix and two releases at once among them), the scripted scenarios, and the
+mutant test (each planted bug of tests/integration/mutants must make the oracle report something
+wrong on its seed or scenario); `make fuzz` runs 200, and ten pairs of releases started at once
+(BUILDCACHE_RACES)."""
 
 from __future__ import annotations
 
