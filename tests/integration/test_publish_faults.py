@@ -296,10 +296,10 @@ class Outcome:
 
 def run_seed(stage: Stage, seed: int, *, first_wrong: bool = False) -> Outcome:
     """The seed's runs, each checked; with `first_wrong`, only until one is found wrong. Every
-    seed in five (3, 8, ...) starts with two releases at once under faults."""
+    seed in five (4, 9, ...: `make fuzz`) starts with two releases at once under faults."""
     outcome = Outcome()
     runs = seed_runs(seed)
-    if seed % 5 == 3:
+    if seed % 5 == 4:
         run_pair(stage, seed, outcome)
         if first_wrong and outcome.wrong:
             return outcome
@@ -923,6 +923,21 @@ def run_scenario(stage: Stage, name: str) -> Outcome:
     for run in SCENARIOS[name]:
         run_once(stage, 0, run, outcome)
     return outcome
+
+
+@pytest.mark.xfail(
+    reason="issue 37's first half (per-run staging names, the content check before tagging): "
+    "two releases at once on one engine publish each other's images (seen: ghcr 1.3.0 holding "
+    "the image of 1.3.1)",
+    strict=False,
+)
+def test_two_releases_at_once_under_faults_each_hold_their_own_images(project: Project) -> None:
+    """run_pair of seed 4, checked by content (the image config's version label)."""
+    with faulty_registries(project) as stage:
+        _baseline(stage)
+        outcome = Outcome()
+        run_pair(stage, 4, outcome)
+    assert not outcome.wrong, "\n".join(outcome.wrong)
 
 
 def test_scripted_faults_are_survived(project: Project) -> None:
