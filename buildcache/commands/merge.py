@@ -1,6 +1,6 @@
 """`buildcache merge`: per-platform `build --push-by-digest` results -> tagged indexes.
 
-Each variant's index is made from the runners' images (core/merge.py) and put by digest on
+Each variant's index is made from the runners' images (core/publish/merge.py) and put by digest on
 every registry, through the registry API; then its tags are written as a build writes them
 (commands/publish.py). Nothing is tagged anywhere before every registry holds the index.
 """
@@ -18,14 +18,20 @@ from rich.console import Console
 from buildcache.commands.build import retry_policy
 from buildcache.commands.publish import publish_tags
 from buildcache.core.config.model import Config
-from buildcache.core.merge import (
+from buildcache.core.publish.merge import (
     MergeInput,
     RunnerImage,
     check_platforms,
     merged_index,
     read_results,
 )
-from buildcache.core.publish import Retrier, RetryPolicy, TagResult, failed_results, images_of
+from buildcache.core.publish.writes import (
+    Retrier,
+    RetryPolicy,
+    TagResult,
+    failed_results,
+    images_of,
+)
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildcacheError, BuildFailed, PublishError, RegistryError
 from buildcache.ui.console import print_json, say

@@ -37,7 +37,7 @@ def _failed_tag_writes_exit_0() -> None:
 def _moving_tags_despite_a_failed_version_tag() -> None:
     """The gate before the moving tags skipped: they are written although a version tag of the
     variant failed."""
-    from buildcache.core import publish
+    from buildcache.core.publish import writes as publish
 
     _replace(publish, "_missing_version_tags", lambda results: {})
 
@@ -103,7 +103,7 @@ def _retry_on_the_first_registry_only() -> None:
     """A tag write that failed is tried again on the first registry only: elsewhere, once."""
     import dataclasses
 
-    from buildcache.core import publish
+    from buildcache.core.publish import writes as publish
 
     real = publish.Publisher._run_step
     first = _first_registry()
@@ -152,9 +152,9 @@ def _published_already_on_the_first_registry_only() -> None:
 
 def _variant_digests_swapped() -> None:
     """The first two variants' digests swapped after the bake: slim's tags get full's image."""
-    from buildcache.commands import build
+    from buildcache.commands import bake
 
-    real = build.Baked.digests
+    real = bake.Baked.digests
 
     def digests(self: Any) -> Any:
         found = dict(real(self))
@@ -164,7 +164,7 @@ def _variant_digests_swapped() -> None:
             found[first], found[second] = found[second], found[first]
         return found
 
-    _replace(build.Baked, "digests", digests)
+    _replace(bake.Baked, "digests", digests)
 
 
 def _first_registry() -> str:
