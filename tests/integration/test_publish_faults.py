@@ -49,6 +49,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -960,6 +961,16 @@ def test_each_mutant_makes_the_fault_suite_fail(project: Project, mutant: str, h
     with faulty_registries(project) as stage:
         _baseline(stage)
         stage.mutant = mutant
+        # planted for real: Python only prints an error in sitecustomize and goes on without it
+        planted = subprocess.run(
+            [sys.executable, "-c", "import buildcache"],
+            cwd=project.path,
+            env={**os.environ, **stage.env()},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "sitecustomize" not in planted.stderr, planted.stderr
         if how.startswith("seed "):
             outcome = run_seed(stage, int(how.split()[1]), first_wrong=True)
         else:

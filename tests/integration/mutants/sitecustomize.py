@@ -5,8 +5,9 @@ in buildcache's package knows of it; unset (always, outside the mutant test), it
 
 Each mutant is a bug the suite must catch: the mutant test (tests/integration/
 test_publish_faults.py) runs seeds known to meet it and asserts the oracle reports something
-wrong. A mutant patches a function by its module and name: renamed there, the mutant fails loudly
-(AttributeError at start-up) rather than silently patching nothing."""
+wrong. A mutant patches a function by its module and name: renamed there, Python prints "Error in
+sitecustomize" (an AttributeError) and runs unpatched, which the mutant test checks before its
+runs, rather than counting a mutant that was never planted."""
 
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ def _variant_digests_swapped() -> None:
     """The first two variants' digests swapped after the bake: slim's tags get full's image."""
     from buildcache.commands import bake
 
-    real = bake.Baked.digests
+    real = bake.BakeOutcome.digests
 
     def digests(self: Any) -> Any:
         found = dict(real(self))
@@ -164,7 +165,7 @@ def _variant_digests_swapped() -> None:
             found[first], found[second] = found[second], found[first]
         return found
 
-    _replace(bake.Baked, "digests", digests)
+    _replace(bake.BakeOutcome, "digests", digests)
 
 
 def _first_registry() -> str:
