@@ -50,7 +50,7 @@ def merge(
     explicit_config: bool = False,
 ) -> None:
     config = _config(load_config, explicit_config=explicit_config)
-    merged = read_results(results, config.images if config else ())
+    merged = read_results(results, config.all_images if config else ())
     policy = retry_policy(config) if config else RetryPolicy()
     indexes, published = _put_indexes(merged, policy, console)
     ready = [v for v in merged.variants if v.name in indexes]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from buildcache.core.build_inputs import VariantInputs
+from buildcache.core.output import Export
 from buildcache.core.plan.ci import CachePolicy
 from buildcache.core.plan.metadata import Described
 from buildcache.core.redact import shown_args
@@ -68,6 +69,7 @@ class VariantPlan:
             "name": self.name,
             "default": self.default,
             "tags": [str(t) for t in self.tags],
+            "images": [str(i) for i in self.images],
             "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
             "floating": sorted(self.floating),
             "release_tags": dict(self.release_tags),
@@ -96,6 +98,7 @@ class BuildPlan:
     push: bool = False
     load: bool = False
     push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
+    export: Export | None = None  # the image written as files (--output type=local, ...)
     cache_policy: CachePolicy | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -122,6 +125,8 @@ class BuildPlan:
         }
         if self.push_by_digest:
             data["push_by_digest"] = True
+        if self.export is not None:
+            data["export"] = self.export.to_option()
         data["notes"] = list(self.notes)
         if self.cache_policy is not None:
             data["cache_policy"] = {
