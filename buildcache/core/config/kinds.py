@@ -381,9 +381,9 @@ def tag_rules(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[s
     """metadata-action's `tags` lines, each read now so that a mistake names its key."""
 
     def check(lines: tuple[str, ...]) -> None:
-        from buildcache.core.plan.rules import parse_rule
+        from buildcache.core.plan.rules import input_lines, parse_rule
 
-        for line in lines:
+        for line in input_lines(lines):  # `#` comments and blank lines left out
             parse_rule(line)
 
     return _metadata_lines(reader, key, value, check)

@@ -50,6 +50,7 @@ from buildcache.core.plan.tags import (
     not_this_release,
     run_tags,
     variant_tags,
+    written_latest,
 )
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.redact import secret_looking_args
@@ -69,17 +70,19 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     release = version is not None or context.event == "tag"
     extra, tag_notes = given_tags(request.tags, config.all_images)
     known = facts.known_versions() if release else ()
+    # `-<variant>` on every tag of a variant that is not the default (core/plan/tags.py)
+    suffix = max((len(v.name) + 1 for v in config.variants if not v.default), default=0)
 
     def tags_of(tags: TagsConfig) -> RunTags:
         return run_tags(
             tags,
             context=context,
-            version=version,
-            version_source=source,
+            given=None if version is None else (version, source),
             extra=extra,
             no_latest=request.no_latest,
             known_versions=known,
             now=facts.now,
+            variant_suffix=suffix,
         )
 
     run = tags_of(config.tags)
@@ -91,6 +94,11 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
         release=context.event == "tag",
     )
     notes = [*config.notes, *tag_notes]
+    if run.untagged is not None:  # as metadata-action's no tag and build-push-action's push: false
+        # it builds (a check of the Dockerfile) and pushes nothing
+        what = "building without pushing" if request.push else "nothing would be pushed"
+        notes.append(f"no rule of tags.rules gives {run.untagged} a tag: {what}")
+        request = dataclasses.replace(request, push=False)
     if context.fork and request.push:
         # Say so, rather than fail on the registry's permission error.
         request = dataclasses.replace(request, push=False)
@@ -247,7 +255,7 @@ def _refuse_moving_tags(config: Config, run: RunTags) -> None:
     moving_names = {"latest", *(moving_tag(v) for v in suffixed)}
     moving_names |= {v.name for v in suffixed if not v.default}
     for name in run.names:
-        if name.name in moving_names:
+        if name.name in moving_names and not written_latest(name, run):
             raise UsageError(
                 f"{name.name!r} ({name.rule}) is a moving tag, which only a release moves: "
                 "latest, or a variant's own name",

@@ -117,3 +117,10 @@ def test_a_tag_that_cannot_be_read_back_is_not_called_lost() -> None:
     assert failure.hint == (
         "the tags could not be read back: run the same command again, which reads them again"
     )
+
+
+def test_a_nightly_s_date_tag_holds_no_moving_tag() -> None:
+    """A repository of releases and nightly dates (type=schedule,pattern={{date 'YYYYMMDD'}}):
+    20261128 is no release higher than 1.2.4."""
+    registry = Registry({"20261128": "sha256:n", "latest": "sha256:n", "1.2.3": "sha256:r"})
+    assert _holds(registry, ["latest", "1.2", "1"], "1.2.4") == {}
