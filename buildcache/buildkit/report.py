@@ -354,10 +354,22 @@ def _per_platform(steps: Sequence[Vertex]) -> dict[str, PlatformSteps]:
 
 
 def _first_executed(ordered: Sequence[Vertex]) -> str | None:
-    """Where the chain of reuse broke: the first step that ran, FROM steps aside."""
-    first = next((s for s in ordered if not s.is_from), None)
-    if first is None:
+    """Where the chain of reuse broke: the first step that ran, FROM steps aside; first by when
+    it started (a step starts after those it reads from: BuildKit numbers steps per stage, so
+    `runtime 3/4 COPY --from=deps` comes before `deps 4/4 RUN` by number), on the first
+    platform."""
+    ran = [s for s in ordered if not s.is_from]
+    if not ran:
         return None
+    first = min(
+        ran,
+        key=lambda s: (
+            s.platform or "",
+            s.started is None,
+            s.started.timestamp() if s.started else 0.0,
+            s.index or 0,
+        ),
+    )
     return f"[{first.platform}] {first.step_name}" if first.platform else first.step_name
 
 

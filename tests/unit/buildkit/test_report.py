@@ -383,3 +383,7 @@ def test_a_step_both_variants_share_ran_for_both_and_is_no_hit_for_either() -> N
         assert "deps 4/4" not in {c.name[:8] for c in full.cached_steps}, run
         shared = next(s for s in slim.executed_steps if s.name.startswith("deps 4/4"))
         assert shared.shared_with == ("full",), run
+    # the chain broke at deps' COPY of requirements.txt (it ran first), not at runtime 3/4's
+    # COPY --from=deps, lower by number only (BuildKit numbers the steps per stage)
+    changed = _plain(_shared_deps_run("changed"), "slim")
+    assert changed.first_executed == "[linux/amd64] deps 3/4 COPY requirements.txt ./"
