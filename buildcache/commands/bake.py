@@ -168,10 +168,12 @@ class BakeOutcome:
         if pushed is not None:
             return _push_failed(pushed, self.first.export_failed_of())
         message = _failure_message(self.first) or self.error.message
-        # a re-run can pass: the engine or a registry failed for a while (by buildx's words or
-        # a vertex's own error), not the build
+        # a re-run can pass: a push failed (the registry set right, the same command completes
+        # it), or the engine or a registry failed for a while (by buildx's words or a vertex's)
         said = [message, *(v.error for v in self.first.vertexes.values() if v.error)]
-        again = any(is_transient(text) or is_unreachable(text) for text in said)
+        again = any(
+            is_transient(text) or is_unreachable(text) or "failed to push" in text for text in said
+        )
         if self.first.failed_steps() or not (pushing and again):
             return BuildFailed(message)
         # no step of the user's failed: the engine, a push while other steps still ran, a

@@ -239,6 +239,8 @@ def test_a_push_that_failed_while_other_steps_ran_says_to_run_again() -> None:
         ("failed to push: dial tcp 127.0.0.1:5102: connect: connection refused", True, True),
         # a local build (no --push): no tag was ever to be written
         ("failed to push: dial tcp 127.0.0.1:5102: connect: connection refused", False, False),
+        # a registry that refused the push (read-only, 405): set right, the same command passes
+        ("failed to push 127.0.0.1:5/w:1: unexpected status: 405 Method Not Allowed", True, True),
         # a failure the same command meets again
         ("docker exporter does not currently support exporting manifest lists", True, False),
     ],
