@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -105,6 +106,7 @@ def build(
         cache_write=cache_write,
         push_by_digest=push_by_digest,
         staging=(push or push_by_digest) and command.cannot_push_untagged(loaded),
+        run_id=secrets.token_hex(4),
     )
     resolved = assemble(loaded, request)
     if dry_run:

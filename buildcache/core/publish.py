@@ -472,3 +472,37 @@ def _missing_version_tags(results: Sequence[TagResult]) -> dict[str, str]:
         variant: ", ".join(refs[:3]) + (" ..." if len(refs) > 3 else "")
         for variant, refs in failed.items()
     }
+
+
+# the labels that say which run built an image: its version, its commit, its moment
+RUN_LABELS = (
+    "org.opencontainers.image.version",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.created",
+)
+
+
+def run_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Of a run's labels, those that tell its image from another run's (the version, the commit
+    and `.created`, one moment per run)."""
+    return {key: labels[key] for key in RUN_LABELS if key in labels}
+
+
+def foreign_image(
+    expected: Mapping[str, str], found: Mapping[str, Mapping[str, str]]
+) -> str | None:
+    """Why an image read back is not the one this run built (each platform's config must carry
+    every label in `expected`), None where it is."""
+    if not found:
+        return "it lists no platform's image"
+    for platform, labels in found.items():
+        wrong = [key for key, value in expected.items() if labels.get(key) != value]
+        if wrong:
+            key = wrong[0]
+            where = f" ({platform})" if platform else ""
+            said = labels.get(key)
+            return (
+                f"its image{where} says {key.rsplit('.', 1)[-1]} "
+                f"{said if said is not None else 'nothing'}, not {expected[key]}"
+            )
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from tests.integration.conftest import (
     Project,
     free_port,
     fresh_runner,
+    image_labels,
     image_platforms,
     manifest,
     own_registry,
@@ -643,3 +645,64 @@ def test_a_version_that_is_not_a_release_is_built_again_after_a_new_commit_and_m
     for registry in (registries.ghcr, registries.hub):
         assert manifest(f"{registry}/{project.name}:latest") is None
         assert manifest(f"{registry}/{project.name}:full") is None
+
+
+# Pairs of runs started together on one engine, per kind: a few in CI, 20 for the long mode
+# (`BUILDCACHE_PAIRS=20 make ...`, as the issue asks).
+PAIRS = int(os.environ.get("BUILDCACHE_PAIRS", "2"))
+VERSION_LABEL = "org.opencontainers.image.version"
+# each kind: the two runs' --version (a release, or a branch's name: not a release, no moving tag)
+CONCURRENT = {
+    "two releases": ("{n}.{i}.0", "{n}.{i}.1"),
+    "a release and a branch build": ("{n}.{i}.0", "feature-{i}"),
+    "two branch builds": ("feature-{i}a", "feature-{i}b"),
+}
+
+
+def _own_tags(version: str) -> dict[str, str]:
+    """A run's own version tags, per variant."""
+    return {"slim": version, "full": f"{version}-full"}
+
+
+def _versions_under(image: str, tag: str) -> set[str]:
+    """The versions the image under `tag` says it was built from (each platform's config)."""
+    return {labels.get(VERSION_LABEL, "") for labels in image_labels(f"{image}:{tag}").values()}
+
+
+@pytest.mark.parametrize("kind", list(CONCURRENT))
+def test_runs_started_together_on_one_engine_each_publish_their_own_image(
+    project: Project, kind: str
+) -> None:
+    """Two runs of one project at one moment on one engine (a self-hosted runner, two
+    terminals), PAIRS times: each of its tags holds the image that run built, read from the
+    image's own version label on every registry, never from buildcache's JSON. A run that
+    cannot be sure of its image exits 1 with none of its tags written."""
+    registries = project.registries
+    images = [f"{registries.ghcr}/{project.name}", f"{registries.hub}/{project.name}"]
+    n = 1 + list(CONCURRENT).index(kind)
+    refused = 0
+    for i in range(1, PAIRS + 1):
+        versions = [v.format(n=n, i=i) for v in CONCURRENT[kind]]
+        runs = {}
+        for version in versions:
+            extra = () if version[0].isdigit() else ("--no-latest",)
+            args = ("build", "--push", "--platform", "linux/amd64", "--version", version)
+            runs[version] = project.start(*args, *extra)
+        ended = {version: process.communicate(timeout=600) for version, process in runs.items()}
+        for version, (_, err) in ended.items():
+            code = runs[version].returncode
+            assert code in (0, 1), (kind, i, version, err)
+            for image in images:
+                for tag in _own_tags(version).values():
+                    if code == 0:
+                        assert _versions_under(image, tag) == {version}, (kind, i, image, tag)
+                    else:
+                        assert manifest(f"{image}:{tag}") is None, (kind, i, image, tag, err)
+            refused += code != 0
+        releases = sorted(v for v in versions if v[0].isdigit() and runs[v].returncode == 0)
+        if releases:  # the moving tags on the higher release that published
+            for image in images:
+                assert _versions_under(image, "latest") == {releases[-1]}, (kind, i, image)
+                assert _versions_under(image, "full") == {releases[-1]}, (kind, i, image)
+    print(f"{kind}: {PAIRS} pairs, {refused} run(s) refused with nothing tagged")
+    assert refused <= PAIRS  # at most one run of a pair gives way

@@ -27,6 +27,8 @@ class PlanRequest:
     push_by_digest: bool = False
     # a push on a builder that cannot push untagged (docker driver): under a staging tag instead
     staging: bool = False
+    # the run's own part of its staging names (two runs on one engine never share one)
+    run_id: str = ""
     inputs: RunInputs = field(default_factory=RunInputs)
     # how the plan is assembled (commands/plan.py): the bake file, and the registries asked
     bake_file: Path | None = None

@@ -365,3 +365,24 @@ def test_an_earlier_run_of_a_release_is_found_by_its_own_version_tag(
         "full": [f"{image}:{version}-full" for image in registries],
     }
     assert registries[0] == "ghcr.io/acme/widget"
+
+
+def test_an_image_is_this_run_s_only_where_every_platform_carries_its_labels() -> None:
+    from buildcache.core.publish import foreign_image, run_labels
+
+    own = run_labels(
+        {
+            "org.opencontainers.image.version": "1.2.3",
+            "org.opencontainers.image.revision": "a" * 40,
+            "org.opencontainers.image.created": "2026-12-08T03:00:00Z",
+            "org.opencontainers.image.title": "widget",  # the same for every run: no proof
+        }
+    )
+    assert set(own) == {f"org.opencontainers.image.{k}" for k in ("version", "revision", "created")}
+    assert foreign_image(own, {"linux/amd64": own, "linux/arm64": own}) is None
+    other = {**own, "org.opencontainers.image.created": "2026-12-08T03:00:01Z"}
+    assert foreign_image(own, {"linux/amd64": own, "linux/arm64": other}) == (
+        "its image (linux/arm64) says created 2026-12-08T03:00:01Z, not 2026-12-08T03:00:00Z"
+    )
+    assert foreign_image(own, {"": {}}) == "its image says version nothing, not 1.2.3"
+    assert foreign_image(own, {}) == "it lists no platform's image"
