@@ -329,12 +329,7 @@ class Publisher:
             interrupted = False
         except KeyboardInterrupt:
             interrupted = True
-        not_started = "interrupted before it was written"
-        results = [
-            r
-            for step in steps
-            for r in done.get(id(step)) or _each(step, step.tags, "skipped", not_started, 0)
-        ]
+        results = [r for step in steps for r in _with_unstarted(step, done.get(id(step), []))]
         if interrupted:
             raise PublishInterrupted(results)
         return results
@@ -345,9 +340,11 @@ class Publisher:
         missing = _missing_version_tags([r for s in version for r in done[id(s)]])
         free = self._free_moving_tags(steps, missing, done)
         ran: dict[int, list[TagResult]] = {}
-        self._run_all(free, ran)
-        for key, results in ran.items():
-            done[key] = [*results, *done[key]]
+        try:
+            self._run_all(free, ran)
+        finally:  # on a signal too: a moving tag written is reported written
+            for key, results in ran.items():
+                done[key] = [*results, *done[key]]
 
     def _free_moving_tags(
         self,
@@ -452,6 +449,17 @@ def _each(
     attempts: int = 1,
 ) -> list[TagResult]:
     return [TagResult(step.variant, step.image, tag, status, reason, attempts) for tag in tags]
+
+
+def _with_unstarted(step: PublishStep, results: Sequence[TagResult]) -> list[TagResult]:
+    """A step's results in the order of its tags, each tag with none (its write never started:
+    a signal came first) `skipped`."""
+    by_tag = {result.tag: result for result in results}
+    not_started = "interrupted before it was written"
+    return [
+        by_tag.get(tag) or TagResult(step.variant, step.image, tag, "skipped", not_started, 0)
+        for tag in step.tags
+    ]
 
 
 def _free_part(step: PublishStep, decision: Decision) -> dict[int, PublishStep]:
