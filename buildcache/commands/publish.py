@@ -149,8 +149,8 @@ def publish(
         for v in plan.variants
         if digests.get(v.name)
     }
-    # buildx's docker driver pushes by a local tag that another build on the same engine can
-    # move between the export and the push: a registry may hold that build's image instead
+    # buildx's docker driver pushes by a local name (the run's own: core/cache.staging_tag);
+    # copied all the same where a registry lacks its digest, and read back (_check_own)
     staged = {v.name for v in plan.variants if v.staging_tag is not None}
     return publish_tags(
         plan.variants,
