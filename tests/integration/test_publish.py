@@ -781,6 +781,14 @@ def test_runs_started_together_on_one_engine_each_publish_their_own_image(
                 assert _versions_under(image, "latest") == {releases[-1]}, (kind, i, image)
                 assert _versions_under(image, "full") == {releases[-1]}, (kind, i, image)
     print(f"{kind}: {PAIRS} pairs, {refused} run(s) refused with nothing tagged")
+    # and each run took its own staging names off the engine's image store
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert not [n for n in listed if project.name in n and n.endswith("-image")], listed
     # each run's names are its own: none has a reason to give way (with one staging name per
     # variant, the read-back refused 3 of 6 and 4 of 6 runs here, and tagged none wrongly)
     assert refused == 0
