@@ -1,6 +1,6 @@
-"""BuildKit's own reading of the Dockerfile corpus, for core/dockerfile_syntax.py's tests.
+"""BuildKit's own reading of the Dockerfile corpus, for core/dockerfile/syntax.py's tests.
 
-tests/unit/core/data/dockerfile_syntax.json holds Dockerfile texts; this fills in, for each,
+tests/unit/core/dockerfile/data/dockerfile_syntax.json holds Dockerfile texts; this fills in, for each,
 what BuildKit's Go parser (moby/buildkit frontend/dockerfile/parser, wrapped by the `dockerfile`
 package: wheels for x86_64 glibc only, hence not a dependency) reads from it. Run it after adding
 a case:
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dockerfile  # type: ignore[import-not-found]
 
-DATA = Path(__file__).resolve().parent.parent / "tests/unit/core/data/dockerfile_syntax.json"
+DATA = Path(__file__).resolve().parent.parent / "tests/unit/core/dockerfile/data/dockerfile_syntax.json"
 
 
 def reading(text: str) -> dict[str, object]:
@@ -42,7 +42,7 @@ def reading(text: str) -> dict[str, object]:
 def main() -> None:
     cases = json.loads(DATA.read_text())
     for case in cases:
-        case.update({k: None for k in ("instructions", "error")})
+        case.update(dict.fromkeys(("instructions", "error")))
         case.update(reading(case["text"]))
         case.update({k: v for k, v in list(case.items()) if v is not None})
         for key in ("instructions", "error"):

@@ -7,8 +7,9 @@ those that ran, and the cache export (written, skipped, failed). The figures are
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,9 @@ _EXPORT = re.compile(r"^exporting cache to (?P<where>\S+)")
 
 
 ImportStatus = Literal["found", "missing", "failed"]
+# where a cached step came from: the registry cache (its record holds it; the engine may too),
+# the engine's own cache only, or not known (a cache found, and no record of what it holds)
+Origin = Literal["registry", "local", "unknown"]
 ExportStatus = Literal["written", "skipped", "failed"]
 
 
@@ -46,6 +50,14 @@ class ExecutedStep:
     is_from: bool = False
     stage: str | None = None
     text: str = ""  # the instruction as BuildKit names it
+    short_name: str = ""  # `name` on one line (the first line of a RUN, `…` where it goes on)
+
+
+@dataclass(frozen=True)
+class CachedStep:
+    name: str
+    platform: str | None
+    origin: Origin
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,12 @@ class CacheReport:
     runs: int = 0  # steps other than FROM
     not_run: int = 0  # steps the build never reached (it failed or stopped first)
     no_cache: bool = False  # --no-cache: every step ran because it was asked to
+    # where the cached steps came from: the registry cache (by its record: it holds them; the
+    # engine may too) and the engine's local cache only; None where that is not known (a
+    # registry cache found, but no record of what it holds)
+    from_registry: int | None = None
+    from_local: int | None = None
+    cached_steps: tuple[CachedStep, ...] = ()  # each with its origin (with_origins)
 
     @property
     def executed(self) -> int:
@@ -85,6 +103,41 @@ class CacheReport:
     @property
     def cache_found(self) -> bool:
         return any(i.status == "found" for i in self.imported)
+
+    @property
+    def registry_hidden(self) -> bool:
+        """The registry cache gave no step while the engine's own cache did: on this engine
+        the build looks cached, and a fresh runner would build every step again."""
+        return bool(self.imported) and self.from_registry == 0 and bool(self.from_local)
+
+    @property
+    def ran_seconds(self) -> dict[str, float]:
+        """How long each step that ran took, by its name (the slowest platform's)."""
+        took: dict[str, float] = {}
+        for step in self.executed_steps:
+            if step.seconds is not None and not step.is_from:
+                took[step.text] = max(took.get(step.text, 0.0), step.seconds)
+        return took
+
+    @property
+    def origin_words(self) -> str:
+        """Where the cached steps came from, counted apart ("" where that is not known, or
+        nothing was cached)."""
+        if self.from_registry is None or self.from_local is None or not self.cached:
+            return ""
+        return (
+            f"{self.from_registry} from the registry cache, "
+            f"{self.from_local} from the engine's local cache"
+        )
+
+    @property
+    def hidden_registry_words(self) -> str:
+        """The warning of `registry_hidden`."""
+        states = ", ".join(f"{i.ref} {i.status}" for i in self.imported)
+        return (
+            f"the registry cache gave no step ({states}): the {self.from_local} cached steps "
+            "came from this engine's local cache, and a fresh runner would build them all again"
+        )
 
     @property
     def reuse_broken(self) -> bool:
@@ -103,6 +156,8 @@ class CacheReport:
                 "cached": self.cached,
                 "executed": self.executed,
                 "not_run": self.not_run,
+                "from_registry": self.from_registry,
+                "from_local": self.from_local,
             },
             "executed_steps": [
                 {
@@ -111,6 +166,10 @@ class CacheReport:
                     "seconds": None if s.seconds is None else round(s.seconds, 3),
                 }
                 for s in self.executed_steps
+            ],
+            "cached_steps": [
+                {"name": s.name, "platform": s.platform, "origin": s.origin}
+                for s in self.cached_steps
             ],
             "exported": {
                 "ref": self.exported.ref,
@@ -175,6 +234,41 @@ def cache_report(
     return _counted(variant, imported, exported, variant_steps(tracker.steps(), variant))
 
 
+def with_origins(
+    report: CacheReport, tracker: BuildTracker, registry_steps: Collection[tuple[str, str]] | None
+) -> CacheReport:
+    """The report with where each cached step came from; `registry_steps`: the steps (stage,
+    name) the registry cache holds by its record (None: no record)."""
+    cached = [s for s in variant_steps(tracker.steps(), report.variant) if s.reused]
+    origins = tuple(
+        CachedStep(s.step_name, s.platform, _origin(s, report.imported, registry_steps))
+        for s in sorted(cached, key=lambda s: (s.platform or "", s.index or 0))
+    )
+    known = all(step.origin != "unknown" for step in origins)
+    from_registry = sum(1 for step in origins if step.origin == "registry")
+    return dataclasses.replace(
+        report,
+        cached_steps=origins,
+        from_registry=from_registry if known else None,
+        from_local=len(cached) - from_registry if known else None,
+    )
+
+
+def _origin(
+    step: Vertex, imported: Sequence[CacheImport], held: Collection[tuple[str, str]] | None
+) -> Origin:
+    """Where a cached step came from: the engine's own cache where no cache ref was found, else
+    the registry cache where its record holds the step (a FROM: the base, which it holds too);
+    unknown where a cache was found and no record says what it holds."""
+    if not any(i.status == "found" for i in imported):
+        return "local"
+    if held is None:
+        return "unknown"
+    in_stage = (step.stage, step.text) in held
+    anywhere = step.stage is None and step.text in {name for _, name in held}
+    return "registry" if step.is_from or in_stage or anywhere else "local"
+
+
 def _counted(
     variant: str,
     imported: tuple[CacheImport, ...],
@@ -193,7 +287,9 @@ def _counted(
         cached=cached,
         not_run=len(steps) - cached - len(executed),  # the build stopped before them
         executed_steps=tuple(
-            ExecutedStep(s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text)
+            ExecutedStep(
+                s.step_name, s.platform, s.seconds, s.is_from, s.stage, s.text, s.short_name
+            )
             for s in executed
         ),
         per_platform=_per_platform(steps),

@@ -90,6 +90,30 @@ class Vertex:
         where = f"{self.stage} " if self.stage else ""
         return f"{where}{self.index}/{self.count} {self.text}"
 
+    @property
+    def short_name(self) -> str:
+        """`step_name` on one line: the first line of its text."""
+        where = f"{self.stage} " if self.stage else ""
+        return f"{where}{self.index}/{self.count} {self.first_line}"
+
+    @property
+    def first_line(self) -> str:
+        """The step's text up to its first continued line, with `…` where more follows."""
+        return first_line(_prefix_and_text(self.name, collapse=False)[1]) or self.text
+
+
+# BuildKit joins a continued line to the next one, whose indent stays: two spaces or more
+_CONTINUED = re.compile(r"\s{2,}|\n")
+FIRST_LINE_LIMIT = 100
+
+
+def first_line(text: str) -> str:
+    """The first line of a step's text as BuildKit names it (a `RUN a \\` + `    && b` is named
+    `RUN a     && b`), with `…` where it goes on or is longer than FIRST_LINE_LIMIT."""
+    head = _CONTINUED.split(text.strip(), 1)[0]
+    cut = head[:FIRST_LINE_LIMIT]
+    return cut if cut == text.strip() else f"{cut} …"
+
 
 @dataclass(frozen=True)
 class VertexName:
@@ -141,17 +165,18 @@ def parse_vertex_name(
     )
 
 
-def _prefix_and_text(name: str) -> tuple[list[str], str]:
-    """The words of the `[...]` prefix, and the step's text after it."""
+def _prefix_and_text(name: str, *, collapse: bool = True) -> tuple[list[str], str]:
+    """The words of the `[...]` prefix, and the step's text after it (its whitespace collapsed
+    unless `collapse` is false)."""
     match = _PREFIXED.match(name)
-    if match is None:
-        return [], _short_digests(name)
-    return match.group("prefix").split(), _short_digests(match.group("rest"))
+    rest = name if match is None else match.group("rest")
+    prefix = [] if match is None else match.group("prefix").split()
+    return prefix, _short_digests(" ".join(rest.split()) if collapse else rest)
 
 
 def _short_digests(text: str) -> str:
     """A FROM resolved to its digest: 12 hex digits identify it, 64 only widen every table."""
-    return _LONG_DIGEST.sub(lambda m: m.group(0)[:19], " ".join(text.split()))
+    return _LONG_DIGEST.sub(lambda m: m.group(0)[:19], text)
 
 
 # Events the renderers in output.py show as the build streams.

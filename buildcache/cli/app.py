@@ -16,6 +16,7 @@ from buildcache import __version__
 # builder and cache are groups of their own
 COMMANDS = (
     "plan", "build", "login", "logout", "init", "doctor", "merge", "builder", "cache", "schema",
+    "advise",
 )  # fmt: skip
 GROUPS = ("builder", "cache")
 
@@ -99,6 +100,7 @@ EXAMPLES = {
     "merge": (
         "buildcache merge amd64.json arm64.json  # the fan-out's last job: one tagged index",
     ),
+    "advise": ("buildcache advise --json  # layer advice for the last build, with its figures",),
 }
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import secrets
 from pathlib import Path
+from platform import machine
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
@@ -15,9 +16,19 @@ from buildcache.ci.providers import sink
 from buildcache.cli.options import ConfigOption, JsonOption, ProgressChoice, with_plan_request
 from buildcache.commands.plan import assemble, read_config
 from buildcache.core.plan.request import PlanRequest
+from buildcache.core.platforms import PlatformError, normal_platform
 
 if TYPE_CHECKING:
     from buildcache.ui.live import ProgressMode
+
+
+def host_platform() -> str | None:
+    """The platform of this machine's engine, as BuildKit names it (Docker Desktop runs a Linux
+    engine on a Mac too); None where the machine's architecture is not one BuildKit knows."""
+    try:
+        return normal_platform(f"linux/{machine()}")
+    except PlatformError:
+        return None
 
 
 @with_plan_request
@@ -28,7 +39,11 @@ def build(
     ] = False,
     load: Annotated[
         bool,
-        typer.Option("--load", help="Load a single-platform build into the local image store."),
+        typer.Option(
+            "--load",
+            help="Load the build into the local image store (the host's platform, unless "
+            "--platform says another).",
+        ),
     ] = False,
     platform: Annotated[
         list[str] | None,
@@ -103,6 +118,7 @@ def build(
         platforms=tuple(platform or ()),
         push=push,
         load=load,
+        host_platform=host_platform() if load else None,
         cache_write=cache_write,
         push_by_digest=push_by_digest,
         staging=(push or push_by_digest) and command.cannot_push_untagged(loaded),

@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from buildcache.core.inputs import RunInputs
+from buildcache.core.build_inputs import BuildInputs
 from buildcache.core.plan.request import PlanRequest
 
 # choices as enums: typer lists them in --help and refuses anything else
@@ -200,7 +200,7 @@ def plan_request(
     offline: OfflineOption = False,
 ) -> PlanRequest:
     """The options `plan` and `build` share, declared once, as one request."""
-    inputs = RunInputs(
+    inputs = BuildInputs(
         build_args=tuple(build_arg or ()),
         secrets=tuple(secret or ()),
         ssh=tuple(ssh or ()),

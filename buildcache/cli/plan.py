@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 
 from buildcache.cli.options import ConfigOption, JsonOption, with_plan_request
-from buildcache.commands.plan import assemble, read_config
 from buildcache.core.plan.request import PlanRequest
-from buildcache.ui.console import make_console, print_json
 
 
 @with_plan_request
@@ -26,11 +24,6 @@ def plan(
     ] = False,
 ) -> None:
     """Resolve the variants into a build plan and show it, without running anything."""
-    loaded = read_config(config)
-    resolved = assemble(loaded, dataclasses.replace(request, push=push))
-    if as_json:
-        print_json(resolved.to_json())
-        return
-    from buildcache.ui.tables import print_plan
+    from buildcache.commands.plan import show_plan
 
-    print_plan(make_console(), resolved, sources=loaded.sources if verbose else None)
+    show_plan(config, dataclasses.replace(request, push=push), as_json=as_json, verbose=verbose)

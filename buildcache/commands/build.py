@@ -1,7 +1,7 @@
 """`buildcache build`: plan -> bake file -> one `docker buildx bake` -> cache report -> publish.
 
 The bake pushes every variant to every registry by digest; publishing then writes the tags
-through the registry API, the moving tags last (core/publish.py). Every path after the first
+through the registry API, the moving tags last (core/publish/writes.py). Every path after the first
 push ends in the publish table, and a state that re-running the same command completes.
 """
 
@@ -9,45 +9,42 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
-import re
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from buildcache.buildkit.metadata import TargetMetadata, digests
-from buildcache.buildkit.report import CacheReport, VariantStatus, cache_report, variant_status
-from buildcache.buildkit.tracker import BuildTracker
+from buildcache.buildkit.report import CacheReport
+from buildcache.commands.bake import (
+    BakeOutcome,
+    bake_all,
+    bake_the_others,
+    open_baker,
+)
 from buildcache.commands.preflight import check_registries
 from buildcache.commands.publish import publish, published_before
-from buildcache.core.bake import bake_file_text, dry_run_text
+from buildcache.core.advise import advise, duration
+from buildcache.core.bake import dry_run_text
 from buildcache.core.bases import MissCause
 from buildcache.core.config.model import Config
-from buildcache.core.plan.model import BuildPlan, VariantPlan
-from buildcache.core.publish import (
+from buildcache.core.plan.model import BuildPlan
+from buildcache.core.publish.result import BuildResult
+from buildcache.core.publish.writes import (
     PublishInterrupted,
     RetryPolicy,
     TagResult,
     is_auth_error,
-    is_transient,
-    is_unreachable,
-    retry_after,
 )
-from buildcache.core.redact import redactor
-from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed, PublishStopped, UsageError
 from buildcache.ui.ci_sink import CISink
 from buildcache.ui.console import labelled, make_console, print_json, say
-from buildcache.ui.live import ProgressMode, ProgressView, progress_view
+from buildcache.ui.live import ProgressMode
 from buildcache.ui.tables import print_report
 
 if TYPE_CHECKING:
@@ -94,9 +91,32 @@ def build(config: Config, plan: BuildPlan, options: BuildOptions, sink: CISink) 
             builder=config.builder_name,
             resumed=resumed,
         )
-    _show(result, console, sink, as_json=options.as_json)
+    _show(result, console, sink, as_json=options.as_json, quiet=options.progress == "quiet")
     _raise_failure(result, options.min_cache_hit)
+    _point_at_advice(result, console)
     say(console, result.headline(), "bold green")
+
+
+def _point_at_advice(result: BuildResult, console: Console) -> None:
+    """One line where `advise` has advice worth more than a few seconds a build."""
+    found = [
+        advice
+        for variant in result.plan.variants
+        if variant.upstream is not None and variant.name in result.reports
+        for advice in advise(
+            variant.name, variant.upstream, result.reports[variant.name].ran_seconds
+        )
+        if advice.worth_it
+    ]
+    if found:
+        slowest = max(found, key=lambda advice: advice.seconds or 0.0)
+        labelled(
+            console,
+            "hint",
+            "cyan",
+            f"buildcache advise: {len(found)} change(s) to the Dockerfile would save time, "
+            f"up to {duration(slowest.seconds)} a build ({slowest.kind}: {slowest.variant})",
+        )
 
 
 def _resumed(config: Config, plan: BuildPlan, console: Console, *, force: bool) -> dict[str, str]:
@@ -113,18 +133,24 @@ def _console(progress: ProgressMode) -> Console:
 
 @contextmanager
 def _records(
-    plan: BuildPlan, reports: Mapping[str, CacheReport], console: Console
+    plan: BuildPlan,
+    reports: Mapping[str, CacheReport],
+    console: Console,
+    pushed: Mapping[str, str | None] | None,
 ) -> Iterator[Callable[[], Mapping[str, MissCause]]]:
     """Each variant's record written beside its cache while the run publishes (a few round
-    trips each, on the cache's registry: nothing to wait for after the tags), and the cause of
-    each miss, once the block asks for them. A record that cannot be written is a warning."""
+    trips each, on the cache's registry: nothing to wait for after the tags), with the sizes of
+    the layers of the image it `pushed` (by digest, before its tags), and the cause of each
+    miss, once the block asks for them. A record that cannot be written is a warning."""
     if not any(v.upstream for v in plan.variants):
         yield dict
         return
     from buildcache.registry import bases
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(bases.after_build, plan, reports, now=datetime.now(UTC))
+        written = pool.submit(
+            bases.after_build, plan, reports, now=datetime.now(UTC), digests=pushed
+        )
 
         def causes() -> Mapping[str, MissCause]:
             found, notes = written.result()
@@ -135,12 +161,15 @@ def _records(
         yield causes
 
 
-def _show(result: BuildResult, console: Console, sink: CISink, *, as_json: bool) -> None:
+def _show(
+    result: BuildResult, console: Console, sink: CISink, *, as_json: bool, quiet: bool
+) -> None:
     data = result.to_json()
     # The images are built and published by now: a report that fails to show must not turn that
     # into a failed run, nor keep the JSON, the step outputs and the summary from being written.
     try:
-        sink.step_groups(result.steps, [v.name for v in result.plan.variants])
+        if not quiet:  # --progress quiet: the summary only
+            sink.step_groups(result.steps, [v.name for v in result.plan.variants])
         print_report(console, result)
     except Exception as error:  # any failure of a view: said, and the run goes on
         labelled(console, "warning", "yellow", f"the report could not be shown ({error!r})")
@@ -184,7 +213,9 @@ def run_build(
     --keep-going, when some variants fail, the others are baked again on their own (from the
     build cache: what they had built is reused) and published, and the run still fails."""
     to_build = plan.with_variants([v for v in plan.variants if v.name not in resumed])
-    with baking(plan, console, options, builder) as bake:
+    with open_baker(
+        plan, console, progress=options.progress, raw_log=options.raw_log, builder=builder
+    ) as bake:
         baked = bake_all(bake, to_build, policy, console)
         if baked.error is not None and options.keep_going:
             baked = bake_the_others(bake, plan, baked, console)
@@ -192,7 +223,8 @@ def run_build(
     built = baked.built_plan(plan)
     keep_going = bool(options.keep_going)
     reports = baked.reports(plan)
-    with _records(plan, reports, console) as causes:
+    pushed = baked.digests() if plan.push or plan.push_by_digest else None
+    with _records(plan, reports, console, pushed) as causes:
         published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
         found = causes()
     _forget_staging_names(baked.client, to_build, console)
@@ -221,7 +253,7 @@ def _with_survivors(error: BuildFailed, built: BuildPlan, published: bool) -> Bu
 
 
 def _publish_built(
-    built: BuildPlan, baked: Baked, console: Console, policy: RetryPolicy, *, keep_going: bool
+    built: BuildPlan, baked: BakeOutcome, console: Console, policy: RetryPolicy, *, keep_going: bool
 ) -> tuple[list[TagResult], BuildFailed | None]:
     """The variants built, published where the plan pushes their tags; a failed bake publishes
     nothing, unless --keep-going asked for the variants that built."""
@@ -240,7 +272,7 @@ def _publishes(built: BuildPlan) -> bool:
 
 def _publish(
     built: BuildPlan,
-    baked: Baked,
+    baked: BakeOutcome,
     console: Console,
     policy: RetryPolicy,
     error: BuildFailed | None,
@@ -303,314 +335,3 @@ def cannot_push_untagged(config: Config) -> bool:
     from buildcache.docker import engine
 
     return engine.builder_driver(config.builder_name, os.environ) == "docker"
-
-
-# The bakes of one run
-
-
-@dataclass(frozen=True)
-class Bake:
-    """Bakes a part of the plan at a time: its bake file in a folder of its own, every line of
-    progress redacted (secret-looking build args, as BuildKit names steps), then to the raw log
-    and through the tracker to the view."""
-
-    client: Docker
-    builder: str | None
-    folder: Path
-    view: ProgressView
-    raw: TextIO | None
-    redact: Callable[[str], str]
-
-    def __call__(
-        self, part: BuildPlan, tracker: BuildTracker, name: str
-    ) -> tuple[dict[str, TargetMetadata], BuildFailed | None]:
-        from buildcache.docker import bake, engine
-
-        folder = self.folder / name
-        folder.mkdir()
-        (folder / "docker-bake.json").write_text(bake_file_text(part))
-        try:
-            found = bake.run_bake(
-                self.client,
-                bake_file=folder / "docker-bake.json",
-                metadata_file=folder / "metadata.json",
-                on_line=lambda line: self._line(line, tracker),
-                builder=self.builder,
-            )
-        except BuildFailed as failure:
-            if not tracker.steps():  # it failed before its first step: ask the engine why
-                engine.explain_failure(
-                    self.client,
-                    builder_name=self.builder,
-                    platforms=sorted({p for v in part.variants for p in v.platforms}),
-                    needs_cache_export=any(v.cache_to for v in part.variants),
-                )
-            return bake.read_metadata(folder / "metadata.json"), failure
-        finally:
-            tracker.close()
-        return found, None
-
-    def _line(self, line: str, tracker: BuildTracker) -> None:
-        line = self.redact(line)
-        if self.raw is not None:
-            self.raw.write(line)
-        self.view.handle(tracker.feed_line(line))
-
-
-@contextmanager
-def baking(
-    plan: BuildPlan, console: Console, options: BuildOptions, builder: str | None
-) -> Iterator[Bake]:
-    from buildcache.docker import engine
-
-    client = engine.make_client()
-    # Checking the engine first costs four docker calls on every build; a build that fails
-    # before its first step is asked why instead (Bake), which names what is missing and the fix.
-    engine.require_docker_command(client)
-    redact = redactor(v.build_args for v in plan.variants)
-    with (
-        tempfile.TemporaryDirectory(prefix="buildcache-") as folder,
-        progress_view(options.progress, console) as view,
-        _raw_log(options.raw_log) as raw,
-    ):
-        yield Bake(client, builder, Path(folder), view, raw, redact)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Baked:
-    """What the bakes of one run left: the first bake's tracker (its steps are the report's,
-    whatever a retry did), the --keep-going bake's, each variant's status and buildx metadata,
-    and the error of the bake."""
-
-    client: Docker
-    first: BuildTracker
-    second: BuildTracker | None = None
-    statuses: Mapping[str, VariantStatus]
-    targets: Mapping[str, TargetMetadata]
-    error: BuildFailed | None
-    resumed: frozenset[str] = frozenset()
-
-    def with_resumed(self, resumed: Mapping[str, str]) -> Baked:
-        """The variants an earlier run of this release published: that image, as it was."""
-        return dataclasses.replace(
-            self,
-            statuses={
-                **self.statuses,
-                **{n: VariantStatus("published before", image=d) for n, d in resumed.items()},
-            },
-            targets={**self.targets, **{n: TargetMetadata(digest=d) for n, d in resumed.items()}},
-            resumed=frozenset(resumed),
-        )
-
-    def built_plan(self, plan: BuildPlan) -> BuildPlan:
-        """The plan of the variants whose images exist now."""
-        if self.error is None:
-            return plan
-        states = ("built", "published before")
-        return plan.with_variants(
-            [v for v in plan.variants if self.statuses[v.name].state in states]
-        )
-
-    def failure(self) -> BuildFailed | None:
-        if self.error is None:
-            return None
-        pushed = self.first.export_failure()
-        if pushed is not None:
-            return _push_failed(pushed, self.first.export_failed_of())
-        message = _failure_message(self.first) or self.error.message
-        if self.first.failed_steps():
-            return BuildFailed(message)
-        # no step of the user's failed: the engine, a push while other steps still ran, a
-        # registry gone mid-build; nothing was tagged, and what finished is in the cache
-        return BuildFailed(
-            message,
-            hint=f"{NOTHING_TAGGED}: run the same command again; its finished steps come from "
-            "the cache",
-        )
-
-    def digests(self) -> dict[str, str | None]:
-        return digests(self.targets)
-
-    def reports(self, plan: BuildPlan) -> dict[str, CacheReport]:
-        """Each variant's cache report (none for one an earlier run published)."""
-        not_written = _not_written(plan)
-        return {
-            v.name: self._report(v, not_written)
-            for v in plan.variants
-            if v.name not in self.resumed
-        }
-
-    def result(
-        self,
-        plan: BuildPlan,
-        reports: Mapping[str, CacheReport],
-        published: list[TagResult],
-        error: BuildFailed | None,
-        causes: Mapping[str, MissCause],
-    ) -> BuildResult:
-        return BuildResult(
-            plan=plan,
-            reports=reports,
-            causes=causes,
-            statuses=self.statuses,
-            targets=self.targets,
-            failed=self.first.failed_steps(),
-            steps=self.first.steps() + (self.second.steps() if self.second else []),
-            published=published,
-            error=error,
-        )
-
-    def _report(self, variant: VariantPlan, not_written: str) -> CacheReport:
-        cache_to = variant.cache_to
-        # the bake that built the variant: the second (--keep-going's), where it did
-        second, built = self.second, self.statuses[variant.name].state == "built"
-        report = cache_report(
-            second if second is not None and built else self.first,
-            variant=variant.name,
-            cache_from=[str(ref) for ref in variant.cache_from],
-            cache_to=str(cache_to.ref) if cache_to else None,
-            cache_to_mode=cache_to.mode if cache_to else None,
-            export_skipped_reason=not_written,
-            metadata=self.targets.get(variant.name),
-            build_failed=not built,
-        )
-        # --no-cache: every step runs because it was asked to, not because the cache broke
-        return dataclasses.replace(report, no_cache=variant.inputs.no_cache)
-
-
-# what a failed bake leaves: buildcache writes tags through the registry API after the bake
-NOTHING_TAGGED = (
-    "no tag was written on any registry (tags are written once every registry holds the image)"
-)
-
-
-def _push_failed(reason: str, variants: Sequence[str] = ()) -> BuildFailed:
-    """The bake's push (of `variants`, where known) failed after every step was done; nothing
-    was tagged."""
-    login = (
-        "log in with a token that may push (buildcache login, or docker login), then "
-        if is_auth_error(reason)
-        else ""
-    )
-    return BuildFailed(
-        f"the push{' of ' + ', '.join(variants) if variants else ''} failed after every step "
-        f"was done: {' '.join(reason.split())}",
-        hint=f"{NOTHING_TAGGED}: {login}run the same command again; its steps come from the cache",
-    )
-
-
-def _not_written(plan: BuildPlan) -> str:
-    """Why a variant's cache is read and not written: the plan's cache policy says."""
-    policy = plan.cache_policy
-    if policy is None or policy.mode == "rw":
-        return "not pushing (--cache rw writes it anyway)"
-    return f"{policy.reason} (--cache rw writes it anyway)"
-
-
-def bake_all(bake: Bake, plan: BuildPlan, policy: RetryPolicy, console: Console) -> Baked:
-    """The one bake of the plan; a push that failed on a registry's bad moment (429, 5xx, a
-    reset) after every step was done is baked again: from the cache, no step runs twice.
-    Never an auth error, nor a registry that refused the connection or has no address."""
-    first = _tracker(plan)
-    targets, error = bake(plan, first, "all") if plan.variants else ({}, None)
-    tracker, rng = first, random.Random()
-    for attempt in range(1, policy.attempts):
-        reason = _worth_another_bake(tracker) if error is not None else None
-        if reason is None:
-            break
-        # BuildKit passes on a registry's words, not its headers: a Retry-After only as text
-        wait = policy.wait(attempt, retry_after(reason), rng)
-        say(
-            console,
-            f"retry: the push failed ({' '.join(reason.split())[:200]}); baking again from the "
-            f"cache in {wait:.1f}s ({attempt + 1}/{policy.attempts})",
-            "yellow",
-        )
-        time.sleep(wait)
-        tracker = _tracker(plan)
-        targets, error = bake(plan, tracker, f"retry-{attempt}")
-    statuses = _statuses(plan.variants, first, targets, error)
-    return Baked(client=bake.client, first=first, statuses=statuses, targets=targets, error=error)
-
-
-def _worth_another_bake(tracker: BuildTracker) -> str | None:
-    """Why a failed bake is baked again: its push met a registry's bad moment after every step
-    was done, or lost the docker driver's race for the staging name. The docker driver keeps
-    what it pushes in the engine's image store, under the staging tag: two bakes of one project
-    on one engine at the same moment race to name it there ("image ...: already exists"), and
-    the one that lost gets through when baked again."""
-    race = re.compile(r'image "[^"]*-image": already exists')
-    lost = next((line for line in tracker.other_lines if race.search(line)), None)
-    if lost is not None:
-        return lost
-    reason = tracker.export_failure()
-    if reason is None or is_unreachable(reason):  # not coming back in a few seconds
-        return None
-    return reason if is_transient(reason) or _lost_staging_race(reason) else None
-
-
-# a registry's 400 on a push under the staging tag: another release of the project pushed the
-# same tag at that moment (its manifest replaced the one whose blobs this push referenced); the
-# tag is buildcache's own, so baking again (from the cache) settles it
-_STAGING_RACE = re.compile(r"failed to push \S+-image\b.*\b400\b", re.IGNORECASE | re.DOTALL)
-
-
-def _lost_staging_race(reason: str) -> bool:
-    return bool(_STAGING_RACE.search(reason))
-
-
-def bake_the_others(bake: Bake, plan: BuildPlan, baked: Baked, console: Console) -> Baked:
-    """--keep-going: the variants that did not fail, baked again on their own."""
-    failed = [n for n, status in baked.statuses.items() if status.state == "failed"]
-    others = tuple(v for v in plan.variants if v.name in baked.statuses and v.name not in failed)
-    if not failed or not others:
-        return baked
-    labelled(
-        console,
-        "note",
-        "yellow",
-        f"{', '.join(failed)} failed; baking {', '.join(v.name for v in others)} "
-        "again on their own, to publish them (--keep-going)",
-    )
-    part = plan.with_variants(others)
-    second = _tracker(part)
-    targets, error = bake(part, second, "others")
-    statuses = {**baked.statuses, **_statuses(others, second, targets, error)}
-    return dataclasses.replace(baked, second=second, statuses=statuses, targets=targets)
-
-
-def _statuses(
-    variants: Sequence[VariantPlan],
-    tracker: BuildTracker,
-    targets: Mapping[str, TargetMetadata],
-    error: BuildFailed | None,
-) -> dict[str, VariantStatus]:
-    """How each variant of one bake ended."""
-    if error is None:
-        return {v.name: VariantStatus("built") for v in variants}
-    return {v.name: variant_status(v.name, tracker, targets, error.message) for v in variants}
-
-
-def _tracker(plan: BuildPlan) -> BuildTracker:
-    return BuildTracker(
-        [v.name for v in plan.variants], {v.name: v.platforms for v in plan.variants}
-    )
-
-
-@contextmanager
-def _raw_log(path: Path | None) -> Iterator[TextIO | None]:
-    if path is None:
-        yield None
-        return
-    with path.open("w", encoding="utf-8") as stream:
-        yield stream
-
-
-def _failure_message(tracker: BuildTracker) -> str | None:
-    failed = tracker.failed_steps()
-    if failed:
-        where = " ".join(p for p in (failed[0].variant, failed[0].platform) if p)
-        step = failed[0].step_name if failed[0].is_step else failed[0].text
-        return f"the build failed at {where + ': ' if where else ''}{step}: {failed[0].error}"
-    other = tracker.error_lines()
-    return other[-1] if other else None

@@ -66,7 +66,7 @@ def _config_check(load_config: Callable[[], Config]) -> tuple[Config | None, Che
 
 def _registry_check(registry: str, *, images: bool) -> Check:
     """Whether a push could reach the registry and write there: the question `build --push`
-    asks before it bakes (core/preflight.py), answered the same way: a registry of `images`
+    asks before it bakes (core/publish/preflight.py), answered the same way: a registry of `images`
     that is unreachable or refuses the credentials fails (`build --push` stops there); the
     cache's registry alone warns (the build goes on without saving the cache)."""
     name = f"registry {registry}"

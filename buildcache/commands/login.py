@@ -18,7 +18,7 @@ from buildcache.ci import providers
 from buildcache.core.config.model import Config
 from buildcache.core.login import LoginTarget, login_targets
 from buildcache.core.plan.ci import GitFacts
-from buildcache.core.preflight import Access
+from buildcache.core.publish.preflight import Access
 from buildcache.errors import BuildFailed
 from buildcache.registry import client as registry
 from buildcache.registry.client import has_credentials

@@ -1,6 +1,6 @@
 """`buildcache merge`: per-platform `build --push-by-digest` results -> tagged indexes.
 
-Each variant's index is made from the runners' images (core/merge.py) and put by digest on
+Each variant's index is made from the runners' images (core/publish/merge.py) and put by digest on
 every registry, through the registry API; then its tags are written as a build writes them
 (commands/publish.py). Nothing is tagged anywhere before every registry holds the index.
 """
@@ -19,7 +19,8 @@ from rich.console import Console
 from buildcache.commands.build import retry_policy
 from buildcache.commands.publish import publish_tags
 from buildcache.core.config.model import Config
-from buildcache.core.merge import (
+from buildcache.core.plan.metadata import OCI
+from buildcache.core.publish.merge import (
     MergeInput,
     RunnerImage,
     check_platforms,
@@ -27,8 +28,13 @@ from buildcache.core.merge import (
     merged_index,
     read_results,
 )
-from buildcache.core.plan.metadata import OCI
-from buildcache.core.publish import Retrier, RetryPolicy, TagResult, failed_results, images_of
+from buildcache.core.publish.writes import (
+    Retrier,
+    RetryPolicy,
+    TagResult,
+    failed_results,
+    images_of,
+)
 from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.ui.console import print_json, say
@@ -110,7 +116,7 @@ def _published_before(
 def _check_release(version: str, kept: Mapping[str, ImageRef]) -> None:
     """A release tag held already is this release only where its image says this version (its
     configs' labels); otherwise a conflict (BuildFailed), before anything is written."""
-    from buildcache.core.publish import foreign_image
+    from buildcache.core.publish.writes import foreign_image
     from buildcache.registry.readback import labels_of
 
     expected = {VERSION_LABEL: version}

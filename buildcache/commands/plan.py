@@ -85,3 +85,21 @@ def _read_text(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def show_plan(
+    config_path: Path | None, request: PlanRequest, *, as_json: bool, verbose: bool
+) -> None:
+    """`buildcache plan`: the plan of this run, as JSON on stdout or as tables (with where each
+    setting came from, when verbose)."""
+    loaded = read_config(config_path)
+    resolved = assemble(loaded, request)
+    if as_json:
+        from buildcache.ui.console import print_json
+
+        print_json(resolved.to_json())
+        return
+    from buildcache.ui.console import make_console
+    from buildcache.ui.tables import print_plan
+
+    print_plan(make_console(), resolved, sources=loaded.sources if verbose else None)

@@ -1,5 +1,5 @@
 """Before a push is baked: every registry it writes to asked once, side by side
-(core/preflight.py says what their answers mean). An image registry that cannot take the push
+(core/publish/preflight.py says what their answers mean). An image registry that cannot take the push
 stops the run with a sentence for each, before anything is built."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from rich.console import Console
 
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.preflight import Access, push_targets, verdict
+from buildcache.core.publish.preflight import Access, push_targets, verdict
 from buildcache.errors import BuildFailed
 from buildcache.ui.console import labelled
 

@@ -2,7 +2,7 @@
 
 Every registry holds each variant's image by digest once the bake is done (core/bake.py); here
 each tag becomes one PUT of that image's index through the registry API (registry/publish.py),
-in core/publish.py's order: version tags, then moving tags never over a higher release. `merge`
+in core/publish/writes.py's order: version tags, then moving tags never over a higher release. `merge`
 publishes the index it made the same way.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.publish import (
+from buildcache.core.publish.writes import (
     Publisher,
     PublishInterrupted,
     Retrier,

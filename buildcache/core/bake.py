@@ -18,7 +18,7 @@ from typing import Any
 from buildcache.core.bases import BaseUse
 from buildcache.core.plan.metadata import csv_field
 from buildcache.core.plan.model import BuildPlan, VariantPlan
-from buildcache.core.publish import publish_steps
+from buildcache.core.publish.writes import publish_steps
 from buildcache.core.redact import shown_args
 from buildcache.core.reference import cache_source
 
@@ -40,7 +40,7 @@ def push_output(variant: VariantPlan, *, annotated: bool) -> str:
     """One image exporter that pushes the variant to every registry, each layer once per
     registry, and writes no tag a user pulls: by digest, or (a builder that cannot push untagged)
     under buildcache's staging tag. The tags are written afterwards, through the registry API,
-    once every registry holds the image (core/publish.py). A --push-by-digest platform image
+    once every registry holds the image (core/publish/writes.py). A --push-by-digest platform image
     gets no annotations: `buildcache merge` makes the index users pull."""
     names = ",".join(str(name) for name in variant.push_names)
     output = "type=image," + csv_field(f"name={names}") + ",push=true"

@@ -18,6 +18,8 @@ cache rewritten by a run that wrote no record (an older buildcache, a plain bake
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,15 @@ from buildcache.buildkit.rawjson import parse_time
 
 FILE_LIST_LIMIT = 300  # files a step may read and still have each one's hash recorded
 RECORD_TYPE = "application/vnd.buildcache.record.v1+json"
-GIT_NOTE = "the build context holds .git: every commit changes it; add .git to .dockerignore"
+GIT_NOTE = (
+    "a COPY or ADD takes the context's .git: every commit changes it; add .git to .dockerignore"
+)
+# where a RUN's bind mount reads .git on purpose (a version from git), .dockerignore would take it
+# from the mount too
+GIT_NOTE_MOUNTED = (
+    "a COPY or ADD takes the context's .git: every commit changes it; copy only what the step "
+    "needs (a RUN --mount reads .git on purpose, and .dockerignore would hide it there too)"
+)
 Refresh = Literal["always", "cache"]
 
 
@@ -65,7 +75,13 @@ class RecordedStep:
     # each file's own hash (context-relative path -> hash), where the step reads few enough
     # (FILE_LIST_LIMIT): a miss then names the files that changed, not only the source (".")
     each_file: Mapping[str, str] = field(default_factory=dict)
-    reads_git: bool = False  # it takes the context's .git (not recorded: this run's files)
+    seconds: float | None = None  # how long it took the last time it ran (not cached)
+    size: int | None = None  # the bytes of the layer it made, where a pushed image said
+    # the files that had changed since the build before it (where both listed them), the
+    # user's first: what made it run again
+    changed: tuple[str, ...] = ()
+    reads_git: bool = False  # it copies the context's .git (not recorded: this run's files)
+    mounts_git: bool = False  # a bind mount of it reads .git (not recorded: this run's files)
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,10 @@ class CacheRecord:
 
     def base(self, name: str) -> RecordedBase | None:
         return next((b for b in self.bases if b.name == name), None)
+
+    def step(self, stage: str, text: str) -> RecordedStep | None:
+        """The recorded step of this text in this stage."""
+        return next((s for s in self.steps if s.stage == stage and s.text == text), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +124,9 @@ class CacheRecord:
                     "args": dict(s.args),
                     "files": dict(s.files),
                     "each_file": dict(s.each_file),
+                    "seconds": s.seconds,
+                    "size": s.size,
+                    "changed": list(s.changed),
                 }
                 for s in self.steps
             ],
@@ -161,7 +184,23 @@ def _recorded_step(step: Mapping[str, Any]) -> RecordedStep:
         args={_text(k): None if v is None else _text(v) for k, v in step["args"].items()},
         files=_strings(step["files"]),
         each_file=_strings(step.get("each_file") or {}),
+        seconds=_seconds(step.get("seconds")),
+        size=_size(step.get("size")),
+        changed=tuple(_text(path) for path in step.get("changed") or []),
     )
+
+
+def _size(value: object) -> int | None:
+    """A recorded layer size; None where there is none or it is not a count of bytes."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _seconds(value: object) -> float | None:
+    """A recorded duration; None where there is none (a record of an older buildcache) or it
+    is not a number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return None
+    return float(value)
 
 
 def _strings(mapping: Mapping[Any, Any]) -> dict[str, str]:
@@ -387,6 +426,50 @@ class MissCause:
         }
 
 
+def first_cause(upstream: Upstream, ran: Sequence[tuple[str | None, str]]) -> MissCause | None:
+    """Why the chain of reuse broke, of the steps that ran (`ran`: each one's stage and name as
+    BuildKit gave them): the first in the Dockerfile's order whose own input changed (a file
+    it reads, its text, an argument, its base), not a later one whose cache key changed only
+    because of it (a `COPY --from` of a stage that ran again). Where none changed an input of
+    its own, the first step's cause. None where there is no record to compare with."""
+    order = {(s.stage, s.shown): n for n, s in enumerate(upstream.steps)}
+    known = [(stage, " ".join(name.split())) for stage, name in ran]
+    ranked = sorted(known, key=lambda step: _position(order, upstream, step))
+    causes = [explain(upstream, stage, name) for stage, name in ranked]
+    own = next((c for c in causes if c is not None and c.kind != "unknown"), None)
+    return own or _cached_cause(upstream, ranked[:1], order) or next(iter(causes), None)
+
+
+def _cached_cause(
+    upstream: Upstream,
+    first: Sequence[tuple[str | None, str]],
+    order: Mapping[tuple[str, str], int],
+) -> MissCause | None:
+    """Where no step that ran changed an input of its own: an earlier step of the first one's
+    stage whose input did change, though the engine had its result already (a file changed
+    back to what an earlier build had): its new result is what made the steps after it run."""
+    now = _step_now(upstream, *first[0]) if first else None
+    if now is None:
+        return None
+    earlier = [s for s in upstream.steps[: order[(now.stage, now.shown)]] if s.stage == now.stage]
+    for step in earlier:
+        cause = explain(upstream, step.stage, step.shown)
+        if cause is not None and cause.kind != "unknown":
+            return dataclasses.replace(
+                cause, detail=f"{cause.detail} (its result came from the engine's own cache)"
+            )
+    return None
+
+
+def _position(
+    order: Mapping[tuple[str, str], int], upstream: Upstream, step: tuple[str | None, str]
+) -> int:
+    """A step's place in the Dockerfile (one the plan did not read: after every other)."""
+    stage, name = step
+    now = _step_now(upstream, stage, name)
+    return order.get((now.stage, now.shown), len(order)) if now else len(order)
+
+
 def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | None:
     """The most likely cause of the step (`shown` as BuildKit named it, in `stage`) missing the
     cache, from the record: its instruction changed (whatever the base did: a step the cache
@@ -404,7 +487,7 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
             (s for s in record.steps if s.stage == now.stage and s.text == now.text), None
         )
         if before is None:
-            return MissCause("instruction", label, "the instruction is new or was changed")
+            return _text_changed(label, record, upstream, now)
     base_name = upstream.chain_bases.get(now.stage if now else (stage or ""))
     base = next((b for b in upstream.bases if b.name == base_name), None)
     if base is not None and _digest_changed(base):
@@ -412,6 +495,57 @@ def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | No
     if now is None or before is None:
         return MissCause("unknown", label, "the step is not in the Dockerfile read for the plan")
     return _changed_input(label, before, now)
+
+
+def _text_changed(
+    label: str, record: CacheRecord, upstream: Upstream, now: RecordedStep
+) -> MissCause:
+    """A step whose text the record does not have in its stage: the recorded line it replaced
+    (one no step of this run has, at its place in the stage, else the most alike), or new."""
+    current = [s for s in upstream.steps if s.stage == now.stage]
+    recorded = [s.text for s in record.steps if s.stage == now.stage]
+    gone = [text for text in recorded if text not in {s.text for s in current}]
+    if not gone:
+        return MissCause(
+            "instruction", label, "the instruction is new", (("text", None, now.text),)
+        )
+    place = current.index(now)
+    if place < len(recorded) and recorded[place] in gone:
+        old = recorded[place]
+    else:
+        old = max(gone, key=lambda text: difflib.SequenceMatcher(None, text, now.text).ratio())
+    return MissCause(
+        "instruction",
+        label,
+        f"its text changed: {_label(old)} -> {_label(now.text)}",
+        (("text", old, now.text),),
+    )
+
+
+def registry_holds(upstream: Upstream) -> frozenset[tuple[str, str]] | None:
+    """The steps of this run (stage, name as BuildKit gives it) that the registry cache holds, by
+    its record: in each stage, the steps whose text, arguments and files are the record's, up
+    to the first that is not (every step after it has another cache key), and none in a stage
+    whose base moved. None where there is no record: where a hit came from is not known."""
+    record = upstream.record
+    if record is None:
+        return None
+    held: set[tuple[str, str]] = set()
+    broken = {stage for stage, name in upstream.chain_bases.items() if _moved_base(upstream, name)}
+    for step in upstream.steps:
+        same = any(
+            (r.stage, r.text, r.args, r.files) == (step.stage, step.text, step.args, step.files)
+            for r in record.steps
+        )
+        if step.stage in broken or not same:
+            broken.add(step.stage)
+            continue
+        held.add((step.stage, step.shown))
+    return frozenset(held)
+
+
+def _moved_base(upstream: Upstream, name: str) -> bool:
+    return any(b.name == name and _digest_changed(b) for b in upstream.bases)
 
 
 def _label(step: str) -> str:
@@ -471,7 +605,7 @@ def _files_changed(
     a new commit alone changes it."""
     paths = _changed_files(before.each_file, now.each_file) or [p for p, _, _ in files]
     named = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-    git = f" ({GIT_NOTE})" if now.reads_git else ""
+    git = f" ({GIT_NOTE})" if now.reads_git else ""  # the note of attach's, for this step
     return MissCause("files", label, f"the files it reads changed: {named}{git}", files)
 
 
@@ -488,9 +622,18 @@ def _changed_files(before: Mapping[str, str], now: Mapping[str, str]) -> list[st
 
 
 def new_record(
-    variant: str, upstream: Upstream, *, now: datetime, cache_digest: str | None, owner: str
+    variant: str,
+    upstream: Upstream,
+    *,
+    now: datetime,
+    cache_digest: str | None,
+    owner: str,
+    ran: Mapping[str, float] | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> CacheRecord:
-    """The record a build that wrote the cache leaves beside it."""
+    """The record a build that wrote the cache leaves beside it. `ran`: how long each step that
+    ran took (by its name as BuildKit gives it); a step from the cache keeps the duration the
+    record had of it, from the last build that ran it."""
     return CacheRecord(
         variant=variant,
         owner=owner,
@@ -502,10 +645,83 @@ def new_record(
             if b.use is not None
         ),
         steps=tuple(
-            RecordedStep(s.stage, s.text, s.args, s.files, each_file=s.each_file)
+            RecordedStep(
+                s.stage,
+                s.text,
+                s.args,
+                s.files,
+                each_file=s.each_file,
+                seconds=_took(s, upstream.record, ran or {}),
+                size=_layer_size(s, upstream.record, sizes or {}),
+                changed=_since_record(s, upstream.record),
+            )
             for s in upstream.steps
         ),
     )
+
+
+def _layer_size(
+    step: RecordedStep, record: CacheRecord | None, sizes: Mapping[str, int]
+) -> int | None:
+    key = history_key(step.shown or step.text)
+    if key in sizes:
+        return sizes[key]
+    before = record.step(step.stage, step.text) if record else None
+    return before.size if before else None
+
+
+_BUILDKIT_SUFFIX = " # buildkit"
+# `RUN |2 A=1 B=2 /bin/sh -c make`: the arguments in scope, then the shell form's shell
+_RUN_HISTORY = re.compile(r"^RUN (?:\|(?P<count>\d+) )?(?P<rest>.*)$", re.DOTALL)
+
+
+def history_key(text: str) -> str:
+    """A step's text as an image's history and the Dockerfile can both be read into: a RUN's
+    command without its flags, the arguments BuildKit writes before it, or the shell."""
+    words = text.split()
+    if not words or words[0].upper() != "RUN":
+        return " ".join(words)
+    rest = words[1:]
+    while rest and rest[0].startswith("--"):
+        rest.pop(0)
+    command = " ".join(rest)
+    return "RUN " + command.removeprefix("/bin/sh -c ")
+
+
+def layer_sizes(config: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, int]:
+    """Each step of an image's history that made a layer -> that layer's size (history_key):
+    the history's entries that are not empty layers are the manifest's layers, in order."""
+    layers = [int(layer.get("size") or 0) for layer in manifest.get("layers") or []]
+    made = [h for h in config.get("history") or [] if not h.get("empty_layer")]
+    if len(made) != len(layers):
+        return {}  # not a history buildcache can read: no sizes rather than wrong ones
+    sizes: dict[str, int] = {}
+    for entry, size in zip(made, layers, strict=True):
+        created = str(entry.get("created_by") or "").removesuffix(_BUILDKIT_SUFFIX)
+        found = _RUN_HISTORY.match(created) if created.startswith("RUN ") else None
+        if found and found.group("count"):
+            # the arguments BuildKit lists before the command: `|2 A=1 B=2`
+            created = "RUN " + " ".join(found.group("rest").split()[int(found.group("count")) :])
+        sizes[history_key(created)] = size
+    return sizes
+
+
+def _since_record(step: RecordedStep, record: CacheRecord | None) -> tuple[str, ...]:
+    """The files of a step that changed since the record (none where it has not the step): a
+    step that read the same files keeps the record's list, of the build that last changed them."""
+    before = record.step(step.stage, step.text) if record else None
+    if before is None:
+        return ()
+    changed = tuple(_changed_files(before.each_file, step.each_file))
+    return changed if changed or before.each_file != step.each_file else before.changed
+
+
+def _took(step: RecordedStep, record: CacheRecord | None, ran: Mapping[str, float]) -> float | None:
+    """How long the step took when it last ran: in this build, else as the record says."""
+    if step.shown in ran:
+        return round(ran[step.shown], 3)
+    before = record.step(step.stage, step.text) if record else None
+    return before.seconds if before else None
 
 
 def _platforms_of_use(base: BaseUse) -> Mapping[str, str]:

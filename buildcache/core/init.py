@@ -1,6 +1,6 @@
 """Pure: a starter config for `buildcache init`, from what the Dockerfile says.
 
-The Dockerfile is read through its one model (core/dockerfile.py, by BuildKit's parser rules),
+The Dockerfile is read through its one model (core/dockerfile/stages.py, by BuildKit's parser rules),
 so line continuations, heredocs, several ARGs on one line, quoted defaults and parser directives
 read as docker reads them. Variants are found three ways, the first that finds any wins:
 
@@ -24,8 +24,8 @@ from typing import Any
 
 import tomli_w
 
-from buildcache.core import dockerfile as dockerfile_model
-from buildcache.core.dockerfile import Stage, Step
+from buildcache.core.dockerfile import stages as dockerfile_model
+from buildcache.core.dockerfile.stages import Stage, Step
 from buildcache.errors import ConfigError, UsageError
 
 SWITCH_NAME = re.compile(r"VARIANT|FLAVOU?R|EDITION", re.IGNORECASE)
@@ -56,7 +56,7 @@ class Dockerfile:
 
 
 def read_dockerfile(text: str) -> Dockerfile:
-    """What init needs of a Dockerfile, from the one model of it (core/dockerfile.py)."""
+    """What init needs of a Dockerfile, from the one model of it (core/dockerfile/stages.py)."""
     try:
         model = dockerfile_model.read_dockerfile(text)
     except ConfigError as error:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from buildcache.core.bases import (
     FILE_LIST_LIMIT,
     GIT_NOTE,
+    GIT_NOTE_MOUNTED,
     RECORD_TYPE,
     CacheRecord,
     MissCause,
@@ -35,12 +36,14 @@ from buildcache.core.bases import (
     ResolvedBase,
     Upstream,
     decide,
-    explain,
+    first_cause,
+    layer_sizes,
     new_record,
     predictions,
 )
 from buildcache.core.cache import cache_owner, record_ref
-from buildcache.core.dockerfile import (
+from buildcache.core.dockerfile.ignore import DockerIgnore, IgnoreError
+from buildcache.core.dockerfile.stages import (
     Dockerfile,
     Needed,
     Stage,
@@ -50,7 +53,6 @@ from buildcache.core.dockerfile import (
     read_dockerfile,
     step_views,
 )
-from buildcache.core.dockerignore import DockerIgnore, IgnoreError
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import kept_value
 from buildcache.core.reference import ImageRef, ReferenceError, platform_images
@@ -270,7 +272,10 @@ def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
         files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
         shown=view.shown,
         each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
-        reads_git=any(found.reads_git for found in sources),
+        # a bind mount of .git is read on purpose (a version from git): only a COPY or ADD
+        # takes it into a layer, where every commit changes it
+        reads_git=view.instruction in ("COPY", "ADD") and any(f.reads_git for f in sources),
+        mounts_git=view.instruction == "RUN" and any(f.reads_git for f in sources),
     )
 
 
@@ -322,9 +327,16 @@ def attach(
         )
         notes += predictions(variant.name, upstream, now)
         upstreams[variant.name] = upstream
-    if any(found.reads_git for found in hashed.values()):
-        notes.append(GIT_NOTE)  # once, however many variants read it
+    notes += _git_note([step for upstream in upstreams.values() for step in upstream.steps])
     return plan.with_upstreams(upstreams, notes)
+
+
+def _git_note(steps: Sequence[RecordedStep]) -> list[str]:
+    """Once, however many variants copy .git: where a step copies it, and what to do about it
+    (a bind mount that reads it on purpose rules out .dockerignore)."""
+    if not any(step.reads_git for step in steps):
+        return []
+    return [GIT_NOTE_MOUNTED if any(step.mounts_git for step in steps) else GIT_NOTE]
 
 
 def _needs(plan: BuildPlan) -> tuple[dict[str, tuple[Dockerfile, Needed]], list[str]]:
@@ -353,49 +365,86 @@ def after_build(
     *,
     now: datetime,
     connect: Connect = RegistryClient,
+    digests: Mapping[str, str | None] | None = None,
 ) -> tuple[dict[str, MissCause], list[str]]:
     """For each variant: why its chain of reuse broke (from the record read before the build),
-    and the new record beside each cache this build wrote. Never raises: a record that cannot
-    be written is a note."""
+    and the new record beside each cache this build wrote (with each layer's size where the
+    build pushed its image: `digests`). Never raises: a record that cannot be written is a
+    note."""
     causes: dict[str, MissCause] = {}
     writes: list[Callable[[], list[str]]] = []
     for variant in plan.variants:
         upstream, report = variant.upstream, reports.get(variant.name)
         if upstream is None or report is None:
             continue
-        # why the first step that ran (FROM aside) missed the cache
-        first = next((s for s in report.executed_steps if not s.is_from), None)
-        cause = None if first is None else explain(upstream, first.stage, first.text)
+        # why the chain broke: the first step that ran (FROM aside) whose own input changed
+        ran = [(s.stage, s.text) for s in report.executed_steps if not s.is_from]
+        cause = first_cause(upstream, ran) if ran else None
         if cause is not None:
             causes[variant.name] = cause
-        writes += _record_write(variant, upstream, report, now, connect)
+        if report.exported.status == "written" and variant.cache_to is not None:
+            built = _Built(now, report.ran_seconds, (digests or {}).get(variant.name))
+            writes.append(functools.partial(_record_written, variant, upstream, built, connect))
     # each record is a few round trips: written at once, not one variant after the other
     notes = [note for written in at_once(lambda write: write(), writes) for note in written]
     return causes, notes
 
 
-def _record_write(
-    variant: VariantPlan, upstream: Upstream, report: CacheReport, now: datetime, connect: Connect
-) -> list[Callable[[], list[str]]]:
-    """The write of a variant's new record, where this build wrote its cache."""
-    if report.exported.status != "written" or variant.cache_to is None:
-        return []
-    return [
-        functools.partial(_record_written, variant, variant.cache_to.ref, upstream, now, connect)
-    ]
+@dataclass(frozen=True)
+class _Built:
+    """What the build that writes a record measured: when, how long each step that ran took,
+    and the image it pushed (its layers' sizes are read from it)."""
+
+    now: datetime
+    ran: Mapping[str, float]
+    digest: str | None
 
 
 def _record_written(
-    variant: VariantPlan, cache_ref: ImageRef, upstream: Upstream, now: datetime, connect: Connect
+    variant: VariantPlan, upstream: Upstream, built: _Built, connect: Connect
 ) -> list[str]:
     """Writes the new record beside the cache; a note where it could not be."""
+    if variant.cache_to is None:  # after_build writes only where the cache was written
+        return []
     owner = cache_owner(variant.pushed_image)
-    record = new_record(variant.name, upstream, now=now, cache_digest=None, owner=owner)
+    sizes = pushed_sizes(variant.pushed_image, built.digest, connect)
+    record = new_record(
+        variant.name,
+        upstream,
+        now=built.now,
+        cache_digest=None,
+        owner=owner,
+        ran=built.ran,
+        sizes=sizes,
+    )
     try:
-        write_record(cache_ref, record, connect)
+        write_record(variant.cache_to.ref, record, connect)
     except RegistryError as error:
         return [
             f"{variant.name}: the record beside its cache could not be written "
             f"({error.message}); the next build cannot say why a step missed"
         ]
     return []
+
+
+def pushed_sizes(
+    image: ImageRef, digest: str | None, connect: Connect = RegistryClient
+) -> dict[str, int]:
+    """The size of each layer of the image a build pushed (its first platform's), by the step
+    that made it; none where it cannot be read: sizes are figures for advice, never a failure."""
+    if digest is None:
+        return {}
+    try:
+        with connect(image.registry) as client:
+            found = client.manifest(image.repository, digest)
+            if found is not None and found.body.get("manifests"):
+                first = next(iter(platform_images(found.body).values()), None)
+                found = client.manifest(image.repository, first) if first else None
+            if found is None or "config" not in found.body:
+                return {}
+            config = client.blob(
+                image.repository, found.body["config"]["digest"], limit=RECORD_LIMIT
+            )
+            return layer_sizes(json.loads(config), found.body)
+    except (RegistryError, ValueError, KeyError, TypeError, RecursionError):
+        return {}

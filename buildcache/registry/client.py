@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from buildcache.core.preflight import Access, AccessState
+from buildcache.core.publish.preflight import Access, AccessState
 from buildcache.core.reference import DOCKER_HUB, content_digest
 from buildcache.errors import RegistryError
 

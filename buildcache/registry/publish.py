@@ -1,7 +1,7 @@
 """Publishing through the registry API, once every registry holds each variant's image by
 digest: each tag one PUT of the variant's index (the same bytes everywhere, read once), the
 holds of higher releases decided over every registry, and two releases at once settled on the
-higher one. The order and the retries are core/publish.py's; this is what talks to registries."""
+higher one. The order and the retries are core/publish/writes.py's; this is what talks to registries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from buildcache.core.publish import PublishStep, ReleaseShape, TagResult
+from buildcache.core.publish.writes import PublishStep, ReleaseShape, TagResult
 from buildcache.core.reference import ImageRef, content_digest
 from buildcache.errors import PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from buildcache.core.plan.tags import release_key
-from buildcache.core.publish import ReleaseShape, Retrier, RetryPolicy, TagResult
+from buildcache.core.publish.writes import ReleaseShape, Retrier, RetryPolicy, TagResult
 from buildcache.core.reference import ImageRef, platform_images
 from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once

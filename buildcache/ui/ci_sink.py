@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from buildcache.buildkit.report import CacheReport, VariantStatus
     from buildcache.core.bases import BaseUse, MissCause
     from buildcache.core.plan.model import VariantPlan
-    from buildcache.core.publish import TagResult
-    from buildcache.core.result import BuildResult
+    from buildcache.core.publish.result import BuildResult
+    from buildcache.core.publish.writes import TagResult
 
 
 class CISink(Protocol):
@@ -158,8 +158,8 @@ def _variant_group(steps: Sequence[Vertex], variant: str) -> list[str]:
 def _step_lines(step: Vertex) -> list[str]:
     """A step with CACHED or its seconds; the output of one that ran."""
     if step.reused:
-        return [f"{step.platform or ''} {step.step_name} CACHED".strip()]
-    ran = f"{step.platform or ''} {step.step_name} {step.seconds or 0:.1f}s".strip()
+        return [f"{step.platform or ''} {step.short_name} CACHED".strip()]
+    ran = f"{step.platform or ''} {step.short_name} {step.seconds or 0:.1f}s".strip()
     return [ran, *(f"  | {line}" for line in step.logs)]
 
 
@@ -413,7 +413,10 @@ def _not_published(results: Sequence[TagResult]) -> list[str]:
 
 def _cache_lines(report: CacheReport, cause: MissCause | None) -> list[str]:
     figure = f"{report.cached}/{report.total} steps from the cache" if report.total else "no steps"
-    lines = [f"**cache:** {figure}", ""]
+    origins = f" ({report.origin_words})" if report.origin_words else ""
+    lines = [f"**cache:** {figure}{origins}", ""]
+    if report.registry_hidden:
+        lines += [f"> **warning:** {md_text(report.hidden_registry_words)}", ""]
     if cause is not None:
         lines += [f"**why steps ran:** {md_code(cause.step)}: {md_text(cause.detail)}", ""]
     lines += ["| | ref | status |", "|---|---|---|"]

@@ -23,8 +23,8 @@ ProgressMode = Literal["auto", "tty", "plain", "quiet"]
 
 
 def step_label(vertex: Vertex) -> str:
-    text = vertex.text if len(vertex.text) <= 100 else vertex.text[:97] + "..."
-    return f"{vertex.index}/{vertex.count} {text}"
+    """One line: the step's number and the first line of its text (`…` where it goes on)."""
+    return f"{vertex.index}/{vertex.count} {vertex.first_line}"
 
 
 def outcome(vertex: Vertex) -> str:

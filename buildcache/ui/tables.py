@@ -16,8 +16,8 @@ from rich.text import Text
 
 from buildcache.buildkit.report import CacheExport, CacheReport, VariantStatus
 from buildcache.core.bases import BaseUse, CacheRecord, MissCause, Upstream, short
+from buildcache.core.build_inputs import Attest
 from buildcache.core.doctor import Check
-from buildcache.core.inputs import Attest
 from buildcache.core.plan.metadata import Described
 from buildcache.core.plan.model import BuildPlan, VariantPlan
 from buildcache.core.redact import shown_args
@@ -25,9 +25,10 @@ from buildcache.core.reference import cache_source
 from buildcache.ui.console import labelled
 
 if TYPE_CHECKING:
+    from buildcache.core.advise import Advice
     from buildcache.core.cache import CacheEntry
-    from buildcache.core.publish import TagResult
-    from buildcache.core.result import BuildResult
+    from buildcache.core.publish.result import BuildResult
+    from buildcache.core.publish.writes import TagResult
 
 POLICY_WORDS = {"rw": "read and write", "ro": "read only", "off": "off"}
 CHECK_STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
@@ -265,7 +266,8 @@ def _step_counts(report: CacheReport) -> list[tuple[str, int, int]]:
 
 def _steps_note(report: CacheReport) -> str:
     fetched = sum(1 for s in report.executed_steps if s.is_from)
-    note = f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
+    note = f" ({report.origin_words})" if report.origin_words else ""
+    note += f" ({fetched} of the rest FROM, which fetched the base)" if fetched else ""
     if report.not_run:  # per platform: the same step on two platforms is not two
         counts = [f"{s.not_run} on {p}" for p, s in report.per_platform.items() if s.not_run]
         note += f"; never ran: {', '.join(counts)} (the build stopped before them)"
@@ -279,7 +281,8 @@ def _ran_rows(report: CacheReport) -> list[Row]:
         (s for s in report.executed_steps if not s.is_from), key=lambda s: -(s.seconds or 0)
     )
     rows = [
-        (Text("ran"), Text(f"{s.seconds or 0:5.1f}s {s.platform or ''} {s.name}")) for s in ran[:5]
+        (Text("ran"), Text(f"{s.seconds or 0:5.1f}s {s.platform or ''} {s.short_name or s.name}"))
+        for s in ran[:5]
     ]
     if len(ran) > 5:
         rows.append((Text(""), Text(f"... and {len(ran) - 5} more (--json lists them all)")))
@@ -338,6 +341,8 @@ def cache_warnings(
 def _report_warnings(report: CacheReport, cause: MissCause | None) -> list[str]:
     """A broken chain of reuse, a cache not saved, a cache that could not be read."""
     warnings = [_broken_chain(report, cause)] if report.reuse_broken else []
+    if report.registry_hidden:
+        warnings.append(f"{report.variant}: {report.hidden_registry_words}")
     if report.exported.status == "failed":
         warnings.append(
             f"{report.variant}: the cache was not saved to {report.exported.ref}: {report.exported.reason}"
@@ -356,6 +361,20 @@ def _broken_chain(report: CacheReport, cause: MissCause | None) -> str:
         f"the chain of reuse broke at {report.first_executed} (every step after it ran again too)"
         + likely
     )
+
+
+def print_advice(console: Console, found: Sequence[Advice], notes: Sequence[str]) -> None:
+    """`advise`: each piece of advice with the step it is about; the notes on missing records."""
+    for note in notes:
+        labelled(console, "note", "yellow", note)
+    if not found:
+        console.print(Text("no advice: the Dockerfiles' layouts let the cache pay", style="green"))
+        return
+    for advice in found:
+        console.print(
+            Text.assemble((f"{advice.variant} {advice.stage}", "bold"), f"  {advice.kind}")
+        )
+        console.print(Text(f"  {advice.message}"))
 
 
 def human_size(size: int | None) -> str:

@@ -163,3 +163,58 @@ def test_a_changed_build_argument_and_a_changed_copy_source_are_named(project: P
     )
     tags = registry_get(project.registries.ghcr, f"{project.name}-cache/tags/list").json()["tags"]
     assert sorted(tags) == ["buildcache-slim", "buildcache-slim.record"]
+
+
+MULTI_STAGE = """\
+ARG BASE_IMAGE
+FROM ${{BASE_IMAGE}} AS base
+ARG DEPS_SECONDS VARIANT
+WORKDIR /app
+COPY .docker/scripts/*.sh /usr/local/bin/
+RUN echo {salt} > /salt
+
+FROM base AS build
+RUN echo {line} \\
+    && cat /salt > /built
+
+FROM ${{BASE_IMAGE}} AS release
+COPY --from=build /built /built
+COPY --from=base /usr/local/bin/entrypoint.sh /entrypoint.sh
+"""
+
+
+def test_a_multi_stage_miss_names_the_step_whose_own_input_changed(project: Project) -> None:
+    """The issue's two misses: a changed script read by `base`'s COPY is that step's, not
+    `release`'s `COPY --from=build` (numbered before it: BuildKit counts steps per stage); an
+    edited RUN line is "its text changed", with the old and the new line."""
+    salt = uuid.uuid4().hex  # no build cache on this engine holds these steps
+    scripts = project.path / ".docker" / "scripts"
+    scripts.mkdir(parents=True)
+    (scripts / "entrypoint.sh").write_text(f"#!/bin/sh\necho one {salt}\n")
+    dockerfile = project.path / "Dockerfile"
+    dockerfile.write_text(MULTI_STAGE.format(salt=salt, line="first"))
+    config = (project.path / "buildcache.toml").read_text()
+    config = config.replace('"Dockerfile.example"', '"Dockerfile"').replace(
+        'platforms = ["linux/amd64", "linux/arm64"]', 'platforms = ["linux/amd64"]'
+    )
+    project.write_config(config)
+    build = ("build", "slim", "--cache-write", "--version", "t", "--no-latest")
+    result = project.run(*build)
+    assert result.returncode == 0, result.stderr
+
+    (scripts / "entrypoint.sh").write_text(f"#!/bin/sh\necho two {salt}\n")
+    result, data = project.run_json(*build)
+    assert result.returncode == 0, result.stderr
+    cause = _variant(data, "slim")["cache"]["miss_cause"]
+    assert cause["step"] == "COPY .docker/scripts/*.sh /usr/local/bin/", cause
+    assert cause["kind"] == "files"
+    assert cause["detail"] == "the files it reads changed: .docker/scripts/entrypoint.sh"
+
+    dockerfile.write_text(MULTI_STAGE.format(salt=salt, line="second"))
+    result, data = project.run_json(*build)
+    assert result.returncode == 0, result.stderr
+    cause = _variant(data, "slim")["cache"]["miss_cause"]
+    old, new = "RUN echo first && cat /salt > /built", "RUN echo second && cat /salt > /built"
+    assert cause["kind"] == "instruction", cause
+    assert cause["detail"] == f"its text changed: {old} -> {new}"
+    assert cause["changes"] == [{"what": "text", "old": old, "new": new}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -158,9 +159,13 @@ def _own_tmp(project: Project) -> Path:
 
 
 def _slow_build(project: Project, variant: str) -> subprocess.Popen[str]:
-    """`buildcache build` of one variant, in its own session, once it is in a 120 s step."""
+    """`buildcache build` of one variant, in its own session, once it is in a slow step."""
+    # a length of its own: a step this engine never finished, whatever ran on it before
+    seconds = str(600 + secrets.randbelow(100_000))
     config = project.path / "buildcache.toml"
-    config.write_text(config.read_text().replace('DEPS_SECONDS = "1"', 'DEPS_SECONDS = "120"'))
+    config.write_text(
+        config.read_text().replace('DEPS_SECONDS = "1"', f'DEPS_SECONDS = "{seconds}"')
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_"))}
     command = ["build", variant, "--platform", "linux/amd64", "--version", "1"]
     process = subprocess.Popen(
@@ -173,12 +178,28 @@ def _slow_build(project: Project, variant: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stderr is not None
-    for line in process.stderr:  # plain progress: wait for the step before the slow ones
-        if " COPY example/deps/" in line:
-            break
-    time.sleep(2)  # in the slow dependency step now
+    # in the slow dependency step now: its process runs (the engine's containers are processes
+    # of this machine); waiting on that, not on a guess of how long the steps before it take
+    step = ["sh", "/opt/deps/install.sh", "common", seconds]
+    _wait_for_process(process, "\0".join(step).encode(), within=300)
     return process
+
+
+def _wait_for_process(build: subprocess.Popen[str], command_line: bytes, *, within: float) -> None:
+    """Until a process of this machine runs `command_line` (buildcache's build still running)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if build.poll() is not None:
+            _, err = build.communicate()
+            raise AssertionError(f"the build ended ({build.returncode}) first: {err}")
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if cmdline.read_bytes().startswith(command_line):
+                    return
+            except OSError:
+                continue  # the process ended while it was read
+        time.sleep(0.05)  # a poll of /proc, not a wait for the step to be reached
+    raise AssertionError(f"no process {command_line!r} within {within:.0f} s")
 
 
 def test_ctrl_c_stops_the_build_and_exits_130(project: Project, docker: DockerClient) -> None:

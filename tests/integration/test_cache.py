@@ -247,3 +247,41 @@ def test_two_projects_on_one_cache_image_never_prune_each_other(project: Project
     result = project.run("cache", "prune", "--yes")
     assert result.returncode == 0, result.stderr
     assert cache_tags() == both - {"buildcache-full", "buildcache-full.record"}
+
+
+def test_hits_from_the_engines_own_cache_are_counted_apart_from_the_registrys(
+    project: Project,
+) -> None:
+    """A warm engine hides a registry cache that gives nothing: with a new cache ref (missing)
+    every step still comes from the cache, all from the engine's local one, and that is a
+    warning; with the ref its record describes, they are the registry cache's."""
+    config = (
+        (project.path / "buildcache.toml")
+        .read_text()
+        .replace('platforms = ["linux/amd64", "linux/arm64"]', 'platforms = ["linux/amd64"]')
+    )
+    (project.path / "example" / "deps" / "salt.txt").write_text(f"{project.name}\n")  # cold steps
+    project.write_config(config)
+    build = ("build", "slim", "--cache-write", "--version", "1", "--no-latest")
+    result = project.run(*build)
+    assert result.returncode == 0, result.stderr
+
+    project.write_config(config.replace(f"{project.name}-cache", f"{project.name}-elsewhere"))
+    result, data = project.run_json(*build)
+    assert result.returncode == 0, result.stderr
+    steps = _cache(data, "slim")["steps"]
+    assert steps["cached"] == steps["total"] > 0
+    assert (steps["from_registry"], steps["from_local"]) == (0, steps["cached"])
+    assert {s["origin"] for s in _cache(data, "slim")["cached_steps"]} == {"local"}
+    assert "the registry cache gave no step" in result.stderr
+    assert f"0 from the registry cache, {steps['cached']} from the engine's local cache" in (
+        result.stderr
+    )
+
+    project.write_config(config)
+    result, data = project.run_json(*build)
+    assert result.returncode == 0, result.stderr
+    steps = _cache(data, "slim")["steps"]
+    assert (steps["from_registry"], steps["from_local"]) == (steps["cached"], 0)
+    assert {s["origin"] for s in _cache(data, "slim")["cached_steps"]} == {"registry"}
+    assert "the registry cache gave no step" not in result.stderr

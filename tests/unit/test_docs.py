@@ -43,6 +43,7 @@ COMMANDS = list(_commands(typer.main.get_command(app)))
 
 def test_the_commands_are_the_documented_ones() -> None:
     assert sorted(" ".join(path) for path, _ in COMMANDS) == [
+        "advise",
         "build",
         "builder down",
         "builder up",

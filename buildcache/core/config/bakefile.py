@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.build_inputs import context_value, parse_secret
 from buildcache.core.config.model import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
-from buildcache.core.inputs import context_value, parse_secret
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.errors import ConfigError, UsageError
 

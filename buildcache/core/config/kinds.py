@@ -10,9 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.config.reader import Reader, as_written, kind_of
-from buildcache.core.config.schema import Setting
-from buildcache.core.inputs import (
+from buildcache.core.build_inputs import (
     CONTEXT_NAME,
     ENV_NAME,
     LABEL_KEY,
@@ -21,6 +19,8 @@ from buildcache.core.inputs import (
     context_value,
     parse_ssh,
 )
+from buildcache.core.config.reader import Reader, as_written, kind_of
+from buildcache.core.config.schema import Setting
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
 from buildcache.errors import UsageError

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from buildcache.core.inputs import Secret
+from buildcache.core.build_inputs import Secret
 from buildcache.core.reference import ImageRef
 
 CONFIG_FILE = "buildcache.toml"

@@ -9,19 +9,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildcache.core.config.model import AttestConfig, Config, VariantConfig
-from buildcache.core.dockerfile import Dockerfile, Needed, Stage, needed, read_dockerfile
-from buildcache.core.inputs import (
+from buildcache.core.build_inputs import (
     CONTEXT_SCHEMES,
     Attest,
+    BuildInputs,
     ProvenanceMode,
-    RunInputs,
     Secret,
     VariantInputs,
     parse_context,
     parse_secret,
     parse_ssh,
 )
+from buildcache.core.config.model import AttestConfig, Config, VariantConfig
+from buildcache.core.dockerfile.stages import Dockerfile, Needed, Stage, needed, read_dockerfile
 from buildcache.core.plan.ci import RunContext
 from buildcache.errors import ConfigError, UsageError
 
@@ -175,7 +175,7 @@ def unmet_mounts(needed: Needed, secrets: Iterable[Secret], ssh: Iterable[str]) 
 
 
 def attest_of(
-    config: AttestConfig, run: RunInputs, *, push: bool, context: RunContext
+    config: AttestConfig, run: BuildInputs, *, push: bool, context: RunContext
 ) -> Attest | None:
     """The attestations of a pushed image: provenance as build-push-action sets it (max on a
     public repository when the CI says so, min otherwise) unless the config or --provenance
@@ -193,7 +193,7 @@ def attest_of(
 
 
 def _provenance(
-    config: AttestConfig, run: RunInputs, context: RunContext
+    config: AttestConfig, run: BuildInputs, context: RunContext
 ) -> tuple[ProvenanceMode, str]:
     """The provenance mode, and why."""
     mode = run.provenance or config.provenance
@@ -207,7 +207,7 @@ def _provenance(
 def variant_inputs(
     config: Config,
     variant: VariantConfig,
-    run: RunInputs,
+    run: BuildInputs,
     *,
     cwd: Path,
     attest: Attest | None,

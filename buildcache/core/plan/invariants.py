@@ -8,7 +8,7 @@ from pathlib import Path
 
 from buildcache.core.cache import RECORD_SUFFIX, NameOwner, owned_names, record_ref, variant_of
 from buildcache.core.config.model import Config
-from buildcache.core.dockerfile_syntax import unknown_instruction
+from buildcache.core.dockerfile.syntax import unknown_instruction
 from buildcache.core.plan.model import VariantPlan
 from buildcache.core.reference import TAG, ImageRef
 from buildcache.errors import ConfigError, UsageError

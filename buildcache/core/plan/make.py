@@ -13,10 +13,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from buildcache.core.build_inputs import parse_build_arg, parse_key_values
 from buildcache.core.cache import cache_refs, staging_tag
 from buildcache.core.config.model import Config, VariantConfig
-from buildcache.core.dockerfile import Dockerfile, Needed
-from buildcache.core.inputs import parse_build_arg, parse_key_values
+from buildcache.core.dockerfile.stages import Dockerfile, Needed
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy
 from buildcache.core.plan.inputs import (
     UndeclaredArg,
@@ -92,7 +92,7 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     built = make_plan(config, run, request, policy)
     check_paths(built.variants, facts.exists)
     notes += checkout_notes(run, context, facts)
-    return describe(config, built, request, facts, context, notes)
+    return attach_build_inputs(config, built, request, facts, context, notes)
 
 
 SHALLOW_NOTE = (
@@ -147,6 +147,8 @@ def make_plan(
     variants: list[VariantPlan] = []
     for variant in chosen:
         platforms = _platforms(config, variant, request.platforms)
+        if platforms and request.load and not request.platforms:
+            platforms = _loaded_platform(platforms, request.host_platform)
         if not platforms:
             notes.append(
                 f"variant {variant.name} is left out: it is not built for {', '.join(request.platforms)}"
@@ -248,6 +250,14 @@ def _platforms(
     return tuple(p for p in own if p in asked) or None
 
 
+def _loaded_platform(platforms: tuple[str, ...], host: str | None) -> tuple[str, ...]:
+    """--load without --platform: the host's platform, where the variant builds it among
+    others (a variant of one platform loads that one)."""
+    if len(platforms) > 1 and host in platforms:
+        return (host,)
+    return platforms
+
+
 def _check_selection(variants: Sequence[VariantPlan], request: PlanRequest) -> None:
     if not variants:
         raise UsageError(f"nothing to build for {', '.join(request.platforms)}")
@@ -344,7 +354,7 @@ def _variant_plan(
 # What each variant hands BuildKit besides its context
 
 
-def describe(
+def attach_build_inputs(
     config: Config,
     built: BuildPlan,
     request: PlanRequest,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from buildcache.core.inputs import VariantInputs
+from buildcache.core.build_inputs import VariantInputs
 from buildcache.core.plan.ci import CachePolicy
 from buildcache.core.plan.metadata import Described
 from buildcache.core.redact import shown_args

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from buildcache.core.inputs import RunInputs
+from buildcache.core.build_inputs import BuildInputs
 from buildcache.core.plan.ci import CacheFlag, GitFacts, RunContext
 
 
@@ -24,12 +24,14 @@ class PlanRequest:
     push: bool = False
     load: bool = False
     platforms: tuple[str, ...] = ()  # a subset of the configured ones
+    # the host's platform: what --load builds, without --platform, of a variant of several
+    host_platform: str | None = None
     push_by_digest: bool = False
     # a push on a builder that cannot push untagged (docker driver): under a staging tag instead
     staging: bool = False
     # the run's own part of its staging names (two runs on one engine never share one)
     run_id: str = ""
-    inputs: RunInputs = field(default_factory=RunInputs)
+    inputs: BuildInputs = field(default_factory=BuildInputs)
     # how the plan is assembled (commands/plan.py): the bake file, and the registries asked
     bake_file: Path | None = None
     sets: tuple[str, ...] = ()  # bake --set overrides

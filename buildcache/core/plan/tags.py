@@ -65,7 +65,7 @@ class TagName:
     @property
     def floating(self) -> bool:
         """A tag that follows the newest release (latest, 1.2, 1): it only ever moves forward,
-        so it is written last, and never over a higher release (core/publish.py)."""
+        so it is written last, and never over a higher release (core/publish/writes.py)."""
         return self.forward or self.rule.startswith(
             ("latest", "semver {{major}", "pep440 {{major}")
         )

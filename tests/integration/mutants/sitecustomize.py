@@ -36,7 +36,7 @@ def _failed_tag_writes_exit_0() -> None:
 def _moving_tags_despite_a_failed_version_tag() -> None:
     """The gate before the moving tags skipped: they are written although a version tag of the
     variant failed."""
-    from buildcache.core import publish
+    from buildcache.core.publish import writes as publish
 
     _replace(publish, "_missing_version_tags", lambda results: {})
 

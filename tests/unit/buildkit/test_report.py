@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from buildcache.buildkit.metadata import TargetMetadata, parse_metadata
-from buildcache.buildkit.report import VariantStatus, cache_report, variant_status
+from buildcache.buildkit.report import VariantStatus, cache_report, variant_status, with_origins
 from buildcache.buildkit.tracker import BuildTracker
 
 DATA = Path(__file__).parent.parent / "data"
@@ -131,7 +131,14 @@ def test_found_cache_with_most_steps_executed_is_a_broken_chain() -> None:
     assert not dataclasses.replace(report, no_cache=True).reuse_broken
     assert report.first_executed == "[linux/amd64] 3/4 RUN apt-get install"
     assert report.exported.status == "skipped"
-    assert report.to_json()["steps"] == {"total": 5, "cached": 2, "executed": 3, "not_run": 0}
+    assert report.to_json()["steps"] == {
+        "total": 5,
+        "cached": 2,
+        "executed": 3,
+        "not_run": 0,
+        "from_registry": None,
+        "from_local": None,
+    }
 
 
 def test_a_step_the_failed_build_never_reached_is_not_listed_as_ran() -> None:
@@ -160,7 +167,14 @@ def test_a_step_the_failed_build_never_reached_is_not_listed_as_ran() -> None:
         build_failed=True,
     )
     assert [s.name for s in report.executed_steps] == ["2/3 RUN make"]
-    assert report.to_json()["steps"] == {"total": 3, "cached": 1, "executed": 1, "not_run": 1}
+    assert report.to_json()["steps"] == {
+        "total": 3,
+        "cached": 1,
+        "executed": 1,
+        "not_run": 1,
+        "from_registry": None,
+        "from_local": None,
+    }
 
 
 def test_an_import_that_fails_for_another_reason_keeps_the_registrys_words() -> None:
@@ -257,3 +271,67 @@ def test_a_variant_published_before_says_which_image() -> None:
     status = VariantStatus("published before", image="sha256:abc")
     assert status.to_json()["image"] == "sha256:abc"
     assert "image" not in VariantStatus("built").to_json()
+
+
+def _warm_engine_tracker(import_error: str | None) -> BuildTracker:
+    """Two steps from the cache, one that ran; the cache import found or not."""
+    tracker = BuildTracker(["slim"], {"slim": ["linux/amd64"]})
+    cache_import: dict[str, object] = {
+        "digest": "i",
+        "name": "[slim] importing cache manifest from r/c:buildcache-slim",
+        "started": "2026-01-01T00:00:00Z",
+        "completed": "2026-01-01T00:00:00Z",
+    }
+    if import_error:
+        cache_import["error"] = import_error
+    steps = [
+        {"digest": "a", "name": "[slim app 1/3] WORKDIR /app", "cached": True},
+        {"digest": "b", "name": "[slim app 2/3] COPY deps /d", "cached": True},
+        {
+            "digest": "c",
+            "name": "[slim app 3/3] RUN make",
+            "started": "2026-01-01T00:00:00Z",
+            "completed": "2026-01-01T00:00:02Z",
+        },
+    ]
+    tracker.update({"vertexes": [cache_import, *steps]})
+    return tracker
+
+
+def _origins(tracker: BuildTracker, held: set[tuple[str, str]] | None):  # type: ignore[no-untyped-def]
+    report = cache_report(
+        tracker,
+        variant="slim",
+        cache_from=["r/c:buildcache-slim"],
+        cache_to=None,
+        cache_to_mode=None,
+        export_skipped_reason="not pushing",
+        metadata=None,
+        build_failed=False,
+    )
+    return with_origins(report, tracker, held)
+
+
+def test_cached_steps_are_counted_by_where_they_came_from() -> None:
+    missing = _origins(_warm_engine_tracker("r/c:buildcache-slim: not found"), {("app", "x")})
+    # the registry cache was not there: every hit was the engine's own, and that is a warning
+    assert (missing.from_registry, missing.from_local) == (0, 2)
+    assert missing.registry_hidden
+    assert missing.origin_words == "0 from the registry cache, 2 from the engine's local cache"
+    assert missing.hidden_registry_words.startswith(
+        "the registry cache gave no step (r/c:buildcache-slim missing): the 2 cached steps"
+    )
+    assert missing.to_json()["steps"]["from_local"] == 2
+    # found, and its record holds one of the two
+    found = _origins(_warm_engine_tracker(None), {("app", "WORKDIR /app")})
+    assert (found.from_registry, found.from_local) == (1, 1)
+    assert found.to_json()["cached_steps"] == [
+        {"name": "app 1/3 WORKDIR /app", "platform": "linux/amd64", "origin": "registry"},
+        {"name": "app 2/3 COPY deps /d", "platform": "linux/amd64", "origin": "local"},
+    ]
+    assert not found.registry_hidden
+    # found, no record: where a hit came from is not known, and nothing is said of it
+    unknown = _origins(_warm_engine_tracker(None), None)
+    assert (unknown.from_registry, unknown.from_local, unknown.origin_words) == (None, None, "")
+    assert {s.origin for s in unknown.cached_steps} == {"unknown"}
+    assert found.ran_seconds == {"RUN make": 2.0}

@@ -168,3 +168,17 @@ def test_a_cache_import_s_miss_is_no_export_failure() -> None:
     )  # fmt: skip
     assert tracker.export_failure("slim") is None
     assert tracker.export_failed_of() == []
+
+
+def test_a_continued_step_is_named_by_its_first_line() -> None:
+    from buildcache.buildkit.tracker import first_line
+
+    # BuildKit joins `RUN a \` and `    && b` into `RUN a     && b`: the indent stays
+    assert first_line("RUN apt-get update     && apt-get install -y curl") == "RUN apt-get update …"
+    assert first_line("RUN make") == "RUN make"
+    assert first_line("RUN " + "x" * 120) == "RUN " + "x" * 96 + " …"
+    tracker = BuildTracker(["slim"], {"slim": ["linux/amd64"]})
+    tracker.update({"vertexes": [{"digest": "a", "name": "[slim app 2/3] RUN a  && b"}]})
+    [step] = tracker.steps()
+    assert step.short_name == "app 2/3 RUN a …"
+    assert step.step_name == "app 2/3 RUN a && b"

@@ -59,7 +59,7 @@ def test_plan_for_people_goes_to_stderr_and_says_where_the_version_came_from(
         (["plan", "--version", "feature/x"], "not a valid Docker tag"),
         (["plan", "--bogus"], "No such option"),
         (["build", "--version", "1", "--progress", "fancy"], "'fancy' is not one of 'auto', 'tty'"),
-        (["build", "--version", "1", "--load"], "--load loads one platform"),
+        (["build", "--version", "1", "--load", "--push"], "--push and --load cannot be combined"),
         (["plan", "--config", "missing.toml", "--version", "1"], "does not exist"),
     ],
 )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from buildcache.core.preflight import Access
+from buildcache.core.publish.preflight import Access
 from tests.unit.commands.conftest import Run
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from buildcache.cli.main import main
-from buildcache.core.preflight import Access
+from buildcache.core.publish.preflight import Access
 from tests.unit.conftest import DockerCalls
 
 SECRET = "s3cr3t-token-value"

@@ -31,8 +31,8 @@ def test_a_runner_image_that_cannot_be_read_fails_the_merge_before_anything_is_w
     """A registry that keeps answering 500 to the runner's manifest: tried again, then the merge
     stops with one sentence (BuildFailed, exit 1), not an uncaught registry error."""
     from buildcache.commands.merge import _read_runners
-    from buildcache.core.merge import MergeInput
-    from buildcache.core.publish import Retrier, RetryPolicy, VariantTags
+    from buildcache.core.publish.merge import MergeInput
+    from buildcache.core.publish.writes import Retrier, RetryPolicy, VariantTags
     from buildcache.core.reference import ImageRef
     from buildcache.errors import BuildFailed
     from buildcache.registry.publish import Registries
@@ -66,8 +66,8 @@ def test_a_runner_image_built_as_another_variant_is_refused_before_anything_is_w
     import pytest
 
     from buildcache.commands.merge import _read_runners
-    from buildcache.core.merge import MergeInput
-    from buildcache.core.publish import Retrier, RetryPolicy, VariantTags
+    from buildcache.core.publish.merge import MergeInput
+    from buildcache.core.publish.writes import Retrier, RetryPolicy, VariantTags
     from buildcache.core.reference import ImageRef
     from buildcache.errors import UsageError
     from buildcache.registry.publish import Registries

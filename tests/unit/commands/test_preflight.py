@@ -11,7 +11,7 @@ from rich.console import Console
 
 from buildcache.commands.preflight import check_registries
 from buildcache.core.config.load import parse_config
-from buildcache.core.preflight import Access
+from buildcache.core.publish.preflight import Access
 from buildcache.errors import BuildFailed, ExitCode
 from tests.unit.plans import make_plan
 

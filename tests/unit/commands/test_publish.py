@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from buildcache.commands.publish import publish_tags
-from buildcache.core.publish import RetryPolicy, VariantTags
+from buildcache.core.publish.writes import RetryPolicy, VariantTags
 from buildcache.core.reference import ImageRef
 from tests.unit.registry.memory import MemoryRegistries
 

@@ -14,8 +14,10 @@ from buildcache.core.bases import (
     context_key,
     decide,
     explain,
+    first_cause,
     new_record,
     predictions,
+    registry_holds,
 )
 from buildcache.core.redact import kept_value
 
@@ -131,7 +133,11 @@ def test_a_changed_instruction_is_its_own_miss_even_where_the_base_tag_moved() -
     changed = shown(RecordedStep("runtime", "RUN make full", {}, {}), "RUN make full")
     cause = explain(_upstream(uses(), (changed,)), "runtime", "RUN make full")
     assert cause is not None
-    assert (cause.kind, cause.detail) == ("instruction", "the instruction is new or was changed")
+    assert (cause.kind, cause.detail) == (
+        "instruction",
+        'its text changed: RUN pip install "/w[$EXTRAS]" -> RUN make full',
+    )
+    assert cause.changes == (("text", 'RUN pip install "/w[$EXTRAS]"', "RUN make full"),)
 
 
 def test_an_index_pushed_again_over_the_same_images_has_not_moved() -> None:
@@ -213,7 +219,8 @@ def test_the_users_files_come_before_git_and_a_context_holding_git_says_so() -> 
     assert cause is not None
     assert cause.detail == (
         "the files it reads changed: src/cli.py, .git/COMMIT_EDITMSG, .git/HEAD, .git/index, "
-        ".git/logs/HEAD and 1 more (the build context holds .git: every commit changes it; "
+        ".git/logs/HEAD and 1 more (a COPY or ADD takes the context's .git: every commit "
+        "changes it; "
         "add .git to .dockerignore)"
     )
     # .git now ignored: its files are gone from the step, and no advice to ignore it again
@@ -226,3 +233,141 @@ def test_the_users_files_come_before_git_and_a_context_holding_git_says_so() -> 
         "the files it reads changed: src/cli.py, src/app.py (removed), .git/"
     )
     assert ".dockerignore" not in cause.detail
+
+
+def _step(stage: str, text: str, files: dict[str, str] | None = None, **kw: object) -> RecordedStep:
+    return RecordedStep(stage, text, {}, files or {}, shown=text, **kw)  # type: ignore[arg-type]
+
+
+# the issue's Dockerfile: a script read by `base`'s COPY, and `release` copying from `build`
+SCRIPTS = "COPY .docker/scripts/*.sh /usr/local/bin/"
+BUILD_RUN = "RUN make build"
+FROM_BUILD = "COPY --from=build /app /app"
+
+
+def _multi_stage(script_hash: str, build_run: str = BUILD_RUN) -> tuple[RecordedStep, ...]:
+    return (
+        _step("base", "WORKDIR /app"),
+        _step("base", SCRIPTS, {".docker/scripts/*.sh": script_hash}),
+        _step("build", build_run),
+        _step("release", FROM_BUILD),
+    )
+
+
+def test_the_first_step_whose_own_input_changed_is_blamed_not_a_later_stages() -> None:
+    """BuildKit numbers steps per stage: `release 2/3 COPY --from=build` comes before
+    `base 3/4 COPY` by number, but its key changed only because `base`'s files did."""
+    rec = CacheRecord("full", NOW, "sha256:c", (), _multi_stage("sha256:1"))
+    upstream = Upstream(steps=_multi_stage("sha256:2"), record=rec)
+    ran = [("release", FROM_BUILD), ("base", SCRIPTS), ("build", BUILD_RUN)]
+    cause = first_cause(upstream, ran)
+    assert cause is not None
+    assert (cause.kind, cause.step) == ("files", SCRIPTS)
+    assert cause.detail == "the files it reads changed: .docker/scripts/*.sh"
+    # where no step changed an input of its own, the first of them in the Dockerfile's order
+    same = Upstream(steps=_multi_stage("sha256:1"), record=rec)
+    cause = first_cause(same, ran)
+    assert cause is not None
+    assert (cause.kind, cause.step) == ("unknown", SCRIPTS)
+    assert first_cause(Upstream(steps=_multi_stage("sha256:1")), ran) is None
+
+
+def test_an_edited_instruction_says_its_old_and_new_text() -> None:
+    rec = CacheRecord("full", NOW, "sha256:c", (), _multi_stage("sha256:1"))
+    edited = "RUN make build && make check"
+    upstream = Upstream(steps=_multi_stage("sha256:1", edited), record=rec)
+    cause = first_cause(upstream, [("release", FROM_BUILD), ("build", edited)])
+    assert cause is not None
+    assert (cause.kind, cause.step) == ("instruction", edited)
+    assert cause.detail == f"its text changed: {BUILD_RUN} -> {edited}"
+    assert cause.changes == (("text", BUILD_RUN, edited),)
+    # a step added where none was: new, no old line
+    added = (*_multi_stage("sha256:1"), _step("release", "RUN true"))
+    cause = explain(Upstream(steps=added, record=rec), "release", "RUN true")
+    assert cause is not None
+    assert (cause.kind, cause.detail) == ("instruction", "the instruction is new")
+
+
+def test_the_registry_holds_the_steps_its_record_has_up_to_the_first_that_differs() -> None:
+    rec = CacheRecord("full", NOW, "sha256:c", (), _multi_stage("sha256:1"))
+    upstream = Upstream(steps=_multi_stage("sha256:2"), record=rec)
+    assert registry_holds(upstream) == {
+        ("base", "WORKDIR /app"),
+        ("build", BUILD_RUN),
+        ("release", FROM_BUILD),
+    }
+    assert registry_holds(Upstream(steps=_multi_stage("sha256:2"))) is None
+    # a base that moved: nothing of the stages built on it
+    [moved] = uses()
+    on_moved = replace(upstream, bases=(moved,), chain_bases={"base": NAME})
+    assert ("base", "WORKDIR /app") not in (registry_holds(on_moved) or set())
+
+
+def test_a_record_keeps_each_steps_seconds_and_what_changed_since_the_build_before() -> None:
+    before = (
+        _step(
+            "app", "COPY . .", {".": "sha256:1"}, each_file={"src/a.py": "1", "pyproject.toml": "1"}
+        ),
+        _step("app", "RUN pip install .", seconds=252.0),
+    )
+    rec = CacheRecord("full", NOW, "sha256:c", (), before)
+    now = (
+        _step(
+            "app", "COPY . .", {".": "sha256:2"}, each_file={"src/a.py": "2", "pyproject.toml": "1"}
+        ),
+        _step("app", "RUN pip install ."),
+    )
+    upstream = Upstream(steps=now, record=rec)
+    written = new_record(
+        "full", upstream, now=NOW, cache_digest=None, owner="o", ran={"COPY . .": 0.5}
+    )
+    copy, install = written.steps
+    assert (copy.seconds, copy.changed) == (0.5, ("src/a.py",))
+    assert install.seconds == 252.0  # cached here: the record's figure stays
+    read = CacheRecord.from_json(written.to_json())
+    assert read is not None
+    assert read.steps == written.steps
+    # the same files again: the build that changed them is still the one named
+    again = new_record(
+        "full", Upstream(steps=now, record=written), now=NOW, cache_digest=None, owner="o"
+    )
+    assert again.steps[0].changed == ("src/a.py",)
+    bad = written.to_json()
+    bad["steps"][1]["seconds"] = "soon"
+    assert CacheRecord.from_json(bad).steps[1].seconds is None  # type: ignore[union-attr]
+
+
+def test_a_history_that_does_not_match_its_layers_gives_no_sizes() -> None:
+    from buildcache.core.bases import layer_sizes
+
+    manifest = {"layers": [{"size": 5}]}
+    assert layer_sizes({"history": [{"created_by": "COPY a b # buildkit"}]}, manifest) == {
+        "COPY a b": 5
+    }
+    assert layer_sizes({"history": []}, manifest) == {}
+    step = _step("app", "COPY a b")
+    written = new_record(
+        "full",
+        Upstream(steps=(step,)),
+        now=NOW,
+        cache_digest=None,
+        owner="o",
+        sizes={"COPY a b": 5},
+    )
+    assert written.steps[0].size == 5
+    again = new_record(
+        "full", Upstream(steps=(step,), record=written), now=NOW, cache_digest=None, owner="o"
+    )
+    assert again.steps[0].size == 5  # not pushed this time: the record's size stays
+
+
+def test_a_step_the_engine_had_cached_is_blamed_where_its_input_changed() -> None:
+    """entrypoint.sh changed back to what an earlier build had: the COPY came from the engine's
+    cache, its new result made the RUN after it run."""
+    salt = _step("base", "RUN echo salt > /salt")
+    rec = CacheRecord("full", NOW, "sha256:c", (), (*_multi_stage("sha256:1"), salt))
+    upstream = Upstream(steps=(*_multi_stage("sha256:2"), salt), record=rec)
+    cause = first_cause(upstream, [("base", salt.text)])
+    assert cause is not None
+    assert (cause.kind, cause.step) == ("files", SCRIPTS)
+    assert cause.detail.endswith("(its result came from the engine's own cache)")

@@ -14,9 +14,9 @@ import pytest
 
 from buildcache.buildkit.report import CacheExport, CacheReport, ExecutedStep
 from buildcache.core.bake import bake_definition
-from buildcache.core.bases import GIT_NOTE, CacheRecord, RecordedBase
+from buildcache.core.bases import GIT_NOTE, GIT_NOTE_MOUNTED, CacheRecord, RecordedBase
 from buildcache.core.config.load import parse_config
-from buildcache.core.dockerignore import DockerIgnore
+from buildcache.core.dockerfile.ignore import DockerIgnore
 from buildcache.core.reference import ImageRef
 from buildcache.registry.bases import (
     after_build,
@@ -315,6 +315,28 @@ def test_a_context_whose_git_a_step_reads_is_a_note_once(tmp_path: Path) -> None
     assert not [n for n in attached.notes if ".git" in n]
 
 
+def test_git_read_by_a_bind_mount_only_is_no_note_and_beside_a_copy_not_dockerignore(
+    tmp_path: Path,
+) -> None:
+    """The issue's project: .git reaches only a bind mount its version tool reads; .dockerignore
+    would take it from the mount too."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    config = CONFIG + '[variants.slim]\nbuild-args = { EXTRAS = "slim" }\n'
+    mount = "RUN --mount=type=bind,source=.,target=/src pip install /src\n"
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.12-slim\n{mount}")
+    plan = make_plan(
+        parse_config(tomllib.loads(config), {}, path=tmp_path / "buildcache.toml", root=tmp_path),
+        version="1.0.0",
+        push=True,
+    )
+    attached = _attach(Registry(), plan, "always")
+    assert not [n for n in attached.notes if ".git" in n]
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.12-slim\n{mount}COPY . /app\n")
+    attached = _attach(Registry(), plan, "always")
+    assert [n for n in attached.notes if ".git" in n] == [GIT_NOTE_MOUNTED]
+
+
 def _hostile_record(registry: Registry, cache: ImageRef, data: bytes) -> None:
     """A record's manifest over a layer of `data`: what anyone with push rights could put."""
     from buildcache.core.bases import RECORD_TYPE
@@ -360,3 +382,47 @@ def test_a_record_s_names_are_text_not_terminal_escapes() -> None:
     assert record is not None
     assert record.owner == "\\x1b[2J\\x1b[31macme/widget"
     assert record.bases[0].name == "python\\x1b]0;owned\\x07:3.12"
+
+
+# an image config's history as BuildKit writes it: the base's entries, then the Dockerfile's
+HISTORY = [
+    {"created_by": "/bin/sh"},  # the base's one layer
+    {"created_by": "WORKDIR /app", "comment": "buildkit.dockerfile.v0"},
+    {"created_by": "COPY . . # buildkit"},
+    {"created_by": "RUN |2 DEPS_SECONDS=1 VARIANT=slim /bin/sh -c chown -R 1000 /app # buildkit"},
+    {"created_by": "ENV A=1", "empty_layer": True},
+]
+
+
+def test_the_layers_of_a_pushed_image_are_sized_by_the_step_that_made_them() -> None:
+    from buildcache.registry.bases import pushed_sizes
+
+    registry = Registry()
+    config = json.dumps({"history": HISTORY}).encode()
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    registry.blobs[config_digest] = config
+    sizes = [{"digest": f"sha256:l{n}", "size": n * 1000} for n in (1, 2, 3, 4)]
+    image = registry.put(
+        "a/w", "sha256:img", {"config": {"digest": config_digest}, "layers": sizes}
+    )
+    index = registry.put(
+        "a/w",
+        "1",
+        {"manifests": [{"digest": image, "platform": {"os": "linux", "architecture": "amd64"}}]},
+    )
+    ref = ImageRef.parse("ghcr.io/a/w")
+    found = pushed_sizes(ref, index, registry.connect)
+    assert found == {
+        "/bin/sh": 1000,
+        "WORKDIR /app": 2000,
+        "COPY . .": 3000,
+        "RUN chown -R 1000 /app": 4000,
+    }
+    # the step as the Dockerfile names it finds its layer (flags aside)
+    from buildcache.core.bases import history_key
+
+    assert history_key("RUN --mount=type=cache,target=/c chown -R 1000 /app") in found
+    assert pushed_sizes(ref, None, registry.connect) == {}
+    assert pushed_sizes(ref, "sha256:gone", registry.connect) == {}
+    registry.down.add("ghcr.io")
+    assert pushed_sizes(ref, index, registry.connect) == {}  # a figure, never a failure

@@ -4,7 +4,7 @@ higher; a resumed release copied only where it is missing."""
 
 from __future__ import annotations
 
-from buildcache.core.publish import PublishStep, ReleaseShape, TagResult
+from buildcache.core.publish.writes import PublishStep, ReleaseShape, TagResult
 from buildcache.core.reference import ImageRef
 from buildcache.registry.publish import (
     Registries,

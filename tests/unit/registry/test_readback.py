@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buildcache.core.publish import ReleaseShape
+from buildcache.core.publish.writes import ReleaseShape
 from buildcache.core.reference import ImageRef
 from buildcache.registry.readback import higher_release_holds
 from tests.unit.commands.test_cache import Registry
@@ -77,7 +77,7 @@ def test_releases_are_compared_between_the_variant_s_prefix_and_suffix() -> None
 
 
 def test_a_tag_read_back_wrong_is_named_as_another_run_s_or_a_lost_write() -> None:
-    from buildcache.core.publish import TagResult
+    from buildcache.core.publish.writes import TagResult
     from buildcache.registry.readback import read_back_published
     from tests.unit.registry.memory import MemoryRegistries
 
@@ -101,7 +101,7 @@ def test_a_tag_read_back_wrong_is_named_as_another_run_s_or_a_lost_write() -> No
 
 
 def test_a_tag_that_cannot_be_read_back_is_not_called_lost() -> None:
-    from buildcache.core.publish import TagResult
+    from buildcache.core.publish.writes import TagResult
     from buildcache.registry.readback import read_back_published
     from tests.unit.registry.memory import MemoryRegistries
 

@@ -17,9 +17,9 @@ from buildcache.buildkit.report import (
 from buildcache.buildkit.tracker import Vertex
 from buildcache.core.bases import BaseUse, MissCause, ResolvedBase, Upstream
 from buildcache.core.config.load import parse_config
-from buildcache.core.publish import TagResult
+from buildcache.core.publish.result import BuildResult
+from buildcache.core.publish.writes import TagResult
 from buildcache.core.reference import ImageRef
-from buildcache.core.result import BuildResult
 from buildcache.errors import BuildFailed
 from buildcache.ui import ci_sink as github
 from tests.github_output import read_outputs
@@ -282,3 +282,19 @@ def test_no_step_of_a_variant_is_never_0_of_0_steps_from_the_cache() -> None:
     text = github.summary(stopped)
     assert "0/0" not in text
     assert "**cache:** no steps" in text
+
+
+def test_summary_counts_the_registrys_hits_apart_and_warns_where_it_gave_none() -> None:
+    hidden = dataclasses.replace(
+        REPORT, imported=(CacheImport(CACHE, "missing"),), from_registry=0, from_local=8
+    )
+    text = github.summary(_result(reports={"slim": hidden}))
+    assert (
+        "8/10 steps from the cache (0 from the registry cache, 8 from the engine's local cache)"
+        in text
+    )
+    assert "> **warning:** the registry cache gave no step" in text
+    mixed = dataclasses.replace(REPORT, from_registry=6, from_local=2)
+    text = github.summary(_result(reports={"slim": mixed}))
+    assert "(6 from the registry cache, 2 from the engine's local cache)" in text
+    assert "warning" not in text

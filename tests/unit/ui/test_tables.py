@@ -143,3 +143,48 @@ def test_a_variant_published_before_is_shown_with_its_image_not_as_an_error() ->
     assert status.to_json()["image"] == "sha256:abc"
     [(_, headline)] = _status_rows(status)
     assert headline.plain == "PUBLISHED BEFORE: sha256:abc"
+
+
+def test_the_steps_line_counts_the_registrys_hits_apart_and_a_hidden_registry_is_a_warning() -> (
+    None
+):
+    from buildcache.buildkit.report import CacheExport, CacheImport, PlatformSteps
+
+    report = CacheReport(
+        variant="slim",
+        imported=(CacheImport("r/c:buildcache-slim", "missing"),),
+        exported=CacheExport(None, "skipped", "not pushing"),
+        total=3,
+        cached=3,
+        executed_steps=(),
+        per_platform={"linux/amd64": PlatformSteps(3, 3)},
+        first_executed=None,
+        from_registry=0,
+        from_local=3,
+    )
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(cache_table([report]))
+    text = console.export_text()
+    assert (
+        "3/3 from the cache  linux/amd64 (0 from the registry cache, 3 from the engine's local "
+        "cache)" in text
+    )
+    [warning] = cache_warnings([report])
+    assert warning.startswith("slim: the registry cache gave no step (r/c:buildcache-slim missing)")
+
+
+def test_advice_is_printed_with_its_variant_and_notes() -> None:
+    from buildcache.core.advise import Advice
+    from buildcache.ui.tables import print_advice
+
+    console = Console(file=io.StringIO(), width=200, record=True)
+    print_advice(
+        console, [Advice("copy-first", "slim", "app", "RUN pip install .", "copy x first")], ["n"]
+    )
+    text = console.export_text()
+    assert "slim app  copy-first" in text
+    assert "copy x first" in text
+    assert "note: n" in text
+    console = Console(file=io.StringIO(), width=200, record=True)
+    print_advice(console, [], [])
+    assert "no advice" in console.export_text()

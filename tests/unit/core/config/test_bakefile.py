@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from buildcache.core.build_inputs import Secret
 from buildcache.core.config.bakefile import bake_variants, parse_sets
 from buildcache.core.config.load import parse_config
-from buildcache.core.inputs import Secret
 from buildcache.errors import ConfigError, UsageError
 
 PRINTED = {

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from buildcache.core.build_inputs import Secret
 from buildcache.core.config.kinds import CONVERTERS
 from buildcache.core.config.load import parse_config
 from buildcache.core.config.model import Config
-from buildcache.core.inputs import Secret
 from buildcache.errors import ConfigError, ExitCode
 
 ROOT = Path("/repo")
@@ -124,7 +124,7 @@ def test_an_image_written_in_capitals_is_pushed_lowercase_with_a_note() -> None:
 
 
 def test_the_config_names_secrets_contexts_ssh_and_extra_caches() -> None:
-    """Moved from tests/unit/core/test_inputs.py: the input kinds of one config together."""
+    """Moved from tests/unit/core/test_build_inputs.py: the input kinds of one config together."""
     text = (
         'images = ["ghcr.io/acme/widget", "acme/widget"]\n'
         'build-args = { GIT_SHA = { env = "GIT_SHA", default = "dev" } }\n'

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.bake import bake_definition, dry_run_text
+from buildcache.core.build_inputs import (
+    BuildInputs,
+)
 from buildcache.core.config.load import parse_config
 from buildcache.core.config.model import Config
-from buildcache.core.inputs import (
-    RunInputs,
-)
 from buildcache.core.plan.ci import GitFacts
 from buildcache.core.plan.model import BuildPlan
 from buildcache.errors import ConfigError, UsageError
@@ -61,7 +61,7 @@ def _config(text: str = CONFIG, env: dict[str, str] | None = None) -> Config:
 def _plan(
     config: Config,
     env: dict[str, str],
-    inputs: RunInputs | None = None,
+    inputs: BuildInputs | None = None,
     *,
     push: bool = True,
     dockerfile: str = DOCKERFILE,
@@ -82,7 +82,7 @@ def _plan(
 
 def test_the_bake_file_names_where_secrets_are_never_their_values() -> None:
     env = {"PYPI_TOKEN": "s3cr3t", "SSH_AUTH_SOCK": "/tmp/agent"}
-    inputs = RunInputs(
+    inputs = BuildInputs(
         secrets=("id=npm,env=NPM_TOKEN",),
         ssh=("default",),
         contexts=("shared=/elsewhere",),
@@ -119,7 +119,7 @@ def test_a_missing_secret_stops_the_plan_unless_it_may_be_missing() -> None:
     plan = _plan(_config(), {"PYPI_TOKEN": "x"}, missing=frozenset({ROOT / "netrc"}))
     assert any("secret 'netrc' is left out: the file /r/netrc" in n for n in plan.notes)
     with pytest.raises(UsageError, match="SSH_AUTH_SOCK is not set"):
-        _plan(_config(), {"PYPI_TOKEN": "x"}, RunInputs(ssh=("default",)))
+        _plan(_config(), {"PYPI_TOKEN": "x"}, BuildInputs(ssh=("default",)))
 
 
 def test_mounts_the_build_is_not_given_are_named_once() -> None:
@@ -142,13 +142,13 @@ def test_builtin_args_reach_only_a_dockerfile_that_declares_them() -> None:
     undeclared = _plan(_config(), env, dockerfile="ARG GIT_SHA\nFROM busybox\nRUN true\n")
     assert undeclared.variants[1].build_args == {"GIT_SHA": "dev"}
     # the config and the command line win over a built-in
-    given = _plan(_config(), env, RunInputs(build_args=("BUILDCACHE_VARIANT=mine",)))
+    given = _plan(_config(), env, BuildInputs(build_args=("BUILDCACHE_VARIANT=mine",)))
     assert given.variants[1].build_args["BUILDCACHE_VARIANT"] == "mine"
 
 
 def test_a_secret_looking_argument_is_hidden_everywhere_buildcache_prints_it() -> None:
     plan = _plan(
-        _config(), {"PYPI_TOKEN": "x", "T": "hunter2"}, RunInputs(build_args=("API_TOKEN=${T}",))
+        _config(), {"PYPI_TOKEN": "x", "T": "hunter2"}, BuildInputs(build_args=("API_TOKEN=${T}",))
     )
     assert any("API_TOKEN looks like a secret" in n for n in plan.notes)
     assert plan.variants[0].build_args["API_TOKEN"] == "hunter2"  # BuildKit gets it
@@ -183,7 +183,7 @@ def test_provenance_follows_build_push_action_unless_told(tmp_path: Path) -> Non
     off = _plan(configured, env).variants[0].inputs.attest
     assert off is not None
     assert off.to_options() == ["type=provenance,disabled=true", "type=sbom"]
-    told = _plan(configured, env, RunInputs(provenance="max", sbom=False)).variants[0]
+    told = _plan(configured, env, BuildInputs(provenance="max", sbom=False)).variants[0]
     assert told.inputs.attest is not None
     assert told.inputs.attest.to_options() == ["type=provenance,mode=max"]
     # nothing pushed, nothing attested
@@ -232,4 +232,6 @@ def test_a_run_s_build_argument_must_be_declared_by_the_variant_s_target() -> No
     dockerfile = "FROM busybox AS app\nARG A\nFROM busybox AS other\nARG B\n"
     text = 'images = ["ghcr.io/acme/ccc"]\ntarget = "app"\n'
     with pytest.raises(UsageError, match="--build-arg B: no ARG of default's Dockerfile"):
-        _plan(_config(text), {}, RunInputs(build_args=("B=1",)), dockerfile=dockerfile, push=False)
+        _plan(
+            _config(text), {}, BuildInputs(build_args=("B=1",)), dockerfile=dockerfile, push=False
+        )

@@ -126,6 +126,14 @@ def test_load_takes_one_platform_and_not_push() -> None:
     assert make_plan(_config(), version="1", load=True, platforms=["linux/amd64"]).load
 
 
+def test_load_without_a_platform_builds_the_hosts() -> None:
+    plan = make_plan(_config(), version="1", load=True, host_platform="linux/arm64")
+    assert {v.platforms for v in plan.variants} == {("linux/arm64",)}
+    # a host the variants are not built for: --platform must say which
+    with pytest.raises(UsageError, match="--load loads one platform"):
+        make_plan(_config(), version="1", load=True, host_platform="linux/s390x")
+
+
 def _run(env: dict[str, str], version: str | None = None, **git: str | None) -> tuple[str, str]:
     plan = plan_run(_config(), env=env, git=GitFacts(**git), version=version)
     return plan.version, plan.version_source
