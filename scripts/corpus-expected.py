@@ -29,7 +29,6 @@ tags, platforms (a merge's: its push-by-digest legs'), build args and whether it
 
 from __future__ import annotations
 
-import fnmatch
 import http.server
 import itertools
 import json
@@ -46,7 +45,6 @@ from typing import Any
 import yaml
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests/data/workflows"
-SHA = "4f6c0e1d2a3b5c7d9e8f00112233445566778899"
 PINNED = "2025-06-15T12:00:00Z"  # the clock metadata-action sees; the test pins buildcache's
 PINNED_EPOCH = 1749988800
 PR_NUMBER = 42
@@ -186,7 +184,12 @@ class Expression:
             elif op == "!=":
                 left = not _equal(left, right)
             else:
-                left = {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+                left = {
+                    "<": left < right,
+                    ">": left > right,
+                    "<=": left <= right,
+                    ">=": left >= right,
+                }[op]
         return left
 
     def _unary(self) -> Any:
@@ -339,9 +342,11 @@ def _matches(filters: dict[str, Any], kind: str, name: str) -> bool:
     return not any(_glob(str(p), name) for p in exclude)
 
 
-def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, Any]]:
+def events(on: Any, project: dict[str, str], repo: str, sha: str) -> dict[str, dict[str, Any]]:
     """The events to run, by name: each the runner's GITHUB_* and the payload."""
-    triggers = {on: None} if isinstance(on, str) else {t: None for t in on} if isinstance(on, list) else on
+    triggers = (
+        {on: None} if isinstance(on, str) else dict.fromkeys(on) if isinstance(on, list) else on
+    )
     branch, tag = project["branch"], project["tag"]
     owner = repo.split("/")[0]
     repository = {"default_branch": branch, "full_name": repo, "name": repo.split("/")[1],
@@ -349,7 +354,11 @@ def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, A
     found: dict[str, dict[str, Any]] = {}
 
     def add(name: str, event_name: str, ref: str, payload: dict[str, Any]) -> None:
-        found[name] = {"event_name": event_name, "ref": ref, "payload": {"repository": repository} | payload}
+        found[name] = {
+            "event_name": event_name,
+            "ref": ref,
+            "payload": {"repository": repository} | payload,
+        }
 
     push = triggers.get("push", "absent")
     if push != "absent":
@@ -357,7 +366,9 @@ def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, A
         if _matches(filters, "tags", tag):
             add("tag", "push", f"refs/tags/{tag}", {"ref": f"refs/tags/{tag}", "base_ref": None})
         names = [b for b in (filters.get("branches") or []) if not any(c in str(b) for c in "*?![")]
-        for name in ([branch] if branch in names or not names else []) + [b for b in names if b != branch][:1]:
+        for name in ([branch] if branch in names or not names else []) + [
+            b for b in names if b != branch
+        ][:1]:
             if _matches(filters, "branches", name):
                 add(f"push-{name}", "push", f"refs/heads/{name}", {"ref": f"refs/heads/{name}"})
     if "release" in triggers:
@@ -366,9 +377,11 @@ def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, A
         add("release", "release", f"refs/tags/{tag}", {"action": types[0], "release": release})
     for kind in ("pull_request", "pull_request_target"):
         if kind in triggers:
-            pull = {"number": PR_NUMBER, "head": {"ref": "feature", "sha": SHA, "repo": {"full_name": repo, "fork": False}},
+            pull = {"number": PR_NUMBER, "head": {"ref": "feature", "sha": sha, "repo": {"full_name": repo, "fork": False}},
                     "base": {"ref": branch, "repo": {"full_name": repo}}}  # fmt: skip
-            ref = f"refs/pull/{PR_NUMBER}/merge" if kind == "pull_request" else f"refs/heads/{branch}"
+            ref = (
+                f"refs/pull/{PR_NUMBER}/merge" if kind == "pull_request" else f"refs/heads/{branch}"
+            )
             add("pull_request", kind, ref, {"number": PR_NUMBER, "pull_request": pull})
             break
     if "schedule" in triggers:
@@ -376,18 +389,23 @@ def events(on: Any, project: dict[str, str], repo: str) -> dict[str, dict[str, A
     if "workflow_dispatch" in triggers:
         spec = (triggers.get("workflow_dispatch") or {}).get("inputs") or {}
         inputs = {k: text((v or {}).get("default", "")) for k, v in spec.items()}
-        add("workflow_dispatch", "workflow_dispatch", f"refs/heads/{branch}", {"inputs": inputs, "ref": f"refs/heads/{branch}"})
+        add(
+            "workflow_dispatch",
+            "workflow_dispatch",
+            f"refs/heads/{branch}",
+            {"inputs": inputs, "ref": f"refs/heads/{branch}"},
+        )
     return found
 
 
-def github_context(event: dict[str, Any], repo: str) -> dict[str, Any]:
+def github_context(event: dict[str, Any], repo: str, sha: str) -> dict[str, Any]:
     ref = event["ref"]
     ref_type = "tag" if ref.startswith("refs/tags/") else "branch"
     pull = event["payload"].get("pull_request")
     ref_name = f"{PR_NUMBER}/merge" if ref.startswith("refs/pull/") else ref.split("/", 2)[2]
     return {
         "event_name": event["event_name"], "ref": ref, "ref_name": ref_name, "ref_type": ref_type,
-        "sha": SHA, "repository": repo, "repository_owner": repo.split("/")[0],
+        "sha": sha, "repository": repo, "repository_owner": repo.split("/")[0],
         "actor": repo.split("/")[0], "triggering_actor": repo.split("/")[0],
         "event": event["payload"], "server_url": "https://github.com", "api_url": "https://api.github.com",
         "workflow": "release", "run_id": "1000", "run_number": "7", "run_attempt": "1",
@@ -401,7 +419,7 @@ def runner_env(github: dict[str, Any], event_path: str) -> dict[str, str]:
     return {
         "GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_EVENT_NAME": github["event_name"],
         "GITHUB_REF": github["ref"], "GITHUB_REF_NAME": github["ref_name"],
-        "GITHUB_REF_TYPE": github["ref_type"], "GITHUB_SHA": SHA,
+        "GITHUB_REF_TYPE": github["ref_type"], "GITHUB_SHA": github["sha"],
         "GITHUB_REPOSITORY": github["repository"], "GITHUB_REPOSITORY_OWNER": github["repository_owner"],
         "GITHUB_ACTOR": github["actor"], "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_RUN_ID": "1000", "GITHUB_RUN_NUMBER": "7", "GITHUB_RUN_ATTEMPT": "1",
@@ -422,7 +440,7 @@ class Stub:
         stub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 body = json.dumps({"default_branch": stub.default_branch}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -467,7 +485,9 @@ globalThis.Date = PinnedDate;
 """
 
 
-def metadata_action(action: Path, inputs: dict[str, str], env: dict[str, str], work: Path) -> dict[str, str]:
+def metadata_action(
+    action: Path, inputs: dict[str, str], env: dict[str, str], work: Path
+) -> dict[str, str]:
     """The real action's outputs (and the DOCKER_METADATA_OUTPUT_* it exports)."""
     output, exported = work / "md-output", work / "md-env"
     output.write_text("")
@@ -495,7 +515,9 @@ exit 0
 """
 
 
-def run_step(script: str, env: dict[str, str], cwd: Path, checkout: Path, work: Path, shell: str | None) -> tuple[dict[str, str], dict[str, str], list[list[str]], int]:
+def run_step(
+    script: str, env: dict[str, str], cwd: Path, checkout: Path, work: Path, shell: str | None
+) -> tuple[dict[str, str], dict[str, str], list[list[str]], int]:
     """A `run:` step in real bash: its outputs, its exported env, the docker calls it made."""
     output, exported, log = work / "run-output", work / "run-env", work / "docker-log"
     for path in (output, exported, log):
@@ -515,7 +537,9 @@ def run_step(script: str, env: dict[str, str], cwd: Path, checkout: Path, work: 
     if shell and shell.startswith("sh"):
         command = ["sh", "-e", str(script_file)]
     try:
-        done = subprocess.run(command, cwd=cwd, env=run_env, capture_output=True, text=True, timeout=30, check=False)
+        done = subprocess.run(
+            command, cwd=cwd, env=run_env, capture_output=True, text=True, timeout=30, check=False
+        )
         code = done.returncode
     except subprocess.TimeoutExpired:
         code = -1
@@ -523,7 +547,9 @@ def run_step(script: str, env: dict[str, str], cwd: Path, checkout: Path, work: 
     return read_runner_file(output), read_runner_file(exported), calls, code
 
 
-def bake(files: list[str], targets: list[str], sets: list[str], checkout: Path, env: dict[str, str]) -> dict[str, Any]:
+def bake(
+    files: list[str], targets: list[str], sets: list[str], checkout: Path, env: dict[str, str]
+) -> dict[str, Any]:
     """The engine's own resolution of a bake-action step."""
     command = ["docker", "buildx", "bake", "--print"]
     for file in files:
@@ -549,13 +575,23 @@ def matrix_rows(strategy: Any, context: dict[str, Any]) -> list[dict[str, Any]]:
     include = matrix.get("include") or []
     exclude = matrix.get("exclude") or []
     axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
-    rows = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())] if axes else []
-    rows = [r for r in rows if not any(all(_equal(r.get(k), v) for k, v in e.items()) for e in exclude)]
+    rows = (
+        [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+        if axes
+        else []
+    )
+    rows = [
+        r for r in rows if not any(all(_equal(r.get(k), v) for k, v in e.items()) for e in exclude)
+    ]
     original = list(rows)
     for extra in include:
         # GitHub's rule: an include joins each original combination whose matrix values it
         # does not change; one that joins none is a combination of its own
-        targets = [r for r in original if axes and all(_equal(r.get(k), v) for k, v in extra.items() if k in axes)]
+        targets = [
+            r
+            for r in original
+            if axes and all(_equal(r.get(k), v) for k, v in extra.items() if k in axes)
+        ]
         for row in targets:
             row.update(extra)
         if not targets:
@@ -592,7 +628,16 @@ def _bool(value: Any) -> bool:
 class Walk:
     """One event's run of a workflow file: every job, every matrix row, every step."""
 
-    def __init__(self, root: Path, repo: str, action: Path, github: dict[str, Any], env: dict[str, str], checkout: Path, work: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        repo: str,
+        action: Path,
+        github: dict[str, Any],
+        env: dict[str, str],
+        checkout: Path,
+        work: Path,
+    ) -> None:
         self.root, self.repo, self.action, self.github = root, repo, action, github
         self.env, self.checkout, self.work = env, checkout, work
         self.builds: list[dict[str, Any]] = []
@@ -609,7 +654,7 @@ class Walk:
     def workflow(self, path: str, inputs: dict[str, Any], label: str) -> dict[str, Any]:
         data = yaml.safe_load((self.root / path).read_text())
         jobs = data.get("jobs") or {}
-        call = (data.get(True) or data.get("on") or {})
+        call = data.get(True) or data.get("on") or {}
         if isinstance(call, dict) and isinstance(call.get("workflow_call"), dict):
             for name, spec in (call["workflow_call"].get("inputs") or {}).items():
                 inputs.setdefault(name, (spec or {}).get("default"))
@@ -620,16 +665,29 @@ class Walk:
         needs_out: dict[str, dict[str, Any]] = {}
         for job_id in self._order(jobs):
             job = jobs[job_id]
-            needs = [job.get("needs")] if isinstance(job.get("needs"), str) else job.get("needs") or []
-            context = self.context(inputs=inputs, env=wf_env, needs={n: needs_out.get(n, {"outputs": {}, "result": "success"}) for n in needs})
+            needs = (
+                [job.get("needs")] if isinstance(job.get("needs"), str) else job.get("needs") or []
+            )
+            context = self.context(
+                inputs=inputs,
+                env=wf_env,
+                needs={n: needs_out.get(n, {"outputs": {}, "result": "success"}) for n in needs},
+            )
             if not condition(job.get("if"), context):
                 needs_out[job_id] = {"outputs": {}, "result": "skipped"}
                 continue
-            needs_out[job_id] = {"outputs": self.job(f"{label}{job_id}", job, context), "result": "success"}
+            needs_out[job_id] = {
+                "outputs": self.job(f"{label}{job_id}", job, context),
+                "result": "success",
+            }
         call_out = {}
         if isinstance(call, dict) and isinstance(call.get("workflow_call"), dict):
             for name, spec in (call["workflow_call"].get("outputs") or {}).items():
-                call_out[name] = text(evaluate(spec.get("value"), self.context(inputs=inputs, env=wf_env, jobs=needs_out)))
+                call_out[name] = text(
+                    evaluate(
+                        spec.get("value"), self.context(inputs=inputs, env=wf_env, jobs=needs_out)
+                    )
+                )
         return call_out
 
     @staticmethod
@@ -637,7 +695,11 @@ class Walk:
         done: list[str] = []
         while len(done) < len(jobs):
             for job_id, job in jobs.items():
-                needs = [job.get("needs")] if isinstance(job.get("needs"), str) else job.get("needs") or []
+                needs = (
+                    [job.get("needs")]
+                    if isinstance(job.get("needs"), str)
+                    else job.get("needs") or []
+                )
                 if job_id not in done and all(n in done for n in needs):
                     done.append(job_id)
         return done
@@ -663,11 +725,21 @@ class Walk:
                 step_env = dict(job_env)
                 for key, value in (step.get("env") or {}).items():
                     step_env[key] = text(evaluate(value, step_context | {"env": step_env}))
-                result = self.step(f"{name} step {step.get('id') or step.get('name') or index}", step, step_context | {"env": step_env}, step_env, job)
+                result = self.step(
+                    f"{name} step {step.get('id') or step.get('name') or index}",
+                    step,
+                    step_context | {"env": step_env},
+                    step_env,
+                    job,
+                )
                 if result is not None:
                     out, exported = result
                     if step.get("id"):
-                        steps[step["id"]] = {"outputs": out, "outcome": "success", "conclusion": "success"}
+                        steps[step["id"]] = {
+                            "outputs": out,
+                            "outcome": "success",
+                            "conclusion": "success",
+                        }
                     job_env.update(exported)
             job_context = row_context | {"env": job_env, "steps": steps}
             for key, value in (job.get("outputs") or {}).items():
@@ -680,11 +752,19 @@ class Walk:
         uses = str(job["uses"])
         with_ = {k: evaluate(v, context) for k, v in (job.get("with") or {}).items()}
         path = uses.split("@")[0]
-        local = uses[2:] if uses.startswith("./") else path[len(self.repo) + 1 :] if path.startswith(f"{self.repo}/") else None
+        local = (
+            uses[2:]
+            if uses.startswith("./")
+            else path[len(self.repo) + 1 :]
+            if path.startswith(f"{self.repo}/")
+            else None
+        )
         if local is not None and (self.root / local).is_file():
             return self.workflow(local, with_, f"{name} > ")
         if local is not None:
-            self.notes.append(f"{name}: {local} (tests, no image) is not kept in the corpus; not run")
+            self.notes.append(
+                f"{name}: {local} (tests, no image) is not kept in the corpus; not run"
+            )
             return {}
         if path == GITHUB_BUILDER:
             self.github_builder(name, with_)
@@ -697,13 +777,25 @@ class Walk:
         inputs = {"images": text(with_.get("meta-images")), "tags": text(with_.get("meta-tags")),
                   "flavor": text(with_.get("meta-flavor"))}  # fmt: skip
         meta = metadata_action(self.action, inputs, self.env, self.work)
-        args = {k: v.replace("{{meta.version}}", meta["version"]) for k, v in _args(with_.get("build-args")).items()}
+        args = {
+            k: v.replace("{{meta.version}}", meta["version"])
+            for k, v in _args(with_.get("build-args")).items()
+        }
         self.record_build(name, {"tags": meta["tags"], "platforms": with_.get("platforms"),
                                  "context": with_.get("context"), "file": with_.get("file"),
                                  "push": with_.get("push"), "target": with_.get("target")}, args)  # fmt: skip
-        self.notes.append(f"{name}: docker/github-builder's build.yml, read as metadata-action with its meta-* inputs and one build")
+        self.notes.append(
+            f"{name}: docker/github-builder's build.yml, read as metadata-action with its meta-* inputs and one build"
+        )
 
-    def step(self, name: str, step: dict[str, Any], context: dict[str, Any], env: dict[str, str], job: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | None:
+    def step(
+        self,
+        name: str,
+        step: dict[str, Any],
+        context: dict[str, Any],
+        env: dict[str, str],
+        job: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, str]] | None:
         uses = str(step.get("uses") or "")
         with_ = {k: evaluate(v, context) for k, v in (step.get("with") or {}).items()}
         self._note_unknown(with_)
@@ -714,7 +806,12 @@ class Walk:
             return outputs, exported
         if uses.startswith(BUILD_ACTIONS):
             build = self.record_build(name, with_, _args(with_.get("build-args")))
-            return {"digest": f"sha256:{'0' * 64}", "imageid": "", "metadata": json.dumps({"containerimage.digest": "sha256:" + "0" * 64}), "build": build}, {}
+            return {
+                "digest": f"sha256:{'0' * 64}",
+                "imageid": "",
+                "metadata": json.dumps({"containerimage.digest": "sha256:" + "0" * 64}),
+                "build": build,
+            }, {}
         if uses.startswith("docker/bake-action"):
             self.record_bake(name, with_, env)
             return {"metadata": "{}"}, {}
@@ -724,10 +821,16 @@ class Walk:
             if not writes:
                 return {}, {}
             shell = step.get("shell") or (job.get("defaults") or {}).get("run", {}).get("shell")
-            cwd = self.working_directory(text(evaluate(step.get("working-directory"), context)) or None)
-            out, exported, calls, code = run_step(script, self.env | env, cwd, self.checkout, self.work, shell)
+            cwd = self.working_directory(
+                text(evaluate(step.get("working-directory"), context)) or None
+            )
+            out, exported, calls, code = run_step(
+                script, self.env | env, cwd, self.checkout, self.work, shell
+            )
             if code != 0:
-                self.notes.append(f"{name}: the run step exited {code} in this sandbox (its outputs as far as it wrote them)")
+                self.notes.append(
+                    f"{name}: the run step exited {code} in this sandbox (its outputs as far as it wrote them)"
+                )
             self.record_docker_calls(name, calls)
             return out, exported
         return {}, {}
@@ -753,7 +856,9 @@ class Walk:
                 for match in re.findall(r"(secrets|vars)-[\w-]+", value):
                     self.unknown.add(match)
 
-    def record_build(self, name: str, with_: dict[str, Any], args: dict[str, str]) -> dict[str, Any]:
+    def record_build(
+        self, name: str, with_: dict[str, Any], args: dict[str, str]
+    ) -> dict[str, Any]:
         outputs = text(with_.get("outputs"))
         by_digest = "push-by-digest=true" in outputs
         tags = _lines(with_.get("tags"))
@@ -778,7 +883,9 @@ class Walk:
         targets = _lines(with_.get("targets")) or ["default"]
         printed = bake(files, targets, sets, self.checkout, env)
         for target_name, target in printed.get("target", {}).items():
-            outputs = " ".join(target.get("output", []) if isinstance(target.get("output"), list) else [])
+            outputs = " ".join(
+                target.get("output", []) if isinstance(target.get("output"), list) else []
+            )
             outputs = outputs or json.dumps(target.get("output"))
             by_digest = "push-by-digest=true" in outputs
             tags = target.get("tags") or []
@@ -795,7 +902,9 @@ class Walk:
             if tool == "skopeo" and argv[:1] == ["copy"]:
                 refs = [a.removeprefix("docker://") for a in argv[1:] if a.startswith("docker://")]
                 if len(refs) == 2:
-                    self.manifests.append({"step": name, "tags": [refs[1]], "sources": [refs[0]], "dry_run": False})
+                    self.manifests.append(
+                        {"step": name, "tags": [refs[1]], "sources": [refs[0]], "dry_run": False}
+                    )
                 continue
             if tool != "docker":
                 continue
@@ -816,11 +925,21 @@ class Walk:
                     at += 1
                 if argv[0] == "manifest":
                     tags, sources = sources[:1], sources[1:]
-                self.manifests.append({"step": name, "tags": tags, "sources": sources, "dry_run": "--dry-run" in argv})
+                self.manifests.append(
+                    {"step": name, "tags": tags, "sources": sources, "dry_run": "--dry-run" in argv}
+                )
 
 
 def _lines_keep_commas(value: Any) -> list[str]:
-    return [line.strip() for line in text(value).splitlines() if line.strip() and not line.strip().startswith("#")] if value else []
+    return (
+        [
+            line.strip()
+            for line in text(value).splitlines()
+            if line.strip() and not line.strip().startswith("#")
+        ]
+        if value
+        else []
+    )
 
 
 def _repository(tag: str) -> str:
@@ -828,7 +947,9 @@ def _repository(tag: str) -> str:
     return tag.rsplit(":", 1)[0] if ":" in last else tag.split("@")[0]
 
 
-def published(builds: list[dict[str, Any]], manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def published(
+    builds: list[dict[str, Any]], manifests: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The images the run names: each tagged build, and each manifest a merge job makes (of
     push-by-digest legs, of per-architecture tags, or a copy of an image already named)."""
     images = []
@@ -842,8 +963,12 @@ def published(builds: list[dict[str, Any]], manifests: list[dict[str, Any]]) -> 
         sources = {s.lower() for s in manifest["sources"]}
         named = [i for i in images if sources & {t.lower() for t in i["tags"]}]
         if not named:
-            names = {_repository(t).lower() for t in manifest["tags"]} | {_repository(s).lower() for s in manifest["sources"]}
-            named = [b for b in builds if b["by_digest"] and names & {i.lower() for i in b["images"]}]
+            names = {_repository(t).lower() for t in manifest["tags"]} | {
+                _repository(s).lower() for s in manifest["sources"]
+            }
+            named = [
+                b for b in builds if b["by_digest"] and names & {i.lower() for i in b["images"]}
+            ]
             named = named or [b for b in builds if b["by_digest"]]
         platforms = sorted({p for leg in named for p in leg["platforms"]})
         args: dict[str, str] = {}
@@ -859,7 +984,12 @@ def checkout_of(project: Path, event: dict[str, Any], branch: str, into: Path) -
     """The project's files as a runner's checkout: one commit, tagged for a tag event."""
     checkout = into / "checkout"
     shutil.copytree(project, checkout, ignore=shutil.ignore_patterns("expected.json", "SOURCE"))
-    git_env = {"PATH": os.environ["PATH"], "HOME": str(into), "GIT_AUTHOR_DATE": PINNED, "GIT_COMMITTER_DATE": PINNED}
+    git_env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(into),
+        "GIT_AUTHOR_DATE": PINNED,
+        "GIT_COMMITTER_DATE": PINNED,
+    }
 
     def git(*args: str) -> None:
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
@@ -880,25 +1010,38 @@ def expected_for(name: str, action: Path, stub: Stub) -> dict[str, Any]:
     workflow_path = f".github/workflows/{spec['workflow']}"
     data = yaml.safe_load((project / workflow_path).read_text())
     stub.default_branch = spec["branch"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # the checkout's commit (the same files, dates and message give the same one each
+        # time, in the test's checkout too): the run steps that ask git for GITHUB_SHA find it
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=checkout_of(project, {"ref": ""}, spec["branch"], Path(tmp)),
+                             capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     result: dict[str, Any] = {
         "repository": repo, "workflow": workflow_path, "default_branch": spec["branch"],
-        "sha": SHA, "pinned_time": PINNED, "events": {},
+        "sha": sha, "pinned_time": PINNED, "events": {},
         "how": "scripts/corpus-expected.py: metadata-action's dist run under node, run steps in bash, "
                "bake by `docker buildx bake --print`, expressions evaluated by the script",
     }  # fmt: skip
-    for event_name, event in events(data.get(True) or data.get("on"), spec, repo).items():
+    for event_name, event in events(data.get(True) or data.get("on"), spec, repo, sha).items():
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             event_path = work / "event.json"
             event_path.write_text(json.dumps(event["payload"]))
-            github = github_context(event, repo)
+            github = github_context(event, repo, sha)
             env = runner_env(github, str(event_path)) | {"GITHUB_API_URL": stub.url}
             checkout = checkout_of(project, event, spec["branch"], work)
+            assert (
+                sha
+                == subprocess.run(
+                    ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True
+                ).stdout.strip()
+            )
             walk = Walk(project, repo, action, github, env, checkout, work)
             if event["event_name"] == "workflow_dispatch":
                 walk.github["event"] = event["payload"]
             walk.workflow(workflow_path, dict(event["payload"].get("inputs") or {}), "")
-            runner = {k: v for k, v in env.items() if k not in ("GITHUB_EVENT_PATH", "GITHUB_API_URL")}
+            runner = {
+                k: v for k, v in env.items() if k not in ("GITHUB_EVENT_PATH", "GITHUB_API_URL")
+            }
             result["events"][event_name] = {
                 "env": runner, "payload": event["payload"],
                 "builds": walk.builds, "manifests": walk.manifests,
@@ -920,7 +1063,9 @@ def main() -> None:
         except Exception as error:  # one project's failure is reported, the others still run
             print(f"{name}: FAILED {type(error).__name__}: {error}", file=sys.stderr)
             continue
-        (CORPUS / name / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=False) + "\n")
+        (CORPUS / name / "expected.json").write_text(
+            json.dumps(expected, indent=2, sort_keys=False) + "\n"
+        )
         counts = {e: len(v["published"]) for e, v in expected["events"].items()}
         print(f"{name}: {counts}")
 

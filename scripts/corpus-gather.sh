@@ -28,7 +28,7 @@ while read -r project files; do
     echo "kept as test data for buildcache's corpus test (tests/unit/commands/test_corpus.py); unchanged"
   } >"$dest/SOURCE"
 done <<'LIST'
-FreshRSS/FreshRSS .github/workflows/docker-publish.yml Docker/Dockerfile Docker/Dockerfile-Alpine
+FreshRSS/FreshRSS .github/workflows/docker-publish.yml constants.php Docker/Dockerfile Docker/Dockerfile-Alpine
 TandoorRecipes/recipes .github/workflows/build-docker.yml Dockerfile
 actualbudget/actual-server .github/workflows/docker-release.yml docker/stable-ubuntu.Dockerfile docker/stable-alpine.Dockerfile
 advplyr/audiobookshelf .github/workflows/docker-build.yml Dockerfile

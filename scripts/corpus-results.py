@@ -17,7 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("corpus", ROOT / "tests/unit/commands/test_corpus.py")
-assert spec and spec.loader
+assert spec
+assert spec.loader
 corpus = importlib.util.module_from_spec(spec)
 sys.modules["corpus"] = corpus
 spec.loader.exec_module(corpus)
@@ -27,9 +28,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = corpus.run_corpus(Path(tmp))
     outcomes = {f"{p}/{e}": o for p, run in runs.items() for e, o in run.outcomes.items()}
-    failures = {f"{p}/init": f"init exit {r.init_code}: {r.init_error}" for p, r in runs.items() if r.init_code}
+    failures = {
+        f"{p}/init": f"init exit {r.init_code}: {r.init_error}"
+        for p, r in runs.items()
+        if r.init_code
+    }
     failures |= {k: f"{o.kind}: {o.detail}"[:600] for k, o in outcomes.items() if o.kind != "equal"}
-    (corpus.CORPUS / "known_failures.json").write_text(json.dumps(failures, indent=2, sort_keys=True) + "\n")
+    (corpus.CORPUS / "known_failures.json").write_text(
+        json.dumps(failures, indent=2, sort_keys=True) + "\n"
+    )
     kinds = Counter(o.kind for o in outcomes.values())
     silent = sorted(k for k, o in outcomes.items() if o.silent)
     init_ok = sum(1 for r in runs.values() if r.init_code == 0)

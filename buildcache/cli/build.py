@@ -64,6 +64,17 @@ def build(
     push_by_digest: Annotated[
         bool, typer.Option("--push-by-digest", help="Push one platform by digest, for merge.")
     ] = False,
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="type=...",
+            help="buildx's --output (build-push-action's outputs): type=registry or "
+            "type=image,push=true pushes (with push-by-digest=true one platform by digest, for "
+            "merge), type=docker loads, type=local|tar|oci,dest=PATH writes the image as files.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -111,17 +122,23 @@ def build(
 ) -> None:
     """Build the variants in one docker buildx bake, with a registry cache per variant."""
     from buildcache.commands import build as command
+    from buildcache.core.output import check_names, combined, parse_output
 
+    given = parse_output(output, Path.cwd()) if output else None
+    wanted = combined(given, push=push, load=load, push_by_digest=push_by_digest)
     loaded = read_config(config)
+    check_names(wanted, loaded.images)
+    pushes = wanted.push or wanted.push_by_digest
     request = dataclasses.replace(
         request,
         platforms=tuple(platform or ()),
-        push=push,
-        load=load,
-        host_platform=host_platform() if load else None,
+        push=wanted.push,
+        load=wanted.load,
+        host_platform=host_platform() if wanted.load else None,
         cache_write=cache_write,
-        push_by_digest=push_by_digest,
-        staging=(push or push_by_digest) and command.cannot_push_untagged(loaded),
+        push_by_digest=wanted.push_by_digest,
+        export=wanted.export,
+        staging=pushes and command.cannot_push_untagged(loaded),
         run_id=secrets.token_hex(4),
     )
     resolved = assemble(loaded, request)

@@ -19,11 +19,13 @@ from buildcache.core.config.model import Config
 from buildcache.core.login import LoginTarget, login_targets
 from buildcache.core.plan.ci import GitFacts
 from buildcache.core.publish.preflight import Access
-from buildcache.errors import BuildFailed
+from buildcache.errors import BuildFailed, UsageError
 from buildcache.registry import client as registry
 from buildcache.registry.client import has_credentials
 from buildcache.ui.console import labelled, print_json, say
 
+# --keep-existing: what another step's `docker login` stored is neither replaced nor logged out
+KEPT = "logged in already (the docker config), left as it is"
 LoginStatus = Literal["logged in", "rejected", "docker config", "anonymous", "missing"]
 _STYLES: dict[LoginStatus, str] = {"logged in": "green", "rejected": "red", "missing": "yellow"}
 
@@ -61,17 +63,23 @@ def login(
     *,
     as_json: bool = False,
     probe: Callable[[str], Access] | None = None,
+    keep_existing: bool = False,
 ) -> None:
+    """`docker login` of every registry of the config with credentials in the environment;
+    `keep_existing`: not over credentials docker's config holds already (another step's
+    `docker login`, which a logout of this one's must leave as it was)."""
     from buildcache.docker import engine
 
     in_ci = providers.run_context(env, GitFacts()).ci is not None
     client = engine.make_client()
     engine.require_docker_command(client)
+    asked = probe or (lambda name: registry.probe_access(name, env))
     outcomes = []
     for target in login_targets(config, env, lambda name: providers.registry_variables(name, env)):
         credentials = target.credentials()
-        if credentials is None:
-            asked = probe or (lambda name: registry.probe_access(name, env))
+        if keep_existing and has_credentials(target.registry, env):
+            outcome = LoginOutcome(target.registry, "docker config", KEPT)
+        elif credentials is None:
             outcome = _without_credentials(target, env, asked)
         else:
             reason = engine.login(client, target.registry, *credentials)
@@ -111,20 +119,27 @@ def _raise_failure(outcomes: Sequence[LoginOutcome], console: Console, *, in_ci:
     labelled(console, "warning", "yellow", f"a push will fail without credentials ({what})")
 
 
-def logout(config: Config, console: Console, *, as_json: bool = False) -> None:
-    """`docker logout` of every registry of the config, as docker/login-action does at the end of
-    a job: the credentials a CI step stored do not outlive it on a shared runner."""
+def logout(
+    config: Config, console: Console, *, registries: Sequence[str] = (), as_json: bool = False
+) -> None:
+    """`docker logout` of the registries named (default every registry of the config), as
+    docker/login-action does at the end of a job: the credentials a CI step stored do not
+    outlive it on a shared runner. The action names those its own login wrote, and no other."""
     from buildcache.docker import engine
 
+    unknown = [name for name in registries if name not in config.registries]
+    if unknown:
+        raise UsageError(
+            f"{', '.join(unknown)} is not a registry of the config ({', '.join(config.registries)})"
+        )
+    chosen = list(dict.fromkeys(registries)) or config.registries
     client = engine.make_client()
     engine.require_docker_command(client)
-    for name in config.registries:
+    for name in chosen:
         engine.logout(client, name)
         say(console, f"logout {name}")
     if as_json:
-        print_json(
-            {"registries": [{"registry": r, "status": "logged out"} for r in config.registries]}
-        )
+        print_json({"registries": [{"registry": r, "status": "logged out"} for r in chosen]})
 
 
 def _without_credentials(

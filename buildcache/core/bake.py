@@ -28,6 +28,8 @@ BASE_DIGEST = "org.opencontainers.image.base.digest"
 
 
 def output_of(plan: BuildPlan, variant: VariantPlan) -> str:
+    if plan.export is not None:
+        return plan.export.to_option()
     if plan.push:
         return push_output(variant, annotated=not plan.push_by_digest)
     if plan.load:
@@ -118,7 +120,7 @@ def target_tags(plan: BuildPlan, variant: VariantPlan) -> list[str]:
     a cache-only build names none."""
     if plan.push:
         return []
-    if plan.load:
+    if plan.load or plan.export is not None:  # a docker or oci archive names its image so
         return [str(t) for t in variant.tags]
     return []
 

@@ -435,7 +435,7 @@ def first_cause(upstream: Upstream, ran: Sequence[tuple[str | None, str]]) -> Mi
     order = {(s.stage, s.shown): n for n, s in enumerate(upstream.steps)}
     known = [(stage, " ".join(name.split())) for stage, name in ran]
     ranked = sorted(known, key=lambda step: _position(order, upstream, step))
-    causes = [explain(upstream, stage, name) for stage, name in ranked]
+    causes = [miss_cause_of(upstream, stage, name) for stage, name in ranked]
     own = next((c for c in causes if c is not None and c.kind != "unknown"), None)
     return own or _cached_cause(upstream, ranked[:1], order) or next(iter(causes), None)
 
@@ -453,7 +453,7 @@ def _cached_cause(
         return None
     earlier = [s for s in upstream.steps[: order[(now.stage, now.shown)]] if s.stage == now.stage]
     for step in earlier:
-        cause = explain(upstream, step.stage, step.shown)
+        cause = miss_cause_of(upstream, step.stage, step.shown)
         if cause is not None and cause.kind != "unknown":
             return dataclasses.replace(
                 cause, detail=f"{cause.detail} (its result came from the engine's own cache)"
@@ -470,7 +470,7 @@ def _position(
     return order.get((now.stage, now.shown), len(order)) if now else len(order)
 
 
-def explain(upstream: Upstream, stage: str | None, shown: str) -> MissCause | None:
+def miss_cause_of(upstream: Upstream, stage: str | None, shown: str) -> MissCause | None:
     """The most likely cause of the step (`shown` as BuildKit named it, in `stage`) missing the
     cache, from the record: its instruction changed (whatever the base did: a step the cache
     had built runs first where the base's layers moved), the base moved, an argument it sees

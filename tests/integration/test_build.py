@@ -152,6 +152,29 @@ def test_load_puts_a_single_platform_image_in_the_local_store(
     assert image.architecture == "arm64"
 
 
+def test_output_writes_the_image_as_files_where_dest_says_as_buildx_does(
+    project: Project,
+) -> None:
+    """build-push-action's outputs type=local|tar|oci: the image's files in a folder, the same
+    in a tar, an OCI layout archive; nothing pushed, no tag written."""
+    import json
+    import tarfile
+
+    common = ("build", "slim", "--platform", "linux/amd64", "--version", "4.1.0", "--no-latest")
+    for output in ("type=local,dest=out", "type=tar,dest=fs.tar", "type=oci,dest=oci.tar"):
+        result = project.run(*common, "--output", output)
+        assert result.returncode == 0, (output, result.stderr)
+    assert (project.path / "out" / "opt" / "app" / "run.sh").is_file()
+    with tarfile.open(project.path / "fs.tar") as archive:
+        assert "opt/app/run.sh" in archive.getnames()
+    with tarfile.open(project.path / "oci.tar") as archive:
+        assert "oci-layout" in archive.getnames()
+        index = archive.extractfile("index.json")
+        assert index is not None
+        assert json.load(index)["manifests"]
+    assert manifest(f"{project.registries.ghcr}/{project.name}:4.1.0") is None
+
+
 def _own_tmp(project: Project) -> Path:
     folder = project.path / "tmp"
     folder.mkdir(exist_ok=True)

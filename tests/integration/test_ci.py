@@ -281,3 +281,86 @@ def test_metadata_action_s_full_reference_tags_are_pushed_to_every_image(project
     pushed = [manifest(f"{image}:{tag}") for image in images for tag in ("main", "sha-860c190")]
     assert len({found["_digest"] for found in pushed if found}) == 1
     assert all(pushed)
+
+
+def test_the_action_s_logout_leaves_docker_login_action_s_credentials(
+    project: Project, tmp_path: Path
+) -> None:
+    """A job that ran docker/login-action for the private registry, then the action: its Login
+    step leaves that login as it is (even with credentials for it in the environment) and logs
+    in where nothing was stored; its Logout step removes only what it stored. The real docker
+    and registries; the action's own step scripts."""
+    import sys
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    private, ghcr = project.registries.private, project.registries.ghcr
+    project.write_config(
+        (project.path / "buildcache.toml")
+        .read_text()
+        .replace(
+            f'images = ["{ghcr}/{project.name}", "{project.registries.hub}/{project.name}"]',
+            f'images = ["{private}/{project.name}", "{ghcr}/{project.name}"]',
+        )
+    )
+    docker_config = tmp_path / "docker-config"
+    docker_config.mkdir()
+    # docker/login-action, earlier in the job
+    subprocess.run(
+        ["docker", "--config", str(docker_config), "login", private, "-u", REGISTRY_USER,
+         "--password-stdin"],
+        input=REGISTRY_PASSWORD, text=True, capture_output=True, check=True,
+    )  # fmt: skip
+    before = json.loads((docker_config / "config.json").read_text())["auths"][private]
+    venv = tmp_path / "temp" / "buildcache-venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(sys.executable)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "buildcache").write_text(
+        f'#!/bin/sh\nexec {sys.executable} -m buildcache "$@"\n'
+    )
+    (tmp_path / "bin" / "buildcache").chmod(0o755)
+    output = tmp_path / "github-output"
+    output.write_text("")
+
+    def variable(registry: str) -> str:
+        return "BUILDCACHE_LOGIN_" + registry.replace(".", "_").replace(":", "_")
+
+    env = project.environment(
+        {
+            "DOCKER_CONFIG": str(docker_config),
+            "RUNNER_TEMP": str(tmp_path / "temp"),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_ACTIONS": "true",
+            "BUILDCACHE_INPUT_CONFIG": "",
+            f"{variable(private)}_USERNAME": REGISTRY_USER,
+            f"{variable(private)}_PASSWORD": REGISTRY_PASSWORD,
+            f"{variable(ghcr)}_USERNAME": "action",  # the anonymous registry takes any login
+            f"{variable(ghcr)}_PASSWORD": "action-token",
+        }
+    )
+    env["PATH"] = f"{tmp_path / 'bin'}:{env['PATH']}"
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+
+    def step(name: str, **more: str) -> subprocess.CompletedProcess[str]:
+        script = next(s["run"] for s in action["runs"]["steps"] if s.get("name") == name)
+        return subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", script],
+            cwd=project.path, env={**env, **more}, capture_output=True, text=True,
+        )  # fmt: skip
+
+    logged_in = step("Log in to the registries")
+    assert logged_in.returncode == 0, logged_in.stderr
+    assert f"ok     {private}: logged in already (the docker config), left as it is" in (
+        logged_in.stderr
+    )
+    registries = read_outputs(output.read_text())["registries"]
+    assert registries == ghcr
+    assert ghcr in json.loads((docker_config / "config.json").read_text())["auths"]
+    logged_out = step("Log out of the registries", BUILDCACHE_LOGGED_IN=registries)
+    assert logged_out.returncode == 0, logged_out.stderr
+    auths = json.loads((docker_config / "config.json").read_text())["auths"]
+    assert ghcr not in auths  # what the action stored is gone
+    assert auths[private] == before  # docker/login-action's is as it was

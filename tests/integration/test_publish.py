@@ -792,3 +792,118 @@ def test_runs_started_together_on_one_engine_each_publish_their_own_image(
     # each run's names are its own: none has a reason to give way (with one staging name per
     # variant, the read-back refused 3 of 6 and 4 of 6 runs here, and tagged none wrongly)
     assert refused == 0
+
+
+def _action_step(step_id: str, given: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """One step of action.yml: its script, and its environment as the runner sets it from the
+    action's inputs (each one's default where `given` leaves it out)."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == step_id)
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    inputs |= given
+    env = {
+        variable: inputs[value.removeprefix("${{ inputs.").removesuffix(" }}")]
+        for variable, value in step["env"].items()
+    }
+    return step["run"], env
+
+
+def _platforms_at(registry: str, repository: str, digest: str) -> set[str]:
+    """The platforms of the image a digest names: an index's (its attestations aside), or a
+    single manifest's, read from its config."""
+    found = registry_get(registry, f"{repository}/manifests/{digest}")
+    assert found.status_code == 200, (digest, found.status_code)
+    data = found.json()
+    if "manifests" in data:
+        return {
+            f"{m['platform']['os']}/{m['platform']['architecture']}"
+            for m in data["manifests"]
+            if m.get("platform", {}).get("os") not in (None, "unknown")
+        }
+    config = registry_get(registry, f"{repository}/blobs/{data['config']['digest']}").json()
+    return {f"{config['os']}/{config['architecture']}"}
+
+
+def test_two_runners_push_by_digest_through_the_action_and_merge_one_index(
+    project: Project, tmp_path: Path
+) -> None:
+    """docker's per-platform runner recipe through the action's own Build step (its inputs as
+    the runner sets them, its outputs to GITHUB_OUTPUT), one engine per platform, then the
+    action's Merge step: one index of both platforms, each runner's `digest` its own image.
+    (The action read push-by-digest as a tagged push: amd64 plus unknown/unknown, both exit 0,
+    and the second runner's digest the first's.)"""
+    import sys
+
+    registries = project.registries
+    _with_images(project, [f"{registries.ghcr}/{project.name}", f"{registries.hub}/{project.name}"])
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    (bin_folder / "buildcache").write_text(f'#!/bin/sh\nexec {sys.executable} -m buildcache "$@"\n')
+    (bin_folder / "buildcache").chmod(0o755)
+    github = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_REF": "refs/tags/v3.1.0",
+        "GITHUB_REF_TYPE": "tag",
+        "GITHUB_REF_NAME": "v3.1.0",
+        "GITHUB_REPOSITORY": "acme/widget",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "42",
+    }
+
+    def run_step(step: str, given: dict[str, str], host: str | None, output: Path) -> str:
+        script, env = _action_step(step, given)
+        output.write_text("")
+        env |= github | {"GITHUB_OUTPUT": str(output), **({"DOCKER_HOST": host} if host else {})}
+        env = project.environment(env)
+        env["PATH"] = f"{bin_folder}:{env['PATH']}"
+        done = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", script],
+            cwd=project.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return output.read_text()
+
+    legs: dict[str, dict[str, str]] = {}
+    recipe = "type=image,push-by-digest=true,name-canonical=true,push=true"
+    for platform, runner in (("linux/amd64", fresh_runner), ("linux/arm64", None)):
+        slug = platform.replace("/", "-")
+        given = {"variants": "slim", "platforms": platform, "outputs": recipe}
+        context = runner() if runner else second_daemon("act")
+        with context as host:
+            legs[platform] = read_outputs(run_step("build", given, host, tmp_path / slug))
+        (tmp_path / f"{slug}.json").write_text(legs[platform]["result"])
+
+    # no tag anywhere yet; each runner's cache ref its own
+    listed = registry_get(registries.ghcr, f"{project.name}/tags/list").json().get("tags")
+    assert all(t.startswith("buildcache-") for t in listed or []), listed  # staging tags alone
+    for slug in ("linux-amd64", "linux-arm64"):
+        assert manifest(f"{registries.ghcr}/{project.name}-cache:buildcache-slim-{slug}")
+    # each runner's digest output is its own image, of its own platform
+    digests = {platform: outputs["digest"] for platform, outputs in legs.items()}
+    assert len(set(digests.values())) == 2, digests
+    for platform, digest in digests.items():
+        result = json.loads(legs[platform]["result"])
+        assert result["variants"][0]["digest"] == digest
+        assert _platforms_at(registries.ghcr, project.name, digest) == {platform}
+
+    args = f"{tmp_path / 'linux-amd64.json'} {tmp_path / 'linux-arm64.json'}"
+    merged = read_outputs(
+        run_step("merge", {"command": "merge", "args": args}, None, tmp_path / "m")
+    )
+    tags = merged["tags"].splitlines()
+    assert {t.rsplit(":", 1)[1] for t in tags} == {"v3.1.0", "latest"}, tags
+    assert {t.split("/", 1)[0] for t in tags} == {registries.ghcr, registries.hub}
+    for tag in tags:
+        assert image_platforms(tag) == BOTH, tag
+    index = manifest(tags[0])
+    assert index is not None
+    assert merged["digest"] == index["_digest"]

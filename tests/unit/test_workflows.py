@@ -15,6 +15,7 @@ import yaml
 
 from buildcache.cli.app import app
 from tests.conftest import ROOT
+from tests.unit.conftest import DockerCalls
 
 WORKFLOWS = sorted((ROOT / "examples").glob("*.yml"))
 
@@ -402,7 +403,7 @@ PLAN_FOR_BUILD = """\
 import json, subprocess, sys
 build_only, plan_args, args = [], [], iter(sys.argv[2:])
 for arg in args:
-    if arg == "--platform":
+    if arg in ("--platform", "--output"):
         build_only += [arg, next(args)]
     elif arg == "--load":
         build_only.append(arg)
@@ -500,7 +501,9 @@ def test_the_action_gives_metadata_action_s_tags_to_the_real_buildcache_plan(
     assert variant["secrets"] == [{"id": "NPM_TOKEN", "env": "NPM_TOKEN", "required": True}]
     assert variant["ssh"] == ["default"]
     build_only = json.loads((repo / "build-only.json").read_text())
-    assert build_only == ["--platform", "linux/amd64", "--platform", "linux/arm64"]
+    assert build_only == [
+        "--platform", "linux/amd64", "--platform", "linux/arm64", "--output", "type=registry"
+    ]  # fmt: skip
     warnings = [line for line in done.stdout.splitlines() if line.startswith("::warning")]
     assert any("cache-from: type=gha is not read" in w for w in warnings)
     assert any("cache-to is not used" in w for w in warnings)
@@ -666,14 +669,10 @@ def test_provenance_takes_build_push_action_s_forms(
         ({"sbom": "true"}, ["--sbom"], None),
         ({"sbom": "FALSE"}, ["--no-sbom"], None),
         ({"sbom": "generator=acme/scanner"}, ["--sbom"], "sbom: only true or false is used"),
-        ({"outputs": "type=registry", "push": "false"}, ["--push"], None),
-        ({"outputs": "type=image,name=x,push=true", "push": "false"}, ["--push"], None),
-        ({"outputs": "type=docker", "push": "false"}, ["--load"], None),
-        (
-            {"outputs": "type=local,dest=out", "push": "false"},
-            [],
-            "outputs: type=local is not used",
-        ),
+        ({"outputs": "type=registry", "push": "false"}, ["--output"], None),
+        ({"outputs": "type=image,name=x,push=true", "push": "false"}, ["--output"], None),
+        ({"outputs": "type=docker", "push": "false"}, ["--output"], None),
+        ({"outputs": "type=local,dest=out", "push": "false"}, ["--output"], None),
         ({"load": "true", "push": "false"}, ["--load"], None),
         ({"push": "TRUE"}, ["--push"], None),
         ({"secret_envs": "NPM=NPM_TOKEN,PIP=PIP_TOKEN"}, ["--secret", "--secret"], None),
@@ -682,7 +681,7 @@ def test_provenance_takes_build_push_action_s_forms(
         ({"cache_to": "type=gha,mode=max"}, [], "cache-to is not used: buildcache writes"),
         ({"cache_from": "type=registry,ref=x:cache"}, [], "cache-from: type=registry is not read"),
         ({"network": "host"}, [], "network is not used"),
-        ({"call": "check"}, [], "call is not used: buildcache always builds"),
+        ({"call": "build"}, [], None),
         ({"shm_size": "2g", "ulimit": "nofile=1024:1024"}, [], "shm-size is not used"),
     ],
 )
@@ -690,7 +689,7 @@ def test_build_push_action_s_other_inputs_are_used_or_said_not_to_be(
     tmp_path: Path, inputs: dict[str, str], expected: list[str], warning: str | None
 ) -> None:
     args, warnings = _build_args(tmp_path, **inputs)
-    flags = ["--sbom", "--no-sbom", "--push", "--load", "--secret", "--ssh"]
+    flags = ["--sbom", "--no-sbom", "--push", "--load", "--secret", "--ssh", "--output"]
     assert [a for a in args if a in flags or a.startswith("builder ")] == [
         *expected,
         *([] if "builder" in inputs else ["builder "]),
@@ -699,3 +698,259 @@ def test_build_push_action_s_other_inputs_are_used_or_said_not_to_be(
         assert any(w.startswith(warning) for w in warnings), warnings
     else:
         assert warnings == []
+
+
+def _dry_run_step(tmp_path: Path, given: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The Build step as the runner runs it: every input the action has (its default where
+    `given` leaves it out) in the step's environment, its `buildcache build ...` the real one
+    with --dry-run (the bake file and the tag writes it would run, on stdout), on a builder that
+    can push untagged (docker-container)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "build")
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    inputs |= given
+    env = {
+        variable: inputs[value.removeprefix("${{ inputs.").removesuffix(" }}")]
+        for variable, value in step["env"].items()
+    }
+    repo = _checkout(tmp_path / "widget")
+    buildx = tmp_path / "home" / ".docker" / "buildx"
+    (buildx / "instances").mkdir(parents=True)
+    (buildx / "instances" / "ci").write_text('{"Name": "ci", "Driver": "docker-container"}')
+    (buildx / "current").write_text('{"Name": "ci"}')
+    stub = tmp_path / "bin" / "buildcache"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\nexec {sys.executable} -m buildcache "$@" --dry-run --offline\n')
+    stub.chmod(0o755)
+    env |= {
+        "PATH": f"{stub.parent}:/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path / "home"),
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/widget",
+        "GITHUB_RUN_ID": "42",
+        "BUILDCACHE_VERSION": "1.2.3",
+    }
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", _build_script()],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _bake_target(done: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    """The one target of the bake file a --dry-run printed."""
+    import json
+
+    text = done.stdout.split("# the command")[0]
+    bake = json.loads(text[text.index("{") :])
+    (target,) = bake["target"].values()
+    return target
+
+
+def test_the_action_s_push_input_is_false_by_default_as_build_push_action_s(
+    tmp_path: Path,
+) -> None:
+    """A step that does not say `push` builds and pushes nothing (it pushed every tag)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["inputs"]["push"]["default"] == "false"
+    done = _dry_run_step(tmp_path, {})
+    assert done.returncode == 0, done.stderr
+    assert _bake_target(done)["output"] == ["type=cacheonly"]
+    assert "PUT " not in done.stdout
+
+
+@pytest.mark.parametrize("push", ["false", "true"])
+@pytest.mark.parametrize(
+    ("outputs", "tags"),
+    [
+        ("type=image,push-by-digest=true,name-canonical=true,push=true", "ghcr.io/acme/widget"),
+        (
+            'type=image,"name=ghcr.io/acme/widget,acme/widget",push-by-digest=true,'
+            "name-canonical=true,push=true",
+            "",
+        ),
+    ],
+    ids=["docker's recipe (tags: the image)", "its older form (name=)"],
+)
+def test_outputs_push_by_digest_pushes_one_platform_by_digest_never_a_tag(
+    tmp_path: Path, push: str, outputs: str, tags: str
+) -> None:
+    """docker's per-platform runner recipe: the platform's image by digest to every image of
+    the config, no tag written (merge writes them), the cache ref the platform's own."""
+    given = {"platforms": "linux/arm64", "outputs": outputs, "push": push, "tags": tags}
+    done = _dry_run_step(tmp_path, given)
+    assert done.returncode == 0, done.stderr
+    target = _bake_target(done)
+    assert target["platforms"] == ["linux/arm64"]
+    assert target["tags"] == []
+    assert target["output"] == [
+        'type=image,"name=ghcr.io/acme/widget,docker.io/acme/widget",push=true,'
+        "push-by-digest=true,name-canonical=true"
+    ]
+    cache = "ghcr.io/acme/widget:buildcache-default"
+    assert target["cache-to"] == [
+        f"type=registry,ref={cache}-linux-arm64,mode=max,ignore-error=true"
+    ]  # the platform's own ref: two runners never overwrite each other's cache
+    assert target["cache-from"] == [
+        f"type=registry,ref={cache}-linux-arm64",
+        f"type=registry,ref={cache}",
+    ]
+    assert "PUT " not in done.stdout  # no tag is written
+
+
+def test_outputs_push_by_digest_of_two_platforms_is_refused_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    outputs = "type=image,push-by-digest=true,name-canonical=true,push=true"
+    done = _dry_run_step(tmp_path, {"outputs": outputs})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--push-by-digest builds one platform per run, and default has 2" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "PUT " not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("outputs", "expected"),
+    [
+        ("type=local,dest=out", "type=local,dest={repo}/out"),
+        ("type=tar,dest=image.tar", "type=tar,dest={repo}/image.tar"),
+        (
+            "type=oci,dest=image.tar,compression=zstd",
+            "type=oci,dest={repo}/image.tar,compression=zstd",
+        ),
+        ("type=docker,dest=image.tar", "type=docker,dest={repo}/image.tar"),
+        ("type=docker", "type=docker"),
+    ],
+)
+def test_outputs_that_write_files_or_load_are_handed_to_buildx(
+    tmp_path: Path, outputs: str, expected: str
+) -> None:
+    done = _dry_run_step(tmp_path, {"outputs": outputs, "platforms": "linux/amd64"})
+    assert done.returncode == 0, done.stderr
+    target = _bake_target(done)
+    assert target["output"] == [expected.format(repo=tmp_path / "widget")]
+    assert "PUT " not in done.stdout
+    assert "::warning" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        (
+            {"load": "true", "platforms": "linux/amd64,linux/arm64"},
+            "--load loads one platform into the local image store",
+        ),
+        ({"outputs": "type=gha"}, "type=gha is not an exporter buildcache can use"),
+        ({"outputs": "type=local"}, "type=local writes files, and needs dest=PATH"),
+        (
+            {"outputs": "type=local,dest=out", "push": "true"},
+            "type=local writes files, and cannot be combined with a push",
+        ),
+        (
+            {"outputs": "type=image,name=quay.io/acme/widget,push=true"},
+            "name=quay.io/acme/widget is not an image of the config",
+        ),
+        (
+            {"outputs": "type=image,push-by-digest=true", "platforms": "linux/amd64"},
+            "push-by-digest=true pushes nothing without push=true",
+        ),
+        ({"outputs": "type=docker\ntype=registry"}, "--output is given 2 times"),
+    ],
+)
+def test_outputs_and_load_buildcache_cannot_honour_exit_2_in_one_sentence(
+    tmp_path: Path, given: dict[str, str], words: str
+) -> None:
+    done = _dry_run_step(tmp_path, given)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert words in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr
+
+
+def test_load_of_one_platform_loads_it_with_its_tags(tmp_path: Path) -> None:
+    done = _dry_run_step(tmp_path, {"load": "true", "platforms": "linux/arm64"})
+    assert done.returncode == 0, done.stderr
+    target = _bake_target(done)
+    assert target["output"] == ["type=docker"]
+    assert "ghcr.io/acme/widget:1.2.3" in target["tags"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("call", ["check", "outline"])
+def test_call_other_than_build_is_refused_never_a_build(tmp_path: Path, call: str) -> None:
+    """build-push-action's call: check runs the Dockerfile's checks instead of a build: a
+    build (and a push) in its place would do what was not asked."""
+    done = _dry_run_step(tmp_path, {"call": call, "push": "true"})
+    assert done.returncode == 2
+    assert f"::error title=buildcache::call: {call} is not run by buildcache" in done.stdout
+    assert "docker-bake.json" not in done.stdout  # buildcache never ran
+
+
+def test_the_action_logs_out_only_of_the_registries_its_own_login_wrote(
+    tmp_path: Path, docker_calls: DockerCalls
+) -> None:
+    """docker/login-action logged in to ghcr.io earlier in the job: the action's login leaves
+    those credentials as they are and logs in to Docker Hub alone, and its last step logs out
+    of Docker Hub alone (it emptied ghcr.io's, and a later push of the job failed). The Login
+    and Logout steps' own scripts, with the real buildcache and the stand-in docker."""
+    import base64
+    import json
+
+    from tests.github_output import read_outputs
+
+    repo = _checkout(tmp_path / "widget")
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    theirs = base64.b64encode(b"octocat:ghs_from_login_action").decode()
+    (config / "config.json").write_text(json.dumps({"auths": {"ghcr.io": {"auth": theirs}}}))
+    venv = tmp_path / "temp" / "buildcache-venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(sys.executable)
+    stub = tmp_path / "bin" / "buildcache"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\nexec {sys.executable} -m buildcache "$@"\n')
+    stub.chmod(0o755)
+    output = tmp_path / "github-output"
+    output.write_text("")
+    env = {
+        "PATH": f"{stub.parent}:{docker_calls.log.parent}:/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+        "DOCKER_CONFIG": str(config),
+        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": "ghs_s3cr3t",
+        "GITHUB_ACTOR": "octocat",
+        "DOCKERHUB_USERNAME": "acme",
+        "DOCKERHUB_TOKEN": "dckr_s3cr3t",
+        "BUILDCACHE_INPUT_CONFIG": "",
+    }
+
+    def step(name: str, **more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", _step(name)],
+            cwd=repo,
+            env={**env, **more},
+            capture_output=True,
+            text=True,
+        )
+
+    logged_in = step("Log in to the registries")
+    assert logged_in.returncode == 0, logged_in.stderr
+    registries = read_outputs(output.read_text())["registries"]
+    assert registries == "docker.io"
+    logged_out = step("Log out of the registries", BUILDCACHE_LOGGED_IN=registries)
+    assert logged_out.returncode == 0, logged_out.stderr
+    calls = [c["args"] for c in docker_calls.calls]
+    assert [c for c in calls if c[0] == "login"] == [
+        ["login", "--password-stdin", "--username", "acme"]
+    ]
+    assert [c for c in calls if c[0] == "logout"] == [["logout"]]  # docker.io's, no other
+    assert json.loads((config / "config.json").read_text())["auths"]["ghcr.io"]["auth"] == theirs
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    logout = next(
+        s for s in action["runs"]["steps"] if s.get("name") == "Log out of the registries"
+    )
+    assert "steps.login.outputs.registries != ''" in logout["if"]  # none logged in: no logout

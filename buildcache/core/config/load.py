@@ -117,7 +117,7 @@ def _pyproject_table(path: Path, data: dict[str, Any], *, required: bool) -> Any
 def load_config(cwd: Path, env: Mapping[str, str], explicit: Path | None = None) -> Config:
     """Find the config, read it, apply the environment, and validate everything."""
     path, table = find_config(cwd, explicit)
-    if path is None and "BUILDCACHE_IMAGES" not in env:
+    if path is None and not env.get("BUILDCACHE_IMAGES", "").strip():
         raise ConfigError(
             f"no config found: looked for {CONFIG_FILE} and [tool.buildcache] in {PYPROJECT} in {cwd} "
             "and the folders above it",

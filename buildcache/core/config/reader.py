@@ -73,7 +73,8 @@ class Reader:
     def _value(self, setting: Setting, table: Mapping[str, Any], where: str, name: str) -> Any:
         """One setting: from its environment variable, else the file, else its default."""
         key = where + name
-        if setting.env and setting.env in self.env:
+        # a variable set to nothing is unset (a CI's empty input), never a value
+        if setting.env and self.env.get(setting.env, "").strip():
             self.sources[key] = f"env {setting.env}"
             return self._from_env(setting, key)
         if name in table:

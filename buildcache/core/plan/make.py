@@ -168,6 +168,7 @@ def make_plan(
         push=request.push or request.push_by_digest,
         load=request.load,
         push_by_digest=request.push_by_digest,
+        export=request.export,
         cache_policy=policy,
         notes=tuple(notes),
     )
@@ -261,6 +262,12 @@ def _loaded_platform(platforms: tuple[str, ...], host: str | None) -> tuple[str,
 def _check_selection(variants: Sequence[VariantPlan], request: PlanRequest) -> None:
     if not variants:
         raise UsageError(f"nothing to build for {', '.join(request.platforms)}")
+    if request.export is not None and len(variants) > 1:
+        raise UsageError(
+            f"--output type={request.export.kind} writes one variant's files to "
+            f"{request.export.dest}, and this run builds {len(variants)}",
+            hint=f"name the variant, e.g. buildcache build {variants[0].name} --output ...",
+        )
     if request.load and any(len(v.platforms) > 1 for v in variants):
         raise UsageError(
             "--load loads one platform into the local image store",

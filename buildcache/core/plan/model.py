@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from buildcache.core.build_inputs import VariantInputs
+from buildcache.core.output import Export
 from buildcache.core.plan.ci import CachePolicy
 from buildcache.core.plan.metadata import Described
 from buildcache.core.redact import shown_args
@@ -96,6 +97,7 @@ class BuildPlan:
     push: bool = False
     load: bool = False
     push_by_digest: bool = False  # one platform, pushed untagged; `buildcache merge` tags it
+    export: Export | None = None  # the image written as files (--output type=local, ...)
     cache_policy: CachePolicy | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -122,6 +124,8 @@ class BuildPlan:
         }
         if self.push_by_digest:
             data["push_by_digest"] = True
+        if self.export is not None:
+            data["export"] = self.export.to_option()
         data["notes"] = list(self.notes)
         if self.cache_policy is not None:
             data["cache_policy"] = {

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from buildcache.core.build_inputs import BuildInputs
+from buildcache.core.output import Export
 from buildcache.core.plan.ci import CacheFlag, GitFacts, RunContext
 
 
@@ -27,6 +28,7 @@ class PlanRequest:
     # the host's platform: what --load builds, without --platform, of a variant of several
     host_platform: str | None = None
     push_by_digest: bool = False
+    export: Export | None = None  # --output type=local|tar|oci|docker,dest=PATH: files, no push
     # a push on a builder that cannot push untagged (docker driver): under a staging tag instead
     staging: bool = False
     # the run's own part of its staging names (two runs on one engine never share one)

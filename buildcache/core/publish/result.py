@@ -75,6 +75,8 @@ class BuildResult:
         parts = [words.format(counts[key]) for key, words in _TAG_WORDS if counts[key]]
         if self.plan.push_by_digest and built:
             parts.append("pushed by digest (buildcache merge tags them)")
+        elif self.plan.export is not None and built:
+            parts.append(f"written to {self.plan.export.dest} (type={self.plan.export.kind})")
         elif self.plan.push and not counts["done"] + counts["again"]:
             parts.append("pushed no tag")
         return parts

@@ -91,6 +91,17 @@ def test_a_raw_log_in_a_missing_folder_is_a_usage_error(repo: Path, cli: Run) ->
     assert "Traceback" not in err
 
 
+def test_an_export_of_several_variants_to_one_dest_is_refused(repo: Path, cli: Run) -> None:
+    """Two variants' files in one folder would overwrite each other: name the variant."""
+    code, out, err = cli("build", "-V", "1", "--dry-run", "--output", "type=local,dest=out")
+    assert code == 2
+    assert "--output type=local writes one variant's files to" in err
+    assert "buildcache build slim --output" in err
+    code, out, err = cli("build", "slim", "-V", "1", "--dry-run", "-o", "type=local,dest=out")
+    assert code == 0, err
+    assert f'"type=local,dest={repo / "out"}"' in out
+
+
 def test_dry_run_lists_the_tag_writes_and_runs_nothing(repo: Path, cli: Run) -> None:
     code, out, _ = cli("build", "--push", "--version", "1", "--dry-run")
     assert code == 0

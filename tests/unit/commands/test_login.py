@@ -167,3 +167,44 @@ def test_logout_json_lists_the_registries_logged_out(
             {"registry": "docker.io", "status": "logged out"},
         ]
     }
+
+
+@pytest.mark.usefixtures("laptop")
+def test_keep_existing_leaves_credentials_another_login_stored_and_logs_in_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], docker_calls: DockerCalls
+) -> None:
+    """docker/login-action stored ghcr.io's: --keep-existing neither replaces them (nor, so,
+    gives a logout of its own registries reason to remove them)."""
+    import base64
+
+    theirs = base64.b64encode(b"octocat:from-login-action").decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"ghcr.io": {"auth": theirs}}}))
+    with pytest.raises(SystemExit) as done:
+        main(["login", "--keep-existing", "--json"])
+    out, err = capsys.readouterr()
+    assert done.value.code == 0, err
+    assert docker_calls.calls == []  # GITHUB_TOKEN is there, and ghcr.io was left as it was
+    ghcr = json.loads(out)["registries"][0]
+    assert (ghcr["registry"], ghcr["status"]) == ("ghcr.io", "docker config")
+    assert "left as it is" in ghcr["detail"]
+    with pytest.raises(SystemExit):
+        main(["login"])  # without it, the environment's credentials win, as before
+    assert [c["args"][0] for c in docker_calls.calls] == ["login"]
+
+
+def test_logout_of_named_registries_logs_out_of_those_alone(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    docker_calls: DockerCalls,
+) -> None:
+    _project(tmp_path, monkeypatch, "ghcr.io/acme/widget", "acme/widget")
+    with pytest.raises(SystemExit) as done:
+        main(["logout", "docker.io"])
+    assert done.value.code == 0
+    assert [c["args"] for c in docker_calls.calls] == [["logout"]]
+    with pytest.raises(SystemExit) as done:
+        main(["logout", "quay.io"])
+    assert done.value.code == 2
+    assert "quay.io is not a registry of the config (ghcr.io, docker.io)" in capsys.readouterr().err
+    assert len(docker_calls.calls) == 1

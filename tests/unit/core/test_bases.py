@@ -13,8 +13,8 @@ from buildcache.core.bases import (
     Upstream,
     context_key,
     decide,
-    explain,
     first_cause,
+    miss_cause_of,
     new_record,
     predictions,
     registry_holds,
@@ -97,41 +97,42 @@ def shown(step: RecordedStep, text: str) -> RecordedStep:
 
 def test_a_miss_is_blamed_on_the_base_then_the_instruction_the_arguments_the_files() -> None:
     run = shown(RUN, 'RUN pip install "/w[slim]"')
-    cause = explain(_upstream(uses(), (run,)), "runtime", 'RUN pip install "/w[slim]"')
+    cause = miss_cause_of(_upstream(uses(), (run,)), "runtime", 'RUN pip install "/w[slim]"')
     assert cause is not None
     assert cause.kind == "base"
     assert cause.changes == ((NAME, OLD, NEW),)
     same = uses(now_digest=OLD)
     changed = shown(RecordedStep("runtime", "RUN pip install .", {}, {}), "RUN pip install .")
     assert (
-        explain(_upstream(same, (changed,)), "runtime", "RUN pip install .").kind == "instruction"
+        miss_cause_of(_upstream(same, (changed,)), "runtime", "RUN pip install .").kind
+        == "instruction"
     )  # type: ignore[union-attr]
     full = shown(
         RecordedStep("runtime", RUN.text, {"EXTRAS": "full"}, {}), 'RUN pip install "/w[full]"'
     )
-    cause = explain(_upstream(same, (full,)), "runtime", 'RUN  pip install "/w[full]"')
+    cause = miss_cause_of(_upstream(same, (full,)), "runtime", 'RUN  pip install "/w[full]"')
     assert cause is not None
     assert cause.kind == "argument"
     assert cause.detail == "a build argument changed: EXTRAS 'slim' -> 'full'"
     files = shown(
         RecordedStep("runtime", COPY.text, {}, {"requirements.txt": "sha256:2"}), COPY.text
     )
-    cause = explain(_upstream(same, (files,)), None, COPY.text)
+    cause = miss_cause_of(_upstream(same, (files,)), None, COPY.text)
     assert cause is not None
     assert (cause.kind, cause.detail) == (
         "files",
         "the files it reads changed: requirements.txt",
     )
     unchanged = shown(COPY, COPY.text)
-    assert explain(_upstream(same, (unchanged,)), "runtime", COPY.text).kind == "unknown"  # type: ignore[union-attr]
-    assert explain(Upstream(bases=same, steps=(unchanged,)), "runtime", COPY.text) is None
+    assert miss_cause_of(_upstream(same, (unchanged,)), "runtime", COPY.text).kind == "unknown"  # type: ignore[union-attr]
+    assert miss_cause_of(Upstream(bases=same, steps=(unchanged,)), "runtime", COPY.text) is None
 
 
 def test_a_changed_instruction_is_its_own_miss_even_where_the_base_tag_moved() -> None:
     """The base's tag moved to an index of the same layers (re-pushed), so the steps before
     ran from the cache; the step that missed is one whose instruction changed."""
     changed = shown(RecordedStep("runtime", "RUN make full", {}, {}), "RUN make full")
-    cause = explain(_upstream(uses(), (changed,)), "runtime", "RUN make full")
+    cause = miss_cause_of(_upstream(uses(), (changed,)), "runtime", "RUN make full")
     assert cause is not None
     assert (cause.kind, cause.detail) == (
         "instruction",
@@ -153,7 +154,7 @@ def test_an_index_pushed_again_over_the_same_images_has_not_moved() -> None:
     assert (kept.use, kept.pinned) == (NEW, False)
     assert predictions("full", Upstream(bases=(same,), record=rec), NOW) == []
     run = shown(RUN, 'RUN pip install "/w[slim]"')
-    cause = explain(_upstream((same,), (run,), rec), "runtime", 'RUN pip install "/w[slim]"')
+    cause = miss_cause_of(_upstream((same,), (run,), rec), "runtime", 'RUN pip install "/w[slim]"')
     assert cause is not None
     assert cause.kind != "base"
     # other images behind the new index: moved, as before
@@ -192,13 +193,13 @@ def test_a_source_change_names_the_files_that_changed_not_the_source() -> None:
     before = RecordedStep("runtime", text, {}, {".": "sha256:1"}, each_file=before_files)
     now = RecordedStep("runtime", text, {}, {".": "sha256:2"}, shown=text, each_file=now_files)
     rec = CacheRecord("full", NOW, "sha256:c", (RecordedBase(NAME, OLD, NOW),), (before,))
-    cause = explain(_upstream(uses(now_digest=OLD), (now,), rec), "runtime", text)
+    cause = miss_cause_of(_upstream(uses(now_digest=OLD), (now,), rec), "runtime", text)
     assert cause is not None
     assert cause.detail == "the files it reads changed: README.md, src/new.py, old.py (removed)"
     # a record without the list (too many files, an older buildcache): the source is named
     bare = RecordedStep("runtime", text, {}, {".": "sha256:1"})
     rec = CacheRecord("full", NOW, "sha256:c", (RecordedBase(NAME, OLD, NOW),), (bare,))
-    cause = explain(_upstream(uses(now_digest=OLD), (now,), rec), "runtime", text)
+    cause = miss_cause_of(_upstream(uses(now_digest=OLD), (now,), rec), "runtime", text)
     assert cause is not None
     assert cause.detail == "the files it reads changed: ."
 
@@ -215,7 +216,7 @@ def test_the_users_files_come_before_git_and_a_context_holding_git_says_so() -> 
         "stage-0", text, {}, {".": "sha256:2"}, shown=text, each_file=now_files, reads_git=True
     )
     rec = CacheRecord("full", NOW, "sha256:c", (RecordedBase(NAME, OLD, NOW),), (before,))
-    cause = explain(_upstream(uses(now_digest=OLD), (now,), rec), "stage-0", text)
+    cause = miss_cause_of(_upstream(uses(now_digest=OLD), (now,), rec), "stage-0", text)
     assert cause is not None
     assert cause.detail == (
         "the files it reads changed: src/cli.py, .git/COMMIT_EDITMSG, .git/HEAD, .git/index, "
@@ -227,7 +228,7 @@ def test_the_users_files_come_before_git_and_a_context_holding_git_says_so() -> 
     ignored = RecordedStep(
         "stage-0", text, {}, {".": "sha256:3"}, shown=text, each_file={"src/cli.py": "b"}
     )
-    cause = explain(_upstream(uses(now_digest=OLD), (ignored,), rec), "stage-0", text)
+    cause = miss_cause_of(_upstream(uses(now_digest=OLD), (ignored,), rec), "stage-0", text)
     assert cause is not None
     assert cause.detail.startswith(
         "the files it reads changed: src/cli.py, src/app.py (removed), .git/"
@@ -283,7 +284,7 @@ def test_an_edited_instruction_says_its_old_and_new_text() -> None:
     assert cause.changes == (("text", BUILD_RUN, edited),)
     # a step added where none was: new, no old line
     added = (*_multi_stage("sha256:1"), _step("release", "RUN true"))
-    cause = explain(Upstream(steps=added, record=rec), "release", "RUN true")
+    cause = miss_cause_of(Upstream(steps=added, record=rec), "release", "RUN true")
     assert cause is not None
     assert (cause.kind, cause.detail) == ("instruction", "the instruction is new")
 

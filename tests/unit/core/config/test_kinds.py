@@ -294,8 +294,8 @@ REFUSALS: list[tuple[str, str, dict[str, str], str, str | None]] = [
      f"{FILE}: publish.retries: must be a whole number from 0 to 20, not true", None),
     ("provenance", "[attest]\nprovenance = true", {},
      f'{FILE}: attest.provenance: must be "min", "max", false or "auto", not true', None),
-    ("duration", "", {"BUILDCACHE_BASE_MAX_AGE": ""},
-     'environment BUILDCACHE_BASE_MAX_AGE: must be a duration such as "30d", "2w" or "12h", not empty',
+    ("duration", "", {"BUILDCACHE_BASE_MAX_AGE": "soon"},
+     'environment BUILDCACHE_BASE_MAX_AGE: must be a duration such as "30d", "2w" or "12h", not "soon"',
      None),
 ]  # fmt: skip
 

@@ -224,3 +224,50 @@ def test_the_config_is_found_upward_as_git_finds_dot_git_and_not_above_the_repos
     assert find_config(project / "src") == (None, {})
     with pytest.raises(ConfigError, match="and the folders above it"):
         load_config(project / "src", {})
+
+
+def _buildcache_variables() -> list[str]:
+    """Every BUILDCACHE_* variable the code or the docs name (a prefix alone made whole)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    texts = [p.read_text() for p in (ROOT / "buildcache").rglob("*.py")]
+    texts += [p.read_text() for p in (ROOT / "docs").glob("*.md")]
+    texts.append((ROOT / "README.md").read_text())
+    names = {n for text in texts for n in re.findall(r"\bBUILDCACHE_[A-Z0-9_]*[A-Z0-9]\b", text)}
+    return sorted(
+        names | {"BUILDCACHE_LOGIN_GHCR_IO_USERNAME", "BUILDCACHE_LOGIN_GHCR_IO_PASSWORD"}
+    )
+
+
+@pytest.mark.parametrize("variable", _buildcache_variables())
+def test_a_buildcache_variable_set_to_nothing_is_unset_never_an_internal_error(
+    tmp_path: Path, variable: str
+) -> None:
+    """A CI's empty input reaches buildcache as `BUILDCACHE_CONTEXT=`: the config's value
+    stands, as if the variable were not there (it was exit 4, an AttributeError)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    (tmp_path / "buildcache.toml").write_text(
+        'images = ["ghcr.io/acme/widget"]\nplatforms = ["linux/amd64", "linux/arm64"]\n'
+    )
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUILDCACHE_", "GITHUB_"))}
+    env |= {"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), variable: ""}
+    args = ["build", "--dry-run", "--offline", "--version", "1.0.0"]
+    done = subprocess.run(
+        [sys.executable, "-m", "buildcache", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, (variable, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert '"linux/arm64"' in done.stdout  # the config's platforms, not an empty list's error

@@ -114,3 +114,13 @@ def test_a_load_names_the_image_and_platform_it_loaded() -> None:
         ", loaded ghcr.io/acme/widget:1.0.0 (linux/amd64) into the local image store"
     )
     assert headline.count("loaded") == 1  # full failed: nothing of it was loaded
+
+
+def test_an_export_says_where_the_files_were_written() -> None:
+    from buildcache.core.output import Export
+
+    config = parse_config(tomllib.loads(CONFIG), {}, path=Path("/r/b.toml"), root=Path("/r"))
+    export = Export("oci", Path("/r/image.tar"))
+    plan = make_plan(config, version="1.0.0", selected=("slim",), export=export)
+    result = _result(plan, {"slim": "built"})
+    assert result.headline() == "built 1 variant(s), written to /r/image.tar (type=oci)"
