@@ -82,6 +82,12 @@ class EnvironmentProblem(BuildcacheError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class MigrationDiffers(BuildcacheError):
+    """`init --from` wrote a config that plans other tags than the workflow for an event."""
+
+    exit_code = ExitCode.BUILD_FAILED
+
+
 class BuildFailed(BuildcacheError):
     exit_code = ExitCode.BUILD_FAILED
 

@@ -35,12 +35,14 @@ RUNNER_FILES = (
     "GITHUB_WORKSPACE", "GITHUB_ACTION_PATH", "GITHUB_EVENT_PATH",
 )  # fmt: skip
 # Where buildcache differs on purpose (the README lists them too). Refused: "section/name" ->
-# why; the plan stops with a usage error (exit 2).
-NO_TAG = (
-    "no rule gives a tag, where metadata-action outputs none: buildcache stops the plan, "
-    "as a build with no tag would push nothing"
-)
-REFUSED: dict[str, str] = {"null/null01": NO_TAG, "push/push12": NO_TAG, "tag/tag10": NO_TAG}
+# why; the plan stops with a usage error (exit 2). A run no rule tags (push12, tag10) builds and
+# pushes nothing, exit 0, as metadata-action outputs no tag.
+REFUSED: dict[str, str] = {
+    "null/null01": (
+        "no tags or flavor lines and no CI variables: buildcache's own tag keys, on a laptop's "
+        "detached HEAD with no version, ask for one (exit 2) rather than build nothing"
+    )
+}
 # Other tags: "section/name" -> (why, the tags buildcache gives; {checkout} is the short sha
 # of the case's commit)
 OWN_DEFAULTS = (

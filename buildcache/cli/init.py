@@ -40,10 +40,17 @@ def init(
             metavar="WORKFLOW",
             help="A GitHub workflow that builds with docker/build-push-action: its matrix, build "
             "args, tags (metadata-action's, or those a shell step computes) and cache become the "
-            "config (default: the first such workflow in .github/workflows, else the Dockerfile "
-            "is read).",
+            "config, and its build steps are replaced by buildcache's in place (default: the "
+            "first such workflow in .github/workflows, else the Dockerfile is read).",
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="With --from: print the workflow's diff and the config; write nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Write a starter buildcache.toml at the repository's root, from its workflow or Dockerfile;
     print the make targets and the workflow that runs it."""
@@ -56,4 +63,5 @@ def init(
         platforms=platforms,
         force=force,
         workflow=workflow,
+        dry_run=dry_run,
     )

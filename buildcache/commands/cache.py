@@ -21,6 +21,7 @@ from buildcache.core.cache import (
     STAGING_SUFFIX,
     CacheEntry,
     PruneTarget,
+    by_cache_image,
     cache_owner,
     cache_summary,
     cached_platforms,
@@ -53,11 +54,17 @@ def ls(
 ) -> None:
     if platform_layers is None:
         platform_layers = functools.partial(_layers_by_platform, connect)
-    entries, orphans = list_cache(config, platform_layers=platform_layers, connect=connect)
+    entries: list[CacheEntry] = []
+    orphans: list[CacheEntry] = []
+    for each in by_cache_image(config):  # a variant with its own image has its cache there
+        found, stray = list_cache(each, platform_layers=platform_layers, connect=connect)
+        entries += found
+        orphans += stray
     if as_json:
         print_json(
             {
                 "cache_image": str(config.cache_image),
+                "cache_images": [str(image) for image in config.cache_images],
                 "refs": [e.to_json() for e in entries],
                 "orphans": [e.to_json() for e in orphans],
             }
@@ -84,12 +91,20 @@ def prune(
 ) -> None:
     """Delete the caches (and records) of this project's removed variants, and the orphans asked
     for by name; what another project wrote, or what no record claims, is listed and kept."""
-    targets = _prune_targets(config, connect, named)
-    deleted = _pruned(config, targets, yes=yes, dry_run=dry_run, console=console, connect=connect)
+    # each image with the variants whose cache is there; a tag named is an orphan of one of them
+    groups = [(each, _prune_targets(each, connect, named)) for each in by_cache_image(config)]
+    targets = [target for _, own in groups for target in own]
+    _check_named(
+        config.cache_images, named, [t.tag for t in targets if not t.tag.endswith(RECORD_SUFFIX)]
+    )
+    deleted: list[str] = []
+    for each, own in groups:
+        deleted += _pruned(each, own, yes=yes, dry_run=dry_run, console=console, connect=connect)
     if as_json:
         print_json(
             {
                 "cache_image": str(config.cache_image),
+                "cache_images": [str(image) for image in config.cache_images],
                 "dry_run": dry_run,
                 "deleted": deleted,
                 "kept": [{"tag": t.tag, "reason": t.skipped} for t in targets if t.skipped],
@@ -147,7 +162,6 @@ def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> li
     (a release, where the cache shares the image's) points at too."""
     entries, orphans = list_cache(config, platform_layers=lambda ref: None, connect=connect)
     image = config.cache_image
-    _check_named(image, named, orphans)
     listed = {e.ref.tag for e in (*entries, *orphans)}
     with connect(image.registry) as registry:
         listed_all = registry.tags(image.repository) if orphans else []
@@ -163,13 +177,15 @@ def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> li
         return targets + _their_records(registry, image, targets, listed_all)
 
 
-def _check_named(image: ImageRef, named: Sequence[str], orphans: Sequence[CacheEntry]) -> None:
+def _check_named(
+    images: Sequence[ImageRef], named: Sequence[str], orphans: Collection[str]
+) -> None:
     """A tag named on the command line must be an orphan: prune deletes nothing else."""
-    not_orphans = sorted(set(named) - {o.ref.tag for o in orphans})
+    not_orphans = sorted(set(named) - set(orphans))
     if not_orphans:
         raise UsageError(
             f"{', '.join(not_orphans)}: not a cache tag of a variant gone from the config, in "
-            f"{image} (prune deletes nothing else)",
+            f"{', '.join(map(str, images))} (prune deletes nothing else)",
             hint="'buildcache cache ls' lists the orphans",
         )
 

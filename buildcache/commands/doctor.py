@@ -47,7 +47,7 @@ def run_checks(load_config: Callable[[], Config], docker_host: str | None = None
         where=docker_host or os.environ.get("DOCKER_HOST") or "the default socket",
     )
     found += probes
-    pushed_to = {image.registry for image in config.images} if config else set()
+    pushed_to = {image.registry for image in config.all_images} if config else set()
     found += [
         _registry_check(registry, images=registry in pushed_to)
         for registry in (config.registries if config else [])

@@ -59,7 +59,7 @@ def merge(
     # without a config, the results alone would say where to write: a result of another
     # project would tag its repositories; the config's images are the only ones written
     config = load_config()
-    merged = read_results(results, config.images)
+    merged = read_results(results, config.all_images)
     policy = retry_policy(config)
     kept = {} if force else _published_before(merged, policy, console)
     indexes, published = _put_indexes(merged, policy, console, kept)

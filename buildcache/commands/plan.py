@@ -94,6 +94,13 @@ def show_plan(
     setting came from, when verbose)."""
     loaded = read_config(config_path)
     resolved = assemble(loaded, request)
+    if not request.offline and resolved.release and not resolved.push_by_digest:
+        from buildcache.registry.publish import planned_holds, planned_published
+
+        # what build --push would skip (published before) and keep on a higher release, in
+        # its words (the build decides again when it publishes: it does not pay for it twice)
+        holds, notes = planned_holds(resolved)
+        resolved = resolved.with_holds(holds, [*planned_published(resolved), *notes])
     if as_json:
         from buildcache.ui.console import print_json
 

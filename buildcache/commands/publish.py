@@ -27,6 +27,7 @@ from buildcache.core.publish.writes import (
     images_of,
     moving_tags,
     publish_steps,
+    published_note,
     release_shape,
     run_labels,
     version_refs,
@@ -66,7 +67,7 @@ def published_before(
     _check_release(plan, {n: at[0][0] for n, at in held.items() if at}, connect or RegistryClient)
     for name, at in held.items():
         if at:
-            labelled(console, "note", "yellow", _published_note(name, plan.version, refs[name], at))
+            labelled(console, "note", "yellow", published_note(name, plan.version, refs[name], at))
     return found
 
 
@@ -94,34 +95,6 @@ def _check_release(plan: BuildPlan, found: Mapping[str, ImageRef], connect: Conn
                 "was built or tagged",
                 hint="--force builds this release and replaces it on every registry",
             )
-
-
-def _published_note(
-    name: str, version: str, own: Sequence[ImageRef], held: Sequence[tuple[ImageRef, str]]
-) -> str:
-    """What a run of a release published before does, in its words: where the release is,
-    what goes where it is missing, and which image goes back where two differ (a --force that
-    stopped half-way)."""
-    digest = held[0][1]
-    again = "not building it again (--force rebuilds and replaces it everywhere)"
-    if len({d for _, d in held}) > 1:
-        where = ", ".join(f"{d[:19]} on {ref.registry}" for ref, d in held)
-        return (
-            f"{name} {version} is published already, but not as one image ({where}; a --force "
-            f"that stopped half-way?): {digest[:19]}, the first registry's, goes back under every "
-            f"tag; {again}"
-        )
-    missing = [ref.registry for ref in own if ref not in {r for r, _ in held}]
-    if missing:
-        return (
-            f"{name} {version} is published already ({digest[:19]}) on "
-            f"{', '.join(ref.registry for ref, _ in held)}: publishing it on {', '.join(missing)}, "
-            f"{again}"
-        )
-    return (
-        f"{name} {version} is published already ({digest[:19]}): publishing that image "
-        f"where it is missing, {again}"
-    )
 
 
 def publish(

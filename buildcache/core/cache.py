@@ -6,6 +6,7 @@ is a function of tag lists and manifests, tested without a registry.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from buildcache.buildkit.rawjson import parse_time
-from buildcache.core.config.model import Config
+from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.plan.ci import CachePolicy, branch_slug
 from buildcache.core.reference import MAX_TAG, ImageRef
 
@@ -56,6 +57,25 @@ def staging_tag(prefix: str, variant: str, platform: str | None, run: str = "") 
     return f"{prefix}{variant}{own}{f'-{run}' if run else ''}{STAGING_SUFFIX}"
 
 
+def by_cache_image(config: Config) -> list[Config]:
+    """The config once per image some variant's cache lives in (cache.image, else the first
+    of the variant's images), with the variants whose cache is there: `cache ls` and `prune`
+    read each image with the variants it holds (a variant with an image of its own keeps its
+    cache beside it; in any other image its name is a stale cache's)."""
+    groups: dict[ImageRef, list[VariantConfig]] = {}
+    for variant in config.variants:
+        groups.setdefault(config.cache_image_of(variant.name), []).append(variant)
+    return [
+        dataclasses.replace(
+            config,
+            images=config.images_of(variants[0].name),
+            variants=tuple(variants),
+            cache=dataclasses.replace(config.cache, image=image),
+        )
+        for image, variants in groups.items()
+    ]
+
+
 def owned_names(config: Config) -> dict[ImageRef, NameOwner]:
     """Every name a variant owns whatever the run: its main cache and record, each
     platform's cache and record (a --push-by-digest runner's), and its staging tags on every
@@ -72,7 +92,8 @@ def owned_names(config: Config) -> dict[ImageRef, NameOwner]:
             cache = own or main
             names += [(cache, "the cache"), (record_ref(cache), "the cache record")]
             tag = staging_tag(prefix, variant.name, platform)
-            names += [(image.with_tag(tag), "the staging tag") for image in config.images]
+            images = config.images_of(variant.name)
+            names += [(image.with_tag(tag), "the staging tag") for image in images]
         for ref, what in names:
             owner = owners.setdefault(ref, NameOwner(variant.name, what))
             if owner.variant != variant.name:
@@ -90,12 +111,13 @@ def cache_refs(
 ) -> tuple[ImageRef, ImageRef | None]:
     """The variant's main cache ref, and its own ref where a branch, or a runner building one
     platform by digest, keeps one (`buildcache-<variant>[-<branch>][-<os>-<arch>]`)."""
-    main = config.cache_image.with_tag(f"{config.cache.tag_prefix}{variant}")
+    image = config.cache_image_of(variant)  # cache.image, else the first of its images
+    main = image.with_tag(f"{config.cache.tag_prefix}{variant}")
     branch = policy.branch_slug if policy is not None else None
     if branch is None and not platform:
         return main, None
     own = _own_suffix(f"{config.cache.tag_prefix}{variant}-", branch, platform)
-    return main, config.cache_image.with_tag(own)
+    return main, image.with_tag(own)
 
 
 def _own_suffix(stem: str, branch: str | None, platform: str | None) -> str:

@@ -9,12 +9,24 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from buildcache.core.publish.writes import PublishStep, ReleaseShape, TagResult
+from buildcache.core.plan.model import BuildPlan
+from buildcache.core.plan.tags import release_key
+from buildcache.core.publish.writes import (
+    PublishStep,
+    ReleaseShape,
+    RetryPolicy,
+    TagResult,
+    images_of,
+    moving_tags,
+    published_note,
+    release_shape,
+    version_refs,
+)
 from buildcache.core.reference import ImageRef, content_digest
-from buildcache.errors import PublishError, RegistryError
+from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once
 from buildcache.registry.copy import copy_image
-from buildcache.registry.readback import Held, higher_release_holds
+from buildcache.registry.readback import Held, digests_of, higher_release_holds
 
 
 class Registries:
@@ -120,16 +132,7 @@ class TagWriter:
     def holders(self, variant: str, tags: Sequence[str]) -> dict[str, Held]:
         """The moving tags a higher release holds on any of the variant's registries (asked at
         once); where several do, the first registry's word."""
-        shape = self.shapes[variant]
-
-        def held_on(image: ImageRef) -> dict[str, Held]:
-            client = self.registries.client(image)
-            return higher_release_holds(client, image.repository, tags, shape)
-
-        found: dict[str, Held] = {}
-        for held in at_once(held_on, self.images[variant]):
-            found = {**held, **found}
-        return found
+        return holds_over(self.registries, self.images[variant], tags, self.shapes[variant])
 
     def settle(
         self, results: Sequence[TagResult], moving: Mapping[str, frozenset[str]]
@@ -184,6 +187,66 @@ class TagWriter:
                 break
             client.put_raw_manifest(repository, result.tag, manifest.data, manifest.media_type)
         return result
+
+
+def holds_over(
+    registries: Registries, images: Sequence[ImageRef], tags: Sequence[str], shape: ReleaseShape
+) -> dict[str, Held]:
+    """The moving tags a higher release holds on any of `images` (asked at once); where several
+    do, the first registry's word. Raises RegistryError."""
+
+    def held_on(image: ImageRef) -> dict[str, Held]:
+        return higher_release_holds(registries.client(image), image.repository, tags, shape)
+
+    found: dict[str, Held] = {}
+    for held in at_once(held_on, images):
+        found = {**held, **found}
+    return found
+
+
+def planned_holds(
+    plan: BuildPlan, connect: Connect = RegistryClient
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """What `build --push` of a release plan would keep where it is, decided as the build
+    decides it (`holds_over`, the same words): per variant, its moving tags a higher release
+    holds. A registry that cannot be read is a note: the build decides again, and writes no
+    moving tag on a guess."""
+    holds: dict[str, dict[str, str]] = {}
+    notes: list[str] = []
+    with Registries(connect) as registries:
+        for variant in plan.variants:
+            tags, shape = sorted(moving_tags(variant)), release_shape(variant, plan.version)
+            if not tags or release_key(shape.version) is None:
+                continue  # nothing follows the releases, or no release to compare
+            try:
+                held = holds_over(registries, images_of(variant), tags, shape)
+            except RegistryError as error:
+                notes.append(
+                    f"{variant.name}: cannot tell yet whether a higher release holds "
+                    f"{', '.join(tags)} ({error.message}); the build decides it"
+                )
+                continue
+            holds[variant.name] = {tag: found.why for tag, found in held.items()}
+    return holds, notes
+
+
+def planned_published(plan: BuildPlan, connect: Connect = RegistryClient) -> list[str]:
+    """What `build --push` of a release plan would say of an earlier run of it: each variant
+    whose release tag a registry holds already (not built again; its image completed where it
+    is missing), in the build's words. A registry that cannot be read is a note."""
+
+    refs = version_refs(plan)
+    keyed = {str(ref): ref for own in refs.values() for ref in own}
+    try:
+        digests = digests_of(keyed, RetryPolicy(attempts=1), connect)
+    except BuildFailed as error:
+        return [f"{error.message}; the build asks again"]
+    notes = []
+    for name, own in refs.items():
+        held = [(ref, digests[str(ref)]) for ref in own if str(ref) in digests]
+        if held:
+            notes.append(published_note(name, plan.version, own, held))
+    return notes
 
 
 def put_by_digest(

@@ -115,6 +115,8 @@ def _tags_text(variant: VariantPlan) -> Text:
         tags.append("\n" if n else "")
         tags.append(str(tag))
         tags.append(f"  ({variant.tag_rules.get(tag.tag or '', '')})", style="dim")
+        if (tag.tag or "") in variant.held:  # as the build's table says it
+            tags.append(f"  kept: {variant.held[tag.tag or '']}", style="yellow")
     return tags
 
 

@@ -13,7 +13,7 @@ target "_common" {
   dockerfile = "docker/Dockerfile"
   platforms = ["linux/amd64"]
   args = { BASE_IMAGE = BASE, FLAVOUR = "plain" }
-  tags = ["example.invalid/acme/widget:dev"]
+  tags = ["@REPO@:dev"]
 }
 target "slim" { inherits = ["_common"] }
 target "full" {
@@ -35,10 +35,13 @@ def test_a_bake_file_s_targets_build_as_variants_with_buildcache_s_tags_and_cach
 ) -> None:
     (project.path / "docker").mkdir()
     (project.path / "docker" / "Dockerfile").write_text(DOCKERFILE)
-    (project.path / "docker-bake.hcl").write_text(
-        BAKE_FILE.replace('default = ""', f'default = "{base_image}"')
-    )
     ghcr = project.registries.ghcr
+    # the image its targets' tags name is where they are pushed; the tags are buildcache's
+    (project.path / "docker-bake.hcl").write_text(
+        BAKE_FILE.replace('default = ""', f'default = "{base_image}"').replace(
+            "@REPO@", f"{ghcr}/{project.name}"
+        )
+    )
     project.write_config(
         f'images = ["{ghcr}/{project.name}"]\nbake-file = "docker-bake.hcl"\n'
         f'[cache]\nimage = "{ghcr}/{project.name}-cache"\n'

@@ -907,3 +907,25 @@ def test_two_runners_push_by_digest_through_the_action_and_merge_one_index(
     index = manifest(tags[0])
     assert index is not None
     assert merged["digest"] == index["_digest"]
+
+
+def test_rules_in_the_issue_s_order_publish_the_whole_release_and_label_its_version(
+    project: Project,
+) -> None:
+    """`{{major}}`, `{{major}}.{{minor}}`, `{{major}}.{{minor}}.{{patch}}` in that order (#36):
+    a real build --push of v1.2.3 publishes 1, 1.2, 1.2.3 and latest on every registry (it
+    published 1 and 1.2.3, keeping 1.2 and latest "on 1.2.3, a higher release than 1"), and
+    its version is 1.2.3, never 1."""
+    registries = project.registries
+    images = [f"{registries.ghcr}/{project.name}", f"{registries.hub}/{project.name}"]
+    rules = (
+        '"type=semver,pattern={{major}}", "type=semver,pattern={{major}}.{{minor}}", '
+        '"type=semver,pattern={{major}}.{{minor}}.{{patch}}"'
+    )
+    _with_images(project, images, f"[tags]\nrules = [{rules}]\n")
+    result, data = project.run_json(*ONE_PLATFORM_RELEASE, "v1.2.3")
+    assert result.returncode == 0, result.stderr
+    assert "kept" not in result.stderr
+    slim = next(v for v in data["variants"] if v["name"] == "slim")
+    _assert_tags(images, dict.fromkeys(("1", "1.2", "1.2.3", "latest"), slim["digest"]))
+    assert data["version"] == "1.2.3"

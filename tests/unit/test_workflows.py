@@ -59,7 +59,7 @@ def test_the_action_passes_only_options_buildcache_has() -> None:
 
 def test_the_workflow_init_prints_is_a_valid_workflow(tmp_path: Path) -> None:
     """With the checkout (and its git tags) and the triggers, not a lone step."""
-    from buildcache.core.init import CI_STEP
+    from buildcache.migrate.starter import CI_STEP
 
     printed = tmp_path / "image.yml"
     printed.write_text(CI_STEP)
@@ -263,7 +263,7 @@ def test_every_action_named_runs_on_a_runtime_github_supports(tmp_path: Path) ->
     """actionlint knows each action's runtime: node20 ones (actions/checkout@v4,
     setup-buildx-action@v3, ...) are flagged. The examples, the workflow init prints, and the
     actions action.yml itself uses (a workflow step of each)."""
-    from buildcache.core.init import CI_STEP
+    from buildcache.migrate.starter import CI_STEP
 
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     own = [step["uses"] for step in action["runs"]["steps"] if "uses" in step]

@@ -1,10 +1,13 @@
 """Pure: a team's own bake file (docker-bake.hcl, as `docker buildx bake --print` resolves it:
-variables, inheritance and --set already applied by buildx) -> buildcache's variants.
+variables, functions, inheritance, matrix targets and --set already applied by buildx) ->
+buildcache's variants.
 
-Each bake target of the group (or the listed targets) becomes a variant with its context,
-Dockerfile, target, platforms, build args, named contexts, secrets and SSH. What buildcache makes
-itself (tags, cache-from/cache-to, outputs) is replaced, and a note says so; a `[variants.NAME]`
-table in the config adds to the target of that name.
+Each bake target of the group (or the listed targets; a group of groups is followed down to its
+targets, as bake does) becomes a variant with its context, Dockerfile, target, platforms, build
+args, named contexts, secrets and SSH, pushed to the images its own `tags` name (each target its
+own image; the config's `images` for a target that names none). The tags themselves are
+buildcache's to make, as are cache-from/cache-to and outputs: replaced, and a note says so. A
+`[variants.NAME]` table in the config adds to the target of that name.
 """
 
 from __future__ import annotations
@@ -15,8 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.core.build_inputs import context_value, parse_secret
-from buildcache.core.config.model import DEFAULT_VARIANT, VARIANT_NAME, Config, VariantConfig
+from buildcache.core.config.model import (
+    DEFAULT_VARIANT,
+    VARIANT_NAME,
+    Config,
+    VariantConfig,
+    mark_bare,
+)
 from buildcache.core.platforms import PlatformError, normal_platform
+from buildcache.core.reference import ImageRef, ReferenceError
 from buildcache.errors import ConfigError, UsageError
 
 REPLACED = ("tags", "cache-from", "cache-to", "output")
@@ -44,12 +54,14 @@ def bake_variants(
     names = _target_names(definition, targets, all_targets)
     own = _own_variants(config, names)
     variants = [
-        _with_own(_variant(name, all_targets[name], cwd, default=n == 0), own.get(name))
-        for n, name in enumerate(names)
+        _with_own(_variant(name, all_targets[name], cwd, config.images), own.get(name))
+        for name in names
     ]
-    variants = _default_written(config, own, variants)
+    said = [n for n in own if config.sources.get(f"variants.{n}.default", "default") != "default"]
+    said = [n for n in said if own[n].default]
+    marked = mark_bare(variants, config.images, said)
     notes = [note for name in names for note in _replaced_note(name, all_targets[name])]
-    return dataclasses.replace(config, variants=tuple(variants)), notes
+    return dataclasses.replace(config, variants=marked), notes
 
 
 def _replaced_note(name: str, target: Mapping[str, Any]) -> list[str]:
@@ -75,24 +87,18 @@ def _own_variants(config: Config, names: Sequence[str]) -> dict[str, VariantConf
     return own
 
 
-def _default_written(
-    config: Config, own: Mapping[str, VariantConfig], variants: list[VariantConfig]
-) -> list[VariantConfig]:
-    """A variant table's `default = true`, where written (the config marks its first variant
-    default when none says so; here the bake file's first target is)."""
-    chosen = [n for n in own if config.sources.get(f"variants.{n}.default", "default") != "default"]
-    if not chosen or not own[chosen[0]].default:
-        return variants
-    return [dataclasses.replace(v, default=v.name == chosen[0]) for v in variants]
-
-
 def _target_names(
     definition: Mapping[str, Any], asked: Sequence[str], all_targets: Mapping[str, Any]
 ) -> list[str]:
     """The targets asked for, else those of the group "default", else all; each one there and
     fit to name a variant."""
-    default_group = (definition.get("group") or {}).get("default", {})
-    names = list(asked) or list(default_group.get("targets") or all_targets)
+    groups: Mapping[str, Any] = definition.get("group") or {}
+    if asked:
+        names = _expanded(list(asked), groups)
+    elif "default" in groups:
+        names = _expanded(["default"], groups)
+    else:
+        names = list(all_targets)
     _check_there(names, all_targets)
     unfit = [name for name in names if not VARIANT_NAME.fullmatch(name)]
     if unfit:
@@ -101,6 +107,22 @@ def _target_names(
             key="bake-targets",
         )
     return names
+
+
+def _expanded(names: Sequence[str], groups: Mapping[str, Any]) -> list[str]:
+    """Group names replaced by their targets, down to targets (a matrix target is the group of
+    the targets it makes), each once, in order; a group that holds itself is followed once."""
+    found: dict[str, None] = {}
+    seen: set[str] = set()
+    pending = list(reversed(names))
+    while pending:
+        name = pending.pop()
+        if name in groups and name not in seen:
+            seen.add(name)
+            pending += reversed(list(groups[name].get("targets") or ()))
+        elif name not in groups:
+            found.setdefault(name)
+    return list(found)
 
 
 def _check_there(names: Sequence[str], all_targets: Mapping[str, Any]) -> None:
@@ -120,14 +142,15 @@ def _strings(table: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def _variant(
-    name: str, target: Mapping[str, Any], bake_dir: Path, *, default: bool
+    name: str, target: Mapping[str, Any], bake_dir: Path, images: tuple[ImageRef, ...]
 ) -> VariantConfig:
     context = bake_dir / str(target.get("context") or ".")
     # buildx reads a relative Dockerfile from the context
     dockerfile = context / str(target.get("dockerfile") or "Dockerfile")
+    own = _images(name, target.get("tags") or ())
     return VariantConfig(
         name=name,
-        default=default,
+        images=() if own == images else own,
         build_args=_strings(target.get("args")),
         labels=_strings(target.get("labels")),
         contexts={
@@ -140,6 +163,14 @@ def _variant(
         secrets=tuple(parse_secret(str(entry), bake_dir) for entry in target.get("secret") or []),
         ssh=tuple(str(s) for s in target.get("ssh") or ()),
     )
+
+
+def _images(name: str, tags: Sequence[str]) -> tuple[ImageRef, ...]:
+    """The images a target's tags name, in order, once (the tags are buildcache's to make)."""
+    try:
+        return tuple(dict.fromkeys(ImageRef.parse(str(tag)).bare() for tag in tags))
+    except ReferenceError as error:
+        raise ConfigError(f"the bake target {name!r}: {error}", key="bake-file") from None
 
 
 def _platforms(name: str, platforms: Sequence[str]) -> tuple[str, ...] | None:
@@ -163,4 +194,8 @@ def _with_own(base: VariantConfig, own: VariantConfig | None) -> VariantConfig:
         target=own.target or base.target,
         platforms=own.platforms or base.platforms,
         dockerfile=own.dockerfile or base.dockerfile,
+        context=own.context or base.context,
+        images=own.images or base.images,
+        tags=own.tags,
+        latest_tag=own.latest_tag,
     )

@@ -1,5 +1,5 @@
 """Pure: the JSON Schema of buildcache.toml (and of `[tool.buildcache]`), made from the one
-declaration of its keys (schema.py), for editors (taplo, SchemaStore). `buildcache schema`
+declaration of its keys (the fields of model.py, listed by schema.py), for editors (taplo, SchemaStore). `buildcache schema`
 prints it; buildcache/config.schema.json is it, kept current by a test."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from buildcache.core.config.schema import (
     NODE_SCHEMA,
     SCHEMA,
     VARIANT_SCHEMA,
+    VARIANT_TAGS_SCHEMA,
     Kind,
     Setting,
 )
@@ -73,10 +74,16 @@ def config_schema() -> dict[str, Any]:
     top = {s.key: s for s in SCHEMA if "." not in s.key}
     properties: dict[str, Any] = {key: _property(s) for key, s in top.items()}
     properties |= {name: _object(keys) for name, keys in _sections().items()}
+    variant = _object({s.key: s for s in VARIANT_SCHEMA})
+    variant["properties"]["tags"] = _object(
+        {s.key.split(".", 1)[1]: s for s in VARIANT_TAGS_SCHEMA}
+    )
+    variant["properties"]["tags"]["description"] = "The keys of [tags], over the config's."
     properties["variants"] = {
         "type": "object",
-        "description": "The variants: one image each, built from the same Dockerfile.",
-        "additionalProperties": _object({s.key: s for s in VARIANT_SCHEMA}),
+        "description": "The variants: each built and tagged on its own, in the config's images "
+        "or its own.",
+        "additionalProperties": variant,
     }
     builder = _object({s.key: s for s in BUILDER_SCHEMA})
     builder["properties"]["nodes"] = {
@@ -123,6 +130,9 @@ def _property(setting: Setting) -> dict[str, Any]:
         found["default"] = (
             list(setting.default) if isinstance(setting.default, tuple) else setting.default
         )
+    said = [setting.doc]
     if setting.env:
-        found["description"] = f"Overridden by the environment variable {setting.env}."
+        said.append(f"Overridden by the environment variable {setting.env}.")
+    if any(said):
+        found["description"] = " ".join(s for s in said if s)
     return found

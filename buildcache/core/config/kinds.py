@@ -19,8 +19,8 @@ from buildcache.core.build_inputs import (
     context_value,
     parse_ssh,
 )
+from buildcache.core.config.declare import Setting
 from buildcache.core.config.reader import Reader, as_written, kind_of
-from buildcache.core.config.schema import Setting
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.reference import ImageRef, ReferenceError, parse_image_name
 from buildcache.errors import UsageError
@@ -31,6 +31,8 @@ BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def images(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[ImageRef, ...]:
+    if value is None and not setting.required:
+        return ()  # a variant's own: none, the config's
     names = string_list(reader, key, value)
     if not names:
         raise reader.error(key, "must name at least one image")
@@ -379,9 +381,9 @@ def tag_rules(reader: Reader, setting: Setting, key: str, value: Any) -> tuple[s
     """metadata-action's `tags` lines, each read now so that a mistake names its key."""
 
     def check(lines: tuple[str, ...]) -> None:
-        from buildcache.core.plan.rules import parse_rule
+        from buildcache.core.plan.rules import input_lines, parse_rule
 
-        for line in lines:
+        for line in input_lines(lines):  # `#` comments and blank lines left out
             parse_rule(line)
 
     return _metadata_lines(reader, key, value, check)
@@ -408,7 +410,9 @@ def _metadata_lines(
         try:
             check(lines)
         except UsageError as error:
-            raise reader.error(key, error.message.removeprefix(f"{key}: ")) from None
+            # the rule reader names the key as [tags] has it; a variant's own says its own
+            own = "tags." + key.rsplit(".", 1)[-1]
+            raise reader.error(key, error.message.removeprefix(f"{own}: ")) from None
     return lines
 
 

@@ -1,6 +1,7 @@
 """Find, read and validate the config, and apply the environment over it.
 
-The settings are described once, in schema.py (key, kind, default, environment variable).
+The settings are declared once, as the fields of model.py (key, kind, default, environment
+variable, doc; listed by schema.py).
 The cascade, each layer over the one before:
 defaults < the config file < environment (`BUILDCACHE_*`) < command line (core/plan). The
 environment is passed in as a mapping, never read from os.environ here, so tests pass their own.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from buildcache.core.config.model import (
     PublishConfig,
     TagsConfig,
     VariantConfig,
+    mark_bare,
 )
 from buildcache.core.config.reader import Reader, kind_of
 from buildcache.core.config.schema import (
@@ -42,7 +43,10 @@ from buildcache.core.config.schema import (
     SCHEMA,
     TOP_KEYS,
     VARIANT_SCHEMA,
+    VARIANT_TABLES,
+    VARIANT_TAGS_SCHEMA,
 )
+from buildcache.core.reference import ImageRef
 from buildcache.errors import ConfigError
 
 # Finding and reading the file
@@ -138,24 +142,24 @@ def _project_table(root: Path) -> Mapping[str, Any]:
     return project if isinstance(project, dict) else {}
 
 
-def _one_tag_language(reader: Reader, tags: Mapping[str, Any]) -> None:
+def _one_tag_language(reader: Reader, tags: Mapping[str, Any], where: str = "tags.") -> None:
     """metadata-action's rules, or buildcache's shorthand keys: both would leave the reader
     guessing which one made a tag."""
     if not (tags["rules"] or tags["flavor"]):
         return
-    short = [key for key in tags if key not in ("rules", "flavor") and reader.given(f"tags.{key}")]
+    short = [key for key in tags if key not in ("rules", "flavor") and reader.given(where + key)]
     if short:
         raise reader.error(
-            f"tags.{short[0]}",
+            where + short[0],
             "is a shorthand, and tags.rules/tags.flavor are given: they make every tag",
             hint="write it as a rule (see docs/tags.md), or drop tags.rules and tags.flavor",
         )
 
 
 def fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A section's values under their dataclass fields' names: each key is declared once, in
-    the schema, and its field is its name with `_` for `-` (tests/unit/core/config check that
-    every schema key has its field)."""
+    """A section's values under their dataclass fields' names: each key is declared once, as
+    its field, named as the key with `_` for `-` (tests/unit/core/config check that every
+    schema key has its field)."""
     return {key.replace("-", "_"): value for key, value in values.items()}
 
 
@@ -187,18 +191,21 @@ def parse_config(
     }
     version = _env_version(reader, env)
     _one_tag_language(reader, sections["tags"])
+    tags = TagsConfig(**fields(sections["tags"]))
     return Config(
         path=path,
         project=project or {},
         **fields(top),
         attest=AttestConfig(**fields(sections["attest"])),
         cache=_cache(reader, sections["cache"]),
-        tags=TagsConfig(**fields(sections["tags"])),
+        tags=tags,
         publish=PublishConfig(**fields(sections["publish"])),
         build=BuildConfig(**fields(sections["build"])),
         base=BaseConfig(**fields(sections["base"])),
         builder=_builder(reader, reader.table(table, "builder")),
-        variants=_variants(reader, reader.table(table, "variants")),
+        variants=_variants(
+            reader, reader.table(table, "variants"), sections["tags"], top["images"]
+        ),
         version=version,
         sources=reader.sources,
         notes=tuple(reader.notes),
@@ -256,14 +263,31 @@ def _nodes(reader: Reader, nodes: Any) -> tuple[NodeConfig, ...]:
     )
 
 
-def _variant(reader: Reader, name: str, body: Any) -> VariantConfig:
+def _variant(reader: Reader, name: str, body: Any, config_tags: Mapping[str, Any]) -> VariantConfig:
     _check_variant_name(reader, name)
     if not isinstance(body, dict):
         raise reader.error(f"variants.{name}", f"must be a table, not {kind_of(body)}")
-    values = reader.section(body, VARIANT_SCHEMA, f"variants.{name}.")
+    own = {k: v for k, v in body.items() if k not in VARIANT_TABLES}
+    values = reader.section(own, VARIANT_SCHEMA, f"variants.{name}.", known=VARIANT_TABLES)
     # an empty list of platforms or latest-tag is none: the config's own apply
     values |= {"platforms": values["platforms"] or None, "latest-tag": values["latest-tag"] or None}
-    return VariantConfig(name=name, **fields(values))
+    tags = _variant_tags(reader, name, reader.table(body, "tags"), config_tags)
+    return VariantConfig(name=name, tags=tags, **fields(values))
+
+
+def _variant_tags(
+    reader: Reader, name: str, table: Mapping[str, Any], config_tags: Mapping[str, Any]
+) -> TagsConfig | None:
+    """`[variants.NAME.tags]`: the keys it gives over the config's [tags]; None where it has
+    none (the variant takes the config's tags, suffixed `-NAME` unless it is the default)."""
+    if not table:
+        return None
+    where = f"variants.{name}.tags."
+    values = reader.section(table, VARIANT_TAGS_SCHEMA, where)
+    given = {key: value for key, value in values.items() if reader.given(where + key)}
+    merged = {**config_tags, **given}
+    _one_tag_language(reader, merged, where)
+    return TagsConfig(**fields(merged))
 
 
 def _check_variant_name(reader: Reader, name: str) -> None:
@@ -277,16 +301,21 @@ def _check_variant_name(reader: Reader, name: str) -> None:
         raise reader.error(f"variants.{name}", f"cannot name a variant: {reserved}")
 
 
-def _variants(reader: Reader, table: Mapping[str, Any]) -> tuple[VariantConfig, ...]:
+def _variants(
+    reader: Reader,
+    table: Mapping[str, Any],
+    config_tags: Mapping[str, Any],
+    images: tuple[ImageRef, ...],
+) -> tuple[VariantConfig, ...]:
     if not table:
         return (VariantConfig(name=DEFAULT_VARIANT, default=True),)
-    variants = [_variant(reader, name, body) for name, body in table.items()]
-    defaults = [v.name for v in variants if v.default]
-    if len(defaults) > 1:
-        raise reader.error(
-            "variants", f"only one variant may say default = true, not {', '.join(defaults)}"
-        )
-    if not defaults:
-        # With none marked, the first one listed is the default (TOML keeps the file's order).
-        variants[0] = replace(variants[0], default=True)
-    return tuple(variants)
+    variants = [_variant(reader, name, body, config_tags) for name, body in table.items()]
+    said = [v for v in variants if v.default]
+    for n, variant in enumerate(said):
+        twice = [v.name for v in said[n:] if (v.images or images) == (variant.images or images)]
+        if len(twice) > 1:
+            raise reader.error(
+                "variants",
+                f"only one variant of an image may say default = true, not {', '.join(twice)}",
+            )
+    return mark_bare(variants, images, {v.name for v in said})

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from buildcache.core.config.schema import PYPROJECT, Setting
+from buildcache.core.config.declare import Setting
+from buildcache.core.config.schema import PYPROJECT
 from buildcache.errors import ConfigError
 
 Converter = Callable[["Reader", Setting, str, Any], Any]

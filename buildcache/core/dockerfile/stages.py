@@ -17,13 +17,11 @@ import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from buildcache.core.dockerfile import parameters
+from buildcache.core.dockerfile.parameters import expand
 from buildcache.core.dockerfile.syntax import Instruction, parse_instructions
 from buildcache.errors import ConfigError
 
-_VAR = re.compile(
-    r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}"
-    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
-)
 # instructions BuildKit turns into a step of its own (the ones numbered `[stage 3/7]`)
 STEP_INSTRUCTIONS = frozenset({"FROM", "RUN", "COPY", "ADD", "WORKDIR"})
 # BuildKit's built-in platform arguments: set by the builder, never by the config
@@ -39,27 +37,6 @@ AUTOMATIC_ARGS = frozenset(
         "BUILDVARIANT",
     }
 )
-
-
-def expand(text: str, values: Mapping[str, str | None]) -> str:
-    """`$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME:+word}` (and without the colon), as the
-    Dockerfile's shell lexer substitutes them; an unset name is empty."""
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group("braced") or match.group("bare")
-        value = values.get(name)
-        op, word = match.group("op"), match.group("word") or ""
-        if op is None:
-            return value or ""
-        if op == ":-":
-            return value or word
-        if op == "-":
-            return word if value is None else value
-        if op == ":+":
-            return word if value else ""
-        return word if value is not None else ""  # "+"
-
-    return _VAR.sub(one, text)
 
 
 @dataclass(frozen=True)
@@ -342,7 +319,7 @@ def _view(stage: Stage, step: Step, scope: Mapping[str, str | None]) -> StepView
     if step.instruction == "RUN":
         seen = dict(scope)
     else:
-        used = {m.group("braced") or m.group("bare") for m in _VAR.finditer(step.text)}
+        used = parameters.names(step.text)
         seen = {n: scope[n] for n in sorted(used) if n in scope}
     return StepView(
         stage=stage.label,

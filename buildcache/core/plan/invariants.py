@@ -24,7 +24,9 @@ def _one_writer_each(variants: Sequence[VariantPlan]) -> dict[ImageRef, str]:
                 raise UsageError(
                     f"the variants {other} and {variant.name} would both write {tag}: whichever "
                     "ran last would win",
-                    hint="rename a variant, or drop the --tag or tags.raw that repeats a variant's name",
+                    hint="give one of them a suffix of its own ([variants.NAME.tags] flavor "
+                    '= ["suffix=-NAME,onlatest=true"]), or drop the --tag or tags.raw that '
+                    "repeats a variant's name",
                 )
     return writers
 
@@ -62,11 +64,11 @@ def check_invariants(config: Config, variants: Sequence[VariantPlan]) -> None:
     tag, every cache ref is a valid tag. Broken, it is a usage error naming the variants and
     the tag."""
     writers = _one_writer_each(variants)
-    cache_repo = config.cache_image.bare()
+    cache_repos = {image.bare() for image in config.cache_images}
     names = [v.name for v in config.variants]
     for tag in writers:
         owner = variant_of(tag.tag or "", config.cache.tag_prefix, names)
-        if tag.bare() == cache_repo and owner:
+        if tag.bare() in cache_repos and owner:
             raise ConfigError(
                 f"the image tag {tag} (of {writers[tag]}) is shaped like a cache tag of {owner}, "
                 "so publishing it could overwrite a cache",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from buildcache.core.build_inputs import parse_build_arg, parse_key_values
 from buildcache.core.cache import cache_refs, staging_tag
-from buildcache.core.config.model import Config, VariantConfig
+from buildcache.core.config.model import Config, TagsConfig, VariantConfig
 from buildcache.core.dockerfile.stages import Dockerfile, Needed
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy
 from buildcache.core.plan.inputs import (
@@ -50,6 +50,7 @@ from buildcache.core.plan.tags import (
     not_this_release,
     run_tags,
     variant_tags,
+    written_latest,
 )
 from buildcache.core.platforms import PlatformError, normal_platform
 from buildcache.core.redact import secret_looking_args
@@ -67,17 +68,23 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     context = facts.context
     version, source = _version(request, facts.env)
     release = version is not None or context.event == "tag"
-    extra, tag_notes = given_tags(request.tags, config.images)
-    run = run_tags(
-        config.tags,
-        context=context,
-        version=version,
-        version_source=source,
-        extra=extra,
-        no_latest=request.no_latest,
-        known_versions=facts.known_versions() if release else (),
-        now=facts.now,
-    )
+    extra, tag_notes = given_tags(request.tags, config.all_images)
+    known = facts.known_versions() if release else ()
+
+    def tags_of(tags: TagsConfig) -> RunTags:
+        return run_tags(
+            tags,
+            context=context,
+            version=version,
+            version_source=source,
+            extra=extra,
+            no_latest=request.no_latest,
+            known_versions=known,
+            now=facts.now,
+        )
+
+    run = tags_of(config.tags)
+    own_runs = {v.name: tags_of(v.tags) for v in _chosen(config, request) if v.tags is not None}
     policy = cache_policy(
         request.cache,
         push=request.push or request.push_by_digest,
@@ -85,11 +92,16 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
         release=context.event == "tag",
     )
     notes = [*config.notes, *tag_notes]
+    if run.untagged is not None:  # as metadata-action's no tag and build-push-action's push: false
+        # it builds (a check of the Dockerfile) and pushes nothing
+        what = "building without pushing" if request.push else "nothing would be pushed"
+        notes.append(f"no rule of tags.rules gives {run.untagged} a tag: {what}")
+        request = dataclasses.replace(request, push=False)
     if context.fork and request.push:
         # Say so, rather than fail on the registry's permission error.
         request = dataclasses.replace(request, push=False)
         notes.append(FORK_NOTE)
-    built = make_plan(config, run, request, policy)
+    built = make_plan(config, run, request, policy, own_runs)
     check_paths(built.variants, facts.exists)
     notes += checkout_notes(run, context, facts)
     return attach_build_inputs(config, built, request, facts, context, notes)
@@ -135,12 +147,18 @@ def _version(request: PlanRequest, env: Mapping[str, str]) -> tuple[str | None, 
 
 
 def make_plan(
-    config: Config, run: RunTags, request: PlanRequest, policy: CachePolicy | None = None
+    config: Config,
+    run: RunTags,
+    request: PlanRequest,
+    policy: CachePolicy | None = None,
+    own_runs: Mapping[str, RunTags] | None = None,
 ) -> BuildPlan:
-    """The variants asked for, each with its tags on every registry and its cache refs; a
-    `policy` of None writes the cache when the run pushes (or as --cache-write says)."""
+    """The variants asked for, each with its tags on every registry of its images and its cache
+    refs; a `policy` of None writes the cache when the run pushes (or as --cache-write says).
+    `own_runs`: the tags of each variant with [variants.NAME.tags] of its own."""
     chosen = _chosen(config, request)
-    _refuse_release_tags(config, run)
+    for each in (run, *(own_runs or {}).values()):
+        _refuse_release_tags(config, each)
     notes = secret_looking_args(
         [*config.build_args, *(a for v in config.variants for a in v.build_args)]
     )
@@ -154,7 +172,8 @@ def make_plan(
                 f"variant {variant.name} is left out: it is not built for {', '.join(request.platforms)}"
             )
             continue
-        variants.append(_variant_plan(config, variant, platforms, run, request, policy))
+        own = (own_runs or {}).get(variant.name)
+        variants.append(_variant_plan(config, variant, platforms, own or run, request, policy))
     _check_selection(variants, request)
     notes += _staging_note(variants, request)
     check_invariants(config, variants)
@@ -230,10 +249,11 @@ def _refuse_release_tags(config: Config, run: RunTags) -> None:
 
 
 def _refuse_moving_tags(config: Config, run: RunTags) -> None:
-    moving_names = {"latest", *(moving_tag(v) for v in config.variants)}
-    moving_names |= {v.name for v in config.variants if not v.default}
+    suffixed = [v for v in config.variants if v.tags is None]  # named by the `-NAME` shorthand
+    moving_names = {"latest", *(moving_tag(v) for v in suffixed)}
+    moving_names |= {v.name for v in suffixed if not v.default}
     for name in run.names:
-        if name.name in moving_names:
+        if name.name in moving_names and not written_latest(name, run):
             raise UsageError(
                 f"{name.name!r} ({name.rule}) is a moving tag, which only a release moves: "
                 "latest, or a variant's own name",
@@ -276,11 +296,22 @@ def _check_selection(variants: Sequence[VariantPlan], request: PlanRequest) -> N
 
 
 def _tag_names(variant: VariantConfig, run: RunTags) -> list[TagName]:
-    named = variant_tags(variant, run)
+    named = own_tags(variant, run) if variant.tags is not None else variant_tags(variant, run)
     for name in named:
         if not TAG.fullmatch(name.name):
             raise ConfigError(f"{name.name!r} (variant {variant.name}) is not a valid Docker tag")
     return named
+
+
+def own_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
+    """The tags of a variant with [variants.NAME.tags] of its own: exactly what its rules and
+    flavor make (a suffix of its flavor, none added), then its moving tag where the run moves
+    it: its `latest-tag`, else latest as its flavor writes it (`latest-alpine` with onlatest)."""
+    names = list(run.names)
+    if run.latest:
+        moving = variant.latest_tag or run.latest_name
+        names.append(TagName(moving, f"latest: {run.latest_reason}"))
+    return names
 
 
 def _own_platform(variant: str, platforms: tuple[str, ...], by_digest: bool) -> str | None:
@@ -329,17 +360,18 @@ def _variant_plan(
     policy: CachePolicy | None,
 ) -> VariantPlan:
     named = _tag_names(variant, run)
+    images = config.images_of(variant.name)
     own_platform = _own_platform(variant.name, platforms, request.push_by_digest)
     cache = _cache_of(config, variant, policy, own_platform)
     written = _writes_cache(request, policy)
     return VariantPlan(
         name=variant.name,
         default=variant.default,
-        tags=tuple(image.with_tag(n.name) for n in named for image in config.images),
+        tags=tuple(image.with_tag(n.name) for n in named for image in images),
         tag_rules={n.name: n.rule for n in named},
         floating=frozenset(n.name for n in named if n.floating),  # 1.2, 1: only move forward
         release_tags={n.name: n.version for n in named if n.version},
-        images=tuple(config.images),
+        images=images,
         staging_tag=(
             staging_tag(config.cache.tag_prefix, variant.name, own_platform, request.run_id)
             if request.staging

@@ -30,6 +30,9 @@ class VariantPlan:
     # the release's own version tag (1.2.3, 1.2.3-full: what an earlier run of it wrote) -> the
     # version it carries (1.2.3)
     release_tags: Mapping[str, str] = field(default_factory=dict)
+    # the moving tags a build --push would keep where they are (a higher release holds them),
+    # with the build's own words; read from the registries by `plan` (registry/publish.py)
+    held: Mapping[str, str] = field(default_factory=dict)
     platforms: tuple[str, ...]
     build_args: Mapping[str, str]
     target: str | None
@@ -69,9 +72,11 @@ class VariantPlan:
             "name": self.name,
             "default": self.default,
             "tags": [str(t) for t in self.tags],
+            "images": [str(i) for i in self.images],
             "tag_rules": [{"tag": tag, "rule": rule} for tag, rule in self.tag_rules.items()],
             "floating": sorted(self.floating),
             "release_tags": dict(self.release_tags),
+            "held": dict(self.held),
             "platforms": list(self.platforms),
             "build_args": shown_args(self.build_args),
             "target": self.target,
@@ -111,6 +116,15 @@ class BuildPlan:
         (registry/bases.py), and what they noticed."""
         variants = tuple(
             dataclasses.replace(v, upstream=upstreams[v.name]) if v.name in upstreams else v
+            for v in self.variants
+        )
+        return dataclasses.replace(self, variants=variants, notes=(*self.notes, *notes))
+
+    def with_holds(self, holds: Mapping[str, Mapping[str, str]], notes: Sequence[str]) -> BuildPlan:
+        """The plan with the moving tags each variant's build would keep where they are (a
+        higher release holds them, registry/publish.py), and what could not be told."""
+        variants = tuple(
+            dataclasses.replace(v, held=dict(holds[v.name])) if v.name in holds else v
             for v in self.variants
         )
         return dataclasses.replace(self, variants=variants, notes=(*self.notes, *notes))

@@ -77,25 +77,38 @@ class RuleEvent:
     short_sha_length: int = 7
 
 
+@dataclass(frozen=True)
+class RuleTag:
+    """One tag the rules gave: as written, its value before the prefix and suffix (what the
+    release's version is found in), and its rule."""
+
+    name: str
+    bare: str
+    rule: Rule
+
+
 @dataclass
 class RuleTags:
-    """metadata-action's version: the first tag, the others, whether latest moves; each tag
-    with the rule that made it."""
+    """metadata-action's version: the first tag (its `version` output), the others, whether
+    latest moves; each tag with the rule that made it."""
 
-    main: str | None = None
-    partial: list[tuple[str, Rule]] = field(default_factory=list)
+    tags: list[RuleTag] = field(default_factory=list)
     latest: bool | None = None
-    main_rule: Rule | None = None
-    main_bare: str | None = None  # the main tag's value before its prefix and suffix
+
+    @property
+    def main(self) -> str | None:
+        return self.tags[0].name if self.tags else None
+
+    @property
+    def partial(self) -> list[tuple[str, Rule]]:
+        return [(tag.name, tag.rule) for tag in self.tags[1:]]
 
     def add(self, value: str, rule: Rule, latest: bool, bare: str = "") -> None:
         if not value:
             return
         value = sanitized(value)
-        if self.main is None:
-            self.main, self.main_rule, self.main_bare = value, rule, sanitized(bare) or value
-        elif value != self.main and value not in (v for v, _ in self.partial):  # each tag once
-            self.partial.append((value, rule))
+        if value not in (tag.name for tag in self.tags):  # each tag once
+            self.tags.append(RuleTag(value, sanitized(bare) or value, rule))
         if self.latest is None:
             self.latest = latest
 
@@ -115,6 +128,25 @@ def sanitized(tag: str) -> str:
 def _fields(line: str) -> list[str]:
     """One CSV line, as metadata-action reads it (quotes keep commas)."""
     return next(csv.reader([line], skipinitialspace=True), [])
+
+
+def input_lines(entries: Sequence[str]) -> list[str]:
+    """metadata-action's reading of its `tags` and `flavor` inputs (actions-toolkit's
+    `Util.getInputList` with `comment: '#'`, `ignoreComma`): each line one entry, a line whose
+    first word starts with `#` a comment, empty lines left out. An entry of the config may hold
+    several lines (a TOML multi-line string). A line of only spaces inside the input stops
+    metadata-action (`e is not iterable`); here it is refused in one sentence. Quotes are read
+    once, by the rule's reader, as metadata-action's own tests read them (the action reads the
+    input's CSV twice: `"pattern=^v\\d{1,2}"` loses its quotes, and its comma, there)."""
+    lines = []
+    for entry in entries:
+        for line in entry.strip().splitlines():
+            if not line or line.lstrip().startswith("#"):
+                continue
+            if not line.strip():
+                raise UsageError("tags: a line of only spaces, which metadata-action refuses")
+            lines.append(line.strip())
+    return lines
 
 
 def parse_rule(line: str) -> Rule:
@@ -156,7 +188,7 @@ def _defaults(kind: str, attrs: Mapping[str, str], line: str) -> dict[str, str]:
 
 def parse_flavor(lines: Sequence[str]) -> Flavor:
     flavor = Flavor()
-    for line in lines:
+    for line in input_lines(lines):
         flavor = _with_flavor_line(flavor, line)
     if flavor.latest not in ("auto", "true", "false"):
         raise UsageError("tags.flavor: latest is auto, true or false")
@@ -201,7 +233,8 @@ def _on_latest(flavor: Flavor, after: str, on: bool, line: str) -> Flavor:
 
 def rule_tags(rules: Sequence[str], flavor: Flavor, event: RuleEvent) -> RuleTags:
     """The run's tags by metadata-action's rules (its defaults where there are none)."""
-    parsed = sorted((parse_rule(r) for r in rules or DEFAULT_RULES), key=lambda r: -r.priority)
+    lines = input_lines(rules) or DEFAULT_RULES  # only comments: its defaults, as it has them
+    parsed = sorted((parse_rule(r) for r in lines), key=lambda r: -r.priority)
     found = RuleTags()
     for rule in (r for r in parsed if _enabled(r, event)):
         value, latest = _KINDS[rule.kind](rule, flavor, event)

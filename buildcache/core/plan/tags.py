@@ -29,7 +29,7 @@ from buildcache.core.reference import MAX_TAG, TAG, ImageRef, ReferenceError
 from buildcache.errors import UsageError
 
 if TYPE_CHECKING:
-    from buildcache.core.plan.rules import Rule  # a config with tag rules only
+    from buildcache.core.plan.rules import Rule, RuleTag  # a config with tag rules only
 
 LATEST = "latest"
 SEMVER = re.compile(
@@ -66,9 +66,7 @@ class TagName:
     def floating(self) -> bool:
         """A tag that follows the newest release (latest, 1.2, 1): it only ever moves forward,
         so it is written last, and never over a higher release (core/publish/writes.py)."""
-        return self.forward or self.rule.startswith(
-            ("latest", "semver {{major}", "pep440 {{major}")
-        )
+        return self.forward or self.rule.startswith(("semver {{major}", "pep440 {{major}"))
 
 
 @dataclass(frozen=True)
@@ -83,6 +81,11 @@ class RunTags:
     release: bool  # a release version (not a branch, pull request or schedule run)
     latest_name: str = LATEST  # the default variant's moving tag (a flavor may affix it)
     latest_by_tags: bool = False  # decided against the repository's tags (the highest release?)
+    # latest follows the releases (moved only forward, never over a higher one): buildcache's
+    # own keys and metadata-action's latest=auto; latest=true moves with every run, as written
+    latest_follows: bool = True
+    # no rule gave this run a tag (metadata-action outputs none): where the run is from
+    untagged: str | None = None
 
 
 def given_tags(
@@ -183,6 +186,7 @@ def run_tags(
         latest_reason=reason,
         release=version is not None,
         latest_by_tags=reason == HIGHEST or reason.startswith(NOT_HIGHEST),
+        latest_follows=tags.latest == "auto",  # latest = true: every final release, as written
     )
 
 
@@ -268,47 +272,95 @@ def _by_rules(
     )
     flavor = parse_flavor(tags.flavor)
     found = rule_tags(tags.rules, flavor, event)
-    main, main_rule = _main_tag(found.main, found.main_rule, source)
+    if found.main is None:  # metadata-action outputs no tag: nothing to push
+        return RunTags("", source, (), False, "no tag", release=False, untagged=source)
     # a git tag's build is a release, as metadata-action reads it (latest=auto moves latest
-    # on `type=ref,event=tag`); a version given by hand is one only where it reads as one
-    # (--version test builds a test image)
-    # a version given by hand that does not read as one (--version test) is no release, whatever
-    # rule matched it (`type=match,pattern=^test$` would otherwise publish test once, for good)
+    # on `type=ref,event=tag`); a version given by hand that does not read as one (--version
+    # test) is no release, whatever rule matched it (`type=match,pattern=^test$` would
+    # otherwise publish test once, for good)
     by_hand = version is not None and not reads_as_release(version)
     release = ref.startswith("refs/tags/") and not by_hand
-    own = release and _own_version(main_rule)
-    names = [
-        TagName(main, _rule_label(main_rule, release), version=found.main_bare if own else None)
-    ]
-    names += [
-        TagName(value, _rule_label(rule, release), _forward(rule, value, main))
-        for value, rule in found.partial
-    ]
-    names += _given_names(extra, found.main_bare if own else None)
+    carried = _Carried.of(ref.removeprefix("refs/tags/")) if release else None
+    names = [_rule_name(tag, carried, release) for tag in found.tags]
+    names += _given_names(extra, next((n.version for n in names if n.version), None))
     reason = f"tags.flavor latest={flavor.latest}"
     if found.latest and by_hand:
-        reason = f"{main} is not a release: it does not read as a version"
+        reason = f"{found.main} is not a release: it does not read as a version"
     elif found.latest and no_latest:
         reason = "--no-latest"
     return RunTags(
-        version=main,
+        version=_identity(names, carried),
         source=source,
         names=_valid(_first_of_each(names)),
         latest=bool(found.latest) and not no_latest and not by_hand,
         latest_reason=reason,
         release=release,
         latest_name=latest_tag(flavor),
+        # only latest=auto follows the releases; latest=true moves with every run, as written
+        latest_follows=flavor.latest == "auto",
     )
 
 
-def _main_tag(main: str | None, rule: Rule | None, source: str) -> tuple[str, Rule]:
-    """The rules' first tag (the run's version), and its rule; a UsageError where none is."""
-    if main is None or rule is None:
-        raise UsageError(
-            f"no rule of tags.rules gives {source} a tag",
-            hint="add one for this kind of run (e.g. type=ref,event=branch), or give --version",
-        )
-    return main, rule
+def ref_version(git_tag: str) -> str:
+    """The version a release's git tag carries: v1.2.3 -> 1.2.3, app/v1.5.0 -> 1.5.0,
+    v2.0.0+build.7 -> 2.0.0, 1.0.0rc1 as it is; a tag that carries none is itself."""
+    semver = _CARRIED_SEMVER.search(git_tag)
+    if semver:
+        return semver.group("version")
+    pep440 = PEP440.match(git_tag)
+    return git_tag.removeprefix("v") if pep440 else git_tag
+
+
+# a semantic version at the end of a git tag, after a `v` or a word's end (app/v1.5.0)
+_CARRIED_SEMVER = re.compile(
+    r"(?:^|[^0-9A-Za-z.]|(?<=v))(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+[0-9A-Za-z.-]+)?$"
+)
+
+
+@dataclass(frozen=True)
+class _Carried:
+    """A release's git tag (as a Docker tag spells it) and the version it carries."""
+
+    git_tag: str
+    version: str
+
+    @classmethod
+    def of(cls, git_tag: str) -> _Carried:
+        return cls(re.sub(r"[^a-zA-Z0-9._-]+", "-", git_tag), ref_version(git_tag))
+
+    def spelled_by(self, value: str) -> bool:
+        """A rule's value that is the release's own: the git tag, or its version (1.2.3,
+        v1.2.3, 1.2.3_build.7)."""
+        bare = re.split(r"[+_]", value.removeprefix("v"))[0]
+        return value == self.git_tag or bare == self.version.removeprefix("v")
+
+    def series(self, value: str) -> bool:
+        """A rule's value that is a series of the release (1.2 or 1 of 1.2.3, v1)."""
+        head = value.removeprefix("v") + "."
+        return _SERIES.match(value) is not None and self.version.startswith(head)
+
+
+def _rule_name(tag: RuleTag, carried: _Carried | None, release: bool) -> TagName:
+    """A rule's tag as the plan holds it: on a release, the tag that spells its version is its
+    own (published once), and a semver or pep440 rule's series of it (1.2, 1) follows the
+    releases (moved only forward); any other tag moves with every run, as written."""
+    label = _rule_label(tag.rule, release)
+    if carried is None:
+        return TagName(tag.name, label)
+    if carried.spelled_by(tag.bare):
+        return TagName(tag.name, label, version=tag.bare)
+    follows = tag.rule.kind in ("semver", "pep440") and carried.series(tag.bare)
+    return TagName(tag.name, label, forward=follows)
+
+
+def _identity(names: Sequence[TagName], carried: _Carried | None) -> str:
+    """The run's version (the image's version label): metadata-action's (the rules' first tag)
+    where that is the release's own; on a release whose first tag is a series or no version
+    (`{{major}}` first, a sha), the first tag that is its version, else the version its ref
+    carries (v1.2.3 -> 1.2.3)."""
+    if carried is None or names[0].version:
+        return names[0].name
+    return next((n.name for n in names if n.version), carried.version)
 
 
 def _rule_ref(context: RunContext, version: str | None, source: str) -> tuple[str, str]:
@@ -332,27 +384,6 @@ def _rule_label(rule: Rule, release: bool) -> str:
     kind = f"ref {rule.attrs['event']}" if rule.kind == "ref" else rule.kind
     label = f"{kind} ({rule.text})"
     return f"{_GIT_TAG_LABEL}{label}" if release and reads_git_tag(rule) else label
-
-
-def _forward(rule: Rule, value: str, main: str) -> bool:
-    """A semver or pep440 rule's tag of a release series (1.2, 1): it only moves forward."""
-    return not _whole(rule) and value != main
-
-
-def _own_version(rule: Rule) -> bool:
-    """A rule that makes the release's own version: semver or pep440 of the whole version, a
-    match of the git tag, or the git tag itself; never raw (`stable`), sha or a series."""
-    if rule.kind in ("semver", "pep440"):
-        return _whole(rule)
-    return rule.kind == "match" or (rule.kind == "ref" and rule.attrs.get("event") == "tag")
-
-
-def _whole(rule: Rule) -> bool:
-    """A rule that makes a whole version: any but a semver or pep440 pattern of a series
-    ({{major}}.{{minor}}, {{major}})."""
-    pattern = rule.attrs.get("pattern", "")
-    whole = any(word in pattern for word in ("version", "raw", "patch"))
-    return rule.kind not in ("semver", "pep440") or whole
 
 
 def _event_names(
@@ -455,7 +486,10 @@ def version_names(
 
 
 def release_key(version: str) -> tuple[int, ...] | None:
-    """A final release's numbers, to compare (v1.10.0 > v1.9.2); None for anything else."""
+    """A final release's numbers, to compare (v1.10.0 > v1.9.2); None for anything else, a
+    date among them (20261128, a nightly's tag: it would hold latest above every release)."""
+    if _DATE_TAG.fullmatch(version):
+        return None
     semver = SEMVER.match(version)
     if semver and not semver["pre"]:
         return _numbers(semver)
@@ -463,6 +497,10 @@ def release_key(version: str) -> tuple[int, ...] | None:
     if pep440 and not (pep440["pre"] or pep440["dev"]):
         return _numbers(pep440)
     return None
+
+
+# a date as nightly tags spell it: YYYYMMDD, YYMMDD (one number of six or more digits)
+_DATE_TAG = re.compile(r"v?\d{6,}")
 
 
 def _numbers(match: re.Match[str]) -> tuple[int, ...]:
@@ -511,19 +549,33 @@ def release_shaped(name: str) -> bool:
 
 def may_write_a_release(rule: str) -> bool:
     """A rule whose release-shaped tags are this run's own: its version (or the git tag it
-    reads), latest, or a schedule's date."""
-    return rule.startswith((*_VERSION_RULES, "latest", "schedule"))
+    reads), latest, or a date (a schedule's, `type=raw,value={{date 'YYYYMMDD'}}`: the usual
+    nightly name, never a release's)."""
+    return rule.startswith((*_VERSION_RULES, "latest", "schedule")) or bool(_DATED.search(rule))
+
+
+# a rule whose value is a date: {{date 'YYYYMMDD'}}, {{commit_date 'YYYYMMDD'}}
+_DATED = re.compile(r"\{\{\s*(commit_)?date\b")
 
 
 def not_this_release(run: RunTags) -> list[TagName]:
     """The tags of `run` that read as a release but are not its own version's: a branch named
-    1.0.0 (or 1.0, v2), a raw tag or --tag 2.0 outside the 2.0 release. Schedule tags are not
-    counted: a date (20261130) is the usual nightly name, never a release's."""
+    1.0.0 (or 1.0, v2), a raw tag or --tag 2.0 outside the 2.0 release. Dates are not counted
+    (may_write_a_release), nor a `latest` the user's own raw rule writes
+    (`type=raw,value=latest,enable={{is_default_branch}}`)."""
     return [
         name
         for name in run.names
-        if release_shaped(name.name) and not may_write_a_release(name.rule)
+        if release_shaped(name.name)
+        and not may_write_a_release(name.rule)
+        and not written_latest(name, run)
     ]
+
+
+def written_latest(name: TagName, run: RunTags) -> bool:
+    """The run's latest written by a raw rule of the user's: it moves as the rule says (with
+    the default branch, on every release), not only forward."""
+    return name.name == run.latest_name and name.rule.startswith("raw (")
 
 
 def moving_tag(variant: VariantConfig) -> str:
@@ -541,5 +593,8 @@ def variant_tags(variant: VariantConfig, run: RunTags) -> list[TagName]:
         names = [dataclasses.replace(n, name=f"{n.name}-{variant.name}") for n in run.names]
     if run.latest:  # moving_tag, where the default variant's may be affixed by a flavor
         moving = variant.latest_tag or (run.latest_name if variant.default else variant.name)
-        names.append(TagName(moving, f"latest: {run.latest_reason}"))
+        if moving not in (n.name for n in names):  # a rule that wrote it (raw): as written
+            names.append(
+                TagName(moving, f"latest: {run.latest_reason}", forward=run.latest_follows)
+            )
     return names

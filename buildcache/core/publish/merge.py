@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from buildcache.core.plan.metadata import VARIANT_LABEL
+from buildcache.core.plan.tags import LATEST
 from buildcache.core.publish.writes import VariantTags
 from buildcache.core.reference import (
     ImageRef,
@@ -49,7 +50,7 @@ class ResultVariant:
     tags: tuple[ImageRef, ...]
     platforms: tuple[str, ...]
     digest_ref: ImageRef
-    floating: frozenset[str]  # none in a result of an older buildcache: latest and the name are
+    floating: frozenset[str]  # a result of an older buildcache names none: latest and the name are
     release_tags: Mapping[str, str]
 
 
@@ -111,9 +112,17 @@ def _result_variant(path: Path, variant: Mapping[str, Any]) -> ResultVariant:
         tags=_refs(path, [_text(t) for t in variant["tags"]]),
         platforms=tuple(_text(p) for p in variant["platforms"]),
         digest_ref=_refs(path, [_text(variant["digest_ref"])])[0],
-        floating=frozenset(_text(t) for t in variant.get("floating", ())),
+        floating=_floating(variant),
         release_tags={_text(k): _text(v) for k, v in variant.get("release_tags", {}).items()},
     )
+
+
+def _floating(variant: Mapping[str, Any]) -> frozenset[str]:
+    """The tags that only move forward; a result of an older buildcache names none: its latest
+    or the variant's own name, as that buildcache moved them."""
+    if "floating" not in variant:
+        return frozenset({LATEST if variant["default"] else _text(variant["name"])})
+    return frozenset(_text(t) for t in variant["floating"])
 
 
 def _text(value: object) -> str:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from buildcache.core.plan.model import BuildPlan
-from buildcache.core.plan.tags import LATEST
 from buildcache.core.reference import ImageRef
 from buildcache.errors import PublishError
 
@@ -216,9 +215,9 @@ def release_shape(variant: Tagged, version: str) -> ReleaseShape:
 
 
 def split_tags(chosen: Tagged) -> tuple[dict[ImageRef, list[str]], dict[ImageRef, list[str]]]:
-    """Per image, in the config's order: the version tags and the moving ones (`latest` or the
-    variant's own name, and where the plan says so `1.2` and `1`: `floating`)."""
-    floating = chosen.floating or {LATEST if chosen.default else chosen.name}
+    """Per image, in the config's order: the version tags and the moving ones (those the plan
+    says follow the releases, `floating`: latest or the variant's own name, 1.2, 1)."""
+    floating = chosen.floating
     version: dict[ImageRef, list[str]] = {}
     moving: dict[ImageRef, list[str]] = {}
     for reference in chosen.tags:
@@ -269,6 +268,34 @@ def version_refs(plan: BuildPlan) -> dict[str, tuple[ImageRef, ...]]:
         if exact:
             refs[variant.name] = exact
     return refs
+
+
+def published_note(
+    name: str, version: str, own: Sequence[ImageRef], held: Sequence[tuple[ImageRef, str]]
+) -> str:
+    """What a run of a release published before does, in its words: where the release is,
+    what goes where it is missing, and which image goes back where two differ (a --force that
+    stopped half-way)."""
+    digest = held[0][1]
+    again = "not building it again (--force rebuilds and replaces it everywhere)"
+    if len({d for _, d in held}) > 1:
+        where = ", ".join(f"{d[:19]} on {ref.registry}" for ref, d in held)
+        return (
+            f"{name} {version} is published already, but not as one image ({where}; a --force "
+            f"that stopped half-way?): {digest[:19]}, the first registry's, goes back under every "
+            f"tag; {again}"
+        )
+    missing = [ref.registry for ref in own if ref not in {r for r, _ in held}]
+    if missing:
+        return (
+            f"{name} {version} is published already ({digest[:19]}) on "
+            f"{', '.join(ref.registry for ref, _ in held)}: publishing it on {', '.join(missing)}, "
+            f"{again}"
+        )
+    return (
+        f"{name} {version} is published already ({digest[:19]}): publishing that image "
+        f"where it is missing, {again}"
+    )
 
 
 # writes one step's tags; raises PublishError

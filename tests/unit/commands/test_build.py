@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +11,7 @@ import pytest
 from buildcache.commands import build
 from buildcache.commands.bake import bake_all
 from buildcache.errors import BuildFailed
-from tests.unit.commands.conftest import Run
+from tests.unit.commands.conftest import CONFIG, Run
 from tests.unit.commands.test_bake import (
     NO_WAIT,
     Outcome,
@@ -167,3 +170,53 @@ def test_a_run_below_min_cache_hit_fails_naming_each_variant() -> None:
         match=r"too few steps came from the cache: slim 1/2 \(50%\); full 1/2 \(50%\), below --min-cache-hit 0.75",
     ):
         build._raise_failure(result, 0.75)
+
+
+PULL_REQUEST = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request"}
+PULL_REQUEST |= {"GITHUB_REF": "refs/pull/7/merge", "GITHUB_HEAD_REF": "x"}
+PULL_REQUEST |= {"GITHUB_BASE_REF": "main", "GITHUB_SHA": "a" * 40}
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("build", "--push", "--progress", "plain"), "building without pushing"),
+        (("build", "--progress", "plain", "--json"), "nothing would be pushed"),
+        (("plan",), "nothing would be pushed"),
+        (("plan", "--json"), "nothing would be pushed"),
+    ],
+)
+def test_a_pull_request_no_rule_tags_builds_pushes_nothing_and_exits_0(
+    repo: Path, docker_calls: DockerCalls, args: tuple[str, ...], said: str
+) -> None:
+    """As metadata-action (no tag) and build-push-action (push: false on a pull request) do;
+    run as a process, as CI runs it."""
+    (repo / "buildcache.toml").write_text(
+        CONFIG.replace("[variants.slim]", '[tags]\nrules = ["type=semver,pattern={{version}}"]\n\n'
+                       "[variants.slim]")
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "buildcache", *args],
+        cwd=repo,
+        env={**os.environ, **PULL_REQUEST},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = f"no rule of tags.rules gives the pull request a tag: {said}"
+    if args == ("plan", "--json"):  # plan's JSON carries its notes
+        assert line in json.loads(done.stdout)["notes"]
+    else:
+        said_lines = [n for n in done.stderr.splitlines() if "no rule of tags.rules" in n]
+        assert said_lines == [f"note: {line}"]
+    bakes = [c for c in docker_calls.calls if c["args"][:2] == ["buildx", "bake"]]
+    for bake in bakes:  # built (a check of the Dockerfile), exported nowhere
+        [text] = bake["files"].values()
+        assert {str(t["output"]) for t in json.loads(text)["target"].values()} == {
+            "['type=cacheonly']"
+        }
+    assert len(bakes) == (args[0] == "build")
+    if "--json" in args:  # the JSON on stdout, whole
+        assert json.loads(done.stdout)["variants"][0]["tags"] == []

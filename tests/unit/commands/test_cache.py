@@ -264,3 +264,60 @@ def test_prune_json_says_what_was_deleted_and_what_was_kept_and_why(capsys) -> N
     assert data["deleted"] == ["buildcache-gone", "buildcache-gone.record"]
     assert [k["tag"] for k in data["kept"]] == ["buildcache-x"]
     assert "no record says which project wrote it" in data["kept"][0]["reason"]
+
+
+class Repositories:
+    """Registries' repositories in memory, each a Registry of its own (by the request's path)."""
+
+    def __init__(self, repositories: dict[str, Registry]) -> None:
+        self.repositories = repositories
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v2/")
+        name = next(r for r in self.repositories if path.startswith(r + "/"))
+        return self.repositories[name].handle(request)
+
+    def connect(self, host: str) -> RegistryClient:
+        return RegistryClient(host, transport=httpx.MockTransport(self.handle))
+
+
+OWN_IMAGE = """\
+images = ["ghcr.io/acme/widget"]
+[variants.slim]
+[variants.ee]
+images = ["ghcr.io/acme/widget-ee"]
+"""
+
+
+def test_a_variant_with_its_own_image_has_its_cache_listed_and_pruned_there(capsys) -> None:
+    """ee's cache lives in its own image: listed there, present; the ee cache left in the
+    config's image (before ee had an image of its own) is an orphan of that image."""
+    widget = Registry(
+        {
+            "buildcache-slim": "sha256:1",
+            "buildcache-ee": "sha256:2",
+            "buildcache-ee.record": "sha256:4",  # this project's: an orphan prune may delete
+        }
+    )
+    widget_ee = Registry({"buildcache-ee": "sha256:3"})
+    repositories = Repositories({"acme/widget-ee": widget_ee, "acme/widget": widget})
+    config = parse_config(
+        tomllib.loads(OWN_IMAGE), {}, path=Path("/r/buildcache.toml"), root=Path("/r")
+    )
+    console, _ = _console()
+    cache.ls(
+        config,
+        as_json=True,
+        console=console,
+        connect=repositories.connect,
+        platform_layers=lambda ref: None,
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert data["cache_images"] == ["ghcr.io/acme/widget", "ghcr.io/acme/widget-ee"]
+    assert [(r["ref"], r["present"]) for r in data["refs"]] == [
+        ("ghcr.io/acme/widget:buildcache-slim", True),
+        ("ghcr.io/acme/widget-ee:buildcache-ee", True),
+    ]
+    assert [o["ref"] for o in data["orphans"]] == ["ghcr.io/acme/widget:buildcache-ee"]
+    cache.prune(config, yes=True, dry_run=False, console=console, connect=repositories.connect)
+    assert (widget.deleted, widget_ee.deleted) == (["sha256:2", "sha256:4"], [])

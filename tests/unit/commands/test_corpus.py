@@ -66,6 +66,9 @@ def checkout(project: str, into: Path) -> Path:
         CORPUS / project, repo, ignore=shutil.ignore_patterns("expected.json", "SOURCE")
     )
     _git(repo, expected["pinned_time"], "init", "-q", "-b", expected["default_branch"])
+    # actions/checkout leaves the repository's URL as origin: where init reads github.repository
+    url = f"https://github.com/{expected['repository']}"
+    _git(repo, expected["pinned_time"], "remote", "add", "origin", url)
     _git(repo, expected["pinned_time"], "add", "-A")
     _git(repo, expected["pinned_time"], "commit", "-q", "-m", "checkout")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from buildcache.cli.main import main
-from buildcache.core.init import image_names, suggested_image
-from tests.unit.core.test_init import MULTI_STAGE
+from buildcache.migrate.starter import image_names, suggested_image
+from tests.unit.migrate.test_starter import MULTI_STAGE
 
 
 def _repository(path: Path, remote: str) -> None:
@@ -130,7 +130,7 @@ def test_typed_image_names_may_be_separated_by_commas_or_spaces() -> None:
 
 
 def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args(
-    here: Path, capsys: pytest.CaptureFixture[str]
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A variant-matrix project: init --from its workflow, then a release's plan has the
     workflow's tags and each variant's build arguments (the empty-default one included)."""
@@ -138,11 +138,11 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "image.yml").write_text(
-        (Path(__file__).parents[1] / "core/data/workflows/variant-matrix.yml").read_text()
+        (Path(__file__).parents[1] / "migrate/data/workflows/variant-matrix.yml").read_text()
     )
     (tmp_path / "docker").mkdir()
     (tmp_path / "docker" / "Dockerfile").write_text(
-        "FROM python:3.12-slim\nARG PYTHON_VERSION\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
+        "FROM python:3.12-slim\nARG PYTHON_VERSION\nARG GIT_SHA\nARG CCC_VARIANT=slim\nARG CCC_INSTALL_SPEC=\n"
         'RUN pip install "${CCC_INSTALL_SPEC:-ccc}"\n'
     )
     _repository(tmp_path, "https://github.com/acme/ccc.git")
@@ -152,8 +152,9 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     err = capsys.readouterr().err
     assert done.value.code == 0, err
     assert "note: read .github/workflows/image.yml, job image" in err
-    assert "not carried over: build-args: GIT_SHA" in err
+    assert "build-args: GIT_SHA" not in err  # `${{ github.sha }}`: the run's GITHUB_SHA
 
+    monkeypatch.setenv("GITHUB_SHA", "4f6c0e1d")  # what a run has beside `${{ github.sha }}`
     with pytest.raises(SystemExit) as done:
         main(["plan", "--version", "1.2.3", "--json", "--offline"])
     out, err = capsys.readouterr()
@@ -173,6 +174,7 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
     assert plan["slim"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src"
     assert plan["full"]["build_args"]["CCC_INSTALL_SPEC"] == "/ccc-src[full]"
     assert plan["full"]["build_args"]["CCC_VARIANT"] == "full"
+    assert plan["full"]["build_args"]["GIT_SHA"] == "4f6c0e1d"
     # the cache the workflow wrote is the one read: no cold release after the move
     assert plan["full"]["cache_from"] == [
         "type=registry,ref=ghcr.io/acme/ccc-cache:buildcache-full"
@@ -183,7 +185,7 @@ def test_init_reads_the_workflow_it_finds_and_plan_gives_its_tags_and_build_args
 # as processes, as a new user runs them, and the tags each event gets are compared with what the
 # workflow's own script gives when bash runs it.
 
-WORKFLOWS = Path(__file__).parents[1] / "core" / "data" / "workflows"
+WORKFLOWS = Path(__file__).parents[1] / "migrate" / "data" / "workflows"
 RELEASE_DOCKERFILE = """\
 FROM python:3.12-slim
 WORKDIR /src
@@ -305,26 +307,30 @@ def test_init_from_a_release_workflow_with_shell_tags_gives_each_event_the_workf
     assert "note: guessed: tags: a release v1.2.3 was tagged 1.2.3" in done.stderr
     assert "note: guessed: tags: a manual run with test_docker was tagged test" in done.stderr
     assert "Traceback" not in done.stderr
-    printed = yaml_of("#" + done.stdout.split("\n# .github/workflows/release.yml", 1)[1])
-    assert printed["on"]["release"] == {"types": ["published"]}  # triggers as they were
-    assert printed["on"]["workflow_dispatch"]["inputs"]["test_docker"]["type"] == "boolean"
-    step = next(s for s in printed["jobs"]["image"]["steps"] if "buildcache" in s["uses"])
+    written = (release_project / ".github" / "workflows" / "release.yml").read_text()
+    # the workflow edited in place: its triggers and the other jobs as they were
+    assert written.split("\njobs:")[0] == workflow.split("\njobs:")[0]
+    assert "--- a/.github/workflows/release.yml\n+++ b/.github/workflows/release.yml" in done.stdout
+    rewritten = yaml_of(written)
+    job = next(
+        j
+        for j in rewritten["jobs"].values()
+        if any("buildcache" in s.get("uses", "") for s in j["steps"])
+    )
+    step = next(s for s in job["steps"] if "buildcache" in s.get("uses", ""))
     assert "'test'" in step["with"]["version"]
     assert "--no-latest" in step["with"]["args"]
+    assert not any("build-push-action" in s.get("uses", "") for s in job["steps"])
     if fixture == "release-shell-tags.yml":  # the one that logs in to Docker Hub
-        # the Docker Hub login's values as the workflow gave them (secrets stay secrets)
-        hub = {"DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"}
-        logged_in = {k: v for k, v in step["env"].items() if k in hub}
-        assert logged_in == {k: f"${{{{ secrets.{k} }}}}" for k in hub}
-    assert "\tbuildcache build --push" in done.stdout
-    if not image_flag:  # a workflow GitHub takes
-        printed_file = tmp_path / "printed.yml"
-        printed_file.write_text(done.stdout.split("\n\n# .github", 1)[1].join(["# .github", ""]))
-        check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema"]
-        checked = subprocess.run(
-            [*check, "vendor.github-workflows", str(printed_file)], capture_output=True, text=True
-        )
-        assert checked.returncode == 0, checked.stdout + checked.stderr
+        # its login steps stay, secrets as they were; the action logs in no more
+        assert "password: ${{ secrets.DOCKERHUB_TOKEN }}" in written
+        assert step["with"]["login"] == "false"
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema"]
+    checked = subprocess.run(
+        [*check, "vendor.github-workflows", str(release_project / ".github/workflows/release.yml")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
     for name, event in EVENTS.items():
         payload = tmp_path / "event.json"
@@ -394,3 +400,89 @@ def test_init_from_a_workflow_that_names_no_image_needs_one_and_takes_the_flag(
     assert "Traceback" not in done.stderr
     done = _buildcache(release_project, "init", "--from", "image.yml", "--image", "ghcr.io/a/b")
     assert done.returncode == 0, done.stderr
+
+
+def test_the_five_job_release_keeps_its_jobs_and_gate_and_a_dispatch_from_a_branch_tags_test(
+    release_project: Path, tmp_path: Path
+) -> None:
+    """The real project's release (build, TestPyPI, PyPI, GitHub release, Docker behind a
+    `test_docker` gate in `environment: docker-hub`): init edits it in place; a manual run from
+    a branch with test_docker builds `test` and `test-full`, as the workflow's own script tags
+    it (run by bash); a manual run for PyPI only starts no Docker job, so pushes no image."""
+    from buildcache.migrate.expressions import as_text, evaluate, render
+
+    original = (WORKFLOWS / "release-five-jobs.yml").read_text()
+    path = release_project / ".github" / "workflows" / "release.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(original)
+
+    dry = _buildcache(
+        release_project, "init", "--from", ".github/workflows/release.yml", "--dry-run"
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert path.read_text() == original
+    assert not (release_project / "buildcache.toml").exists()
+    assert "-      - name: Compute tags\n" in dry.stdout
+
+    done = _buildcache(release_project, "init", "--from", ".github/workflows/release.yml")
+    assert done.returncode == 0, done.stderr
+    written = path.read_text()
+    assert done.stdout.startswith("--- a/.github/workflows/release.yml\n")
+    rewritten, before = yaml_of(written), yaml_of(original)
+    for job in ("build", "test-pypi", "pypi", "github-release"):
+        assert rewritten["jobs"][job] == before["jobs"][job]
+    docker = rewritten["jobs"]["docker"]
+    for key in ("if", "environment", "needs", "permissions", "timeout-minutes"):
+        assert docker[key] == before["jobs"]["docker"][key]
+    step = next(s for s in docker["steps"] if "buildcache" in s.get("uses", ""))
+
+    def dispatch(test_docker: bool) -> dict[str, str]:
+        return {
+            "github.event_name": "workflow_dispatch",
+            "inputs.test_docker": str(test_docker).lower(),
+        }
+
+    # a PyPI-only dispatch: the Docker job does not start, before or after
+    assert evaluate(docker["if"], dispatch(False)) is False
+    # a test dispatch from a branch: the step's version and args, as GitHub fills them in
+    assert evaluate(docker["if"], dispatch(True)) is True
+    version = render(step["with"]["version"], dispatch(True))
+    args = render(step["with"]["args"], dispatch(True)).split()
+    assert (version, args) == ("test", ["--keep-going", "--no-latest"])
+    assert as_text(evaluate("github.event_name == 'release' && 'x' || ''", dispatch(True))) == ""
+
+    event = {
+        "env": {"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REF": "refs/heads/feature",
+                "GITHUB_REF_NAME": "feature", "GITHUB_REF_TYPE": "branch"},
+        "payload": {"inputs": {"test_docker": True}},
+    }  # fmt: skip
+    payload = tmp_path / "event.json"
+    payload.write_text(json.dumps({**event["payload"], "repository": {"default_branch": "main"}}))
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "Acme/CCC",
+           "GITHUB_EVENT_PATH": str(payload), **event["env"]}  # fmt: skip
+    plan_args = ["--version", version, *(a for a in args if a != "--keep-going")]
+    planned = _buildcache(release_project, "plan", "--offline", "--json", *plan_args, env=env)
+    assert planned.returncode == 0, planned.stderr
+    variants = {v["name"]: v for v in json.loads(planned.stdout)["variants"]}
+    for variant in ("slim", "full"):
+        assert set(variants[variant]["tags"]) == _bash_tags(original, event, variant, tmp_path)
+    assert "docker.io/acme/ccc:test-full" in variants["full"]["tags"]
+
+
+def test_init_says_each_event_whose_tags_differ_and_exits_1(release_project: Path) -> None:
+    """A release tag no rule makes (`stable`): init writes what it can, names the event and both
+    sides' tags, and does not exit 0."""
+    workflow = (WORKFLOWS / "release-shell-tags.yml").read_text()
+    workflow = workflow.replace(
+        'TAGS="$VERSION $MINOR latest"', 'TAGS="$VERSION $MINOR latest stable"'
+    )
+    path = release_project / ".github" / "workflows" / "release.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(workflow)
+    done = _buildcache(release_project, "init", "--from", ".github/workflows/release.yml")
+    assert done.returncode == 1, done.stderr
+    assert "note: differs: a release v1.2.3: slim: the workflow " in done.stderr
+    assert "ghcr.io/acme/ccc:stable" in done.stderr
+    assert "error: the config plans other tags than the workflow for 1 of 4 events" in done.stderr
+    assert "the same tags as the workflow: a push to main, a manual run" in done.stderr
+    assert (release_project / "buildcache.toml").is_file()

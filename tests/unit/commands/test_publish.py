@@ -17,7 +17,10 @@ ONE, TWO = ImageRef("one.example", "acme/widget"), ImageRef("two.example", "acme
 
 
 def _variant(name: str, default: bool, tags: list[str]) -> VariantTags:
-    return VariantTags(name, default, tuple(i.with_tag(t) for t in tags for i in (ONE, TWO)))
+    """The variant's tags on both registries; the last one follows the releases (as the plan
+    says of latest, or of a variant's alias)."""
+    refs = tuple(i.with_tag(t) for t in tags for i in (ONE, TWO))
+    return VariantTags(name, default, refs, floating=frozenset(tags[-1:]))
 
 
 def _publish(memory: MemoryRegistries, digests: dict[str, str], copy: tuple[str, ...] = ()):

@@ -12,7 +12,20 @@ from buildcache.core.platforms import PlatformError, normal_platform
     [
         ("linux/amd64", "linux/amd64"),
         ("linux/arm/v7", "linux/arm/v7"),
-        ("linux/arm64/v8", "linux/arm64/v8"),
+        ("linux/arm64/v8", "linux/arm64"),  # containerd's normalizeArch: the baseline named
+        ("linux/arm64/8", "linux/arm64"),
+        ("linux/arm64/v9", "linux/arm64/v9"),
+        ("linux/arm/7", "linux/arm/v7"),
+        ("linux/arm/6", "linux/arm/v6"),
+        ("linux/arm", "linux/arm/v7"),
+        ("linux/amd64/v1", "linux/amd64"),
+        ("linux/amd64/v3", "linux/amd64/v3"),
+        ("linux/x86_64/v2", "linux/amd64/v2"),
+        ("linux/i386", "linux/386"),
+        ("linux/aarch64/v8", "linux/arm64"),
+        ("linux/armel", "linux/arm/v6"),
+        ("macos/arm64", "darwin/arm64"),
+        ("linux/riscv64", "linux/riscv64"),
         ("linux/x86_64", "linux/amd64"),  # containerd's spellings
         ("linux/aarch64", "linux/arm64"),
         ("linux/armhf", "linux/arm/v7"),

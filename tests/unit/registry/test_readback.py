@@ -140,3 +140,10 @@ def test_an_image_s_labels_are_read_per_platform_from_its_configs() -> None:
         assert image_labels(client, IMAGE.repository, data) == {"": version}
         with pytest.raises(RegistryError, match="not JSON"):
             image_labels(client, IMAGE.repository, b"[")
+
+
+def test_a_nightly_s_date_tag_holds_no_moving_tag() -> None:
+    """A repository of releases and nightly dates (type=schedule,pattern={{date 'YYYYMMDD'}}):
+    20261128 is no release higher than 1.2.4."""
+    registry = Registry({"20261128": "sha256:n", "latest": "sha256:n", "1.2.3": "sha256:r"})
+    assert _holds(registry, ["latest", "1.2", "1"], "1.2.4") == {}

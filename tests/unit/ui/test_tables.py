@@ -91,6 +91,28 @@ def test_annotations_equal_to_the_labels_are_not_printed_twice() -> None:
     assert "the labels above, on the index too" in text
 
 
+def test_a_tag_the_build_would_keep_on_a_higher_release_says_so_in_the_build_s_words() -> None:
+    from buildcache.core.config.load import parse_config
+    from buildcache.ui.tables import variant_table
+    from tests.unit.plans import make_plan
+
+    config = parse_config(
+        {"images": ["ghcr.io/a/w"], "variants": {"slim": {}}},
+        {},
+        path=Path("/r/buildcache.toml"),
+        root=Path("/r"),
+    )
+    plan = make_plan(config, version="1.2.4")
+    why = "it stays on 1.3.0, a higher release than 1.2.4"
+    held = plan.with_holds({"slim": {"latest": why}}, [])
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(variant_table(held.variants[0]))
+    lines = console.export_text().splitlines()
+    [kept] = [line for line in lines if "kept:" in line]  # on latest's line, and only there
+    assert "ghcr.io/a/w:latest" in kept
+    assert f"kept: {why}" in kept
+
+
 def _stopped_report(steps: list[tuple[str, int, bool]], total: int = 8) -> CacheReport:
     """A cold two-platform build that failed: each (platform, step, started) of `total` steps."""
     tracker = slim_tracker()

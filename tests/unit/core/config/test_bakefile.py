@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -79,3 +80,48 @@ def test_targets_that_cannot_be_variants_are_refused_by_name() -> None:
     }
     with pytest.raises(UsageError, match=r"is not TARGET\.KEY=VALUE"):
         parse_sets(["PY=3.13"])
+
+
+# docker buildx bake --print of data/monorepo.docker-bake.hcl (a function, a variable, a matrix,
+# inherits, nested groups, two images), recorded; the integration test checks the recording
+MONOREPO = json.loads((Path(__file__).parent / "data" / "monorepo.print.json").read_text())
+
+
+def _monorepo(text: str = ""):
+    table = tomllib.loads('images = ["ghcr.io/acme/app"]\n' + text)
+    config = parse_config(table, {}, path=Path("/r/buildcache.toml"), root=Path("/r"))
+    return bake_variants(config, MONOREPO, config.bake_targets, Path("/cwd"))[0]
+
+
+def test_nested_groups_and_matrix_targets_are_followed_down_to_their_targets() -> None:
+    config = _monorepo()
+    assert [v.name for v in config.variants] == ["app-debian", "app-alpine", "tools"]
+    debian, alpine, tools = config.variants
+    assert (debian.build_args, alpine.build_args["FLAVOUR"]) == (
+        {"BASE": "base", "FLAVOUR": "debian"},
+        "alpine",
+    )
+    assert tools.context == Path("/cwd/tools")
+    assert tools.platforms == ("linux/arm/v7", "linux/arm64")  # as BuildKit names them
+    # a group asked for by name is followed too
+    asked = _monorepo('bake-targets = ["apps"]')
+    assert [v.name for v in asked.variants] == ["app-debian", "app-alpine"]
+
+
+def test_each_target_is_pushed_to_the_images_its_tags_name() -> None:
+    config = _monorepo()
+    assert [[str(i) for i in config.images_of(v.name)] for v in config.variants] == [
+        ["ghcr.io/acme/app"],
+        ["ghcr.io/acme/app"],
+        ["ghcr.io/acme/tools", "docker.io/acme/tools"],
+    ]
+    # tools is alone in its images: bare there; of the app's two, the first (no rule says)
+    assert [v.default for v in config.variants] == [True, False, True]
+    assert str(config.cache_image_of("tools")) == "ghcr.io/acme/tools"
+    assert config.registries == ["ghcr.io", "docker.io"]
+
+
+def test_a_target_s_own_flavor_makes_another_the_bare_one() -> None:
+    config = _monorepo('[variants.app-debian.tags]\nflavor = ["suffix=-debian,onlatest=true"]\n')
+    assert [v.default for v in config.variants] == [False, True, True]
+    assert config.variant("app-debian").tags is not None

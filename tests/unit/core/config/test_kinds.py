@@ -103,6 +103,21 @@ ACCEPTED: list[tuple[str, str, dict[str, str], Callable[[Config], Any], Any]] = 
      lambda c: c.tags.rules, ("type=semver,pattern={{version}}", "type=ref,event=branch")),
     ("tag-flavor", '[tags]\nflavor = ["latest=false", "suffix=-slim"]', {}, lambda c: c.tags.flavor,
      ("latest=false", "suffix=-slim")),
+    # a variant's own images, context and [variants.NAME.tags] (over the config's [tags])
+    ("images", '[variants.ee]\nimages = ["ghcr.io/acme/widget-ee", "acme/widget-ee"]', {},
+     lambda c: _refs(c.variant("ee").images), ["ghcr.io/acme/widget-ee", "docker.io/acme/widget-ee"]),
+    ("images", "[variants.slim]", {}, lambda c: (c.variant("slim").images, _refs(c.images_of("slim"))),
+     ((), ["ghcr.io/acme/widget"])),
+    ("path", '[variants.api]\ncontext = "services/api"', {}, lambda c: c.variant("api").context,
+     ROOT / "services/api"),
+    ("tag-flavor", '[tags]\nrules = ["type=semver,pattern={{version}}"]\n'
+     '[variants.alpine.tags]\nflavor = ["suffix=-alpine,onlatest=true"]', {},
+     lambda c: (c.variant("alpine").tags.rules, c.variant("alpine").tags.flavor),  # type: ignore[union-attr]
+     (("type=semver,pattern={{version}}",), ("suffix=-alpine,onlatest=true",))),
+    ("tag-suffix", '[tags]\nsemver = true\n[variants.alpine.tags]\nsuffix = "-alpine"', {},
+     lambda c: (c.variant("alpine").tags.suffix, c.variant("alpine").tags.semver),  # type: ignore[union-attr]
+     ("-alpine", True)),
+    ("tag-rules", "[variants.slim]", {}, lambda c: c.variant("slim").tags, None),
 ]  # fmt: skip
 
 
@@ -154,6 +169,21 @@ def test_the_config_names_secrets_contexts_ssh_and_extra_caches() -> None:
 
 # (kind, the config's text after `images`, the environment, the sentence, its hint)
 REFUSALS: list[tuple[str, str, dict[str, str], str, str | None]] = [
+    ("images", "[variants.ee]\nimages = []", {}, f"{FILE}: variants.ee.images: must name at least one image",
+     None),
+    ("images", '[variants.ee]\nimages = ["a/b:1"]', {},
+     f"{FILE}: variants.ee.images: 'a/b:1' must be an image name without a tag or digest",
+     "buildcache makes the tags"),
+    ("tag-suffix", '[variants.alpine.tags]\nsuffix = "a/b"', {},
+     f"{FILE}: variants.alpine.tags.suffix: 'a/b' cannot end a Docker tag (letters, digits, '_', '.', '-')",
+     None),
+    ("tag-flavor", '[variants.alpine.tags]\nflavor = ["sufix=-a"]', {},
+     f"{FILE}: variants.alpine.tags.flavor: 'sufix=-a' is not latest=, prefix=, suffix=, onlatest=", None),
+    ("bool", '[tags]\nrules = ["type=semver,pattern={{version}}"]\n[variants.alpine.tags]\nsuffix = "-a"', {},
+     f"{FILE}: variants.alpine.tags.suffix: is a shorthand, and tags.rules/tags.flavor are given: they make "
+     "every tag", "write it as a rule (see docs/tags.md), or drop tags.rules and tags.flavor"),
+    ("tags", '[variants.alpine.tags]\nsemvr = true', {},
+     f"{FILE}: variants.alpine.tags.semvr: is not a known setting", "perhaps you meant 'variants.alpine.tags.semver'?"),
     ("images", "images = []", {}, f"{FILE}: images: must name at least one image", None),
     ("images", "images = 3", {}, f"{FILE}: images: must be a list of non-empty strings, not a number", None),
     ("images", 'images = ["a/b", ""]', {},

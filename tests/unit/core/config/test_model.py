@@ -18,8 +18,8 @@ def _parse(text: str) -> Config:
     )
 
 
-# Each config key is declared once, in the schema; its dataclass field is its name with `_`
-# for `-` (load.fields). A key without its field, or a field a key cannot reach, fails here.
+# Each config key is declared once, as its dataclass field, named as its key with `_`
+# for `-` (load.fields maps the one to the other); a key that maps to no field fails here.
 def _section_fields() -> list[tuple[str, type, tuple[str, ...]]]:
     from buildcache.core.config import model
     from buildcache.core.config.schema import BUILDER_SCHEMA, NODE_SCHEMA, SCHEMA, VARIANT_SCHEMA

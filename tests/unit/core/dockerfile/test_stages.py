@@ -6,7 +6,6 @@ import pytest
 
 from buildcache.core.dockerfile.stages import (
     chain_bases,
-    expand,
     needed,
     read_dockerfile,
     step_views,
@@ -29,13 +28,6 @@ RUN --mount=type=cache,target=/root/.cache --mount=from=ghcr.io/acme/wheels:2,ta
 COPY requirements.txt src/ /app/
 FROM scratch AS unused
 """
-
-
-def test_expand_follows_the_shell_lexer_forms() -> None:
-    values = {"A": "1", "E": ""}
-    assert expand("$A ${A} ${B:-b} ${E:-e} ${E-e} ${A:+x} ${B:+x} ${E+y}", values) == (
-        "1 1 b e  x  y"
-    )
 
 
 def test_the_target_needs_its_stages_and_the_images_they_read() -> None:

@@ -165,9 +165,11 @@ def test_plan_json_has_the_documented_shape() -> None:
         "name",
         "default",
         "tags",
+        "images",
         "tag_rules",
         "floating",
         "release_tags",
+        "held",
         "platforms",
         "build_args",
         "target",
@@ -326,3 +328,123 @@ def test_a_shallow_clone_is_no_note_where_no_tag_decides_latest(
 def test_a_dirty_tree_is_a_note_where_the_revision_label_is_written() -> None:
     assert _checkout_plan(shallow=False, dirty=True) == [DIRTY]
     assert _checkout_plan(shallow=False, dirty=False) == []
+
+
+# A variant's own images and tags (issue 36)
+
+OWN = """\
+images = ["ghcr.io/acme/widget"]
+[tags]
+rules = ["type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}"]
+
+[variants.alpine]
+dockerfile = "Dockerfile.alpine"
+[variants.alpine.tags]
+flavor = ["suffix=-alpine,onlatest=true"]
+
+[variants.debian]
+[variants.debian.tags]
+flavor = ["latest=auto"]
+
+[variants.ee]
+images = ["ghcr.io/acme/widget-ee", "quay.io/acme/widget-ee"]
+context = "ee"
+platforms = ["linux/arm/7"]
+build-args = { EDITION = "ee" }
+target = "ee"
+"""
+
+
+def _by_name(plan) -> dict:
+    return {v.name: v for v in plan.variants}
+
+
+def test_the_variant_the_rules_give_no_suffix_is_bare_not_the_first_listed() -> None:
+    """alpine is listed first; its flavor's suffix keeps it off the bare tags, which debian's
+    rules (no suffix) make."""
+    config = _config(OWN)
+    assert [v.name for v in config.variants if v.default] == ["debian", "ee"]
+    plan = plan_run(config, version="1.2.3")
+    assert [t.split(":")[-1] for t in _tags(plan, "alpine")] == [
+        "1.2.3-alpine",
+        "1.2-alpine",
+        "latest-alpine",
+    ]
+    assert [t.split(":")[-1] for t in _tags(plan, "debian")] == ["1.2.3", "1.2", "latest"]
+
+
+def test_a_variant_with_its_own_images_is_pushed_there_with_its_own_inputs() -> None:
+    plan = plan_run(_config(OWN), version="1.2.3")
+    ee = _by_name(plan)["ee"]
+    assert _tags(plan, "ee") == [
+        "ghcr.io/acme/widget-ee:1.2.3",
+        "quay.io/acme/widget-ee:1.2.3",
+        "ghcr.io/acme/widget-ee:1.2",
+        "quay.io/acme/widget-ee:1.2",
+        "ghcr.io/acme/widget-ee:latest",
+        "quay.io/acme/widget-ee:latest",
+    ]
+    assert [str(i) for i in ee.images] == ["ghcr.io/acme/widget-ee", "quay.io/acme/widget-ee"]
+    assert (ee.context, ee.target, ee.platforms) == (Path("/r/ee"), "ee", ("linux/arm/v7",))
+    assert ee.build_args["EDITION"] == "ee"
+    # its cache lives in the first of its own images; the others' in the config's
+    assert str(ee.cache_ref) == "ghcr.io/acme/widget-ee:buildcache-ee"
+    assert str(_by_name(plan)["alpine"].cache_ref) == "ghcr.io/acme/widget:buildcache-alpine"
+    assert _config(OWN).registries == ["ghcr.io", "quay.io"]
+
+
+def test_the_bake_file_pushes_each_variant_to_its_own_images() -> None:
+    plan = plan_run(_config(OWN), version="1.2.3", push=True)
+    targets = bake_definition(plan)["target"]
+    assert "name=ghcr.io/acme/widget-ee,quay.io/acme/widget-ee" in targets["ee"]["output"][0]
+    assert "name=ghcr.io/acme/widget," in targets["alpine"]["output"][0]
+    assert targets["ee"]["cache-to"][0].startswith("type=registry,ref=ghcr.io/acme/widget-ee:")
+
+
+def test_two_variants_that_would_write_the_same_tag_in_one_image_are_refused() -> None:
+    """debian and alpine both bare (alpine's flavor has no suffix): one sentence, exit 2."""
+    text = OWN.replace('flavor = ["suffix=-alpine,onlatest=true"]', 'flavor = ["latest=auto"]')
+    with pytest.raises(UsageError) as caught:
+        plan_run(_config(text), version="1.2.3")
+    assert caught.value.message == (
+        "the variants alpine and debian would both write ghcr.io/acme/widget:1.2.3: whichever "
+        "ran last would win"
+    )
+    assert caught.value.exit_code == 2
+
+
+def test_a_suffix_not_on_latest_leaves_two_variants_writing_latest() -> None:
+    """metadata-action's flavor: a suffix is not on latest unless onlatest=true."""
+    text = OWN.replace("suffix=-alpine,onlatest=true", "suffix=-alpine")
+    with pytest.raises(UsageError, match=r"would both write ghcr\.io/acme/widget:latest"):
+        plan_run(_config(text), version="1.2.3")
+
+
+def test_default_true_is_still_the_shorthand_for_the_bare_variant() -> None:
+    text = 'images = ["ghcr.io/acme/w"]\n[variants.alpine]\n[variants.debian]\ndefault = true\n'
+    plan = plan_run(_config(text), version="1.2.3")
+    assert [t.split(":")[-1] for t in _tags(plan, "debian")] == ["1.2.3", "latest"]
+    assert [t.split(":")[-1] for t in _tags(plan, "alpine")] == ["1.2.3-alpine", "alpine"]
+
+
+def test_variants_in_images_of_their_own_are_each_bare() -> None:
+    """One image per package of a monorepo: neither is suffixed, in its own image."""
+    text = (
+        'images = ["ghcr.io/acme/api"]\n[variants.api]\n'
+        '[variants.worker]\nimages = ["ghcr.io/acme/worker"]\ncontext = "worker"\n'
+    )
+    plan = plan_run(_config(text), version="1.2.3")
+    assert _tags(plan, "api") == ["ghcr.io/acme/api:1.2.3", "ghcr.io/acme/api:latest"]
+    assert _tags(plan, "worker") == ["ghcr.io/acme/worker:1.2.3", "ghcr.io/acme/worker:latest"]
+
+
+DEV_BRANCH = {"GITHUB_ACTIONS": "true", "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "dev"}
+
+
+def test_a_variant_s_own_rules_may_not_write_a_release_tag_outside_a_release() -> None:
+    text = OWN.replace('flavor = ["latest=auto"]', 'rules = ["type=raw,value=2.0"]')
+    text = text.replace(
+        '["type=semver,pattern={{version}}", "type=semver', '["type=ref,event=branch", "type=semver'
+    )
+    with pytest.raises(UsageError, match=r"'2\.0' .* reads as a release"):
+        plan_run(_config(text), env=DEV_BRANCH)

@@ -58,6 +58,15 @@ def test_a_plan_is_narrowed_to_some_variants_and_given_its_upstreams() -> None:
     assert plan.variants[0].upstream is None  # the plan itself is unchanged
 
 
+def test_a_plan_is_given_what_its_build_would_keep_on_a_higher_release() -> None:
+    plan = _plan()
+    held = plan.with_holds({"slim": {"latest": "it stays on 2.0.0"}}, ["ghcr.io: unread"])
+    assert [dict(v.held) for v in held.variants] == [{"latest": "it stays on 2.0.0"}, {}]
+    assert held.to_json()["variants"][0]["held"] == {"latest": "it stays on 2.0.0"}
+    assert held.notes == (*plan.notes, "ghcr.io: unread")
+    assert plan.variants[0].held == {}  # the plan itself is unchanged
+
+
 def test_the_json_shows_a_secret_looking_argument_as_stars() -> None:
     data = _plan().to_json()
     assert data["version"] == "1.2.3"

@@ -75,3 +75,72 @@ def test_a_flavor_line_metadata_action_would_not_read_is_one_sentence(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         parse_flavor(lines)
+
+
+# The real metadata-action as the oracle: generated cases (scripts/metadata-action-oracle.py ran
+# its committed dist/ under node for each), the rules engine against its `version` and
+# `tag-names` outputs, or against its refusal.
+ORACLE: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "data" / "metadata_action_oracle.json").read_text()
+)
+GENERATED: list[dict[str, Any]] = ORACLE["cases"]
+# where the engine differs from the action on purpose: the case, and why (docs/tags.md names
+# each)
+DELIBERATE: dict[str, str] = {}
+
+
+def oracle_event(case: dict[str, Any]) -> RuleEvent:
+    event, payload = case["event"], case["event"]["payload"]
+    ref = event["ref"]
+    if "pull_request_target" in event["event_name"]:
+        ref = f"refs/pull/{payload['number']}/merge"
+    pull = payload.get("pull_request") or {}
+    return RuleEvent(
+        ref=ref,
+        event=event["event_name"],
+        sha=event["sha"],
+        default_branch=ORACLE["default_branch"],
+        base_ref=payload.get("base_ref"),
+        pr_base_ref=(pull.get("base") or {}).get("ref"),
+        now=datetime.fromisoformat(ORACLE["now"]),
+        commit_date=datetime.fromisoformat(ORACLE["commit_date"]),
+    )
+
+
+def engine_outputs(case: dict[str, Any]) -> dict[str, Any]:
+    """The engine's `version` and `tag-names`, as the action outputs them (a tag it names twice,
+    `latest` from a raw rule and from the flavor, is one tag here); or its refusal."""
+    try:
+        flavor = parse_flavor([case["flavor"]])
+        found = rule_tags([case["tags"]], flavor, oracle_event(case))
+    except UsageError as error:
+        return {"error": error.message}
+    if found.main is None:
+        return {"version": "", "tags": []}
+    names = [found.main, *(name for name, _ in found.partial)]
+    names += [latest_tag(flavor)] if found.latest else []
+    return {"version": found.main, "tags": list(dict.fromkeys(names))}
+
+
+def same(case: dict[str, Any]) -> bool:
+    expected, found = case["expected"], engine_outputs(case)
+    if "error" in expected or "error" in found:
+        return ("error" in expected) == ("error" in found)
+    return found == {**expected, "tags": list(dict.fromkeys(expected["tags"]))}
+
+
+@pytest.mark.parametrize("case", GENERATED, ids=[c["id"] for c in GENERATED])
+def test_the_real_metadata_action_gives_the_same_version_and_tags(case: dict[str, Any]) -> None:
+    if case["id"] in DELIBERATE:
+        pytest.skip(DELIBERATE[case["id"]])
+    assert same(case), (engine_outputs(case), case["expected"])
+
+
+def test_the_differential_table_is_large_and_equal_but_for_named_cases() -> None:
+    equal = [c["id"] for c in GENERATED if same(c)]
+    assert len(GENERATED) >= 1000
+    assert not set(DELIBERATE) & set(equal), "a deliberate difference that is no longer one"
+    assert len(equal) + len(DELIBERATE) == len(GENERATED)
+    assert len(equal) >= 0.99 * len(GENERATED)
+    docs = (Path(__file__).parents[4] / "docs" / "tags.md").read_text()
+    assert [case for case in DELIBERATE if f"`{case}`" not in docs] == []

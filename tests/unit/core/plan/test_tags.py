@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from buildcache.core.config.load import parse_config
 from buildcache.core.plan.ci import GitFacts
 from buildcache.core.plan.model import BuildPlan
-from buildcache.errors import UsageError
+from buildcache.errors import ConfigError, UsageError
 from tests.unit.plans import plan_run
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -343,10 +344,97 @@ def test_a_flavor_affixes_the_tags_and_on_latest_the_moving_tag_too() -> None:
     assert _names(_plan(env, flavored)) == ["2.0.0-py312", "latest-py312"]
 
 
-def test_no_rule_for_the_run_is_a_usage_error_naming_the_run() -> None:
+TAG_PUSH = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "tag"}
+TAG_PUSH |= {"GITHUB_REF_NAME": "v1.2.3", "GITHUB_REF": "refs/tags/v1.2.3"}
+
+
+@pytest.mark.parametrize(
+    ("event", "source"),
+    [
+        ({"GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "dev"},
+         "the branch dev"),
+        ({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF": "refs/pull/12/merge",
+          "GITHUB_HEAD_REF": "feature/x", "GITHUB_BASE_REF": "main"}, "the pull request"),
+    ],
+)  # fmt: skip
+def test_a_run_no_rule_tags_pushes_nothing_and_says_so(event: dict[str, str], source: str) -> None:
+    plan = _plan({**GITHUB, **event}, 'rules = ["type=semver,pattern={{version}}"]\n', push=True)
+    assert [_names(plan, v) for v in ("slim", "full")] == [[], []]
+    assert not plan.push
+    assert not plan.latest
+    assert f"no rule of tags.rules gives {source} a tag: building without pushing" in plan.notes
+
+
+ISSUE_ORDER = (
+    'rules = ["type=semver,pattern={{major}}", "type=semver,pattern={{major}}.{{minor}}", '
+    '"type=semver,pattern={{major}}.{{minor}}.{{patch}}"]\n'
+)
+
+
+def test_a_release_is_its_full_version_whatever_rule_comes_first() -> None:
+    plan = _plan(TAG_PUSH, ISSUE_ORDER)
+    slim = plan.variants[0]
+    assert _names(plan) == ["1", "1.2", "1.2.3", "latest"]  # metadata-action's order
+    assert plan.version == "1.2.3"  # the version label: not `1`
+    assert slim.labels["org.opencontainers.image.version"].value == "1.2.3"
+    assert slim.release_tags == {"1.2.3": "1.2.3"}  # published once; higher ones found by it
+    assert slim.floating == {"1", "1.2", "latest"}  # follow the releases
+    assert _names(plan, "full") == ["1-full", "1.2-full", "1.2.3-full", "full"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "version"),
+    [
+        ('"type=ref,event=tag"', "v1.2.3"),  # metadata-action's version, a full one
+        ('"type=sha", "type=semver,pattern={{version}}"', "1.2.3"),  # sha first by priority
+        ('"type=raw,value=stable", "type=sha"', "1.2.3"),  # none spells it: the ref's
+    ],
+)
+def test_the_version_label_is_the_release_s_own(rules: str, version: str) -> None:
+    rules = rules.replace('"type=sha"', '"type=sha,priority=1000"')
+    assert _plan(TAG_PUSH, f"rules = [{rules}]\n").version == version
+
+
+def test_a_raw_latest_on_the_default_branch_moves_with_the_branch_as_written() -> None:
     push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
-    with pytest.raises(UsageError, match=r"no rule of tags\.rules gives the branch dev a tag"):
-        _plan({**push, "GITHUB_REF_NAME": "dev"}, 'rules = ["type=semver,pattern={{version}}"]\n')
+    rules = (
+        'rules = ["type=ref,event=branch", "type=raw,value=latest,enable={{is_default_branch}}"]\n'
+    )
+    main = _plan({**push, "GITHUB_REF_NAME": "main"}, rules)
+    assert _names(main) == ["main", "latest"]
+    assert main.variants[0].floating == frozenset()  # written with the branch, never held
+    assert _names(_plan({**push, "GITHUB_REF_NAME": "dev"}, rules)) == ["dev"]
+
+
+@pytest.mark.parametrize(("flavor", "follows"), [("latest=auto", True), ("latest=true", False)])
+def test_only_latest_auto_follows_the_releases(flavor: str, follows: bool) -> None:
+    rules = f'rules = ["type=ref,event=tag"]\nflavor = ["{flavor}"]\n'
+    assert ("latest" in _plan(TAG_PUSH, rules).variants[0].floating) is follows
+
+
+@pytest.mark.parametrize(("latest", "follows"), [('"auto"', True), ("true", False)])
+def test_the_shorthand_s_latest_true_moves_as_written_too(latest: str, follows: bool) -> None:
+    slim = _plan(TAG_PUSH, f"semver = true\nlatest = {latest}\n").variants[0]
+    assert ("latest" in slim.floating) is follows
+    assert {"1.2", "1"} <= slim.floating  # the series follow the releases either way
+
+
+def test_a_match_rule_s_series_moves_as_written_and_a_semver_one_follows_the_releases() -> None:
+    rules = (
+        'rules = ["type=match,pattern=^v(\\\\d+\\\\.\\\\d+),group=1", '
+        '"type=semver,pattern=v{{major}}"]\n'
+    )
+    slim = _plan(TAG_PUSH, rules).variants[0]
+    assert [t.tag for t in slim.tags] == ["v1", "1.2", "latest"]  # semver first, by priority
+    assert slim.floating == {"v1", "latest"}
+
+
+def test_comment_and_blank_lines_in_rules_and_flavor_are_left_out() -> None:
+    rules = (
+        'rules = """\n# the release\ntype=semver,pattern={{version}}\n\n  # series\n'
+        'type=semver,pattern={{major}}.{{minor}}\n"""\nflavor = ["# none", "latest=false"]\n'
+    )
+    assert _names(_plan(TAG_PUSH, rules)) == ["1.2.3", "1.2"]
 
 
 @pytest.mark.parametrize(
@@ -488,3 +576,117 @@ def test_a_release_s_own_version_and_series_given_as_tags_are_its_own(rules: str
             UsageError, match="reads as a release, and this run is not that release"
         ):
             _release_with(rules, other)
+
+
+# What buildcache publishes against what the real metadata-action outputs: the generated cases
+# of scripts/metadata-action-oracle.py (tests/unit/core/plan/data), each planned as a run of
+# GitHub Actions with the runner's variables for its ref and its event file, the default
+# variant's tags against the action's `tag-names`. The rules engine alone is test_rules.py's;
+# here the plan's own rules come on top (a release written only by a release).
+ORACLE: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "data" / "metadata_action_oracle.json").read_text()
+)
+COMMIT_TIME = int(
+    datetime.fromisoformat(ORACLE["commit_date"]).timestamp()
+)  # HEAD's, as git has it
+# where the plan differs on purpose, and why (docs/tags.md#the-real-metadata-action-as-the-oracle)
+RELEASE_ONLY = "a release is written only by a release: a branch named 1.0.0"
+INVALID = "metadata-action outputs a tag docker refuses (`-860c190`: `{{branch}}` on a tag push)"
+OWN_KEYS = "no tags or flavor lines: buildcache's own tag keys make the tags"
+PUBLISHED_FIGURES = {RELEASE_ONLY: 7, INVALID: 62, OWN_KEYS: 11}  # of 1,200: 1,120 equal
+
+
+def _why_it_differs(case: dict[str, Any], found: dict[str, Any]) -> str:
+    if not case["tags"].strip() and not case["flavor"].strip():
+        return OWN_KEYS
+    error = found.get("error", "")
+    if "reads as a release, and this run is not that release" in error:
+        return RELEASE_ONLY
+    return INVALID if "is not a valid Docker tag" in error else ""
+
+
+def _runner_env(event: dict[str, Any], payload_file: Path) -> dict[str, str]:
+    """The variables a runner sets for the event's ref."""
+    ref = event["ref"]
+    env = {**GITHUB, "GITHUB_EVENT_NAME": event["event_name"], "GITHUB_REF": ref}
+    env |= {"GITHUB_SHA": event["sha"], "GITHUB_EVENT_PATH": str(payload_file)}
+    kind, _, name = ref.removeprefix("refs/").partition("/")
+    env |= {"GITHUB_REF_TYPE": "tag" if kind == "tags" else "branch", "GITHUB_REF_NAME": name}
+    pull = event["payload"].get("pull_request")
+    if pull is not None and event["event_name"] == "pull_request":
+        env |= {"GITHUB_HEAD_REF": pull["head"]["ref"], "GITHUB_BASE_REF": pull["base"]["ref"]}
+    return env
+
+
+def published(case: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """The default variant's tags and the plan's version, or the sentence the plan stops with."""
+    payload = tmp / f"{case['id']}.json"
+    payload.write_text(json.dumps(case["event"]["payload"]))
+    text = 'images = ["ghcr.io/acme/widget"]\n[tags]\n'
+    for key in ("tags", "flavor"):  # the input's text as one entry (a multi-line string)
+        lines = [case[key]] if case[key].strip() else []
+        text += f"{'rules' if key == 'tags' else key} = {json.dumps(lines)}\n"
+    try:
+        config = parse_config(tomllib.loads(text), {}, path=Path("/r/b.toml"), root=Path("/r"))
+        plan = plan_run(
+            config,
+            env=_runner_env(case["event"], payload),
+            git=GitFacts(sha=case["event"]["sha"], commit_time=COMMIT_TIME),
+            now=datetime.fromisoformat(ORACLE["now"]),
+        )
+    except (UsageError, ConfigError) as error:
+        return {"error": error.message}
+    return {"version": plan.version, "tags": [t.tag for t in plan.variants[0].tags]}
+
+
+def _published_same(case: dict[str, Any], found: dict[str, Any]) -> bool:
+    expected = case["expected"]
+    if "error" in expected or "error" in found:
+        return ("error" in expected) == ("error" in found)
+    return found["tags"] == list(dict.fromkeys(expected["tags"]))
+
+
+def test_what_buildcache_publishes_is_what_the_real_metadata_action_outputs(
+    tmp_path: Path,
+) -> None:
+    """Every case gives the action's tags, or differs for a reason docs/tags.md gives."""
+    differ: dict[str, list[str]] = {}
+    for case in ORACLE["cases"]:
+        found = published(case, tmp_path)
+        if _published_same(case, found):
+            continue
+        differ.setdefault(_why_it_differs(case, found), []).append(
+            f"{case['id']}: {found} != {case['expected']}"
+        )
+    assert differ.pop("", []) == []
+    # the figures docs/tags.md gives, and every case that differs named there
+    assert {why: len(cases) for why, cases in differ.items()} == PUBLISHED_FIGURES
+    docs = (Path(__file__).parents[4] / "docs" / "tags.md").read_text()
+    named = [line.partition(":")[0] for cases in differ.values() for line in cases]
+    assert [case for case in named if f"`{case}`" not in docs] == []
+
+
+@pytest.mark.parametrize(
+    "rule", ["type=raw,value={{date 'YYYYMMDD'}}", "type=raw,value={{commit_date 'YYYYMMDD'}}"]
+)
+def test_a_date_tag_of_a_raw_rule_is_no_release_on_a_branch(rule: str) -> None:
+    """The oracle's cases: 19 refused as 'reads as a release' before."""
+    push = {**GITHUB, "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch"}
+    plan = _plan({**push, "GITHUB_REF_NAME": "main"}, f'rules = ["{rule}"]\n')
+    assert _names(plan) == ["20261128"]
+
+
+def test_a_nightly_s_date_tag_is_no_release_above_the_releases() -> None:
+    """`type=schedule,pattern={{date 'YYYYMMDD'}}` beside releases: 20261128 must not hold
+    latest (a release's key of 20261128.0.0 would, for good)."""
+    from buildcache.core.plan.tags import release_key
+
+    assert [release_key(v) for v in ("20261128", "261128", "v1.2.4", "2026.11")] == [
+        None,
+        None,
+        (1, 2, 4),
+        (2026, 11, 0),
+    ]
+    env = {**TAG_PUSH, "GITHUB_REF_NAME": "v1.2.4", "GITHUB_REF": "refs/tags/v1.2.4"}
+    plan = _plan(env, "semver = true\n", known=("20261128",))
+    assert plan.latest

@@ -18,7 +18,7 @@ value can break its quoting.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,77 +247,6 @@ def starter_config(
     )
     notes = "".join(f"# note: {note}\n" for note in unset_empty_args(dockerfile, variants))
     return header + notes + tomli_w.dumps(config)
-
-
-@dataclass(frozen=True)
-class ManualVersion:
-    """A manual run the migrated workflow tagged with a literal tag of its own: the printed
-    workflow builds it as `--version <version> --no-latest`."""
-
-    input: str  # its workflow_dispatch boolean input
-    version: str
-
-
-def migrated_workflow(
-    *,
-    source: str,
-    triggers: dict[str, Any],
-    manual: Sequence[ManualVersion] = (),
-    push: str | None = None,
-    login_env: Mapping[str, str] | None = None,
-) -> str:
-    """CI_STEP for the workflow `source` moved over: its own triggers (`release: published`
-    stays so), its `push`, each manual run's version, and its Docker Hub login's values."""
-    lines = CI_STEP.splitlines(keepends=True)
-    start = next(n for n, line in enumerate(lines) if line.startswith("on:"))
-    end = next(n for n, line in enumerate(lines) if line.startswith("permissions:"))
-    if not triggers:
-        return CI_STEP
-    dumped = _yaml_dump(triggers, sort_keys=False, width=1000)
-    on = "on:\n" + "".join(
-        "  " + line if line.strip() else line for line in dumped.splitlines(True)
-    )
-    head = f"# {source} (moved to buildcache by `buildcache init --from {source}`)\n"
-    job = "".join(lines[end:])
-    job = re.sub(
-        r"(?m)^( +push: )(.*)$",
-        lambda m: m.group(1) + (push or m.group(2)) + _manual_inputs(manual),
-        job,
-        count=1,
-    )
-    for name, value in (login_env or {}).items():
-        literal = value.replace("\\", "\\\\")  # re.sub's replacement, taken literally
-        job = re.sub(rf"(?m)^( +{name}: ).*$", rf"\g<1>{literal}", job, count=1)
-    return head + "".join(lines[1:start]) + on + job
-
-
-def _flow_lists(dumper: Any, data: list[Any]) -> Any:
-    """`types: [published]`, as workflows are written: a list of scalars on one line."""
-    flow = all(not isinstance(item, (dict, list)) for item in data)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
-
-
-def _yaml_dump(data: Any, **options: Any) -> str:
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    Dumper.add_representer(list, _flow_lists)
-    return str(yaml.dump(data, Dumper=Dumper, **options))
-
-
-def _manual_inputs(manual: Sequence[ManualVersion]) -> str:
-    """The action's `version` and `args` for the manual runs (`--version test --no-latest`)."""
-    if not manual:
-        return ""
-    asks = [f"github.event_name == 'workflow_dispatch' && inputs.{m.input}" for m in manual]
-    version = " || ".join(f"({ask} && '{m.version}')" for ask, m in zip(asks, manual, strict=True))
-    any_ask = asks[0] if len(asks) == 1 else " || ".join(f"({ask})" for ask in asks)
-    return (
-        f"\n          version: ${{{{ {version} || '' }}}}"
-        f"\n          args: ${{{{ ({any_ask}) && '--no-latest' || '' }}}}"
-    )
 
 
 MAKE_TARGET = """\

@@ -1,3 +1,5 @@
+"""migrate/starter.py: a starter config from what a Dockerfile says."""
+
 from __future__ import annotations
 
 import tomllib
@@ -6,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from buildcache.core.config.load import parse_config
-from buildcache.core.init import read_dockerfile, starter_config, starter_notes, unset_empty_args
 from buildcache.errors import UsageError
+from buildcache.migrate.starter import (
+    read_dockerfile,
+    starter_config,
+    starter_notes,
+    unset_empty_args,
+)
 
 MULTI_STAGE = """\
 # syntax comment

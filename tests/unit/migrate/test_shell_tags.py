@@ -1,8 +1,8 @@
-"""core/shell_tags.py: the tags a shell step computes, as metadata-action's rules."""
+"""migrate/shell_tags.py: the tags a shell step computes, as metadata-action's rules."""
 
 from __future__ import annotations
 
-from buildcache.core.shell_tags import ManualRun, ShellStep, shell_tags
+from buildcache.migrate.shell_tags import ManualRun, ShellStep, shell_tags
 
 TRIGGERS = {
     "release": {"types": ["published"]},

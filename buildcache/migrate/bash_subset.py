@@ -1,12 +1,12 @@
-"""Pure: one run of a GitHub workflow's step, simulated for what it writes to `$GITHUB_OUTPUT`
-(`init --from` reads the tags a shell step computes).
+"""Pure: a workflow's `run:` step simulated, never run, for what it writes to `$GITHUB_OUTPUT`
+(`init --from` reads the tags and versions a shell step computes).
 
-Two small readers, of the subsets release workflows use, never a process: GitHub's `${{ }}`
-expressions (contexts, `==`, `!=`, `!`, `&&`, `||`, parentheses, `contains`, `startsWith`,
-`endsWith`, `format`), and bash (assignments and parameter expansions, `if`/`elif`/`else`,
-`case`, `for`, `[ ]`/`[[ ]]`/`test`, `&&`/`||`, `{ ...; } >> "$GITHUB_OUTPUT"`, `echo`, `printf`,
-`cat <<EOF`, `$(echo ... | tr/cut)`). Whatever else a script runs is not run: a value it would
-make is UNKNOWN, and so is every tag that holds one.
+A reader of the subset of bash release steps use: assignments and parameter expansions,
+`if`/`elif`/`else`, `case`, `for`, `[ ]`/`[[ ]]`/`test`, `&&`/`||`, `{ ...; } >> "$GITHUB_OUTPUT"`,
+`echo`, `printf`, `cat <<EOF`, `$(echo ... | tr/cut)`. No process is started: whatever else a
+script runs is not run, a value it would make is UNKNOWN, and so is every tag that holds one. It
+answers as bash does on every runner (bash 3.2 on macOS, 5 on Linux): only forms both agree on
+are read, anything else is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -16,170 +16,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-UNKNOWN = "\x00"  # stands in a value the simulation cannot know (a command's output, a secret)
+from buildcache.core.dockerfile import parameters
+from buildcache.migrate.expressions import UNKNOWN
+
 OUTPUT_FILE = "/github/output"  # what $GITHUB_OUTPUT holds in the simulation
-
-
-# GitHub's expressions
-
-_EXPR_TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|&&|\|\||[!()<>,])"
-    r"|(?P<name>[A-Za-z_][\w.\-]*(?:\[[^\]]*\][\w.\-]*)*))"
-)
-_EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}")
-
-Value = str | bool | float | None
-
-
-class _Unknown(Exception):
-    """An expression names what the simulation does not know."""
-
-
-def evaluate(expression: str, context: Mapping[str, str]) -> Value:
-    """A `${{ }}` expression's value; raises _Unknown where it names an unknown context."""
-    tokens = _expr_tokens(expression)
-    parser = _ExprParser(tokens, context)
-    value = parser.either()
-    if parser.at < len(tokens):
-        raise _Unknown(expression)
-    return value
-
-
-def _expr_tokens(expression: str) -> list[tuple[str, str]]:
-    tokens, at = [], 0
-    while at < len(expression.rstrip()):
-        match = _EXPR_TOKEN.match(expression, at)
-        if match is None or match.end() == at:
-            raise _Unknown(expression)
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        at = match.end()
-    return tokens
-
-
-def render(text: str, context: Mapping[str, str]) -> str:
-    """`text` with each `${{ }}` filled in (UNKNOWN where it cannot be)."""
-
-    def one(match: re.Match[str]) -> str:
-        try:
-            return as_text(evaluate(match.group("expr"), context))
-        except _Unknown:
-            return UNKNOWN
-
-    return _EXPRESSION.sub(one, text)
-
-
-def as_text(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    return value or ""
-
-
-def _truthy(value: Value) -> bool:
-    return value not in (None, "", False, 0.0)
-
-
-def _equal(left: Value, right: Value) -> bool:
-    """GitHub's loose equality: strings case-insensitively, a boolean against its text."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return as_text(left) == as_text(right)
-    return as_text(left).lower() == as_text(right).lower()
-
-
-_FUNCTIONS: dict[str, Callable[..., Value]] = {
-    "contains": lambda haystack, needle: as_text(needle).lower() in as_text(haystack).lower(),
-    "startswith": lambda text, start: as_text(text).lower().startswith(as_text(start).lower()),
-    "endswith": lambda text, end: as_text(text).lower().endswith(as_text(end).lower()),
-    "format": lambda template, *args: re.sub(
-        r"\{(\d+)\}", lambda m: as_text(args[int(m.group(1))]), as_text(template)
-    ),
-}
-
-
-@dataclass
-class _ExprParser:
-    tokens: list[tuple[str, str]]
-    context: Mapping[str, str]
-    at: int = 0
-
-    def _peek(self) -> str:
-        return self.tokens[self.at][1] if self.at < len(self.tokens) else ""
-
-    def _take(self) -> tuple[str, str]:
-        if self.at >= len(self.tokens):
-            raise _Unknown("an expression ends early")
-        self.at += 1
-        return self.tokens[self.at - 1]
-
-    def either(self) -> Value:
-        value = self.both()
-        while self._peek() == "||":
-            self._take()
-            other = self.both()
-            value = value if _truthy(value) else other
-        return value
-
-    def both(self) -> Value:
-        value = self.compare()
-        while self._peek() == "&&":
-            self._take()
-            other = self.compare()
-            value = other if _truthy(value) else value
-        return value
-
-    def compare(self) -> Value:
-        value = self.unary()
-        while self._peek() in ("==", "!="):
-            equal = self._take()[1] == "=="
-            value = _equal(value, self.unary()) == equal
-        return value
-
-    def unary(self) -> Value:
-        if self._peek() == "!":
-            self._take()
-            return not _truthy(self.unary())
-        return self.atom()
-
-    def atom(self) -> Value:
-        kind, text = self._take()
-        if text == "(":
-            value = self.either()
-            self._take()
-            return value
-        if kind == "str":
-            return text[1:-1].replace("''", "'")
-        if kind == "num":
-            return float(text)
-        if self._peek() == "(":
-            return self._call(text.lower())
-        return self._lookup(text)
-
-    def _call(self, name: str) -> Value:
-        self._take()
-        args = []
-        while self._peek() != ")":
-            args.append(self.either())
-            if self._peek() == ",":
-                self._take()
-        self._take()
-        if name not in _FUNCTIONS:
-            raise _Unknown(name)
-        return _FUNCTIONS[name](*args)
-
-    def _lookup(self, name: str) -> Value:
-        literal = {"true": True, "false": False, "null": None}
-        if name in literal:
-            return literal[name]
-        if name in self.context:
-            return self.context[name]
-        if name.startswith("secrets."):
-            return UNKNOWN  # never read, never guessed
-        raise _Unknown(name)
-
-
-# bash
 
 
 @dataclass(frozen=True)
@@ -684,7 +524,9 @@ class _Shell:
         name = match.group("name") or match.group("braced") or ""
         value = self.env.get(name)
         operator, argument = match.group("op") or "", match.group("arg") or ""
-        return _operate(value, operator, self._expand_one(argument) if argument else "")
+        return parameters.substitute(
+            value, operator, self._expand_one(argument) if argument else ""
+        )
 
     def _substituted(self, script: str) -> str:
         """$( ... ): what the script prints, its last newline dropped."""
@@ -699,41 +541,8 @@ class _Shell:
 # commands that print nothing a tag could be made of
 _SILENT = frozenset({"set", "shopt", "cd", "mkdir", "true", "false", ":", "unset", "shift", "trap"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
-_PARAMETER = re.compile(
-    r"\$(?:(?P<name>[A-Za-z_]\w*)|\{(?P<braced>[A-Za-z_]\w*)(?P<op>:-|:\+|:=|:|-|\+|##|#|%%|%|,,|\^\^|//|/)?"
-    r"(?P<arg>[^}]*)\}|\((?P<command>(?:[^()]|\([^()]*\))*)\))"
-)
-
-
-def _operate(value: str | None, operator: str, argument: str) -> str:
-    """${NAME<operator><argument>}, as bash has it for the forms tag scripts use."""
-    text = value or ""
-    if operator in (":-", ":="):
-        return text or argument
-    if operator == "-":
-        return argument if value is None else text
-    if operator in (":+", "+"):
-        return argument if (text if operator == ":+" else value is not None) else ""
-    if operator in ("#", "##", "%", "%%"):
-        return _trimmed(text, operator, argument)
-    if operator == ":":  # ${X:offset:length}, as ${GITHUB_SHA::7}
-        offset, _, length = argument.partition(":")
-        start = int(offset or 0)
-        return text[start : start + int(length)] if length else text[start:]
-    if operator in ("/", "//"):
-        pattern, _, replacement = argument.partition("/")
-        return text.replace(pattern, replacement, -1 if operator == "//" else 1)
-    return {",,": text.lower(), "^^": text.upper()}.get(operator, text)
-
-
-def _trimmed(text: str, operator: str, pattern: str) -> str:
-    """${X#p} ${X##p} ${X%p} ${X%%p}: the shortest or longest match of p trimmed."""
-    cuts = range(len(text) + 1)
-    if operator.startswith("#"):
-        ends = [n for n in cuts if fnmatch.fnmatchcase(text[:n], pattern)]
-        return text[(max(ends) if operator == "##" else min(ends)) :] if ends else text
-    starts = [n for n in cuts if fnmatch.fnmatchcase(text[n:], pattern)]
-    return text[: (min(starts) if operator == "%%" else max(starts))] if starts else text
+# a parameter (core/dockerfile/parameters.py, shared with the Dockerfile's reader) or a $( ) beside it
+_PARAMETER = re.compile(rf"{parameters.PARAMETER_PATTERN}|\$\((?P<command>(?:[^()]|\([^()]*\))*)\)")
 
 
 def _cut(args: list[str], text: str) -> str:
