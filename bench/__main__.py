@@ -11,6 +11,8 @@ measured apart from docker's (bench/selfcost.py).
   wrapper.py    4, 7, 8, start-up: fully cached builds, where only buildcache's own cost is left
   chatty.py     9, 10: builds that print, with plain progress and with the live view on a tty
   network.py    11: both registries behind a proxy with latency and a bandwidth cap
+  memory.py     12, 13: a 2 GB layer copied between registries, a 1 GB blob where a record
+                should be: the peak RSS of buildcache's process
 
 A fresh runner is a throwaway Docker daemon (scripts/second-daemon.sh, removed after each use):
 the machine's own engine and its build cache are never pruned, and what the bench pushed is
@@ -33,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import chatty, network, releases, upstream, wrapper
+from bench import chatty, memory, network, releases, upstream, wrapper
 from bench.harness import OURS, PLAIN, RESULTS, Scenario, untag_what_we_made
 
 Measure = Callable[[int, int], list[Scenario]]
@@ -56,6 +58,7 @@ SCENARIOS: dict[str, Measure] = {
     "live": _one(chatty.live),
     "network": _one(network.across_a_network),
     "startup": _one(wrapper.startup),
+    "memory": lambda runs, deps: [memory.layer_copy(runs, deps), memory.record_read(runs, deps)],
 }
 # the issues' targets (#13, #22): the ratio buildcache / plain bake at most
 GOALS = {

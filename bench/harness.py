@@ -45,6 +45,7 @@ class Run:
     cached: int | None = None
     total: int | None = None
     bytes: int | None = None  # over the network link (scenario 11), both ways
+    rss_mb: float | None = None  # the measured process's peak RSS (scenarios 12, 13)
 
 
 @dataclass

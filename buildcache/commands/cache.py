@@ -10,27 +10,33 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from buildcache import git
+from buildcache.ci import providers
 from buildcache.core.cache import (
     RECORD_SUFFIX,
     STAGING_SUFFIX,
     CacheEntry,
+    Project,
     PruneTarget,
     by_cache_image,
-    cache_owner,
     cache_summary,
     cached_platforms,
     is_cache_manifest,
     orphan_tags,
+    project_of,
     prune_targets,
     variant_of,
 )
 from buildcache.core.config.model import Config
+from buildcache.core.plan.metadata import repository_url
 from buildcache.core.plan.tags import moving_tag
 from buildcache.core.reference import ImageRef, platform_images, platform_name
 from buildcache.errors import BuildcacheError, BuildFailed, RegistryError, UsageError
@@ -171,10 +177,20 @@ def _prune_targets(config: Config, connect: Connect, named: Sequence[str]) -> li
             entries,
             # the digests they point at (a tag gone since it was listed, left out)
             [d for d in (registry.digest(image.repository, tag) for tag in others) if d],
-            owner=cache_owner(config.images[0]),
+            project=this_project(config),
             named=named,
         )
         return targets + _their_records(registry, image, targets, listed_all)
+
+
+def this_project(config: Config, env: Mapping[str, str] | None = None) -> Project:
+    """The project prune deletes for, named as its builds name it in their records: the
+    repository as the CI or git's remote says (core/plan/metadata.repository_url), else the
+    first image."""
+    env = os.environ if env is None else env
+    root = config.path.parent if config.path else Path.cwd()
+    source = repository_url(providers.repository(env), git.facts(root).remote_url)
+    return project_of(source.value if source else None, config.images[0])
 
 
 def _check_named(

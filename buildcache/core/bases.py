@@ -91,8 +91,11 @@ class CacheRecord:
     cache_digest: str | None  # the cache manifest this record describes
     bases: tuple[RecordedBase, ...]
     steps: tuple[RecordedStep, ...]
-    # the project that wrote it (core/cache.cache_owner); None: a record of an older buildcache
+    # the project that wrote it (core/cache.Project.name); None: a record of an older buildcache
     owner: str | None = None
+    # the random key its secret-looking arguments are hashed under (core/redact.kept_value);
+    # None: a record of an older buildcache
+    key: str | None = None
 
     def base(self, name: str) -> RecordedBase | None:
         return next((b for b in self.bases if b.name == name), None)
@@ -106,6 +109,7 @@ class CacheRecord:
             "record": 1,
             "variant": self.variant,
             "owner": self.owner,
+            "key": self.key,
             "written": self.written.isoformat(),
             "cache_digest": self.cache_digest,
             "bases": [
@@ -143,7 +147,7 @@ class CacheRecord:
     @classmethod
     def _read(cls, data: Mapping[str, Any]) -> CacheRecord:
         """A record of version 1; KeyError, TypeError, ... where it is not one."""
-        owner = data.get("owner")
+        owner, key = data.get("owner"), data.get("key")
         digest = data.get("cache_digest")
         return cls(
             variant=_text(data["variant"]),
@@ -152,6 +156,7 @@ class CacheRecord:
             bases=tuple(_recorded_base(b) for b in data.get("bases") or []),
             steps=tuple(_recorded_step(s) for s in data.get("steps") or []),
             owner=_text(owner) if owner is not None else None,
+            key=bytes.fromhex(key).hex() if isinstance(key, str) else None,
         )
 
 
@@ -252,8 +257,9 @@ class Upstream:
     """What a variant of this run is built from, and what its cache was built from."""
 
     bases: tuple[BaseUse, ...] = ()
-    # this build's inputs, secret-looking values hashed (kept_value): the next record
+    # this build's inputs, secret-looking values hashed (kept_value) under `key`: the next record
     steps: tuple[RecordedStep, ...] = ()
+    key: str | None = None  # the record's key where there was one, else a new one
     record: CacheRecord | None = None
     record_note: str | None = None  # why there is no usable record
     chain_bases: Mapping[str, str] = field(default_factory=dict)  # stage -> its root base
@@ -637,6 +643,7 @@ def new_record(
     return CacheRecord(
         variant=variant,
         owner=owner,
+        key=upstream.key,
         written=now,
         cache_digest=cache_digest,
         bases=tuple(

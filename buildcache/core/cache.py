@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from buildcache.buildkit.rawjson import parse_time
 from buildcache.core.config.model import Config, VariantConfig
 from buildcache.core.plan.ci import CachePolicy, branch_slug
+from buildcache.core.plan.metadata import OCI
+from buildcache.core.plan.model import VariantPlan
 from buildcache.core.reference import MAX_TAG, ImageRef
 
 if TYPE_CHECKING:
@@ -245,11 +247,39 @@ def _own_layers(platform: str, image_layers: Mapping[str, Sequence[str]]) -> lis
     return [d for d in image_layers[platform] if d not in others] or list(image_layers[platform])
 
 
-def cache_owner(image: ImageRef) -> str:
-    """The project a cache belongs to, as the record beside it says: the project's first image
-    (no tag), the same on every runner and laptop that builds it. Two configs that publish the
-    same first image are one project to `cache prune`."""
-    return str(image.bare())
+@dataclass(frozen=True)
+class Project:
+    """Who a cache belongs to, as the record beside it says. `name` is what a record written
+    now names: the repository (its web address without the scheme, lowercased:
+    `github.com/acme/widget`) where the CI or git's remote names it, else the project's first
+    image (no tag), the same on every runner and laptop that builds it. `first_image` is what
+    a record of an older buildcache named, still this project's."""
+
+    name: str
+    first_image: str
+
+    def wrote(self, owner: str | None) -> bool | None:
+        """Whether a record naming `owner` is this project's; None where the record names no
+        one (an older buildcache's)."""
+        if owner is None:
+            return None
+        return owner in (self.name, self.first_image)
+
+
+def variant_project(variant: VariantPlan) -> Project:
+    """The project a variant's build writes its cache for: its images' source label."""
+    source = variant.labels.get(OCI + "source")
+    return project_of(source.value if source else None, variant.pushed_image)
+
+
+def project_of(source: str | None, first_image: ImageRef) -> Project:
+    """The project of a config: `source`, the repository's web address (the images'
+    org.opencontainers.image.source, from the CI or git's remote), else its first image."""
+    image = str(first_image.bare())
+    if not source:
+        return Project(image, image)
+    address = source.split("://", 1)[-1].lower().rstrip("/").removesuffix(".git")
+    return Project(address or image, image)
 
 
 @dataclass(frozen=True)
@@ -264,18 +294,18 @@ def prune_targets(
     kept: Sequence[CacheEntry],
     other_digests: Sequence[str] = (),
     *,
-    owner: str,
+    project: Project,
     named: Collection[str] = (),
 ) -> list[PruneTarget]:
     """What prune deletes: the caches of this project's removed variants (their record names
-    `owner`), and those asked for by name (`named`) that no other project's record claims.
+    `project`), and those asked for by name (`named`) that no other project's record claims.
     A registry deletes a manifest by digest, taking every tag that points at it: an orphan
     whose digest another tag (a cache tag in use, or any other tag of the repository,
     `other_digests`) also points at is left alone, and so is one that is not a cache manifest."""
     kept_digests = {e.digest for e in kept if e.digest} | set(other_digests)
     return [
         PruneTarget(
-            orphan.ref.tag or "", orphan.digest, _why_kept(orphan, kept_digests, owner, named)
+            orphan.ref.tag or "", orphan.digest, _why_kept(orphan, kept_digests, project, named)
         )
         for orphan in orphans
         if orphan.digest
@@ -283,16 +313,16 @@ def prune_targets(
 
 
 def _why_kept(
-    orphan: CacheEntry, kept_digests: Collection[str], owner: str, named: Collection[str]
+    orphan: CacheEntry, kept_digests: Collection[str], project: Project, named: Collection[str]
 ) -> str | None:
     if not orphan.is_cache:
         return "it is not a BuildKit cache (an image?)"
     if orphan.digest in kept_digests:
         return "it is the same manifest as a cache tag in use"
-    return _not_ours(orphan, owner, named)
+    return _not_ours(orphan, project, named)
 
 
-def _not_ours(orphan: CacheEntry, owner: str, named: Collection[str]) -> str | None:
+def _not_ours(orphan: CacheEntry, project: Project, named: Collection[str]) -> str | None:
     """Why a cache is not this project's to delete: another project's record says it wrote
     it, or no record says who did and it was not named."""
     tag = orphan.ref.tag or ""
@@ -301,6 +331,6 @@ def _not_ours(orphan: CacheEntry, owner: str, named: Collection[str]) -> str | N
         if tag in named:
             return None
         return f"no record says which project wrote it: 'buildcache cache prune {tag}' deletes it"
-    if written_by != owner:
+    if not project.wrote(written_by):
         return f"written by another project, {written_by}: prune it from that project"
     return None

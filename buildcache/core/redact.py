@@ -1,10 +1,11 @@
 """Pure: every rule about secrets that buildcache itself did not declare as secrets: a build
 argument named like one is shown as ***, warned about, hidden in BuildKit's own text, and kept
-in a cache's record only as a hash."""
+in a cache's record only as a short keyed hash that tells a change and cannot confirm a guess."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -16,11 +17,20 @@ def looks_secret(name: str) -> bool:
     return any(word in name.upper() for word in SECRET_WORDS)
 
 
-def kept_value(name: str, value: str | None) -> str | None:
-    """What a record keeps of an argument's value: a secret-looking one only as a hash."""
+# what a record keeps of a secret-looking value: an HMAC of it under the record's own random key,
+# cut to 16 bits. Enough to say "changed" (1 change in 65,536 goes unseen), too little to
+# confirm a guess: every candidate matches with a chance of 1 in 65,536, so a list of a million
+# leaves ~15 standing, and no table computed before the key was drawn applies (docs/cache.md)
+KEPT_PREFIX = "hmac16:"
+
+
+def kept_value(name: str, value: str | None, key: str) -> str | None:
+    """What a record keeps of an argument's value: a secret-looking one only as a 16-bit HMAC
+    under the record's `key` (the same key and value, the same text: comparable)."""
     if value is None or not looks_secret(name):
         return value
-    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    mac = hmac.new(bytes.fromhex(key), f"{name}\0{value}".encode(), hashlib.sha256)
+    return KEPT_PREFIX + mac.hexdigest()[:4]
 
 
 def secret_looking_args(names: Iterable[str]) -> list[str]:

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from buildcache.core.bases import (
     new_record,
     predictions,
 )
-from buildcache.core.cache import cache_owner, record_ref
+from buildcache.core.cache import record_ref, variant_project
 from buildcache.core.dockerfile.ignore import DockerIgnore, IgnoreError
 from buildcache.core.dockerfile.stages import (
     Dockerfile,
@@ -235,16 +236,18 @@ def _steps(
     stages: Sequence[Stage],
     variant: VariantPlan,
     hashed: dict[tuple[Path, str], Hashed],
+    key: str,
 ) -> tuple[RecordedStep, ...]:
-    """The variant's steps as the record keeps them; `hashed` holds the file hashes already
-    taken in this run (variants share a context, and mostly its COPY sources)."""
+    """The variant's steps as the record keeps them (secret-looking arguments hashed under
+    `key`); `hashed` holds the file hashes already taken in this run (variants share a
+    context, and mostly its COPY sources)."""
     ignore = dockerignore(variant.context, variant.dockerfile)
     steps = []
     for view in step_views(dockerfile, stages, variant.build_args):
         missing = [s for s in view.sources if (variant.context, s) not in hashed]
         for source, found in hash_sources(variant.context, missing, ignore).items():
             hashed[(variant.context, source)] = found
-        steps.append(_recorded(view, [hashed[(variant.context, s)] for s in view.sources]))
+        steps.append(_recorded(view, [hashed[(variant.context, s)] for s in view.sources], key))
     return tuple(steps)
 
 
@@ -262,13 +265,13 @@ def dockerignore(context: Path, dockerfile: Path) -> DockerIgnore:
         return DockerIgnore.refusing(error)
 
 
-def _recorded(view: StepView, sources: Sequence[Hashed]) -> RecordedStep:
+def _recorded(view: StepView, sources: Sequence[Hashed], key: str) -> RecordedStep:
     """A step with the hashes of its sources (`sources`, in the order the step names them)."""
     each_file = {path: h for found in sources for path, h in found.each_file.items()}
     return RecordedStep(
         stage=view.stage,
         text=view.text,
-        args={k: kept_value(k, v) for k, v in view.args.items()},
+        args={k: kept_value(k, v, key) for k, v in view.args.items()},
         files={s: found.digest for s, found in zip(view.sources, sources, strict=True)},
         shown=view.shown,
         each_file=each_file if len(each_file) <= FILE_LIST_LIMIT else {},
@@ -302,11 +305,18 @@ def attach(
         resolved = bases.result()
     upstreams: dict[str, Upstream] = {}
     hashed: dict[tuple[Path, str], Hashed] = {}
+    foreign: dict[str, str] = {}  # variant -> the other project whose record is on its cache
     for variant in plan.variants:
         if variant.name not in wanted:
             continue
         dockerfile, found = wanted[variant.name]
         record, record_note = records[variant.name].result()
+        if record is not None and variant_project(variant).wrote(record.owner) is False:
+            # another project's inputs: no base, step or key of it is this build's to compare
+            foreign[variant.name] = owner = record.owner or ""
+            record, record_note = None, f"its record was written by another project, {owner}"
+        # hashed under the record's key, to compare with it; a record without one: a random key
+        key = record.key if record is not None and record.key else secrets.token_hex(16)
         upstream = Upstream(
             bases=decide(
                 found.images,
@@ -318,7 +328,8 @@ def attach(
                 now=now,
                 final_base=found.final_base,
             ),
-            steps=_steps(dockerfile, found.stages, variant, hashed),
+            steps=_steps(dockerfile, found.stages, variant, hashed, key),
+            key=key,
             record=record,
             record_note=record_note,
             chain_bases=chain_bases(dockerfile, found.stages, variant.build_args),
@@ -328,7 +339,21 @@ def attach(
         notes += predictions(variant.name, upstream, now)
         upstreams[variant.name] = upstream
     notes += _git_note([step for upstream in upstreams.values() for step in upstream.steps])
+    if foreign:  # once, however many variants it hits
+        notes.append(_shared_cache_note(plan, foreign))
     return plan.with_upstreams(upstreams, notes)
+
+
+def _shared_cache_note(plan: BuildPlan, foreign: Mapping[str, str]) -> str:
+    """Two projects writing the same cache tags: each build replaces the other's cache."""
+    ours = variant_project(plan.variants[0]).name
+    theirs = ", ".join(sorted(set(foreign.values())))
+    return (
+        f"the cache of {', '.join(foreign)} was last written by another project ({theirs}; this "
+        f"one is {ours}): two projects writing the same cache tags replace each other's cache "
+        "at every build; give this project a cache image of its own (cache.image) or a "
+        "tag-prefix of its own (cache.tag-prefix)"
+    )
 
 
 def _git_note(steps: Sequence[RecordedStep]) -> list[str]:
@@ -406,7 +431,7 @@ def _record_written(
     """Writes the new record beside the cache; a note where it could not be."""
     if variant.cache_to is None:  # after_build writes only where the cache was written
         return []
-    owner = cache_owner(variant.pushed_image)
+    owner = variant_project(variant).name
     sizes = pushed_sizes(variant.pushed_image, built.digest, connect)
     record = new_record(
         variant.name,

@@ -39,6 +39,7 @@ import httpx  # noqa: E402
 T = TypeVar("T")
 R = TypeVar("R")
 REQUESTS_AT_ONCE = 8  # registry calls in flight at once, over every registry
+COPY_CHUNK = 1 << 20  # a copied blob passes through in pieces of this size
 
 
 def at_once(call: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -117,7 +118,15 @@ def retry_after_header(value: str | None, now: datetime | None = None) -> float 
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+# a token is a few kilobytes; a token server's answer far past that is not read
+TOKEN_LIMIT = 1 << 20
+# what a blob read into memory may weigh at most (an image's config: kilobytes)
+BLOB_LIMIT = 16 << 20
+
+
 def _bounded(chunks: Iterator[bytes], limit: int, what: str) -> bytes:
+    """At most `limit` bytes of a streamed body: past it, a RegistryError, and no more read from
+    the socket (the response is closed unread)."""
     read = bytearray()
     for chunk in chunks:
         read += chunk
@@ -258,13 +267,17 @@ _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
 class _RegistryAuth(httpx.Auth):
-    """Basic or bearer-token auth, as the registry's WWW-Authenticate challenge asks."""
+    """Basic or bearer-token auth, as the registry's WWW-Authenticate challenge asks; once
+    answered, the credential goes with every later request, so a streamed upload's body is sent
+    once (a 401 cannot replay it)."""
 
-    requires_response_body = True
+    # httpx would read every response whole before handing it on (a multi-GB blob into memory):
+    # only the token server's answer is read here, and it is small
+    requires_response_body = False
 
     def __init__(self, credentials: tuple[str, str] | None) -> None:
         self.credentials = credentials
-        self.token: str | None = None
+        self.header: str | None = None  # the Authorization header the registry last accepted
 
     def _basic(self) -> str | None:
         if not self.credentials:
@@ -273,8 +286,8 @@ class _RegistryAuth(httpx.Auth):
         return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self.token:
-            request.headers["Authorization"] = f"Bearer {self.token}"
+        if self.header:
+            request.headers["Authorization"] = self.header
         response = yield request
         if response.status_code != 401:
             return
@@ -283,13 +296,13 @@ class _RegistryAuth(httpx.Auth):
         params = dict(_CHALLENGE_PARAM.findall(challenge))
         basic = self._basic()
         if scheme == "basic" and basic:
-            request.headers["Authorization"] = basic
+            self.header = request.headers["Authorization"] = basic
             yield request
         elif scheme == "bearer" and params.get("realm"):
             token_response = yield _token_request(params, basic)
-            self.token = _token(token_response)
-            if self.token:
-                request.headers["Authorization"] = f"Bearer {self.token}"
+            token = _token(token_response)
+            if token:
+                self.header = request.headers["Authorization"] = f"Bearer {token}"
                 yield request
 
 
@@ -305,7 +318,12 @@ def _token_request(params: Mapping[str, str], basic: str | None) -> httpx.Reques
 def _token(response: httpx.Response) -> str | None:
     if response.status_code != 200:
         return None
-    body = response.json()
+    # read whole here (httpx reads it again after the flow): a length past the limit is refused
+    if int(response.headers.get("Content-Length") or 0) > TOKEN_LIMIT:
+        raise RegistryError(
+            f"the token server's answer is larger than {TOKEN_LIMIT} bytes: not read"
+        )
+    body = json.loads(response.read())
     return body.get("token") or body.get("access_token")  # type: ignore[no-any-return]
 
 
@@ -356,12 +374,18 @@ class RegistryClient:
             ) from None
 
     def _fail(self, response: httpx.Response, what: str) -> RegistryError:
+        """The registry's refusal in one sentence (its error body read, a streamed one up to
+        TOKEN_LIMIT bytes)."""
         reason = response.reason_phrase
         try:
-            errors = response.json().get("errors") or []
+            try:
+                body = response.content
+            except httpx.ResponseNotRead:
+                body = _bounded(response.iter_bytes(), TOKEN_LIMIT, "an error")
+            errors = json.loads(body).get("errors") or []
             if errors:
                 reason = errors[0].get("message") or errors[0].get("code") or reason
-        except ValueError:
+        except (ValueError, AttributeError, RegistryError):
             pass
         hint = None
         if response.status_code in (401, 403):
@@ -416,19 +440,17 @@ class RegistryClient:
         if response.status_code not in (200, 202):
             raise self._fail(response, f"delete {repo}@{digest[:19]}")
 
-    def blob(self, repo: str, digest: str, limit: int | None = None) -> bytes:
-        """A blob's bytes; with `limit`, a RegistryError past that many (read no further)."""
-        if limit is None:
-            response = self._request("GET", f"{repo}/blobs/{digest}")
-            if response.status_code != 200:
-                raise self._fail(response, f"read {repo}@{digest[:19]}")
-            return response.content
+    def blob(self, repo: str, digest: str, limit: int = BLOB_LIMIT) -> bytes:
+        """A blob's bytes: a RegistryError past `limit` bytes, and no more read from the socket
+        (a config or a record is kilobytes; something else under its digest may be gigabytes)."""
+        what = f"{repo}@{digest[:19]}"
         try:
             with self.http.stream("GET", f"{repo}/blobs/{digest}") as response:
                 if response.status_code != 200:
-                    response.read()
-                    raise self._fail(response, f"read {repo}@{digest[:19]}")
-                return _bounded(response.iter_bytes(), limit, f"{repo}@{digest[:19]}")
+                    raise self._fail(response, f"read {what}")
+                if int(response.headers.get("Content-Length") or 0) > limit:
+                    raise RegistryError(f"{what} is larger than {limit} bytes: not read")
+                return _bounded(response.iter_bytes(), limit, what)
         except httpx.HTTPError as error:
             raise RegistryError(
                 f"cannot reach {self.registry}: {unreachable_reason(error)}"
@@ -437,10 +459,13 @@ class RegistryClient:
     def put_blob(self, repo: str, data: bytes) -> str:
         """Upload a blob (monolithic: a POST for the location, then one PUT); its digest."""
         digest = content_digest(data)
-        self._upload(repo, digest, data)
+        self._upload(repo, digest, data, len(data))
         return digest
 
-    def _upload(self, repo: str, digest: str, content: bytes | Iterator[bytes]) -> None:
+    def _upload(self, repo: str, digest: str, content: bytes | Iterator[bytes], size: int) -> None:
+        """The distribution spec's monolithic upload: a POST for the location, then one PUT of
+        the bytes with their length (a streamed body is sent as it is read, never held whole;
+        the registry checks the digest)."""
         started = self._request("POST", f"{repo}/blobs/uploads/")
         if started.status_code not in (201, 202):
             raise self._fail(started, f"upload to {repo}")
@@ -450,7 +475,8 @@ class RegistryClient:
             "PUT",
             str(location.copy_merge_params({"digest": digest})),
             content=content,
-            headers={"Content-Type": "application/octet-stream"},
+            # a length, not chunked transfer: every registry takes it (httpx then streams the body)
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
         )
         if done.status_code not in (201, 204):
             raise self._fail(done, f"upload to {repo}")
@@ -465,11 +491,29 @@ class RegistryClient:
         return response.content, response.headers.get("Content-Type", "")
 
     def put_raw_manifest(self, repo: str, tag: str, data: bytes, media_type: str) -> None:
-        response = self._request(
-            "PUT", f"{repo}/manifests/{tag}", content=data, headers={"Content-Type": media_type}
-        )
-        if response.status_code not in (200, 201):
+        self._put_manifest(repo, tag, data, media_type)
+
+    def _put_manifest(self, repo: str, tag: str, data: bytes, media_type: str) -> httpx.Response:
+        """One manifest PUT; a `400 DIGEST_INVALID` sent again once: a registry answers it
+        under concurrency (another PUT of the same repository in flight) for bytes that are
+        right, and a PUT of the same bytes is idempotent. A tag written is read once: a
+        registry that answered 201 and kept nothing is caught here, before a moving tag is
+        written on the word of a version tag that is not there."""
+        for attempt in (1, 2):
+            response = self._request(
+                "PUT", f"{repo}/manifests/{tag}", content=data, headers={"Content-Type": media_type}
+            )
+            if response.status_code in (200, 201):
+                if not tag.startswith("sha256:") and self.digest(repo, tag) is None:
+                    raise RegistryError(
+                        f"{self.registry} took the write of {repo}:{tag} and did not keep it "
+                        "(not there when read right after)"
+                    )
+                return response
+            if attempt == 1 and _is_digest_invalid(response):
+                continue
             raise self._fail(response, f"write {repo}:{tag}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def has_blob(self, repo: str, digest: str) -> bool:
         return self._request("HEAD", f"{repo}/blobs/{digest}").status_code == 200
@@ -481,30 +525,35 @@ class RegistryClient:
         return self._request("POST", path).status_code == 201
 
     def stream_blob_from(
-        self, source: RegistryClient, source_repo: str, repo: str, digest: str
+        self, source: RegistryClient, source_repo: str, repo: str, digest: str, size: int
     ) -> None:
-        """Copy one blob from another registry, streamed (a layer can be gigabytes)."""
+        """Copy one blob of `size` bytes from another registry, streamed: a layer can be
+        gigabytes, and no more than a chunk of it is held at once."""
         try:
             with source.http.stream("GET", f"{source_repo}/blobs/{digest}") as download:
                 if download.status_code != 200:
                     raise source._fail(download, f"read {source_repo}@{digest[:19]}")
-                self._upload(repo, digest, download.iter_bytes())
-        except httpx.HTTPError as error:
+                self._upload(repo, digest, download.iter_bytes(COPY_CHUNK), size)
+        except (httpx.HTTPError, httpx.StreamError) as error:
             raise RegistryError(
                 f"cannot copy {digest[:19]} from {source.registry}: {error}"
             ) from None
 
     def put_manifest(self, repo: str, tag: str, body: Mapping[str, Any]) -> str:
         data = json.dumps(body, separators=(",", ":")).encode()
-        response = self._request(
-            "PUT",
-            f"{repo}/manifests/{tag}",
-            content=data,
-            headers={"Content-Type": str(body["mediaType"])},
-        )
-        if response.status_code not in (200, 201):
-            raise self._fail(response, f"write {repo}:{tag}")
+        response = self._put_manifest(repo, tag, data, str(body["mediaType"]))
         return response.headers.get("Docker-Content-Digest") or content_digest(data)
+
+
+def _is_digest_invalid(response: httpx.Response) -> bool:
+    """A 400 whose error code is DIGEST_INVALID (the distribution spec's errors body)."""
+    if response.status_code != 400:
+        return False
+    try:
+        errors = json.loads(response.content).get("errors") or []
+        return any(error.get("code") == "DIGEST_INVALID" for error in errors)
+    except (ValueError, AttributeError):
+        return False
 
 
 # how a module reaches a registry host; tests pass one with an in-memory transport

@@ -53,4 +53,4 @@ def _copy_blobs(
         same_registry = target.registry == origin.registry
         if same_registry and target.mount_blob(repo, digest, source_repo):
             continue
-        target.stream_blob_from(origin, source_repo, repo, digest)
+        target.stream_blob_from(origin, source_repo, repo, digest, int(blob["size"]))

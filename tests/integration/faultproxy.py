@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import socket
 import struct
 import sys
@@ -34,6 +35,11 @@ HOP_BY_HOP = {
 # until the client's timeout has passed, then the connection closed)
 Fault = int | str
 SEEDED_FAULTS: tuple[Fault, ...] = (500, 503, 429, 400, 401, "reset", "stall")
+# faults that look like success, for buildcache's own requests: a tag PUT answered 201 and not
+# kept ("lost"), a read of a tag this run wrote answered 404 as if it were lost ("lie"), and a
+# registry's 400 DIGEST_INVALID on a tag PUT (what one answers under concurrency)
+LOOKS_LIKE_SUCCESS: tuple[Fault, ...] = ("lost", "lie", "digest-invalid")
+TRANSIENT: tuple[Fault, ...] = (500, 503, 429, "reset", "stall")
 
 
 def request_class(method: str, path: str) -> str:
@@ -113,15 +119,28 @@ class SeededFaults:
         if forced is not None:  # a registry and an index the caller chose
             self.forced_on, self.forced_at = forced
         self.forced_fault: Fault = self.rng.choice(SEEDED_FAULTS)
+        # the faults that look like success, drawn apart: a seed's other draws stay as they were
+        self.sly = random.Random(seed * 7919 + 1)
+        self.sly_met = False
         self.ours_seen: dict[str, int] = {}  # registry -> buildcache's requests to it so far
         self.log: list[MetFault] = []
         self.lock = threading.Lock()
 
-    def __call__(self, registry: str, method: str, path: str, agent: str) -> Fault | None:
+    def __call__(
+        self, registry: str, method: str, path: str, agent: str, written: bool = False
+    ) -> Fault | None:
+        """The fault for a request, if any; `written`: the request reads a tag that buildcache
+        wrote through this proxy in this run (a read-back)."""
         kind = request_class(method, path)
         ours = self.agent in agent
         with self.lock:
             fault = self._fault(registry, kind, ours)
+            # at most one a run, where the seed draws a fault or, for a read-back, now and then
+            chance = 0.35 if fault is not None else 0.1
+            if ours and not self.sly_met and (fault is not None or written):
+                sly = self._sly(kind, written) if self.sly.random() < chance else None
+                if sly is not None:
+                    fault, self.sly_met = sly, True
             if fault is not None:
                 self.log.append(MetFault(registry, kind, path, fault, ours))
             return fault
@@ -139,6 +158,15 @@ class SeededFaults:
             return None
         fault = self.rng.choice(SEEDED_FAULTS)
         return 503 if fault == "stall" and not ours else fault
+
+    def _sly(self, kind: str, written: bool) -> Fault | None:
+        """A fault that looks like success, where it fits the request: a tag PUT lost or
+        answered DIGEST_INVALID, a read of a tag this run wrote answered 404."""
+        if kind == "manifest PUT by tag":
+            return self.sly.choice(("lost", "digest-invalid"))
+        if kind in ("manifest HEAD", "manifest GET") and written:
+            return "lie"
+        return None
 
     @property
     def met(self) -> list[str]:
@@ -164,12 +192,17 @@ class FaultProxy:
         self.upstream = upstream  # 127.0.0.1:PORT
         # statuses to answer, in order, to `method` requests whose path has `when` (by default the
         # manifest writes, which a client cannot step around as it can a failed HEAD)
-        self.faults = list(faults)
+        self.faults: list[Fault] = list(faults)
         self.when = when
         self.method = method
         self.delay = delay  # seconds every such request waits before it goes through
         self.agent = agent  # only requests whose User-Agent has this (buildcache's, not BuildKit's)
-        self.seeded: Callable[[str, str, str], Fault | None] | None = None
+        self.seeded: Callable[[str, str, str, bool], Fault | None] | None = None
+        # the tags buildcache wrote through this proxy (paths, query dropped), for "lie"
+        self.ours_written: set[str] = set()
+        # a write "lost" (but a release's own tag): path -> the digest the next read of it says
+        # (once), as a registry whose replica has not caught up says; later reads see the truth
+        self.lost_once: dict[str, str] = {}
         self.stall = 3.0  # seconds a stall holds a request (past the client's timeout)
         self.retry_after = "1"  # the Retry-After header of a 429, in seconds
         self.seen = threading.Event()  # set by the first such request
@@ -182,7 +215,8 @@ class FaultProxy:
 
     def next_fault(self, method: str, path: str, agent: str) -> Fault | None:
         if self.seeded is not None:
-            return self.seeded(method, path, agent)
+            written = method in ("GET", "HEAD") and path.split("?")[0] in self.ours_written
+            return self.seeded(method, path, agent, written)
         if method != self.method or self.when not in path or self.agent not in agent:
             return None
         self.seen.set()
@@ -231,6 +265,23 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             fault = proxy.next_fault(self.command, self.path, self.headers.get("User-Agent", ""))
             if fault is not None:
                 proxy.answered.append((self.command, self.path, fault))
+            path = self.path.split("?")[0]
+            if fault is None and self.command in ("GET", "HEAD") and path in proxy.lost_once:
+                headers = {"Docker-Content-Digest": proxy.lost_once.pop(path)}
+                self._answer(200, b"{}", headers)  # the lie that follows a lost write, once
+                return
+            if fault == "lost":  # taken, answered as written, never kept
+                if not _release_tag(path.rsplit("/", 1)[1]):
+                    proxy.lost_once[path] = _digest(body)
+                self._answer(201, b"", {"Docker-Content-Digest": _digest(body)})
+                return
+            if fault == "lie":  # a tag this run wrote, said not to be there
+                self._answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"lie"}]}')
+                return
+            if fault == "digest-invalid":
+                payload = b'{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}'
+                self._answer(400, payload)
+                return
             if isinstance(fault, str):
                 self._break(fault)
                 return
@@ -261,8 +312,13 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 and response.status_code == 201
                 and "buildcache" not in agent
             ):
-                digest = "sha256:" + hashlib.sha256(body).hexdigest()
-                proxy.engine_tagged.append((self.path, digest))
+                proxy.engine_tagged.append((self.path, _digest(body)))
+            if (
+                kind == "manifest PUT by tag"
+                and response.status_code == 201
+                and "buildcache" in agent
+            ):
+                proxy.ours_written.add(self.path.split("?")[0])
             self.send_response(response.status_code)
             for key, value in response.headers.items():
                 if key.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}:
@@ -279,6 +335,18 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(content)
 
+        def _answer(
+            self, status: int, payload: bytes, headers: dict[str, str] | None = None
+        ) -> None:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
         def _break(self, fault: str) -> None:
             """A connection reset (RST, no answer), or a stall: nothing until the client has
             given up, then the connection closed."""
@@ -294,6 +362,16 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
 
     return Handler
+
+
+def _release_tag(tag: str) -> bool:
+    """A release's own tag (1.2.3, 1.2.3-full): the moving tags are written on its word, so
+    its loss is told honestly (a registry that lied here would fool any client)."""
+    return re.fullmatch(r"\d+\.\d+\.\d+(-full)?", tag) is not None
+
+
+def _digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 class _QuietServer(ThreadingHTTPServer):

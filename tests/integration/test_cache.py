@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,79 @@ def test_two_projects_on_one_cache_image_never_prune_each_other(project: Project
     result = project.run("cache", "prune", "--yes")
     assert result.returncode == 0, result.stderr
     assert cache_tags() == both - {"buildcache-full", "buildcache-full.record"}
+
+
+def _git_repository(path: Path, remote: str) -> None:
+    """`path` as a clone of `remote` would be: one commit, origin pointing at it."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    for command in (
+        ["init", "-q", "-b", "main"],
+        ["remote", "add", "origin", remote],
+        ["add", "-A"],
+        ["commit", "-qm", "start"],
+    ):
+        subprocess.run([*git, *command], cwd=path, check=True, capture_output=True)
+
+
+def test_two_projects_with_the_same_variants_on_one_cache_image_are_told_apart(
+    project: Project,
+) -> None:
+    """Repositories acme/a and acme/b, both with variants slim and full, share a's cache image
+    (so the same cache tags): their records name their repositories; b's build says once that
+    a wrote the caches it is about to replace; a's prune of its removed variant keeps the cache
+    b wrote last; and each one's prune deletes nothing of the other's."""
+    ghcr = project.registries.ghcr
+    cache_repo = f"{project.name}-cache"
+    other_path = project.path / "b"
+    other_path.mkdir()
+    shutil.copy(project.path / "Dockerfile.example", other_path)
+    shutil.copytree(project.path / "example", other_path / "example")
+    other = Project(path=other_path, registries=project.registries, name=f"{project.name}-b")
+    text = (project.path / "buildcache.toml").read_text()
+    other.write_config(text.replace(f'/{project.name}"', f'/{other.name}"'))
+    assert f'image = "{ghcr}/{cache_repo}"' in (other_path / "buildcache.toml").read_text()
+    (project.path / ".gitignore").write_text("b/\n")
+    _git_repository(project.path, "git@github.com:acme/a.git")
+    _git_repository(other_path, "https://github.com/acme/b")
+    args = ("build", "--push", "--version", "1", "--platform", "linux/amd64", "--cache", "rw")
+
+    def owners() -> dict[str, str]:
+        _, data = project.run_json("cache", "ls")
+        return {e["ref"].rsplit(":", 1)[1]: (e["record"] or {}).get("owner") for e in data["refs"]}
+
+    def cache_tags() -> set[str]:
+        return set(registry_get(ghcr, f"{cache_repo}/tags/list").json()["tags"] or [])
+
+    first = project.run(*args)
+    assert first.returncode == 0, first.stderr
+    assert "another project" not in first.stderr
+    assert owners() == {
+        "buildcache-slim": "github.com/acme/a",
+        "buildcache-full": "github.com/acme/a",
+    }
+    second = other.run(*args)
+    assert second.returncode == 0, second.stderr
+    assert second.stderr.count("was last written by another project") == 1, second.stderr
+    assert (
+        "the cache of slim, full was last written by another project (github.com/acme/a"
+        in " ".join(second.stderr.split())
+    )
+    assert owners() == {
+        "buildcache-slim": "github.com/acme/b",
+        "buildcache-full": "github.com/acme/b",
+    }
+    both = cache_tags()
+
+    # a renames full to fat: buildcache-full is its orphan now, but b wrote it last and uses it
+    config = project.path / "buildcache.toml"
+    config.write_text(config.read_text().replace("[variants.full]", "[variants.fat]"))
+    pruned = project.run("cache", "prune", "--yes")
+    assert pruned.returncode == 0, pruned.stderr
+    assert "written by another project, github.com/acme/b" in " ".join(pruned.stderr.split())
+    assert cache_tags() == both
+    pruned = other.run("cache", "prune", "--yes")
+    assert pruned.returncode == 0, pruned.stderr
+    assert cache_tags() == both
 
 
 def test_hits_from_the_engines_own_cache_are_counted_apart_from_the_registrys(

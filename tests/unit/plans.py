@@ -71,8 +71,7 @@ def make_plan(
     run = run_tags(
         config.tags,
         context=local,
-        version=version,
-        version_source=version_source,
+        given=None if version is None else (version, version_source),
         extra=extra_tags,
         no_latest=not latest,
         now=datetime.now(UTC),

@@ -70,17 +70,19 @@ def plan_run(config: Config, request: PlanRequest, facts: RunFacts) -> BuildPlan
     release = version is not None or context.event == "tag"
     extra, tag_notes = given_tags(request.tags, config.all_images)
     known = facts.known_versions() if release else ()
+    # `-<variant>` on every tag of a variant that is not the default (core/plan/tags.py)
+    suffix = max((len(v.name) + 1 for v in config.variants if not v.default), default=0)
 
     def tags_of(tags: TagsConfig) -> RunTags:
         return run_tags(
             tags,
             context=context,
-            version=version,
-            version_source=source,
+            given=None if version is None else (version, source),
             extra=extra,
             no_latest=request.no_latest,
             known_versions=known,
             now=facts.now,
+            variant_suffix=suffix,
         )
 
     run = tags_of(config.tags)

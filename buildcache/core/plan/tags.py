@@ -137,16 +137,19 @@ def run_tags(
     tags: TagsConfig,
     *,
     context: RunContext,
-    version: str | None,
-    version_source: str = "--version",
+    given: tuple[str, str] | None,
     extra: Sequence[str] = (),
     no_latest: bool = False,
     known_versions: Sequence[str] = (),
     now: datetime,
+    variant_suffix: int = 16,
 ) -> RunTags:
-    """The tags of this run. `version` is the one the user gave (flag or BUILDCACHE_VERSION);
-    `known_versions` are the repository's tags, so that an older release never moves latest.
+    """The tags of this run. `given` is the version the user gave and where (flag or
+    BUILDCACHE_VERSION), None where none was; `known_versions` are the repository's tags, so that an older release never moves latest;
+    `variant_suffix` the longest `-<variant>` a tag of this run gets (a branch is cut to leave
+    room for it).
     Where the config has metadata-action's rules (`[tags] rules`, `flavor`), they make them."""
+    version, version_source = given or (None, "--version")
     if tags.rules or tags.flavor:
         return _by_rules(
             tags,
@@ -172,7 +175,7 @@ def run_tags(
         latest, reason = _latest(version, final, tags, no_latest, known_versions)
         primary = version  # as given (v1.2.3): the tags say how it was spelled out
     else:
-        primary, version_source, names = _event_names(tags, context, now)
+        primary, version_source, names = _event_names(tags, context, now, variant_suffix)
     # beside the version's or the event's: sha-<commit>, tags.raw and --tag
     names += _sha_names(tags, context)
     names += [TagName(raw, "raw (tags.raw)") for raw in tags.raw]
@@ -387,7 +390,7 @@ def _rule_label(rule: Rule, release: bool) -> str:
 
 
 def _event_names(
-    tags: TagsConfig, context: RunContext, now: datetime
+    tags: TagsConfig, context: RunContext, now: datetime, variant_suffix: int
 ) -> tuple[str, str, list[TagName]]:
     """A run that is not a release: its tags come from its event."""
     if context.event == "pull_request" and tags.pr and context.pr_number:
@@ -397,7 +400,7 @@ def _event_names(
         name = _DATE.sub(lambda m: now.strftime(_strftime(m.group("format"))), tags.schedule)
         return name, "the schedule", [TagName(name, f"schedule ({tags.schedule})")]
     if context.branch and tags.branch:
-        return _branch_names(tags, context, context.branch)
+        return _branch_names(tags, context, context.branch, variant_suffix)
     raise UsageError(
         "no version to tag the images with: this run is not a tag build, and has no branch or "
         "pull request to name them after",
@@ -407,10 +410,13 @@ def _event_names(
 
 
 def _branch_names(
-    tags: TagsConfig, context: RunContext, branch: str
+    tags: TagsConfig, context: RunContext, branch: str, variant_suffix: int
 ) -> tuple[str, str, list[TagName]]:
-    """A branch's slug, and edge where the branch is the default one and `tags.edge` is on."""
-    slug = branch_slug(branch, MAX_TAG - 16)  # room for a variant's suffix
+    """A branch's slug, and edge where the branch is the default one and `tags.edge` is on.
+    The slug is cut to leave room for the tags' prefix and suffix and every variant's own
+    suffix (`<branch>-full`): each variant's tag fits, not only the default one's."""
+    room = MAX_TAG - len(tags.prefix) - len(tags.suffix) - variant_suffix
+    slug = branch_slug(branch, room)
     names = [TagName(slug, "branch")]
     if tags.edge and context.on_default_branch:
         names.append(TagName("edge", f"edge (the default branch, {context.default_branch})"))

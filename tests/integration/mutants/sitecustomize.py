@@ -5,13 +5,15 @@ in buildcache's package knows of it; unset (always, outside the mutant test), it
 
 Each mutant is a bug the suite must catch: the mutant test (tests/integration/
 test_publish_faults.py) runs seeds known to meet it and asserts the oracle reports something
-wrong. A mutant patches a function by its module and name: renamed there, the mutant fails loudly
-(AttributeError at start-up) rather than silently patching nothing."""
+wrong. A mutant patches a function by its module and name: renamed there, Python prints "Error in
+sitecustomize" (an AttributeError) and runs unpatched, which the mutant test checks before its
+runs, rather than counting a mutant that was never planted."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +74,109 @@ def _published_release_replaced() -> None:
     _replace(build, "published_before", lambda *args, **kwargs: {})
 
 
+def _read_back_skipped() -> None:
+    """What a build published is never read back: a write the registry took and lost, or
+    another run's write over it, goes unseen and the run exits 0."""
+    from buildcache.registry import readback
+
+    _replace(readback, "read_back_published", lambda *args, **kwargs: None)
+
+
+def _last_registry_5xx_written() -> None:
+    """A 5xx answering a tag PUT on the last registry of a variant is taken as written."""
+    from buildcache.errors import PublishError
+    from buildcache.registry import publish
+
+    real = publish.TagWriter.put
+
+    def put(self: Any, step: Any) -> None:
+        try:
+            real(self, step)
+        except PublishError as error:
+            last = self.images[step.variant][-1].registry == step.image.registry
+            if not (last and re.search(r"\b5\d\d\b", error.reason)):
+                raise
+
+    _replace(publish.TagWriter, "put", put)
+
+
+def _retry_on_the_first_registry_only() -> None:
+    """A tag write that failed is tried again on the first registry only: elsewhere, once."""
+    import dataclasses
+
+    from buildcache.core.publish import writes as publish
+
+    real = publish.Publisher._run_step
+    first = _first_registry()
+
+    def run_step(self: Any, step: Any) -> Any:
+        if step.image.registry == first:
+            return real(self, step)
+        once = dataclasses.replace(self.retrier.policy, attempts=1)
+        alone = dataclasses.replace(self, retrier=dataclasses.replace(self.retrier, policy=once))
+        return real(alone, step)
+
+    _replace(publish.Publisher, "_run_step", run_step)
+
+
+def _latest_moved_by_a_non_release() -> None:
+    """A run that is not a release (a branch build) moves latest and the variants' aliases."""
+    import dataclasses
+
+    from buildcache.core.plan import make
+
+    real = make.run_tags
+
+    def run_tags(*args: Any, **kwargs: Any) -> Any:
+        run = real(*args, **kwargs)
+        if run.release:
+            return run
+        return dataclasses.replace(run, latest=True, latest_reason="a mutant's")
+
+    _replace(make, "run_tags", run_tags)
+
+
+def _published_already_on_the_first_registry_only() -> None:
+    """ "Published already?" asked of the first registry only: a release whose first registry
+    lost it is built again and its tags replaced on the others."""
+    from buildcache.registry import readback
+
+    real = readback.digests_of
+    first = _first_registry()
+
+    def digests_of(keyed: Any, *args: Any, **kwargs: Any) -> Any:
+        mine = {k: ref for k, ref in keyed.items() if ref.registry == first}
+        return real(mine, *args, **kwargs)
+
+    _replace(readback, "digests_of", digests_of)
+
+
+def _variant_digests_swapped() -> None:
+    """The first two variants' digests swapped after the bake: slim's tags get full's image."""
+    from buildcache.commands import bake
+
+    real = bake.BakeOutcome.digests
+
+    def digests(self: Any) -> Any:
+        found = dict(real(self))
+        names = sorted(found)
+        if len(names) >= 2:
+            first, second = names[:2]
+            found[first], found[second] = found[second], found[first]
+        return found
+
+    _replace(bake.BakeOutcome, "digests", digests)
+
+
+def _first_registry() -> str:
+    """The registry of the config's first image (the mutant runs in the project's folder)."""
+    import tomllib
+    from pathlib import Path
+
+    images = tomllib.loads(Path("buildcache.toml").read_text())["images"]
+    return str(images[0]).split("/", 1)[0]
+
+
 def _replace(owner: object, name: str, value: object) -> None:
     if not hasattr(owner, name):
         raise AttributeError(f"mutant: {owner!r} has no {name} to replace")
@@ -84,6 +189,12 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "hold-ignored": _hold_ignored,
     "platform-manifest-under-the-tags": _platform_manifest_under_the_tags,
     "published-release-replaced": _published_release_replaced,
+    "read-back-skipped": _read_back_skipped,
+    "last-registry-5xx-written": _last_registry_5xx_written,
+    "retry-on-the-first-registry-only": _retry_on_the_first_registry_only,
+    "latest-moved-by-a-non-release": _latest_moved_by_a_non_release,
+    "published-already-on-the-first-registry-only": _published_already_on_the_first_registry_only,
+    "variant-digests-swapped": _variant_digests_swapped,
 }
 
 if os.environ.get("BUILDCACHE_MUTANT"):

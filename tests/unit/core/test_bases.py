@@ -164,19 +164,23 @@ def test_an_index_pushed_again_over_the_same_images_has_not_moved() -> None:
 
 
 def test_a_record_round_trips_and_keeps_no_secret_value() -> None:
-    step = RecordedStep("runtime", "RUN x", {"NPM_TOKEN": kept_value("NPM_TOKEN", "s3cr3t")}, {})
-    upstream = Upstream(bases=uses(), steps=(step,))
+    key = "ab" * 16
+    step = RecordedStep(
+        "runtime", "RUN x", {"NPM_TOKEN": kept_value("NPM_TOKEN", "s3cr3t", key)}, {}
+    )
+    upstream = Upstream(bases=uses(), steps=(step,), key=key)
     made = new_record("full", upstream, now=NOW, cache_digest="sha256:c", owner="ghcr.io/a/w")
     data = made.to_json()
     assert "s3cr3t" not in str(data)
-    assert data["steps"][0]["args"]["NPM_TOKEN"].startswith("sha256:")
+    assert data["steps"][0]["args"]["NPM_TOKEN"].startswith("hmac16:")
+    assert made.key == key  # kept, so the next build hashes under it and compares
     assert CacheRecord.from_json(data) == made
     assert made.owner == "ghcr.io/a/w"
     assert CacheRecord.from_json({**data, "owner": None}) == replace(made, owner=None)  # older
     assert made.bases == (RecordedBase(NAME, NEW, NOW, {"linux/amd64": "sha256:p"}),)
     assert CacheRecord.from_json({"record": 2}) is None
     assert CacheRecord.from_json({"record": 1, "written": "x"}) is None
-    assert kept_value("VARIANT", "full") == "full"
+    assert kept_value("VARIANT", "full", key) == "full"
 
 
 def test_context_keys_are_dockers_familiar_names() -> None:

@@ -7,9 +7,11 @@ import pytest
 from buildcache.core.bases import CacheRecord
 from buildcache.core.cache import (
     CacheEntry,
+    Project,
     cache_summary,
     cached_platforms,
     orphan_tags,
+    project_of,
     prune_targets,
     variant_of,
 )
@@ -79,7 +81,9 @@ def test_cache_summary_counts_each_blob_once_and_takes_the_newest_write() -> Non
     assert (layers, size) == ({"sha256:x", "sha256:y"}, 10)
 
 
-MINE, THEIRS = "ghcr.io/acme/widget", "ghcr.io/acme/api"
+MINE, THEIRS = "github.com/acme/widget", "ghcr.io/acme/api"
+# this project as its records name it now (its repository) and as an older buildcache did
+PROJECT = Project(MINE, "ghcr.io/acme/widget")
 
 
 def _entry(
@@ -98,7 +102,7 @@ def _entry(
 def test_prune_keeps_an_orphan_that_shares_its_manifest_with_a_tag_in_use() -> None:
     kept = [_entry("buildcache-slim", "sha256:1", "slim")]
     orphans = [_entry("buildcache-old", "sha256:1"), _entry("buildcache-fat", "sha256:2")]
-    targets = prune_targets(orphans, kept, owner=MINE)
+    targets = prune_targets(orphans, kept, project=PROJECT)
     assert [(t.tag, t.skipped is None) for t in targets] == [
         ("buildcache-old", False),
         ("buildcache-fat", True),
@@ -109,6 +113,7 @@ def test_prune_keeps_an_orphan_that_shares_its_manifest_with_a_tag_in_use() -> N
     ("written_by", "named", "kept_because"),
     [
         (MINE, (), None),  # this project's removed variant
+        ("ghcr.io/acme/widget", (), None),  # ...as an older buildcache named it: its first image
         (THEIRS, (), "written by another project, ghcr.io/acme/api"),
         (THEIRS, ("buildcache-api",), "written by another project, ghcr.io/acme/api"),
         (None, (), "no record says which project wrote it"),  # no owner: kept...
@@ -119,7 +124,7 @@ def test_prune_deletes_only_what_this_project_wrote_or_what_is_named(
     written_by: str | None, named: tuple[str, ...], kept_because: str | None
 ) -> None:
     orphan = _entry("buildcache-api", "sha256:3", owner=written_by)
-    [target] = prune_targets([orphan], [], owner=MINE, named=named)
+    [target] = prune_targets([orphan], [], project=PROJECT, named=named)
     if kept_because is None:
         assert target.skipped is None
     else:
@@ -130,8 +135,8 @@ def test_an_orphan_without_any_record_is_kept_unless_named() -> None:
     orphan = CacheEntry(
         variant=None, ref=ImageRef.parse("r/c:buildcache-x"), present=True, digest="sha256:9"
     )
-    [kept] = prune_targets([orphan], [], owner=MINE)
-    [named] = prune_targets([orphan], [], owner=MINE, named=["buildcache-x"])
+    [kept] = prune_targets([orphan], [], project=PROJECT)
+    [named] = prune_targets([orphan], [], project=PROJECT, named=["buildcache-x"])
     assert (kept.skipped is not None, named.skipped) == (True, None)
 
 
@@ -187,3 +192,20 @@ def test_a_staging_tag_is_the_run_s_own_and_still_ends_as_one() -> None:
     assert staging_tag("buildcache-", "slim", "linux/arm64", "0a1b2c3d") == (
         "buildcache-slim-linux-arm64-0a1b2c3d-image"
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("https://github.com/Acme/Widget", "github.com/acme/widget"),  # the CI's or git's address
+        ("https://gitlab.example.com/group/sub/app.git/", "gitlab.example.com/group/sub/app"),
+        (None, "ghcr.io/acme/widget"),  # no repository known: the first image
+    ],
+)
+def test_a_project_is_its_repository_else_its_first_image(source: str | None, name: str) -> None:
+    project = project_of(source, ImageRef.parse("ghcr.io/acme/widget:1.0"))
+    assert project.name == name
+    assert project.wrote(name)
+    assert project.wrote("ghcr.io/acme/widget")  # an older record of the same project
+    assert project.wrote("github.com/acme/other") is False
+    assert project.wrote(None) is None  # a record that names no one

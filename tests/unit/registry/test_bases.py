@@ -3,6 +3,7 @@ beside a cache, the files a step reads, and the plan they make."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tomllib
@@ -382,6 +383,76 @@ def test_a_record_s_names_are_text_not_terminal_escapes() -> None:
     assert record is not None
     assert record.owner == "\\x1b[2J\\x1b[31macme/widget"
     assert record.bases[0].name == "python\\x1b]0;owned\\x07:3.12"
+
+
+def test_a_secret_looking_argument_is_kept_under_the_record_s_own_key(tmp_path: Path) -> None:
+    """The record keeps an HMAC under its random key, not a hash anyone can recompute; the next
+    build hashes under the same key, so an unchanged value compares equal and a changed one
+    does not."""
+    registry = Registry()
+    base_index(registry, "library/python", "3.12-slim", "1")
+    registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": []})
+    _project(tmp_path)  # the Dockerfile and its files
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE.replace("RUN pip", "ARG NPM_TOKEN\nRUN pip"))
+
+    def attached(token: str):
+        text = CONFIG.replace('EXTRAS = "full"', f'EXTRAS = "full", NPM_TOKEN = "{token}"')
+        config = parse_config(
+            tomllib.loads(text), {}, path=tmp_path / "buildcache.toml", root=tmp_path
+        )
+        return _attach(registry, make_plan(config, version="1.0.0", push=True), "always")
+
+    first = attached("s3cr3t-one")
+    report = _report('RUN pip install "/w[$EXTRAS]"')
+    after_build(first, {"full": report}, now=NOW, connect=registry.connect)
+    cache = ImageRef.parse("ghcr.io/acme/widget-cache:buildcache-full")
+    record, _ = read_record(cache, registry.connect)
+    assert record is not None
+    assert record.key
+    kept = [s.args["NPM_TOKEN"] for s in record.steps if "NPM_TOKEN" in s.args]
+    assert kept
+    assert all(k and k.startswith("hmac16:") for k in kept)
+    assert hashlib.sha256(b"s3cr3t-one").hexdigest()[:16] not in json.dumps(record.to_json())
+    again = attached("s3cr3t-one").variants[0].upstream
+    assert again is not None
+    assert again.key == record.key
+    assert [s.args for s in again.steps] == [s.args for s in record.steps]  # unchanged
+    changed = attached("s3cr3t-two").variants[0].upstream
+    assert changed is not None
+    assert [s.args for s in changed.steps] != [s.args for s in record.steps]
+
+
+def test_another_project_s_record_on_the_cache_is_said_once_and_not_compared(
+    tmp_path: Path,
+) -> None:
+    """Two projects with the same variant names on one cache image: the record says the other
+    wrote the cache; the plan says so once, and compares nothing of its bases or steps."""
+    registry = Registry()
+    base_index(registry, "library/python", "3.12-slim", "1")
+    cache = ImageRef("ghcr.io", "acme/widget-cache", "buildcache-full")
+    registry.put("acme/widget-cache", "buildcache-full", {"mediaType": INDEX, "manifests": []})
+    theirs = CacheRecord(
+        variant="full", written=NOW, cache_digest=None, bases=(), steps=(), owner="github.com/b/api"
+    )
+    write_record(cache, theirs, registry.connect)
+    plan = _attach(registry, _project(tmp_path), "always")
+    shared = [n for n in plan.notes if "another project" in n]
+    assert shared == [
+        "the cache of full was last written by another project (github.com/b/api; this one is "
+        "ghcr.io/acme/widget): two projects writing the same cache tags replace each other's "
+        "cache at every build; give this project a cache image of its own (cache.image) or a "
+        "tag-prefix of its own (cache.tag-prefix)"
+    ]
+    upstream = plan.variants[0].upstream
+    assert upstream is not None
+    assert upstream.record is None
+    assert upstream.record_note == "its record was written by another project, github.com/b/api"
+    # its own record (or an older buildcache's, naming no one) is no other project's
+    for owner in ("ghcr.io/acme/widget", None):
+        write_record(cache, dataclasses.replace(theirs, owner=owner), registry.connect)
+        plan = _attach(registry, _project(tmp_path), "always")
+        assert not [n for n in plan.notes if "another project" in n]
+        assert plan.variants[0].upstream.record is not None  # type: ignore[union-attr]
 
 
 # an image config's history as BuildKit writes it: the base's entries, then the Dockerfile's

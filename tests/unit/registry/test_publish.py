@@ -56,9 +56,12 @@ def test_each_tag_is_one_put_of_the_index_bytes_on_every_registry() -> None:
         writer = _writer(memory, registries, digest, "1.0.0")
         calls = len(memory.calls)
         writer.put(PublishStep("slim", HUB, ("1.0", "1"), moving=False))
+    # each tag read right after its write (registry/client): a write taken and lost shows there
     assert [c.split("?")[0] for c in memory.calls[calls:]] == [
         "PUT hub.example/acme/widget/manifests/1.0",
+        "HEAD hub.example/acme/widget/manifests/1.0",
         "PUT hub.example/acme/widget/manifests/1",
+        "HEAD hub.example/acme/widget/manifests/1",
     ]
     assert memory.tag(HUB, "1") == digest
 

@@ -330,6 +330,22 @@ def test_a_dirty_tree_is_a_note_where_the_revision_label_is_written() -> None:
     assert _checkout_plan(shallow=False, dirty=False) == []
 
 
+@pytest.mark.parametrize("suffix", ["full", "full-cuda-12-4-ubuntu-2404"])
+def test_a_long_branch_is_cut_to_fit_every_variant_s_tag(suffix: str) -> None:
+    """150 characters of branch: each variant's tag (`<branch>-<variant>`, the tags' prefix
+    and suffix around it) is at most 128 characters, a suffixed variant's as the default's."""
+    text = CONFIG.replace("[variants.full]", f"[variants.{suffix}]") + '[tags]\nsuffix = "-x"\n'
+    git = GitFacts(branch="feature-" * 18 + "abcdef", default_branch="main", sha="b" * 40)
+    plan = plan_run(_config(text), git=git)
+    tags = [t.tag or "" for v in plan.variants for t in v.tags]
+    assert tags
+    assert all(len(tag) <= 128 for tag in tags)
+    # one slug for every variant: <slug>-x, <slug>-x-<variant>
+    assert {tag.removesuffix(f"-{suffix}").removesuffix("-x") for tag in tags} == {
+        tags[0].removesuffix("-x")
+    }
+
+
 # A variant's own images and tags (issue 36)
 
 OWN = """\

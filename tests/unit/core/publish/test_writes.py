@@ -98,7 +98,14 @@ def test_a_registry_s_retry_after_header_is_the_next_try_s_wait_and_said() -> No
 
     from buildcache.registry.client import RegistryClient
 
-    answers = iter([httpx.Response(429, headers={"Retry-After": "10"}), httpx.Response(201)])
+    # the 429, the 201, and the tag read right after its write (registry/client)
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "10"}),
+            httpx.Response(201),
+            httpx.Response(200, headers={"Docker-Content-Digest": "sha256:1"}),
+        ]
+    )
     transport = httpx.MockTransport(lambda request: next(answers))
     slept: list[float] = []
     said: list[str] = []
