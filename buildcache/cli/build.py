@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from pathlib import Path
 from platform import machine
 from typing import TYPE_CHECKING, Annotated, cast
@@ -138,6 +139,7 @@ def build(
         push_by_digest=wanted.push_by_digest,
         export=wanted.export,
         staging=pushes and command.cannot_push_untagged(loaded),
+        run_id=secrets.token_hex(4),
     )
     resolved = assemble(loaded, request)
     if dry_run:

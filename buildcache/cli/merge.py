@@ -22,15 +22,17 @@ def merge(
     ],
     config: ConfigOption = None,
     as_json: JsonOption = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace a release published before (else it is kept, as it is)."
+        ),
+    ] = False,
 ) -> None:
     """Merge per-platform builds into one tagged multi-platform index on every registry."""
     from buildcache.commands.merge import merge as command
 
-    # merge needs only the config's [publish] settings: without a config, their defaults
+    # merge writes only to the config's images: without a config, it refuses to write anywhere
     command(
-        results,
-        lambda: read_config(config),
-        as_json=as_json,
-        console=make_console(),
-        explicit_config=config is not None,
+        results, lambda: read_config(config), as_json=as_json, console=make_console(), force=force
     )

@@ -48,7 +48,7 @@ from buildcache.ui.live import ProgressMode
 from buildcache.ui.tables import print_report
 
 if TYPE_CHECKING:
-    pass
+    from buildcache.docker.engine import Docker
 
 
 def _interrupted() -> PublishStopped:
@@ -227,9 +227,21 @@ def run_build(
     with _records(plan, reports, console, pushed) as causes:
         published, error = _publish_built(built, baked, console, policy, keep_going=keep_going)
         found = causes()
+    _forget_staging_names(baked.client, to_build, console)
     if error is not None and keep_going:
         error = _with_survivors(error, built, bool(published))
     return baked.result(plan, reports, published, error, found)
+
+
+def _forget_staging_names(client: Docker, plan: BuildPlan, console: Console) -> None:
+    """The names this run's docker-driver pushes left in the engine's image store, taken off
+    (another run's are its own to take); one docker refused is a warning, never a failure."""
+    from buildcache.docker import engine
+
+    names = [str(name) for v in plan.variants if v.staging_tag for name in v.push_names]
+    refused = engine.untag(client, names)
+    if refused is not None and "no such image" not in refused.lower():
+        labelled(console, "warning", "yellow", f"this run's staging names were left: {refused}")
 
 
 def _with_survivors(error: BuildFailed, built: BuildPlan, published: bool) -> BuildFailed:
@@ -271,6 +283,8 @@ def _publish(
         published = publish(built, digests, console=console, policy=policy, resumed=baked.resumed)
     except PublishInterrupted as stop:
         return stop.results, _interrupted()
+    except BuildFailed as refused:  # an image that is not this run's: nothing was tagged
+        return [], refused
     if error is not None:
         return published, error
     if any(r.status not in ("done", "kept") for r in published):

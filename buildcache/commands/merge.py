@@ -7,9 +7,10 @@ every registry, through the registry API; then its tags are written as a build w
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,10 +19,12 @@ from rich.console import Console
 from buildcache.commands.build import retry_policy
 from buildcache.commands.publish import publish_tags
 from buildcache.core.config.model import Config
+from buildcache.core.plan.metadata import OCI
 from buildcache.core.publish.merge import (
     MergeInput,
     RunnerImage,
     check_platforms,
+    check_variant,
     merged_index,
     read_results,
 )
@@ -33,9 +36,11 @@ from buildcache.core.publish.writes import (
     images_of,
 )
 from buildcache.core.reference import ImageRef
-from buildcache.errors import BuildcacheError, BuildFailed, PublishError, RegistryError
+from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.ui.console import print_json, say
 from buildcache.ui.tables import publish_table
+
+VERSION_LABEL = OCI + "version"
 
 if TYPE_CHECKING:
     from buildcache.registry.publish import Registries
@@ -47,16 +52,22 @@ def merge(
     *,
     as_json: bool,
     console: Console,
-    explicit_config: bool = False,
+    force: bool = False,
 ) -> None:
-    config = _config(load_config, explicit_config=explicit_config)
-    merged = read_results(results, config.all_images if config else ())
-    policy = retry_policy(config) if config else RetryPolicy()
-    indexes, published = _put_indexes(merged, policy, console)
-    ready = [v for v in merged.variants if v.name in indexes]
+    """The runners' results checked against each other, the config and their images; each
+    variant's index made and tagged, a release published before kept (--force replaces it)."""
+    # without a config, the results alone would say where to write: a result of another
+    # project would tag its repositories; the config's images are the only ones written
+    config = load_config()
+    merged = read_results(results, config.all_images)
+    policy = retry_policy(config)
+    kept = {} if force else _published_before(merged, policy, console)
+    indexes, published = _put_indexes(merged, policy, console, kept)
+    ready = [v for v in merged.variants if v.name in indexes and v.name not in kept]
     published += publish_tags(
         ready, indexes, version=merged.version, console=console, policy=policy
     )
+    published += _keep(merged, kept, policy, console)
     if published:
         console.print(publish_table(published))
     if as_json:
@@ -75,16 +86,71 @@ def merge(
     )
 
 
-def _config(load_config: Callable[[], Config], *, explicit_config: bool) -> Config | None:
-    """The project's config: its images are the only ones a result may name, its retries
-    those of the merge. Without one (merge can run where only the results are), the results'
-    images are taken as they are, with the default retries; unless --config named one."""
-    try:
-        return load_config()
-    except BuildcacheError:
-        if explicit_config:
-            raise
-        return None
+def _published_before(
+    merged: MergeInput, policy: RetryPolicy, console: Console
+) -> dict[str, ImageRef]:
+    """The variants whose exact release tag an earlier run (a build or a merge) wrote: that
+    image, where the first registry holding it holds it. A published release is kept, as
+    `build --push` keeps one."""
+    from buildcache.registry.readback import digests_of
+
+    refs = {v.name: [r for r in v.tags if r.tag in v.release_tags] for v in merged.variants}
+    keyed = {str(ref): ref for own in refs.values() for ref in own}
+    digests = digests_of(keyed, policy)
+    kept = {}
+    for name, own in refs.items():
+        held = [ref.with_digest(digests[str(ref)]) for ref in own if str(ref) in digests]
+        if held:
+            kept[name] = held[0]
+    _check_release(merged.version, kept)
+    for name, ref in kept.items():
+        say(
+            console,
+            f"{name} {merged.version} is published already ({str(ref.digest)[:19]}): "
+            "kept, its tags completed where missing (--force replaces it)",
+            "yellow",
+        )
+    return kept
+
+
+def _check_release(version: str, kept: Mapping[str, ImageRef]) -> None:
+    """A release tag held already is this release only where its image says this version (its
+    configs' labels); otherwise a conflict (BuildFailed), before anything is written."""
+    from buildcache.core.publish.writes import foreign_image
+    from buildcache.registry.readback import labels_of
+
+    expected = {VERSION_LABEL: version}
+    for name, labels in labels_of(dict(kept)).items():
+        reason = foreign_image(expected, labels)
+        if reason is not None:
+            raise BuildFailed(
+                f"{kept[name]} is published already, but not from this release: {reason}; "
+                "nothing was merged or tagged",
+                hint="merge --force replaces it on every registry",
+            )
+
+
+def _keep(
+    merged: MergeInput, kept: Mapping[str, ImageRef], policy: RetryPolicy, console: Console
+) -> list[TagResult]:
+    """The tags of the variants published before, written with that image where missing (as a
+    re-run of a build completes them); each of them `kept`."""
+    variants = [v for v in merged.variants if v.name in kept]
+    if not variants:
+        return []
+    written = publish_tags(
+        variants,
+        kept,
+        version=merged.version,
+        console=console,
+        policy=policy,
+        copy=set(kept),
+    )
+    why = "published before: its image is kept (--force replaces it)"
+    return [
+        dataclasses.replace(r, status="kept", reason=why) if r.status == "done" else r
+        for r in written
+    ]
 
 
 def _step_outputs(
@@ -107,7 +173,7 @@ def _digest(index: ImageRef | None) -> str | None:
 
 
 def _put_indexes(
-    merged: MergeInput, policy: RetryPolicy, console: Console
+    merged: MergeInput, policy: RetryPolicy, console: Console, kept: Collection[str] = ()
 ) -> tuple[dict[str, ImageRef], list[TagResult]]:
     """Each variant's index, made from its runners' images and put by digest on every
     registry (the runners' images copied first where a registry lacks them): the first image by
@@ -122,7 +188,7 @@ def _put_indexes(
     failed: list[TagResult] = []
     with Registries() as registries:
         runners = _read_runners(registries, merged, retrier)
-        for variant in merged.variants:
+        for variant in (v for v in merged.variants if v.name not in kept):
             images = images_of(variant)
             sources = merged.sources[variant.name]
 
@@ -166,7 +232,9 @@ def _read_runners(
 def _runner_images(registries: Registries, merged: MergeInput, name: str) -> list[RunnerImage]:
     """Each runner's image of a variant as its registry holds it, checked to be of the
     platforms its result names (an amd64 image labelled arm64 would make an index with amd64
-    twice). A registry that cannot be read fails the merge before anything is written."""
+    twice) and built as the variant it names (its configs' labels). A registry that cannot be read fails the merge before anything is written."""
+    from buildcache.registry.readback import image_labels
+
     runners = []
     for source, platforms in zip(merged.sources[name], merged.runner_platforms[name], strict=True):
         client = registries.client(source)
@@ -174,9 +242,11 @@ def _runner_images(registries: Registries, merged: MergeInput, name: str) -> lis
             data, media_type = client.raw_manifest(source.repository, str(source.digest))
             runner = RunnerImage(data, media_type, platforms)
             config = None if runner.is_index else client.blob(source.repository, runner.config)
+            labels = image_labels(client, source.repository, data)
         except RegistryError as error:
             raise PublishError.of(error, f"{source}: {error.message}") from None
         check_platforms(source, runner, config)
+        check_variant(source, name, labels)
         runners.append(runner)
     return runners
 

@@ -23,15 +23,17 @@ from buildcache.core.publish.writes import (
     Tagged,
     TagResult,
     failed_results,
+    foreign_image,
     images_of,
     moving_tags,
     publish_steps,
     published_note,
     release_shape,
+    run_labels,
     version_refs,
 )
 from buildcache.core.reference import ImageRef
-from buildcache.errors import PublishError, RegistryError
+from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.ui.console import labelled, say
 
 if TYPE_CHECKING:
@@ -56,13 +58,43 @@ def published_before(
     refs = version_refs(plan)
     keyed = {str(ref): ref for own in refs.values() for ref in own}
     digests = digests_of(keyed, policy, connect or RegistryClient)
-    found: dict[str, str] = {}
-    for name, own in refs.items():
-        held = [(ref, digests[str(ref)]) for ref in own if str(ref) in digests]
-        if held:
-            found[name] = held[0][1]  # the first registry's, where several differ
-            labelled(console, "note", "yellow", published_note(name, plan.version, own, held))
+    held = {
+        name: [(ref, digests[str(ref)]) for ref in own if str(ref) in digests]
+        for name, own in refs.items()
+    }
+    # the first registry's, where several differ
+    found = {name: at[0][1] for name, at in held.items() if at}
+    _check_release(plan, {n: at[0][0] for n, at in held.items() if at}, connect or RegistryClient)
+    for name, at in held.items():
+        if at:
+            labelled(console, "note", "yellow", published_note(name, plan.version, refs[name], at))
     return found
+
+
+def _check_release(plan: BuildPlan, found: Mapping[str, ImageRef], connect: Connect) -> None:
+    """A release tag held already is this release only where its image says it was built from
+    this version and this commit (its config's labels); otherwise it is a conflict, and the run
+    stops before it builds (BuildFailed): a re-run must never keep another build's image as
+    "published"."""
+    from buildcache.registry.readback import labels_of
+
+    expected = {
+        v.name: {
+            key: value
+            for key, value in run_labels({k: d.value for k, d in v.labels.items()}).items()
+            if not key.endswith(".created")  # the moment is the earlier run's own
+        }
+        for v in plan.variants
+        if v.name in found
+    }
+    for name, labels in labels_of(found, connect).items():
+        reason = foreign_image(expected[name], labels)
+        if reason is not None:
+            raise BuildFailed(
+                f"{found[name]} is published already, but not from this release: {reason}; nothing "
+                "was built or tagged",
+                hint="--force builds this release and replaces it on every registry",
+            )
 
 
 def publish(
@@ -76,15 +108,22 @@ def publish(
 ) -> list[TagResult]:
     """Every tag of the plan's variants on every registry. The bake pushed each to every
     registry; a resumed release, and one the docker driver pushed under its staging tag, is
-    copied where it is missing. Raises PublishInterrupted (with
-    what was written) on Ctrl-C or SIGTERM."""
+    copied where it is missing. Each image built is read back before any tag is written, and
+    must say it is this run's (its version, commit and moment: labels are the config's, so no
+    layer and no cache changes with them). Raises BuildFailed (nothing tagged) where one is not,
+    PublishInterrupted (with what was written) on Ctrl-C or SIGTERM."""
+    own = {
+        v.name: run_labels({key: described.value for key, described in v.labels.items()})
+        for v in plan.variants
+        if v.name not in resumed
+    }
     sources = {
         v.name: v.pushed_image.with_digest(str(digests[v.name]))
         for v in plan.variants
         if digests.get(v.name)
     }
-    # buildx's docker driver pushes by a local tag that another build on the same engine can
-    # move between the export and the push: a registry may hold that build's image instead
+    # buildx's docker driver pushes by a local name (the run's own: core/cache.staging_tag);
+    # copied all the same where a registry lacks its digest, and read back (_check_own)
     staged = {v.name for v in plan.variants if v.staging_tag is not None}
     return publish_tags(
         plan.variants,
@@ -93,6 +132,7 @@ def publish(
         console=console,
         policy=policy,
         copy={*resumed, *staged},
+        own=own,
         connect=connect,
     )
 
@@ -105,11 +145,14 @@ def publish_tags(
     console: Console,
     policy: RetryPolicy,
     copy: Collection[str] = (),
+    own: Mapping[str, Mapping[str, str]] | None = None,
     connect: Connect | None = None,
 ) -> list[TagResult]:
     """Each variant's tags, written with the index `sources` names (the first registry's image,
     by digest), on every registry; the variants in `copy` are first copied to the registries
-    that do not hold them. `connect` reaches a registry (tests pass registries in memory)."""
+    that do not hold them; those in `own` checked first to carry those labels on every
+    platform (BuildFailed, nothing tagged, where one does not). `connect` reaches a registry
+    (tests pass registries in memory)."""
     from buildcache.registry.publish import Registries, TagWriter
 
     retrier = Retrier(
@@ -117,6 +160,7 @@ def publish_tags(
     )
     with Registries(connect) if connect else Registries() as registries:
         manifests, failed = _read_indexes(retrier, registries, variants, sources, copy)
+        _check_own(registries, sources, manifests, own or {})
         ready = [v for v in variants if v.name in manifests]
         writer = TagWriter(
             registries,
@@ -166,3 +210,35 @@ def _read_indexes(
 
     failed = [result for results in at_once(one, list(variants)) for result in results]
     return manifests, failed
+
+
+def _check_own(
+    registries: Registries,
+    sources: Mapping[str, ImageRef],
+    manifests: Mapping[str, Manifest],
+    own: Mapping[str, Mapping[str, str]],
+) -> None:
+    """Each variant's index about to be tagged, read back with its platforms' configs: it
+    must carry the labels `own` names (this run's). Raises BuildFailed, before any tag is
+    written, where one does not or cannot be read: the image is another run's (one that
+    shares the engine or the staging name), and no tag of this run may point at it."""
+    from buildcache.registry.client import at_once
+    from buildcache.registry.readback import image_labels
+
+    def why(name: str) -> str | None:
+        source = sources[name]
+        try:
+            found = image_labels(registries.client(source), source.repository, manifests[name].data)
+        except RegistryError as error:
+            return f"it could not be read back ({error.message})"
+        return foreign_image(own[name], found)
+
+    names = [name for name in own if name in manifests and own[name]]
+    for name, reason in zip(names, at_once(why, names), strict=True):
+        if reason is not None:
+            raise BuildFailed(
+                f"{name}'s image {sources[name]} is not the one this run built: {reason}; "
+                "no tag was written",
+                hint="another run on this engine or registry may have pushed at the same moment:"
+                " run the same command again",
+            )

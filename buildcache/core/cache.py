@@ -49,11 +49,14 @@ def record_ref(cache_ref: ImageRef) -> ImageRef:
     return cache_ref.with_tag(f"{cache_ref.tag}{RECORD_SUFFIX}")
 
 
-def staging_tag(prefix: str, variant: str, platform: str | None) -> str:
+def staging_tag(prefix: str, variant: str, platform: str | None, run: str = "") -> str:
     """The tag a builder that cannot push untagged pushes the variant's image under, on every
-    image of the variant: `buildcache-slim-image` (`-linux-arm64-image` for one platform)."""
+    image of the variant: `buildcache-slim-<run>-image` (`-linux-arm64-<run>-image` for one
+    platform). `run` is the run's own: the docker driver pushes what the engine's image store
+    holds under that name when it pushes, so two runs on one engine sharing a name would
+    publish each other's images."""
     own = f"-{platform.replace('/', '-')}" if platform else ""
-    return f"{prefix}{variant}{own}{STAGING_SUFFIX}"
+    return f"{prefix}{variant}{own}{f'-{run}' if run else ''}{STAGING_SUFFIX}"
 
 
 def by_cache_image(config: Config) -> list[Config]:

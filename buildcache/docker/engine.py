@@ -358,3 +358,15 @@ def create_builder(client: Docker, calls: list[CreateCall], *, image: str | None
             f"the builder '{name}' could not start: {reason}; {left}"
         ) from None
     return inspect_engine(client, name)
+
+
+def untag(client: Docker, names: Sequence[str]) -> str | None:
+    """This run's own names taken off the engine's image store (`docker image rm`: a name, not
+    the layers another name or the build cache holds); why not, where docker refused. The
+    docker driver keeps every image it pushes there under the name it pushed."""
+    if not names:
+        return None
+    done = subprocess.run(
+        [*client.command(), "image", "rm", *names], capture_output=True, text=True, check=False
+    )
+    return None if done.returncode == 0 else _last_line(done.stderr, done.returncode)

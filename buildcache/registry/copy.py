@@ -4,9 +4,8 @@ digest unchanged: the one place publishing moves bytes between registries.
 Only where something must really be copied: a release an earlier run published, resumed on a
 registry that does not hold it (one added to `images` since, or a release written by an older
 buildcache), `merge` of runner results whose images are not on every registry, and a variant
-the docker driver pushed under its staging tag, which another build on the same engine can move
-between the export and the push (a registry may then have received that build's image). A
-build's own images reach every registry in the bake itself.
+the docker driver pushed under its staging tag where a registry lacks its digest. A build's
+own images reach every registry in the bake itself.
 """
 
 from __future__ import annotations

@@ -3,16 +3,17 @@ this run made, a floating tag stays on a higher release, and what a re-run finds
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from buildcache.core.plan.tags import release_key
 from buildcache.core.publish.writes import ReleaseShape, Retrier, RetryPolicy, TagResult
-from buildcache.core.reference import ImageRef
+from buildcache.core.reference import ImageRef, platform_images
 from buildcache.errors import BuildFailed, PublishError, RegistryError
 from buildcache.registry.client import Connect, RegistryClient, at_once
 
@@ -218,3 +219,61 @@ def digests_of(
     keys = list(refs)
     found = _each_at_once([refs[key] for key in keys], read, connect)
     return {key: digest for key, digest in zip(keys, found, strict=True) if digest}
+
+
+# an image config is a few KiB; one larger than this is no image config of buildx's
+CONFIG_LIMIT = 1 << 20
+
+
+def image_labels(client: RegistryClient, repository: str, data: bytes) -> dict[str, dict[str, str]]:
+    """Each platform's image config labels (platform -> labels) of the index or manifest `data`
+    in `repository`: what the image says it was built from, read from the image itself (a plain
+    manifest's platform is ""). Raises RegistryError."""
+    body = _json(data, repository)
+    children = platform_images(body)
+    if not children and "config" not in body:
+        raise RegistryError(f"{repository} holds neither an image index nor an image manifest")
+    manifests = (
+        {p: _json(client.raw_manifest(repository, d)[0], repository) for p, d in children.items()}
+        if children
+        else {"": body}
+    )
+    found = {}
+    for platform, manifest in manifests.items():
+        digest = str((manifest.get("config") or {}).get("digest", ""))
+        config = _json(client.blob(repository, digest, CONFIG_LIMIT), repository)
+        labels = (config.get("config") or {}).get("Labels") or {}
+        found[platform] = {str(k): str(v) for k, v in labels.items()}
+    return found
+
+
+def _json(data: bytes, repository: str) -> dict[str, Any]:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise RegistryError(f"{repository} holds a manifest or config that is not JSON")
+    return body
+
+
+def labels_of(
+    refs: Mapping[str, ImageRef], connect: Connect = RegistryClient
+) -> dict[str, dict[str, dict[str, str]]]:
+    """Each reference's image config labels, per platform (image_labels), all at once. One
+    that cannot be read stops the run (BuildFailed): whether a published release is this
+    release decides whether it is kept."""
+
+    def read(client: RegistryClient, ref: ImageRef) -> dict[str, dict[str, str]]:
+        try:
+            data, _ = client.raw_manifest(ref.repository, ref.digest or ref.tag or "")
+            return image_labels(client, ref.repository, data)
+        except RegistryError as error:
+            raise BuildFailed(
+                f"cannot read what {ref} was built from: {error.message}",
+                hint="nothing was built or tagged: run the same command again",
+            ) from None
+
+    keys = list(refs)
+    found = _each_at_once([refs[key] for key in keys], read, connect)
+    return dict(zip(keys, found, strict=True))

@@ -215,6 +215,29 @@ def image_platforms(reference: str, *, auth: tuple[str, str] | None = None) -> s
     }
 
 
+def image_labels(reference: str) -> dict[str, dict[str, str]]:
+    """Each platform's image config labels of an index (or a single manifest) under `reference`,
+    read from the registry (BuildKit's attestation manifests left out): what the image says it
+    was built from, whatever buildcache reported."""
+    address, rest = reference.split("/", 1)
+    repo = rest.rpartition(":")[0]
+    top = manifest(reference)
+    assert top is not None, f"{reference} is not in the registry"
+    children = [
+        (f"{m['platform']['os']}/{m['platform']['architecture']}", m["digest"])
+        for m in top.get("manifests", [])
+        if m.get("platform", {}).get("os") not in (None, "unknown")
+    ]
+    if not children:
+        children = [("", top["_digest"])]
+    labels = {}
+    for platform, digest in children:
+        child = registry_get(address, f"{repo}/manifests/{digest}").json()
+        config = registry_get(address, f"{repo}/blobs/{child['config']['digest']}").json()
+        labels[platform] = dict(config.get("config", {}).get("Labels") or {})
+    return labels
+
+
 @contextmanager
 def fresh_runner() -> Iterator[str]:
     """What a new CI runner has: an engine with no build cache and no images. A throwaway daemon

@@ -633,7 +633,10 @@ class Oracle:
             for path, digest in proxy.engine_tagged:
                 tag = path.split("?")[0].rsplit("/", 1)[1]
                 for variant in variants:
-                    if re.fullmatch(rf"buildcache-{variant.name}(-linux-[a-z0-9-]+)?-image", tag):
+                    if re.fullmatch(
+                        rf"buildcache-{variant.name}(-linux-[a-z0-9-]+)?(-[0-9a-f]{{8}})?-image",
+                        tag,
+                    ):
                         found[variant.name].setdefault(registry, {})[tag] = digest
         return found
 
@@ -783,7 +786,9 @@ class Oracle:
         variant, at what the engine pushed last."""
         for registry, tags in self.after.images.items():
             for tag, now in tags.items():
-                if not re.fullmatch(rf"buildcache-{variant.name}(-linux-[a-z0-9-]+)?-image", tag):
+                if not re.fullmatch(
+                    rf"buildcache-{variant.name}(-linux-[a-z0-9-]+)?(-[0-9a-f]{{8}})?-image", tag
+                ):
                     continue
                 was = self.before.images[registry].get(tag)
                 if now != was and now != pushed.get(registry, {}).get(tag):

@@ -375,7 +375,7 @@ def _variant_plan(
         release_tags={n.name: n.version for n in named if n.version},
         images=images,
         staging_tag=(
-            staging_tag(config.cache.tag_prefix, variant.name, own_platform)
+            staging_tag(config.cache.tag_prefix, variant.name, own_platform, request.run_id)
             if request.staging
             else None
         ),

@@ -21,6 +21,9 @@ from buildcache.core.config.model import Config
 from buildcache.core.plan.ci import Repository
 
 OCI = "org.opencontainers.image."
+# the variant an image was built as: `merge` checks each runner's image says the variant its
+# result claims (a config label: no layer, and no cache, changes with it)
+VARIANT_LABEL = "dev.buildcache.variant"
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
 
 
@@ -200,8 +203,13 @@ def variant_metadata(
     found = {}
     for variant in config.variants:
         where = f"[variants.{variant.name}."
+        own = {VARIANT_LABEL: Described(variant.name, "the variant built")}
         found[variant.name] = (
-            {**labels, **{k: Described(v, where + "labels]") for k, v in variant.labels.items()}},
+            {
+                **labels,
+                **own,
+                **{k: Described(v, where + "labels]") for k, v in variant.labels.items()},
+            },
             {
                 **annotations,
                 **{k: Described(v, where + "annotations]") for k, v in variant.annotations.items()},

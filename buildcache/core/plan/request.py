@@ -31,6 +31,8 @@ class PlanRequest:
     export: Export | None = None  # --output type=local|tar|oci|docker,dest=PATH: files, no push
     # a push on a builder that cannot push untagged (docker driver): under a staging tag instead
     staging: bool = False
+    # the run's own part of its staging names (two runs on one engine never share one)
+    run_id: str = ""
     inputs: BuildInputs = field(default_factory=BuildInputs)
     # how the plan is assembled (commands/plan.py): the bake file, and the registries asked
     bake_file: Path | None = None

@@ -448,7 +448,14 @@ def _version_names(version: str, tags: TagsConfig) -> tuple[list[TagName], bool]
         )
     if tags.pep440:
         return _pep440_names(version)
-    return [TagName(version, "version", version=version)], True
+    return [TagName(version, "version", version=version)], not _pre_release(version)
+
+
+def _pre_release(version: str) -> bool:
+    """A pre-release by either reading (1.3.0-rc.1, 1.3.0rc1, 1.3.0.dev2): its own tag only,
+    never latest, whether or not the semver/pep440 series are on."""
+    semver, pep440 = SEMVER.match(version), PEP440.match(version)
+    return bool((semver and semver["pre"]) or (pep440 and (pep440["pre"] or pep440["dev"])))
 
 
 def _semver_names(match: re.Match[str]) -> tuple[list[TagName], bool]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from buildcache.core.plan.metadata import VARIANT_LABEL
 from buildcache.core.plan.tags import LATEST
 from buildcache.core.publish.writes import VariantTags
 from buildcache.core.reference import (
@@ -154,6 +155,9 @@ def _add_result(merged: MergeInput, result: RunnerResult) -> None:
         raise UsageError(
             f"{path} built the variants {', '.join(sorted(names))}, the others did not"
         )
+    first = {v.name: v for v in merged.variants}
+    for variant in result.variants:
+        _same_as_the_first(path, variant, first[variant.name])
     for variant in result.variants:
         platforms = merged.platforms.setdefault(variant.name, [])
         twice = set(platforms) & set(variant.platforms)
@@ -164,6 +168,37 @@ def _add_result(merged: MergeInput, result: RunnerResult) -> None:
         platforms += variant.platforms
         merged.runner_platforms.setdefault(variant.name, []).append(variant.platforms)
         merged.sources.setdefault(variant.name, []).append(variant.digest_ref)
+
+
+def _same_as_the_first(path: Path, variant: ResultVariant, first: VariantTags) -> None:
+    """A runner's variant gets the tags, and is the default or not, as the first result says:
+    results that disagree would publish one variant's image under another's tags."""
+    if variant.default != first.default:
+        now, then = ("is", "is not") if variant.default else ("is not", "is")
+        raise UsageError(
+            f"{path}: {variant.name} {now} the default variant, but {then} in the first result: "
+            "nothing was merged"
+        )
+    if set(variant.tags) != set(first.tags):
+        differ = sorted({str(t) for t in set(variant.tags) ^ set(first.tags)})
+        raise UsageError(
+            f"{path}: {variant.name}'s tags are not those of the first result "
+            f"({', '.join(differ[:3])} differ): nothing was merged"
+        )
+
+
+def check_variant(source: ImageRef, name: str, labels: Mapping[str, Mapping[str, str]]) -> None:
+    """Each platform's image at `source` says (its config's variant label) it was built as the
+    variant `name` its result claims. Raises UsageError where one does not: two results with
+    their variants swapped would publish full's image under slim's tags."""
+    for platform, found in labels.items():
+        said = found.get(VARIANT_LABEL)
+        if said != name:
+            where = f" for {platform}" if platform else ""
+            raise UsageError(
+                f"{source}: the result says {name}, but the image{where} was built as "
+                f"{said or 'no variant of buildcache'}: nothing was merged"
+            )
 
 
 def _refs(path: Path, texts: Sequence[str]) -> tuple[ImageRef, ...]:

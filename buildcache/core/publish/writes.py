@@ -356,12 +356,7 @@ class Publisher:
             interrupted = False
         except KeyboardInterrupt:
             interrupted = True
-        not_started = "interrupted before it was written"
-        results = [
-            r
-            for step in steps
-            for r in done.get(id(step)) or _each(step, step.tags, "skipped", not_started, 0)
-        ]
+        results = [r for step in steps for r in _with_unstarted(step, done.get(id(step), []))]
         if interrupted:
             raise PublishInterrupted(results)
         return results
@@ -372,9 +367,11 @@ class Publisher:
         missing = _missing_version_tags([r for s in version for r in done[id(s)]])
         free = self._free_moving_tags(steps, missing, done)
         ran: dict[int, list[TagResult]] = {}
-        self._run_all(free, ran)
-        for key, results in ran.items():
-            done[key] = [*results, *done[key]]
+        try:
+            self._run_all(free, ran)
+        finally:  # on a signal too: a moving tag written is reported written
+            for key, results in ran.items():
+                done[key] = [*results, *done[key]]
 
     def _free_moving_tags(
         self,
@@ -481,6 +478,17 @@ def _each(
     return [TagResult(step.variant, step.image, tag, status, reason, attempts) for tag in tags]
 
 
+def _with_unstarted(step: PublishStep, results: Sequence[TagResult]) -> list[TagResult]:
+    """A step's results in the order of its tags, each tag with none (its write never started:
+    a signal came first) `skipped`."""
+    by_tag = {result.tag: result for result in results}
+    not_started = "interrupted before it was written"
+    return [
+        by_tag.get(tag) or TagResult(step.variant, step.image, tag, "skipped", not_started, 0)
+        for tag in step.tags
+    ]
+
+
 def _free_part(step: PublishStep, decision: Decision) -> dict[int, PublishStep]:
     """The step with only the tags the decision moves, keyed by the step; none if none is left."""
     left = tuple(t for t in step.tags if decision.moves(t))
@@ -499,3 +507,37 @@ def _missing_version_tags(results: Sequence[TagResult]) -> dict[str, str]:
         variant: ", ".join(refs[:3]) + (" ..." if len(refs) > 3 else "")
         for variant, refs in failed.items()
     }
+
+
+# the labels that say which run built an image: its version, its commit, its moment
+RUN_LABELS = (
+    "org.opencontainers.image.version",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.created",
+)
+
+
+def run_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Of a run's labels, those that tell its image from another run's (the version, the commit
+    and `.created`, one moment per run)."""
+    return {key: labels[key] for key in RUN_LABELS if key in labels}
+
+
+def foreign_image(
+    expected: Mapping[str, str], found: Mapping[str, Mapping[str, str]]
+) -> str | None:
+    """Why an image read back is not the one this run built (each platform's config must carry
+    every label in `expected`), None where it is."""
+    if not found:
+        return "it lists no platform's image"
+    for platform, labels in found.items():
+        wrong = [key for key, value in expected.items() if labels.get(key) != value]
+        if wrong:
+            key = wrong[0]
+            where = f" ({platform})" if platform else ""
+            said = labels.get(key)
+            return (
+                f"its image{where} says {key.rsplit('.', 1)[-1]} "
+                f"{said if said is not None else 'nothing'}, not {expected[key]}"
+            )
+    return None

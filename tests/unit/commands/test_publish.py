@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from buildcache.commands.publish import publish_tags
@@ -125,6 +126,12 @@ def _release_plan(version: str):
     return tag_build(rules_config(f"{ONE}", f"{TWO}"), version)
 
 
+def _own(plan, name: str) -> dict[str, str]:
+    """The labels a variant's image of this plan carries (as the bake writes them)."""
+    variant = next(v for v in plan.variants if v.name == name)
+    return {key: described.value for key, described in variant.labels.items()}
+
+
 def test_a_release_published_before_is_found_and_completed_not_replaced() -> None:
     from buildcache.commands.publish import publish, published_before
 
@@ -133,7 +140,10 @@ def test_a_release_published_before_is_found_and_completed_not_replaced() -> Non
     plan = _release_plan("v1.2.0")
     console = Console(file=io.StringIO(), markup=False)
     assert published_before(plan, console, policy, memory.connect) == {}
-    built = {"slim": memory.push_index(ONE), "full": memory.push_index(ONE, ("arm64",))}
+    built = {
+        "slim": memory.push_index(ONE, labels=_own(plan, "slim")),
+        "full": memory.push_index(ONE, ("arm64",), _own(plan, "full")),
+    }
     results = publish(plan, built, console=console, policy=policy, connect=memory.connect)
     assert {r.status for r in results} == {"done"}
     for image in (ONE, TWO):
@@ -155,7 +165,7 @@ def test_a_release_written_on_the_second_registry_only_is_found_and_completed_th
     memory = MemoryRegistries()
     policy = RetryPolicy(attempts=1, backoff=0)
     plan = _release_plan("v1.2.0")
-    slim = memory.push_index(TWO)
+    slim = memory.push_index(TWO, labels=_own(plan, "slim"))
     memory.tag_as(TWO, "1.2.0", slim)  # the first registry refused its PUT
     stream = io.StringIO()
     found = published_before(plan, Console(file=stream, markup=False), policy, memory.connect)
@@ -165,7 +175,7 @@ def test_a_release_written_on_the_second_registry_only_is_found_and_completed_th
         f"slim 1.2.0 is published already ({slim[:19]}) on two.example: publishing it on one.example"
         in said
     )
-    full = memory.push_index(ONE, ("arm64",))
+    full = memory.push_index(ONE, ("arm64",), _own(plan, "full"))
     digests = {**found, "full": full}
     console = Console(file=io.StringIO(), markup=False)
     publish(plan, digests, console=console, policy=policy, resumed=found, connect=memory.connect)
@@ -178,7 +188,8 @@ def test_a_release_two_registries_hold_as_two_images_says_which_goes_back() -> N
 
     memory = MemoryRegistries()
     plan = _release_plan("v1.2.0")
-    old, new = memory.push_index(ONE), memory.push_index(TWO, ("arm64",))
+    labels = _own(plan, "slim")
+    old, new = memory.push_index(ONE, labels=labels), memory.push_index(TWO, ("arm64",), labels)
     memory.tag_as(ONE, "1.2.0", old)
     memory.tag_as(TWO, "1.2.0", new)
     stream = io.StringIO()
@@ -188,3 +199,60 @@ def test_a_release_two_registries_hold_as_two_images_says_which_goes_back() -> N
     said = " ".join(stream.getvalue().split())
     assert "is published already, but not as one image" in said
     assert f"{old[:19]}, the first registry's, goes back under every tag" in said
+
+
+def test_an_image_another_run_built_is_never_tagged() -> None:
+    """Two runs on one engine: the index a run is about to tag says (each platform's config)
+    another version built it. The run stops before its first tag, on every registry."""
+    from buildcache.commands.publish import publish
+    from buildcache.errors import BuildFailed
+
+    memory = MemoryRegistries()
+    policy = RetryPolicy(attempts=1, backoff=0)
+    plan = _release_plan("v1.2.0")
+    other = {**_own(plan, "full"), "org.opencontainers.image.version": "1.2.1"}
+    built = {
+        "slim": memory.push_index(ONE, labels=_own(plan, "slim")),
+        "full": memory.push_index(ONE, ("arm64",), other),
+    }
+    console = Console(file=io.StringIO(), markup=False)
+    with pytest.raises(BuildFailed) as refused:
+        publish(plan, built, console=console, policy=policy, connect=memory.connect)
+    assert refused.value.message.startswith("full's image one.example/acme/widget@sha256:")
+    assert "its image (linux/arm64) says version 1.2.1, not 1.2.0; no tag was written" in (
+        refused.value.message
+    )
+    for image in (ONE, TWO):
+        for tag in ("1.2.0", "1.2.0-full", "latest", "full"):
+            assert memory.tag(image, tag) is None
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "words"),
+    [
+        ("org.opencontainers.image.version", "1.2.1", "says version 1.2.1, not 1.2.0"),
+        ("org.opencontainers.image.revision", "b" * 40, f"says revision {'b' * 40}, not"),
+    ],
+)
+def test_a_release_tag_holding_another_build_s_image_is_a_conflict_never_published(
+    label: str, value: str, words: str
+) -> None:
+    """The release tag holds an image another version (or another commit) built: a re-run
+    neither calls it published nor builds over it; it stops, naming the conflict, --force."""
+    from buildcache.commands.publish import published_before
+    from buildcache.errors import BuildFailed
+
+    memory = MemoryRegistries()
+    plan = _release_plan("v1.2.0")
+    own = _own(plan, "slim")
+    assert "org.opencontainers.image.revision" in own
+    other = memory.push_index(TWO, labels={**own, label: value})
+    memory.tag_as(ONE, "1.2.0", memory.push_index(ONE, labels={**own, label: value}))
+    memory.tag_as(TWO, "1.2.0", other)
+    policy = RetryPolicy(attempts=1, backoff=0)
+    with pytest.raises(BuildFailed) as conflict:
+        published_before(plan, Console(file=io.StringIO()), policy, memory.connect)
+    said = conflict.value.message
+    assert said.startswith("one.example/acme/widget:1.2.0 is published already, but not from")
+    assert words in said
+    assert "--force" in (conflict.value.hint or "")

@@ -183,6 +183,20 @@ def test_a_branch_s_cache_tag_is_never_a_staging_tag(branch: str, tag: str) -> N
     assert (main.tag, own.tag if own else None) == ("buildcache-slim", tag)
 
 
+def test_a_staging_tag_is_the_run_s_own_and_still_ends_as_one() -> None:
+    from buildcache.core.cache import STAGING_SUFFIX, staging_tag
+
+    assert staging_tag("buildcache-", "slim", None) == "buildcache-slim-image"
+    mine = staging_tag("buildcache-", "slim", None, "0a1b2c3d")
+    theirs = staging_tag("buildcache-", "slim", None, "4e5f6a7b")
+    assert mine == "buildcache-slim-0a1b2c3d-image"
+    assert mine != theirs
+    assert mine.endswith(STAGING_SUFFIX)  # cache ls still leaves it out
+    assert staging_tag("buildcache-", "slim", "linux/arm64", "0a1b2c3d") == (
+        "buildcache-slim-linux-arm64-0a1b2c3d-image"
+    )
+
+
 @pytest.mark.parametrize(
     ("source", "name"),
     [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -87,10 +88,13 @@ class MemoryRegistries:
         self.manifests[(image.registry, image.repository, digest_of(data))] = entry
         return digest_of(data)
 
-    def push_image(self, image: ImageRef, platform: str = "amd64") -> str:
-        """A one-platform image by digest (config and a layer), as a bake's push leaves it."""
+    def push_image(
+        self, image: ImageRef, platform: str = "amd64", labels: Mapping[str, str] | None = None
+    ) -> str:
+        """A one-platform image by digest (config, with `labels`, and a layer), as a bake's push
+        leaves it."""
         config, layer = (
-            json.dumps({"architecture": platform}).encode(),
+            json.dumps({"architecture": platform, "config": {"Labels": labels}}).encode(),
             f"{platform} layer".encode(),
         )
         self.blobs.setdefault((image.registry, image.repository), {}).update(
@@ -106,8 +110,13 @@ class MemoryRegistries:
         self.manifests[(image.registry, image.repository, digest_of(data))] = (data, MANIFEST)
         return digest_of(data)
 
-    def push_index(self, image: ImageRef, platforms: tuple[str, ...] = ("amd64", "arm64")) -> str:
-        children = [self.push_image(image, p) for p in platforms]
+    def push_index(
+        self,
+        image: ImageRef,
+        platforms: tuple[str, ...] = ("amd64", "arm64"),
+        labels: Mapping[str, str] | None = None,
+    ) -> str:
+        children = [self.push_image(image, p, labels) for p in platforms]
         body = {
             "schemaVersion": 2,
             "mediaType": INDEX,

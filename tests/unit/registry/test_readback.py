@@ -119,6 +119,29 @@ def test_a_tag_that_cannot_be_read_back_is_not_called_lost() -> None:
     )
 
 
+def test_an_image_s_labels_are_read_per_platform_from_its_configs() -> None:
+    import pytest
+
+    from buildcache.errors import RegistryError
+    from buildcache.registry.readback import image_labels
+    from tests.unit.registry.memory import MemoryRegistries
+
+    memory = MemoryRegistries()
+    version = {"org.opencontainers.image.version": "1.2.3"}
+    index = memory.push_index(IMAGE, ("amd64", "arm64"), version)
+    single = memory.push_image(IMAGE, "amd64", version)
+    with memory.connect(IMAGE.registry) as client:
+        data, _ = client.raw_manifest(IMAGE.repository, index)
+        assert image_labels(client, IMAGE.repository, data) == {
+            "linux/amd64": version,
+            "linux/arm64": version,
+        }
+        data, _ = client.raw_manifest(IMAGE.repository, single)
+        assert image_labels(client, IMAGE.repository, data) == {"": version}
+        with pytest.raises(RegistryError, match="not JSON"):
+            image_labels(client, IMAGE.repository, b"[")
+
+
 def test_a_nightly_s_date_tag_holds_no_moving_tag() -> None:
     """A repository of releases and nightly dates (type=schedule,pattern={{date 'YYYYMMDD'}}):
     20261128 is no release higher than 1.2.4."""

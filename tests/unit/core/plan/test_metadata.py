@@ -90,6 +90,10 @@ def test_the_config_adds_and_overrides_and_a_variant_over_that(tmp_path: Path) -
     assert found["full"][1]["com.acme.tier"].value == "platinum, of course"
     # one created time for every variant
     assert slim_labels[OCI + "created"] == found["full"][0][OCI + "created"]
+    # each image says which variant it was built as (merge checks it); a label, no annotation
+    assert slim_labels["dev.buildcache.variant"].value == "slim"
+    assert found["full"][0]["dev.buildcache.variant"].value == "full"
+    assert "dev.buildcache.variant" not in slim_annotations
 
 
 def test_csv_fields_are_quoted_as_buildx_reads_them() -> None:

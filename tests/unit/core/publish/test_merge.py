@@ -166,3 +166,27 @@ def test_an_image_must_be_of_the_platforms_its_result_names() -> None:
     check_platforms(source, RunnerImage(index, media, ("linux/arm64",)), None)
     with pytest.raises(UsageError, match="but the image is linux/arm64/v8"):
         check_platforms(source, RunnerImage(index, media, ("linux/amd64",)), None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("default", False, "slim is not the default variant, but is in the first result"),
+        ("tags", ["r1/a:1.0", "r2/a:1.0", "r1/a:edge"], "slim's tags are not those of the first"),
+    ],
+)
+def test_results_that_disagree_on_a_variant_s_tags_or_the_default_are_refused(
+    tmp_path: Path, field: str, value: object, words: str
+) -> None:
+    """Two runners' results of one version whose variant gets other tags, or is the default in
+    one only: one would publish under tags the other never planned. Refused, naming the
+    result."""
+    first = _result(tmp_path / "amd64.json", "linux/amd64", A)
+    other = _result(tmp_path / "arm64.json", "linux/arm64", B)
+    data = json.loads(other.read_text())
+    data["variants"][0][field] = value
+    other.write_text(json.dumps(data))
+    with pytest.raises(UsageError) as refused:
+        read_results([first, other])
+    assert refused.value.message.startswith(f"{other}: ")
+    assert words in refused.value.message, refused.value.message

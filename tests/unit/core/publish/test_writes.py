@@ -314,6 +314,39 @@ def test_a_signal_during_a_lone_write_lets_it_finish_and_starts_nothing_after_it
     assert copied == ["ghcr.io/acme/w:2.0", "quay.io/acme/w:2.0"]
 
 
+@pytest.mark.usefixtures("ctrl_c")
+def test_a_signal_while_moving_tags_are_written_reports_those_written_as_written() -> None:
+    """SIGTERM while `latest` and `full` are written: each moving tag whose write was under
+    way (and finished) is `done` in the results, never "skipped: interrupted before it was
+    written" while the registry holds it moved; the hold's `kept` tags stay `kept`."""
+    copied: list[str] = []
+    under_way = threading.Barrier(3)  # latest, on each of the three registries
+
+    def put(step: PublishStep) -> None:
+        if step.moving and step.variant == "slim":
+            if under_way.wait() == 0:
+                os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+        copied.extend(map(str, step.targets))
+
+    def hold(variant: str, tags: Sequence[str]) -> dict[str, str]:
+        return {}
+
+    steps = publish_steps(_plan().variants)
+    with pytest.raises(PublishInterrupted) as stopped:
+        Publisher(put=put, hold=hold).run(steps)
+    results = stopped.value.results
+    assert [(str(r.image), r.tag) for r in results] == [
+        (str(s.image), tag) for s in steps for tag in s.tags
+    ]
+    for result in results:
+        written = str(result.ref) in copied
+        assert (result.status == "done") == written, (str(result.ref), result.status, copied)
+        if not written:
+            assert result.reason == "interrupted before it was written"
+    assert any(r.tag == "latest" and r.status == "done" for r in results)
+
+
 def test_the_hold_is_decided_once_per_variant_and_applied_on_every_registry() -> None:
     asked: list[tuple[str, tuple[str, ...]]] = []
 
@@ -372,3 +405,24 @@ def test_an_earlier_run_of_a_release_is_found_by_its_own_version_tag(
         "full": [f"{image}:{version}-full" for image in registries],
     }
     assert registries[0] == "ghcr.io/acme/widget"
+
+
+def test_an_image_is_this_run_s_only_where_every_platform_carries_its_labels() -> None:
+    from buildcache.core.publish.writes import foreign_image, run_labels
+
+    own = run_labels(
+        {
+            "org.opencontainers.image.version": "1.2.3",
+            "org.opencontainers.image.revision": "a" * 40,
+            "org.opencontainers.image.created": "2026-12-08T03:00:00Z",
+            "org.opencontainers.image.title": "widget",  # the same for every run: no proof
+        }
+    )
+    assert set(own) == {f"org.opencontainers.image.{k}" for k in ("version", "revision", "created")}
+    assert foreign_image(own, {"linux/amd64": own, "linux/arm64": own}) is None
+    other = {**own, "org.opencontainers.image.created": "2026-12-08T03:00:01Z"}
+    assert foreign_image(own, {"linux/amd64": own, "linux/arm64": other}) == (
+        "its image (linux/arm64) says created 2026-12-08T03:00:01Z, not 2026-12-08T03:00:00Z"
+    )
+    assert foreign_image(own, {"": {}}) == "its image says version nothing, not 1.2.3"
+    assert foreign_image(own, {}) == "it lists no platform's image"
