@@ -47,6 +47,7 @@ def test_orphans_are_prefixed_tags_no_variant_owns() -> None:
         # a removed variant's staging tag holds its image: prune keeps it, so ls never lists it
         "buildcache-fat-image",
         "buildcache-fat-linux-arm64-image",
+        "buildcache-fat-9f3c2a1b-image",  # a run's own staging name
     ]
     assert orphan_tags(tags, "buildcache-", VARIANTS) == ["buildcache-fat", "buildcache-fat-main"]
 
