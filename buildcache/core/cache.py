@@ -7,6 +7,7 @@ is a function of tag lists and manifests, tested without a registry.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,11 +53,26 @@ def record_ref(cache_ref: ImageRef) -> ImageRef:
 def staging_tag(prefix: str, variant: str, platform: str | None, run: str = "") -> str:
     """The tag a builder that cannot push untagged pushes the variant's image under, on every
     image of the variant: `buildcache-slim-<run>-image` (`-linux-arm64-<run>-image` for one
-    platform). `run` is the run's own: the docker driver pushes what the engine's image store
-    holds under that name when it pushes, so two runs on one engine sharing a name would
-    publish each other's images."""
+    platform). `run` names the run (its version, branch or pull request, as `staging_run`
+    spells it): the docker driver pushes what the engine's image store holds under that name
+    when it pushes, so two runs on one engine sharing a name would publish each other's images.
+    One name per version or branch, not per run: a registry keeps every name it was given
+    (a tag cannot be deleted without its image), so the names stay as few as the releases and
+    branches; two runs of one version at once are told apart by the content check."""
     own = f"-{platform.replace('/', '-')}" if platform else ""
     return f"{prefix}{variant}{own}{f'-{run}' if run else ''}{STAGING_SUFFIX}"
+
+
+def staging_run(version: str, fallback: str) -> str:
+    """A run's part of its staging names: its version as a tag may spell it (1.2.3+b1 ->
+    1.2.3_b1), cut to 40 characters with a hash of the whole where longer; `fallback` (a
+    random name) for a run no rule gives a version."""
+    if not version:
+        return fallback
+    spelled = re.sub(r"[^A-Za-z0-9_.-]", "_", version).strip(".-") or fallback
+    if len(spelled) <= 40:
+        return spelled
+    return f"{spelled[:31]}-{hashlib.sha256(version.encode()).hexdigest()[:8]}"
 
 
 def by_cache_image(config: Config) -> list[Config]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from buildcache.core.build_inputs import parse_build_arg, parse_key_values
-from buildcache.core.cache import cache_refs, staging_tag
+from buildcache.core.cache import cache_refs, staging_run, staging_tag
 from buildcache.core.config.model import Config, TagsConfig, VariantConfig
 from buildcache.core.dockerfile.stages import Dockerfile, Needed
 from buildcache.core.plan.ci import CachePolicy, RunContext, cache_policy
@@ -375,7 +375,12 @@ def _variant_plan(
         release_tags={n.name: n.version for n in named if n.version},
         images=images,
         staging_tag=(
-            staging_tag(config.cache.tag_prefix, variant.name, own_platform, request.run_id)
+            staging_tag(
+                config.cache.tag_prefix,
+                variant.name,
+                own_platform,
+                staging_run(run.version, request.run_id),
+            )
             if request.staging
             else None
         ),

@@ -213,3 +213,17 @@ def test_a_project_is_its_repository_else_its_first_image(source: str | None, na
     assert project.wrote("ghcr.io/acme/widget")  # an older record of the same project
     assert project.wrote("github.com/acme/other") is False
     assert project.wrote(None) is None  # a record that names no one
+
+
+def test_a_run_s_staging_part_is_its_version_as_a_tag_spells_it() -> None:
+    """One staging name per version or branch, never one per run: a registry keeps every name
+    it was given, so they stay as many as the releases and branches (a per-run random part
+    left one more on every registry at every run)."""
+    from buildcache.core.cache import staging_run
+
+    assert staging_run("1.2.3", "0a1b2c3d") == "1.2.3"
+    assert staging_run("v1.2.3+build.7", "0a1b2c3d") == "v1.2.3_build.7"
+    assert staging_run("", "0a1b2c3d") == "0a1b2c3d"  # a run no rule gives a version
+    long = staging_run("feature-" + "x" * 100, "0a1b2c3d")
+    assert len(long) == 40
+    assert long != staging_run("feature-" + "x" * 99 + "y", "0a1b2c3d")
