@@ -19,6 +19,8 @@ COMMANDS = (
     "advise",
 )  # fmt: skip
 GROUPS = ("builder", "cache")
+# a command that lives beside another of its subject: logout with login, advise with the cache
+MODULE_OF = {"logout": "login", "advise": "cache"}
 
 
 @dataclass
@@ -68,7 +70,7 @@ def make_app(command: str | None = None) -> typer.Typer:
     )
     app.callback()(_root)
     for name in (command,) if command in COMMANDS else COMMANDS:
-        module = importlib.import_module(f"buildcache.cli.{'login' if name == 'logout' else name}")
+        module = importlib.import_module(f"buildcache.cli.{MODULE_OF.get(name, name)}")
         if name in GROUPS:
             app.add_typer(module.app, name=name, context_settings=HELP)
         else:

@@ -1,4 +1,5 @@
-"""`buildcache cache ls|prune`: the registry cache between builds."""
+"""`buildcache cache ls|prune`: the registry cache between builds; `buildcache advise`: what
+would make it pay, from the records beside the caches."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from buildcache.cli.options import ConfigOption, JsonOption
+from buildcache.cli.options import ConfigOption, JsonOption, with_plan_request
 from buildcache.commands.plan import read_config, with_bake_file
+from buildcache.core.plan.request import PlanRequest
 from buildcache.ui.console import make_console
 
 app = typer.Typer(
@@ -57,3 +59,11 @@ def cache_prune(
         named=tags or (),
         as_json=as_json,
     )
+
+
+@with_plan_request
+def advise(request: PlanRequest, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Advice on the Dockerfile for the last build, measured by its cache's record."""
+    from buildcache.commands.advise import advise as command
+
+    command(read_config(config), request, as_json=as_json)

@@ -202,3 +202,22 @@ def test_each_module_of_real_size_has_its_own_test_module() -> None:
         and not (TESTS / (rel := path.relative_to(PACKAGE)).parent / f"test_{path.name}").exists()
     ]
     assert sorted(p.as_posix() for p in missing) == sorted(UNMIRRORED)
+
+
+# A folder a reader can take in: no package folder holds more than 12 modules directly, nor
+# more than a fifth of the package's lines in its own files (issue 39: core/ held half of it).
+
+
+def test_no_folder_holds_more_than_12_modules_or_a_fifth_of_the_lines() -> None:
+    def lines(path: Path) -> int:
+        return len(path.read_text().splitlines())
+
+    total = sum(lines(path) for path in PACKAGE.rglob("*.py"))
+    folders = [PACKAGE, *(p for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__")]
+    crowded = {}
+    for folder in folders:
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        share = sum(lines(p) for p in folder.glob("*.py")) / total
+        if len(modules) > 12 or share > 0.2:
+            crowded[str(folder.relative_to(PACKAGE.parent))] = (len(modules), f"{share:.0%}")
+    assert crowded == {}
