@@ -931,12 +931,6 @@ def run_scenario(stage: Stage, name: str) -> Outcome:
     return outcome
 
 
-@pytest.mark.xfail(
-    reason="issue 37's first half (per-run staging names, the content check before tagging): "
-    "two releases at once on one engine publish each other's images (seen: ghcr 1.3.0 holding "
-    "the image of 1.3.1)",
-    strict=False,
-)
 def test_two_releases_at_once_under_faults_each_hold_their_own_images(project: Project) -> None:
     """run_pair of seed 4, checked by content (the image config's version label)."""
     with faulty_registries(project) as stage:
