@@ -206,6 +206,9 @@ class FaultProxy:
         self.stall = 3.0  # seconds a stall holds a request (past the client's timeout)
         self.retry_after = "1"  # the Retry-After header of a 429, in seconds
         self.seen = threading.Event()  # set by the first such request
+        # the paths of the requests held by `delay` so far, and a condition to wait on them
+        self.held: list[str] = []
+        self.held_changed = threading.Condition()
         self.answered: list[tuple[str, str, int]] = []
         # the manifests the engine wrote under a tag, as the registry took them: (path, digest of
         # the bytes); what a push made, known without buildcache's word for it
@@ -223,8 +226,17 @@ class FaultProxy:
         with self.lock:
             if self.faults:
                 return self.faults.pop(0)
+        if self.delay:
+            with self.held_changed:
+                self.held.append(path.split("?")[0])
+                self.held_changed.notify_all()
         time.sleep(self.delay)
         return None
+
+    def wait_held(self, count: int, timeout: float) -> bool:
+        """Until `count` requests are held by `delay` (under way), or `timeout` seconds."""
+        with self.held_changed:
+            return self.held_changed.wait_for(lambda: len(self.held) >= count, timeout)
 
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
