@@ -143,12 +143,23 @@ class CacheReport:
         return f"{registry} from the registry cache, {local} from the engine's local cache"
 
     @property
+    def registry_filled(self) -> bool:
+        """`registry_hidden` on a run that wrote the registry cache (a first build on a warm
+        engine): the next fresh runner reads it, so it is a note, not a warning."""
+        return self.registry_hidden and self.exported.status == "written"
+
+    @property
     def hidden_registry_words(self) -> str:
-        """The warning of `registry_hidden`."""
+        """The words of `registry_hidden` (a warning) and of `registry_filled` (a note)."""
         states = ", ".join(f"{i.ref} {i.status}" for i in self.imported)
+        then = (
+            "this run wrote it, so a fresh runner reads it next time"
+            if self.registry_filled
+            else "a fresh runner would build them all again"
+        )
         return (
             f"the registry cache gave no step ({states}): the {self.from_local} cached steps "
-            "came from this engine's local cache, and a fresh runner would build them all again"
+            f"came from this engine's local cache; {then}"
         )
 
     @property

@@ -416,7 +416,8 @@ def _cache_lines(report: CacheReport, cause: MissCause | None) -> list[str]:
     origins = f" ({report.origin_words})" if report.origin_words else ""
     lines = [f"**cache:** {figure}{origins}", ""]
     if report.registry_hidden:
-        lines += [f"> **warning:** {md_text(report.hidden_registry_words)}", ""]
+        label = "note" if report.registry_filled else "warning"
+        lines += [f"> **{label}:** {md_text(report.hidden_registry_words)}", ""]
     if cause is not None:
         lines += [f"**why steps ran:** {md_code(cause.step)}: {md_text(cause.detail)}", ""]
     lines += ["| | ref | status |", "|---|---|---|"]

@@ -333,10 +333,12 @@ def rerun_notes(
 
 
 def _rerun_note(report: CacheReport, cause: MissCause | None) -> list[str]:
-    """A miss with a known cause, the rest of the chain of reuse intact."""
+    """A miss with a known cause, the rest of the chain of reuse intact; a registry cache this
+    run filled while the engine's own cache gave the steps."""
+    filled = [f"{report.variant}: {report.hidden_registry_words}"] if report.registry_filled else []
     if cause is None or cause.kind == "unknown" or report.reuse_broken:
-        return []
-    return [f"{report.variant}: {cause.step} ran again: {cause.detail}"]
+        return filled
+    return [*filled, f"{report.variant}: {cause.step} ran again: {cause.detail}"]
 
 
 def cache_warnings(
@@ -352,7 +354,7 @@ def cache_warnings(
 def _report_warnings(report: CacheReport, cause: MissCause | None) -> list[str]:
     """A broken chain of reuse, a cache not saved, a cache that could not be read."""
     warnings = [_broken_chain(report, cause)] if report.reuse_broken else []
-    if report.registry_hidden:
+    if report.registry_hidden and not report.registry_filled:
         warnings.append(f"{report.variant}: {report.hidden_registry_words}")
     if report.exported.status == "failed":
         warnings.append(

@@ -293,6 +293,10 @@ def test_summary_counts_the_registrys_hits_apart_and_warns_where_it_gave_none() 
         "8/10 steps from the cache (0 from the registry cache, 8 from the engine's local cache)"
         in text
     )
+    # REPORT's cache was written by the run: a first fill, the next fresh runner reads it
+    assert "> **note:** the registry cache gave no step" in text
+    unsaved = dataclasses.replace(hidden, exported=CacheExport(CACHE, "skipped", "not pushing"))
+    text = github.summary(_result(reports={"slim": unsaved}))
     assert "> **warning:** the registry cache gave no step" in text
     mixed = dataclasses.replace(REPORT, from_registry=6, from_local=2)
     text = github.summary(_result(reports={"slim": mixed}))

@@ -197,6 +197,13 @@ def test_the_steps_line_counts_the_registrys_hits_apart_and_a_hidden_registry_is
     )
     [warning] = cache_warnings([report])
     assert warning.startswith("slim: the registry cache gave no step (r/c:buildcache-slim missing)")
+    assert warning.endswith("a fresh runner would build them all again")
+    # the same build that wrote the registry cache (a first build on a warm engine): the next
+    # fresh runner reads it, so it is a note, never a warning a CI gate would read as a fault
+    filled = dataclasses.replace(report, exported=CacheExport("r/c:buildcache-slim", "written"))
+    assert cache_warnings([filled]) == []
+    [note] = rerun_notes([filled])
+    assert note.endswith("this run wrote it, so a fresh runner reads it next time")
 
 
 def test_advice_is_printed_with_its_variant_and_notes() -> None:
