@@ -253,7 +253,9 @@ def _check(plan: BuildPlan, config: Config) -> None:
             assert writers.setdefault(str(tag), variant.name) == variant.name, tag
         if variant.default:  # another variant's tags carry its suffix (1.0.0-full)
             for tag, rule in variant.tag_rules.items():
-                if not may_write_a_release(rule):
+                # the user's own `type=raw,value=latest` moves latest as written (docs/tags.md)
+                users_latest = tag == "latest" and rule.startswith("raw (")
+                if not may_write_a_release(rule) and not users_latest:
                     assert not release_shaped(tag), f"a release tag {tag} from the rule {rule}"
     cache_tags = {str(v.cache_ref) for v in plan.variants}
     assert not cache_tags & set(writers), "an image tag is a cache tag"
