@@ -137,6 +137,14 @@ class Stage:
         return {**ENV, "BUILDCACHE_MUTANT": self.mutant, "PYTHONPATH": path}
 
 
+def _staging_of(variant: str, tag: str) -> bool:
+    """A staging tag of the variant: buildcache-<variant>[-<platform>][-<the run's version,
+    branch or a random name>]-image (core/cache.staging_tag)."""
+    return (
+        re.fullmatch(rf"buildcache-{re.escape(variant)}(-[A-Za-z0-9_.-]+)?-image", tag) is not None
+    )
+
+
 def _git(path: Path, *args: str) -> str:
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
     return subprocess.run(
@@ -633,10 +641,7 @@ class Oracle:
             for path, digest in proxy.engine_tagged:
                 tag = path.split("?")[0].rsplit("/", 1)[1]
                 for variant in variants:
-                    if re.fullmatch(
-                        rf"buildcache-{variant.name}(-linux-[a-z0-9-]+)?(-[0-9a-f]{{8}})?-image",
-                        tag,
-                    ):
+                    if _staging_of(variant.name, tag):
                         found[variant.name].setdefault(registry, {})[tag] = digest
         return found
 
@@ -786,9 +791,7 @@ class Oracle:
         variant, at what the engine pushed last."""
         for registry, tags in self.after.images.items():
             for tag, now in tags.items():
-                if not re.fullmatch(
-                    rf"buildcache-{variant.name}(-linux-[a-z0-9-]+)?(-[0-9a-f]{{8}})?-image", tag
-                ):
+                if not _staging_of(variant.name, tag):
                     continue
                 was = self.before.images[registry].get(tag)
                 if now != was and now != pushed.get(registry, {}).get(tag):
