@@ -107,6 +107,15 @@ class Stage:
     address: dict[str, str]
     proxies: dict[str, FaultProxy]
     mutant: str | None = None
+    # each release's commit, from its first run: a release run again is run from it (as a CI
+    # run of the release's git tag is), never from a branch build's newer commit
+    release_commits: dict[str, str] = field(default_factory=dict)
+
+    def at_release_commit(self, version: str) -> None:
+        """The checkout at `version`'s own commit (recorded on its first run)."""
+        first = self.release_commits.setdefault(version, self.head())
+        if first != self.head():
+            _git(self.project.path, "reset", "-q", "--hard", first)
 
     def head(self) -> str:
         """The commit the project is at: what a build's revision label must name."""
@@ -334,6 +343,8 @@ def run_once(
     faults = SeededFaults(seed * 100 + len(outcome.met), list(stage.proxies), forced=forced)
     if run.version is None:
         stage.commit()  # a branch build of a new commit: its images differ by their revision
+    elif RELEASE.fullmatch(run.version.removeprefix("v")):
+        stage.at_release_commit(run.version)
     before = snapshot(stage, seed)
     for name, proxy in stage.proxies.items():
         proxy.engine_tagged.clear()
