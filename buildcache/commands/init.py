@@ -242,15 +242,7 @@ def _from_workflow(root: Path, workflow: Path, images: list[str], console: Conso
         variants=migration.variant_of_matrix_job,
     )
     edit = JobEdit(migration.job, migration.replaced, step, migration.matrix_only_for_build)
-    original = OriginalJob(
-        tag_step=migration.tag_step,
-        variants=migration.variant_entries,
-        job_if=migration.job_if,
-        push=migration.push,
-        manual=migration.manual,
-        meta=migration.meta,
-        known=migration.known,
-    )
+    original = OriginalJob.of(migration)
     events = workflow_events(migration.triggers, repository)
     return Migrated(
         config=header + tomli_w.dumps(migration.config),

@@ -25,6 +25,7 @@ from buildcache.core.reference import ImageRef
 from buildcache.errors import BuildcacheError
 from buildcache.migrate.events import PR_NUMBER, RELEASE_TAG, SHA, SimulatedEvent
 from buildcache.migrate.expressions import UNKNOWN, render
+from buildcache.migrate.from_workflow import Migration
 from buildcache.migrate.shell_tags import ManualRun, ShellStep, step_tags
 
 Verdict = Literal["agrees", "differs", "not evaluated"]
@@ -50,6 +51,19 @@ class OriginalJob:
     manual: Sequence[ManualRun] = ()  # the versions the migrated step passes a manual run
     meta: Mapping[str, str] = field(default_factory=dict)  # metadata-action's inputs, as written
     known: Mapping[str, str] = field(default_factory=dict)  # `${{ }}`'s values before a run
+
+    @classmethod
+    def of(cls, migration: Migration) -> OriginalJob:
+        """The original job as `init --from` read it."""
+        return cls(
+            tag_step=migration.tag_step,
+            variants=migration.variant_entries,
+            job_if=migration.job_if,
+            push=migration.push,
+            manual=migration.manual,
+            meta=migration.meta,
+            known=migration.known,
+        )
 
 
 def prove(config: Config, job: OriginalJob, events: Sequence[SimulatedEvent]) -> list[EventCheck]:

@@ -21,15 +21,7 @@ def _proved(name: str, edit: Any = None) -> tuple[Migration, list[EventCheck]]:
     if edit is not None:
         edit(table)
     config = parse_config(table, {"GITHUB_SHA": "0"}, path=None, root=Path())
-    job = OriginalJob(
-        tag_step=migration.tag_step,
-        variants=migration.variant_entries,
-        job_if=migration.job_if,
-        push=migration.push,
-        manual=migration.manual,
-        meta=migration.meta,
-        known=migration.known,
-    )
+    job = OriginalJob.of(migration)
     return migration, prove(config, job, workflow_events(migration.triggers, "Acme/CCC"))
 
 
